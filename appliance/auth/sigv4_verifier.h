@@ -1,0 +1,81 @@
+#pragma once
+// SigV4Verifier: authenticates an incoming request signed with AWS Signature
+// Version 4 — Authorization header or presigned query string — and prepares
+// the verification of its payload.
+//
+// Verify() checks everything knowable from the head (credential, scope,
+// date/skew, expiry, signature). The payload is checked while it streams:
+// WrapBody() returns a BodyReader that verifies x-amz-content-sha256, or
+// decodes aws-chunked framing (verifying each chunk signature and the
+// trailer), so a bad body fails on its last Read() before anything is stored.
+//
+// Errors are Status values carrying the S3 error code as subcode:
+// InvalidAccessKeyId, SignatureDoesNotMatch, RequestTimeTooSkewed,
+// AccessDenied (expired presigned URL), AuthorizationHeaderMalformed,
+// AuthorizationQueryParametersError, XAmzContentSHA256Mismatch,
+// IncompleteBody, InvalidChunkSizeError.
+//
+// Thread-safe: the signing-key cache is internally synchronized.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "appliance/auth/credentials.h"
+#include "appliance/core/result.h"
+#include "appliance/http/exchange.h"
+#include "appliance/os/clock.h"
+
+namespace annex::auth {
+
+enum class PayloadMode {
+  kUnsigned,                 // UNSIGNED-PAYLOAD, or presigned URL
+  kSha256,                   // x-amz-content-sha256 is the hex digest of the body
+  kStreamingSigned,          // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+  kStreamingSignedTrailer,   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
+  kStreamingUnsignedTrailer, // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+};
+
+struct AuthResult {
+  Principal principal;
+  std::string service;  // from the credential scope, e.g. "s3"
+  std::string region;
+  PayloadMode payload_mode = PayloadMode::kUnsigned;
+  std::string payload_sha256;    // kSha256: expected hex digest
+  // For streaming signed payloads: the seed signature and the signing material.
+  std::string seed_signature;
+  std::string signing_key;       // derived key (raw bytes)
+  std::string amz_date;          // 20130524T000000Z
+  std::string scope;             // 20130524/us-east-1/s3/aws4_request
+  // aws-chunked: x-amz-decoded-content-length, when given.
+  std::optional<uint64_t> decoded_content_length;
+};
+
+// The signing-related parts of a request, as the SigV4 spec reads them.
+bool IsSigV4Signed(const http::Request& request);
+// The service name of the credential scope (header or presigned), or "" when unsigned.
+std::string ScopeService(const http::Request& request);
+
+class SigV4Verifier {
+ public:
+  SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock);
+  ~SigV4Verifier();
+
+  // Authenticates `request`. Unsigned requests are an error here; the caller
+  // decides whether to serve them anonymously (IsSigV4Signed first).
+  Result<AuthResult> Verify(const http::Request& request) const;
+
+  // A reader over `raw` that yields the decoded, verified payload. For
+  // trailer modes, the trailing headers are stored in `*trailers` when the
+  // body completes. `raw` and `trailers` must outlive the returned reader.
+  std::unique_ptr<http::BodyReader> WrapBody(http::BodyReader& raw, const AuthResult& auth,
+                                             http::Headers* trailers) const;
+
+ private:
+  struct KeyCache;
+  const CredentialLookup& credentials_;
+  const os::Clock& clock_;
+  std::unique_ptr<KeyCache> key_cache_;
+};
+
+}  // namespace annex::auth

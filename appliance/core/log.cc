@@ -1,0 +1,89 @@
+#include "appliance/core/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+namespace annex::log {
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+
+std::string_view LevelName(Level l) {
+  switch (l) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warn";
+    case Level::kError: return "error";
+  }
+  return "?";
+}
+
+bool NeedsQuotes(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) return true;
+  }
+  return false;
+}
+
+void AppendValue(std::string& out, std::string_view v) {
+  if (!NeedsQuotes(v)) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out.push_back('?');
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+void SetLevel(Level level) { g_level.store(level, std::memory_order_relaxed); }
+Level GetLevel() { return g_level.load(std::memory_order_relaxed); }
+
+void SetLevel(std::string_view name) {
+  if (name == "debug") SetLevel(Level::kDebug);
+  else if (name == "info") SetLevel(Level::kInfo);
+  else if (name == "warn") SetLevel(Level::kWarn);
+  else if (name == "error") SetLevel(Level::kError);
+}
+
+void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (level < GetLevel()) return;
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  std::string line;
+  line.reserve(128);
+  line.append(ts).append(" ").append(LevelName(level)).append(" ");
+  AppendValue(line, message);
+  for (const auto& [k, v] : fields) {
+    line.push_back(' ');
+    line.append(k).push_back('=');
+    AppendValue(line, v);
+  }
+  line.push_back('\n');
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace annex::log

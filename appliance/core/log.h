@@ -1,0 +1,31 @@
+#pragma once
+// A small structured logger: one line per event, `ts level msg key=value…`,
+// written to stderr with a single write() so lines from two threads never
+// interleave. Cheap enough for per-request logging at info level.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace annex::log {
+
+enum class Level { kDebug = 0, kInfo, kWarn, kError };
+
+void SetLevel(Level level);
+Level GetLevel();
+// Parses "debug"/"info"/"warn"/"error"; unknown strings leave the level unchanged.
+void SetLevel(std::string_view name);
+
+using Field = std::pair<std::string_view, std::string_view>;
+
+void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+
+inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
+  if (GetLevel() <= Level::kDebug) Write(Level::kDebug, m, f);
+}
+inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kInfo, m, f); }
+inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kWarn, m, f); }
+inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kError, m, f); }
+
+}  // namespace annex::log

@@ -1,0 +1,88 @@
+#include "appliance/store/group_commit.h"
+
+#include "appliance/core/log.h"
+
+namespace annex::store {
+
+GroupCommitter::GroupCommitter(LmdbEnv& env) : env_(env), thread_([this] { Loop(); }) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void GroupCommitter::Submit(Operation op, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      done(Status::Unavailable("store is shutting down"));
+      return;
+    }
+    queue_.push_back({std::move(op), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+Status GroupCommitter::Run(Operation op) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool finished = false;
+  Status result;
+  Submit(std::move(op), [&](Status s) {
+    std::lock_guard lock(m);
+    result = std::move(s);
+    finished = true;
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return finished; });
+  return result;
+}
+
+void GroupCommitter::Loop() {
+  while (true) {
+    std::deque<Pending> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+    }
+    CommitBatch(batch);
+  }
+}
+
+// Runs every operation in its own nested transaction of one batch, commits
+// the batch with one fsync, then reports each outcome.
+void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
+  std::vector<Status> results(batch.size());
+  auto txn = env_.BeginWrite();
+  if (!txn.ok()) {
+    for (auto& p : batch) p.done(txn.status());
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto nested = txn->BeginNested();
+    if (!nested.ok()) {
+      results[i] = nested.status();
+      continue;
+    }
+    results[i] = batch[i].op(*nested);
+    if (results[i].ok()) {
+      results[i] = nested->Commit();
+    } else {
+      nested->Abort();
+    }
+  }
+  Status commit = txn->Commit();
+  if (!commit.ok()) log::Error("group commit failed", {{"error", commit.ToString()}});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(commit.ok() ? std::move(results[i]) : commit);
+  }
+}
+
+}  // namespace annex::store

@@ -1,0 +1,130 @@
+#pragma once
+// LmdbEnv: one LMDB environment (a directory holding data.mdb) with named
+// tables, short read transactions and durable write transactions.
+//
+// Reads: ReadTxn is cheap (LMDB MVCC snapshot) — open one per request, keep
+// it short. Writes: WriteTxn takes LMDB's single writer lock; commit fsyncs.
+// For many concurrent small writes use GroupCommitter (group_commit.h),
+// which folds them into one transaction and one fsync.
+//
+// Thread safety: LmdbEnv and Table are thread-safe. A transaction belongs to
+// one thread (the env is opened MDB_NOTLS, so read txns may move between
+// threads, but must not be used by two at once).
+
+#include <lmdb.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "appliance/core/result.h"
+
+namespace annex::store {
+
+// A named table (an LMDB DBI). Valid as long as its LmdbEnv.
+struct Table {
+  MDB_dbi dbi = 0;
+};
+
+class Cursor;
+
+class ReadTxn {
+ public:
+  ReadTxn(ReadTxn&& other) noexcept;
+  ReadTxn& operator=(ReadTxn&& other) noexcept;
+  ReadTxn(const ReadTxn&) = delete;
+  virtual ~ReadTxn();
+
+  // The value stored under `key`, or nullopt. The view is valid until the
+  // transaction ends (it points into the memory map).
+  Result<std::optional<std::string_view>> Get(Table table, std::string_view key) const;
+  Result<Cursor> OpenCursor(Table table) const;
+
+  MDB_txn* raw() const { return txn_; }
+
+ protected:
+  friend class LmdbEnv;
+  explicit ReadTxn(MDB_txn* txn) : txn_(txn) {}
+  MDB_txn* txn_ = nullptr;
+};
+
+class WriteTxn : public ReadTxn {
+ public:
+  WriteTxn(WriteTxn&&) noexcept = default;
+  ~WriteTxn() override;  // aborts unless committed
+
+  Status Put(Table table, std::string_view key, std::string_view value);
+  // NotFound when absent.
+  Status Delete(Table table, std::string_view key);
+  // Makes every change durable (fsync) before returning OK.
+  Status Commit();
+  void Abort();
+
+  // A nested transaction: its changes join this one on Commit, or vanish on
+  // Abort without touching the parent's. Used by GroupCommitter to isolate
+  // one failing request in a batch.
+  Result<WriteTxn> BeginNested();
+
+ private:
+  friend class LmdbEnv;
+  explicit WriteTxn(MDB_txn* txn) : ReadTxn(txn) {}
+};
+
+// Iterates a table in key order (bytewise, as LMDB compares by default).
+class Cursor {
+ public:
+  Cursor(Cursor&& other) noexcept;
+  Cursor& operator=(Cursor&&) = delete;
+  Cursor(const Cursor&) = delete;
+  ~Cursor();
+
+  // Positions at the first key >= `key`.
+  Status Seek(std::string_view key);
+  Status SeekFirst();
+  // Positions at the last key < `key` (for reverse scans), or at the end.
+  Status SeekBefore(std::string_view key);
+  Status Next();
+  Status Prev();
+  bool Valid() const { return valid_; }
+  std::string_view key() const { return {static_cast<const char*>(key_.mv_data), key_.mv_size}; }
+  std::string_view value() const { return {static_cast<const char*>(value_.mv_data), value_.mv_size}; }
+
+ private:
+  friend class ReadTxn;
+  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
+  Status Move(MDB_cursor_op op, std::string_view key = {});
+  MDB_cursor* cursor_ = nullptr;
+  MDB_val key_{}, value_{};
+  bool valid_ = false;
+};
+
+class LmdbEnv {
+ public:
+  struct Options {
+    size_t map_size = size_t{1} << 36;  // 64 GiB of address space, not of disk
+    unsigned max_tables = 32;
+  };
+
+  // Opens (creating if needed) the environment in directory `dir`.
+  static Result<std::unique_ptr<LmdbEnv>> Open(const std::string& dir, const Options& options);
+  static Result<std::unique_ptr<LmdbEnv>> Open(const std::string& dir) { return Open(dir, Options{}); }
+  ~LmdbEnv();
+
+  // Opens or creates a table. Call at startup, before concurrent use.
+  Result<Table> OpenTable(const std::string& name);
+
+  Result<ReadTxn> BeginRead() const;
+  Result<WriteTxn> BeginWrite();
+
+  MDB_env* raw() const { return env_; }
+
+ private:
+  explicit LmdbEnv(MDB_env* env) : env_(env) {}
+  MDB_env* env_;
+};
+
+// Maps an LMDB return code to a Status (MDB_MAP_FULL → ResourceExhausted).
+Status LmdbStatus(int rc, std::string_view context);
+
+}  // namespace annex::store

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything Annex needs to build, run and test on Debian 12.
+# Idempotent: packages already present are skipped, so repeat runs cost ~1 s.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost-dev liblmdb-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libpugixml-dev libcli11-dev
+)
+# Real clients and peers the integration tests and benchmarks drive.
+TEST_PACKAGES=(
+  awscli python3-boto3 s3cmd rclone curl nginx nodejs npm procps
+)
+
+want=("${BUILD_PACKAGES[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The JavaScript SDK test uses @aws-sdk/client-s3 from npm, kept out of the tree.
+if [[ "${1:-}" == "--test" ]]; then
+  NODE_DIR="$(cd "$(dirname "$0")/.." && pwd)/build/node"
+  if [[ ! -d "$NODE_DIR/node_modules/@aws-sdk/client-s3" ]]; then
+    mkdir -p "$NODE_DIR"
+    echo "install-deps: npm install @aws-sdk/client-s3 into $NODE_DIR"
+    (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund @aws-sdk/client-s3@3 >/dev/null 2>&1) ||
+      echo "install-deps: npm install failed; the JavaScript SDK test will report a skip" >&2
+  fi
+fi

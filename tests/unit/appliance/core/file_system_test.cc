@@ -1,0 +1,62 @@
+#include "appliance/os/file_system.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+namespace annex::os {
+namespace {
+
+class FileSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/annex-fs-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  std::string dir_;
+};
+
+TEST_F(FileSystemTest, WriteFileAtomicReplacesAndKeepsMode) {
+  FileSystem& fs = PosixFileSystem();
+  std::string path = dir_ + "/secret";
+  ASSERT_TRUE(WriteFileAtomic(fs, path, "one", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(fs, path, "two", 0600).ok());
+  EXPECT_EQ(*ReadFileToString(fs, path), "two");
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // No temporary files are left behind.
+  EXPECT_EQ(fs.ListDir(dir_)->size(), 1u);
+}
+
+TEST_F(FileSystemTest, NewWritableFileRefusesToOverwrite) {
+  FileSystem& fs = PosixFileSystem();
+  auto f = fs.NewWritableFile(dir_ + "/x", 0644);
+  ASSERT_TRUE(f.ok());
+  auto again = fs.NewWritableFile(dir_ + "/x", 0644);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(FileSystemTest, ReadAtOffsets) {
+  FileSystem& fs = PosixFileSystem();
+  ASSERT_TRUE(WriteFileAtomic(fs, dir_ + "/f", "0123456789").ok());
+  auto f = fs.OpenForRead(dir_ + "/f");
+  ASSERT_TRUE(f.ok());
+  char buf[4];
+  EXPECT_EQ(*(*f)->ReadAt(3, buf), 4u);
+  EXPECT_EQ(std::string(buf, 4), "3456");
+  EXPECT_EQ(*(*f)->ReadAt(10, buf), 0u);
+  EXPECT_EQ(fs.OpenForRead(dir_ + "/missing").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Paths, DirNameAndJoin) {
+  EXPECT_EQ(DirName("/a/b/c"), "/a/b");
+  EXPECT_EQ(DirName("c"), ".");
+  EXPECT_EQ(JoinPath("/a/", "b"), "/a/b");
+  EXPECT_EQ(JoinPath("/a", "b"), "/a/b");
+}
+
+}  // namespace
+}  // namespace annex::os
