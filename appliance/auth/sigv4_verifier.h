@@ -15,13 +15,24 @@
 // AuthorizationQueryParametersError, XAmzContentSHA256Mismatch,
 // IncompleteBody, InvalidChunkSizeError.
 //
+// Payload hash. S3 clients send x-amz-content-sha256 with every header-signed
+// request. The Query/JSON services (IAM, STS, RDS…) do not: they sign
+// sha256(body). For those, the edge reads the small body first (≤ 1 MiB) and
+// passes it to Verify(request, body), which hashes it (and, when the header
+// is present, checks it right away). Without a body, a header-signed request
+// lacking x-amz-content-sha256 is rejected (S3's InvalidRequest) unless it
+// carries no body at all (no Content-Length or 0) and is not for S3, in
+// which case sha256("") is assumed.
+//
 // Thread-safe: the signing-key cache is internally synchronized.
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "appliance/auth/credentials.h"
+#include "appliance/auth/sigv4.h"
 #include "appliance/core/result.h"
 #include "appliance/http/exchange.h"
 #include "appliance/os/clock.h"
@@ -29,11 +40,11 @@
 namespace annex::auth {
 
 enum class PayloadMode {
-  kUnsigned,                 // UNSIGNED-PAYLOAD, or presigned URL
-  kSha256,                   // x-amz-content-sha256 is the hex digest of the body
-  kStreamingSigned,          // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
-  kStreamingSignedTrailer,   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
-  kStreamingUnsignedTrailer, // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+  kUnsigned,                  // UNSIGNED-PAYLOAD, or presigned URL
+  kSha256,                    // x-amz-content-sha256 is the hex digest of the body
+  kStreamingSigned,           // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+  kStreamingSignedTrailer,    // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
+  kStreamingUnsignedTrailer,  // STREAMING-UNSIGNED-PAYLOAD-TRAILER
 };
 
 struct AuthResult {
@@ -41,20 +52,34 @@ struct AuthResult {
   std::string service;  // from the credential scope, e.g. "s3"
   std::string region;
   PayloadMode payload_mode = PayloadMode::kUnsigned;
-  std::string payload_sha256;    // kSha256: expected hex digest
+  std::string payload_sha256;  // kSha256: expected hex digest
   // For streaming signed payloads: the seed signature and the signing material.
   std::string seed_signature;
-  std::string signing_key;       // derived key (raw bytes)
-  std::string amz_date;          // 20130524T000000Z
-  std::string scope;             // 20130524/us-east-1/s3/aws4_request
+  std::string signing_key;  // derived key (raw bytes)
+  std::string amz_date;     // 20130524T000000Z
+  std::string scope;        // 20130524/us-east-1/s3/aws4_request
   // aws-chunked: x-amz-decoded-content-length, when given.
   std::optional<uint64_t> decoded_content_length;
+  // Content-Length of the request, checked by WrapBody for single-chunk bodies.
+  std::optional<uint64_t> content_length;
+  // X-Amz-Security-Token (header or presigned query), for the caller to
+  // validate against temporary credentials; empty when absent.
+  std::string session_token;
+  bool presigned = false;
 };
 
-// The signing-related parts of a request, as the SigV4 spec reads them.
+// True when the request claims to be signed: any Authorization header, or a
+// presigned query (X-Amz-Algorithm / X-Amz-Credential / X-Amz-Signature, or
+// SigV2's AWSAccessKeyId). Verify() then rejects non-SigV4 schemes instead of
+// letting the caller serve a signed request anonymously.
 bool IsSigV4Signed(const http::Request& request);
 // The service name of the credential scope (header or presigned), or "" when unsigned.
 std::string ScopeService(const http::Request& request);
+
+namespace internal {
+// What a request claims about itself; parsed in sigv4_verifier.cc.
+struct SigV4Claim;
+}  // namespace internal
 
 class SigV4Verifier {
  public:
@@ -63,16 +88,27 @@ class SigV4Verifier {
 
   // Authenticates `request`. Unsigned requests are an error here; the caller
   // decides whether to serve them anonymously (IsSigV4Signed first).
-  Result<AuthResult> Verify(const http::Request& request) const;
+  // `body`, when given, is the complete request body (see "Payload hash"
+  // above); a kSha256 payload is then already checked and WrapBody is optional.
+  Result<AuthResult> Verify(const http::Request& request,
+                            std::optional<std::string_view> body = std::nullopt) const;
 
-  // A reader over `raw` that yields the decoded, verified payload. For
-  // trailer modes, the trailing headers are stored in `*trailers` when the
-  // body completes. `raw` and `trailers` must outlive the returned reader.
+  // A reader over `raw` that yields the decoded, verified payload: kSha256
+  // and kUnsigned bodies pass through PayloadReader (digest and
+  // Content-Length checked at the end), the streaming modes through
+  // AwsChunkedReader. For trailer modes, the trailing headers are stored in
+  // `*trailers` when the body completes. `raw` and `trailers` must outlive
+  // the returned reader.
   std::unique_ptr<http::BodyReader> WrapBody(http::BodyReader& raw, const AuthResult& auth,
                                              http::Headers* trailers) const;
 
  private:
   struct KeyCache;
+  Result<AuthResult> Authenticate(const http::Request& request, const internal::SigV4Claim& claim,
+                                  std::optional<std::string_view> body) const;
+  // The derived key for `scope`, from the cache when possible.
+  std::string SigningKey(std::string_view secret, const CredentialScope& scope) const;
+
   const CredentialLookup& credentials_;
   const os::Clock& clock_;
   std::unique_ptr<KeyCache> key_cache_;

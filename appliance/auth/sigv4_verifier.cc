@@ -1,0 +1,391 @@
+#include "appliance/auth/sigv4_verifier.h"
+
+#include <chrono>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "appliance/auth/aws_chunked_reader.h"
+#include "appliance/auth/payload_reader.h"
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/http/api_error.h"
+
+namespace annex::auth {
+namespace {
+
+constexpr auto kMaxSkew = std::chrono::minutes(15);
+
+Status HeaderMalformed(std::string_view detail) {
+  return http::ApiStatus("AuthorizationHeaderMalformed",
+                         "The authorization header is malformed; " + std::string(detail));
+}
+
+Status QueryError(std::string message) {
+  return http::ApiStatus("AuthorizationQueryParametersError", std::move(message));
+}
+
+Status UnsupportedScheme() {
+  return http::ApiStatus("InvalidRequest",
+                         "The authorization mechanism you have provided is not supported. "
+                         "Please use AWS4-HMAC-SHA256.");
+}
+
+bool IsHex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Maps an x-amz-content-sha256 value to its payload mode.
+std::optional<PayloadMode> PayloadModeFor(std::string_view value) {
+  if (value == kUnsignedPayload) return PayloadMode::kUnsigned;
+  if (value == kStreamingSignedPayload) return PayloadMode::kStreamingSigned;
+  if (value == kStreamingSignedPayloadTrailer) return PayloadMode::kStreamingSignedTrailer;
+  if (value == kStreamingUnsignedPayloadTrailer) return PayloadMode::kStreamingUnsignedTrailer;
+  if (IsHex64(value)) return PayloadMode::kSha256;
+  return std::nullopt;
+}
+
+bool HasSignedHeader(const std::vector<std::string>& names, std::string_view name) {
+  for (const auto& n : names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+std::optional<SystemTime> ClaimTime(const http::Request& request, std::string* amz_date) {
+  if (const std::string* v = request.headers.Get("x-amz-date")) {
+    *amz_date = *v;
+    return ParseAmzDate(*v);
+  }
+  if (const std::string* v = request.headers.Get("date")) {
+    std::optional<SystemTime> t = ParseHttpDate(*v);
+    if (t) *amz_date = FormatAmzDate(*t);
+    return t;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+namespace internal {
+struct SigV4Claim {
+  ParsedCredential credential;
+  std::vector<std::string> signed_headers;
+  std::string signature;
+  std::string amz_date;
+  SystemTime time;
+  bool presigned = false;
+  int64_t expires_seconds = 0;
+  std::string session_token;
+};
+}  // namespace internal
+
+namespace {
+
+Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
+                                              std::string_view authorization);
+Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request);
+
+}  // namespace
+
+// Derived keys change once a day per credential, but deriving one costs four
+// HMACs; the cache makes verification one HMAC plus hashing. Cleared whole
+// when it grows past kMaxEntries: simpler than LRU and the working set
+// (keys × regions × services for today) refills in a few requests.
+struct SigV4Verifier::KeyCache {
+  static constexpr size_t kMaxEntries = 4096;
+  std::shared_mutex mu;
+  std::unordered_map<std::string, std::string> keys;
+};
+
+SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock)
+    : credentials_(credentials), clock_(clock), key_cache_(std::make_unique<KeyCache>()) {}
+
+SigV4Verifier::~SigV4Verifier() = default;
+
+std::string SigV4Verifier::SigningKey(std::string_view secret, const CredentialScope& scope) const {
+  std::string cache_key;
+  cache_key.reserve(secret.size() + scope.date.size() + scope.region.size() + scope.service.size() +
+                    3);
+  cache_key.append(secret).append("\n").append(scope.date).append("\n");
+  cache_key.append(scope.region).append("\n").append(scope.service);
+  {
+    std::shared_lock lock(key_cache_->mu);
+    auto it = key_cache_->keys.find(cache_key);
+    if (it != key_cache_->keys.end()) return it->second;
+  }
+  std::string key = DeriveSigningKey(secret, scope);
+  std::unique_lock lock(key_cache_->mu);
+  if (key_cache_->keys.size() >= KeyCache::kMaxEntries) key_cache_->keys.clear();
+  key_cache_->keys.emplace(std::move(cache_key), key);
+  return key;
+}
+
+Result<AuthResult> SigV4Verifier::Verify(const http::Request& request,
+                                         std::optional<std::string_view> body) const {
+  const bool presigned = request.query.Has("X-Amz-Algorithm") ||
+                         request.query.Has("X-Amz-Credential") ||
+                         request.query.Has("X-Amz-Signature");
+  if (const std::string* authorization = request.headers.Get("authorization")) {
+    if (presigned) {
+      return http::ApiStatus("InvalidArgument",
+                             "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
+                             "parameter or the Authorization header should be specified");
+    }
+    if (!StartsWith(Trim(*authorization), kSigV4Algorithm)) return UnsupportedScheme();
+    ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParseHeaderClaim(request, *authorization));
+    return Authenticate(request, claim, body);
+  }
+  if (presigned) {
+    ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParsePresignedClaim(request));
+    return Authenticate(request, claim, body);
+  }
+  if (request.query.Has("AWSAccessKeyId")) return UnsupportedScheme();
+  return http::ApiStatus("AccessDenied", "The request is not signed.");
+}
+
+namespace {
+
+Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
+                                              std::string_view authorization) {
+  std::optional<ParsedAuthorization> parsed = ParseAuthorizationHeader(authorization);
+  if (!parsed) {
+    return HeaderMalformed(
+        "expecting \"AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...\".");
+  }
+  internal::SigV4Claim claim;
+  std::optional<ParsedCredential> credential = ParseCredential(parsed->credential);
+  if (!credential) {
+    return HeaderMalformed(
+        "the Credential is mal-formed; expecting "
+        "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  }
+  claim.credential = std::move(*credential);
+  std::optional<std::vector<std::string>> names = ParseSignedHeaders(parsed->signed_headers);
+  if (!names) return HeaderMalformed("SignedHeaders is empty or mal-formed.");
+  if (!HasSignedHeader(*names, "host")) return HeaderMalformed("the host header must be signed.");
+  claim.signed_headers = std::move(*names);
+  claim.signature = std::move(parsed->signature);
+  std::optional<SystemTime> time = ClaimTime(request, &claim.amz_date);
+  if (!time) {
+    return http::ApiStatus("AccessDenied",
+                           "AWS authentication requires a valid Date or x-amz-date header");
+  }
+  claim.time = *time;
+  if (claim.credential.scope.date != claim.amz_date.substr(0, 8)) {
+    return HeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.");
+  }
+  claim.session_token = std::string(request.headers.GetOr("x-amz-security-token", ""));
+  return claim;
+}
+
+Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
+  const std::string* algorithm = request.query.Get("X-Amz-Algorithm");
+  const std::string* credential = request.query.Get("X-Amz-Credential");
+  const std::string* date = request.query.Get("X-Amz-Date");
+  const std::string* expires = request.query.Get("X-Amz-Expires");
+  const std::string* signed_headers = request.query.Get("X-Amz-SignedHeaders");
+  const std::string* signature = request.query.Get("X-Amz-Signature");
+  if (!algorithm || !credential || !date || !expires || !signed_headers || !signature) {
+    return QueryError(
+        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+        "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.");
+  }
+  if (*algorithm != kSigV4Algorithm) {
+    return QueryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+  }
+  internal::SigV4Claim claim;
+  claim.presigned = true;
+  std::optional<ParsedCredential> parsed = ParseCredential(*credential);
+  if (!parsed) {
+    return QueryError(
+        "X-Amz-Credential is mal-formed; expecting "
+        "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  }
+  claim.credential = std::move(*parsed);
+  std::optional<SystemTime> time = ParseAmzDate(*date);
+  if (!time) {
+    return QueryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  }
+  claim.time = *time;
+  claim.amz_date = *date;
+  std::optional<uint64_t> seconds = ParseUint(*expires);
+  if (!seconds || *seconds < 1 || *seconds > static_cast<uint64_t>(kMaxPresignExpirySeconds)) {
+    return QueryError("X-Amz-Expires must be between 1 and 604800 seconds (one week).");
+  }
+  claim.expires_seconds = static_cast<int64_t>(*seconds);
+  std::optional<std::vector<std::string>> names = ParseSignedHeaders(*signed_headers);
+  if (!names || !HasSignedHeader(*names, "host")) {
+    return QueryError("X-Amz-SignedHeaders must list at least the host header.");
+  }
+  claim.signed_headers = std::move(*names);
+  claim.signature = *signature;
+  if (claim.credential.scope.date != claim.amz_date.substr(0, 8)) {
+    return QueryError("Invalid credential date. Date is not the same as X-Amz-Date.");
+  }
+  // Whoever holds a presigned URL must not add x-amz-* headers (an ACL, a copy
+  // source) that change what the signer authorized.
+  for (const auto& field : request.headers) {
+    if (StartsWith(field.name, "x-amz-") && !HasSignedHeader(claim.signed_headers, field.name)) {
+      return http::ApiStatus(
+          "AccessDenied",
+          "There were headers present in the request which were not signed: " + field.name);
+    }
+  }
+  if (const std::string* token = request.query.Get("X-Amz-Security-Token")) {
+    claim.session_token = *token;
+  }
+  return claim;
+}
+
+// Decides the payload hash that went into the canonical request.
+Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& claim,
+                      std::optional<std::string_view> body, AuthResult& result) {
+  const std::string* header = request.headers.Get("x-amz-content-sha256");
+  const bool s3 = claim.credential.scope.service == "s3";
+  if (header == nullptr) {
+    if (body) {
+      result.payload_mode = PayloadMode::kSha256;
+      result.payload_sha256 = crypto::Sha256Hex(*body);
+    } else if (claim.presigned && s3) {
+      result.payload_mode = PayloadMode::kUnsigned;
+      result.payload_sha256 = std::string(kUnsignedPayload);
+    } else if (!s3 && request.content_length.value_or(0) == 0 &&
+               !request.headers.Has("transfer-encoding")) {
+      result.payload_mode = PayloadMode::kSha256;
+      result.payload_sha256 = std::string(kEmptyPayloadSha256);
+    } else {
+      return http::ApiStatus("InvalidRequest",
+                             "Missing required header for this request: x-amz-content-sha256");
+    }
+    return Status::OK();
+  }
+  std::optional<PayloadMode> mode = PayloadModeFor(*header);
+  if (!mode ||
+      (claim.presigned && *mode != PayloadMode::kUnsigned && *mode != PayloadMode::kSha256)) {
+    return http::ApiStatus("InvalidArgument",
+                           "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value "
+                           "or a valid sha256 value.");
+  }
+  result.payload_mode = *mode;
+  result.payload_sha256 = *mode == PayloadMode::kSha256 ? ToLower(*header) : *header;
+  if (*mode == PayloadMode::kSha256 && body && crypto::Sha256Hex(*body) != result.payload_sha256) {
+    return http::ApiStatus("XAmzContentSHA256Mismatch",
+                           "The provided 'x-amz-content-sha256' header does not match what was "
+                           "computed.");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
+                                               const internal::SigV4Claim& claim,
+                                               std::optional<std::string_view> body) const {
+  const SystemTime now = clock_.Now();
+  if (claim.presigned) {
+    if (claim.time - now > kMaxSkew) {
+      return http::ApiStatus("AccessDenied", "Request is not valid yet");
+    }
+    if (now > claim.time + std::chrono::seconds(claim.expires_seconds)) {
+      return http::ApiStatus("AccessDenied", "Request has expired");
+    }
+  } else if (claim.time - now > kMaxSkew || now - claim.time > kMaxSkew) {
+    return http::ApiStatus("RequestTimeTooSkewed",
+                           "The difference between the request time and the current time is "
+                           "too large.");
+  }
+  std::optional<Credential> credential = credentials_.Find(claim.credential.access_key_id);
+  if (!credential) {
+    return http::ApiStatus("InvalidAccessKeyId",
+                           "The AWS Access Key Id you provided does not exist in our records.");
+  }
+  AuthResult result;
+  ANNEX_RETURN_IF_ERROR(ResolvePayload(request, claim, body, result));
+
+  const CredentialScope& scope = claim.credential.scope;
+  result.scope = scope.ToString();
+  result.signing_key = SigningKey(credential->secret_access_key, scope);
+  SignatureContext context{claim.signed_headers,
+                           result.payload_sha256,
+                           claim.amz_date,
+                           result.scope,
+                           result.signing_key,
+                           UriStyleForService(scope.service),
+                           claim.presigned ? "X-Amz-Signature" : ""};
+  SignatureParts parts = ComputeSignature(request, context);
+  if (!SignaturesEqual(parts.signature, claim.signature)) {
+    return http::ApiStatus("SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature "
+                           "you provided. Check your key and signing method.");
+  }
+  result.principal = std::move(credential->principal);
+  result.principal.anonymous = false;
+  if (result.principal.access_key_id.empty())
+    result.principal.access_key_id = credential->access_key_id;
+  result.service = scope.service;
+  result.region = scope.region;
+  result.seed_signature = ToLower(claim.signature);
+  result.amz_date = claim.amz_date;
+  result.content_length = request.content_length;
+  result.session_token = claim.session_token;
+  result.presigned = claim.presigned;
+  if (const std::string* decoded = request.headers.Get("x-amz-decoded-content-length")) {
+    result.decoded_content_length = ParseUint(*decoded);
+    if (!result.decoded_content_length) {
+      return http::ApiStatus("InvalidArgument", "x-amz-decoded-content-length is not a number.");
+    }
+  }
+  return result;
+}
+
+std::unique_ptr<http::BodyReader> SigV4Verifier::WrapBody(http::BodyReader& raw,
+                                                          const AuthResult& auth,
+                                                          http::Headers* trailers) const {
+  switch (auth.payload_mode) {
+    case PayloadMode::kUnsigned:
+      return std::make_unique<PayloadReader>(raw, std::nullopt, auth.content_length);
+    case PayloadMode::kSha256:
+      return std::make_unique<PayloadReader>(raw, auth.payload_sha256, auth.content_length);
+    case PayloadMode::kStreamingSigned:
+    case PayloadMode::kStreamingSignedTrailer:
+    case PayloadMode::kStreamingUnsignedTrailer:
+      break;
+  }
+  AwsChunkedOptions options;
+  options.signed_chunks = auth.payload_mode != PayloadMode::kStreamingUnsignedTrailer;
+  options.signed_trailer = auth.payload_mode == PayloadMode::kStreamingSignedTrailer;
+  options.signing_key = auth.signing_key;
+  options.amz_date = auth.amz_date;
+  options.scope = auth.scope;
+  options.seed_signature = auth.seed_signature;
+  options.decoded_content_length = auth.decoded_content_length;
+  return std::make_unique<AwsChunkedReader>(raw, std::move(options), trailers);
+}
+
+bool IsSigV4Signed(const http::Request& request) {
+  return request.headers.Has("authorization") || request.query.Has("X-Amz-Algorithm") ||
+         request.query.Has("X-Amz-Credential") || request.query.Has("X-Amz-Signature") ||
+         request.query.Has("AWSAccessKeyId");
+}
+
+std::string ScopeService(const http::Request& request) {
+  std::optional<ParsedCredential> credential;
+  if (const std::string* authorization = request.headers.Get("authorization")) {
+    if (auto parsed = ParseAuthorizationHeader(*authorization)) {
+      credential = ParseCredential(parsed->credential);
+    }
+  } else if (const std::string* value = request.query.Get("X-Amz-Credential")) {
+    credential = ParseCredential(*value);
+  }
+  return credential ? credential->scope.service : std::string();
+}
+
+}  // namespace annex::auth
