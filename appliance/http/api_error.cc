@@ -24,6 +24,7 @@ constexpr std::array kKnownErrors = std::to_array<KnownError>({
     {"BucketAlreadyOwnedByYou", 409},
     {"BucketNotEmpty", 409},
     {"CORSForbidden", 403},
+    {"DeleteConflict", 409},
     {"EntityAlreadyExists", 409},
     {"EntityTooLarge", 400},
     {"EntityTooSmall", 400},

@@ -1,0 +1,189 @@
+// annexctl: the operator and developer CLI for an Annex appliance.
+//
+//   annexctl status                     is the appliance up and ready?
+//   annexctl credentials                the root credentials as an AWS profile
+//   annexctl accounts create NAME       a new account; prints its keys as JSON
+//   annexctl accounts list
+//
+// Requests to the admin API are SigV4-signed (service "annex") with the root
+// credentials from ANNEX_ROOT_ACCESS_KEY_ID/ANNEX_ROOT_SECRET_ACCESS_KEY or
+// <data-dir>/credentials.
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Options {
+  std::string endpoint = "http://127.0.0.1:4566";
+  std::string data_dir = "./var";
+  std::string region = "us-east-1";
+};
+
+struct Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Reads the [annex] profile of an AWS shared-credentials file.
+bool LoadCredentials(const Options& o, Credentials* out, std::string* error) {
+  out->access_key_id = EnvOr("ANNEX_ROOT_ACCESS_KEY_ID", "");
+  out->secret_access_key = EnvOr("ANNEX_ROOT_SECRET_ACCESS_KEY", "");
+  if (!out->access_key_id.empty() && !out->secret_access_key.empty()) return true;
+  std::string path = o.data_dir + "/credentials";
+  std::ifstream in(path);
+  if (!in) {
+    *error = "no credentials: set ANNEX_ROOT_ACCESS_KEY_ID/ANNEX_ROOT_SECRET_ACCESS_KEY or point --data-dir at the "
+             "appliance's data directory (" + path + " is not readable)";
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (key == "aws_access_key_id") out->access_key_id = value;
+    if (key == "aws_secret_access_key") out->secret_access_key = value;
+  }
+  if (out->access_key_id.empty() || out->secret_access_key.empty()) {
+    *error = path + " has no aws_access_key_id/aws_secret_access_key";
+    return false;
+  }
+  return true;
+}
+
+size_t Collect(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+HttpResult Request(const Options& o, const std::string& method, const std::string& path, const std::string& body,
+                   const Credentials* creds) {
+  HttpResult r;
+  CURL* curl = curl_easy_init();
+  std::string url = o.endpoint + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  struct curl_slist* headers = nullptr;
+  if (!body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+  }
+  std::string userpwd, sigv4 = "aws:amz:" + o.region + ":annex";
+  if (creds) {
+    userpwd = creds->access_key_id + ":" + creds->secret_access_key;
+    curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
+  }
+  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "annexctl: %s\n", message.c_str());
+  return 1;
+}
+
+int CheckedCall(const Options& o, const std::string& method, const std::string& path, const std::string& body) {
+  Credentials creds;
+  std::string error;
+  if (!LoadCredentials(o, &creds, &error)) return Fail(error);
+  HttpResult r = Request(o, method, path, body, &creds);
+  if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
+  if (r.status != 200) {
+    auto err = nlohmann::json::parse(r.body, nullptr, false);
+    std::string msg = err.is_object() && err.contains("message") ? err.value("__type", "") + ": " + err.value("message", "")
+                                                                 : r.body;
+    return Fail("HTTP " + std::to_string(r.status) + ": " + msg);
+  }
+  std::cout << r.body;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.endpoint = EnvOr("ANNEX_ENDPOINT", o.endpoint);
+  o.data_dir = EnvOr("ANNEX_DATA_DIR", o.data_dir);
+  o.region = EnvOr("ANNEX_REGION", o.region);
+  CLI::App app{"annexctl: operate an Annex appliance"};
+  app.add_option("--endpoint", o.endpoint, "Appliance endpoint URL (ANNEX_ENDPOINT)")->capture_default_str();
+  app.add_option("--data-dir", o.data_dir, "Appliance data directory, for its root credentials (ANNEX_DATA_DIR)")
+      ->capture_default_str();
+  app.add_option("--region", o.region, "Region for request signing (ANNEX_REGION)")->capture_default_str();
+  app.require_subcommand(1);
+
+  int rc = 0;
+  auto* status = app.add_subcommand("status", "Check that the appliance is up and ready");
+  status->callback([&] {
+    HttpResult r = Request(o, "GET", "/_annex/health", "", nullptr);
+    if (!r.error.empty()) rc = Fail("cannot reach " + o.endpoint + ": " + r.error);
+    else {
+      std::cout << o.endpoint << ": " << (r.status == 200 ? "ready" : "not ready (HTTP " + std::to_string(r.status) + ")")
+                << "\n";
+      rc = r.status == 200 ? 0 : 1;
+    }
+  });
+
+  auto* credentials = app.add_subcommand("credentials", "Print the root credentials as an AWS profile");
+  credentials->callback([&] {
+    Credentials c;
+    std::string error;
+    if (!LoadCredentials(o, &c, &error)) {
+      rc = Fail(error);
+      return;
+    }
+    std::cout << "[annex]\naws_access_key_id = " << c.access_key_id << "\naws_secret_access_key = "
+              << c.secret_access_key << "\nregion = " << o.region << "\nendpoint_url = " << o.endpoint << "\n";
+  });
+
+  auto* accounts = app.add_subcommand("accounts", "Manage accounts");
+  accounts->require_subcommand(1);
+  std::string account_name;
+  auto* create = accounts->add_subcommand("create", "Create an account; prints its access key and secret as JSON");
+  create->add_option("NAME", account_name, "Account name")->required();
+  create->callback([&] {
+    rc = CheckedCall(o, "POST", "/_annex/api/accounts", nlohmann::json{{"name", account_name}}.dump());
+  });
+  auto* list = accounts->add_subcommand("list", "List accounts");
+  list->callback([&] { rc = CheckedCall(o, "GET", "/_annex/api/accounts", ""); });
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CLI11_PARSE(app, argc, argv);
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,57 @@
+#include "appliance/daemon/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace annex::daemon {
+
+Result<Config> ParseConfig(int argc, char** argv) {
+  Config c;
+  CLI::App app{"annexd: the Annex appliance daemon (S3-compatible object store and platform services)"};
+  app.set_version_flag("--version", "annexd 0.1.0");
+  app.set_config("--config", "", "Config file with `key = value` lines (keys as the long flags)");
+  app.add_option("--data-dir", c.data_dir, "Data directory (the only mutable state)")
+      ->envname("ANNEX_DATA_DIR")->capture_default_str();
+  app.add_option("--listen", c.listen, "HTTP listen address HOST:PORT")->envname("ANNEX_LISTEN")
+      ->capture_default_str();
+  app.add_option("--tls-listen", c.tls_listen, "HTTPS listen address HOST:PORT (certificate from the appliance CA)")
+      ->envname("ANNEX_TLS_LISTEN");
+  app.add_option("--region", c.region, "Region name reported to clients")->envname("ANNEX_REGION")
+      ->capture_default_str();
+  app.add_option("--domain", c.domain, "Domain for virtual-hosted S3 addressing (bucket.s3.DOMAIN)")
+      ->envname("ANNEX_DOMAIN")->capture_default_str();
+  app.add_option("--log-level", c.log_level, "debug, info, warn or error")->envname("ANNEX_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--io-threads", c.io_threads, "Threads serving the network")->envname("ANNEX_IO_THREADS")
+      ->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--blocking-threads", c.blocking_threads, "Threads for blocking disk work")
+      ->envname("ANNEX_BLOCKING_THREADS")->check(CLI::Range(1, 256))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help/version/error
+    if (code == 0) return Status::Aborted("exit");
+    return Status::InvalidArgument(e.what());
+  }
+  if (const char* k = std::getenv("ANNEX_ROOT_ACCESS_KEY_ID")) c.root_access_key_id = k;
+  if (const char* s = std::getenv("ANNEX_ROOT_SECRET_ACCESS_KEY")) c.root_secret_access_key = s;
+  if (c.root_access_key_id.empty() != c.root_secret_access_key.empty()) {
+    return Status::InvalidArgument("set both ANNEX_ROOT_ACCESS_KEY_ID and ANNEX_ROOT_SECRET_ACCESS_KEY, or neither");
+  }
+  if (!c.root_secret_access_key.empty() && c.root_secret_access_key.size() < 16) {
+    return Status::InvalidArgument("ANNEX_ROOT_SECRET_ACCESS_KEY must be at least 16 characters");
+  }
+  return c;
+}
+
+std::vector<std::string> VirtualHostSuffixes(const Config& config) {
+  std::vector<std::string> out;
+  out.push_back("s3." + config.domain);
+  out.push_back("s3." + config.region + "." + config.domain);
+  out.push_back(config.domain);
+  return out;
+}
+
+}  // namespace annex::daemon

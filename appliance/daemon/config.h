@@ -1,0 +1,36 @@
+#pragma once
+// Config: annexd's settings. Each comes from, in order of precedence, a
+// command-line flag, an ANNEX_* environment variable, the config file
+// (--config, `key = value` lines), or the default.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "appliance/core/result.h"
+
+namespace annex::daemon {
+
+struct Config {
+  std::string data_dir = "./var";
+  std::string listen = "127.0.0.1:4566";
+  std::string tls_listen;          // empty: no HTTPS listener
+  std::string region = "us-east-1";
+  // Virtual-hosted S3 addressing: Host "bucket.s3.<domain>" or "bucket.<domain>".
+  std::string domain = "localhost";
+  std::string log_level = "info";
+  unsigned io_threads = 2;
+  unsigned blocking_threads = 8;
+  // ANNEX_ROOT_ACCESS_KEY_ID / ANNEX_ROOT_SECRET_ACCESS_KEY (environment only).
+  std::string root_access_key_id;
+  std::string root_secret_access_key;
+};
+
+// Parses argv. Returns the config, or an error/exit request: a Status with
+// code kAborted means --help or --version was printed (exit 0).
+Result<Config> ParseConfig(int argc, char** argv);
+
+// The virtual-host suffixes the S3 router accepts for `domain`.
+std::vector<std::string> VirtualHostSuffixes(const Config& config);
+
+}  // namespace annex::daemon

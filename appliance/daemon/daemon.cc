@@ -1,0 +1,145 @@
+#include <utility>
+
+#include "appliance/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+
+#include "appliance/auth/sigv4_verifier.h"
+#include "appliance/core/log.h"
+#include "appliance/daemon/admin_service.h"
+#include "appliance/daemon/edge.h"
+#include "appliance/http/server.h"
+#include "appliance/http/tls_context.h"
+#include "appliance/iam/iam_service.h"
+#include "appliance/iam/root_credentials.h"
+#include "services/objectstore/object_store_service.h"
+
+namespace annex::daemon {
+namespace {
+
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
+
+// One annexd per data dir: a second one would corrupt nothing (LMDB locks)
+// but would fight over ports and orphan cleanup, so refuse early.
+Result<int> LockDataDir(const std::string& data_dir) {
+  std::string path = os::JoinPath(data_dir, "LOCK");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::FailedPrecondition("another annexd is using " + data_dir);
+  }
+  return fd;
+}
+
+// The URL a client on this machine uses for a listener bound to `listen`.
+std::string ClientEndpoint(std::string_view scheme, const std::string& listen, uint16_t port) {
+  auto hp = http::ParseHostPort(listen);
+  std::string host = !hp.ok() || hp->first == "0.0.0.0" || hp->first == "::" ? "127.0.0.1" : hp->first;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(scheme) + "://" + host + ":" + std::to_string(port);
+}
+
+// Drains in-flight requests, then stops the io_context.
+void StartShutdown(boost::asio::io_context& io, std::vector<http::HttpServer*> servers, Edge& edge) {
+  log::Info("shutting down: draining in-flight requests");
+  edge.SetReady(false);
+  for (auto* s : servers) s->StopAccepting();
+  auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [&io, servers, deadline, timer, poll] {
+    size_t active = 0;
+    for (auto* s : servers) active += s->active_requests();
+    if (active == 0 || std::chrono::steady_clock::now() > deadline) {
+      io.stop();
+      *poll = nullptr;  // break the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+}  // namespace
+
+Status RunDaemon(const Config& config) {
+  os::FileSystem& fs = os::PosixFileSystem();
+  os::Clock& clock = os::SystemClock();
+  ANNEX_RETURN_IF_ERROR(fs.CreateDirs(config.data_dir));
+  ANNEX_ASSIGN_OR_RETURN(int lock_fd, LockDataDir(config.data_dir));
+
+  ANNEX_ASSIGN_OR_RETURN(auto identities, iam::IdentityStore::Open(os::JoinPath(config.data_dir, "iam"), clock));
+  std::optional<iam::RootKeyFromEnv> env_key;
+  if (!config.root_access_key_id.empty()) env_key = iam::RootKeyFromEnv{config.root_access_key_id, config.root_secret_access_key};
+  ANNEX_ASSIGN_OR_RETURN(auto root, iam::EnsureRootCredentials(*identities, fs, config.data_dir, env_key));
+
+  objectstore::ObjectStoreOptions s3_options;
+  s3_options.data_dir = os::JoinPath(config.data_dir, "objectstore");
+  s3_options.fs = &fs;
+  s3_options.clock = &clock;
+  s3_options.region = config.region;
+  s3_options.virtual_host_suffixes = VirtualHostSuffixes(config);
+  ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options));
+  auto iam_service = iam::NewIamService(*identities);
+  auto admin = NewAdminService(*identities, root.account_id);
+
+  auth::SigV4Verifier verifier(*identities, clock);
+  os::BlockingPool blocking(config.blocking_threads);
+  Metrics metrics;
+  Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &metrics});
+  edge.AddService(s3.get());
+  edge.AddService(iam_service.get());
+  edge.SetAdminService(admin.get());
+
+  boost::asio::io_context io(static_cast<int>(config.io_threads));
+  http::HttpServer plain(io, edge, http::ServerOptions{});
+  http::HttpServer secure(io, edge, http::ServerOptions{});
+  std::vector<http::HttpServer*> servers{&plain};
+  ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  if (!config.tls_listen.empty()) {
+    ANNEX_ASSIGN_OR_RETURN(auto files, http::EnsureTlsFiles(os::JoinPath(config.data_dir, "tls"),
+                                                            {"localhost", "*.localhost", "s3.localhost",
+                                                             "*.s3.localhost", "s3." + config.domain,
+                                                             "*.s3." + config.domain},
+                                                            {"127.0.0.1", "::1"}));
+    ANNEX_ASSIGN_OR_RETURN(tls, http::MakeServerTlsContext(files));
+    ANNEX_ASSIGN_OR_RETURN(uint16_t tls_port, secure.Listen(config.tls_listen, tls.get()));
+    servers.push_back(&secure);
+    log::Info("https listening", {{"address", config.tls_listen}, {"port", std::to_string(tls_port)},
+                                  {"ca", files.ca_cert}});
+  }
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) StartShutdown(io, servers, edge);
+  });
+  edge.SetReady(true);
+  std::string endpoint = ClientEndpoint("http", config.listen, port);
+  log::Info("annexd ready", {{"endpoint", endpoint}, {"port", std::to_string(port)}, {"data_dir", config.data_dir},
+                             {"region", config.region},
+                             {"credentials", root.credentials_file.empty() ? "environment" : root.credentials_file}});
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  blocking.Stop();
+  s3->Stop();
+  ::close(lock_fd);
+  log::Info("annexd stopped cleanly");
+  return Status::OK();
+}
+
+}  // namespace annex::daemon

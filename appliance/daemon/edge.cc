@@ -1,0 +1,194 @@
+#include "appliance/daemon/edge.h"
+
+#include "appliance/core/log.h"
+#include "appliance/core/strings.h"
+#include "appliance/daemon/router.h"
+#include "appliance/http/api_error.h"
+
+namespace annex::daemon {
+namespace {
+
+constexpr size_t kMaxSignedBodyBytes = 1 << 20;  // Query/JSON bodies hashed before verification
+
+// Serves a body that the edge already read (to verify its signature).
+class StringBodyReader final : public http::BodyReader {
+ public:
+  explicit StringBodyReader(std::string data) : data_(std::move(data)) {}
+  http::Task<Result<size_t>> Read(std::span<char> buf) override {
+    size_t n = std::min(buf.size(), data_.size() - offset_);
+    std::copy_n(data_.data() + offset_, n, buf.data());
+    offset_ += n;
+    co_return n;
+  }
+
+ private:
+  std::string data_;
+  size_t offset_ = 0;
+};
+
+// Adds the headers every AWS response carries before passing it on.
+class StampingWriter final : public http::ResponseWriter {
+ public:
+  StampingWriter(http::ResponseWriter& inner, const http::Request& request, os::Clock& clock)
+      : inner_(inner), request_(request), clock_(clock) {}
+
+  http::Task<Status> Send(http::Response r) override {
+    Stamp(r.headers);
+    status_ = r.status;
+    co_return co_await inner_.Send(std::move(r));
+  }
+  http::Task<Status> SendHead(http::Response head, uint64_t length) override {
+    Stamp(head.headers);
+    status_ = head.status;
+    co_return co_await inner_.SendHead(std::move(head), length);
+  }
+  http::Task<Status> SendBody(std::string_view chunk) override { co_return co_await inner_.SendBody(chunk); }
+  http::Task<Status> SendFile(const os::RandomAccessFile& f, uint64_t off, uint64_t len) override {
+    co_return co_await inner_.SendFile(f, off, len);
+  }
+  bool head_sent() const override { return inner_.head_sent(); }
+  int status() const { return status_; }
+
+ private:
+  void Stamp(http::Headers& h) {
+    h.Set("x-amz-request-id", request_.request_id);
+    h.Set("x-amz-id-2", request_.request_id);
+    h.Set("x-amzn-requestid", request_.request_id);
+    h.Set("date", FormatHttpDate(clock_.Now()));
+    h.Set("server", "Annex");
+  }
+  http::ResponseWriter& inner_;
+  const http::Request& request_;
+  os::Clock& clock_;
+  int status_ = 0;
+};
+
+// IAM and the other Query/JSON services call an unknown key InvalidClientTokenId.
+Status RemapAuthError(Status status, std::string_view service) {
+  if (service != "s3" && status.subcode() == "InvalidAccessKeyId") {
+    return http::ApiStatus("InvalidClientTokenId", "The security token included in the request is invalid.");
+  }
+  return status;
+}
+
+}  // namespace
+
+struct Edge::Outcome {
+  std::string service = "annex";
+  std::string operation = "Unknown";
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  std::string error;
+};
+
+http::Task<void> Edge::Serve(http::Exchange& exchange) {
+  auto start = options_.clock->MonotonicNow();
+  const http::Request& request = exchange.request();
+  StampingWriter writer(exchange.response(), request, *options_.clock);
+  Outcome outcome;
+  co_await Dispatch(exchange, writer, outcome);
+  double seconds = std::chrono::duration<double>(options_.clock->MonotonicNow() - start).count();
+  int status = writer.head_sent() ? writer.status() : 0;
+  options_.metrics->RecordRequest(outcome.service, outcome.operation, status, seconds, outcome.bytes_in,
+                                  outcome.bytes_out);
+  if (log::GetLevel() <= log::Level::kInfo) {
+    std::string status_text = std::to_string(status), ms = std::to_string(static_cast<int64_t>(seconds * 1000));
+    log::Info("request", {{"id", request.request_id}, {"remote", request.remote_address},
+                          {"service", outcome.service}, {"op", outcome.operation}, {"method", request.method},
+                          {"path", request.raw_path}, {"status", status_text}, {"ms", ms}, {"error", outcome.error}});
+  }
+}
+
+http::Task<void> Edge::ServeInternal(const http::Request& request, http::ResponseWriter& writer, Outcome& outcome) {
+  http::Response r;
+  r.headers.Set("content-type", "text/plain; charset=utf-8");
+  if (request.path == "/_annex/health") {
+    outcome.operation = "Health";
+    bool ready = ready_.load();
+    r.status = ready ? 200 : 503;
+    r.body = ready ? "ok\n" : "starting\n";
+  } else if (request.path == "/_annex/metrics") {
+    outcome.operation = "Metrics";
+    r.headers.Set("content-type", "text/plain; version=0.0.4");
+    options_.metrics->Render(r.body);
+    for (const auto& [name, svc] : services_) svc->AppendMetrics(r.body);
+  } else {
+    r.status = 404;
+    r.body = "not found\n";
+  }
+  (co_await writer.Send(std::move(r))).IgnoreError();
+}
+
+http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& writer, Outcome& outcome) {
+  const http::Request& request = exchange.request();
+  bool internal = StartsWith(request.path, "/_annex/");
+  if (internal && !StartsWith(request.path, "/_annex/api/")) {
+    co_await ServeInternal(request, writer, outcome);
+    co_return;
+  }
+  service::Service* svc = admin_;
+  if (!internal) {
+    outcome.service = RouteService(request);
+    auto it = services_.find(outcome.service);
+    svc = it == services_.end() ? nullptr : it->second;
+  }
+  if (!svc) {
+    http::ApiError e = http::MakeApiError("NotImplemented", "The service '" + outcome.service +
+                                                                "' is not available on this appliance.");
+    (co_await writer.Send(http::RenderRestXmlError(e, request.request_id))).IgnoreError();
+    co_return;
+  }
+
+  Status status;
+  auth::AuthResult auth;
+  std::optional<std::string> small_body;
+  http::Headers trailers;
+  std::unique_ptr<http::BodyReader> wrapped;
+  http::BodyReader* body = &exchange.body();
+  if (auth::IsSigV4Signed(request)) {
+    // Services without x-amz-content-sha256 sign sha256(body): read it first.
+    bool hash_body = !request.headers.Has("x-amz-content-sha256") && request.content_length.value_or(0) > 0 &&
+                     !request.query.Has("X-Amz-Signature");
+    if (hash_body) {
+      Result<std::string> b = co_await http::ReadSmallBody(exchange.body(), kMaxSignedBodyBytes);
+      if (!b.ok()) status = b.status();
+      else small_body = std::move(*b);
+    }
+    if (status.ok()) {
+      Result<auth::AuthResult> verified =
+          options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body) : std::nullopt);
+      if (verified.ok()) auth = std::move(*verified);
+      else status = RemapAuthError(verified.status(), outcome.service);
+    }
+    if (status.ok() && !small_body) {
+      wrapped = options_.verifier->WrapBody(exchange.body(), auth, &trailers);
+      body = wrapped.get();
+    }
+  } else if (!svc->allows_anonymous()) {
+    status = http::ApiStatus("AccessDenied", "Request is missing Authentication Token");
+  }
+  if (small_body) {
+    wrapped = std::make_unique<StringBodyReader>(std::move(*small_body));
+    body = wrapped.get();
+  }
+
+  if (status.ok()) {
+    service::RequestContext ctx{request, writer, *body, trailers, auth.principal, options_.region,
+                                *options_.clock, *options_.blocking, {}, 0, 0};
+    status = co_await svc->Handle(ctx);
+    outcome.operation = ctx.operation.empty() ? outcome.operation : ctx.operation;
+    outcome.bytes_in = ctx.bytes_in;
+    outcome.bytes_out = ctx.bytes_out;
+  }
+  if (status.ok()) co_return;
+  outcome.error = status.ToString();
+  if (writer.head_sent()) {
+    log::Warn("response failed after it started", {{"id", request.request_id}, {"error", outcome.error}});
+    co_return;
+  }
+  http::ApiError error = http::ApiErrorFromStatus(status);
+  if (error.http_status >= 500) log::Error("request failed", {{"id", request.request_id}, {"error", outcome.error}});
+  (co_await writer.Send(svc->RenderError(error, request.request_id))).IgnoreError();
+}
+
+}  // namespace annex::daemon

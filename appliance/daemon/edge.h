@@ -1,0 +1,52 @@
+#pragma once
+// Edge: the RequestHandler behind the HTTP listener. For each request it
+// answers the appliance's own endpoints (/_annex/health, /_annex/metrics),
+// routes to a service, authenticates (SigV4), wraps the body so the payload
+// is verified as it streams, calls the service, renders its errors in the
+// service's own protocol, and records metrics and an access log line.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "appliance/auth/sigv4_verifier.h"
+#include "appliance/daemon/metrics.h"
+#include "appliance/http/server.h"
+#include "appliance/service/service.h"
+
+namespace annex::daemon {
+
+struct EdgeOptions {
+  std::string region;
+  os::Clock* clock;
+  os::BlockingPool* blocking;
+  const auth::SigV4Verifier* verifier;
+  Metrics* metrics;
+};
+
+class Edge final : public http::RequestHandler {
+ public:
+  explicit Edge(EdgeOptions options) : options_(options) {}
+
+  // Registers `service` under its name(); `path_prefix` routes by path instead
+  // (for the appliance's own API under /_annex/api/).
+  void AddService(service::Service* service) { services_[std::string(service->name())] = service; }
+  void SetAdminService(service::Service* service) { admin_ = service; }
+  // Health answers 200 only once set.
+  void SetReady(bool ready) { ready_.store(ready); }
+
+  http::Task<void> Serve(http::Exchange& exchange) override;
+
+ private:
+  struct Outcome;
+  http::Task<void> Dispatch(http::Exchange& exchange, http::ResponseWriter& writer, Outcome& outcome);
+  http::Task<void> ServeInternal(const http::Request& request, http::ResponseWriter& writer, Outcome& outcome);
+
+  EdgeOptions options_;
+  std::map<std::string, service::Service*, std::less<>> services_;
+  service::Service* admin_ = nullptr;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace annex::daemon

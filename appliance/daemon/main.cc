@@ -1,0 +1,23 @@
+// annexd: the appliance daemon. See appliance/daemon/daemon.h.
+
+#include <cstdio>
+
+#include "appliance/core/log.h"
+#include "appliance/daemon/config.h"
+#include "appliance/daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  auto config = annex::daemon::ParseConfig(argc, argv);
+  if (!config.ok()) {
+    if (config.status().code() == annex::StatusCode::kAborted) return 0;
+    std::fprintf(stderr, "annexd: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  annex::log::SetLevel(config->log_level);
+  annex::Status s = annex::daemon::RunDaemon(*config);
+  if (!s.ok()) {
+    annex::log::Error("annexd stopped", {{"error", s.ToString()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,40 @@
+#pragma once
+// Metrics: request counters, latency histograms and byte counts by service,
+// operation and status, rendered as Prometheus text on /_annex/metrics.
+//
+// Thread-safe. Recording takes one short mutex section per request.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace annex::daemon {
+
+class Metrics {
+ public:
+  void RecordRequest(const std::string& service, const std::string& operation, int status, double seconds,
+                     uint64_t bytes_in, uint64_t bytes_out);
+  // Appends the counters in Prometheus exposition format.
+  void Render(std::string& out) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1,    5};
+  struct Latency {
+    std::array<uint64_t, kBuckets.size()> buckets{};
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  using OpKey = std::tuple<std::string, std::string>;          // service, operation
+  using StatusKey = std::tuple<std::string, std::string, int>;  // + status
+
+  mutable std::mutex mu_;
+  std::map<StatusKey, uint64_t> requests_;
+  std::map<OpKey, Latency> latency_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> bytes_;  // service → in, out
+};
+
+}  // namespace annex::daemon

@@ -1,0 +1,65 @@
+#pragma once
+// HttpServer: the appliance's one HTTP/1.1 listener (plain and TLS), built on
+// Boost.Beast with C++20 coroutines. It parses requests with bounded header
+// sizes, streams bodies both ways, keeps connections alive, answers
+// pipelined requests in order, and closes connections from clients that stall.
+//
+// Everything protocol-specific happens in the RequestHandler; the server
+// only moves bytes. Beast stays inside server.cc.
+//
+// Thread safety: Start/Stop from one thread; connections run on the
+// io_context's threads, one coroutine (strand) per connection.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "appliance/core/result.h"
+#include "appliance/http/exchange.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace annex::http {
+
+// The edge: serves one exchange. Must send a response unless the connection failed.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual Task<void> Serve(Exchange& exchange) = 0;
+};
+
+struct ServerOptions {
+  size_t max_header_bytes = 64 * 1024;
+  uint64_t max_body_bytes = uint64_t{6} << 30;  // 5 GiB objects plus aws-chunked framing
+  std::chrono::seconds header_timeout{30};      // a client must send a full head this fast
+  std::chrono::seconds io_timeout{120};         // per read/write while a request is in flight
+  std::chrono::seconds idle_timeout{75};        // keep-alive between requests
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, RequestHandler& handler, ServerOptions options);
+  ~HttpServer();
+
+  // Binds "host:port" (port 0 picks a free one) and starts accepting.
+  // With `tls`, connections are TLS (the context must outlive the server).
+  Result<uint16_t> Listen(const std::string& host_port, boost::asio::ssl::context* tls);
+  // Stops accepting; in-flight requests finish, idle connections close.
+  void StopAccepting();
+  // Number of requests currently being served (for draining on shutdown).
+  size_t active_requests() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port"; InvalidArgument if malformed.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& host_port);
+
+}  // namespace annex::http

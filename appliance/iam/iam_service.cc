@@ -1,0 +1,150 @@
+#include "appliance/iam/iam_service.h"
+
+#include "appliance/core/strings.h"
+#include "appliance/http/xml.h"
+
+namespace annex::iam {
+namespace {
+
+constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+void AddUser(http::XmlNode parent, const User& u) {
+  parent.Add("Path", "/").Add("UserName", u.name).Add("UserId", u.user_id).Add("Arn", u.arn)
+      .Add("CreateDate", FormatIso8601(u.created));
+}
+
+class IamService final : public service::Service {
+ public:
+  explicit IamService(IdentityStore& identities) : identities_(identities) {}
+
+  std::string_view name() const override { return "iam"; }
+
+  http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
+    return http::RenderQueryError(error, request_id);
+  }
+
+  http::Task<Status> Handle(service::RequestContext& ctx) override {
+    Result<std::string> body = co_await http::ReadSmallBody(ctx.body, 1 << 20);
+    if (!body.ok()) co_return body.status();
+    // Query parameters may come in the URL or in a form body.
+    std::string raw = ctx.request.raw_query;
+    if (!body->empty()) raw = raw.empty() ? *body : raw + "&" + *body;
+    auto params = http::QueryParams::Parse(raw, true);
+    if (!params.ok()) co_return http::ApiStatus("MalformedQueryString", params.status().message());
+    const std::string* action = params->Get("Action");
+    if (!action) co_return http::ApiStatus("MissingAction", "Missing Action");
+    ctx.operation = *action;
+    if (ctx.principal.anonymous) co_return http::ApiStatus("AccessDenied", "Request must be signed");
+    Result<std::string> result = Dispatch(*action, *params, ctx);
+    if (!result.ok()) co_return result.status();
+    http::Response response;
+    response.headers.Set("content-type", "text/xml");
+    response.body = std::move(*result);
+    co_return co_await ctx.response.Send(std::move(response));
+  }
+
+ private:
+  using Params = http::QueryParams;
+
+  Result<std::string> Dispatch(const std::string& action, const Params& p, service::RequestContext& ctx) {
+    const std::string& account = ctx.principal.account_id;
+    std::string user = Param(p, "UserName");
+    if (action == "CreateUser") return CreateUser(account, user, ctx);
+    if (action == "GetUser") return GetUser(account, user.empty() ? ctx.principal.user_name : user, ctx);
+    if (action == "ListUsers") return ListUsers(account, ctx);
+    if (action == "DeleteUser") return Simple("DeleteUser", identities_.DeleteUser(account, user), ctx);
+    // Without UserName, key operations act on the caller's own identity.
+    if (!p.Has("UserName")) user = ctx.principal.user_name;
+    if (action == "CreateAccessKey") return CreateAccessKey(account, user, ctx);
+    if (action == "ListAccessKeys") return ListAccessKeys(account, user, ctx);
+    if (action == "DeleteAccessKey")
+      return Simple("DeleteAccessKey", identities_.DeleteAccessKey(account, user, Param(p, "AccessKeyId")), ctx);
+    if (action == "UpdateAccessKey") {
+      std::string status = Param(p, "Status");
+      if (status != "Active" && status != "Inactive")
+        return http::ApiStatus("ValidationError", "Status must be Active or Inactive");
+      return Simple("UpdateAccessKey",
+                    identities_.SetAccessKeyActive(account, user, Param(p, "AccessKeyId"), status == "Active"), ctx);
+    }
+    return Status(StatusCode::kInvalidArgument, "Could not find operation " + action, "InvalidAction");
+  }
+
+  static std::string Param(const Params& p, std::string_view name) {
+    const std::string* v = p.Get(name);
+    return v ? *v : std::string();
+  }
+
+  static std::string Finish(http::XmlDocument& doc, const service::RequestContext& ctx) {
+    doc.root().Child("ResponseMetadata").Add("RequestId", ctx.request.request_id);
+    return doc.Render();
+  }
+
+  Result<std::string> Simple(std::string_view action, Status s, const service::RequestContext& ctx) {
+    ANNEX_RETURN_IF_ERROR(s);
+    http::XmlDocument doc(std::string(action) + "Response", kIamNamespace);
+    return Finish(doc, ctx);
+  }
+
+  Result<std::string> CreateUser(const std::string& account, const std::string& user, service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(User u, identities_.CreateUser(account, user));
+    http::XmlDocument doc("CreateUserResponse", kIamNamespace);
+    AddUser(doc.root().Child("CreateUserResult").Child("User"), u);
+    return Finish(doc, ctx);
+  }
+
+  Result<std::string> GetUser(const std::string& account, const std::string& user, service::RequestContext& ctx) {
+    http::XmlDocument doc("GetUserResponse", kIamNamespace);
+    auto node = doc.root().Child("GetUserResult").Child("User");
+    if (user.empty()) {  // the account root
+      node.Add("UserId", account).Add("Arn", "arn:aws:iam::" + account + ":root");
+      return Finish(doc, ctx);
+    }
+    ANNEX_ASSIGN_OR_RETURN(User u, identities_.GetUser(account, user));
+    AddUser(node, u);
+    return Finish(doc, ctx);
+  }
+
+  Result<std::string> ListUsers(const std::string& account, service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(auto users, identities_.ListUsers(account));
+    http::XmlDocument doc("ListUsersResponse", kIamNamespace);
+    auto result = doc.root().Child("ListUsersResult");
+    auto list = result.Child("Users");
+    for (const User& u : users) AddUser(list.Child("member"), u);
+    result.AddBool("IsTruncated", false);
+    return Finish(doc, ctx);
+  }
+
+  Result<std::string> CreateAccessKey(const std::string& account, const std::string& user,
+                                      service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(AccessKey k, identities_.CreateAccessKey(account, user));
+    http::XmlDocument doc("CreateAccessKeyResponse", kIamNamespace);
+    auto node = doc.root().Child("CreateAccessKeyResult").Child("AccessKey");
+    node.Add("UserName", user).Add("AccessKeyId", k.access_key_id).Add("Status", "Active")
+        .Add("SecretAccessKey", k.secret_access_key).Add("CreateDate", FormatIso8601(k.created));
+    return Finish(doc, ctx);
+  }
+
+  Result<std::string> ListAccessKeys(const std::string& account, const std::string& user,
+                                     service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(auto keys, identities_.ListAccessKeys(account, user));
+    http::XmlDocument doc("ListAccessKeysResponse", kIamNamespace);
+    auto result = doc.root().Child("ListAccessKeysResult");
+    auto list = result.Child("AccessKeyMetadata");
+    for (const AccessKey& k : keys) {
+      list.Child("member").Add("UserName", k.user_name).Add("AccessKeyId", k.access_key_id)
+          .Add("Status", k.active ? "Active" : "Inactive").Add("CreateDate", FormatIso8601(k.created));
+    }
+    result.AddBool("IsTruncated", false);
+    return Finish(doc, ctx);
+  }
+
+  IdentityStore& identities_;
+};
+
+}  // namespace
+
+std::unique_ptr<service::Service> NewIamService(IdentityStore& identities) {
+  return std::make_unique<IamService>(identities);
+}
+
+}  // namespace annex::iam

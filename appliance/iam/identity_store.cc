@@ -1,0 +1,335 @@
+#include "appliance/iam/identity_store.h"
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "appliance/os/random.h"
+#include "appliance/store/record.h"
+
+namespace annex::iam {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr std::string_view kUpperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+constexpr std::string_view kSecretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr size_t kMaxKeysPerUser = 2;
+
+int64_t ToMillis(os::SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+os::SystemTime FromMillis(int64_t ms) { return os::SystemTime(std::chrono::milliseconds(ms)); }
+
+std::string UserKey(std::string_view account_id, std::string_view user) {
+  std::string k(account_id);
+  k.push_back('\0');
+  k.append(user);
+  return k;
+}
+
+std::string EncodeAccount(const Account& a) {
+  return store::RecordWriter(kVersion).Bytes(a.id).Bytes(a.name).I64(ToMillis(a.created)).Finish();
+}
+
+Result<Account> DecodeAccount(std::string_view data) {
+  store::RecordReader r(data);
+  Account a;
+  ANNEX_ASSIGN_OR_RETURN(a.id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(a.name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
+  a.created = FromMillis(ms);
+  return a;
+}
+
+std::string EncodeUser(const User& u) {
+  return store::RecordWriter(kVersion).Bytes(u.account_id).Bytes(u.name).Bytes(u.user_id).Bytes(u.arn)
+      .I64(ToMillis(u.created)).Finish();
+}
+
+Result<User> DecodeUser(std::string_view data) {
+  store::RecordReader r(data);
+  User u;
+  ANNEX_ASSIGN_OR_RETURN(u.account_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.user_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.arn, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
+  u.created = FromMillis(ms);
+  return u;
+}
+
+std::string EncodeKey(const AccessKey& k) {
+  return store::RecordWriter(kVersion).Bytes(k.access_key_id).Bytes(k.secret_access_key).Bytes(k.account_id)
+      .Bytes(k.user_name).Bool(k.active).I64(ToMillis(k.created)).Finish();
+}
+
+Result<AccessKey> DecodeKey(std::string_view data) {
+  store::RecordReader r(data);
+  AccessKey k;
+  ANNEX_ASSIGN_OR_RETURN(k.access_key_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(k.secret_access_key, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(k.account_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(k.user_name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(k.active, r.Bool());
+  ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
+  k.created = FromMillis(ms);
+  return k;
+}
+
+std::string NewAccountId() {
+  std::string id = os::RandomString(12, "0123456789");
+  if (id[0] == '0') id[0] = '1';
+  return id;
+}
+
+Status NoSuchUser(const std::string& name) {
+  return Status(StatusCode::kNotFound, "The user with name " + name + " cannot be found.", "NoSuchEntity");
+}
+
+}  // namespace
+
+bool IsValidUserName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && std::string_view("+=,.@_-").find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+IdentityStore::IdentityStore(std::unique_ptr<store::LmdbEnv> env, const os::Clock& clock)
+    : env_(std::move(env)), clock_(clock) {}
+
+Result<std::unique_ptr<IdentityStore>> IdentityStore::Open(const std::string& dir, const os::Clock& clock) {
+  store::LmdbEnv::Options options;
+  options.map_size = size_t{1} << 30;
+  ANNEX_ASSIGN_OR_RETURN(auto env, store::LmdbEnv::Open(dir, options));
+  std::unique_ptr<IdentityStore> s(new IdentityStore(std::move(env), clock));
+  ANNEX_RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+Status IdentityStore::Init() {
+  ANNEX_ASSIGN_OR_RETURN(accounts_, env_->OpenTable("accounts"));
+  ANNEX_ASSIGN_OR_RETURN(account_names_, env_->OpenTable("account_names"));
+  ANNEX_ASSIGN_OR_RETURN(users_, env_->OpenTable("users"));
+  ANNEX_ASSIGN_OR_RETURN(keys_, env_->OpenTable("access_keys"));
+  return Status::OK();
+}
+
+std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_id) const {
+  auto txn = env_->BeginRead();
+  if (!txn.ok()) return std::nullopt;
+  auto raw = txn->Get(keys_, access_key_id);
+  if (!raw.ok() || !raw->has_value()) return std::nullopt;
+  auto key = DecodeKey(**raw);
+  if (!key.ok() || !key->active) return std::nullopt;
+  auto acct_raw = txn->Get(accounts_, key->account_id);
+  if (!acct_raw.ok() || !acct_raw->has_value()) return std::nullopt;
+  auto account = DecodeAccount(**acct_raw);
+  if (!account.ok()) return std::nullopt;
+  auth::Credential c;
+  c.access_key_id = key->access_key_id;
+  c.secret_access_key = key->secret_access_key;
+  c.principal.anonymous = false;
+  c.principal.account_id = key->account_id;
+  c.principal.account_name = account->name;
+  c.principal.user_name = key->user_name;
+  c.principal.access_key_id = key->access_key_id;
+  c.principal.arn = key->user_name.empty() ? "arn:aws:iam::" + key->account_id + ":root"
+                                           : "arn:aws:iam::" + key->account_id + ":user/" + key->user_name;
+  return c;
+}
+
+Result<AccessKey> IdentityStore::NewKeyLocked(store::WriteTxn& txn, const std::string& account_id,
+                                              const std::string& user_name) {
+  AccessKey k;
+  k.access_key_id = "AKIA" + os::RandomString(16, kUpperAlnum);
+  k.secret_access_key = os::RandomString(40, kSecretAlphabet);
+  k.account_id = account_id;
+  k.user_name = user_name;
+  k.created = clock_.Now();
+  ANNEX_RETURN_IF_ERROR(txn.Put(keys_, k.access_key_id, EncodeKey(k)));
+  return k;
+}
+
+Result<std::pair<Account, AccessKey>> IdentityStore::CreateAccount(const std::string& name) {
+  if (!IsValidUserName(name)) {
+    return Status(StatusCode::kInvalidArgument, "account name must be 1-64 of [A-Za-z0-9+=,.@_-]", "ValidationError");
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(auto existing, txn.Get(account_names_, name));
+  if (existing) {
+    return Status(StatusCode::kAlreadyExists, "account " + name + " already exists", "EntityAlreadyExists");
+  }
+  Account a;
+  do {
+    a.id = NewAccountId();
+    ANNEX_ASSIGN_OR_RETURN(auto taken, txn.Get(accounts_, a.id));
+    if (!taken) break;
+  } while (true);
+  a.name = name;
+  a.created = clock_.Now();
+  ANNEX_RETURN_IF_ERROR(txn.Put(accounts_, a.id, EncodeAccount(a)));
+  ANNEX_RETURN_IF_ERROR(txn.Put(account_names_, name, a.id));
+  ANNEX_ASSIGN_OR_RETURN(AccessKey key, NewKeyLocked(txn, a.id, ""));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  return std::make_pair(a, key);
+}
+
+Result<Account> IdentityStore::GetAccount(const std::string& account_id) const {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(accounts_, account_id));
+  if (!raw) return Status::NotFound("no account " + account_id);
+  return DecodeAccount(*raw);
+}
+
+Result<Account> IdentityStore::FindAccountByName(const std::string& name) const {
+  std::string id;
+  {
+    ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+    ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(account_names_, name));
+    if (!raw) return Status::NotFound("no account named " + name);
+    id = std::string(*raw);
+  }
+  return GetAccount(id);
+}
+
+Result<std::vector<Account>> IdentityStore::ListAccounts() const {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(accounts_));
+  std::vector<Account> out;
+  ANNEX_RETURN_IF_ERROR(cursor.SeekFirst());
+  while (cursor.Valid()) {
+    ANNEX_ASSIGN_OR_RETURN(Account a, DecodeAccount(cursor.value()));
+    out.push_back(std::move(a));
+    ANNEX_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+Status IdentityStore::ImportRootKey(const std::string& account_id, const std::string& access_key_id,
+                                    const std::string& secret) {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
+  if (raw) {
+    ANNEX_ASSIGN_OR_RETURN(AccessKey existing, DecodeKey(*raw));
+    if (existing.account_id != account_id || !existing.user_name.empty()) {
+      return Status::AlreadyExists("access key " + access_key_id + " belongs to another identity");
+    }
+    if (existing.secret_access_key == secret && existing.active) return Status::OK();
+  }
+  AccessKey k{access_key_id, secret, account_id, "", true, clock_.Now()};
+  ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
+  return txn.Commit();
+}
+
+Result<User> IdentityStore::CreateUser(const std::string& account_id, const std::string& user_name) {
+  if (!IsValidUserName(user_name)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "1 validation error detected: Value at 'userName' failed to satisfy constraint: Member must "
+                  "satisfy regular expression pattern: [\\w+=,.@-]+",
+                  "ValidationError");
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  std::string key = UserKey(account_id, user_name);
+  ANNEX_ASSIGN_OR_RETURN(auto existing, txn.Get(users_, key));
+  if (existing) {
+    return Status(StatusCode::kAlreadyExists, "User with name " + user_name + " already exists.",
+                  "EntityAlreadyExists");
+  }
+  User u{account_id, user_name, "AIDA" + os::RandomString(17, kUpperAlnum),
+         "arn:aws:iam::" + account_id + ":user/" + user_name, clock_.Now()};
+  ANNEX_RETURN_IF_ERROR(txn.Put(users_, key, EncodeUser(u)));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  return u;
+}
+
+Result<User> IdentityStore::GetUser(const std::string& account_id, const std::string& user_name) const {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(users_, UserKey(account_id, user_name)));
+  if (!raw) return NoSuchUser(user_name);
+  return DecodeUser(*raw);
+}
+
+Result<std::vector<User>> IdentityStore::ListUsers(const std::string& account_id) const {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(users_));
+  std::string prefix = UserKey(account_id, "");
+  std::vector<User> out;
+  ANNEX_RETURN_IF_ERROR(cursor.Seek(prefix));
+  while (cursor.Valid() && StartsWith(cursor.key(), prefix)) {
+    ANNEX_ASSIGN_OR_RETURN(User u, DecodeUser(cursor.value()));
+    out.push_back(std::move(u));
+    ANNEX_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+Status IdentityStore::DeleteUser(const std::string& account_id, const std::string& user_name) {
+  ANNEX_ASSIGN_OR_RETURN(auto keys, ListAccessKeys(account_id, user_name));
+  if (!keys.empty()) {
+    return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must delete access keys first.",
+                  "DeleteConflict");
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  Status s = txn.Delete(users_, UserKey(account_id, user_name));
+  if (s.IsNotFound()) return NoSuchUser(user_name);
+  ANNEX_RETURN_IF_ERROR(s);
+  return txn.Commit();
+}
+
+Result<AccessKey> IdentityStore::CreateAccessKey(const std::string& account_id, const std::string& user_name) {
+  if (!user_name.empty()) ANNEX_RETURN_IF_ERROR(GetUser(account_id, user_name).status());
+  ANNEX_ASSIGN_OR_RETURN(auto existing, ListAccessKeys(account_id, user_name));
+  if (existing.size() >= kMaxKeysPerUser) {
+    return Status(StatusCode::kResourceExhausted, "Cannot exceed quota for AccessKeysPerUser: 2", "LimitExceeded");
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(AccessKey key, NewKeyLocked(txn, account_id, user_name));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  return key;
+}
+
+Result<std::vector<AccessKey>> IdentityStore::ListAccessKeys(const std::string& account_id,
+                                                             const std::string& user_name) const {
+  if (!user_name.empty()) ANNEX_RETURN_IF_ERROR(GetUser(account_id, user_name).status());
+  // Keys are indexed by id only; an account has few keys, so a scan is fine.
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(keys_));
+  std::vector<AccessKey> out;
+  ANNEX_RETURN_IF_ERROR(cursor.SeekFirst());
+  while (cursor.Valid()) {
+    ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(cursor.value()));
+    if (k.account_id == account_id && k.user_name == user_name) out.push_back(std::move(k));
+    ANNEX_RETURN_IF_ERROR(cursor.Next());
+  }
+  return out;
+}
+
+Status IdentityStore::DeleteAccessKey(const std::string& account_id, const std::string& user_name,
+                                      const std::string& access_key_id) {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
+  Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
+                 "NoSuchEntity");
+  if (!raw) return missing;
+  ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
+  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  ANNEX_RETURN_IF_ERROR(txn.Delete(keys_, access_key_id));
+  return txn.Commit();
+}
+
+Status IdentityStore::SetAccessKeyActive(const std::string& account_id, const std::string& user_name,
+                                         const std::string& access_key_id, bool active) {
+  ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
+  Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
+                 "NoSuchEntity");
+  if (!raw) return missing;
+  ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
+  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  k.active = active;
+  ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
+  return txn.Commit();
+}
+
+}  // namespace annex::iam
