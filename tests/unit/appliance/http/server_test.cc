@@ -1,0 +1,210 @@
+// HttpServer against raw sockets: framing, keep-alive, pipelining,
+// 100-continue, bounded headers, streamed bodies and HEAD.
+
+#include <utility>
+
+#include "appliance/http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "appliance/core/strings.h"
+
+namespace annex::http {
+namespace {
+
+// Echoes the body length and a digest-free summary; /stream answers in chunks.
+class EchoHandler final : public RequestHandler {
+ public:
+  Task<void> Serve(Exchange& ex) override {
+    const Request& r = ex.request();
+    if (r.path == "/early") {  // answers without reading the body
+      Response resp;
+      resp.status = 403;
+      resp.body = "denied";
+      (co_await ex.response().Send(std::move(resp))).IgnoreError();
+      co_return;
+    }
+    uint64_t total = 0;
+    char buf[1000];
+    while (true) {
+      Result<size_t> n = co_await ex.body().Read(buf);
+      if (!n.ok()) {
+        Response resp;
+        resp.status = 400;
+        resp.body = n.status().subcode();
+        (co_await ex.response().Send(std::move(resp))).IgnoreError();
+        co_return;
+      }
+      if (*n == 0) break;
+      total += *n;
+    }
+    if (r.path == "/stream") {
+      Response head;
+      head.headers.Set("x-total", std::to_string(total));
+      if (!(co_await ex.response().SendHead(std::move(head), 10)).ok()) co_return;
+      (co_await ex.response().SendBody("01234")).IgnoreError();
+      (co_await ex.response().SendBody("56789")).IgnoreError();
+      co_return;
+    }
+    Response resp;
+    resp.body = r.method + " " + r.path + " " + std::to_string(total);
+    (co_await ex.response().Send(std::move(resp))).IgnoreError();
+  }
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<HttpServer>(io_, handler_, ServerOptions{});
+    auto port = server_->Listen("127.0.0.1:0", nullptr);
+    ASSERT_TRUE(port.ok());
+    port_ = *port;
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    io_.stop();
+    thread_.join();
+  }
+
+  int Connect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+  static void SendAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      ASSERT_GT(n, 0);
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  // Reads until `count` complete responses (by Content-Length) or EOF.
+  static std::string ReadResponses(int fd, int count) {
+    std::string out;
+    char buf[4096];
+    while (Complete(out) < count) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  static int Complete(const std::string& s) {
+    int done = 0;
+    size_t pos = 0;
+    while (true) {
+      size_t end = s.find("\r\n\r\n", pos);
+      if (end == std::string::npos) return done;
+      std::string head = ToLower(s.substr(pos, end - pos));
+      size_t cl = head.find("content-length: ");
+      uint64_t len = cl == std::string::npos ? 0 : std::stoull(head.substr(cl + 16));
+      if (head.rfind("http/1.1 100", 0) == 0) len = 0;
+      else if (head.find("\nhead-marker") != std::string::npos) len = 0;
+      if (s.size() < end + 4 + len) return done;
+      if (head.rfind("http/1.1 100", 0) != 0) ++done;
+      pos = end + 4 + len;
+    }
+  }
+
+  boost::asio::io_context io_;
+  EchoHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(ServerTest, KeepAliveAndPipelinedRequestsAnswerInOrder) {
+  int fd = Connect();
+  SendAll(fd,
+          "PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+          "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+          "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  std::string out = ReadResponses(fd, 3);
+  size_t a = out.find("PUT /a 5"), b = out.find("GET /b 0"), c = out.find("POST /c 3");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
+  int fd = Connect();
+  SendAll(fd, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  char buf[256];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 100 Continue", 0), 0u);
+  SendAll(fd, "abc");
+  EXPECT_NE(ReadResponses(fd, 1).find("PUT /x 3"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, EarlyAnswerWithoutContinueClosesTheConnection) {
+  int fd = Connect();
+  SendAll(fd, "PUT /early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n");
+  std::string out = ReadResponses(fd, 1);
+  EXPECT_EQ(out.rfind("HTTP/1.1 403", 0), 0u) << out;
+  EXPECT_EQ(out.find("100 Continue"), std::string::npos);
+  EXPECT_NE(ToLower(out).find("connection: close"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, OversizeHeadersAreRejected) {
+  int fd = Connect();
+  std::string big(70 * 1024, 'a');
+  SendAll(fd, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
+  std::string out = ReadResponses(fd, 1);
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_NE(out.find("RequestHeaderSectionTooLarge"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, TruncatedBodyIsReportedToTheHandler) {
+  int fd = Connect();
+  SendAll(fd, "PUT /t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-some");
+  ::shutdown(fd, SHUT_WR);
+  std::string out = ReadResponses(fd, 1);
+  // The handler saw IncompleteBody; nothing claims 100 bytes arrived.
+  EXPECT_EQ(out.find("PUT /t 100"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, StreamedResponseAndHead) {
+  int fd = Connect();
+  SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = ReadResponses(fd, 1);
+  EXPECT_NE(out.find("Content-Length: 10"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\n\r\n0123456789"), std::string::npos);
+  SendAll(fd, "HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  char buf[1024];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  std::string head(buf, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  EXPECT_NE(head.find("Content-Length: 10"), std::string::npos);
+  EXPECT_EQ(head.find("0123456789"), std::string::npos);  // HEAD carries no body
+  ::close(fd);
+}
+
+TEST(ParseHostPort, Forms) {
+  EXPECT_EQ(ParseHostPort("127.0.0.1:4566")->second, 4566);
+  EXPECT_EQ(ParseHostPort("[::1]:80")->first, "::1");
+  EXPECT_EQ(ParseHostPort(":9000")->first, "0.0.0.0");
+  EXPECT_FALSE(ParseHostPort("nohost").ok());
+  EXPECT_FALSE(ParseHostPort("h:99999").ok());
+}
+
+}  // namespace
+}  // namespace annex::http
