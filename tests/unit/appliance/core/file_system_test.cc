@@ -60,3 +60,30 @@ TEST(Paths, DirNameAndJoin) {
 
 }  // namespace
 }  // namespace annex::os
+
+#include "appliance/os/fault_injection_file_system.h"
+
+namespace annex::os {
+namespace {
+
+TEST_F(FileSystemTest, FaultInjectionFailsWritesSyncsAndRenames) {
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  fs.FailWritesAfterBytes(4);
+  auto f = fs.NewWritableFile(dir_ + "/a", 0644);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE((*f)->Append("abcd").ok());
+  EXPECT_EQ((*f)->Append("e").code(), StatusCode::kResourceExhausted);
+  fs.FailWritesAfterBytes(-1);
+  fs.FailSyncs(true);
+  EXPECT_EQ((*f)->Sync().code(), StatusCode::kIOError);
+  // WriteFileAtomic cleans up its temporary file when the sync fails.
+  EXPECT_FALSE(WriteFileAtomic(fs, dir_ + "/b", "x").ok());
+  EXPECT_FALSE(fs.Exists(dir_ + "/b"));
+  fs.FailSyncs(false);
+  fs.FailRenames(true);
+  EXPECT_FALSE(WriteFileAtomic(fs, dir_ + "/b", "x").ok());
+  EXPECT_EQ(fs.ListDir(dir_)->size(), 1u);  // only "a": no temp files left
+}
+
+}  // namespace
+}  // namespace annex::os
