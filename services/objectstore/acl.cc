@@ -1,0 +1,110 @@
+#include "services/objectstore/acl.h"
+
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/http/api_error.h"
+#include "appliance/http/xml.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr std::string_view kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
+constexpr std::string_view kXsi = "http://www.w3.org/2001/XMLSchema-instance";
+
+Status Denied() { return http::ApiStatus("AccessDenied", "Access Denied"); }
+
+}  // namespace
+
+std::string CanonicalUserId(std::string_view account_id) {
+  std::string seed = "annex-canonical-user:";
+  seed.append(account_id);
+  return crypto::Sha256Hex(seed);
+}
+
+bool IsOwner(const auth::Principal& p, const BucketRecord& bucket) {
+  return !p.anonymous && p.account_id == bucket.owner_id;
+}
+
+Status Authorize(const auth::Principal& p, const BucketRecord& bucket, Access access, const ObjectRecord* object) {
+  if (IsOwner(p, bucket)) return Status::OK();
+  switch (access) {
+    case Access::kList:
+      return bucket.acl == CannedAcl::kPublicRead ? Status::OK() : Denied();
+    case Access::kReadObject:
+      if (bucket.acl == CannedAcl::kPublicRead) return Status::OK();
+      if (object && object->acl == CannedAcl::kPublicRead) return Status::OK();
+      return Denied();
+    case Access::kOwner:
+      return Denied();
+  }
+  return Denied();
+}
+
+Result<std::optional<CannedAcl>> ParseAclHeaders(const http::Headers& headers) {
+  for (const auto& f : headers) {
+    if (StartsWith(f.name, "x-amz-grant-")) {
+      return http::ApiStatus("NotImplemented", "Explicit grants (x-amz-grant-*) are not supported; use x-amz-acl.");
+    }
+  }
+  const std::string* acl = headers.Get("x-amz-acl");
+  if (!acl) return std::optional<CannedAcl>();
+  if (*acl == "private" || *acl == "bucket-owner-full-control" || *acl == "bucket-owner-read") {
+    // The bucket owner is always the object owner here, so these equal private.
+    return std::optional<CannedAcl>(CannedAcl::kPrivate);
+  }
+  if (*acl == "public-read") return std::optional<CannedAcl>(CannedAcl::kPublicRead);
+  if (*acl == "public-read-write" || *acl == "authenticated-read" || *acl == "aws-exec-read" ||
+      *acl == "log-delivery-write") {
+    return http::ApiStatus("NotImplemented", "The canned ACL " + *acl + " is not supported.");
+  }
+  return http::ApiStatus("InvalidArgument", "Invalid canned ACL: " + *acl);
+}
+
+Result<CannedAcl> ParseAccessControlPolicy(std::string_view body) {
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  pugi::xml_node root = doc.document_element();
+  if (std::string_view(root.name()) != "AccessControlPolicy") {
+    return http::ApiStatus("MalformedACLError",
+                           "The XML you provided was not well-formed or did not validate against our published schema");
+  }
+  CannedAcl acl = CannedAcl::kPrivate;
+  for (pugi::xml_node grant : root.child("AccessControlList").children("Grant")) {
+    pugi::xml_node grantee = grant.child("Grantee");
+    std::string_view permission = http::ChildText(grant, "Permission");
+    std::string_view uri = http::ChildText(grantee, "URI");
+    if (!uri.empty()) {
+      if (uri == kAllUsers && permission == "READ") {
+        acl = CannedAcl::kPublicRead;
+        continue;
+      }
+      return http::ApiStatus("NotImplemented", "Only the AllUsers READ group grant is supported.");
+    }
+    // Grants to canonical users: only the owner's FULL_CONTROL is meaningful.
+    if (permission != "FULL_CONTROL") {
+      return http::ApiStatus("NotImplemented", "Grants to other users are not supported.");
+    }
+  }
+  return acl;
+}
+
+std::string RenderAccessControlPolicy(std::string_view owner_id, std::string_view owner_name, CannedAcl acl) {
+  http::XmlDocument doc("AccessControlPolicy", http::kS3XmlNamespace);
+  std::string canonical = CanonicalUserId(owner_id);
+  doc.root().Child("Owner").Add("ID", canonical).Add("DisplayName", owner_name);
+  http::XmlNode list = doc.root().Child("AccessControlList");
+  http::XmlNode owner_grant = list.Child("Grant");
+  owner_grant.Child("Grantee")
+      .Attribute("xmlns:xsi", kXsi)
+      .Attribute("xsi:type", "CanonicalUser")
+      .Add("ID", canonical)
+      .Add("DisplayName", owner_name);
+  owner_grant.Add("Permission", "FULL_CONTROL");
+  if (acl == CannedAcl::kPublicRead) {
+    http::XmlNode grant = list.Child("Grant");
+    grant.Child("Grantee").Attribute("xmlns:xsi", kXsi).Attribute("xsi:type", "Group").Add("URI", kAllUsers);
+    grant.Add("Permission", "READ");
+  }
+  return doc.Render();
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,81 @@
+// Get/PutBucketAcl and Get/PutObjectAcl for the canned ACLs private and
+// public-read (acl.h).
+
+#include "appliance/http/api_error.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/object_key.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxAclBody = 64 * 1024;
+
+// The ACL a Put*Acl request sets: x-amz-acl, or an AccessControlPolicy body.
+http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> header, ParseAclHeaders(call.headers()));
+  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxAclBody));
+  if (header) {
+    if (!body.empty()) {
+      co_return http::ApiStatus("UnexpectedContent", "This request does not support content");
+    }
+    co_return *header;
+  }
+  if (body.empty()) {
+    co_return http::ApiStatus("MissingSecurityHeader", "Your request was missing a required header");
+  }
+  co_return ParseAccessControlPolicy(body);
+}
+
+}  // namespace
+
+http::Task<Status> GetBucketAcl(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  co_return co_await call.ctx.response.Send(
+      XmlResponse(RenderAccessControlPolicy(bucket.owner_id, bucket.owner_name, bucket.acl)));
+}
+
+http::Task<Status> PutBucketAcl(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call));
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
+    if (!current) return NoSuchBucket();
+    current->acl = acl;
+    return txn.Put(t.buckets, name, EncodeBucket(*current));
+  }));
+  co_return co_await call.ctx.response.Send(EmptyResponse(200));
+}
+
+http::Task<Status> GetObjectAcl(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  std::optional<ObjectRecord> object;
+  {
+    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    OS_CO_ASSIGN_OR_RETURN(object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
+  }
+  if (!object) co_return NoSuchKey();
+  co_return co_await call.ctx.response.Send(
+      XmlResponse(RenderAccessControlPolicy(object->owner_id, object->owner_name, object->acl)));
+}
+
+http::Task<Status> PutObjectAcl(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call));
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  const std::string& key = call.key();
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, t, name, key));
+    if (!object) return NoSuchKey();
+    object->acl = acl;
+    return txn.Put(t.objects, EncodeObjectKey(name, key), EncodeObject(*object));
+  }));
+  co_return co_await call.ctx.response.Send(EmptyResponse(200));
+}
+
+}  // namespace annex::objectstore

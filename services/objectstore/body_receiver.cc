@@ -1,0 +1,43 @@
+#include "services/objectstore/body_receiver.h"
+
+#include <vector>
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/coro_status.h"
+
+namespace annex::objectstore {
+namespace {
+constexpr size_t kReadChunk = 256 * 1024;
+}  // namespace
+
+http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum) {
+  // aws-chunked bodies announce their payload size separately.
+  std::optional<uint64_t> length = call.request().content_length;
+  if (const std::string* decoded = call.headers().Get("x-amz-decoded-content-length")) length = ParseUint(*decoded);
+  if (length && *length > kMaxPutSize) {
+    co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
+  }
+  DataWriter writer(call.store.files(), call.ctx.blocking, inline_threshold, checksum.algorithm);
+  std::vector<char> buf(kReadChunk);
+  uint64_t total = 0;
+  while (true) {
+    Result<size_t> n = co_await call.ctx.body.Read(buf);
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) break;
+    total += *n;
+    if (total > kMaxPutSize) {
+      co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
+    }
+    OS_CO_RETURN_IF_ERROR(co_await writer.Append({buf.data(), *n}));
+  }
+  call.ctx.bytes_in += total;
+  const http::Headers& headers = call.headers();
+  const http::Headers& trailers = call.ctx.trailers;
+  co_return co_await writer.Finish([&](const WrittenData& data) {
+    ANNEX_RETURN_IF_ERROR(VerifyContentMd5(headers, data.md5));
+    return VerifyChecksum(checksum, trailers, data.checksum);
+  });
+}
+
+}  // namespace annex::objectstore

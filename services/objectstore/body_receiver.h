@@ -1,0 +1,20 @@
+#pragma once
+// ReceiveBody: streams a request body (PutObject, UploadPart) through a
+// DataWriter in fixed-size chunks and verifies Content-MD5 and the
+// requested S3 checksum (header or aws-chunked trailer) before the data is
+// published. On any error nothing is left on disk.
+
+#include "appliance/http/exchange.h"
+#include "services/objectstore/data_writer.h"
+#include "services/objectstore/object_headers.h"
+#include "services/objectstore/s3_call.h"
+
+namespace annex::objectstore {
+
+// Largest single PUT S3 accepts.
+inline constexpr uint64_t kMaxPutSize = uint64_t{5} << 30;
+
+// `inline_threshold` 0 forces a data file.
+http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum);
+
+}  // namespace annex::objectstore

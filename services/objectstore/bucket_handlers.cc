@@ -1,0 +1,164 @@
+// Bucket lifecycle: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+// GetBucketLocation, GetBucketVersioning.
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/bucket_name.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/object_key.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxConfigBody = 64 * 1024;
+
+Status RequireAccount(const S3Call& call) {
+  if (call.ctx.principal.anonymous) return http::ApiStatus("AccessDenied", "Access Denied");
+  return Status::OK();
+}
+
+// The LocationConstraint of a CreateBucket body ("" when there is none).
+Result<std::string> ParseLocationConstraint(std::string_view body) {
+  if (Trim(body).empty()) return std::string();
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  pugi::xml_node root = doc.document_element();
+  if (std::string_view(root.name()) != "CreateBucketConfiguration") {
+    return http::ApiStatus("MalformedXML",
+                           "The XML you provided was not well-formed or did not validate against our published schema");
+  }
+  return std::string(http::ChildText(root, "LocationConstraint"));
+}
+
+// Deletes the bucket's unfinished multipart uploads and their parts inside
+// `txn`, collecting the part files to remove after the commit.
+Status DropUploads(store::WriteTxn& txn, const Tables& t, std::string_view bucket, std::vector<std::string>& files) {
+  std::string prefix = BucketKeyPrefix(bucket);
+  std::vector<std::string> upload_keys;
+  std::vector<std::string> upload_ids;
+  {
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.uploads));
+    ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
+    while (c.Valid() && StartsWith(c.key(), prefix)) {
+      upload_keys.emplace_back(c.key());
+      upload_ids.emplace_back(c.key().substr(c.key().size() - kUploadIdLength));
+      ANNEX_RETURN_IF_ERROR(c.Next());
+    }
+  }
+  for (const auto& id : upload_ids) {
+    ANNEX_ASSIGN_OR_RETURN(std::vector<PartRecord> parts, GetParts(txn, t, id));
+    for (auto& p : parts) {
+      ANNEX_RETURN_IF_ERROR(txn.Delete(t.parts, EncodePartKey(id, p.number)));
+      files.push_back(std::move(p.file_id));
+    }
+  }
+  for (const auto& k : upload_keys) ANNEX_RETURN_IF_ERROR(txn.Delete(t.uploads, k));
+  return Status::OK();
+}
+
+}  // namespace
+
+http::Task<Status> ListBuckets(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(RequireAccount(call));
+  const auth::Principal& me = call.ctx.principal;
+  http::XmlDocument doc("ListAllMyBucketsResult", http::kS3XmlNamespace);
+  AddOwner(doc.root(), "Owner", me.account_id, me.account_name);
+  http::XmlNode list = doc.root().Child("Buckets");
+  {
+    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    OS_CO_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(call.store.meta().tables().buckets));
+    OS_CO_RETURN_IF_ERROR(c.SeekFirst());
+    while (c.Valid()) {
+      OS_CO_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(c.value()));
+      if (b.owner_id == me.account_id) {
+        list.Child("Bucket").Add("Name", c.key()).Add("CreationDate", Iso8601(b.created_ms));
+      }
+      OS_CO_RETURN_IF_ERROR(c.Next());
+    }
+  }
+  co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+}
+
+http::Task<Status> CreateBucket(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(RequireAccount(call));
+  OS_CO_RETURN_IF_ERROR(ValidateBucketName(call.bucket()));
+  OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
+  OS_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));
+  const std::string& region = call.store.options().region;
+  if (!location.empty() && location != region) {
+    co_return http::ApiStatus("IllegalLocationConstraintException",
+                              "The " + location +
+                                  " location constraint is incompatible for the region specific endpoint this "
+                                  "request was sent to.");
+  }
+  BucketRecord record;
+  record.owner_id = call.ctx.principal.account_id;
+  record.owner_name = call.ctx.principal.account_name;
+  record.created_ms = call.store.NowMillis();
+  record.region = region;
+  record.acl = acl.value_or(CannedAcl::kPrivate);
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
+    if (existing) {
+      if (existing->owner_id == record.owner_id) {
+        return http::ApiStatus("BucketAlreadyOwnedByYou",
+                               "Your previous request to create the named bucket succeeded and you already own it.");
+      }
+      return http::ApiStatus("BucketAlreadyExists",
+                             "The requested bucket name is not available. The bucket namespace is shared by all "
+                             "users of the system. Please select a different name and try again.");
+    }
+    return txn.Put(t.buckets, name, EncodeBucket(record));
+  }));
+  http::Response r;
+  r.headers.Set("location", "/" + name);
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+http::Task<Status> HeadBucket(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kList));
+  http::Response r;
+  r.headers.Set("x-amz-bucket-region", bucket.region);
+  r.headers.Set("x-amz-access-point-alias", "false");
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+http::Task<Status> DeleteBucket(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  std::vector<std::string> files;
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    files.clear();
+    ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
+    if (!existing) return NoSuchBucket();
+    ANNEX_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(txn, t, name));
+    if (has_objects) return http::ApiStatus("BucketNotEmpty", "The bucket you tried to delete is not empty");
+    ANNEX_RETURN_IF_ERROR(DropUploads(txn, t, name, files));
+    return txn.Delete(t.buckets, name);
+  }));
+  Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));
+  co_return sent;
+}
+
+http::Task<Status> GetBucketLocation(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  http::XmlDocument doc("LocationConstraint", http::kS3XmlNamespace);
+  // us-east-1 is the one region S3 reports as an empty constraint.
+  if (bucket.region != "us-east-1") doc.root().raw().text().set(bucket.region.c_str());
+  co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+}
+
+http::Task<Status> GetBucketVersioning(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  (void)bucket;
+  // Versioning was never enabled: S3 answers with an empty configuration.
+  http::XmlDocument doc("VersioningConfiguration", http::kS3XmlNamespace);
+  co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,84 @@
+// Get/Put/DeleteBucketCors and the browser preflight (OPTIONS) request.
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/cors.h"
+#include "services/objectstore/handlers.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxCorsBody = 64 * 1024;
+
+Status CorsForbidden() {
+  return http::ApiStatus("CORSForbidden",
+                         "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
+                         "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "
+                         "are not whitelisted by the resource's CORS spec.");
+}
+
+// Replaces the bucket's CORS rules inside one transaction.
+http::Task<Status> StoreRules(S3Call& call, std::vector<CorsRule> rules) {
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
+    if (!current) return NoSuchBucket();
+    current->cors = rules;
+    return txn.Put(t.buckets, name, EncodeBucket(*current));
+  });
+}
+
+}  // namespace
+
+http::Task<Status> GetBucketCors(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  if (bucket.cors.empty()) {
+    co_return http::ApiStatus("NoSuchCORSConfiguration", "The CORS configuration does not exist");
+  }
+  co_return co_await call.ctx.response.Send(XmlResponse(RenderCorsConfiguration(bucket.cors)));
+}
+
+http::Task<Status> PutBucketCors(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCorsBody));
+  OS_CO_ASSIGN_OR_RETURN(std::vector<CorsRule> rules, ParseCorsConfiguration(body));
+  OS_CO_RETURN_IF_ERROR(co_await StoreRules(call, std::move(rules)));
+  co_return co_await call.ctx.response.Send(EmptyResponse(200));
+}
+
+http::Task<Status> DeleteBucketCors(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_RETURN_IF_ERROR(co_await StoreRules(call, {}));
+  co_return co_await call.ctx.response.Send(EmptyResponse(204));
+}
+
+// Preflight requests are unsigned by design; the bucket's rules decide.
+http::Task<Status> CorsPreflight(S3Call& call) {
+  const std::string* origin = call.headers().Get("origin");
+  const std::string* method = call.headers().Get("access-control-request-method");
+  if (!origin || !method) {
+    co_return http::ApiStatus("BadRequest", "Insufficient information. Origin request header needed.");
+  }
+  if (call.bucket().empty()) co_return CorsForbidden();
+  std::optional<BucketRecord> bucket;
+  {
+    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    OS_CO_ASSIGN_OR_RETURN(bucket, GetBucket(txn, call.store.meta().tables(), call.bucket()));
+  }
+  if (!bucket) co_return NoSuchBucket();
+  std::string_view requested = call.headers().GetOr("access-control-request-headers", "");
+  std::vector<std::string> wanted;
+  for (std::string_view h : Split(requested, ',')) {
+    h = Trim(h);
+    if (!h.empty()) wanted.push_back(ToLower(h));
+  }
+  const CorsRule* rule = MatchCorsRule(bucket->cors, *origin, *method, wanted);
+  if (!rule) co_return CorsForbidden();
+  http::Response r;
+  AddCorsHeaders(*rule, *origin, /*preflight=*/true, requested, r.headers);
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+}  // namespace annex::objectstore

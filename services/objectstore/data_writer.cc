@@ -1,0 +1,79 @@
+#include "services/objectstore/data_writer.h"
+
+#include <algorithm>
+
+#include "services/objectstore/coro_status.h"
+
+namespace annex::objectstore {
+
+DataWriter::DataWriter(DataFiles& files, os::BlockingPool& pool, size_t inline_threshold,
+                       std::optional<crypto::ChecksumAlgorithm> checksum)
+    : files_(files), pool_(pool), inline_threshold_(inline_threshold), md5_(crypto::HashKind::kMd5) {
+  if (checksum) checksum_ = crypto::Checksummer::Create(*checksum);
+}
+
+DataWriter::~DataWriter() {
+  if (temp_) files_.Discard(*temp_);
+}
+
+Status DataWriter::FlushBlocking() {
+  if (!temp_) {
+    ANNEX_ASSIGN_OR_RETURN(DataFiles::TempFile f, files_.CreateTemp());
+    temp_ = std::move(f);
+  }
+  md5_.Update(buffer_);
+  if (checksum_) checksum_->Update(buffer_);
+  Status s = temp_->file->Append(buffer_);
+  buffer_.clear();
+  return s;
+}
+
+http::Task<Status> DataWriter::Flush() {
+  if (buffer_.empty() && temp_) co_return Status::OK();
+  // Hashing and writing happen off the io threads, one buffer at a time.
+  co_return co_await pool_.Run([this] { return FlushBlocking(); });
+}
+
+http::Task<Status> DataWriter::Append(std::string_view data) {
+  size_ += data.size();
+  while (!data.empty()) {
+    // Stay in memory while the object may still be stored inline.
+    size_t limit = (!temp_ && size_ <= inline_threshold_) ? inline_threshold_ : kBufferSize;
+    if (buffer_.capacity() < std::min(limit, kBufferSize)) buffer_.reserve(std::min(limit, kBufferSize));
+    size_t room = limit > buffer_.size() ? limit - buffer_.size() : 0;
+    if (room == 0) {
+      OS_CO_RETURN_IF_ERROR(co_await Flush());
+      continue;
+    }
+    size_t n = std::min(room, data.size());
+    buffer_.append(data.substr(0, n));
+    data.remove_prefix(n);
+  }
+  co_return Status::OK();
+}
+
+http::Task<Result<WrittenData>> DataWriter::Finish(Verifier verify) {
+  WrittenData out;
+  out.size = size_;
+  bool inline_data = !temp_ && size_ <= inline_threshold_ && inline_threshold_ > 0;
+  if (inline_data) {
+    md5_.Update(buffer_);
+    if (checksum_) checksum_->Update(buffer_);
+    out.inline_data = std::move(buffer_);
+  } else {
+    OS_CO_RETURN_IF_ERROR(co_await Flush());
+  }
+  out.md5 = md5_.Final();
+  if (checksum_) out.checksum = crypto::ChecksumBase64(*checksum_);
+  if (verify) OS_CO_RETURN_IF_ERROR(verify(out));  // the destructor discards the temp file
+  if (!inline_data) {
+    Status s = co_await pool_.Run([this] { return files_.Publish(*temp_); });
+    std::string id = temp_->id;
+    temp_.reset();  // published, or removed by Publish
+    OS_CO_RETURN_IF_ERROR(s);
+    out.file_id = std::move(id);
+  }
+  co_return out;
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,55 @@
+#pragma once
+// The S3 operations, one small unit each: parse the request, authorize,
+// execute against the store, render the response. Each returns an error
+// Status before sending anything (the service renders it as S3 XML) or OK
+// once it has sent its response.
+
+#include "appliance/http/exchange.h"
+#include "services/objectstore/s3_call.h"
+
+namespace annex::objectstore {
+
+// bucket_handlers.cc
+http::Task<Status> ListBuckets(S3Call& call);
+http::Task<Status> CreateBucket(S3Call& call);
+http::Task<Status> HeadBucket(S3Call& call);
+http::Task<Status> DeleteBucket(S3Call& call);
+http::Task<Status> GetBucketLocation(S3Call& call);
+http::Task<Status> GetBucketVersioning(S3Call& call);
+
+// acl_handlers.cc
+http::Task<Status> GetBucketAcl(S3Call& call);
+http::Task<Status> PutBucketAcl(S3Call& call);
+http::Task<Status> GetObjectAcl(S3Call& call);
+http::Task<Status> PutObjectAcl(S3Call& call);
+
+// cors_handlers.cc
+http::Task<Status> GetBucketCors(S3Call& call);
+http::Task<Status> PutBucketCors(S3Call& call);
+http::Task<Status> DeleteBucketCors(S3Call& call);
+http::Task<Status> CorsPreflight(S3Call& call);
+
+// list_objects.cc
+http::Task<Status> ListObjects(S3Call& call, bool v2);
+
+// object_put.cc
+http::Task<Status> PutObject(S3Call& call);
+// object_get.cc (HEAD when `head`)
+http::Task<Status> GetObject(S3Call& call, bool head);
+// object_copy.cc
+http::Task<Status> CopyObject(S3Call& call);
+// object_delete.cc
+http::Task<Status> DeleteObject(S3Call& call);
+http::Task<Status> DeleteObjects(S3Call& call);
+
+// multipart_upload.cc
+http::Task<Status> CreateMultipartUpload(S3Call& call);
+http::Task<Status> UploadPart(S3Call& call, bool copy);
+http::Task<Status> AbortMultipartUpload(S3Call& call);
+// multipart_complete.cc
+http::Task<Status> CompleteMultipartUpload(S3Call& call);
+// multipart_list.cc
+http::Task<Status> ListParts(S3Call& call);
+http::Task<Status> ListMultipartUploads(S3Call& call);
+
+}  // namespace annex::objectstore

@@ -1,0 +1,112 @@
+// ListObjects (V1) and ListObjectsV2 over listing.h.
+
+#include <functional>
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/listing.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxKeys = 1000;
+
+struct ListParams {
+  bool v2 = false;
+  bool url_encode = false;
+  bool fetch_owner = false;
+  std::string continuation_token;  // as sent
+  std::string start_after;         // V2 start-after / V1 marker, as sent
+  ListQuery query;
+};
+
+Result<ListParams> ParseListParams(const http::QueryParams& q, bool v2) {
+  ListParams p;
+  p.v2 = v2;
+  auto get = [&](std::string_view name) { return q.Get(name) ? *q.Get(name) : std::string(); };
+  p.query.prefix = get("prefix");
+  p.query.delimiter = get("delimiter");
+  if (const std::string* enc = q.Get("encoding-type")) {
+    if (*enc != "url") return http::ApiStatus("InvalidArgument", "Invalid Encoding Method specified in Request");
+    p.url_encode = true;
+  }
+  if (const std::string* mk = q.Get("max-keys")) {
+    auto n = ParseUint(*mk);
+    if (!n) return http::ApiStatus("InvalidArgument", "Provided max-keys not an integer or within integer range");
+    p.query.max_keys = static_cast<size_t>(std::min<uint64_t>(*n, kMaxKeys));
+  }
+  p.start_after = get(v2 ? "start-after" : "marker");
+  p.query.marker = p.start_after;
+  if (v2) {
+    p.fetch_owner = get("fetch-owner") == "true";
+    if (const std::string* token = q.Get("continuation-token")) {
+      auto decoded = Base64Decode(*token);
+      if (!decoded || decoded->empty() || decoded->front() != 'k') {
+        return http::ApiStatus("InvalidArgument", "The continuation token provided is incorrect");
+      }
+      p.continuation_token = *token;
+      p.query.marker = decoded->substr(1);
+    }
+  }
+  return p;
+}
+
+// Opaque to clients; a version letter keeps the format changeable.
+std::string EncodeToken(std::string_view last_entry) { return Base64Encode("k" + std::string(last_entry)); }
+
+void AddContents(http::XmlNode root, const ListParams& p, const ListPage& page,
+                 const std::function<std::string(std::string_view)>& enc) {
+  for (const auto& o : page.objects) {
+    http::XmlNode c = root.Child("Contents");
+    c.Add("Key", enc(o.key)).Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
+    if (!o.checksum_algorithm.empty()) c.Add("ChecksumAlgorithm", o.checksum_algorithm);
+    c.Add("Size", o.size).Add("StorageClass", "STANDARD");
+    if (!p.v2 || p.fetch_owner) AddOwner(c, "Owner", o.owner_id, o.owner_name);
+  }
+  for (const auto& cp : page.common_prefixes) root.Child("CommonPrefixes").Add("Prefix", enc(cp));
+}
+
+std::string RenderList(std::string_view bucket, const ListParams& p, const ListPage& page) {
+  auto enc = [&](std::string_view s) { return p.url_encode ? UriEncode(s, /*keep_slash=*/true) : std::string(s); };
+  http::XmlDocument doc("ListBucketResult", http::kS3XmlNamespace);
+  http::XmlNode root = doc.root();
+  root.Add("Name", bucket);
+  // V1 echoes Prefix unencoded (botocore decodes it only for V2).
+  root.Add("Prefix", p.v2 ? enc(p.query.prefix) : p.query.prefix);
+  if (p.v2) {
+    if (!p.continuation_token.empty()) root.Add("ContinuationToken", p.continuation_token);
+    if (page.truncated) root.Add("NextContinuationToken", EncodeToken(page.last_entry));
+    root.Add("KeyCount", static_cast<uint64_t>(page.objects.size() + page.common_prefixes.size()));
+    if (!p.start_after.empty()) root.Add("StartAfter", enc(p.start_after));
+  } else {
+    root.Add("Marker", enc(p.start_after));
+    if (page.truncated && !p.query.delimiter.empty()) root.Add("NextMarker", enc(page.last_entry));
+  }
+  root.Add("MaxKeys", static_cast<uint64_t>(p.query.max_keys));
+  if (!p.query.delimiter.empty()) root.Add("Delimiter", enc(p.query.delimiter));
+  if (p.url_encode) root.Add("EncodingType", "url");
+  root.AddBool("IsTruncated", page.truncated);
+  AddContents(root, p, page, enc);
+  return doc.Render();
+}
+
+}  // namespace
+
+http::Task<Status> ListObjects(S3Call& call, bool v2) {
+  OS_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));
+  std::string body;
+  {
+    // The snapshot lives only while the page is read and rendered.
+    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    const Tables& t = call.store.meta().tables();
+    OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+    OS_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kList));
+    OS_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
+    body = RenderList(call.bucket(), params, page);
+  }
+  co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,186 @@
+// CreateMultipartUpload, UploadPart, UploadPartCopy, AbortMultipartUpload.
+// Each part is its own durable data file; completion (multipart_complete.cc)
+// adopts the files as the object's segments.
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/body_receiver.h"
+#include "services/objectstore/copy_source.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/multipart_etag.h"
+#include "services/objectstore/object_headers.h"
+#include "services/objectstore/object_key.h"
+#include "services/objectstore/object_source.h"
+#include "services/objectstore/range.h"
+
+namespace annex::objectstore {
+namespace {
+
+// The upload the call names (bucket, key, ?uploadId), for its owner.
+Result<UploadRecord> LoadUpload(S3Call& call) {
+  ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  const Tables& t = call.store.meta().tables();
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+  const std::string* id = call.query().Get("uploadId");
+  if (!id) return NoSuchUpload();
+  ANNEX_ASSIGN_OR_RETURN(auto upload, GetUpload(txn, t, call.bucket(), call.key(), *id));
+  if (!upload) return NoSuchUpload();
+  return std::move(*upload);
+}
+
+Result<uint32_t> ParsePartNumber(const http::QueryParams& q) {
+  const std::string* pn = q.Get("partNumber");
+  auto n = pn ? ParseUint(*pn) : std::nullopt;
+  if (!n || *n < 1 || *n > 10000) {
+    return http::ApiStatus("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+  }
+  return static_cast<uint32_t>(*n);
+}
+
+std::optional<crypto::ChecksumAlgorithm> UploadAlgorithm(const UploadRecord& u) {
+  if (u.checksum_algorithm.empty()) return std::nullopt;
+  return crypto::ParseChecksumAlgorithm(u.checksum_algorithm);
+}
+
+// UploadPartCopy's data: a byte range of the source object, copied.
+http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload) {
+  OS_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
+  OS_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source));
+  ByteRange range{0, src.size};
+  if (const std::string* r = call.headers().Get("x-amz-copy-source-range")) {
+    OS_CO_ASSIGN_OR_RETURN(range, ParseCopySourceRange(*r, src.size));
+  }
+  if (range.length > kMaxPutSize) {
+    co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
+  }
+  DataWriter writer(call.store.files(), call.ctx.blocking, /*inline_threshold=*/0, UploadAlgorithm(upload));
+  ObjectSource reader(call.store.files(), src);
+  OS_CO_RETURN_IF_ERROR(co_await reader.CopyTo(writer, call.ctx.blocking, range.first, range.length));
+  co_return co_await writer.Finish();
+}
+
+// Stores the part record, replacing an earlier upload of the same number.
+http::Task<Result<std::vector<std::string>>> CommitPart(S3Call& call, const UploadRecord& upload,
+                                                        const PartRecord& part) {
+  const Tables& t = call.store.meta().tables();
+  std::vector<std::string> replaced;
+  Status s = co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    replaced.clear();
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetUpload(txn, t, call.bucket(), upload.key, upload.upload_id));
+    if (!current) return NoSuchUpload();
+    std::string key = EncodePartKey(upload.upload_id, part.number);
+    ANNEX_ASSIGN_OR_RETURN(auto old, txn.Get(t.parts, key));
+    if (old) {
+      ANNEX_ASSIGN_OR_RETURN(PartRecord old_part, DecodePart(*old));
+      replaced.push_back(std::move(old_part.file_id));
+    }
+    return txn.Put(t.parts, key, EncodePart(part));
+  });
+  if (!s.ok()) {
+    std::vector<std::string> orphan{part.file_id};
+    co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(orphan));
+    co_return s;
+  }
+  co_return replaced;
+}
+
+http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const UploadRecord& upload, bool copy) {
+  auto alg = UploadAlgorithm(upload);
+  if (copy) {
+    http::XmlDocument doc("CopyPartResult", http::kS3XmlNamespace);
+    doc.root().Add("LastModified", Iso8601(part.modified_ms)).Add("ETag", QuoteEtag(part.etag));
+    if (alg) doc.root().Add("Checksum" + std::string(crypto::ChecksumAlgorithmName(*alg)), part.checksum_value);
+    co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+  }
+  http::Response r;
+  r.headers.Set("etag", QuoteEtag(part.etag));
+  if (!part.checksum_value.empty()) {
+    auto req = ParseChecksumRequest(call.headers());
+    auto used = req.ok() && req->algorithm ? req->algorithm : alg;
+    if (used) r.headers.Set(crypto::ChecksumHeaderName(*used), part.checksum_value);
+  }
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+}  // namespace
+
+http::Task<Status> CreateMultipartUpload(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  UploadRecord u;
+  OS_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
+  OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
+    auto parsed = crypto::ParseChecksumAlgorithm(*alg);
+    if (!parsed) co_return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
+    u.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*parsed));
+  }
+  u.key = call.key();
+  u.upload_id = NewUploadId(call.store.NowNanos());
+  u.initiated_ms = call.store.NowMillis();
+  u.owner_id = bucket.owner_id;
+  u.owner_name = bucket.owner_name;
+  u.acl = acl.value_or(CannedAcl::kPrivate);
+  const Tables& t = call.store.meta().tables();
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
+    if (!current) return NoSuchBucket();
+    return txn.Put(t.uploads, EncodeUploadKey(call.bucket(), u.key, u.upload_id), EncodeUpload(u));
+  }));
+  http::XmlDocument doc("InitiateMultipartUploadResult", http::kS3XmlNamespace);
+  doc.root().Add("Bucket", call.bucket()).Add("Key", u.key).Add("UploadId", u.upload_id);
+  http::Response r = XmlResponse(doc.Render());
+  if (!u.checksum_algorithm.empty()) r.headers.Set("x-amz-checksum-algorithm", u.checksum_algorithm);
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+http::Task<Status> UploadPart(S3Call& call, bool copy) {
+  OS_CO_ASSIGN_OR_RETURN(uint32_t number, ParsePartNumber(call.query()));
+  OS_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
+  Result<WrittenData> written = Status::Internal("unset");
+  if (copy) {
+    written = co_await CopyPartData(call, upload);
+  } else {
+    OS_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
+    if (!checksum.algorithm) checksum.algorithm = UploadAlgorithm(upload);
+    OS_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+    written = co_await ReceiveBody(call, /*inline_threshold=*/0, checksum);
+  }
+  if (!written.ok()) co_return written.status();
+  PartRecord part;
+  part.number = number;
+  part.size = written->size;
+  part.etag = HexEncode(written->md5);
+  part.modified_ms = call.store.NowMillis();
+  part.file_id = written->file_id;
+  part.checksum_value = written->checksum;
+  OS_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced, co_await CommitPart(call, upload, part));
+  Status sent = co_await SendPartResult(call, part, upload, copy);
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
+  co_return sent;
+}
+
+http::Task<Status> AbortMultipartUpload(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
+  const Tables& t = call.store.meta().tables();
+  std::vector<std::string> files;
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    files.clear();
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetUpload(txn, t, call.bucket(), upload.key, upload.upload_id));
+    if (!current) return NoSuchUpload();
+    ANNEX_ASSIGN_OR_RETURN(std::vector<PartRecord> parts, GetParts(txn, t, upload.upload_id));
+    for (auto& p : parts) {
+      ANNEX_RETURN_IF_ERROR(txn.Delete(t.parts, EncodePartKey(upload.upload_id, p.number)));
+      files.push_back(std::move(p.file_id));
+    }
+    return txn.Delete(t.uploads, EncodeUploadKey(call.bucket(), upload.key, upload.upload_id));
+  }));
+  Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));
+  co_return sent;
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,128 @@
+// CopyObject: server-side copy, streamed through the blocking pool (or, for
+// a copy onto itself that only replaces metadata, no data copy at all).
+
+#include "appliance/core/strings.h"
+#include "appliance/crypto/checksum.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/copy_source.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/object_headers.h"
+#include "services/objectstore/object_key.h"
+#include "services/objectstore/object_source.h"
+#include "services/objectstore/object_write.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr uint64_t kMaxCopySize = uint64_t{5} << 30;
+
+struct CopyRequest {
+  CopySource source;
+  bool replace_metadata = false;
+  ObjectMetadata meta;  // when replace_metadata
+  std::optional<CannedAcl> acl;
+  std::optional<crypto::ChecksumAlgorithm> checksum;  // requested for the copy
+  WriteConditions conditions;
+};
+
+Result<CopyRequest> ParseCopy(const S3Call& call) {
+  CopyRequest c;
+  ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_ASSIGN_OR_RETURN(c.source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
+  std::string_view directive = call.headers().GetOr("x-amz-metadata-directive", "COPY");
+  if (directive != "COPY" && directive != "REPLACE") {
+    return http::ApiStatus("InvalidArgument", "Unknown metadata directive.");
+  }
+  c.replace_metadata = directive == "REPLACE";
+  if (c.replace_metadata) {
+    ANNEX_ASSIGN_OR_RETURN(c.meta, ParseObjectMetadata(call.headers()));
+  }
+  ANNEX_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers()));
+  if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
+    c.checksum = crypto::ParseChecksumAlgorithm(*alg);
+    if (!c.checksum) return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
+  }
+  ANNEX_ASSIGN_OR_RETURN(c.conditions, ParseWriteConditions(call.headers()));
+  return c;
+}
+
+// The algorithm the copy carries: the requested one, else the source's.
+std::optional<crypto::ChecksumAlgorithm> CopyChecksum(const CopyRequest& c, const ObjectRecord& src) {
+  if (c.checksum) return c.checksum;
+  if (src.checksum_algorithm.empty()) return std::nullopt;
+  return crypto::ParseChecksumAlgorithm(src.checksum_algorithm);
+}
+
+// Copies the source's bytes into new durable storage.
+http::Task<Result<WrittenData>> CopyData(S3Call& call, const ObjectRecord& src,
+                                         std::optional<crypto::ChecksumAlgorithm> checksum) {
+  DataWriter writer(call.store.files(), call.ctx.blocking, call.store.options().inline_threshold, checksum);
+  ObjectSource source(call.store.files(), src);
+  OS_CO_RETURN_IF_ERROR(co_await source.CopyTo(writer, call.ctx.blocking, 0, src.size));
+  co_return co_await writer.Finish();
+}
+
+std::string RenderCopyResult(const ObjectRecord& r) {
+  http::XmlDocument doc("CopyObjectResult", http::kS3XmlNamespace);
+  doc.root().Add("LastModified", Iso8601(r.modified_ms)).Add("ETag", QuoteEtag(r.etag));
+  if (!r.checksum_algorithm.empty() && r.parts_count == 0) {
+    doc.root().Add("Checksum" + r.checksum_algorithm, r.checksum_value);
+  }
+  return doc.Render();
+}
+
+}  // namespace
+
+http::Task<Status> CopyObject(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
+  if (src.size > kMaxCopySize) {
+    co_return http::ApiStatus("InvalidRequest",
+                              "The specified copy source is larger than the maximum allowable size for a copy source: "
+                              "5368709120");
+  }
+  bool self = c.source.bucket == call.bucket() && c.source.key == call.key();
+  if (self && !c.replace_metadata && !c.checksum) {
+    co_return http::ApiStatus("InvalidRequest",
+                              "This copy request is illegal because it is trying to copy an object to itself without "
+                              "changing the object's metadata, storage class, website redirect location or "
+                              "encryption attributes.");
+  }
+  std::optional<crypto::ChecksumAlgorithm> checksum = CopyChecksum(c, src);
+  ObjectRecord record;
+  bool reuse_data = self && (!c.checksum || src.checksum_algorithm == crypto::ChecksumAlgorithmName(*c.checksum));
+  if (reuse_data) {
+    // Same bytes, new metadata: point the new record at the same data.
+    record = src;
+    c.conditions.expect_current = &src;
+  } else {
+    OS_CO_ASSIGN_OR_RETURN(WrittenData data, co_await CopyData(call, src, checksum));
+    record.size = data.size;
+    record.etag = HexEncode(data.md5);
+    if (checksum) {
+      record.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*checksum));
+      record.checksum_value = data.checksum;
+    }
+    if (data.file_id.empty()) {
+      record.inline_data = std::move(data.inline_data);
+    } else {
+      record.segments.push_back({data.file_id, data.size, ""});
+    }
+  }
+  record.key = call.key();
+  record.modified_ms = call.store.NowMillis();
+  record.owner_id = bucket.owner_id;
+  record.owner_name = bucket.owner_name;
+  record.acl = c.acl.value_or(CannedAcl::kPrivate);
+  record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
+  call.ctx.bytes_in += reuse_data ? 0 : record.size;
+  OS_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
+                         co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));
+  Status sent = co_await call.ctx.response.Send(XmlResponse(RenderCopyResult(record)));
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
+  co_return sent;
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,117 @@
+// DeleteObject and DeleteObjects (multi-object delete, quiet mode).
+
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/object_headers.h"
+#include "services/objectstore/object_key.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxDeleteKeys = 1000;
+constexpr size_t kMaxDeleteBody = 4 << 20;
+
+// Deletes `key` if present, inside `txn`; collects its data files.
+Status DeleteOne(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
+                 std::string_view key, std::vector<std::string>& files) {
+  ANNEX_ASSIGN_OR_RETURN(auto old, GetObject(txn, t, bucket, key, /*with_data=*/false));
+  if (!old) return Status::OK();  // S3 reports success for absent keys
+  ANNEX_RETURN_IF_ERROR(txn.Delete(t.objects, EncodeObjectKey(bucket, key)));
+  delta.objects -= 1;
+  delta.bytes -= static_cast<int64_t>(old->size);
+  for (auto& s : old->segments) files.push_back(std::move(s.file_id));
+  return Status::OK();
+}
+
+struct DeleteRequest {
+  bool quiet = false;
+  std::vector<std::string> keys;
+};
+
+Status MalformedXml() {
+  return http::ApiStatus("MalformedXML",
+                         "The XML you provided was not well-formed or did not validate against our published schema");
+}
+
+Result<DeleteRequest> ParseDeleteRequest(std::string_view body) {
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  pugi::xml_node root = doc.document_element();
+  if (std::string_view(root.name()) != "Delete") return MalformedXml();
+  DeleteRequest r;
+  r.quiet = EqualsIgnoreCase(http::ChildText(root, "Quiet"), "true");
+  for (pugi::xml_node object : root.children("Object")) {
+    if (!object.child("Key")) return MalformedXml();
+    r.keys.emplace_back(http::ChildText(object, "Key"));
+    if (r.keys.size() > kMaxDeleteKeys) return MalformedXml();
+  }
+  if (r.keys.empty()) return MalformedXml();
+  return r;
+}
+
+// S3 requires Content-MD5 or a checksum header here; both are verified when
+// present, and (leniently) neither is required.
+Status VerifyDeleteBody(const S3Call& call, std::string_view body) {
+  crypto::Hasher md5(crypto::HashKind::kMd5);
+  md5.Update(body);
+  ANNEX_RETURN_IF_ERROR(VerifyContentMd5(call.headers(), md5.Final()));
+  ANNEX_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
+  if (!checksum.algorithm) return Status::OK();
+  auto c = crypto::Checksummer::Create(*checksum.algorithm);
+  c->Update(body);
+  return VerifyChecksum(checksum, call.ctx.trailers, crypto::ChecksumBase64(*c));
+}
+
+}  // namespace
+
+http::Task<Status> DeleteObject(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  const Tables& t = call.store.meta().tables();
+  std::vector<std::string> files;
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+    files.clear();
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
+    if (!current) return NoSuchBucket();
+    return DeleteOne(txn, t, delta, call.bucket(), call.key(), files);
+  }));
+  Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));
+  co_return sent;
+}
+
+http::Task<Status> DeleteObjects(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxDeleteBody));
+  OS_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
+  OS_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
+  std::vector<Status> results(req.keys.size());
+  for (size_t i = 0; i < req.keys.size(); ++i) results[i] = ValidateObjectKey(req.keys[i]);
+  const Tables& t = call.store.meta().tables();
+  std::vector<std::string> files;
+  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+    files.clear();
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
+    if (!current) return NoSuchBucket();
+    for (size_t i = 0; i < req.keys.size(); ++i) {
+      if (results[i].ok()) ANNEX_RETURN_IF_ERROR(DeleteOne(txn, t, delta, call.bucket(), req.keys[i], files));
+    }
+    return Status::OK();
+  }));
+  http::XmlDocument doc("DeleteResult", http::kS3XmlNamespace);
+  for (size_t i = 0; i < req.keys.size(); ++i) {
+    if (results[i].ok()) {
+      if (!req.quiet) doc.root().Child("Deleted").Add("Key", req.keys[i]);
+      continue;
+    }
+    http::ApiError e = http::ApiErrorFromStatus(results[i]);
+    doc.root().Child("Error").Add("Key", req.keys[i]).Add("Code", e.code).Add("Message", e.message);
+  }
+  Status sent = co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+  co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));
+  co_return sent;
+}
+
+}  // namespace annex::objectstore

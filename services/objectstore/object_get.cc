@@ -1,0 +1,145 @@
+// GetObject and HeadObject: conditionals, ranges, partNumber, response-*
+// overrides, streamed from inline bytes or data files.
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/conditionals.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/object_headers.h"
+#include "services/objectstore/object_key.h"
+#include "services/objectstore/object_source.h"
+#include "services/objectstore/range.h"
+
+namespace annex::objectstore {
+namespace {
+
+// A reader may lose a race with an overwrite that removes the data file it
+// was about to open; it then re-reads the record this many times.
+constexpr int kMaxAttempts = 4;
+
+struct GetRequest {
+  Preconditions preconditions;
+  std::optional<uint32_t> part_number;
+  std::string range_header;
+  bool checksum_mode = false;
+};
+
+Result<GetRequest> ParseGet(const S3Call& call) {
+  GetRequest g;
+  ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  g.preconditions = ParsePreconditions(call.headers());
+  g.range_header = std::string(call.headers().GetOr("range", ""));
+  g.checksum_mode = EqualsIgnoreCase(call.headers().GetOr("x-amz-checksum-mode", ""), "ENABLED");
+  if (const std::string* pn = call.query().Get("partNumber")) {
+    auto n = ParseUint(*pn);
+    if (!n || *n < 1 || *n > 10000) {
+      return http::ApiStatus("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    }
+    if (!g.range_header.empty()) {
+      return http::ApiStatus("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+    }
+    g.part_number = static_cast<uint32_t>(*n);
+  }
+  return g;
+}
+
+// The record of the object the call names, if the caller may read it.
+Result<ObjectRecord> LoadReadableObject(S3Call& call) {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  const Tables& t = call.store.meta().tables();
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+  ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, t, call.bucket(), call.key()));
+  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kReadObject, object ? &*object : nullptr));
+  if (!object) return NoSuchKey();
+  return std::move(*object);
+}
+
+struct Selection {
+  int status = 200;
+  ByteRange range;
+  bool whole = true;
+};
+
+// The bytes a GET serves: all, a Range, or one part. Sends the 416 itself.
+Result<std::optional<Selection>> Select(const GetRequest& g, const ObjectRecord& o) {
+  Selection sel;
+  sel.range = {0, o.size};
+  if (g.part_number) {
+    if (o.parts_count == 0) {
+      if (*g.part_number != 1) return http::ApiStatus("InvalidPartNumber", "The requested partnumber is not satisfiable");
+      return std::optional<Selection>(sel);
+    }
+    if (*g.part_number > o.segments.size()) {
+      return http::ApiStatus("InvalidPartNumber", "The requested partnumber is not satisfiable");
+    }
+    uint64_t offset = 0;
+    for (uint32_t i = 0; i + 1 < *g.part_number; ++i) offset += o.segments[i].size;
+    sel = {206, {offset, o.segments[*g.part_number - 1].size}, false};
+    return std::optional<Selection>(sel);
+  }
+  if (g.range_header.empty()) return std::optional<Selection>(sel);
+  RangeSpec spec = ParseRange(g.range_header, o.size);
+  if (spec.kind == RangeSpec::Kind::kUnsatisfiable) return std::optional<Selection>();
+  if (spec.kind == RangeSpec::Kind::kPartial) sel = {206, spec.range, false};
+  return std::optional<Selection>(sel);
+}
+
+http::Task<Status> SendInvalidRange(S3Call& call, uint64_t size) {
+  http::Response r = http::RenderRestXmlError(
+      http::MakeApiError("InvalidRange", "The requested range is not satisfiable"), call.request().request_id);
+  r.headers.Set("content-range", "bytes */" + std::to_string(size));
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+http::Task<Status> SendNotModified(S3Call& call, const ObjectRecord& o) {
+  http::Response r;
+  r.status = 304;
+  r.headers.Set("etag", QuoteEtag(o.etag));
+  r.headers.Set("last-modified", HttpDate(o.modified_ms));
+  co_return co_await call.ctx.response.Send(std::move(r));
+}
+
+http::Response BuildHead(const S3Call& call, const GetRequest& g, const ObjectRecord& o, const Selection& sel) {
+  http::Response head;
+  head.status = sel.status;
+  AddObjectHeaders(o, g.checksum_mode && sel.whole, head.headers);
+  ApplyResponseOverrides(call.query(), head.headers);
+  if (sel.status == 206) {
+    uint64_t last = sel.range.length == 0 ? sel.range.first : sel.range.last();
+    head.headers.Set("content-range", "bytes " + std::to_string(sel.range.first) + "-" + std::to_string(last) + "/" +
+                                          std::to_string(o.size));
+  }
+  return head;
+}
+
+}  // namespace
+
+http::Task<Status> GetObject(S3Call& call, bool head) {
+  OS_CO_ASSIGN_OR_RETURN(GetRequest g, ParseGet(call));
+  for (int attempt = 1;; ++attempt) {
+    OS_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadReadableObject(call));
+    switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
+      case ConditionOutcome::kNotModified:
+        co_return co_await SendNotModified(call, object);
+      case ConditionOutcome::kPreconditionFailed:
+        co_return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+      case ConditionOutcome::kProceed:
+        break;
+    }
+    OS_CO_ASSIGN_OR_RETURN(std::optional<Selection> sel, Select(g, object));
+    if (!sel) co_return co_await SendInvalidRange(call, object.size);
+    ObjectSource source(call.store.files(), object);
+    if (!head) {
+      Status opened = source.Prepare(sel->range.first);
+      if (opened.IsNotFound() && attempt < kMaxAttempts) continue;  // overwritten meanwhile
+      OS_CO_RETURN_IF_ERROR(opened);
+    }
+    OS_CO_RETURN_IF_ERROR(co_await call.ctx.response.SendHead(BuildHead(call, g, object, *sel), sel->range.length));
+    if (head) co_return Status::OK();
+    call.ctx.bytes_out += sel->range.length;
+    co_return co_await source.SendTo(call.ctx.response, sel->range.first, sel->range.length);
+  }
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,124 @@
+#include "services/objectstore/object_store_service.h"
+
+#include "appliance/core/log.h"
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/bucket_name.h"
+#include "services/objectstore/coro_status.h"
+#include "services/objectstore/cors.h"
+#include "services/objectstore/cors_response_writer.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/s3_router.h"
+
+namespace annex::objectstore {
+namespace {
+
+http::Task<Status> Dispatch(S3Op op, S3Call& call) {
+  switch (op) {
+    case S3Op::kListBuckets: return ListBuckets(call);
+    case S3Op::kCreateBucket: return CreateBucket(call);
+    case S3Op::kHeadBucket: return HeadBucket(call);
+    case S3Op::kDeleteBucket: return DeleteBucket(call);
+    case S3Op::kGetBucketLocation: return GetBucketLocation(call);
+    case S3Op::kGetBucketVersioning: return GetBucketVersioning(call);
+    case S3Op::kGetBucketAcl: return GetBucketAcl(call);
+    case S3Op::kPutBucketAcl: return PutBucketAcl(call);
+    case S3Op::kGetBucketCors: return GetBucketCors(call);
+    case S3Op::kPutBucketCors: return PutBucketCors(call);
+    case S3Op::kDeleteBucketCors: return DeleteBucketCors(call);
+    case S3Op::kListObjects: return ListObjects(call, /*v2=*/false);
+    case S3Op::kListObjectsV2: return ListObjects(call, /*v2=*/true);
+    case S3Op::kListMultipartUploads: return ListMultipartUploads(call);
+    case S3Op::kDeleteObjects: return DeleteObjects(call);
+    case S3Op::kPutObject: return PutObject(call);
+    case S3Op::kCopyObject: return CopyObject(call);
+    case S3Op::kGetObject: return GetObject(call, /*head=*/false);
+    case S3Op::kHeadObject: return GetObject(call, /*head=*/true);
+    case S3Op::kDeleteObject: return DeleteObject(call);
+    case S3Op::kGetObjectAcl: return GetObjectAcl(call);
+    case S3Op::kPutObjectAcl: return PutObjectAcl(call);
+    case S3Op::kCreateMultipartUpload: return CreateMultipartUpload(call);
+    case S3Op::kUploadPart: return UploadPart(call, /*copy=*/false);
+    case S3Op::kUploadPartCopy: return UploadPart(call, /*copy=*/true);
+    case S3Op::kCompleteMultipartUpload: return CompleteMultipartUpload(call);
+    case S3Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
+    case S3Op::kListParts: return ListParts(call);
+    case S3Op::kCorsPreflight: return CorsPreflight(call);
+  }
+  return ListBuckets(call);  // unreachable: every enumerator is handled
+}
+
+class ObjectStoreService final : public service::Service {
+ public:
+  explicit ObjectStoreService(std::unique_ptr<ObjectStore> store) : store_(std::move(store)) {}
+  ~ObjectStoreService() override { store_->Stop(); }
+
+  std::string_view name() const override { return "s3"; }
+  bool allows_anonymous() const override { return true; }
+
+  http::Task<Status> Handle(service::RequestContext& ctx) override {
+    S3Address address = ResolveAddress(ctx.request, store_->options().virtual_host_suffixes);
+    OS_CO_ASSIGN_OR_RETURN(S3Op op, RouteS3(ctx.request, !address.bucket.empty(), !address.key.empty()));
+    ctx.operation = std::string(S3OpName(op));
+    // Names that could never have been created name no bucket (and must not
+    // reach LMDB, whose keys are bounded).
+    if (op != S3Op::kCreateBucket && !address.bucket.empty() && !ValidateBucketName(address.bucket).ok()) {
+      co_return NoSuchBucket();
+    }
+    const std::string* origin = ctx.request.headers.Get("origin");
+    if (origin && op != S3Op::kCorsPreflight && !address.bucket.empty()) {
+      co_return co_await HandleCrossOrigin(ctx, std::move(address), op, *origin);
+    }
+    S3Call call{ctx, *store_, std::move(address)};
+    co_return co_await Dispatch(op, call);
+  }
+
+  http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
+    return http::RenderRestXmlError(error, request_id);
+  }
+
+  void AppendMetrics(std::string& out) const override {
+    out += "# HELP annex_objectstore_objects Objects stored.\n# TYPE annex_objectstore_objects gauge\n";
+    out += "annex_objectstore_objects " + std::to_string(store_->meta().object_count()) + "\n";
+    out += "# HELP annex_objectstore_bytes Bytes of object data stored.\n# TYPE annex_objectstore_bytes gauge\n";
+    out += "annex_objectstore_bytes " + std::to_string(store_->meta().byte_count()) + "\n";
+  }
+
+  void Stop() override { store_->Stop(); }
+
+ private:
+  // An actual (non-preflight) cross-origin request: answer as usual, adding
+  // the Access-Control-* headers of the first matching CORS rule.
+  http::Task<Status> HandleCrossOrigin(service::RequestContext& ctx, S3Address address, S3Op op,
+                                       std::string origin) {
+    http::Headers cors;
+    {
+      OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, store_->meta().BeginRead());
+      OS_CO_ASSIGN_OR_RETURN(auto bucket, GetBucket(txn, store_->meta().tables(), address.bucket));
+      if (bucket) {
+        if (const CorsRule* rule = MatchCorsRule(bucket->cors, origin, ctx.request.method, {})) {
+          AddCorsHeaders(*rule, origin, /*preflight=*/false, "", cors);
+        }
+      }
+    }
+    CorsResponseWriter writer(ctx.response, std::move(cors));
+    service::RequestContext inner{ctx.request, writer,    ctx.body,     ctx.trailers,  ctx.principal, ctx.region,
+                                  ctx.clock,   ctx.blocking, ctx.operation, /*bytes_in=*/0, /*bytes_out=*/0};
+    S3Call call{inner, *store_, std::move(address)};
+    Status s = co_await Dispatch(op, call);
+    ctx.bytes_in = inner.bytes_in;
+    ctx.bytes_out = inner.bytes_out;
+    co_return s;
+  }
+
+  std::unique_ptr<ObjectStore> store_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options) {
+  ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, ObjectStore::Open(options));
+  return std::unique_ptr<service::Service>(std::make_unique<ObjectStoreService>(std::move(store)));
+}
+
+}  // namespace annex::objectstore

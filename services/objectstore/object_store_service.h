@@ -1,0 +1,43 @@
+#pragma once
+// The S3-compatible object store: the "s3" service of annexd.
+//
+// Buckets, objects, listings, multipart uploads, ACLs and CORS with S3's
+// semantics, status codes and XML bodies. Metadata lives in an LMDB
+// environment under `data_dir`/meta; object data inline in LMDB (small
+// objects) or in data files under `data_dir`/data. A write is acknowledged
+// only once durable (see data_files.h and metadata_store.h).
+//
+// Thread-safe: Handle() may run concurrently on any number of io threads.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "appliance/core/result.h"
+#include "appliance/os/clock.h"
+#include "appliance/os/file_system.h"
+#include "appliance/service/service.h"
+
+namespace annex::objectstore {
+
+struct ObjectStoreOptions {
+  // Root of the store's state, e.g. <data dir>/objectstore.
+  std::string data_dir;
+  os::FileSystem* fs = nullptr;  // defaults to the real filesystem
+  os::Clock* clock = nullptr;    // defaults to the system clock
+  // The region buckets are created in (GetBucketLocation, x-amz-bucket-region).
+  std::string region = "us-east-1";
+  // Host suffixes for virtual-hosted addressing: Host "b.<suffix>" names
+  // bucket "b" (e.g. "s3.localhost", "localhost", "s3.example.com").
+  std::vector<std::string> virtual_host_suffixes;
+  // Objects up to this size live inline in their LMDB record (no data file).
+  size_t inline_threshold = 64 * 1024;
+};
+
+// Opens (creating) the store under options.data_dir, removes temp files and
+// data files no record references (leftovers of a crash), and returns the
+// service. Fails if the directory or LMDB environment cannot be opened.
+Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options);
+
+}  // namespace annex::objectstore

@@ -1,0 +1,219 @@
+#include "services/objectstore/records.h"
+
+#include "appliance/store/record.h"
+#include "services/objectstore/object_key.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr uint8_t kBucketVersion = 1;
+constexpr uint8_t kObjectVersion = 1;
+constexpr uint8_t kUploadVersion = 1;
+constexpr uint8_t kPartVersion = 1;
+
+using store::RecordReader;
+using store::RecordWriter;
+
+void WriteStrings(RecordWriter& w, const std::vector<std::string>& v) {
+  w.U64(v.size());
+  for (const auto& s : v) w.Bytes(s);
+}
+
+Status ReadStrings(RecordReader& r, std::vector<std::string>& out) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
+  out.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    ANNEX_ASSIGN_OR_RETURN(std::string s, r.Bytes());
+    out.push_back(std::move(s));
+  }
+  return Status::OK();
+}
+
+Result<CannedAcl> ReadAcl(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 1) return Status::Corruption("bad acl value");
+  return static_cast<CannedAcl>(v);
+}
+
+void WriteMetadata(RecordWriter& w, const ObjectMetadata& m) {
+  w.Bytes(m.content_type).Bytes(m.content_encoding).Bytes(m.content_disposition);
+  w.Bytes(m.content_language).Bytes(m.cache_control).Bytes(m.expires);
+  w.U64(m.user.size());
+  for (const auto& [k, v] : m.user) w.Bytes(k).Bytes(v);
+}
+
+Status ReadMetadata(RecordReader& r, ObjectMetadata& m) {
+  for (std::string* field : {&m.content_type, &m.content_encoding, &m.content_disposition, &m.content_language,
+                             &m.cache_control, &m.expires}) {
+    ANNEX_ASSIGN_OR_RETURN(*field, r.Bytes());
+  }
+  ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
+  m.user.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    ANNEX_ASSIGN_OR_RETURN(std::string k, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(std::string v, r.Bytes());
+    m.user.emplace_back(std::move(k), std::move(v));
+  }
+  return Status::OK();
+}
+
+Status CheckVersion(const RecordReader& r, uint8_t want) {
+  if (r.version() != want) return Status::Corruption("unknown record version " + std::to_string(r.version()));
+  return Status::OK();
+}
+
+Status ReadCors(RecordReader& r, std::vector<CorsRule>& rules) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
+  rules.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    CorsRule rule;
+    ANNEX_ASSIGN_OR_RETURN(rule.id, r.Bytes());
+    ANNEX_RETURN_IF_ERROR(ReadStrings(r, rule.allowed_origins));
+    ANNEX_RETURN_IF_ERROR(ReadStrings(r, rule.allowed_methods));
+    ANNEX_RETURN_IF_ERROR(ReadStrings(r, rule.allowed_headers));
+    ANNEX_RETURN_IF_ERROR(ReadStrings(r, rule.expose_headers));
+    ANNEX_ASSIGN_OR_RETURN(rule.max_age_seconds, r.I64());
+    rules.push_back(std::move(rule));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EncodeBucket(const BucketRecord& b) {
+  RecordWriter w(kBucketVersion);
+  w.Bytes(b.owner_id).Bytes(b.owner_name).I64(b.created_ms).Bytes(b.region).U64(static_cast<uint64_t>(b.acl));
+  w.U64(b.cors.size());
+  for (const auto& rule : b.cors) {
+    w.Bytes(rule.id);
+    WriteStrings(w, rule.allowed_origins);
+    WriteStrings(w, rule.allowed_methods);
+    WriteStrings(w, rule.allowed_headers);
+    WriteStrings(w, rule.expose_headers);
+    w.I64(rule.max_age_seconds);
+  }
+  return std::move(w).Finish();
+}
+
+Result<BucketRecord> DecodeBucket(std::string_view data) {
+  RecordReader r(data);
+  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kBucketVersion));
+  BucketRecord b;
+  ANNEX_ASSIGN_OR_RETURN(b.owner_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(b.owner_name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(b.created_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(b.region, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(b.acl, ReadAcl(r));
+  ANNEX_RETURN_IF_ERROR(ReadCors(r, b.cors));
+  ANNEX_RETURN_IF_ERROR(r.Finish());
+  return b;
+}
+
+std::string EncodeObject(const ObjectRecord& o) {
+  RecordWriter w(kObjectVersion);
+  w.Bytes(o.key).U64(o.size).I64(o.modified_ms).Bytes(o.etag).Bytes(o.owner_id).Bytes(o.owner_name);
+  w.U64(static_cast<uint64_t>(o.acl));
+  WriteMetadata(w, o.meta);
+  w.Bytes(o.checksum_algorithm).Bytes(o.checksum_value).U64(o.parts_count);
+  w.U64(o.segments.size());
+  for (const auto& s : o.segments) w.Bytes(s.file_id).U64(s.size).Bytes(s.checksum);
+  // Last, so listings can stop before it.
+  w.Bytes(o.inline_data);
+  return std::move(w).Finish();
+}
+
+Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
+  RecordReader r(data);
+  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
+  ObjectRecord o;
+  ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
+  ANNEX_ASSIGN_OR_RETURN(o.modified_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(o.etag, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(o.owner_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(o.owner_name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(o.acl, ReadAcl(r));
+  ANNEX_RETURN_IF_ERROR(ReadMetadata(r, o.meta));
+  ANNEX_ASSIGN_OR_RETURN(o.checksum_algorithm, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(o.checksum_value, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(uint64_t parts, r.U64());
+  o.parts_count = static_cast<uint32_t>(parts);
+  ANNEX_ASSIGN_OR_RETURN(uint64_t nseg, r.U64());
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < nseg; ++i) {
+    Segment s;
+    ANNEX_ASSIGN_OR_RETURN(s.file_id, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(s.size, r.U64());
+    ANNEX_ASSIGN_OR_RETURN(s.checksum, r.Bytes());
+    total += s.size;
+    o.segments.push_back(std::move(s));
+  }
+  ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
+  ANNEX_RETURN_IF_ERROR(r.Finish());
+  uint64_t stored = o.segments.empty() ? inline_data.size() : total;
+  if (stored != o.size) return Status::Corruption("object size does not match its data");
+  if (with_data) o.inline_data.assign(inline_data);
+  return o;
+}
+
+std::string EncodeUpload(const UploadRecord& u) {
+  RecordWriter w(kUploadVersion);
+  w.Bytes(u.key).Bytes(u.upload_id).I64(u.initiated_ms).Bytes(u.owner_id).Bytes(u.owner_name);
+  w.U64(static_cast<uint64_t>(u.acl));
+  WriteMetadata(w, u.meta);
+  w.Bytes(u.checksum_algorithm);
+  return std::move(w).Finish();
+}
+
+Result<UploadRecord> DecodeUpload(std::string_view data) {
+  RecordReader r(data);
+  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
+  UploadRecord u;
+  ANNEX_ASSIGN_OR_RETURN(u.key, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.upload_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.initiated_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(u.owner_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.owner_name, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(u.acl, ReadAcl(r));
+  ANNEX_RETURN_IF_ERROR(ReadMetadata(r, u.meta));
+  ANNEX_ASSIGN_OR_RETURN(u.checksum_algorithm, r.Bytes());
+  ANNEX_RETURN_IF_ERROR(r.Finish());
+  return u;
+}
+
+std::string EncodePart(const PartRecord& p) {
+  RecordWriter w(kPartVersion);
+  w.U64(p.number).U64(p.size).Bytes(p.etag).I64(p.modified_ms).Bytes(p.file_id).Bytes(p.checksum_value);
+  return std::move(w).Finish();
+}
+
+Result<PartRecord> DecodePart(std::string_view data) {
+  RecordReader r(data);
+  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
+  PartRecord p;
+  ANNEX_ASSIGN_OR_RETURN(uint64_t number, r.U64());
+  if (number < 1 || number > 10000) return Status::Corruption("bad part number");
+  p.number = static_cast<uint32_t>(number);
+  ANNEX_ASSIGN_OR_RETURN(p.size, r.U64());
+  ANNEX_ASSIGN_OR_RETURN(p.etag, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(p.modified_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(p.file_id, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(p.checksum_value, r.Bytes());
+  ANNEX_RETURN_IF_ERROR(r.Finish());
+  return p;
+}
+
+std::string EncodeUploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id) {
+  std::string out = EncodeObjectKey(bucket, key);
+  out.push_back('\0');
+  out.append(upload_id);
+  return out;
+}
+
+std::string EncodePartKey(std::string_view upload_id, uint32_t part_number) {
+  std::string out(upload_id);
+  store::AppendBigEndian32(out, part_number);
+  return out;
+}
+
+}  // namespace annex::objectstore

@@ -1,0 +1,122 @@
+#pragma once
+// The records the object store keeps in LMDB, and their binary codecs
+// (store/record.h: a version byte, then varints and length-prefixed bytes).
+// Decoders reject truncated or trailing bytes with Corruption.
+//
+// Tables (see metadata_store.h):
+//   buckets  name                                  → BucketRecord
+//   objects  EncodeObjectKey(bucket, key)          → ObjectRecord
+//   uploads  EncodeObjectKey(bucket, key)\0<id>    → UploadRecord
+//   parts    <upload id><part number, BE32>        → PartRecord
+//
+// Object data is either inline (the last field of ObjectRecord) or a list
+// of segments, each one data file named by a random id (data_files.h). A
+// single PUT has one segment; a completed multipart upload keeps its part
+// files as segments, so completion moves no data.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "appliance/core/result.h"
+
+namespace annex::objectstore {
+
+enum class CannedAcl : uint8_t { kPrivate = 0, kPublicRead = 1 };
+
+struct CorsRule {
+  std::string id;
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_methods;
+  std::vector<std::string> allowed_headers;
+  std::vector<std::string> expose_headers;
+  int64_t max_age_seconds = -1;  // -1: not set
+};
+
+struct BucketRecord {
+  std::string owner_id;    // account id
+  std::string owner_name;  // account name (S3 DisplayName)
+  int64_t created_ms = 0;  // unix milliseconds
+  std::string region;
+  CannedAcl acl = CannedAcl::kPrivate;
+  std::vector<CorsRule> cors;  // empty: no CORS configuration
+};
+
+// The representation headers S3 stores with an object and returns on GET.
+struct ObjectMetadata {
+  std::string content_type;
+  std::string content_encoding;
+  std::string content_disposition;
+  std::string content_language;
+  std::string cache_control;
+  std::string expires;
+  // x-amz-meta-* fields: lower-case name without the prefix, value.
+  std::vector<std::pair<std::string, std::string>> user;
+};
+
+// One data file holding a contiguous run of an object's bytes.
+struct Segment {
+  std::string file_id;
+  uint64_t size = 0;
+  std::string checksum;  // base64 of the part's checksum (multipart), may be empty
+};
+
+struct ObjectRecord {
+  std::string key;
+  uint64_t size = 0;
+  int64_t modified_ms = 0;
+  std::string etag;  // hex, unquoted; "<hex>-N" for multipart
+  std::string owner_id;
+  std::string owner_name;
+  CannedAcl acl = CannedAcl::kPrivate;
+  ObjectMetadata meta;
+  std::string checksum_algorithm;  // "CRC32" … or empty
+  std::string checksum_value;      // base64; "<base64>-N" when composite
+  uint32_t parts_count = 0;        // 0 unless created by multipart upload
+  std::vector<Segment> segments;   // empty when the data is inline
+  std::string inline_data;
+
+  bool is_inline() const { return segments.empty(); }
+};
+
+struct UploadRecord {
+  std::string key;
+  std::string upload_id;
+  int64_t initiated_ms = 0;
+  std::string owner_id;
+  std::string owner_name;
+  CannedAcl acl = CannedAcl::kPrivate;
+  ObjectMetadata meta;
+  std::string checksum_algorithm;
+};
+
+struct PartRecord {
+  uint32_t number = 0;
+  uint64_t size = 0;
+  std::string etag;  // hex MD5, unquoted
+  int64_t modified_ms = 0;
+  std::string file_id;
+  std::string checksum_value;  // base64, empty when the upload has no algorithm
+};
+
+std::string EncodeBucket(const BucketRecord& r);
+Result<BucketRecord> DecodeBucket(std::string_view data);
+
+std::string EncodeObject(const ObjectRecord& r);
+// With `with_data` false the inline bytes are skipped (listings).
+Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data = true);
+
+std::string EncodeUpload(const UploadRecord& r);
+Result<UploadRecord> DecodeUpload(std::string_view data);
+
+std::string EncodePart(const PartRecord& r);
+Result<PartRecord> DecodePart(std::string_view data);
+
+// Keys of the uploads and parts tables.
+inline constexpr size_t kUploadIdLength = 32;
+std::string EncodeUploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id);
+std::string EncodePartKey(std::string_view upload_id, uint32_t part_number);
+
+}  // namespace annex::objectstore

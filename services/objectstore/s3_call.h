@@ -1,0 +1,55 @@
+#pragma once
+// S3Call: one S3 request on its way through a handler — the request
+// context, the shared store and the resolved bucket/key — plus the small
+// helpers every handler uses (lookups that map to NoSuchBucket/NoSuchKey,
+// XML responses, time and ETag formatting).
+
+#include <string>
+#include <string_view>
+
+#include "appliance/core/strings.h"
+#include "appliance/http/xml.h"
+#include "appliance/service/request_context.h"
+#include "services/objectstore/acl.h"
+#include "services/objectstore/object_store.h"
+#include "services/objectstore/s3_address.h"
+
+namespace annex::objectstore {
+
+struct S3Call {
+  service::RequestContext& ctx;
+  ObjectStore& store;
+  S3Address address;
+
+  const http::Request& request() const { return ctx.request; }
+  const http::Headers& headers() const { return ctx.request.headers; }
+  const http::QueryParams& query() const { return ctx.request.query; }
+  const std::string& bucket() const { return address.bucket; }
+  const std::string& key() const { return address.key; }
+};
+
+Status NoSuchBucket();
+Status NoSuchKey();
+Status NoSuchUpload();
+
+// The bucket's record, or NoSuchBucket. `txn` from store.meta().BeginRead().
+Result<BucketRecord> LoadBucket(const store::ReadTxn& txn, const Tables& tables, std::string_view bucket);
+
+// Reads the bucket named by the call and checks that the caller may do
+// `access` to it (acl.h): NoSuchBucket / AccessDenied.
+Result<BucketRecord> LoadAuthorizedBucket(S3Call& call, Access access);
+
+// A 200 (or `status`) response carrying an S3 XML document.
+http::Response XmlResponse(std::string body, int status = 200);
+http::Response EmptyResponse(int status);
+
+SystemTime FromMillis(int64_t ms);
+std::string Iso8601(int64_t ms);   // 2013-05-24T00:00:00.000Z
+std::string HttpDate(int64_t ms);  // Fri, 24 May 2013 00:00:00 GMT
+std::string QuoteEtag(std::string_view etag);
+
+// The S3 DisplayName/ID owner element.
+void AddOwner(http::XmlNode parent, std::string_view element, std::string_view account_id,
+              std::string_view account_name);
+
+}  // namespace annex::objectstore

@@ -1,0 +1,133 @@
+#include "services/objectstore/s3_router.h"
+
+#include <array>
+
+#include "appliance/http/api_error.h"
+
+namespace annex::objectstore {
+namespace {
+
+// Sub-resources of S3 operations this store does not implement.
+constexpr std::array<std::string_view, 27> kUnsupportedSubresources = {
+    "accelerate", "analytics",  "attributes",    "encryption",    "intelligent-tiering", "inventory",
+    "legal-hold", "lifecycle",  "logging",       "metrics",       "notification",        "object-lock",
+    "ownershipControls", "policy", "policyStatus", "publicAccessBlock", "replication",   "requestPayment",
+    "restore",    "retention",  "select",        "tagging",       "torrent",             "versions",
+    "website",    "session",    "renameObject",
+};
+
+Status NotImplemented() {
+  return http::ApiStatus("NotImplemented", "A header you provided implies functionality that is not implemented");
+}
+
+Status MethodNotAllowed() {
+  return http::ApiStatus("MethodNotAllowed", "The specified method is not allowed against this resource.");
+}
+
+Result<S3Op> RouteBucket(const http::Request& r) {
+  const auto& q = r.query;
+  const std::string& m = r.method;
+  if (m == "GET") {
+    if (q.Has("acl")) return S3Op::kGetBucketAcl;
+    if (q.Has("cors")) return S3Op::kGetBucketCors;
+    if (q.Has("location")) return S3Op::kGetBucketLocation;
+    if (q.Has("versioning")) return S3Op::kGetBucketVersioning;
+    if (q.Has("uploads")) return S3Op::kListMultipartUploads;
+    const std::string* list_type = q.Get("list-type");
+    if (list_type && *list_type == "2") return S3Op::kListObjectsV2;
+    return S3Op::kListObjects;
+  }
+  if (m == "PUT") {
+    if (q.Has("acl")) return S3Op::kPutBucketAcl;
+    if (q.Has("cors")) return S3Op::kPutBucketCors;
+    if (q.Has("versioning")) return NotImplemented();
+    return S3Op::kCreateBucket;
+  }
+  if (m == "HEAD") return S3Op::kHeadBucket;
+  if (m == "DELETE") {
+    if (q.Has("cors")) return S3Op::kDeleteBucketCors;
+    return S3Op::kDeleteBucket;
+  }
+  if (m == "POST") {
+    if (q.Has("delete")) return S3Op::kDeleteObjects;
+    return NotImplemented();  // browser POST-form uploads
+  }
+  if (m == "OPTIONS") return S3Op::kCorsPreflight;
+  return MethodNotAllowed();
+}
+
+Result<S3Op> RouteObject(const http::Request& r) {
+  const auto& q = r.query;
+  const std::string& m = r.method;
+  if (m == "GET") {
+    if (q.Has("acl")) return S3Op::kGetObjectAcl;
+    if (q.Has("uploadId")) return S3Op::kListParts;
+    return S3Op::kGetObject;
+  }
+  if (m == "HEAD") return S3Op::kHeadObject;
+  if (m == "PUT") {
+    if (q.Has("acl")) return S3Op::kPutObjectAcl;
+    bool copy = r.headers.Has("x-amz-copy-source");
+    if (q.Has("partNumber") || q.Has("uploadId")) return copy ? S3Op::kUploadPartCopy : S3Op::kUploadPart;
+    return copy ? S3Op::kCopyObject : S3Op::kPutObject;
+  }
+  if (m == "DELETE") return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
+  if (m == "POST") {
+    if (q.Has("uploads")) return S3Op::kCreateMultipartUpload;
+    if (q.Has("uploadId")) return S3Op::kCompleteMultipartUpload;
+    return NotImplemented();
+  }
+  if (m == "OPTIONS") return S3Op::kCorsPreflight;
+  return MethodNotAllowed();
+}
+
+}  // namespace
+
+Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key) {
+  for (auto sub : kUnsupportedSubresources) {
+    if (request.query.Has(sub)) return NotImplemented();
+  }
+  if (!has_bucket) {
+    if (request.method == "GET") return S3Op::kListBuckets;
+    if (request.method == "OPTIONS") return S3Op::kCorsPreflight;
+    return MethodNotAllowed();
+  }
+  return has_key ? RouteObject(request) : RouteBucket(request);
+}
+
+std::string_view S3OpName(S3Op op) {
+  switch (op) {
+    case S3Op::kListBuckets: return "ListBuckets";
+    case S3Op::kCreateBucket: return "CreateBucket";
+    case S3Op::kHeadBucket: return "HeadBucket";
+    case S3Op::kDeleteBucket: return "DeleteBucket";
+    case S3Op::kGetBucketLocation: return "GetBucketLocation";
+    case S3Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case S3Op::kGetBucketAcl: return "GetBucketAcl";
+    case S3Op::kPutBucketAcl: return "PutBucketAcl";
+    case S3Op::kGetBucketCors: return "GetBucketCors";
+    case S3Op::kPutBucketCors: return "PutBucketCors";
+    case S3Op::kDeleteBucketCors: return "DeleteBucketCors";
+    case S3Op::kListObjects: return "ListObjects";
+    case S3Op::kListObjectsV2: return "ListObjectsV2";
+    case S3Op::kListMultipartUploads: return "ListMultipartUploads";
+    case S3Op::kDeleteObjects: return "DeleteObjects";
+    case S3Op::kPutObject: return "PutObject";
+    case S3Op::kCopyObject: return "CopyObject";
+    case S3Op::kGetObject: return "GetObject";
+    case S3Op::kHeadObject: return "HeadObject";
+    case S3Op::kDeleteObject: return "DeleteObject";
+    case S3Op::kGetObjectAcl: return "GetObjectAcl";
+    case S3Op::kPutObjectAcl: return "PutObjectAcl";
+    case S3Op::kCreateMultipartUpload: return "CreateMultipartUpload";
+    case S3Op::kUploadPart: return "UploadPart";
+    case S3Op::kUploadPartCopy: return "UploadPartCopy";
+    case S3Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
+    case S3Op::kAbortMultipartUpload: return "AbortMultipartUpload";
+    case S3Op::kListParts: return "ListParts";
+    case S3Op::kCorsPreflight: return "CorsPreflight";
+  }
+  return "Unknown";
+}
+
+}  // namespace annex::objectstore

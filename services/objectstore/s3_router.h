@@ -1,0 +1,52 @@
+#pragma once
+// S3 routing: the operation a request asks for, from its method, whether it
+// names a bucket and a key, its sub-resource query parameters (?acl,
+// ?uploads …) and x-amz-copy-source — the same rules as the S3 model.
+
+#include <string_view>
+
+#include "appliance/core/result.h"
+#include "appliance/http/request.h"
+
+namespace annex::objectstore {
+
+enum class S3Op {
+  kListBuckets,
+  kCreateBucket,
+  kHeadBucket,
+  kDeleteBucket,
+  kGetBucketLocation,
+  kGetBucketVersioning,
+  kGetBucketAcl,
+  kPutBucketAcl,
+  kGetBucketCors,
+  kPutBucketCors,
+  kDeleteBucketCors,
+  kListObjects,
+  kListObjectsV2,
+  kListMultipartUploads,
+  kDeleteObjects,
+  kPutObject,
+  kCopyObject,
+  kGetObject,
+  kHeadObject,
+  kDeleteObject,
+  kGetObjectAcl,
+  kPutObjectAcl,
+  kCreateMultipartUpload,
+  kUploadPart,
+  kUploadPartCopy,
+  kCompleteMultipartUpload,
+  kAbortMultipartUpload,
+  kListParts,
+  kCorsPreflight,
+};
+
+// The operation, or NotImplemented (a known S3 operation this store does
+// not offer) / MethodNotAllowed (no S3 operation uses this method here).
+Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key);
+
+// The S3 API name ("PutObject"), for metrics and logs.
+std::string_view S3OpName(S3Op op);
+
+}  // namespace annex::objectstore
