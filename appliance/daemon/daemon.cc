@@ -8,6 +8,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <thread>
 
@@ -47,19 +48,21 @@ std::string ClientEndpoint(std::string_view scheme, const std::string& listen, u
   return std::string(scheme) + "://" + host + ":" + std::to_string(port);
 }
 
-// Drains in-flight requests, then stops the io_context.
-void StartShutdown(boost::asio::io_context& io, std::vector<http::HttpServer*> servers, Edge& edge) {
+// Drains in-flight requests, then stops every io_context.
+void StartShutdown(const std::vector<boost::asio::io_context*>& contexts, std::vector<http::HttpServer*> servers,
+                   Edge& edge) {
+  boost::asio::io_context& io = *contexts.front();
   log::Info("shutting down: draining in-flight requests");
   edge.SetReady(false);
   for (auto* s : servers) s->StopAccepting();
   auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
   auto timer = std::make_shared<boost::asio::steady_timer>(io);
   auto poll = std::make_shared<std::function<void()>>();
-  *poll = [&io, servers, deadline, timer, poll] {
+  *poll = [contexts, servers, deadline, timer, poll] {
     size_t active = 0;
     for (auto* s : servers) active += s->active_requests();
     if (active == 0 || std::chrono::steady_clock::now() > deadline) {
-      io.stop();
+      for (auto* c : contexts) c->stop();
       *poll = nullptr;  // break the self-reference
       return;
     }
@@ -102,9 +105,18 @@ Status RunDaemon(const Config& config) {
   edge.AddService(iam_service.get());
   edge.SetAdminService(admin.get());
 
-  boost::asio::io_context io(static_cast<int>(config.io_threads));
-  http::HttpServer plain(io, edge, http::ServerOptions{});
-  http::HttpServer secure(io, edge, http::ServerOptions{});
+  // One io_context per io thread; connections never change threads.
+  std::vector<std::unique_ptr<boost::asio::io_context>> owned;
+  std::vector<boost::asio::io_context*> contexts;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards;
+  for (unsigned i = 0; i < config.io_threads; ++i) {
+    owned.push_back(std::make_unique<boost::asio::io_context>(1));
+    contexts.push_back(owned.back().get());
+    guards.push_back(boost::asio::make_work_guard(*owned.back()));
+  }
+  boost::asio::io_context& io = *contexts.front();
+  http::HttpServer plain(contexts, edge, http::ServerOptions{});
+  http::HttpServer secure(contexts, edge, http::ServerOptions{});
   std::vector<http::HttpServer*> servers{&plain};
   ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
   std::unique_ptr<boost::asio::ssl::context> tls;
@@ -123,7 +135,7 @@ Status RunDaemon(const Config& config) {
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) StartShutdown(io, servers, edge);
+    if (!ec) StartShutdown(contexts, servers, edge);
   });
   edge.SetReady(true);
   std::string endpoint = ClientEndpoint("http", config.listen, port);
@@ -132,7 +144,7 @@ Status RunDaemon(const Config& config) {
                              {"credentials", root.credentials_file.empty() ? "environment" : root.credentials_file}});
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([c = contexts[i]] { c->run(); });
   io.run();
   for (auto& t : threads) t.join();
   blocking.Stop();

@@ -33,12 +33,45 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kFileChunk = 256 * 1024;
+constexpr uint64_t kCoalesceLimit = 64 * 1024;  // small files go out in one write with the head
 constexpr uint64_t kMaxDrainBytes = 256 * 1024;  // unread body small enough to skip instead of closing
 
+// 16 upper-case hex digits, unique per process: a per-thread random base
+// plus a counter (one CSPRNG call per thread, not per request).
 std::string NewRequestId() {
-  std::string id = os::RandomHex(8);
-  for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  thread_local uint64_t base = std::stoull(os::RandomHex(8), nullptr, 16);
+  thread_local uint64_t counter = 0;
+  uint64_t v = base + (++counter) * 0x9E3779B97F4A7C15ull;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<size_t>(i)] = kHex[v & 0xf];
   return id;
+}
+
+// A header value may come from the client (response-content-disposition…):
+// never let CR/LF split the response.
+void AppendSanitized(std::string& out, std::string_view v) {
+  for (char c : v) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+}
+
+std::string SerializeHead(int status, const Headers& headers, std::optional<uint64_t> content_length,
+                          bool keep_alive) {
+  std::string out;
+  out.reserve(256 + headers.size() * 48);
+  out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+  out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out.append("\r\n");
+  for (const auto& f : headers) {
+    if (f.name == "content-length" || f.name == "connection" || f.name == "transfer-encoding") continue;
+    AppendSanitized(out, f.name);
+    out.append(": ");
+    AppendSanitized(out, f.value);
+    out.append("\r\n");
+  }
+  if (content_length) out.append("content-length: ").append(std::to_string(*content_length)).append("\r\n");
+  if (!keep_alive) out.append("connection: close\r\n");
+  out.append("\r\n");
+  return out;
 }
 
 Status NetError(const beast::error_code& ec, std::string_view what) {
@@ -46,6 +79,12 @@ Status NetError(const beast::error_code& ec, std::string_view what) {
 }
 
 // One request/response on a connection. Implements the three faces a handler sees.
+//
+// Bodies with a Content-Length are read straight from the socket into the
+// handler's buffer (no parser copy, reads as large as the buffer); chunked
+// bodies go through Beast's parser. A streamed response's head is held back
+// and written together with the first body bytes, so a small object costs
+// one write.
 template <class Stream>
 class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWriter {
  public:
@@ -56,6 +95,8 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     const std::string* expect = request_.headers.Get("expect");
     expect_continue_ = expect && EqualsIgnoreCase(*expect, "100-continue");
     keep_alive_ = parser_.get().keep_alive();
+    direct_ = !parser_.get().chunked();
+    remaining_ = direct_ ? parser_.content_length().value_or(0) : 0;
   }
 
   // Exchange
@@ -67,7 +108,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   Task<Result<size_t>> Read(std::span<char> buf) override {
     if (body_failed_) co_return Status(StatusCode::kIOError, "body read failed earlier", "IncompleteBody");
     if (buf.empty()) co_return Status::InvalidArgument("empty read buffer");
-    if (parser_.is_done()) co_return size_t{0};
+    if (BodyDone()) co_return size_t{0};
     if (expect_continue_ && !continue_sent_) {
       continue_sent_ = true;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -77,6 +118,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Fail(ec);
     }
+    if (direct_) co_return co_await ReadDirect(buf);
     while (!parser_.is_done()) {
       auto& body = parser_.get().body();
       body.data = buf.data();
@@ -97,38 +139,23 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   Task<Status> Send(Response response) override {
     if (head_sent_) co_return Status::FailedPrecondition("response already started");
     head_sent_ = true;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
-    FillHead(res, response.headers);
-    uint64_t length = response.body.size();
-    bool no_body = response.status == 204 || response.status == 304 || (response.status >= 100 && response.status < 200);
-    if (!no_body) res.content_length(length);
-    res.body() = std::move(response.body);
-    beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-    if (is_head_ || no_body) {
-      bhttp::response_serializer<bhttp::string_body> sr{res};
-      co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await bhttp::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
-      bytes_sent_ = length;
-    }
-    promised_ = is_head_ || no_body ? 0 : length;
-    if (ec) co_return Broken(ec);
-    co_return Status::OK();
+    bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
+    std::optional<uint64_t> length;
+    if (!no_body) length = response.body.size();
+    PrepareKeepAlive();
+    std::string head = SerializeHead(response.status, response.headers, length, keep_alive_);
+    promised_ = 0;
+    if (is_head_ || no_body) co_return co_await WriteGather(head, {});
+    co_return co_await WriteGather(head, response.body);
   }
 
   Task<Status> SendHead(Response head, uint64_t content_length) override {
     if (head_sent_) co_return Status::FailedPrecondition("response already started");
     head_sent_ = true;
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(head.status), 11};
-    FillHead(res, head.headers);
-    res.content_length(content_length);
+    PrepareKeepAlive();
+    pending_head_ = SerializeHead(head.status, head.headers, content_length, keep_alive_);
     promised_ = is_head_ ? 0 : content_length;
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-    co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Broken(ec);
+    if (promised_ == 0) co_return co_await Flush();
     co_return Status::OK();
   }
 
@@ -136,22 +163,24 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     if (is_head_) co_return Status::OK();
     if (broken_) co_return Status::IOError("connection broken");
     if (bytes_sent_ + chunk.size() > promised_) co_return Status::Internal("body longer than Content-Length");
-    beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-    co_await asio::async_write(stream_, asio::buffer(chunk.data(), chunk.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Broken(ec);
-    bytes_sent_ += chunk.size();
-    co_return Status::OK();
+    std::string head = std::move(pending_head_);
+    pending_head_.clear();
+    Status s = co_await WriteGather(head, chunk);
+    if (s.ok()) bytes_sent_ += chunk.size();
+    co_return s;
   }
 
   Task<Status> SendFile(const os::RandomAccessFile& file, uint64_t offset, uint64_t length) override {
     if (is_head_) co_return Status::OK();
     if (bytes_sent_ + length > promised_) co_return Status::Internal("body longer than Content-Length");
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      if (file.NativeHandle() >= 0) co_return co_await SendFileZeroCopy(file.NativeHandle(), offset, length);
+      if (file.NativeHandle() >= 0 && (pending_head_.empty() || length > kCoalesceLimit)) {
+        Status flushed = co_await Flush();
+        if (!flushed.ok()) co_return flushed;
+        co_return co_await SendFileZeroCopy(file.NativeHandle(), offset, length);
+      }
     }
-    std::string buf(std::min<uint64_t>(kFileChunk, length), '\0');
+    std::string buf(static_cast<size_t>(std::min<uint64_t>(kFileChunk, length)), '\0');
     while (length > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length));
       Result<size_t> n = file.ReadAt(offset, {buf.data(), want});
@@ -167,27 +196,58 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
 
   bool head_sent() const override { return head_sent_; }
 
+  // Writes a head that is still held back (a handler that sent no body bytes).
+  Task<Status> Flush() {
+    if (pending_head_.empty()) co_return Status::OK();
+    std::string head = std::move(pending_head_);
+    pending_head_.clear();
+    co_return co_await WriteGather(head, {});
+  }
+
   // After the handler: may the connection carry another request?
   bool Reusable() const {
-    return keep_alive_ && !broken_ && !body_failed_ && head_sent_ && bytes_sent_ == promised_ && parser_.is_done();
+    return keep_alive_ && !broken_ && !body_failed_ && head_sent_ && bytes_sent_ == promised_ && BodyDone();
   }
-  bool HasUnreadBody() const { return !parser_.is_done() && !body_failed_; }
+  bool HasUnreadBody() const { return !BodyDone() && !body_failed_; }
   bool keep_alive() const { return keep_alive_; }
-  bool continue_sent() const { return continue_sent_ || !expect_continue_; }
 
  private:
-  template <class Msg>
-  void FillHead(Msg& res, const Headers& headers) {
-    for (const auto& f : headers) res.insert(f.name, f.value);
-    // A body left unread (handler answered early) cannot be skipped safely
-    // unless small: ask the client to reconnect instead.
-    if (!parser_.is_done() && !SmallRemainder()) keep_alive_ = false;
-    res.keep_alive(keep_alive_);
+  bool BodyDone() const { return direct_ ? remaining_ == 0 : parser_.is_done(); }
+
+  Task<Result<size_t>> ReadDirect(std::span<char> buf) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), remaining_));
+    if (buffer_.size() > 0) {  // bytes that arrived with the head
+      size_t n = std::min(want, buffer_.size());
+      asio::buffer_copy(asio::buffer(buf.data(), n), buffer_.data());
+      buffer_.consume(n);
+      remaining_ -= n;
+      co_return n;
+    }
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
+    size_t n = co_await stream_.async_read_some(asio::buffer(buf.data(), want),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return Fail(ec);
+    remaining_ -= n;
+    co_return n;
   }
 
-  bool SmallRemainder() const {
-    auto remaining = parser_.content_length_remaining();
-    return remaining && *remaining <= kMaxDrainBytes && continue_sent();
+  // A body left unread (handler answered early) cannot be skipped safely
+  // unless small and already on its way: otherwise ask the client to reconnect.
+  void PrepareKeepAlive() {
+    if (BodyDone()) return;
+    bool small = direct_ && remaining_ <= kMaxDrainBytes && (continue_sent_ || !expect_continue_);
+    if (!small) keep_alive_ = false;
+  }
+
+  Task<Status> WriteGather(std::string_view head, std::string_view body) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
+                                              asio::buffer(body.data(), body.size())};
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
+    co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return Broken(ec);
+    co_return Status::OK();
   }
 
   Task<Status> SendFileZeroCopy(int fd, uint64_t offset, uint64_t length) {
@@ -237,6 +297,9 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   bool head_sent_ = false;
   bool broken_ = false;
   bool body_failed_ = false;
+  bool direct_ = false;
+  uint64_t remaining_ = 0;  // direct mode: body bytes not yet read
+  std::string pending_head_;
   uint64_t promised_ = 0;
   uint64_t bytes_sent_ = 0;
 };
@@ -244,7 +307,8 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
 }  // namespace
 
 struct HttpServer::Impl {
-  asio::io_context& io;
+  std::vector<asio::io_context*> contexts;
+  std::atomic<size_t> next_context{0};
   RequestHandler& handler;
   ServerOptions options;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
@@ -262,14 +326,11 @@ struct HttpServer::Impl {
 
 template <class Stream>
 Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
-  for (const auto& f : response.headers) res.insert(f.name, f.value);
-  res.body() = std::move(response.body);
-  res.prepare_payload();
-  res.keep_alive(false);
+  std::string head = SerializeHead(response.status, response.headers, response.body.size(), false);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
   beast::error_code ec;
   beast::get_lowest_layer(stream).expires_after(options.io_timeout);
-  co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
 }
 
 // Serves one request; returns whether the connection may be reused.
@@ -314,6 +375,8 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   co_await handler.Serve(exchange);
   active.fetch_sub(1, std::memory_order_relaxed);
   if (!exchange.head_sent()) co_return false;  // handler gave up on a broken connection
+  Status flushed = co_await exchange.Flush();
+  if (!flushed.ok()) co_return false;
 
   // Skip a small unread body so the connection survives; otherwise close.
   if (exchange.keep_alive() && exchange.HasUnreadBody()) {
@@ -335,6 +398,7 @@ Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, 
     if (ec) co_return;
   }
   beast::flat_buffer buffer;
+  buffer.reserve(16 * 1024);  // Beast reads at most the free capacity per syscall
   while (co_await ServeOne(stream, buffer, remote, tls)) {
   }
   beast::error_code ec;
@@ -348,7 +412,9 @@ Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, 
 Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor, asio::ssl::context* tls) {
   while (!stopping.load()) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
+    // Round-robin: the connection lives on one context (one thread) for good.
+    asio::io_context& home = *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+    tcp::socket socket = co_await acceptor->async_accept(home, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       log::Warn("accept failed", {{"error", ec.message()}});
@@ -369,8 +435,8 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
   }
 }
 
-HttpServer::HttpServer(asio::io_context& io, RequestHandler& handler, ServerOptions options)
-    : impl_(new Impl{io, handler, options, {}, {}, {}}) {}
+HttpServer::HttpServer(std::vector<asio::io_context*> contexts, RequestHandler& handler, ServerOptions options)
+    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}}) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -391,7 +457,7 @@ Result<uint16_t> HttpServer::Listen(const std::string& host_port, asio::ssl::con
   auto address = asio::ip::make_address(hp.first, ec);
   if (ec) return Status::InvalidArgument("bad listen address '" + hp.first + "': " + ec.message());
   tcp::endpoint endpoint(address, hp.second);
-  auto acceptor = std::make_shared<tcp::acceptor>(impl_->io);
+  auto acceptor = std::make_shared<tcp::acceptor>(*impl_->contexts.front());
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
@@ -399,7 +465,7 @@ Result<uint16_t> HttpServer::Listen(const std::string& host_port, asio::ssl::con
   if (ec) return Status::Unavailable("listen on " + host_port + ": " + ec.message());
   uint16_t port = acceptor->local_endpoint().port();
   impl_->acceptors.push_back(acceptor);
-  asio::co_spawn(impl_->io, impl_->AcceptLoop(acceptor, tls), asio::detached);
+  asio::co_spawn(*impl_->contexts.front(), impl_->AcceptLoop(acceptor, tls), asio::detached);
   return port;
 }
 

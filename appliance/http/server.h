@@ -7,13 +7,16 @@
 // Everything protocol-specific happens in the RequestHandler; the server
 // only moves bytes. Beast stays inside server.cc.
 //
-// Thread safety: Start/Stop from one thread; connections run on the
-// io_context's threads, one coroutine (strand) per connection.
+// Threads: one io_context per core, each run by one thread. The acceptor
+// deals connections out round-robin and a connection stays on its context,
+// so a request is served start to finish without a thread hand-off or a
+// cross-thread wakeup. Listen/StopAccepting may be called from any thread.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -43,7 +46,10 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& io, RequestHandler& handler, ServerOptions options);
+  // Connections are spread over `contexts` (non-empty; all must outlive the server).
+  HttpServer(std::vector<boost::asio::io_context*> contexts, RequestHandler& handler, ServerOptions options);
+  HttpServer(boost::asio::io_context& io, RequestHandler& handler, ServerOptions options)
+      : HttpServer(std::vector<boost::asio::io_context*>{&io}, handler, options) {}
   ~HttpServer();
 
   // Binds "host:port" (port 0 picks a free one) and starts accepting.

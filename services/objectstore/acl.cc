@@ -4,6 +4,7 @@
 #include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
 #include "appliance/http/xml.h"
+#include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
 namespace {
@@ -61,12 +62,13 @@ Result<std::optional<CannedAcl>> ParseAclHeaders(const http::Headers& headers) {
 }
 
 Result<CannedAcl> ParseAccessControlPolicy(std::string_view body) {
-  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
-  pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.name()) != "AccessControlPolicy") {
+  auto parsed = ParseS3Document(body, "AccessControlPolicy");
+  if (!parsed.ok()) {
     return http::ApiStatus("MalformedACLError",
                            "The XML you provided was not well-formed or did not validate against our published schema");
   }
+  pugi::xml_document doc = std::move(parsed).value();
+  pugi::xml_node root = doc.document_element();
   CannedAcl acl = CannedAcl::kPrivate;
   for (pugi::xml_node grant : root.child("AccessControlList").children("Grant")) {
     pugi::xml_node grantee = grant.child("Grantee");

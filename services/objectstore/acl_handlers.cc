@@ -5,6 +5,7 @@
 #include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_router.h"
 
 namespace annex::objectstore {
 namespace {
@@ -76,6 +77,27 @@ http::Task<Status> PutObjectAcl(S3Call& call) {
     return txn.Put(t.objects, EncodeObjectKey(name, key), EncodeObject(*object));
   }));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
+}
+
+http::Task<Status> GetBucketConfigNotSet(S3Call& call) {
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  (void)bucket;
+  std::string_view code = UnsetConfigError(call.request());
+  co_return http::ApiStatus(code, "The " + std::string(code) + " configuration does not exist");
+}
+
+http::Task<Status> GetObjectTagging(S3Call& call) {
+  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  std::optional<ObjectRecord> object;
+  {
+    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    OS_CO_ASSIGN_OR_RETURN(object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
+  }
+  if (!object) co_return NoSuchKey();
+  http::XmlDocument doc("Tagging", http::kS3XmlNamespace);
+  doc.root().Child("TagSet");
+  co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
 }
 
 }  // namespace annex::objectstore

@@ -7,6 +7,7 @@
 #include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
 namespace {
@@ -21,12 +22,8 @@ Status RequireAccount(const S3Call& call) {
 // The LocationConstraint of a CreateBucket body ("" when there is none).
 Result<std::string> ParseLocationConstraint(std::string_view body) {
   if (Trim(body).empty()) return std::string();
-  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "CreateBucketConfiguration"));
   pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.name()) != "CreateBucketConfiguration") {
-    return http::ApiStatus("MalformedXML",
-                           "The XML you provided was not well-formed or did not validate against our published schema");
-  }
   return std::string(http::ChildText(root, "LocationConstraint"));
 }
 

@@ -5,6 +5,7 @@
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "appliance/http/xml.h"
+#include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
 namespace {
@@ -57,12 +58,8 @@ Result<CorsRule> ParseRule(const pugi::xml_node& node) {
 }  // namespace
 
 Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view body) {
-  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "CORSConfiguration"));
   pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.name()) != "CORSConfiguration") {
-    return http::ApiStatus("MalformedXML",
-                           "The XML you provided was not well-formed or did not validate against our published schema");
-  }
   std::vector<CorsRule> rules;
   for (auto node : root.children("CORSRule")) {
     ANNEX_ASSIGN_OR_RETURN(CorsRule rule, ParseRule(node));

@@ -17,11 +17,16 @@ http::Task<Status> DeleteBucket(S3Call& call);
 http::Task<Status> GetBucketLocation(S3Call& call);
 http::Task<Status> GetBucketVersioning(S3Call& call);
 
-// acl_handlers.cc
+// acl_handlers.cc (also the two above)
 http::Task<Status> GetBucketAcl(S3Call& call);
 http::Task<Status> PutBucketAcl(S3Call& call);
 http::Task<Status> GetObjectAcl(S3Call& call);
 http::Task<Status> PutObjectAcl(S3Call& call);
+
+// GET of a bucket configuration this store never holds (policy, lifecycle…).
+http::Task<Status> GetBucketConfigNotSet(S3Call& call);
+// Objects carry no tags: an empty TagSet.
+http::Task<Status> GetObjectTagging(S3Call& call);
 
 // cors_handlers.cc
 http::Task<Status> GetBucketCors(S3Call& call);

@@ -14,6 +14,7 @@
 #include "services/objectstore/multipart_etag.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
+#include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
 namespace {
@@ -26,11 +27,6 @@ struct RequestedPart {
   uint32_t number;
   std::string etag;  // unquoted
 };
-
-Status MalformedXml() {
-  return http::ApiStatus("MalformedXML",
-                         "The XML you provided was not well-formed or did not validate against our published schema");
-}
 
 Status InvalidPart() {
   return http::ApiStatus("InvalidPart",
@@ -45,9 +41,8 @@ std::string Unquote(std::string_view etag) {
 }
 
 Result<std::vector<RequestedPart>> ParsePartList(std::string_view body) {
-  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "CompleteMultipartUpload"));
   pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.name()) != "CompleteMultipartUpload") return MalformedXml();
   std::vector<RequestedPart> parts;
   for (pugi::xml_node p : root.children("Part")) {
     auto number = ParseUint(http::ChildText(p, "PartNumber"));

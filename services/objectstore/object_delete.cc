@@ -7,6 +7,7 @@
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
 namespace {
@@ -31,15 +32,9 @@ struct DeleteRequest {
   std::vector<std::string> keys;
 };
 
-Status MalformedXml() {
-  return http::ApiStatus("MalformedXML",
-                         "The XML you provided was not well-formed or did not validate against our published schema");
-}
-
 Result<DeleteRequest> ParseDeleteRequest(std::string_view body) {
-  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, http::ParseXml(body));
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "Delete"));
   pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.name()) != "Delete") return MalformedXml();
   DeleteRequest r;
   r.quiet = EqualsIgnoreCase(http::ChildText(root, "Quiet"), "true");
   for (pugi::xml_node object : root.children("Object")) {

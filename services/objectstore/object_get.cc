@@ -103,7 +103,11 @@ http::Task<Status> SendNotModified(S3Call& call, const ObjectRecord& o) {
 http::Response BuildHead(const S3Call& call, const GetRequest& g, const ObjectRecord& o, const Selection& sel) {
   http::Response head;
   head.status = sel.status;
-  AddObjectHeaders(o, g.checksum_mode && sel.whole, head.headers);
+  AddObjectHeaders(o, head.headers);
+  // S3 reports the part count only to partNumber requests.
+  if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
+  if (g.checksum_mode && sel.whole) AddChecksumHeader(o, std::nullopt, head.headers);
+  if (g.checksum_mode && g.part_number && o.parts_count > 0) AddChecksumHeader(o, g.part_number, head.headers);
   ApplyResponseOverrides(call.query(), head.headers);
   if (sel.status == 206) {
     uint64_t last = sel.range.length == 0 ? sel.range.first : sel.range.last();

@@ -48,7 +48,7 @@ Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers) {
   return m;
 }
 
-void AddObjectHeaders(const ObjectRecord& o, bool checksum_mode, http::Headers& out) {
+void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   out.Set("etag", QuoteEtag(o.etag));
   out.Set("last-modified", HttpDate(o.modified_ms));
   out.Set("accept-ranges", "bytes");
@@ -59,10 +59,15 @@ void AddObjectHeaders(const ObjectRecord& o, bool checksum_mode, http::Headers& 
   if (!o.meta.cache_control.empty()) out.Set("cache-control", o.meta.cache_control);
   if (!o.meta.expires.empty()) out.Set("expires", o.meta.expires);
   for (const auto& [name, value] : o.meta.user) out.Add(std::string(kMetaPrefix) + name, value);
-  if (o.parts_count > 0) out.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
-  if (checksum_mode && !o.checksum_algorithm.empty()) {
-    auto alg = crypto::ParseChecksumAlgorithm(o.checksum_algorithm);
-    if (alg) out.Set(crypto::ChecksumHeaderName(*alg), o.checksum_value);
+}
+
+void AddChecksumHeader(const ObjectRecord& o, std::optional<uint32_t> part, http::Headers& out) {
+  auto alg = crypto::ParseChecksumAlgorithm(o.checksum_algorithm);
+  if (!alg) return;
+  if (!part) {
+    out.Set(crypto::ChecksumHeaderName(*alg), o.checksum_value);
+  } else if (*part >= 1 && *part <= o.segments.size() && !o.segments[*part - 1].checksum.empty()) {
+    out.Set(crypto::ChecksumHeaderName(*alg), o.segments[*part - 1].checksum);
   }
 }
 

@@ -25,10 +25,12 @@ inline constexpr size_t kMaxUserMetadataBytes = 2048;
 Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers);
 
 // Everything GET/HEAD return about an object except Content-Length/Range:
-// ETag, Last-Modified, Accept-Ranges, representation headers, metadata,
-// x-amz-mp-parts-count (multipart objects) and, when `checksum_mode`, its
-// x-amz-checksum-* header.
-void AddObjectHeaders(const ObjectRecord& object, bool checksum_mode, http::Headers& out);
+// ETag, Last-Modified, Accept-Ranges, representation headers and metadata.
+void AddObjectHeaders(const ObjectRecord& object, http::Headers& out);
+
+// The x-amz-checksum-* header for the whole object, or for part `part`
+// (1-based) of a multipart object when given.
+void AddChecksumHeader(const ObjectRecord& object, std::optional<uint32_t> part, http::Headers& out);
 
 // response-content-type & co. replace the stored values (GET only).
 void ApplyResponseOverrides(const http::QueryParams& query, http::Headers& out);

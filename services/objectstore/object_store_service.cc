@@ -44,6 +44,8 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
     case S3Op::kListParts: return ListParts(call);
     case S3Op::kCorsPreflight: return CorsPreflight(call);
+    case S3Op::kGetBucketConfigNotSet: return GetBucketConfigNotSet(call);
+    case S3Op::kGetObjectTagging: return GetObjectTagging(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }

@@ -16,6 +16,23 @@ constexpr std::array<std::string_view, 27> kUnsupportedSubresources = {
     "website",    "session",    "renameObject",
 };
 
+// Bucket configurations this store never holds, and how S3 says "none".
+struct UnsetConfig {
+  std::string_view subresource;
+  std::string_view error;
+};
+constexpr std::array<UnsetConfig, 9> kUnsetConfigs = {{
+    {"policy", "NoSuchBucketPolicy"},
+    {"tagging", "NoSuchTagSet"},
+    {"lifecycle", "NoSuchLifecycleConfiguration"},
+    {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
+    {"website", "NoSuchWebsiteConfiguration"},
+    {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration"},
+    {"ownershipControls", "OwnershipControlsNotFoundError"},
+    {"object-lock", "ObjectLockConfigurationNotFoundError"},
+    {"replication", "ReplicationConfigurationNotFoundError"},
+}};
+
 Status NotImplemented() {
   return http::ApiStatus("NotImplemented", "A header you provided implies functionality that is not implemented");
 }
@@ -28,6 +45,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   const auto& q = r.query;
   const std::string& m = r.method;
   if (m == "GET") {
+    if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
     if (q.Has("cors")) return S3Op::kGetBucketCors;
     if (q.Has("location")) return S3Op::kGetBucketLocation;
@@ -61,6 +79,7 @@ Result<S3Op> RouteObject(const http::Request& r) {
   const std::string& m = r.method;
   if (m == "GET") {
     if (q.Has("acl")) return S3Op::kGetObjectAcl;
+    if (q.Has("tagging")) return S3Op::kGetObjectTagging;
     if (q.Has("uploadId")) return S3Op::kListParts;
     return S3Op::kGetObject;
   }
@@ -84,6 +103,10 @@ Result<S3Op> RouteObject(const http::Request& r) {
 }  // namespace
 
 Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key) {
+  if (request.method == "GET" && has_bucket) {
+    if (!has_key && !UnsetConfigError(request).empty()) return S3Op::kGetBucketConfigNotSet;
+    if (has_key && request.query.Has("tagging")) return S3Op::kGetObjectTagging;
+  }
   for (auto sub : kUnsupportedSubresources) {
     if (request.query.Has(sub)) return NotImplemented();
   }
@@ -126,8 +149,17 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kAbortMultipartUpload: return "AbortMultipartUpload";
     case S3Op::kListParts: return "ListParts";
     case S3Op::kCorsPreflight: return "CorsPreflight";
+    case S3Op::kGetBucketConfigNotSet: return "GetBucketConfiguration";
+    case S3Op::kGetObjectTagging: return "GetObjectTagging";
   }
   return "Unknown";
+}
+
+std::string_view UnsetConfigError(const http::Request& request) {
+  for (const auto& c : kUnsetConfigs) {
+    if (request.query.Has(c.subresource)) return c.error;
+  }
+  return "";
 }
 
 }  // namespace annex::objectstore

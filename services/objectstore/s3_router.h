@@ -40,6 +40,8 @@ enum class S3Op {
   kAbortMultipartUpload,
   kListParts,
   kCorsPreflight,
+  kGetBucketConfigNotSet,  // GET ?policy, ?lifecycle … of features never configured here
+  kGetObjectTagging,
 };
 
 // The operation, or NotImplemented (a known S3 operation this store does
@@ -48,5 +50,9 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
 
 // The S3 API name ("PutObject"), for metrics and logs.
 std::string_view S3OpName(S3Op op);
+
+// For kGetBucketConfigNotSet: the "not configured" error S3 answers for the
+// request's sub-resource (GET ?policy → NoSuchBucketPolicy …).
+std::string_view UnsetConfigError(const http::Request& request);
 
 }  // namespace annex::objectstore

@@ -1,0 +1,230 @@
+// Bucket operations, ACLs, CORS and routing, driven through the service.
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/services/objectstore/s3_test_harness.h"
+
+namespace annex::objectstore::testing {
+namespace {
+
+class BucketServiceTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  S3Harness s3_{dir_.path()};
+};
+
+TEST_F(BucketServiceTest, CreateHeadListDelete) {
+  auto r = s3_.Send("PUT", "/photos");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.operation, "CreateBucket");
+  EXPECT_EQ(r.Header("location"), "/photos");
+
+  r = s3_.Send("HEAD", "/photos");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("x-amz-bucket-region"), "us-east-1");
+
+  s3_.Send("PUT", "/archive");
+  r = s3_.Send("GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.operation, "ListBuckets");
+  EXPECT_NE(r.body.find("<Name>archive</Name>"), std::string::npos);
+  EXPECT_LT(r.body.find("archive"), r.body.find("photos"));
+  EXPECT_NE(r.body.find("<DisplayName>alice</DisplayName>"), std::string::npos);
+
+  r = s3_.Send("DELETE", "/photos");
+  EXPECT_EQ(r.status, 204);
+  r = s3_.Send("HEAD", "/photos");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(s3_.Send("DELETE", "/photos").ErrorCode(), "NoSuchBucket");
+}
+
+TEST_F(BucketServiceTest, CreateConflictsAndNames) {
+  ASSERT_EQ(s3_.Send("PUT", "/shared").status, 200);
+  auto r = s3_.Send("PUT", "/shared");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.ErrorCode(), "BucketAlreadyOwnedByYou");
+  s3_.ActAs("222222222222", "bob");
+  r = s3_.Send("PUT", "/shared");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.ErrorCode(), "BucketAlreadyExists");
+  EXPECT_EQ(s3_.Send("PUT", "/Bad_Name").ErrorCode(), "InvalidBucketName");
+  EXPECT_EQ(s3_.Send("PUT", "/10.0.0.1").ErrorCode(), "InvalidBucketName");
+  EXPECT_EQ(s3_.Send("GET", "/Bad_Name").ErrorCode(), "NoSuchBucket");
+  s3_.ActAnonymous();
+  EXPECT_EQ(s3_.Send("PUT", "/anon-bucket").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("GET", "/").ErrorCode(), "AccessDenied");
+}
+
+TEST_F(BucketServiceTest, LocationConstraint) {
+  auto r = s3_.Send("PUT", "/loc",
+                    "<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint>"
+                    "</CreateBucketConfiguration>");
+  EXPECT_EQ(r.ErrorCode(), "IllegalLocationConstraintException");
+  r = s3_.Send("PUT", "/loc", "<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint>"
+                              "</CreateBucketConfiguration>");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(s3_.Send("PUT", "/loc2", "<CreateBucketConfiguration>").ErrorCode(), "MalformedXML");
+  r = s3_.Send("GET", "/loc?location");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""), std::string::npos);
+}
+
+TEST_F(BucketServiceTest, DeleteNonEmptyBucket) {
+  s3_.Send("PUT", "/full");
+  s3_.Send("PUT", "/full/obj", "data");
+  EXPECT_EQ(s3_.Send("DELETE", "/full").ErrorCode(), "BucketNotEmpty");
+  s3_.Send("DELETE", "/full/obj");
+  // An unfinished multipart upload does not block deletion; it goes with the bucket.
+  s3_.Send("POST", "/full/mp?uploads");
+  EXPECT_EQ(s3_.Send("DELETE", "/full").status, 204);
+}
+
+TEST_F(BucketServiceTest, CrossAccountAccessAndPublicRead) {
+  s3_.Send("PUT", "/private");
+  s3_.Send("PUT", "/private/doc.txt", "secret");
+  s3_.Send("PUT", "/private/public.txt", "hello", {{"x-amz-acl", "public-read"}});
+  s3_.ActAs("222222222222", "bob");
+  EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("GET", "/private").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("PUT", "/private/x", "x").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("DELETE", "/private/doc.txt").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("GET", "/private/missing").ErrorCode(), "AccessDenied");
+  auto r = s3_.Send("GET", "/private/public.txt");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello");
+  s3_.ActAnonymous();
+  EXPECT_EQ(s3_.Send("GET", "/private/public.txt").body, "hello");
+  EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").status, 403);
+
+  s3_.ActAs("111111111111", "alice");
+  EXPECT_EQ(s3_.Send("PUT", "/private?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);
+  s3_.ActAnonymous();
+  EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").body, "secret");
+  r = s3_.Send("GET", "/private?list-type=2");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<Key>doc.txt</Key>"), std::string::npos);
+  EXPECT_EQ(s3_.Send("GET", "/private/missing").ErrorCode(), "NoSuchKey");
+  EXPECT_EQ(s3_.Send("PUT", "/private/x", "x").ErrorCode(), "AccessDenied");
+  EXPECT_EQ(s3_.Send("GET", "/private?acl").ErrorCode(), "AccessDenied");
+}
+
+TEST_F(BucketServiceTest, AclDocuments) {
+  s3_.Send("PUT", "/acl-bucket");
+  auto r = s3_.Send("GET", "/acl-bucket?acl");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<Permission>FULL_CONTROL</Permission>"), std::string::npos);
+  EXPECT_EQ(r.body.find("AllUsers"), std::string::npos);
+  EXPECT_NE(r.body.find("xsi:type=\"CanonicalUser\""), std::string::npos);
+
+  std::string policy =
+      "<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList>"
+      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
+      "<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>"
+      "</AccessControlList></AccessControlPolicy>";
+  EXPECT_EQ(s3_.Send("PUT", "/acl-bucket?acl", policy).status, 200);
+  r = s3_.Send("GET", "/acl-bucket?acl");
+  EXPECT_NE(r.body.find("http://acs.amazonaws.com/groups/global/AllUsers"), std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/acl-bucket?acl", "", {{"x-amz-acl", "public-read-write"}}).ErrorCode(),
+            "NotImplemented");
+
+  s3_.Send("PUT", "/acl-bucket/o", "1");
+  EXPECT_EQ(s3_.Send("GET", "/acl-bucket/missing?acl").ErrorCode(), "NoSuchKey");
+  EXPECT_EQ(s3_.Send("PUT", "/acl-bucket/o?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);
+  r = s3_.Send("GET", "/acl-bucket/o?acl");
+  EXPECT_NE(r.body.find("AllUsers"), std::string::npos);
+  EXPECT_EQ(s3_.Send("GET", "/acl-bucket/o").body, "1");  // data untouched
+}
+
+TEST_F(BucketServiceTest, CorsConfigurationAndPreflight) {
+  s3_.Send("PUT", "/web");
+  EXPECT_EQ(s3_.Send("GET", "/web?cors").ErrorCode(), "NoSuchCORSConfiguration");
+  std::string cors =
+      "<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example.com</AllowedOrigin>"
+      "<AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod>"
+      "<AllowedHeader>content-type</AllowedHeader><ExposeHeader>ETag</ExposeHeader>"
+      "<MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>";
+  EXPECT_EQ(s3_.Send("PUT", "/web?cors", cors).status, 200);
+  auto r = s3_.Send("GET", "/web?cors");
+  EXPECT_NE(r.body.find("<AllowedOrigin>https://app.example.com</AllowedOrigin>"), std::string::npos);
+
+  s3_.ActAnonymous();  // browsers never sign preflights
+  r = s3_.Send("OPTIONS", "/web/file.txt", "",
+               {{"origin", "https://app.example.com"}, {"access-control-request-method", "PUT"},
+                {"access-control-request-headers", "Content-Type"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_EQ(r.Header("access-control-allow-methods"), "GET, PUT");
+  EXPECT_EQ(r.Header("access-control-max-age"), "300");
+  r = s3_.Send("OPTIONS", "/web/file.txt", "",
+               {{"origin", "https://evil.example.com"}, {"access-control-request-method", "GET"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.ErrorCode(), "CORSForbidden");
+  r = s3_.Send("OPTIONS", "/web/file.txt", "",
+               {{"origin", "https://app.example.com"}, {"access-control-request-method", "DELETE"}});
+  EXPECT_EQ(r.ErrorCode(), "CORSForbidden");
+
+  s3_.ActAs("111111111111", "alice");
+  s3_.Send("PUT", "/web/file.txt", "hi");
+  r = s3_.Send("GET", "/web/file.txt", "", {{"origin", "https://app.example.com"}});
+  EXPECT_EQ(r.body, "hi");
+  EXPECT_EQ(r.Header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_EQ(r.Header("access-control-expose-headers"), "ETag");
+  r = s3_.Send("GET", "/web/file.txt", "", {{"origin", "https://other.com"}});
+  EXPECT_EQ(r.Header("access-control-allow-origin"), "");
+
+  EXPECT_EQ(s3_.Send("DELETE", "/web?cors").status, 204);
+  EXPECT_EQ(s3_.Send("GET", "/web?cors").ErrorCode(), "NoSuchCORSConfiguration");
+}
+
+TEST_F(BucketServiceTest, RoutingOfUnknownAndWrongMethods) {
+  s3_.Send("PUT", "/bk1");
+  auto r = s3_.Send("GET", "/bk1?analytics");
+  EXPECT_EQ(r.status, 501);
+  EXPECT_EQ(r.ErrorCode(), "NotImplemented");
+  EXPECT_EQ(s3_.Send("PUT", "/bk1?tagging", "<Tagging/>").ErrorCode(), "NotImplemented");
+  // Configurations that can never be set here read as "not configured".
+  r = s3_.Send("GET", "/bk1?policy");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.ErrorCode(), "NoSuchBucketPolicy");
+  EXPECT_EQ(s3_.Send("GET", "/bk1?tagging").ErrorCode(), "NoSuchTagSet");
+  EXPECT_EQ(s3_.Send("GET", "/bk1?lifecycle").ErrorCode(), "NoSuchLifecycleConfiguration");
+  s3_.Send("PUT", "/bk1/obj", "x");
+  r = s3_.Send("GET", "/bk1/obj?tagging");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<TagSet/>"), std::string::npos) << r.body;
+  EXPECT_EQ(s3_.Send("GET", "/bk1/none?tagging").ErrorCode(), "NoSuchKey");
+  EXPECT_EQ(s3_.Send("PATCH", "/bk1").status, 405);
+  EXPECT_EQ(s3_.Send("PATCH", "/bk1").ErrorCode(), "MethodNotAllowed");
+  EXPECT_EQ(s3_.Send("DELETE", "/").ErrorCode(), "MethodNotAllowed");
+  r = s3_.Send("GET", "/bk1?versioning");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("VersioningConfiguration"), std::string::npos);
+}
+
+TEST_F(BucketServiceTest, VirtualHostedAddressing) {
+  auto r = s3_.Send("PUT", "/", "", {{"host", "vhost.s3.localhost:4566"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.operation, "CreateBucket");
+  r = s3_.Send("PUT", "/dir/key.txt", "v", {{"host", "vhost.localhost"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = s3_.Send("GET", "/vhost/dir/key.txt");
+  EXPECT_EQ(r.body, "v");
+}
+
+TEST_F(BucketServiceTest, MetricsCountObjectsAndBytes) {
+  s3_.Send("PUT", "/met");
+  s3_.Send("PUT", "/met/a", "12345");
+  s3_.Send("PUT", "/met/b", std::string(5000, 'x'));
+  s3_.Send("PUT", "/met/a", "12");  // overwrite
+  std::string out;
+  s3_.service().AppendMetrics(out);
+  EXPECT_NE(out.find("annex_objectstore_objects 2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("annex_objectstore_bytes 5002\n"), std::string::npos) << out;
+  s3_.Reopen();  // recounted from LMDB at startup
+  out.clear();
+  s3_.service().AppendMetrics(out);
+  EXPECT_NE(out.find("annex_objectstore_bytes 5002\n"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace annex::objectstore::testing

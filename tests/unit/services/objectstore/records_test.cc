@@ -1,0 +1,136 @@
+#include "services/objectstore/records.h"
+
+#include <gtest/gtest.h>
+
+namespace annex::objectstore {
+namespace {
+
+ObjectRecord SampleObject() {
+  ObjectRecord o;
+  o.key = "photos/2024/ünïcödé.jpg";
+  o.size = 11;
+  o.modified_ms = 1700000000123;
+  o.etag = "5eb63bbbe01eeed093cb22bb8f5acdc3";
+  o.owner_id = "111111111111";
+  o.owner_name = "alice";
+  o.acl = CannedAcl::kPublicRead;
+  o.meta.content_type = "image/jpeg";
+  o.meta.cache_control = "max-age=60";
+  o.meta.user = {{"color", "blue"}, {"empty", ""}};
+  o.checksum_algorithm = "CRC32";
+  o.checksum_value = "DUoRhQ==";
+  o.inline_data = "hello world";
+  return o;
+}
+
+TEST(RecordsTest, ObjectRoundTrip) {
+  ObjectRecord o = SampleObject();
+  auto back = DecodeObject(EncodeObject(o));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->key, o.key);
+  EXPECT_EQ(back->size, 11u);
+  EXPECT_EQ(back->modified_ms, o.modified_ms);
+  EXPECT_EQ(back->etag, o.etag);
+  EXPECT_EQ(back->acl, CannedAcl::kPublicRead);
+  EXPECT_EQ(back->meta.content_type, "image/jpeg");
+  EXPECT_EQ(back->meta.cache_control, "max-age=60");
+  EXPECT_EQ(back->meta.user, o.meta.user);
+  EXPECT_EQ(back->checksum_value, "DUoRhQ==");
+  EXPECT_EQ(back->inline_data, "hello world");
+  EXPECT_TRUE(back->is_inline());
+}
+
+TEST(RecordsTest, SegmentedObjectRoundTripWithoutData) {
+  ObjectRecord o = SampleObject();
+  o.inline_data.clear();
+  o.size = 30;
+  o.parts_count = 2;
+  o.segments = {{"0123456789abcdef0123456789abcdef", 10, "AAAA"}, {"fedcba9876543210fedcba9876543210", 20, ""}};
+  auto back = DecodeObject(EncodeObject(o), /*with_data=*/false);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->segments.size(), 2u);
+  EXPECT_EQ(back->segments[1].file_id, "fedcba9876543210fedcba9876543210");
+  EXPECT_EQ(back->segments[1].size, 20u);
+  EXPECT_EQ(back->segments[0].checksum, "AAAA");
+  EXPECT_EQ(back->parts_count, 2u);
+}
+
+TEST(RecordsTest, DetectsTruncationAndTrailingBytes) {
+  std::string encoded = EncodeObject(SampleObject());
+  for (size_t len = 0; len < encoded.size(); ++len) {
+    auto r = DecodeObject(encoded.substr(0, len));
+    EXPECT_FALSE(r.ok()) << "prefix of length " << len << " decoded";
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+    }
+  }
+  EXPECT_EQ(DecodeObject(encoded + "x").status().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordsTest, DetectsSizeMismatchAndUnknownVersion) {
+  ObjectRecord o = SampleObject();
+  o.size = 12;  // inline data is 11 bytes
+  EXPECT_EQ(DecodeObject(EncodeObject(o)).status().code(), StatusCode::kCorruption);
+  std::string encoded = EncodeObject(SampleObject());
+  encoded[0] = 99;
+  EXPECT_EQ(DecodeObject(encoded).status().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordsTest, BucketRoundTripWithCors) {
+  BucketRecord b;
+  b.owner_id = "222222222222";
+  b.owner_name = "bob";
+  b.created_ms = 42;
+  b.region = "eu-west-1";
+  b.acl = CannedAcl::kPublicRead;
+  CorsRule rule;
+  rule.id = "r1";
+  rule.allowed_origins = {"https://*.example.com"};
+  rule.allowed_methods = {"GET", "PUT"};
+  rule.allowed_headers = {"*"};
+  rule.expose_headers = {"ETag"};
+  rule.max_age_seconds = 3000;
+  b.cors = {rule};
+  auto back = DecodeBucket(EncodeBucket(b));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->owner_name, "bob");
+  EXPECT_EQ(back->region, "eu-west-1");
+  ASSERT_EQ(back->cors.size(), 1u);
+  EXPECT_EQ(back->cors[0].allowed_methods, rule.allowed_methods);
+  EXPECT_EQ(back->cors[0].max_age_seconds, 3000);
+  std::string enc = EncodeBucket(b);
+  EXPECT_FALSE(DecodeBucket(enc.substr(0, enc.size() - 1)).ok());
+}
+
+TEST(RecordsTest, UploadAndPartRoundTrip) {
+  UploadRecord u;
+  u.key = "big.bin";
+  u.upload_id = std::string(32, 'a');
+  u.initiated_ms = 7;
+  u.checksum_algorithm = "SHA256";
+  u.meta.content_type = "text/plain";
+  auto ub = DecodeUpload(EncodeUpload(u));
+  ASSERT_TRUE(ub.ok());
+  EXPECT_EQ(ub->upload_id, u.upload_id);
+  EXPECT_EQ(ub->checksum_algorithm, "SHA256");
+
+  PartRecord p{17, 5 << 20, "d41d8cd98f00b204e9800998ecf8427e", 9, std::string(32, 'b'), "xyz="};
+  auto pb = DecodePart(EncodePart(p));
+  ASSERT_TRUE(pb.ok());
+  EXPECT_EQ(pb->number, 17u);
+  EXPECT_EQ(pb->size, uint64_t{5} << 20);
+  EXPECT_EQ(pb->file_id, p.file_id);
+  PartRecord bad = p;
+  bad.number = 0;
+  EXPECT_FALSE(DecodePart(EncodePart(bad)).ok());
+}
+
+TEST(RecordsTest, PartKeysSortByNumber) {
+  std::string id(32, 'c');
+  EXPECT_LT(EncodePartKey(id, 2), EncodePartKey(id, 10));
+  EXPECT_LT(EncodePartKey(id, 255), EncodePartKey(id, 256));
+  EXPECT_LT(EncodePartKey(id, 9999), EncodePartKey(id, 10000));
+}
+
+}  // namespace
+}  // namespace annex::objectstore
