@@ -1,6 +1,6 @@
 #include "appliance/http/xml.h"
 
-#include <sstream>
+#include <cctype>
 
 #include "appliance/http/api_error.h"
 
@@ -45,7 +45,17 @@ std::string XmlDocument::Render() const {
 Result<pugi::xml_document> ParseXml(std::string_view body) {
   pugi::xml_document doc;
   pugi::xml_parse_result r = doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
-  if (!r || !doc.document_element()) {
+  // pugixml accepts fragments; a document has exactly one root element.
+  size_t roots = 0;
+  for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element) ++roots;
+    if (n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata) roots += 2;  // text outside the root
+  }
+  // pugixml also drops text before or after the root silently.
+  std::string_view trimmed = body;
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  bool ends_in_markup = !trimmed.empty() && trimmed.back() == '>';
+  if (!r || roots != 1 || !ends_in_markup) {
     return ApiStatus("MalformedXML",
                      "The XML you provided was not well-formed or did not validate against our published schema");
   }

@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
 #include <type_traits>
 
 namespace annex::os {
@@ -21,12 +22,19 @@ class BlockingPool {
   explicit BlockingPool(size_t threads) : pool_(threads) {}
   ~BlockingPool() { pool_.join(); }
 
+  // Runs `fn` on a pool thread. Any result type works (Result<T> included):
+  // the value travels through the caller's frame, which outlives the call.
   template <typename F>
   boost::asio::awaitable<std::invoke_result_t<F>> Run(F fn) {
     using R = std::invoke_result_t<F>;
-    co_return co_await boost::asio::co_spawn(
-        pool_.get_executor(), [fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },
+    std::optional<R> out;
+    co_await boost::asio::co_spawn(
+        pool_.get_executor(), [&]() -> boost::asio::awaitable<void> {
+          out.emplace(fn());
+          co_return;
+        },
         boost::asio::use_awaitable);
+    co_return std::move(*out);
   }
 
   void Stop() {

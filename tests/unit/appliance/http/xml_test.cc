@@ -19,6 +19,8 @@ TEST(Xml, ParseRejectsMalformedBodies) {
   EXPECT_EQ(ParseXml("<Delete><Object>").status().subcode(), "MalformedXML");
   EXPECT_EQ(ParseXml("").status().subcode(), "MalformedXML");
   EXPECT_EQ(ParseXml("not xml").status().subcode(), "MalformedXML");
+  EXPECT_EQ(ParseXml("<Delete></Delete><Delete/>").status().subcode(), "MalformedXML");
+  EXPECT_EQ(ParseXml("<Delete></Delete>trailing").status().subcode(), "MalformedXML");
   auto doc = ParseXml("<Delete><Quiet>true</Quiet></Delete>");
   ASSERT_TRUE(doc.ok());
   EXPECT_EQ(ChildText(doc->document_element(), "Quiet"), "true");
