@@ -106,3 +106,16 @@ Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
 }
 
 }  // namespace annex::crypto
+
+namespace annex::crypto {
+
+std::string HmacSha1(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  unsigned char* rc = HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  if (rc == nullptr) std::abort();
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+}  // namespace annex::crypto

@@ -41,6 +41,8 @@ std::string Md5Raw(std::string_view data);
 
 using Sha256Digest = std::array<uint8_t, 32>;
 Sha256Digest HmacSha256(std::string_view key, std::string_view data);
+// Raw 20-byte HMAC-SHA1 (S3's legacy Signature Version 2).
+std::string HmacSha1(std::string_view key, std::string_view data);
 inline std::string_view AsBytes(const Sha256Digest& d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};
 }

@@ -98,9 +98,10 @@ Status RunDaemon(const Config& config) {
   auto admin = NewAdminService(*identities, root.account_id);
 
   auth::SigV4Verifier verifier(*identities, clock);
+  auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
   os::BlockingPool blocking(config.blocking_threads);
   Metrics metrics;
-  Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &metrics});
+  Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
   edge.AddService(s3.get());
   edge.AddService(iam_service.get());
   edge.SetAdminService(admin.get());

@@ -147,7 +147,8 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
   http::BodyReader* body = &exchange.body();
   if (auth::IsSigV4Signed(request)) {
     // Services without x-amz-content-sha256 sign sha256(body): read it first.
-    bool hash_body = !request.headers.Has("x-amz-content-sha256") && request.content_length.value_or(0) > 0 &&
+    bool v2 = outcome.service == "s3" && auth::IsSigV2Signed(request);
+    bool hash_body = !v2 && !request.headers.Has("x-amz-content-sha256") && request.content_length.value_or(0) > 0 &&
                      !request.query.Has("X-Amz-Signature");
     if (hash_body) {
       Result<std::string> b = co_await http::ReadSmallBody(exchange.body(), kMaxSignedBodyBytes);
@@ -156,7 +157,9 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     }
     if (status.ok()) {
       Result<auth::AuthResult> verified =
-          options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body) : std::nullopt);
+          v2 ? options_.v2_verifier->Verify(request)
+             : options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body)
+                                                             : std::nullopt);
       if (verified.ok()) auth = std::move(*verified);
       else status = RemapAuthError(verified.status(), outcome.service);
     }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "appliance/auth/sigv2_verifier.h"
 #include "appliance/auth/sigv4_verifier.h"
 #include "appliance/daemon/metrics.h"
 #include "appliance/http/server.h"
@@ -22,6 +23,7 @@ struct EdgeOptions {
   os::Clock* clock;
   os::BlockingPool* blocking;
   const auth::SigV4Verifier* verifier;
+  const auth::SigV2Verifier* v2_verifier;  // S3 only
   Metrics* metrics;
 };
 
