@@ -24,18 +24,20 @@ MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s
 
 // ReadTxn -------------------------------------------------------------------
 
-ReadTxn::ReadTxn(ReadTxn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept
+    : txn_(std::exchange(other.txn_, nullptr)), pool_(std::exchange(other.pool_, nullptr)) {}
 
 ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
   if (this != &other) {
-    if (txn_) mdb_txn_abort(txn_);
+    if (txn_) pool_ ? pool_->Recycle(txn_) : mdb_txn_abort(txn_);
     txn_ = std::exchange(other.txn_, nullptr);
+    pool_ = std::exchange(other.pool_, nullptr);
   }
   return *this;
 }
 
 ReadTxn::~ReadTxn() {
-  if (txn_) mdb_txn_abort(txn_);
+  if (txn_) pool_ ? pool_->Recycle(txn_) : mdb_txn_abort(txn_);
 }
 
 Result<std::optional<std::string_view>> ReadTxn::Get(Table table, std::string_view key) const {
@@ -148,7 +150,23 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, const Opt
   return std::unique_ptr<LmdbEnv>(new LmdbEnv(env));
 }
 
-LmdbEnv::~LmdbEnv() { mdb_env_close(env_); }
+LmdbEnv::~LmdbEnv() {
+  for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
+  mdb_env_close(env_);
+}
+
+void LmdbEnv::Recycle(MDB_txn* txn) const {
+  constexpr size_t kMaxIdle = 64;
+  mdb_txn_reset(txn);
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_readers_.size() < kMaxIdle) {
+      idle_readers_.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
+}
 
 Result<Table> LmdbEnv::OpenTable(const std::string& name) {
   MDB_txn* txn = nullptr;
@@ -167,9 +185,22 @@ Result<Table> LmdbEnv::OpenTable(const std::string& name) {
 
 Result<ReadTxn> LmdbEnv::BeginRead() const {
   MDB_txn* txn = nullptr;
+  {
+    std::lock_guard lock(idle_mu_);
+    if (!idle_readers_.empty()) {
+      txn = idle_readers_.back();
+      idle_readers_.pop_back();
+    }
+  }
+  if (txn) {
+    int rc = mdb_txn_renew(txn);
+    if (rc == MDB_SUCCESS) return ReadTxn(txn, this);
+    mdb_txn_abort(txn);
+    txn = nullptr;
+  }
   int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != MDB_SUCCESS) return LmdbStatus(rc, "mdb_txn_begin(read)");
-  return ReadTxn(txn);
+  return ReadTxn(txn, this);
 }
 
 Result<WriteTxn> LmdbEnv::BeginWrite() {

@@ -14,7 +14,9 @@
 #include <lmdb.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,7 @@ struct Table {
 };
 
 class Cursor;
+class LmdbEnv;
 
 class ReadTxn {
  public:
@@ -45,8 +48,10 @@ class ReadTxn {
 
  protected:
   friend class LmdbEnv;
-  explicit ReadTxn(MDB_txn* txn) : txn_(txn) {}
+  // `pool`: the env a read-only txn returns to when done (reset, not aborted).
+  ReadTxn(MDB_txn* txn, const LmdbEnv* pool) : txn_(txn), pool_(pool) {}
   MDB_txn* txn_ = nullptr;
+  const LmdbEnv* pool_ = nullptr;
 };
 
 class WriteTxn : public ReadTxn {
@@ -68,7 +73,7 @@ class WriteTxn : public ReadTxn {
 
  private:
   friend class LmdbEnv;
-  explicit WriteTxn(MDB_txn* txn) : ReadTxn(txn) {}
+  explicit WriteTxn(MDB_txn* txn) : ReadTxn(txn, nullptr) {}
 };
 
 // Iterates a table in key order (bytewise, as LMDB compares by default).
@@ -120,8 +125,15 @@ class LmdbEnv {
   MDB_env* raw() const { return env_; }
 
  private:
+  friend class ReadTxn;
   explicit LmdbEnv(MDB_env* env) : env_(env) {}
+  // Read transactions are reset and renewed rather than reopened: renewing
+  // keeps the reader slot, so a read costs no slot allocation or lock-file lock.
+  void Recycle(MDB_txn* txn) const;
+
   MDB_env* env_;
+  mutable std::mutex idle_mu_;
+  mutable std::vector<MDB_txn*> idle_readers_;  // reset, ready for mdb_txn_renew
 };
 
 // Maps an LMDB return code to a Status (MDB_MAP_FULL → ResourceExhausted).

@@ -75,6 +75,20 @@ TEST_F(LmdbEnvTest, NestedAbortLeavesParentIntact) {
   EXPECT_FALSE(r->Get(table_, "drop")->has_value());
 }
 
+TEST_F(LmdbEnvTest, RecycledReadTransactionsSeeLaterCommits) {
+  for (int i = 0; i < 3; ++i) {
+    auto txn = env_->BeginWrite();
+    ASSERT_TRUE(txn->Put(table_, "k", std::to_string(i)).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+    auto r = env_->BeginRead();  // renewed from the idle list after the first round
+    EXPECT_EQ(**r->Get(table_, "k"), std::to_string(i));
+  }
+  // Two readers at once: the second cannot reuse the first's transaction.
+  auto a = env_->BeginRead();
+  auto b = env_->BeginRead();
+  EXPECT_NE(a->raw(), b->raw());
+}
+
 TEST_F(LmdbEnvTest, DeleteMissingIsNotFound) {
   auto txn = env_->BeginWrite();
   EXPECT_TRUE(txn->Delete(table_, "nope").IsNotFound());
