@@ -25,13 +25,15 @@ run: build
 	@mkdir -p $(DATA_DIR)
 	$(BUILD_DIR)/bin/annexd --data-dir $(DATA_DIR) --listen $(LISTEN)
 
+# Every test: unit, real-client integration, crash and bench smoke; then the
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: test-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-asan
 
-# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANNEX_SANITIZE=ON
-	cmake --build $(ASAN_DIR) -j $(JOBS)
+	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANNEX_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target annex_unit_tests
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 
 unit: build

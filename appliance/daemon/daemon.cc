@@ -143,6 +143,11 @@ Status RunDaemon(const Config& config) {
   log::Info("annexd ready", {{"endpoint", endpoint}, {"port", std::to_string(port)}, {"data_dir", config.data_dir},
                              {"region", config.region},
                              {"credentials", root.credentials_file.empty() ? "environment" : root.credentials_file}});
+  if (!root.credentials_file.empty()) {
+    log::Info("try it", {{"command", "AWS_SHARED_CREDENTIALS_FILE=" + root.credentials_file +
+                                         " AWS_PROFILE=annex AWS_DEFAULT_REGION=" + config.region +
+                                         " aws --endpoint-url " + endpoint + " s3 ls"}});
+  }
 
   std::vector<std::thread> threads;
   for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([c = contexts[i]] { c->run(); });
