@@ -31,9 +31,9 @@ Result<Config> ParseConfig(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);  // prints help/version/error
+    int code = app.exit(e);  // prints help, version or the error
     if (code == 0) return Status::Aborted("exit");
-    return Status::InvalidArgument(e.what());
+    return Status::InvalidArgument("");  // already reported
   }
   if (const char* k = std::getenv("ANNEX_ROOT_ACCESS_KEY_ID")) c.root_access_key_id = k;
   if (const char* s = std::getenv("ANNEX_ROOT_SECRET_ACCESS_KEY")) c.root_secret_access_key = s;

@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   auto config = annex::daemon::ParseConfig(argc, argv);
   if (!config.ok()) {
     if (config.status().code() == annex::StatusCode::kAborted) return 0;
-    std::fprintf(stderr, "annexd: %s\n", config.status().message().c_str());
+    if (!config.status().message().empty()) std::fprintf(stderr, "annexd: %s\n", config.status().message().c_str());
     return 2;
   }
   annex::log::SetLevel(config->log_level);
