@@ -1,0 +1,255 @@
+// Drives annexd with the AWS SDK for JavaScript v3 (@aws-sdk/client-s3) using
+// the SDK's default checksum behaviour (CRC32 on PutObject/UploadPart; for
+// streaming bodies the STREAMING-UNSIGNED-PAYLOAD-TRAILER aws-chunked form).
+//
+//   node sdk_test.mjs SCENARIO
+// env: ANNEX_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ANNEX_NODE_DIR
+// (the folder whose node_modules holds @aws-sdk/client-s3), ANNEX_BUCKET.
+// Prints one JSON line {"ok":true,...} and exits 0, or prints the failure and exits 1.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+
+const nodeDir = process.env.ANNEX_NODE_DIR;
+const require = createRequire(path.join(nodeDir, 'package.json'));
+const S3 = require('@aws-sdk/client-s3');
+const sdkVersion = require('@aws-sdk/client-s3/package.json').version;
+
+const bucket = process.env.ANNEX_BUCKET;
+const client = new S3.S3Client({
+  endpoint: process.env.ANNEX_ENDPOINT,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+  },
+  maxAttempts: 1,
+});
+
+// Records what went on the wire (after checksums and signing).
+const wire = [];
+client.middlewareStack.add(
+  (next, context) => async (args) => {
+    const h = {};
+    for (const [k, v] of Object.entries(args.request.headers || {})) h[k.toLowerCase()] = v;
+    wire.push({ op: context.commandName, headers: h });
+    return next(args);
+  },
+  { step: 'deserialize', name: 'annexWireCapture' },
+);
+
+const crc32b64 = (buf) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(zlib.crc32(buf) >>> 0);
+  return b.toString('base64');
+};
+const md5hex = (buf) => crypto.createHash('md5').update(buf).digest('hex');
+const readAll = async (body) => Buffer.from(await body.transformToByteArray());
+const lastWire = (op) => wire.filter((w) => w.op === op).at(-1);
+const send = (Cmd, input) => client.send(new S3[Cmd](input));
+
+async function expectError(promise, name, status) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.equal(e.name, name, `error name: ${e.name} ${e.message}`);
+    if (status) assert.equal(e.$metadata.httpStatusCode, status);
+    return e;
+  }
+  assert.fail(`expected ${name}`);
+}
+
+const scenarios = {
+  async basic() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    await send('HeadBucketCommand', { Bucket: bucket });
+    const listed = await send('ListBucketsCommand', {});
+    assert.ok(listed.Buckets.some((b) => b.Name === bucket));
+
+    const text = 'hello from the JavaScript SDK v3 ✓';
+    const put = await send('PutObjectCommand', {
+      Bucket: bucket, Key: 'docs/hello.txt', Body: text, ContentType: 'text/plain; charset=utf-8',
+      Metadata: { origin: 'js-sdk' },
+    });
+    const putWire = lastWire('PutObjectCommand').headers;
+    // Default SDK behaviour: a CRC32 checksum accompanies every PutObject.
+    assert.ok(putWire['x-amz-checksum-crc32'] || putWire['x-amz-trailer'], JSON.stringify(putWire));
+    assert.equal(put.ETag, `"${md5hex(Buffer.from(text))}"`);
+
+    const head = await send('HeadObjectCommand', { Bucket: bucket, Key: 'docs/hello.txt' });
+    assert.equal(head.ContentLength, Buffer.byteLength(text));
+    assert.equal(head.ContentType, 'text/plain; charset=utf-8');
+    assert.deepEqual(head.Metadata, { origin: 'js-sdk' });
+
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'docs/hello.txt' });
+    assert.equal(await got.Body.transformToString(), text);
+
+    const ranged = await send('GetObjectCommand', { Bucket: bucket, Key: 'docs/hello.txt', Range: 'bytes=0-4' });
+    assert.equal(await ranged.Body.transformToString(), 'hello');
+    assert.equal(ranged.ContentRange, `bytes 0-4/${Buffer.byteLength(text)}`);
+
+    for (const k of ['docs/a', 'docs/b', 'docs/sub/c', 'top']) {
+      await send('PutObjectCommand', { Bucket: bucket, Key: k, Body: Buffer.from(k) });
+    }
+    const keys = [];
+    const prefixes = [];
+    for await (const page of S3.paginateListObjectsV2({ client, pageSize: 2 },
+      { Bucket: bucket, Prefix: 'docs/', Delimiter: '/' })) {
+      (page.Contents || []).forEach((c) => keys.push(c.Key));
+      (page.CommonPrefixes || []).forEach((c) => prefixes.push(c.Prefix));
+    }
+    assert.deepEqual(keys, ['docs/a', 'docs/b', 'docs/hello.txt']);
+    assert.deepEqual(prefixes, ['docs/sub/']);
+
+    await expectError(send('GetObjectCommand', { Bucket: bucket, Key: 'missing' }), 'NoSuchKey', 404);
+
+    // DeleteObjects requires an integrity header; current SDKs send a CRC32 checksum, not Content-MD5.
+    const del = await send('DeleteObjectsCommand', {
+      Bucket: bucket, Delete: { Objects: ['docs/a', 'docs/b', 'docs/sub/c', 'top'].map((Key) => ({ Key })) },
+    });
+    assert.equal((del.Deleted || []).length, 4, JSON.stringify(del));
+    assert.ok(!del.Errors || del.Errors.length === 0, JSON.stringify(del.Errors));
+    await send('DeleteObjectCommand', { Bucket: bucket, Key: 'docs/hello.txt' });
+    const after = await send('ListObjectsV2Command', { Bucket: bucket });
+    assert.equal(after.KeyCount, 0);
+    await send('DeleteBucketCommand', { Bucket: bucket });
+    await expectError(send('HeadBucketCommand', { Bucket: bucket }), 'NotFound', 404);
+    return { checksumHeader: Object.keys(putWire).filter((k) => k.startsWith('x-amz-checksum')) };
+  },
+
+  async streaming() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const data = crypto.randomBytes(3 * 1024 * 1024 + 123);
+    // A stream body: the SDK frames it aws-chunked with a trailing CRC32.
+    await send('PutObjectCommand', {
+      Bucket: bucket, Key: 'streamed.bin', Body: Readable.from([data.subarray(0, 1000000), data.subarray(1000000)]),
+      ContentLength: data.length,
+    });
+    const w = lastWire('PutObjectCommand').headers;
+    assert.equal(w['x-amz-content-sha256'], 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', JSON.stringify(w));
+    assert.match(w['content-encoding'] || '', /aws-chunked/);
+    assert.equal(w['x-amz-trailer'], 'x-amz-checksum-crc32');
+    assert.equal(w['x-amz-decoded-content-length'], String(data.length));
+
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'streamed.bin', ChecksumMode: 'ENABLED' });
+    assert.equal(got.ChecksumCRC32, crc32b64(data));
+    assert.equal(got.ContentEncoding, undefined, 'aws-chunked must not be stored as Content-Encoding');
+    const body = await readAll(got.Body);  // the SDK validates the CRC32 while reading
+    assert.equal(body.length, data.length);
+    assert.ok(body.equals(data), 'streamed object differs');
+    const head = await send('HeadObjectCommand', { Bucket: bucket, Key: 'streamed.bin' });
+    assert.equal(head.ContentLength, data.length);
+    assert.equal(head.ETag, `"${md5hex(data)}"`);
+
+    // Other trailer algorithms: the server stores and returns them; the SDK validates on read.
+    for (const algo of ['CRC32C', 'SHA1', 'SHA256']) {
+      const key = `streamed-${algo}`;
+      await send('PutObjectCommand', {
+        Bucket: bucket, Key: key, Body: Readable.from([data]), ContentLength: data.length, ChecksumAlgorithm: algo,
+      });
+      const sent = lastWire('PutObjectCommand').headers;
+      assert.equal(sent['x-amz-trailer'], `x-amz-checksum-${algo.toLowerCase()}`);
+      const back = await send('GetObjectCommand', { Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' });
+      const value = back[`Checksum${algo}`];
+      assert.ok(value, `${algo} checksum not returned`);
+      if (algo !== 'CRC32C') {
+        assert.equal(value, crypto.createHash(algo.toLowerCase()).update(data).digest('base64'));
+      }
+      assert.ok((await readAll(back.Body)).equals(data), `${algo}: object differs`);
+    }
+
+    // An empty stream too.
+    await send('PutObjectCommand', { Bucket: bucket, Key: 'empty', Body: Readable.from([]), ContentLength: 0 });
+    const empty = await send('GetObjectCommand', { Bucket: bucket, Key: 'empty', ChecksumMode: 'ENABLED' });
+    assert.equal((await readAll(empty.Body)).length, 0);
+    assert.equal(empty.ChecksumCRC32, 'AAAAAA==');
+    return { wire: w };
+  },
+
+  async checksums() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const data = crypto.randomBytes(200 * 1024);
+    const put = await send('PutObjectCommand', { Bucket: bucket, Key: 'crc.bin', Body: data });
+    assert.equal(put.ChecksumCRC32, crc32b64(data));
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'crc.bin', ChecksumMode: 'ENABLED' });
+    assert.equal(got.ChecksumCRC32, crc32b64(data));
+    assert.ok((await readAll(got.Body)).equals(data));
+
+    const sha = await send('PutObjectCommand', { Bucket: bucket, Key: 'sha.bin', Body: data, ChecksumAlgorithm: 'SHA256' });
+    const want = crypto.createHash('sha256').update(data).digest('base64');
+    assert.equal(sha.ChecksumSHA256, want);
+    const gotSha = await send('GetObjectCommand', { Bucket: bucket, Key: 'sha.bin', ChecksumMode: 'ENABLED' });
+    assert.equal(gotSha.ChecksumSHA256, want);
+    assert.ok((await readAll(gotSha.Body)).equals(data));
+
+    // A wrong checksum supplied by the caller is refused and stores nothing.
+    await expectError(send('PutObjectCommand', {
+      Bucket: bucket, Key: 'bad.bin', Body: data, ChecksumCRC32: crc32b64(Buffer.from('something else')),
+    }), 'BadDigest', 400).catch(async (e) => {
+      // S3 answers BadDigest; InvalidRequest is also seen for a mismatching checksum.
+      if (!/InvalidRequest/.test(String(e))) throw e;
+    });
+    await expectError(send('HeadObjectCommand', { Bucket: bucket, Key: 'bad.bin' }), 'NotFound', 404);
+    return {};
+  },
+
+  async multipart() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const parts = [crypto.randomBytes(5 * 1024 * 1024), crypto.randomBytes(5 * 1024 * 1024), crypto.randomBytes(777777)];
+    const { UploadId } = await send('CreateMultipartUploadCommand', {
+      Bucket: bucket, Key: 'mp.bin', ContentType: 'application/x-mp',
+    });
+    const done = [];
+    for (let i = 0; i < parts.length; i++) {
+      // Part 2 goes up as a stream (aws-chunked + trailer), the others as buffers.
+      const Body = i === 1 ? Readable.from([parts[i]]) : parts[i];
+      const r = await send('UploadPartCommand', {
+        Bucket: bucket, Key: 'mp.bin', UploadId, PartNumber: i + 1, Body, ContentLength: parts[i].length,
+      });
+      assert.equal(r.ETag, `"${md5hex(parts[i])}"`);
+      done.push({ ETag: r.ETag, PartNumber: i + 1 });
+    }
+    const streamedPart = wire.filter((w) => w.op === 'UploadPartCommand')[1].headers;
+    const listed = await send('ListPartsCommand', { Bucket: bucket, Key: 'mp.bin', UploadId });
+    assert.deepEqual(listed.Parts.map((p) => [p.PartNumber, p.Size]), parts.map((p, i) => [i + 1, p.length]));
+
+    const complete = await send('CompleteMultipartUploadCommand', {
+      Bucket: bucket, Key: 'mp.bin', UploadId, MultipartUpload: { Parts: done },
+    });
+    const composite = md5hex(Buffer.concat(parts.map((p) => crypto.createHash('md5').update(p).digest())));
+    assert.equal(complete.ETag, `"${composite}-3"`);
+    const whole = Buffer.concat(parts);
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'mp.bin', ChecksumMode: 'ENABLED' });
+    assert.equal(got.ContentType, 'application/x-mp');
+    assert.equal(got.ContentLength, whole.length);
+    assert.ok((await readAll(got.Body)).equals(whole), 'multipart object differs');
+
+    // An aborted upload leaves nothing behind.
+    const second = await send('CreateMultipartUploadCommand', { Bucket: bucket, Key: 'aborted.bin' });
+    await send('UploadPartCommand', { Bucket: bucket, Key: 'aborted.bin', UploadId: second.UploadId, PartNumber: 1,
+      Body: crypto.randomBytes(1024) });
+    await send('AbortMultipartUploadCommand', { Bucket: bucket, Key: 'aborted.bin', UploadId: second.UploadId });
+    await expectError(send('ListPartsCommand', { Bucket: bucket, Key: 'aborted.bin', UploadId: second.UploadId }),
+      'NoSuchUpload', 404);
+    const uploads = await send('ListMultipartUploadsCommand', { Bucket: bucket });
+    assert.equal((uploads.Uploads || []).length, 0);
+    return { streamedPart };
+  },
+};
+
+const name = process.argv[2];
+try {
+  if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
+  const info = await scenarios[name]();
+  console.log(JSON.stringify({ ok: true, scenario: name, sdk: sdkVersion, info }));
+} catch (e) {
+  console.error(`scenario ${name} failed (sdk ${sdkVersion}):`, e && e.stack ? e.stack : e);
+  if (e && e.$metadata) console.error('metadata:', JSON.stringify(e.$metadata), 'code:', e.Code || e.name);
+  if (e && e.$response) console.error('raw response status:', e.$response.statusCode);
+  console.error('wire:', JSON.stringify(wire.slice(-3)));
+  process.exit(1);
+}
