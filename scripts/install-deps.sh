@@ -10,11 +10,17 @@ BUILD_PACKAGES=(
 )
 # Real clients and peers the integration tests and benchmarks drive.
 TEST_PACKAGES=(
-  awscli python3-boto3 s3cmd rclone curl nginx nodejs npm procps
+  awscli python3-boto3 s3cmd rclone curl nginx procps
 )
 
 want=("${BUILD_PACKAGES[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${TEST_PACKAGES[@]}")
+  # Node.js may already come from elsewhere (with its own npm); Debian's npm
+  # conflicts with such an install, so only add what is missing.
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

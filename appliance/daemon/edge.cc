@@ -190,7 +190,10 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     co_return;
   }
   http::ApiError error = http::ApiErrorFromStatus(status);
-  if (error.http_status >= 500) log::Error("request failed", {{"id", request.request_id}, {"error", outcome.error}});
+  if (error.http_status >= 500 && error.http_status != 501) {
+    log::Error("request failed", {{"id", request.request_id}, {"code", error.code}, {"error", outcome.error}});
+  }
+  if (!status.subcode().empty()) outcome.error = status.subcode() + ": " + status.message();
   (co_await writer.Send(svc->RenderError(error, request.request_id))).IgnoreError();
 }
 

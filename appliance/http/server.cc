@@ -143,7 +143,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     std::optional<uint64_t> length;
     if (!no_body) length = response.body.size();
     PrepareKeepAlive();
-    std::string head = SerializeHead(response.status, response.headers, length, keep_alive_);
+    std::string head = InterimContinue() + SerializeHead(response.status, response.headers, length, keep_alive_);
     promised_ = 0;
     if (is_head_ || no_body) co_return co_await WriteGather(head, {});
     co_return co_await WriteGather(head, response.body);
@@ -153,7 +153,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     if (head_sent_) co_return Status::FailedPrecondition("response already started");
     head_sent_ = true;
     PrepareKeepAlive();
-    pending_head_ = SerializeHead(head.status, head.headers, content_length, keep_alive_);
+    pending_head_ = InterimContinue() + SerializeHead(head.status, head.headers, content_length, keep_alive_);
     promised_ = is_head_ ? 0 : content_length;
     if (promised_ == 0) co_return co_await Flush();
     co_return Status::OK();
@@ -232,6 +232,14 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     co_return n;
   }
 
+  // S3 answers `Expect: 100-continue` with 100 even when the body is empty;
+  // botocore misreads the next response on the connection otherwise.
+  std::string InterimContinue() {
+    if (!expect_continue_ || continue_sent_ || !BodyDone()) return {};
+    continue_sent_ = true;
+    return "HTTP/1.1 100 Continue\r\n\r\n";
+  }
+
   // A body left unread (handler answered early) cannot be skipped safely
   // unless small and already on its way: otherwise ask the client to reconnect.
   void PrepareKeepAlive() {
@@ -241,11 +249,24 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   }
 
   Task<Status> WriteGather(std::string_view head, std::string_view body) {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
-                                              asio::buffer(body.data(), body.size())};
     beast::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-    co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
+                                                asio::buffer(body.data(), body.size())};
+      co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      // Beast's TLS stream stalls on a two-buffer write whose second buffer
+      // exceeds one TLS record; write the parts one after the other.
+      if (!head.empty()) {
+        co_await asio::async_write(stream_, asio::buffer(head.data(), head.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!ec && !body.empty()) {
+        co_await asio::async_write(stream_, asio::buffer(body.data(), body.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
     if (ec) co_return Broken(ec);
     co_return Status::OK();
   }

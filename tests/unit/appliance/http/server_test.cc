@@ -154,6 +154,17 @@ TEST_F(ServerTest, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
   ::close(fd);
 }
 
+TEST_F(ServerTest, EmptyBodyWithExpectStillGetsContinueFirst) {
+  int fd = Connect();
+  SendAll(fd, "PUT /empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n");
+  std::string out = ReadResponses(fd, 1);
+  EXPECT_EQ(out.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 0), 0u) << out;
+  // The connection stays usable.
+  SendAll(fd, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(ReadResponses(fd, 1).find("GET /next 0"), std::string::npos);
+  ::close(fd);
+}
+
 TEST_F(ServerTest, EarlyAnswerWithoutContinueClosesTheConnection) {
   int fd = Connect();
   SendAll(fd, "PUT /early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n");
