@@ -305,15 +305,22 @@ Result<std::vector<AccessKey>> IdentityStore::ListAccessKeys(const std::string& 
   return out;
 }
 
+Result<AccessKey> IdentityStore::OwnKey(const store::ReadTxn& txn, const std::string& account_id,
+                                        const std::string& user_name, const std::string& access_key_id) const {
+  Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
+                 "NoSuchEntity");
+  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
+  if (!raw) return missing;
+  ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
+  // Another identity's key reads as absent: ids must not leak across accounts.
+  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  return k;
+}
+
 Status IdentityStore::DeleteAccessKey(const std::string& account_id, const std::string& user_name,
                                       const std::string& access_key_id) {
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
-  Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
-                 "NoSuchEntity");
-  if (!raw) return missing;
-  ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
-  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  ANNEX_RETURN_IF_ERROR(OwnKey(txn, account_id, user_name, access_key_id).status());
   ANNEX_RETURN_IF_ERROR(txn.Delete(keys_, access_key_id));
   return txn.Commit();
 }
@@ -321,12 +328,7 @@ Status IdentityStore::DeleteAccessKey(const std::string& account_id, const std::
 Status IdentityStore::SetAccessKeyActive(const std::string& account_id, const std::string& user_name,
                                          const std::string& access_key_id, bool active) {
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
-  Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
-                 "NoSuchEntity");
-  if (!raw) return missing;
-  ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
-  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  ANNEX_ASSIGN_OR_RETURN(AccessKey k, OwnKey(txn, account_id, user_name, access_key_id));
   k.active = active;
   ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
   return txn.Commit();

@@ -78,6 +78,9 @@ class IdentityStore final : public auth::CredentialLookup {
   IdentityStore(std::unique_ptr<store::LmdbEnv> env, const os::Clock& clock);
   Status Init();
   Result<AccessKey> NewKeyLocked(store::WriteTxn& txn, const std::string& account_id, const std::string& user_name);
+  // The key `access_key_id` if it belongs to exactly this identity, else NoSuchEntity.
+  Result<AccessKey> OwnKey(const store::ReadTxn& txn, const std::string& account_id, const std::string& user_name,
+                           const std::string& access_key_id) const;
 
   std::unique_ptr<store::LmdbEnv> env_;
   const os::Clock& clock_;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
+#include "tests/unit/testing/temp_dir.h"
 
 #include "appliance/iam/root_credentials.h"
 
@@ -12,17 +12,11 @@ namespace {
 
 class IdentityStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/annex-iam-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = IdentityStore::Open(dir_ + "/iam", clock_).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::system(("rm -rf " + dir_).c_str());
-  }
+  void SetUp() override { store_ = IdentityStore::Open(dir_ + "/iam", clock_).value(); }
+  void TearDown() override { store_.reset(); }
   os::ManualClock clock_{os::SystemTime(std::chrono::seconds(1700000000))};
-  std::string dir_;
+  annex::testing::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<IdentityStore> store_;
 };
 

@@ -3,16 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
+#include "tests/unit/testing/temp_dir.h"
 #include <thread>
 
 namespace annex::store {
 namespace {
 
 TEST(GroupCommitter, ConcurrentWritersAllCommitAndFailuresAreIsolated) {
-  char tmpl[] = "/tmp/annex-gc-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  auto env = LmdbEnv::Open(dir);
+  annex::testing::TempDir tmp;
+  auto env = LmdbEnv::Open(tmp.path());
   ASSERT_TRUE(env.ok());
   Table table = *(*env)->OpenTable("t");
   {
@@ -40,7 +39,6 @@ TEST(GroupCommitter, ConcurrentWritersAllCommitAndFailuresAreIsolated) {
   auto r = (*env)->BeginRead();
   EXPECT_TRUE(r->Get(table, "3/1")->has_value());
   EXPECT_FALSE(r->Get(table, "3/10")->has_value());  // its operation failed: rolled back alone
-  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

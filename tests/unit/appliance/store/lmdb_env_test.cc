@@ -2,22 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include "tests/unit/testing/temp_dir.h"
 
 namespace annex::store {
 namespace {
 
 class LmdbEnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/annex-lmdb-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Reopen();
-  }
-  void TearDown() override {
-    env_.reset();
-    std::system(("rm -rf " + dir_).c_str());
-  }
+  void SetUp() override { Reopen(); }
   void Reopen() {
     env_.reset();
     auto env = LmdbEnv::Open(dir_);
@@ -25,7 +17,8 @@ class LmdbEnvTest : public ::testing::Test {
     env_ = std::move(*env);
     table_ = *env_->OpenTable("t");
   }
-  std::string dir_;
+  annex::testing::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<LmdbEnv> env_;
   Table table_;
 };
