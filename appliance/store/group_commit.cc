@@ -48,12 +48,26 @@ void GroupCommitter::Loop() {
     std::deque<Pending> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || unacknowledged_; });
       batch.swap(queue_);
+    }
+    if (batch.empty()) {
+      // Nothing follows the last batch to carry its meta page: flush it now.
+      if (unacknowledged_) {
+        Acknowledge(env_.SyncMetaPage());
+        continue;
+      }
+      return;  // stopping, all acknowledged
     }
     CommitBatch(batch);
   }
+}
+
+void GroupCommitter::Acknowledge(const Status& durable) {
+  if (!durable.ok()) log::Error("group commit failed", {{"error", durable.ToString()}});
+  Unacknowledged& u = *unacknowledged_;
+  for (size_t i = 0; i < u.batch.size(); ++i) u.batch[i].done(durable.ok() ? std::move(u.results[i]) : durable);
+  unacknowledged_.reset();
 }
 
 // Runs every operation in its own nested transaction of one batch, commits
@@ -78,11 +92,17 @@ void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
       nested->Abort();
     }
   }
-  Status commit = txn->Commit();
-  if (!commit.ok()) log::Error("group commit failed", {{"error", commit.ToString()}});
-  for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done(commit.ok() ? std::move(results[i]) : commit);
+  if (!env_.defers_meta_sync()) {
+    Status commit = txn->Commit();
+    if (!commit.ok()) log::Error("group commit failed", {{"error", commit.ToString()}});
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(commit.ok() ? std::move(results[i]) : commit);
+    return;
   }
+  // This commit's data flush also flushes the previous batch's meta page.
+  Status commit = txn->CommitDeferred();
+  if (unacknowledged_) Acknowledge(commit.ok() ? Status::OK() : env_.SyncMetaPage());
+  unacknowledged_ = Unacknowledged{std::move(batch), std::move(results)};
+  if (!commit.ok()) Acknowledge(commit);
 }
 
 }  // namespace annex::store

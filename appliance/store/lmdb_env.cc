@@ -74,11 +74,19 @@ Status WriteTxn::Delete(Table table, std::string_view key) {
   return LmdbStatus(mdb_del(txn_, table.dbi, &k, nullptr), "mdb_del");
 }
 
-Status WriteTxn::Commit() {
+Status WriteTxn::CommitRaw() {
   MDB_txn* t = std::exchange(txn_, nullptr);
   if (!t) return Status::FailedPrecondition("commit of a finished transaction");
   return LmdbStatus(mdb_txn_commit(t), "mdb_txn_commit");
 }
+
+Status WriteTxn::Commit() {
+  ANNEX_RETURN_IF_ERROR(CommitRaw());
+  if (!nested_ && owner_ && owner_->defers_meta_sync()) return owner_->SyncMetaPage();
+  return Status::OK();
+}
+
+Status WriteTxn::CommitDeferred() { return CommitRaw(); }
 
 void WriteTxn::Abort() {
   if (txn_) mdb_txn_abort(std::exchange(txn_, nullptr));
@@ -88,7 +96,7 @@ Result<WriteTxn> WriteTxn::BeginNested() {
   MDB_txn* child = nullptr;
   int rc = mdb_txn_begin(mdb_txn_env(txn_), txn_, 0, &child);
   if (rc != MDB_SUCCESS) return LmdbStatus(rc, "mdb_txn_begin(nested)");
-  return WriteTxn(child);
+  return WriteTxn(child, owner_, true);
 }
 
 // Cursor --------------------------------------------------------------------
@@ -142,13 +150,16 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, const Opt
   if ((rc = mdb_env_set_maxreaders(env, 512)) != MDB_SUCCESS) return fail(rc, "mdb_env_set_maxreaders");
   // NOTLS: read transactions are tied to the transaction object, not the thread,
   // so a coroutine may resume on another io thread while holding one.
-  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600);
+  unsigned flags = MDB_NOTLS | (options.defer_meta_sync ? MDB_NOMETASYNC : 0);
+  rc = mdb_env_open(env, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) return fail(rc, "mdb_env_open " + dir);
   // Clear reader slots left behind by a killed process.
   int dead = 0;
   mdb_reader_check(env, &dead);
-  return std::unique_ptr<LmdbEnv>(new LmdbEnv(env));
+  return std::unique_ptr<LmdbEnv>(new LmdbEnv(env, options.defer_meta_sync));
 }
+
+Status LmdbEnv::SyncMetaPage() const { return LmdbStatus(mdb_env_sync(env_, 1), "mdb_env_sync"); }
 
 LmdbEnv::~LmdbEnv() {
   for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
@@ -207,7 +218,7 @@ Result<WriteTxn> LmdbEnv::BeginWrite() {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != MDB_SUCCESS) return LmdbStatus(rc, "mdb_txn_begin(write)");
-  return WriteTxn(txn);
+  return WriteTxn(txn, this, false);
 }
 
 }  // namespace annex::store

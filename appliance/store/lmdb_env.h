@@ -64,6 +64,10 @@ class WriteTxn : public ReadTxn {
   Status Delete(Table table, std::string_view key);
   // Makes every change durable (fsync) before returning OK.
   Status Commit();
+  // For GroupCommitter in an environment with defer_meta_sync: commits with
+  // the data pages flushed but the meta page not yet — durable once the next
+  // commit's data flush or LmdbEnv::SyncMetaPage() has run.
+  Status CommitDeferred();
   void Abort();
 
   // A nested transaction: its changes join this one on Commit, or vanish on
@@ -73,7 +77,11 @@ class WriteTxn : public ReadTxn {
 
  private:
   friend class LmdbEnv;
-  explicit WriteTxn(MDB_txn* txn) : ReadTxn(txn, nullptr) {}
+  WriteTxn(MDB_txn* txn, const LmdbEnv* owner, bool nested)
+      : ReadTxn(txn, nullptr), owner_(owner), nested_(nested) {}
+  Status CommitRaw();
+  const LmdbEnv* owner_ = nullptr;
+  bool nested_ = false;
 };
 
 // Iterates a table in key order (bytewise, as LMDB compares by default).
@@ -109,6 +117,11 @@ class LmdbEnv {
   struct Options {
     size_t map_size = size_t{1} << 36;  // 64 GiB of address space, not of disk
     unsigned max_tables = 32;
+    // MDB_NOMETASYNC: a commit flushes its data pages but not the meta page,
+    // which the next commit's flush (or SyncMetaPage) makes durable. LMDB stays
+    // consistent either way. GroupCommitter uses it to pay one flush per batch
+    // instead of two; plain WriteTxn::Commit still flushes both.
+    bool defer_meta_sync = false;
   };
 
   // Opens (creating if needed) the environment in directory `dir`.
@@ -123,15 +136,20 @@ class LmdbEnv {
   Result<WriteTxn> BeginWrite();
 
   MDB_env* raw() const { return env_; }
+  bool defers_meta_sync() const { return defer_meta_sync_; }
+  // Flushes everything committed so far, meta page included.
+  Status SyncMetaPage() const;
 
  private:
   friend class ReadTxn;
-  explicit LmdbEnv(MDB_env* env) : env_(env) {}
+  friend class WriteTxn;
+  LmdbEnv(MDB_env* env, bool defer_meta_sync) : env_(env), defer_meta_sync_(defer_meta_sync) {}
   // Read transactions are reset and renewed rather than reopened: renewing
   // keeps the reader slot, so a read costs no slot allocation or lock-file lock.
   void Recycle(MDB_txn* txn) const;
 
   MDB_env* env_;
+  bool defer_meta_sync_ = false;
   mutable std::mutex idle_mu_;
   mutable std::vector<MDB_txn*> idle_readers_;  // reset, ready for mdb_txn_renew
 };

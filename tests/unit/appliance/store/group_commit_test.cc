@@ -9,9 +9,13 @@
 namespace annex::store {
 namespace {
 
-TEST(GroupCommitter, ConcurrentWritersAllCommitAndFailuresAreIsolated) {
+class GroupCommitterTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(GroupCommitterTest, ConcurrentWritersAllCommitAndFailuresAreIsolated) {
   annex::testing::TempDir tmp;
-  auto env = LmdbEnv::Open(tmp.path());
+  LmdbEnv::Options options;
+  options.defer_meta_sync = GetParam();
+  auto env = LmdbEnv::Open(tmp.path(), options);
   ASSERT_TRUE(env.ok());
   Table table = *(*env)->OpenTable("t");
   {
@@ -36,10 +40,35 @@ TEST(GroupCommitter, ConcurrentWritersAllCommitAndFailuresAreIsolated) {
     EXPECT_EQ(ok.load(), 8 * 45);
     EXPECT_EQ(failed.load(), 8 * 5);
   }
-  auto r = (*env)->BeginRead();
+  // Everything acknowledged is there after a reopen.
+  env->reset();
+  auto reopened = LmdbEnv::Open(tmp.path(), options);
+  ASSERT_TRUE(reopened.ok());
+  table = *(*reopened)->OpenTable("t");
+  auto r = (*reopened)->BeginRead();
   EXPECT_TRUE(r->Get(table, "3/1")->has_value());
+  EXPECT_TRUE(r->Get(table, "7/49")->has_value());
   EXPECT_FALSE(r->Get(table, "3/10")->has_value());  // its operation failed: rolled back alone
 }
+
+TEST_P(GroupCommitterTest, DirectCommitsStayDurableBesideTheCommitter) {
+  annex::testing::TempDir tmp;
+  LmdbEnv::Options options;
+  options.defer_meta_sync = GetParam();
+  auto env = LmdbEnv::Open(tmp.path(), options).value();
+  Table table = env->OpenTable("t").value();
+  GroupCommitter committer(*env);
+  ASSERT_TRUE(committer.Run([&](WriteTxn& txn) { return txn.Put(table, "via-committer", "1"); }).ok());
+  auto txn = env->BeginWrite().value();
+  ASSERT_TRUE(txn.Put(table, "direct", "1").ok());
+  ASSERT_TRUE(txn.Commit().ok());
+  auto r = env->BeginRead().value();
+  EXPECT_TRUE(r.Get(table, "via-committer")->has_value());
+  EXPECT_TRUE(r.Get(table, "direct")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(MetaSync, GroupCommitterTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Deferred" : "Immediate"; });
 
 }  // namespace
 }  // namespace annex::store
