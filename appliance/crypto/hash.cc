@@ -1,8 +1,8 @@
 #include "appliance/crypto/hash.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -11,16 +11,58 @@
 namespace annex::crypto {
 namespace {
 
+// OpenSSL 3 looks an algorithm up in its provider store (under a lock) every
+// time EVP_sha256() & co. are used to initialise a digest; fetching each one
+// once keeps that off the per-request path.
+const EVP_MD* Fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) std::abort();
+  return md;  // kept for the life of the process
+}
+
 const EVP_MD* MdFor(HashKind kind) {
+  static const EVP_MD* md5 = Fetched("MD5");
+  static const EVP_MD* sha1 = Fetched("SHA1");
+  static const EVP_MD* sha256 = Fetched("SHA256");
   switch (kind) {
     case HashKind::kMd5:
-      return EVP_md5();
+      return md5;
     case HashKind::kSha1:
-      return EVP_sha1();
+      return sha1;
     case HashKind::kSha256:
-      return EVP_sha256();
+      return sha256;
   }
-  return EVP_sha256();
+  return sha256;
+}
+
+// HMAC (RFC 2104) over a pre-fetched digest; OpenSSL's one-shot HMAC()
+// re-fetches its implementation on every call.
+std::string Hmac(HashKind kind, std::string_view key, std::string_view data) {
+  const EVP_MD* md = MdFor(kind);
+  const size_t block = static_cast<size_t>(EVP_MD_get_block_size(md));
+  std::string k(key);
+  if (k.size() > block) {
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(k.data(), k.size(), d, &n, md, nullptr) != 1) std::abort();
+    k.assign(reinterpret_cast<const char*>(d), n);
+  }
+  k.resize(block, '\0');
+  std::string ipad(k), opad(k);
+  for (size_t i = 0; i < block; ++i) {
+    ipad[i] = static_cast<char>(ipad[i] ^ 0x36);
+    opad[i] = static_cast<char>(opad[i] ^ 0x5c);
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  unsigned char inner[EVP_MAX_MD_SIZE], outer[EVP_MAX_MD_SIZE];
+  unsigned int inner_len = 0, outer_len = 0;
+  bool ok = ctx && EVP_DigestInit_ex(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, ipad.data(), block) == 1 &&
+            EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 && EVP_DigestFinal_ex(ctx, inner, &inner_len) == 1 &&
+            EVP_DigestInit_ex(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, opad.data(), block) == 1 &&
+            EVP_DigestUpdate(ctx, inner, inner_len) == 1 && EVP_DigestFinal_ex(ctx, outer, &outer_len) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) std::abort();
+  return std::string(reinterpret_cast<const char*>(outer), outer_len);
 }
 
 // OpenSSL only fails here on allocation failure or a broken provider setup;
@@ -80,7 +122,7 @@ size_t Hasher::size() const {
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[32];
   unsigned int len = 0;
-  CheckOpenSsl(EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr));
+  CheckOpenSsl(EVP_Digest(data.data(), data.size(), digest, &len, MdFor(HashKind::kSha256), nullptr));
   return HexEncode(std::span<const uint8_t>(digest, len));
 }
 
@@ -88,20 +130,15 @@ std::string Md5Raw(std::string_view data) {
   std::string out(16, '\0');
   unsigned int len = 0;
   CheckOpenSsl(EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()),
-                          &len, EVP_md5(), nullptr));
+                          &len, MdFor(HashKind::kMd5), nullptr));
   out.resize(len);
   return out;
 }
 
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
+  std::string mac = Hmac(HashKind::kSha256, key, data);
   Sha256Digest out{};
-  unsigned int len = 0;
-  // HMAC() is deprecated-free in OpenSSL 3 and the fastest one-shot path for
-  // the short messages SigV4 signs (key derivation runs it four times).
-  unsigned char* rc =
-      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
-  if (rc == nullptr || len != out.size()) std::abort();
+  std::copy(mac.begin(), mac.end(), out.begin());
   return out;
 }
 
@@ -109,13 +146,6 @@ Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
 
 namespace annex::crypto {
 
-std::string HmacSha1(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  unsigned char* rc = HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-                           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  if (rc == nullptr) std::abort();
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
+std::string HmacSha1(std::string_view key, std::string_view data) { return Hmac(HashKind::kSha1, key, data); }
 
 }  // namespace annex::crypto

@@ -26,6 +26,18 @@ class StringBodyReader final : public http::BodyReader {
   size_t offset_ = 0;
 };
 
+// The Date header changes once a second; format it once per second per thread.
+const std::string& DateHeader(os::SystemTime now) {
+  thread_local int64_t cached_second = -1;
+  thread_local std::string cached;
+  int64_t second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (second != cached_second) {
+    cached = FormatHttpDate(now);
+    cached_second = second;
+  }
+  return cached;
+}
+
 // Adds the headers every AWS response carries before passing it on.
 class StampingWriter final : public http::ResponseWriter {
  public:
@@ -54,7 +66,7 @@ class StampingWriter final : public http::ResponseWriter {
     h.Set("x-amz-request-id", request_.request_id);
     h.Set("x-amz-id-2", request_.request_id);
     h.Set("x-amzn-requestid", request_.request_id);
-    h.Set("date", FormatHttpDate(clock_.Now()));
+    h.Set("date", DateHeader(clock_.Now()));
     h.Set("server", "Annex");
   }
   http::ResponseWriter& inner_;
