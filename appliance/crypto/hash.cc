@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <utility>
 
 #include "appliance/core/strings.h"
@@ -35,6 +36,13 @@ const EVP_MD* MdFor(HashKind kind) {
   return sha256;
 }
 
+// One digest context per thread for the one-shot helpers (no allocation per call).
+EVP_MD_CTX* ThreadContext() {
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx) std::abort();
+  return ctx.get();
+}
+
 // HMAC (RFC 2104) over a pre-fetched digest; OpenSSL's one-shot HMAC()
 // re-fetches its implementation on every call.
 std::string Hmac(HashKind kind, std::string_view key, std::string_view data) {
@@ -53,14 +61,13 @@ std::string Hmac(HashKind kind, std::string_view key, std::string_view data) {
     ipad[i] = static_cast<char>(ipad[i] ^ 0x36);
     opad[i] = static_cast<char>(opad[i] ^ 0x5c);
   }
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_MD_CTX* ctx = ThreadContext();
   unsigned char inner[EVP_MAX_MD_SIZE], outer[EVP_MAX_MD_SIZE];
   unsigned int inner_len = 0, outer_len = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, ipad.data(), block) == 1 &&
+  bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, ipad.data(), block) == 1 &&
             EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 && EVP_DigestFinal_ex(ctx, inner, &inner_len) == 1 &&
             EVP_DigestInit_ex(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, opad.data(), block) == 1 &&
             EVP_DigestUpdate(ctx, inner, inner_len) == 1 && EVP_DigestFinal_ex(ctx, outer, &outer_len) == 1;
-  EVP_MD_CTX_free(ctx);
   if (!ok) std::abort();
   return std::string(reinterpret_cast<const char*>(outer), outer_len);
 }
@@ -122,7 +129,10 @@ size_t Hasher::size() const {
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[32];
   unsigned int len = 0;
-  CheckOpenSsl(EVP_Digest(data.data(), data.size(), digest, &len, MdFor(HashKind::kSha256), nullptr));
+  EVP_MD_CTX* ctx = ThreadContext();
+  CheckOpenSsl(EVP_DigestInit_ex(ctx, MdFor(HashKind::kSha256), nullptr));
+  CheckOpenSsl(EVP_DigestUpdate(ctx, data.data(), data.size()));
+  CheckOpenSsl(EVP_DigestFinal_ex(ctx, digest, &len));
   return HexEncode(std::span<const uint8_t>(digest, len));
 }
 

@@ -115,7 +115,17 @@ Status IdentityStore::Init() {
   return Status::OK();
 }
 
+void IdentityStore::Invalidate(const std::string& access_key_id) {
+  std::unique_lock lock(cache_mu_);
+  cache_.erase(access_key_id);
+}
+
 std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_id) const {
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(std::string(access_key_id));
+    if (it != cache_.end()) return it->second;
+  }
   auto txn = env_->BeginRead();
   if (!txn.ok()) return std::nullopt;
   auto raw = txn->Get(keys_, access_key_id);
@@ -136,6 +146,9 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   c.principal.access_key_id = key->access_key_id;
   c.principal.arn = key->user_name.empty() ? "arn:aws:iam::" + key->account_id + ":root"
                                            : "arn:aws:iam::" + key->account_id + ":user/" + key->user_name;
+  std::unique_lock lock(cache_mu_);
+  if (cache_.size() > 10000) cache_.clear();  // bounded; unknown keys are never cached
+  cache_.emplace(c.access_key_id, c);
   return c;
 }
 
@@ -219,7 +232,9 @@ Status IdentityStore::ImportRootKey(const std::string& account_id, const std::st
   }
   AccessKey k{access_key_id, secret, account_id, "", true, clock_.Now()};
   ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
-  return txn.Commit();
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  Invalidate(access_key_id);
+  return Status::OK();
 }
 
 Result<User> IdentityStore::CreateUser(const std::string& account_id, const std::string& user_name) {
@@ -322,7 +337,9 @@ Status IdentityStore::DeleteAccessKey(const std::string& account_id, const std::
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
   ANNEX_RETURN_IF_ERROR(OwnKey(txn, account_id, user_name, access_key_id).status());
   ANNEX_RETURN_IF_ERROR(txn.Delete(keys_, access_key_id));
-  return txn.Commit();
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  Invalidate(access_key_id);
+  return Status::OK();
 }
 
 Status IdentityStore::SetAccessKeyActive(const std::string& account_id, const std::string& user_name,
@@ -331,7 +348,9 @@ Status IdentityStore::SetAccessKeyActive(const std::string& account_id, const st
   ANNEX_ASSIGN_OR_RETURN(AccessKey k, OwnKey(txn, account_id, user_name, access_key_id));
   k.active = active;
   ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
-  return txn.Commit();
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  Invalidate(access_key_id);
+  return Status::OK();
 }
 
 }  // namespace annex::iam

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -82,8 +84,14 @@ class IdentityStore final : public auth::CredentialLookup {
   Result<AccessKey> OwnKey(const store::ReadTxn& txn, const std::string& account_id, const std::string& user_name,
                            const std::string& access_key_id) const;
 
+  // Forgets a cached credential after its key changed.
+  void Invalidate(const std::string& access_key_id);
+
   std::unique_ptr<store::LmdbEnv> env_;
   const os::Clock& clock_;
+  // Every signed request looks its key up; keys change rarely and only here.
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, auth::Credential> cache_;
   store::Table accounts_;       // account id → Account
   store::Table account_names_;  // name → account id
   store::Table users_;          // account id '\0' user name → User

@@ -55,10 +55,13 @@ TEST_F(IdentityStoreTest, UsersAndKeysFollowIamRules) {
   EXPECT_EQ(store_->Find(k1->access_key_id)->principal.user_name, "alice");
 
   EXPECT_EQ(store_->DeleteUser(account.id, "alice").subcode(), "DeleteConflict");
+  ASSERT_TRUE(store_->Find(k1->access_key_id));  // cached while active
   ASSERT_TRUE(store_->SetAccessKeyActive(account.id, "alice", k1->access_key_id, false).ok());
   EXPECT_FALSE(store_->Find(k1->access_key_id));  // inactive keys do not authenticate
   ASSERT_TRUE(store_->DeleteAccessKey(account.id, "alice", k1->access_key_id).ok());
+  ASSERT_TRUE(store_->Find(k2->access_key_id));  // now cached
   ASSERT_TRUE(store_->DeleteAccessKey(account.id, "alice", k2->access_key_id).ok());
+  EXPECT_FALSE(store_->Find(k2->access_key_id));  // a deleted key stops working at once
   EXPECT_EQ(store_->DeleteAccessKey(account.id, "alice", k2->access_key_id).subcode(), "NoSuchEntity");
   EXPECT_TRUE(store_->DeleteUser(account.id, "alice").ok());
 }
