@@ -118,13 +118,16 @@ Status IdentityStore::Init() {
 void IdentityStore::Invalidate(const std::string& access_key_id) {
   std::unique_lock lock(cache_mu_);
   cache_.erase(access_key_id);
+  ++cache_generation_;
 }
 
 std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_id) const {
+  uint64_t generation;
   {
     std::shared_lock lock(cache_mu_);
     auto it = cache_.find(std::string(access_key_id));
     if (it != cache_.end()) return it->second;
+    generation = cache_generation_;
   }
   auto txn = env_->BeginRead();
   if (!txn.ok()) return std::nullopt;
@@ -147,8 +150,10 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   c.principal.arn = key->user_name.empty() ? "arn:aws:iam::" + key->account_id + ":root"
                                            : "arn:aws:iam::" + key->account_id + ":user/" + key->user_name;
   std::unique_lock lock(cache_mu_);
-  if (cache_.size() > 10000) cache_.clear();  // bounded; unknown keys are never cached
-  cache_.emplace(c.access_key_id, c);
+  if (generation == cache_generation_) {
+    if (cache_.size() > 10000) cache_.clear();  // bounded; unknown keys are never cached
+    cache_.emplace(c.access_key_id, c);
+  }
   return c;
 }
 

@@ -92,6 +92,9 @@ class IdentityStore final : public auth::CredentialLookup {
   // Every signed request looks its key up; keys change rarely and only here.
   mutable std::shared_mutex cache_mu_;
   mutable std::unordered_map<std::string, auth::Credential> cache_;
+  // Bumped by every invalidation: a lookup that raced with a key change must
+  // not put what it read before the change into the cache.
+  uint64_t cache_generation_ = 0;
   store::Table accounts_;       // account id → Account
   store::Table account_names_;  // name → account id
   store::Table users_;          // account id '\0' user name → User
