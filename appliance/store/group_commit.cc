@@ -98,11 +98,19 @@ void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(commit.ok() ? std::move(results[i]) : commit);
     return;
   }
-  // This commit's data flush also flushes the previous batch's meta page.
+  // This commit's data flush also flushes the previous batch's meta page —
+  // if it wrote anything: LMDB skips both the write and the flush of a
+  // transaction without changes (every operation failed or wrote nothing).
+  uint64_t before = env_.LastTxnId();
   Status commit = txn->CommitDeferred();
-  if (unacknowledged_) Acknowledge(commit.ok() ? Status::OK() : env_.SyncMetaPage());
+  bool flushed = commit.ok() && env_.LastTxnId() != before;
+  if (unacknowledged_) Acknowledge(flushed ? Status::OK() : env_.SyncMetaPage());
   unacknowledged_ = Unacknowledged{std::move(batch), std::move(results)};
-  if (!commit.ok()) Acknowledge(commit);
+  if (!commit.ok()) {
+    Acknowledge(commit);
+  } else if (!flushed) {
+    Acknowledge(Status::OK());  // nothing of its own to make durable
+  }
 }
 
 }  // namespace annex::store

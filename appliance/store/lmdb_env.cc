@@ -161,6 +161,12 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, const Opt
 
 Status LmdbEnv::SyncMetaPage() const { return LmdbStatus(mdb_env_sync(env_, 1), "mdb_env_sync"); }
 
+uint64_t LmdbEnv::LastTxnId() const {
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  return static_cast<uint64_t>(info.me_last_txnid);
+}
+
 LmdbEnv::~LmdbEnv() {
   for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
   mdb_env_close(env_);

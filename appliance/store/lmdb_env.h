@@ -139,6 +139,9 @@ class LmdbEnv {
   bool defers_meta_sync() const { return defer_meta_sync_; }
   // Flushes everything committed so far, meta page included.
   Status SyncMetaPage() const;
+  // The id of the last committed write transaction (unchanged by a commit
+  // that had nothing to write — LMDB then skips the flush too).
+  uint64_t LastTxnId() const;
 
  private:
   friend class ReadTxn;

@@ -72,3 +72,29 @@ INSTANTIATE_TEST_SUITE_P(MetaSync, GroupCommitterTest, ::testing::Values(false, 
 
 }  // namespace
 }  // namespace annex::store
+
+namespace annex::store {
+namespace {
+
+// A batch that changes nothing makes LMDB skip its flush; the batch before it
+// must then still get its meta page flushed before it is acknowledged.
+TEST(GroupCommitterDeferred, BatchWithoutChangesDoesNotCarryThePreviousOne) {
+  annex::testing::TempDir tmp;
+  LmdbEnv::Options options;
+  options.defer_meta_sync = true;
+  auto env = LmdbEnv::Open(tmp.path(), options).value();
+  Table table = env->OpenTable("t").value();
+  uint64_t start = env->LastTxnId();
+  {
+    GroupCommitter committer(*env);
+    ASSERT_TRUE(committer.Run([&](WriteTxn& txn) { return txn.Put(table, "a", "1"); }).ok());
+    EXPECT_EQ(committer.Run([](WriteTxn&) { return Status::Aborted("nothing"); }).code(), StatusCode::kAborted);
+    ASSERT_TRUE(committer.Run([](WriteTxn&) { return Status::OK(); }).ok());  // succeeds, writes nothing
+  }
+  EXPECT_EQ(env->LastTxnId(), start + 1);  // only the real write became a transaction
+  auto r = env->BeginRead().value();
+  EXPECT_EQ(**r.Get(table, "a"), "1");
+}
+
+}  // namespace
+}  // namespace annex::store
