@@ -39,7 +39,7 @@ Status FaultInjectionFileSystem::Rename(const std::string& from, const std::stri
 }
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
-  if (fail_syncs_.load()) return Status::FromErrno(EIO, "fsync dir (injected)");
+  if (fail_dir_syncs_.load()) return Status::FromErrno(EIO, "fsync dir (injected)");
   return base_.SyncDir(path);
 }
 

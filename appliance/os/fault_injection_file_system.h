@@ -18,7 +18,12 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   // Appends fail with ENOSPC once this many bytes were written in total (-1: never).
   void FailWritesAfterBytes(int64_t bytes) { write_budget_.store(bytes); }
+  // Every append fails with ENOSPC from now on (false: none does).
+  void FailWrites(bool fail) { write_budget_.store(fail ? bytes_written_.load() : -1); }
+  // fdatasync of files fails with EIO.
   void FailSyncs(bool fail) { fail_syncs_.store(fail); }
+  // fsync of directories fails with EIO.
+  void FailDirSyncs(bool fail) { fail_dir_syncs_.store(fail); }
   void FailRenames(bool fail) { fail_renames_.store(fail); }
   // Bytes appended through this filesystem so far.
   int64_t bytes_written() const { return bytes_written_.load(); }
@@ -39,6 +44,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::atomic<int64_t> write_budget_{-1};
   std::atomic<int64_t> bytes_written_{0};
   std::atomic<bool> fail_syncs_{false};
+  std::atomic<bool> fail_dir_syncs_{false};
   std::atomic<bool> fail_renames_{false};
 };
 

@@ -11,9 +11,11 @@ namespace annex::testing {
 class TempDir {
  public:
   TempDir() {
-    char tmpl[] = "/tmp/annex-test-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    path_ = made ? made : "";
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/annex-test-XXXXXX";
+    const char* made = ::mkdtemp(tmpl.data());
+    if (!made) std::abort();
+    path_ = made;
   }
   ~TempDir() {
     std::error_code ec;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "appliance/os/file_system.h"
+#include "appliance/os/fault_injection_file_system.h"
 #include "tests/unit/services/objectstore/s3_test_harness.h"
 
 namespace annex::objectstore::testing {
@@ -21,12 +22,12 @@ class DurabilityTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  FaultyFileSystem fs_;
+  os::FaultInjectionFileSystem fs_{os::PosixFileSystem()};
   S3Harness s3_{dir_.path(), &fs_};
 };
 
 TEST_F(DurabilityTest, DiskFullFailsThePutAndLeavesNothing) {
-  fs_.fail_append = true;
+  fs_.FailWrites(true);
   auto r = s3_.Send("PUT", "/bkt/big", Payload(3 << 20));
   EXPECT_EQ(r.status, 507);
   EXPECT_EQ(r.ErrorCode(), "InsufficientStorage");
@@ -34,18 +35,18 @@ TEST_F(DurabilityTest, DiskFullFailsThePutAndLeavesNothing) {
   ExpectNoDataFiles();
   // Small objects go to LMDB only and still succeed.
   EXPECT_EQ(s3_.Send("PUT", "/bkt/small", "tiny").status, 200);
-  fs_.fail_append = false;
+  fs_.FailWrites(false);
   EXPECT_EQ(s3_.Send("PUT", "/bkt/big", Payload(3 << 20)).status, 200);
 }
 
 TEST_F(DurabilityTest, FailedSyncFailsThePut) {
   s3_.Send("PUT", "/bkt/obj", Payload(5000, 'o'));
   auto files_before = ListFilesRecursive(s3_.data_dir() + "/data");
-  fs_.fail_sync = true;
+  fs_.FailSyncs(true);
   auto r = s3_.Send("PUT", "/bkt/obj", Payload(5000, 'n'));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.ErrorCode(), "InternalError");
-  fs_.fail_sync = false;
+  fs_.FailSyncs(false);
   // The old version is still served and still the only data file.
   EXPECT_TRUE(s3_.Send("GET", "/bkt/obj").body == Payload(5000, 'o'));
   EXPECT_EQ(ListFilesRecursive(s3_.data_dir() + "/data"), files_before);
@@ -53,12 +54,12 @@ TEST_F(DurabilityTest, FailedSyncFailsThePut) {
 }
 
 TEST_F(DurabilityTest, FailedRenameOrDirSyncFailsThePut) {
-  fs_.fail_rename = true;
+  fs_.FailRenames(true);
   EXPECT_EQ(s3_.Send("PUT", "/bkt/a", Payload(5000)).status, 500);
-  fs_.fail_rename = false;
-  fs_.fail_sync_dir = true;
+  fs_.FailRenames(false);
+  fs_.FailDirSyncs(true);
   EXPECT_EQ(s3_.Send("PUT", "/bkt/a", Payload(5000)).status, 500);
-  fs_.fail_sync_dir = false;
+  fs_.FailDirSyncs(false);
   EXPECT_EQ(s3_.Send("GET", "/bkt/a").ErrorCode(), "NoSuchKey");
   ExpectNoDataFiles();
 }
@@ -67,9 +68,9 @@ TEST_F(DurabilityTest, FailedPartUploadLeavesNothing) {
   auto create = s3_.Send("POST", "/bkt/mp?uploads");
   size_t a = create.body.find("<UploadId>") + 10;
   std::string id = create.body.substr(a, create.body.find("</UploadId>") - a);
-  fs_.fail_append = true;
+  fs_.FailWrites(true);
   EXPECT_EQ(s3_.Send("PUT", "/bkt/mp?partNumber=1&uploadId=" + id, Payload(1000)).status, 507);
-  fs_.fail_append = false;
+  fs_.FailWrites(false);
   EXPECT_NE(s3_.Send("GET", "/bkt/mp?uploadId=" + id).body.find("<IsTruncated>false"), std::string::npos);
   EXPECT_EQ(s3_.Send("GET", "/bkt/mp?uploadId=" + id).body.find("<Part>"), std::string::npos);
   ExpectNoDataFiles();

@@ -15,39 +15,7 @@
 
 namespace annex::objectstore::testing {
 
-TempDir::TempDir() {
-  std::string base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-  std::string tmpl = base + "/annex-os-test-XXXXXX";
-  char* made = ::mkdtemp(tmpl.data());
-  if (!made) std::abort();
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 namespace {
-
-class FaultyWritableFile final : public os::WritableFile {
- public:
-  FaultyWritableFile(os::WritableFilePtr inner, FaultyFileSystem& fs) : inner_(std::move(inner)), fs_(fs) {}
-  Status Append(std::string_view data) override {
-    if (fs_.fail_append) return Status::FromErrno(ENOSPC, "write (injected)");
-    return inner_->Append(data);
-  }
-  Status Sync() override {
-    if (fs_.fail_sync) return Status::FromErrno(EIO, "fdatasync (injected)");
-    return inner_->Sync();
-  }
-  Status Close() override { return inner_->Close(); }
-  uint64_t Size() const override { return inner_->Size(); }
-
- private:
-  os::WritableFilePtr inner_;
-  FaultyFileSystem& fs_;
-};
 
 class FakeBody final : public http::BodyReader {
  public:
@@ -106,21 +74,6 @@ class FakeWriter final : public http::ResponseWriter {
 };
 
 }  // namespace
-
-Result<os::WritableFilePtr> FaultyFileSystem::NewWritableFile(const std::string& path, unsigned mode) {
-  ANNEX_ASSIGN_OR_RETURN(os::WritableFilePtr inner, os::PosixFileSystem().NewWritableFile(path, mode));
-  return os::WritableFilePtr(std::make_unique<FaultyWritableFile>(std::move(inner), *this));
-}
-
-Status FaultyFileSystem::Rename(const std::string& from, const std::string& to) {
-  if (fail_rename) return Status::FromErrno(EIO, "rename (injected)");
-  return os::PosixFileSystem().Rename(from, to);
-}
-
-Status FaultyFileSystem::SyncDir(const std::string& path) {
-  if (fail_sync_dir) return Status::FromErrno(EIO, "fsync dir (injected)");
-  return os::PosixFileSystem().SyncDir(path);
-}
 
 std::vector<std::string> ListFilesRecursive(const std::string& dir) {
   std::vector<std::string> out;

@@ -1,8 +1,9 @@
 #pragma once
-// Test helpers for the object store: a temp directory, a fault-injecting
-// FileSystem wrapper, and S3Harness, which drives the real service through
-// fake request bodies and response writers on a private io_context — the
-// service cannot tell it from the edge.
+// Test helpers for the object store: S3Harness drives the real service
+// through fake request bodies and response writers on a private io_context —
+// the service cannot tell it from the edge. Temp dirs and fault injection
+// come from the shared helpers (tests/unit/testing/temp_dir.h,
+// appliance/os/fault_injection_file_system.h).
 
 #include <utility>
 
@@ -22,42 +23,11 @@
 #include "appliance/os/file_system.h"
 #include "appliance/service/service.h"
 #include "services/objectstore/object_store_service.h"
+#include "tests/unit/testing/temp_dir.h"
 
 namespace annex::objectstore::testing {
 
-// A fresh directory under $TMPDIR, removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Wraps the real filesystem; each failure switch makes the next matching
-// call fail the way the disk would.
-class FaultyFileSystem final : public os::FileSystem {
- public:
-  std::atomic<bool> fail_append{false};  // ENOSPC
-  std::atomic<bool> fail_sync{false};    // EIO on fdatasync
-  std::atomic<bool> fail_rename{false};
-  std::atomic<bool> fail_sync_dir{false};
-
-  Result<os::WritableFilePtr> NewWritableFile(const std::string& path, unsigned mode) override;
-  Result<os::RandomAccessFilePtr> OpenForRead(const std::string& path) override {
-    return os::PosixFileSystem().OpenForRead(path);
-  }
-  Status Rename(const std::string& from, const std::string& to) override;
-  Status SyncDir(const std::string& path) override;
-  Status Remove(const std::string& path) override { return os::PosixFileSystem().Remove(path); }
-  Status CreateDirs(const std::string& path) override { return os::PosixFileSystem().CreateDirs(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return os::PosixFileSystem().ListDir(path);
-  }
-  bool Exists(const std::string& path) override { return os::PosixFileSystem().Exists(path); }
-};
+using annex::testing::TempDir;
 
 // Every regular file below `dir`, as paths relative to it.
 std::vector<std::string> ListFilesRecursive(const std::string& dir);
