@@ -28,6 +28,16 @@ http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call) {
   co_return ParseAccessControlPolicy(body);
 }
 
+// The object an owner-only object sub-resource (?acl, ?tagging) reads.
+Result<ObjectRecord> LoadOwnedObject(S3Call& call) {
+  ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
+  if (!object) return NoSuchKey();
+  return std::move(*object);
+}
+
 }  // namespace
 
 http::Task<Status> GetBucketAcl(S3Call& call) {
@@ -51,16 +61,9 @@ http::Task<Status> PutBucketAcl(S3Call& call) {
 }
 
 http::Task<Status> GetObjectAcl(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  std::optional<ObjectRecord> object;
-  {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    OS_CO_ASSIGN_OR_RETURN(object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
-  }
-  if (!object) co_return NoSuchKey();
+  OS_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadOwnedObject(call));
   co_return co_await call.ctx.response.Send(
-      XmlResponse(RenderAccessControlPolicy(object->owner_id, object->owner_name, object->acl)));
+      XmlResponse(RenderAccessControlPolicy(object.owner_id, object.owner_name, object.acl)));
 }
 
 http::Task<Status> PutObjectAcl(S3Call& call) {
@@ -87,14 +90,8 @@ http::Task<Status> GetBucketConfigNotSet(S3Call& call) {
 }
 
 http::Task<Status> GetObjectTagging(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  std::optional<ObjectRecord> object;
-  {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    OS_CO_ASSIGN_OR_RETURN(object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
-  }
-  if (!object) co_return NoSuchKey();
+  OS_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadOwnedObject(call));
+  (void)object;  // an existing object has no tags
   http::XmlDocument doc("Tagging", http::kS3XmlNamespace);
   doc.root().Child("TagSet");
   co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
