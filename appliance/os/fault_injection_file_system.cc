@@ -28,8 +28,9 @@ class FaultInjectionWritableFile final : public WritableFile {
   FaultInjectionFileSystem& fs_;
 };
 
-Result<WritableFilePtr> FaultInjectionFileSystem::NewWritableFile(const std::string& path, unsigned mode) {
-  ANNEX_ASSIGN_OR_RETURN(auto file, base_.NewWritableFile(path, mode));
+Result<WritableFilePtr> FaultInjectionFileSystem::NewWritableFile(const std::string& path, unsigned mode,
+                                                                  WriteCaching caching) {
+  ANNEX_ASSIGN_OR_RETURN(auto file, base_.NewWritableFile(path, mode, caching));
   return WritableFilePtr(std::make_unique<FaultInjectionWritableFile>(std::move(file), *this));
 }
 

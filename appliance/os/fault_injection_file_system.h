@@ -29,7 +29,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   int64_t bytes_written() const { return bytes_written_.load(); }
 
   // FileSystem
-  Result<WritableFilePtr> NewWritableFile(const std::string& path, unsigned mode) override;
+  using FileSystem::NewWritableFile;
+  Result<WritableFilePtr> NewWritableFile(const std::string& path, unsigned mode, WriteCaching caching) override;
   Result<RandomAccessFilePtr> OpenForRead(const std::string& path) override { return base_.OpenForRead(path); }
   Status Rename(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& path) override;

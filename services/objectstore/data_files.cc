@@ -64,7 +64,7 @@ Result<DataFiles::TempFile> DataFiles::CreateTemp() {
   TempFile f;
   f.id = os::RandomHex(kIdBytes);
   f.path = os::JoinPath(tmp_dir_, f.id);
-  ANNEX_ASSIGN_OR_RETURN(f.file, fs_.NewWritableFile(f.path, kFileMode));
+  ANNEX_ASSIGN_OR_RETURN(f.file, fs_.NewWritableFile(f.path, kFileMode, os::WriteCaching::kBypassCache));
   return f;
 }
 

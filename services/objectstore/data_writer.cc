@@ -21,9 +21,9 @@ Status DataWriter::FlushBlocking() {
     ANNEX_ASSIGN_OR_RETURN(DataFiles::TempFile f, files_.CreateTemp());
     temp_ = std::move(f);
   }
-  md5_.Update(buffer_);
-  if (checksum_) checksum_->Update(buffer_);
-  Status s = temp_->file->Append(buffer_);
+  md5_.Update(buffer_.view());
+  if (checksum_) checksum_->Update(buffer_.view());
+  Status s = temp_->file->Append(buffer_.view());
   buffer_.clear();
   return s;
 }
@@ -39,7 +39,7 @@ http::Task<Status> DataWriter::Append(std::string_view data) {
   while (!data.empty()) {
     // Stay in memory while the object may still be stored inline.
     size_t limit = (!temp_ && size_ <= inline_threshold_) ? inline_threshold_ : kBufferSize;
-    if (buffer_.capacity() < std::min(limit, kBufferSize)) buffer_.reserve(std::min(limit, kBufferSize));
+    buffer_.reserve(limit);
     size_t room = limit > buffer_.size() ? limit - buffer_.size() : 0;
     if (room == 0) {
       OS_CO_RETURN_IF_ERROR(co_await Flush());
@@ -57,9 +57,9 @@ http::Task<Result<WrittenData>> DataWriter::Finish(Verifier verify) {
   out.size = size_;
   bool inline_data = !temp_ && size_ <= inline_threshold_ && inline_threshold_ > 0;
   if (inline_data) {
-    md5_.Update(buffer_);
-    if (checksum_) checksum_->Update(buffer_);
-    out.inline_data = std::move(buffer_);
+    md5_.Update(buffer_.view());
+    if (checksum_) checksum_->Update(buffer_.view());
+    out.inline_data.assign(buffer_.view());
   } else {
     OS_CO_RETURN_IF_ERROR(co_await Flush());
   }

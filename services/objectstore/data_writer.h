@@ -2,7 +2,7 @@
 // DataWriter: takes an object's bytes in chunks and makes them durable —
 // inline (kept in memory, stored in the LMDB record) while they fit under the
 // inline threshold, else in a data file written through a fixed-size buffer
-// by the blocking pool. MD5 (the ETag) and an optional S3 checksum are
+// by the blocking pool, bypassing the page cache. MD5 (the ETag) and an optional S3 checksum are
 // computed as the bytes pass, never in a second pass.
 //
 // Memory per writer is bounded by max(inline threshold, kBufferSize).
@@ -17,6 +17,7 @@
 #include "appliance/crypto/checksum.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/http/exchange.h"
+#include "appliance/os/aligned_buffer.h"
 #include "appliance/os/blocking_pool.h"
 #include "services/objectstore/data_files.h"
 
@@ -59,7 +60,7 @@ class DataWriter {
   size_t inline_threshold_;
   crypto::Hasher md5_;
   std::unique_ptr<crypto::Checksummer> checksum_;
-  std::string buffer_;
+  os::AlignedBuffer buffer_;  // aligned so full buffers go out with O_DIRECT
   std::optional<DataFiles::TempFile> temp_;
   uint64_t size_ = 0;
 };
