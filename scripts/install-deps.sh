@@ -7,10 +7,14 @@ BUILD_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost-dev liblmdb-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libpugixml-dev libcli11-dev
+  # annex-image assembles disk images with these (no mounts needed).
+  e2fsprogs dosfstools mtools binutils
 )
 # Real clients and peers the integration tests and benchmarks drive.
 TEST_PACKAGES=(
   awscli python3-boto3 s3cmd rclone curl nginx procps
+  # Boot tests: images run under qemu, through OVMF's UEFI firmware too.
+  qemu-system-x86 ovmf fdisk
 )
 
 want=("${BUILD_PACKAGES[@]}")

@@ -1,0 +1,441 @@
+#include "provisioning/image/builder.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
+#include "provisioning/image/esp.h"
+#include "provisioning/image/gpt.h"
+#include "provisioning/image/image_io.h"
+#include "provisioning/image/initramfs.h"
+#include "provisioning/image/kernel_modules.h"
+#include "provisioning/image/package_cache.h"
+#include "provisioning/image/signing.h"
+#include "provisioning/image/subprocess.h"
+
+namespace annex::image {
+namespace fs = std::filesystem;
+namespace {
+
+// Drivers the initramfs needs to find and mount a root slot on the disks
+// rack servers and VMs have; the root filesystem adds network drivers.
+const std::vector<std::string> kStorageModules = {"virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
+                                                  "ahci",       "nvme",       "ext4",        "crc32c_generic"};
+const std::vector<std::string> kNetworkModules = {"virtio_net", "e1000", "e1000e", "igb", "ixgbe"};
+// Host tools the appliance runs at boot: ESP access (boot blessing) and the
+// data partition (create, grow, check).
+const std::vector<std::string> kMtoolsLinks = {"mcopy", "mdel", "mdir", "mmd", "mren", "mtype"};
+const std::vector<std::string> kSbinTools = {"mke2fs", "e2fsck", "resize2fs", "debugfs"};
+
+Status Err(const std::error_code& ec, const std::string& what) {
+  return ec ? Status::IOError(what + ": " + ec.message()) : Status::OK();
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  return Err(ec, "mkdir " + path);
+}
+
+Status CopyFile(const std::string& from, const std::string& to, unsigned mode) {
+  ANNEX_RETURN_IF_ERROR(MakeDirs(fs::path(to).parent_path().string()));
+  ANNEX_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(from));
+  return WriteWholeFile(to, data, mode);
+}
+
+Status Symlink(const std::string& target, const std::string& link) {
+  ANNEX_RETURN_IF_ERROR(MakeDirs(fs::path(link).parent_path().string()));
+  std::error_code ec;
+  if (fs::is_symlink(link, ec) || fs::exists(link, ec)) return Status::OK();
+  fs::create_symlink(target, link, ec);
+  return Err(ec, "symlink " + link);
+}
+
+bool IsElf(const std::string& path) {
+  auto data = ReadWholeFile(path);
+  return data.ok() && data->size() > 4 &&
+         data->compare(0, 4,
+                       "\x7f"
+                       "ELF") == 0;
+}
+
+// Copies an executable, without debug symbols when it is ELF.
+Status InstallBinary(const std::string& from, const std::string& to) {
+  ANNEX_RETURN_IF_ERROR(MakeDirs(fs::path(to).parent_path().string()));
+  if (IsElf(from)) {
+    ANNEX_RETURN_IF_ERROR(Run({"strip", "--strip-unneeded", "-o", to, from}).status());
+    if (::chmod(to.c_str(), 0755) != 0) return Status::FromErrno(errno, "chmod " + to);
+    return Status::OK();
+  }
+  return CopyFile(from, to, 0755);
+}
+
+// Copies the shared libraries `binaries` load (as ldd resolves them on this
+// machine) to the same paths under `root`.
+Status InstallLibraries(const std::vector<std::string>& binaries, const std::string& root) {
+  std::set<std::string> libs;
+  for (const auto& bin : binaries) {
+    if (!IsElf(bin)) continue;
+    auto out = Run({"ldd", bin});
+    if (!out.ok()) continue;  // static binaries ("not a dynamic executable")
+    for (std::string_view line : Split(*out, '\n')) {
+      line = Trim(line);
+      size_t arrow = line.find("=> ");
+      std::string_view path = arrow != std::string_view::npos ? line.substr(arrow + 3) : line;
+      size_t paren = path.find(" (");
+      if (paren != std::string_view::npos) path = path.substr(0, paren);
+      if (path.starts_with("/")) libs.insert(std::string(path));
+    }
+  }
+  for (const auto& lib : libs) {
+    std::error_code ec;
+    std::string real = fs::canonical(lib, ec).string();
+    if (ec) return Status::NotFound("library " + lib + ": " + ec.message());
+    ANNEX_RETURN_IF_ERROR(CopyFile(real, root + lib, 0755));
+  }
+  return Status::OK();
+}
+
+// busybox and a link per applet (`busybox --list-full` names their paths).
+Status InstallBusybox(const std::string& busybox, const std::string& root) {
+  ANNEX_RETURN_IF_ERROR(CopyFile(busybox, root + "/bin/busybox", 0755));
+  ANNEX_ASSIGN_OR_RETURN(std::string applets, Run({busybox, "--list-full"}));
+  for (std::string_view applet : Split(applets, '\n')) {
+    applet = Trim(applet);
+    if (applet.empty() || applet == "bin/busybox") continue;
+    std::string link = root + "/" + std::string(applet);
+    size_t depth = static_cast<size_t>(std::count(applet.begin(), applet.end(), '/'));
+    std::string up;
+    for (size_t i = 0; i < depth; ++i) up += "../";
+    ANNEX_RETURN_IF_ERROR(Symlink(up + "bin/busybox", link));
+  }
+  return Status::OK();
+}
+
+// Copies the modules (with dependencies) and writes their load order to
+// etc/annex/<list_name>, one path per line relative to /lib/modules/<version>.
+Status InstallModules(const std::string& kernel_root, const std::string& kernel_version,
+                      const std::vector<std::string>& names, const std::string& root, const std::string& list_name) {
+  std::string modules_dir = kernel_root + "/lib/modules/" + kernel_version;
+  ANNEX_ASSIGN_OR_RETURN(auto order, ResolveModules(modules_dir, names));
+  std::string list;
+  for (const auto& rel : order) {
+    ANNEX_RETURN_IF_ERROR(CopyFile(modules_dir + "/" + rel, root + "/lib/modules/" + kernel_version + "/" + rel, 0644));
+    list += rel + "\n";
+  }
+  ANNEX_RETURN_IF_ERROR(MakeDirs(root + "/etc/annex"));
+  return WriteWholeFile(root + "/etc/annex/" + list_name, list);
+}
+
+// Every file time in the tree becomes `epoch` (reproducible filesystems).
+Status StampTimes(const std::string& root, int64_t epoch) {
+  struct timespec times[2] = {{epoch, 0}, {epoch, 0}};
+  std::error_code ec;
+  std::vector<std::string> paths = {root};
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    paths.push_back(it->path().string());
+  }
+  if (ec) return Status::IOError("list " + root + ": " + ec.message());
+  for (const auto& p : paths) {
+    if (::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Status::FromErrno(errno, "utimensat " + p);
+    }
+  }
+  return Status::OK();
+}
+
+std::string KernelVersionOf(const std::string& kernel_root) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(kernel_root + "/lib/modules", ec)) return e.path().filename().string();
+  return "";
+}
+
+// A UUID derived from the version and a purpose (reproducible filesystems).
+std::string DerivedUuid(const std::string& seed) {
+  std::string h = crypto::Sha256Hex(seed);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-4" + h.substr(13, 3) + "-8" + h.substr(17, 3) + "-" +
+         h.substr(20, 12);
+}
+
+std::string FrozenTime(int64_t epoch) {
+  time_t t = static_cast<time_t>(epoch);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+struct Inputs {
+  std::string kernel_root, kernel_version, busybox, systemd_boot;
+};
+
+Result<Inputs> FetchInputs(PackageCache& cache) {
+  Inputs in;
+  ANNEX_ASSIGN_OR_RETURN(in.kernel_root, cache.UnpackedKernel());
+  in.kernel_version = KernelVersionOf(in.kernel_root);
+  if (in.kernel_version.empty()) return Status::NotFound("the kernel package has no lib/modules");
+  ANNEX_ASSIGN_OR_RETURN(std::string bb, cache.Unpacked("busybox-static"));
+  in.busybox = bb + "/bin/busybox";
+  ANNEX_ASSIGN_OR_RETURN(std::string sdboot, cache.Unpacked("systemd-boot-efi"));
+  in.systemd_boot = sdboot + "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
+  for (const auto& f : {in.busybox, in.systemd_boot, in.kernel_root + "/boot/vmlinuz-" + in.kernel_version}) {
+    if (!fs::exists(f)) return Status::NotFound("expected " + f + " in the package cache");
+  }
+  return in;
+}
+
+Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& root, const std::string& signing_pub) {
+  ANNEX_RETURN_IF_ERROR(InstallBusybox(in.busybox, root));
+  for (const char* dir : {"proc", "sys", "dev", "run", "tmp", "data", "etc/annex/trusted-keys"}) {
+    ANNEX_RETURN_IF_ERROR(MakeDirs(root + "/" + dir));
+  }
+  std::vector<std::string> elf;
+  std::string annexd = o.annexd.empty() ? o.bin_dir + "/annexd" : o.annexd;
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{{annexd, "/usr/bin/annexd"},
+                                                        {o.bin_dir + "/annexctl", "/usr/bin/annexctl"},
+                                                        {o.bin_dir + "/annex-image", "/usr/bin/annex-image"}}) {
+    if (!fs::exists(from)) return Status::NotFound(from + " does not exist (build it first)");
+    ANNEX_RETURN_IF_ERROR(InstallBinary(from, root + to));
+    elf.push_back(from);
+  }
+  std::string mtools = FindTool("mtools");
+  if (mtools.empty()) return Status::NotFound("mtools is not installed");
+  ANNEX_RETURN_IF_ERROR(InstallBinary(mtools, root + "/usr/bin/mtools"));
+  elf.push_back(mtools);
+  for (const auto& link : kMtoolsLinks) ANNEX_RETURN_IF_ERROR(Symlink("mtools", root + "/usr/bin/" + link));
+  for (const auto& tool : kSbinTools) {
+    std::string path = FindTool(tool);
+    if (path.empty()) return Status::NotFound(tool + " is not installed (e2fsprogs)");
+    ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + "/usr/sbin/" + tool));
+    elf.push_back(path);
+  }
+  ANNEX_RETURN_IF_ERROR(InstallLibraries(elf, root));
+  // mtools converts FAT names through iconv's code page 850 module.
+  const std::string gconv = "/usr/lib/x86_64-linux-gnu/gconv";
+  for (const char* f : {"IBM850.so", "gconv-modules", "gconv-modules.cache", "gconv-modules.d/gconv-modules-extra.conf"}) {
+    if (fs::exists(gconv + "/" + f)) ANNEX_RETURN_IF_ERROR(CopyFile(gconv + "/" + f, root + gconv + "/" + f, 0644));
+  }
+  ANNEX_RETURN_IF_ERROR(InstallModules(in.kernel_root, in.kernel_version, kNetworkModules, root, "modules"));
+
+  ANNEX_RETURN_IF_ERROR(CopyFile(o.share_dir + "/rootfs/init", root + "/sbin/annex-init", 0755));
+  ANNEX_RETURN_IF_ERROR(Symlink("annex-init", root + "/sbin/init.annex"));
+  ANNEX_RETURN_IF_ERROR(CopyFile(o.share_dir + "/rootfs/udhcpc.script", root + "/etc/annex/udhcpc.script", 0755));
+  ANNEX_RETURN_IF_ERROR(
+      WriteWholeFile(root + "/etc/annex/version",
+                     "version=" + o.version + "\nmin_installed_version=" + o.min_installed_version + "\n"));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/group", "root:x:0:\n"));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n"));
+  // The root is read-only; DHCP writes the resolver config under /run.
+  ANNEX_RETURN_IF_ERROR(Symlink("/run/resolv.conf", root + "/etc/resolv.conf"));
+  std::vector<std::string> trusted = {signing_pub};
+  for (const auto& path : o.extra_trusted_keys) {
+    ANNEX_ASSIGN_OR_RETURN(std::string pem, ReadWholeFile(path));
+    trusted.push_back(pem);
+  }
+  for (const auto& pem : trusted) {
+    ANNEX_ASSIGN_OR_RETURN(std::string id, KeyId(pem));
+    ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/annex/trusted-keys/" + id + ".pub", pem));
+  }
+  return StampTimes(root, o.epoch);
+}
+
+Status StageInitramfs(const BuildOptions& o, const Inputs& in, const std::string& root) {
+  ANNEX_RETURN_IF_ERROR(InstallBusybox(in.busybox, root));
+  for (const char* dir : {"proc", "sys", "dev", "newroot"}) ANNEX_RETURN_IF_ERROR(MakeDirs(root + "/" + dir));
+  ANNEX_RETURN_IF_ERROR(InstallModules(in.kernel_root, in.kernel_version, kStorageModules, root, "modules"));
+  ANNEX_RETURN_IF_ERROR(CopyFile(o.share_dir + "/initrd/init", root + "/init", 0755));
+  return StampTimes(root, o.epoch);
+}
+
+Status MakeExt4(const std::string& image, uint64_t size, const std::string& source, const std::string& label,
+                const std::string& uuid, int64_t epoch) {
+  // No journal: the root slots are mounted read-only and written only whole.
+  Command cmd{{"mke2fs",
+               "-q",
+               "-F",
+               "-t",
+               "ext4",
+               "-O",
+               "^has_journal",
+               "-b",
+               "4096",
+               "-m",
+               "0",
+               "-L",
+               label,
+               "-U",
+               uuid,
+               "-E",
+               "root_owner=0:0,hash_seed=" + uuid + ",lazy_itable_init=0",
+               "-d",
+               source,
+               image,
+               std::to_string(size / 1024) + "k"},
+              {{"E2FSPROGS_FAKE_TIME", std::to_string(epoch)}},
+              {},
+              {}};
+  return Run(cmd).status();
+}
+
+Status MakeEsp(const BuildOptions& o, const Inputs& in, const std::string& image, const std::string& kernel,
+               const std::string& initrd, const std::string& work) {
+  std::string volume_id = crypto::Sha256Hex("esp/" + o.version).substr(0, 8);
+  ANNEX_RETURN_IF_ERROR(Run({"mkfs.vfat", "-C", "--invariant", "-F", "32", "-s", "1", "-n", "ANNEX-ESP", "-i",
+                             volume_id, image, std::to_string(kEspSize / 1024)})
+                            .status());
+  Esp esp(image, 0, FrozenTime(o.epoch));
+  for (const char* dir :
+       {"EFI", "EFI/BOOT", "EFI/systemd", "loader", "loader/entries", "annex", "annex/a", "annex/b"}) {
+    ANNEX_RETURN_IF_ERROR(esp.MakeDir(dir));
+  }
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(in.systemd_boot, "EFI/BOOT/BOOTX64.EFI"));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(in.systemd_boot, "EFI/systemd/systemd-bootx64.efi"));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(kernel, "annex/a/vmlinuz"));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(initrd, "annex/a/initrd.img"));
+  // No menu: the boot counters, not a person, choose the slot.
+  ANNEX_RETURN_IF_ERROR(esp.Write("loader/loader.conf", "timeout 0\neditor no\nauto-entries no\nauto-firmware no\n"));
+  ANNEX_RETURN_IF_ERROR(esp.Write("loader/entries/annex-1-a.conf", EntryText(o.version, 'a')));
+  if (!o.firstboot_config.empty()) {
+    ANNEX_RETURN_IF_ERROR(esp.CopyIn(o.firstboot_config, "annex/firstboot.conf"));
+  } else {
+    ANNEX_RETURN_IF_ERROR(esp.CopyIn(o.share_dir + "/firstboot.conf.example", "annex/firstboot.conf.example"));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EntryText(const std::string& version, char slot) {
+  std::string s(1, slot);
+  return "title Annex " + version + " (slot " + s + ")\nversion " + version + "\nlinux /annex/" + s +
+         "/vmlinuz\ninitrd /annex/" + s + "/initrd.img\noptions annex.slot=" + s +
+         " console=tty0 console=ttyS0,115200 panic=10 quiet\n";
+}
+
+Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
+  if (!IsValidVersion(o.version)) return Status::InvalidArgument("--version must look like 1.2.3, not " + o.version);
+  if (!IsValidVersion(o.min_installed_version)) {
+    return Status::InvalidArgument("--min-installed-version must look like 1.2.3");
+  }
+  if (o.size % kMiB != 0) return Status::InvalidArgument("--size must be a whole number of MiB");
+  if (o.size < 2 * kMiB + kEspSize + 2 * kRootSize + kMinDataSize) {
+    return Status::InvalidArgument("--size is too small: at least " +
+                                   std::to_string((2 * kMiB + kEspSize + 2 * kRootSize + kMinDataSize) / kMiB) +
+                                   " MiB");
+  }
+  ANNEX_ASSIGN_OR_RETURN(std::string private_pem, ReadWholeFile(o.key_path));
+  ANNEX_ASSIGN_OR_RETURN(std::string public_pem, PublicKeyFromPrivate(private_pem));
+  ANNEX_ASSIGN_OR_RETURN(std::string key_id, KeyId(public_pem));
+
+  progress.SetSteps(7);
+  progress.Step("fetching Debian packages (kernel, busybox, systemd-boot) into " + o.cache_dir);
+  PackageCache cache(o.cache_dir);
+  ANNEX_ASSIGN_OR_RETURN(Inputs in, FetchInputs(cache));
+
+  std::string work = o.out + ".work";
+  std::error_code ec;
+  fs::remove_all(work, ec);
+  ANNEX_RETURN_IF_ERROR(MakeDirs(work));
+  // ANNEX_IMAGE_KEEP_WORK=1 keeps the staging trees for inspection.
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code e;
+      if (!std::getenv("ANNEX_IMAGE_KEEP_WORK")) fs::remove_all(dir, e);
+    }
+  } cleanup{work};
+
+  progress.Step("root filesystem: annexd, annexctl, annex-image, busybox, kernel " + in.kernel_version + " modules");
+  ANNEX_RETURN_IF_ERROR(StageRoot(o, in, work + "/root", public_pem));
+  ANNEX_RETURN_IF_ERROR(
+      MakeExt4(work + "/root.img", kRootSize, work + "/root", "annex-root", DerivedUuid("root/" + o.version), o.epoch));
+
+  progress.Step("initramfs");
+  ANNEX_RETURN_IF_ERROR(StageInitramfs(o, in, work + "/initrd"));
+  ANNEX_ASSIGN_OR_RETURN(std::string initramfs, BuildInitramfs(work + "/initrd", o.epoch));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(work + "/initrd.img", initramfs));
+  std::string kernel = in.kernel_root + "/boot/vmlinuz-" + in.kernel_version;
+  ANNEX_RETURN_IF_ERROR(CopyFile(kernel, work + "/vmlinuz", 0644));
+  struct timespec times[2] = {{o.epoch, 0}, {o.epoch, 0}};
+  for (const char* f : {"/vmlinuz", "/initrd.img"}) ::utimensat(AT_FDCWD, (work + f).c_str(), times, 0);
+
+  progress.Step("EFI system partition: systemd-boot, entry annex-1-a, kernel, initramfs");
+  ANNEX_RETURN_IF_ERROR(MakeEsp(o, in, work + "/esp.img", work + "/vmlinuz", work + "/initrd.img", work));
+
+  progress.Step("disk image " + o.out + " (" + std::to_string(o.size / kMiB) + " MiB, GPT)");
+  ANNEX_ASSIGN_OR_RETURN(GptLayout layout, PlanLayout(o.size,
+                                                      {{"annex-esp", kEspTypeGuid, kEspSize},
+                                                       {"annex-root-a", kLinuxRootX86_64TypeGuid, kRootSize},
+                                                       {"annex-root-b", kLinuxRootX86_64TypeGuid, kRootSize},
+                                                       {"annex-data", kLinuxDataTypeGuid, 0}},
+                                                      "annex/" + o.version));
+  std::string tmp_out = o.out + ".tmp";
+  {
+    ANNEX_ASSIGN_OR_RETURN(Fd disk, OpenFile(tmp_out, O_RDWR | O_CREAT | O_TRUNC, 0644));
+    if (::ftruncate(disk.get(), static_cast<off_t>(o.size)) != 0) return Status::FromErrno(errno, "truncate");
+    ANNEX_RETURN_IF_ERROR(WriteGpt(disk.get(), layout));
+    for (const auto& [name, file] : std::vector<std::pair<const char*, std::string>>{
+             {"annex-esp", work + "/esp.img"}, {"annex-root-a", work + "/root.img"}}) {
+      const Partition* part = FindPartition(layout, name);
+      ANNEX_ASSIGN_OR_RETURN(Fd src, OpenFile(file, O_RDONLY));
+      struct stat st;
+      ::fstat(src.get(), &st);
+      if (static_cast<uint64_t>(st.st_size) > part->size()) return Status::Internal(std::string(name) + " too big");
+      progress.Begin(name, static_cast<uint64_t>(st.st_size));
+      ANNEX_RETURN_IF_ERROR(CopyRange(src.get(), 0, disk.get(), part->offset(), static_cast<uint64_t>(st.st_size),
+                                      ZeroChunks::kSkip, nullptr, &progress));
+      progress.End();
+    }
+    if (::fsync(disk.get()) != 0) return Status::FromErrno(errno, "fsync " + tmp_out);
+  }
+
+  progress.Step("hashing artifacts");
+  Manifest m;
+  m.version = o.version;
+  m.min_installed_version = o.min_installed_version;
+  m.key_id = key_id;
+  {
+    ANNEX_ASSIGN_OR_RETURN(Fd disk, OpenFile(tmp_out, O_RDONLY));
+    progress.Begin("disk", o.size);
+    ANNEX_ASSIGN_OR_RETURN(std::string disk_sha, Sha256Range(disk.get(), 0, o.size, &progress));
+    progress.End();
+    m.artifacts.push_back({"disk", "disk", 0, o.size, disk_sha});
+    for (const auto& [name, artifact, slot] : std::vector<std::tuple<const char*, const char*, const char*>>{
+             {"annex-esp", "esp", "esp"}, {"annex-root-a", "root", "root"}}) {
+      const Partition* part = FindPartition(layout, name);
+      ANNEX_ASSIGN_OR_RETURN(std::string sha, Sha256Range(disk.get(), part->offset(), part->size()));
+      m.artifacts.push_back({artifact, slot, part->offset(), part->size(), sha});
+    }
+  }
+  for (const char* f : {"vmlinuz", "initrd.img"}) {
+    ANNEX_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(work + "/" + f));
+    m.artifacts.push_back({f, "boot", 0, data.size(), crypto::Sha256Hex(data)});
+  }
+
+  progress.Step("signing the manifest with key " + key_id);
+  std::string manifest = EncodeManifest(m);
+  ANNEX_ASSIGN_OR_RETURN(std::string signature, Sign(private_pem, manifest));
+  BuildResult result;
+  result.manifest = m;
+  result.manifest_path = o.out + ".manifest";
+  result.signature_path = o.out + ".manifest.sig";
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(result.manifest_path, manifest));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(result.signature_path, Base64Encode(signature) + "\n"));
+  if (::rename(tmp_out.c_str(), o.out.c_str()) != 0) return Status::FromErrno(errno, "rename " + o.out);
+  result.packages_downloaded = cache.downloads();
+  return result;
+}
+
+}  // namespace annex::image

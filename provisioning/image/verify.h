@@ -1,0 +1,25 @@
+#pragma once
+// Verifying an image against its signed manifest (`<image>.manifest` and
+// `<image>.manifest.sig`): the signature over the manifest's raw bytes first,
+// with each trusted key; only then is the manifest parsed, the image's size
+// checked, and its contents hashed.
+
+#include <string>
+#include <vector>
+
+#include "appliance/core/result.h"
+#include "provisioning/image/manifest.h"
+#include "provisioning/image/progress.h"
+
+namespace annex::image {
+
+// Public keys (PEM). Each path is a key file or a directory of *.pub files.
+Result<std::vector<std::string>> LoadTrustedKeys(const std::vector<std::string>& paths);
+
+// Signature, manifest and size checks: cheap, run before anything is written.
+Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys);
+
+// Hashes the whole image and each partition artifact in one pass.
+Status VerifyImageContents(const std::string& image_path, const Manifest& manifest, Progress& progress);
+
+}  // namespace annex::image
