@@ -1,6 +1,7 @@
 #include "provisioning/image/builder.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,9 +141,11 @@ Status StampTimes(const std::string& root, int64_t epoch) {
   struct timespec times[2] = {{epoch, 0}, {epoch, 0}};
   std::error_code ec;
   std::vector<std::string> paths = {root};
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    paths.push_back(it->path().string());
+  if (fs::is_directory(root)) {
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      paths.push_back(it->path().string());
+    }
   }
   if (ec) return Status::IOError("list " + root + ": " + ec.message());
   for (const auto& p : paths) {
@@ -286,7 +289,22 @@ Status MakeExt4(const std::string& image, uint64_t size, const std::string& sour
               {{"E2FSPROGS_FAKE_TIME", std::to_string(epoch)}},
               {},
               {}};
-  return Run(cmd).status();
+  ANNEX_RETURN_IF_ERROR(Run(cmd).status());
+  // mke2fs -d copies each source file's ctime, which no one can set; stamp
+  // them here so the filesystem does not carry the build's wall clock.
+  std::string script = "sif / ctime @" + std::to_string(epoch) + "\n";
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(source, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    script += "sif \"/" + it->path().lexically_relative(source).string() + "\" ctime @" + std::to_string(epoch) + "\n";
+  }
+  if (ec) return Status::IOError("list " + source + ": " + ec.message());
+  std::string script_path = image + ".debugfs";
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(script_path, script));
+  auto out = Run(Command{{"debugfs", "-w", "-f", script_path, image}, {{"E2FSPROGS_FAKE_TIME", std::to_string(epoch)}},
+                         {}, {}});
+  ::unlink(script_path.c_str());
+  return out.status();
 }
 
 Status MakeEsp(const BuildOptions& o, const Inputs& in, const std::string& image, const std::string& kernel,
@@ -300,18 +318,23 @@ Status MakeEsp(const BuildOptions& o, const Inputs& in, const std::string& image
        {"EFI", "EFI/BOOT", "EFI/systemd", "loader", "loader/entries", "annex", "annex/a", "annex/b"}) {
     ANNEX_RETURN_IF_ERROR(esp.MakeDir(dir));
   }
-  ANNEX_RETURN_IF_ERROR(esp.CopyIn(in.systemd_boot, "EFI/BOOT/BOOTX64.EFI"));
-  ANNEX_RETURN_IF_ERROR(esp.CopyIn(in.systemd_boot, "EFI/systemd/systemd-bootx64.efi"));
+  // Copied with the image's fixed time first: FAT entries keep the source's mtime.
+  std::string loader = work + "/systemd-bootx64.efi";
+  ANNEX_RETURN_IF_ERROR(CopyFile(in.systemd_boot, loader, 0644));
+  ANNEX_RETURN_IF_ERROR(StampTimes(loader, o.epoch));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(loader, "EFI/BOOT/BOOTX64.EFI"));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(loader, "EFI/systemd/systemd-bootx64.efi"));
   ANNEX_RETURN_IF_ERROR(esp.CopyIn(kernel, "annex/a/vmlinuz"));
   ANNEX_RETURN_IF_ERROR(esp.CopyIn(initrd, "annex/a/initrd.img"));
   // No menu: the boot counters, not a person, choose the slot.
   ANNEX_RETURN_IF_ERROR(esp.Write("loader/loader.conf", "timeout 0\neditor no\nauto-entries no\nauto-firmware no\n"));
   ANNEX_RETURN_IF_ERROR(esp.Write("loader/entries/annex-1-a.conf", EntryText(o.version, 'a')));
-  if (!o.firstboot_config.empty()) {
-    ANNEX_RETURN_IF_ERROR(esp.CopyIn(o.firstboot_config, "annex/firstboot.conf"));
-  } else {
-    ANNEX_RETURN_IF_ERROR(esp.CopyIn(o.share_dir + "/firstboot.conf.example", "annex/firstboot.conf.example"));
-  }
+  bool custom = !o.firstboot_config.empty();
+  std::string config = work + "/firstboot.conf";
+  ANNEX_RETURN_IF_ERROR(
+      CopyFile(custom ? o.firstboot_config : o.share_dir + "/firstboot.conf.example", config, 0644));
+  ANNEX_RETURN_IF_ERROR(StampTimes(config, o.epoch));
+  ANNEX_RETURN_IF_ERROR(esp.CopyIn(config, custom ? "annex/firstboot.conf" : "annex/firstboot.conf.example"));
   return Status::OK();
 }
 
@@ -342,7 +365,14 @@ Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
   progress.SetSteps(7);
   progress.Step("fetching Debian packages (kernel, busybox, systemd-boot) into " + o.cache_dir);
   PackageCache cache(o.cache_dir);
-  ANNEX_ASSIGN_OR_RETURN(Inputs in, FetchInputs(cache));
+  Inputs in;
+  {
+    // Builds running side by side share the cache: one fetches, the others wait.
+    ANNEX_RETURN_IF_ERROR(MakeDirs(o.cache_dir));
+    ANNEX_ASSIGN_OR_RETURN(Fd lock, OpenFile(o.cache_dir + "/.lock", O_RDWR | O_CREAT, 0644));
+    if (::flock(lock.get(), LOCK_EX) != 0) return Status::FromErrno(errno, "lock " + o.cache_dir);
+    ANNEX_ASSIGN_OR_RETURN(in, FetchInputs(cache));
+  }
 
   std::string work = o.out + ".work";
   std::error_code ec;

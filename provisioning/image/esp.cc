@@ -14,7 +14,8 @@ std::string Target(std::string_view path) { return "::/" + std::string(path); }
 
 Result<std::string> RunMtools(std::vector<std::string> argv) {
   // Our images are not DOS floppies: skip mtools' geometry sanity checks.
-  return Run(Command{std::move(argv), {{"MTOOLS_SKIP_CHECK", "1"}}, {}, {}});
+  // NO_FAKE_STAT: faketime must not shift the source files' (fixed) times.
+  return Run(Command{std::move(argv), {{"MTOOLS_SKIP_CHECK", "1"}, {"NO_FAKE_STAT", "1"}}, {}, {}});
 }
 
 }  // namespace
@@ -66,9 +67,14 @@ Status Esp::CopyOut(std::string_view path, const std::string& host_path) const {
 }
 
 Status Esp::CopyIn(const std::string& host_path, std::string_view path) const {
+  return Copy(host_path, path, true);
+}
+
+Status Esp::Copy(const std::string& host_path, std::string_view path, bool keep_mtime) const {
   auto argv = Tool("mcopy");
-  // -o: overwrite; -m: keep the source's (fixed) modification time.
-  argv.insert(argv.end(), {"-o", "-m", host_path, Target(path)});
+  argv.push_back("-o");  // overwrite
+  if (keep_mtime) argv.push_back("-m");
+  argv.insert(argv.end(), {host_path, Target(path)});
   return RunMtools(argv).status();
 }
 
@@ -85,7 +91,8 @@ Status Esp::Write(std::string_view path, std::string_view data) const {
       return Status::IOError("cannot write temporary file");
     }
   }
-  Status s = CopyIn(tmpl, path);
+  // Stamped with the (possibly frozen) current time, not the temp file's.
+  Status s = Copy(tmpl, path, false);
   ::unlink(tmpl);
   return s;
 }

@@ -35,6 +35,7 @@ class Esp {
 
  private:
   std::vector<std::string> Tool(const char* name) const;
+  Status Copy(const std::string& host_path, std::string_view path, bool keep_mtime) const;
   std::string Image() const;
 
   std::string device_;

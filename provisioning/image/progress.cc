@@ -52,7 +52,7 @@ void Progress::Draw(bool final) {
     return;
   }
   int quarter = percent / 25;
-  if (!final && quarter == last_quarter_) return;
+  if (quarter == last_quarter_) return;
   last_quarter_ = quarter;
   if (final || quarter > 0) {
     std::fprintf(stderr, "  %-10s %3d%% %8.1f MiB %7.1f MB/s\n", label_.c_str(), percent, mib, rate);

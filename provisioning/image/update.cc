@@ -90,9 +90,16 @@ Result<Target> OpenTarget(const std::string& target_arg) {
   ANNEX_ASSIGN_OR_RETURN(auto names, t.esp().List(kEntriesDir));
   t.entries = ParseEntryNames(names);
   if (!t.running) {
-    auto selected = SelectBootEntry(t.entries);
-    if (!selected) return Status::NotFound(t.disk + " has no Annex boot entry");
-    t.booted = selected->slot;
+    // Offline, the active slot is the one that boots by default without a
+    // trial: a counted entry is still on probation and must not be the base
+    // the next update overwrites the other slot from.
+    std::vector<BootEntry> good;
+    for (const auto& e : t.entries) {
+      if (!e.tries_left) good.push_back(e);
+    }
+    auto active = SelectBootEntry(good.empty() ? t.entries : good);
+    if (!active) return Status::NotFound(t.disk + " has no Annex boot entry");
+    t.booted = active->slot;
   }
   return t;
 }
@@ -302,7 +309,8 @@ Result<std::string> DescribeSlots(const std::string& target) {
     out += e.FileName() + "  slot " + SlotLetter(e.slot) + "  " + state + (next ? "  <- boots next" : "") + "\n";
   }
   ANNEX_ASSIGN_OR_RETURN(std::string version, ReadBootedFile(t, "/etc/annex/version"));
-  out += std::string("running/active slot ") + SlotLetter(t.booted) + ": " + ValueOf(version, "version") + "\n";
+  out += std::string(t.running ? "running slot " : "active slot ") + SlotLetter(t.booted) + ": Annex " +
+         ValueOf(version, "version") + "\n";
   return out;
 }
 

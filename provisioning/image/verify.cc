@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <memory>
 
@@ -43,7 +44,9 @@ Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector
   if (!raw.ok()) return Status::NotFound("no manifest next to the image (" + image_path + ".manifest)");
   auto sig_text = ReadWholeFile(image_path + ".manifest.sig");
   if (!sig_text.ok()) return Status::NotFound("no manifest signature (" + image_path + ".manifest.sig)");
-  auto signature = Base64Decode(Trim(*sig_text));
+  std::string_view sig_b64 = *sig_text;
+  while (!sig_b64.empty() && std::isspace(static_cast<unsigned char>(sig_b64.back()))) sig_b64.remove_suffix(1);
+  auto signature = Base64Decode(sig_b64);
   if (!signature || signature->size() != 64) {
     return Status::PermissionDenied("the manifest signature file is malformed");
   }

@@ -1,0 +1,164 @@
+"""Boot tests: images built from the freshly compiled binaries run in qemu.
+
+DirectKernelBootTest  boots the kernel and initramfs straight from qemu (the
+                      fast path), on a disk larger than the image, and uses
+                      the appliance with boto3 through a forwarded port.
+UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
+                      path with boot counting): A runs 1.0.0; an update to B
+                      with 1.1.0 boots and is blessed; a broken 1.2.0 (its
+                      annexd never gets healthy) goes into A, fails three
+                      boots, and the machine comes back on B by itself. An
+                      object written before the updates survives all of it.
+"""
+
+import os
+import stat
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from image_fixture import ROOT_KEY, ROOT_SECRET, Qemu, Workspace, qemu_missing  # noqa: E402
+
+try:
+    import boto3
+    from botocore.config import Config
+except ImportError:  # pragma: no cover
+    boto3 = None
+
+
+def s3(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+                        region_name="us-east-1",
+                        config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=60))
+
+
+def wait_ready(vm, timeout):
+    """annexd answers its health check through the forwarded port."""
+    import urllib.request
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(vm.endpoint + "/_annex/health", timeout=3) as r:
+                if r.status == 200:
+                    return time.time()
+        except OSError:
+            pass
+        if vm.proc.poll() is not None:
+            raise AssertionError("qemu exited; console:\n" + vm.tail())
+        time.sleep(0.5)
+    raise AssertionError(f"annexd not ready within {timeout} s; console:\n{vm.tail()}")
+
+
+class BootTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        missing = qemu_missing() or (None if boto3 else "python3-boto3 is not installed")
+        if missing:
+            raise unittest.SkipTest(missing)
+        cls.ws = Workspace()
+        cls.config = cls.ws.write_config()
+
+    @classmethod
+    def tearDownClass(cls):
+        if os.environ.get("ANNEX_KEEP_TEST_DIR"):
+            print("kept", cls.ws.dir)
+        else:
+            cls.ws.cleanup()
+
+    def boot(self, disk, name, **kw):
+        vm = Qemu(disk, self.ws.dir / f"{name}.console", **kw)
+        self.addCleanup(vm.stop)
+        return vm
+
+
+class DirectKernelBootTest(BootTestCase):
+    def test_boots_grows_data_and_serves_s3(self):
+        image = self.ws.build("direct.img", "1.0.0", config=self.config)
+        disk = self.ws.copy_image(image, "direct-disk.img")
+        # A server's disk is bigger than the image: first boot grows annex-data.
+        os.truncate(disk, 1536 << 20)
+        boot = self.ws.extract_boot_files(image)
+        started = time.time()
+        vm = self.boot(disk, "direct", kernel=boot["vmlinuz"], initrd=boot["initrd.img"], cmdline="annex.slot=a")
+        ready = wait_ready(vm, 240)
+        print(f"direct kernel boot to ready: {ready - started:.1f} s", file=sys.stderr)
+        vm.wait_for(r"annex-init: data partition: grown to (\d+) MiB", 30)
+        vm.wait_for(r"Annex 1\.0\.0 on slot a serves on port 4566", 30)
+        self.assertIn("site lab-1", vm.console())
+
+        client = s3(vm.endpoint)
+        client.create_bucket(Bucket="boot-test")
+        body = os.urandom(300_000)
+        client.put_object(Bucket="boot-test", Key="dir/object.bin", Body=body)
+        self.assertEqual(client.get_object(Bucket="boot-test", Key="dir/object.bin")["Body"].read(), body)
+        listed = client.list_objects_v2(Bucket="boot-test")["Contents"]
+        self.assertEqual([o["Key"] for o in listed], ["dir/object.bin"])
+        # Credentials come from the first-boot config: others are refused.
+        bad = boto3.client("s3", endpoint_url=vm.endpoint, aws_access_key_id="AKIAWRONGWRONGWRONG1",
+                           aws_secret_access_key="x" * 40, region_name="us-east-1")
+        with self.assertRaises(Exception) as ctx:
+            bad.list_buckets()
+        self.assertIn("InvalidAccessKeyId", str(ctx.exception))
+        # The data filesystem spans the grown partition, not the image's.
+        size = int(vm.wait_for(r"grown to (\d+) MiB", 1).group(1))
+        self.assertGreater(size, 1000)
+
+
+class UefiUpdateTest(BootTestCase):
+    def test_update_then_rollback_from_a_broken_slot(self):
+        v1 = self.ws.build("v1.0.0.img", "1.0.0", config=self.config)
+        v11 = self.ws.build("v1.1.0.img", "1.1.0")
+        broken_annexd = self.ws.dir / "broken-annexd"
+        broken_annexd.write_text("#!/bin/sh\n# never becomes healthy\nexec sleep 100000\n")
+        broken_annexd.chmod(broken_annexd.stat().st_mode | stat.S_IEXEC)
+        v12 = self.ws.build("v1.2.0-broken.img", "1.2.0", annexd=broken_annexd)
+
+        disk = self.ws.dir / "server-disk.img"
+        self.ws.run("flash", str(v1), str(disk), "--pubkey", str(self.ws.keys / "signing.pub"))
+
+        # 1.0.0 on slot A, through OVMF and systemd-boot.
+        started = time.time()
+        vm = self.boot(disk, "uefi-1", uefi=True)
+        ready = wait_ready(vm, 300)
+        print(f"UEFI boot to ready: {ready - started:.1f} s", file=sys.stderr)
+        vm.wait_for(r"Annex 1\.0\.0 on slot a serves", 30)
+        client = s3(vm.endpoint)
+        client.create_bucket(Bucket="survivor")
+        client.put_object(Bucket="survivor", Key="k", Body=b"written on 1.0.0")
+        vm.stop()  # power cut
+
+        # Update to 1.1.0: goes into B with 3 tries, boots, gets blessed.
+        out = self.ws.run("update", str(v11), "--target", str(disk)).stdout
+        self.assertIn("into slot b as annex-2-b+3.conf", out)
+        self.assertIn("annex-2-b+3.conf  slot b  3 tries left  <- boots next", self.ws.status(disk))
+        vm = self.boot(disk, "uefi-2", uefi=True)
+        wait_ready(vm, 300)
+        vm.wait_for(r"Annex 1\.1\.0 on slot b serves", 30)
+        vm.wait_for(r"blessed annex-2-b\.conf", 30)
+        self.assertEqual(s3(vm.endpoint).get_object(Bucket="survivor", Key="k")["Body"].read(), b"written on 1.0.0")
+        vm.stop()
+        self.assertIn("annex-2-b.conf  slot b  good  <- boots next", self.ws.status(disk))
+
+        # A broken 1.2.0 goes into A (the slot not running); it never gets
+        # healthy, reboots, and after 3 tries systemd-boot picks B again.
+        out = self.ws.run("update", str(v12), "--target", str(disk)).stdout
+        self.assertIn("into slot a as annex-3-a+3.conf", out)
+        vm = self.boot(disk, "uefi-3", uefi=True)
+        for attempt in range(3):
+            vm.wait_for(r"Annex 1\.2\.0, slot a", 300, start=0 if attempt == 0 else last.end())
+            last = vm.wait_for(r"annexd not healthy after \d+ s on slot a", 300,
+                               start=0 if attempt == 0 else last.end())
+        back = vm.wait_for(r"Annex 1\.1\.0 on slot b serves", 300, start=last.end())
+        self.assertEqual(vm.console().count("Annex 1.2.0, slot a"), 3, "the broken slot is tried exactly 3 times")
+        vm.wait_for(r"rolled back: annex-3-a\+0-3\.conf failed 3 boots", 30, start=back.start())
+        wait_ready(vm, 60)
+        self.assertEqual(s3(vm.endpoint).get_object(Bucket="survivor", Key="k")["Body"].read(), b"written on 1.0.0")
+        vm.stop()
+        status = self.ws.status(disk)
+        self.assertIn("annex-3-a+0-3.conf  slot a  failed", status)
+        self.assertIn("annex-2-b.conf  slot b  good  <- boots next", status)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,267 @@
+"""annex-image without booting: keys, reproducible builds, verification,
+flashing (to files, and to loop devices where the machine allows it), and the
+update's refusals and crash safety — each refusal checked to leave its target
+exactly as it was."""
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from image_fixture import Workspace, sha256_file  # noqa: E402
+
+MiB = 1 << 20
+
+
+def losetup(path):
+    """Attaches `path` to a free loop device, or returns (None, why not)."""
+    if os.geteuid() != 0:
+        return None, "loop devices need root"
+    p = subprocess.run(["losetup", "--find", "--show", str(path)], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, f"losetup is not allowed here: {p.stderr.strip()}"
+    return p.stdout.strip(), None
+
+
+class ImageToolsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("mcopy", "mkfs.vfat", "mke2fs", "debugfs"):
+            if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}") and not os.path.exists(f"/sbin/{tool}"):
+                raise unittest.SkipTest(f"{tool} is not installed (scripts/install-deps.sh installs it)")
+        cls.ws = Workspace()
+        cls.pub = str(cls.ws.keys / "signing.pub")
+        cls.image = cls.ws.build("base.img", "1.0.0", min_installed="1.0.0")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ws.cleanup()
+
+    def fail_with(self, args, *fragments):
+        p = self.ws.run(*args, check=False)
+        self.assertNotEqual(p.returncode, 0, f"annex-image {' '.join(args)} should have failed:\n{p.stdout}")
+        for f in fragments:
+            self.assertIn(f, p.stderr)
+        return p
+
+    def variant(self, name, mutate):
+        """A copy of the base image (+ manifest and signature) changed by `mutate(dir, image)`."""
+        d = self.ws.dir / name
+        d.mkdir()
+        img = d / "disk.img"
+        for suffix in ("", ".manifest", ".manifest.sig"):
+            subprocess.run(["cp", "--sparse=always", f"{self.image}{suffix}", f"{img}{suffix}"], check=True)
+        mutate(img)
+        return img
+
+    # ---- keys and builds
+
+    def test_keygen_writes_a_private_key_only_the_owner_reads_and_never_overwrites(self):
+        mode = stat.S_IMODE(os.stat(self.ws.keys / "signing.key").st_mode)
+        self.assertEqual(mode, 0o600)
+        self.assertIn("BEGIN PUBLIC KEY", (self.ws.keys / "signing.pub").read_text())
+        before = (self.ws.keys / "signing.key").read_bytes()
+        self.fail_with(["keygen", "--out", str(self.ws.keys)], "refusing to replace a signing key")
+        self.assertEqual((self.ws.keys / "signing.key").read_bytes(), before)
+
+    def test_same_inputs_give_a_byte_identical_image_and_manifest(self):
+        again = self.ws.build("again.img", "1.0.0", min_installed="1.0.0")
+        self.assertEqual(sha256_file(again), sha256_file(self.image))
+        self.assertEqual(open(f"{again}.manifest", "rb").read(), open(f"{self.image}.manifest", "rb").read())
+        self.assertEqual(open(f"{again}.manifest.sig").read(), open(f"{self.image}.manifest.sig").read())
+
+    def test_manifest_lists_every_artifact_with_slot_size_and_hash(self):
+        import json
+        m = json.loads(open(f"{self.image}.manifest").read())
+        self.assertEqual((m["format"], m["product"], m["version"], m["min_installed_version"]),
+                         (1, "annex", "1.0.0", "1.0.0"))
+        self.assertEqual(len(m["key_id"]), 16)
+        names = {a["name"]: a for a in m["artifacts"]}
+        self.assertEqual(set(names), {"disk", "esp", "root", "vmlinuz", "initrd.img"})
+        self.assertEqual(names["disk"]["size"], os.path.getsize(self.image))
+        self.assertEqual(names["disk"]["sha256"], sha256_file(self.image))
+        root = names["root"]
+        self.assertEqual(root["sha256"], sha256_file(self.image, root["offset"], root["size"]))
+        # sfdisk agrees with our partition table.
+        if shutil.which("sfdisk") or os.path.exists("/sbin/sfdisk"):
+            dump = subprocess.run(["/sbin/sfdisk", "--dump", str(self.image)], capture_output=True, text=True,
+                                  check=True).stdout
+            for label in ("annex-esp", "annex-root-a", "annex-root-b", "annex-data"):
+                self.assertIn(f'name="{label}"', dump)
+
+    # ---- verify
+
+    def test_verify_accepts_the_image(self):
+        out = self.ws.run("verify", str(self.image), "--pubkey", self.pub).stdout
+        self.assertIn("OK (Annex 1.0.0", out)
+
+    def test_verify_refuses_an_unknown_key(self):
+        other = self.ws.dir / "other-keys"
+        self.ws.run("keygen", "--out", str(other))
+        self.fail_with(["verify", str(self.image), "--pubkey", str(other / "signing.pub")],
+                       "does not verify with any trusted key")
+
+    def test_verify_refuses_a_changed_manifest(self):
+        def mutate(img):
+            text = open(f"{img}.manifest").read().replace('"1.0.0"', '"9.0.0"', 1)
+            open(f"{img}.manifest", "w").write(text)
+        self.fail_with(["verify", str(self.variant("manifest", mutate)), "--pubkey", self.pub],
+                       "does not verify with any trusted key")
+
+    def test_verify_refuses_a_tampered_image(self):
+        def mutate(img):
+            with open(img, "r+b") as f:
+                f.seek(100 * MiB)
+                b = f.read(1)
+                f.seek(100 * MiB)
+                f.write(bytes([b[0] ^ 1]))
+        self.fail_with(["verify", str(self.variant("tampered", mutate)), "--pubkey", self.pub],
+                       "does not match its manifest")
+
+    def test_verify_refuses_a_truncated_image(self):
+        img = self.variant("truncated", lambda img: os.truncate(img, os.path.getsize(img) - MiB))
+        self.fail_with(["verify", str(img), "--pubkey", self.pub], "the image is truncated")
+
+    # ---- flash
+
+    def test_flash_to_a_file_reads_back_identical(self):
+        target = self.ws.dir / "flashed.img"
+        out = self.ws.run("flash", str(self.image), str(target), "--pubkey", self.pub).stdout
+        self.assertIn("flashed", out)
+        self.assertEqual(sha256_file(target), sha256_file(self.image))
+
+    def test_flash_refuses_bad_images_and_leaves_the_target_untouched(self):
+        target = self.ws.dir / "precious.img"
+        target.write_bytes(os.urandom(MiB))
+        before = sha256_file(target)
+        other = self.ws.dir / "flash-other-keys"
+        self.ws.run("keygen", "--out", str(other))
+        cases = [
+            (self.image, str(other / "signing.pub"), "does not verify with any trusted key"),
+            (self.variant("flash-truncated", lambda img: os.truncate(img, os.path.getsize(img) // 2)), self.pub,
+             "truncated"),
+            (self.variant("flash-tampered", lambda img: open(img, "r+b").write(b"\x01" * 16)), self.pub,
+             "does not match its manifest"),
+        ]
+        for img, key, why in cases:
+            with self.subTest(why=why):
+                self.fail_with(["flash", str(img), str(target), "--pubkey", key], why)
+                self.assertEqual(sha256_file(target), before)
+
+    def test_flash_to_a_loop_device(self):
+        backing = self.ws.dir / "loop-backing.img"
+        with open(backing, "wb") as f:
+            f.truncate(os.path.getsize(self.image))
+        dev, why = losetup(backing)
+        if not dev:
+            self.skipTest(why)
+        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        self.ws.run("flash", str(self.image), dev, "--pubkey", self.pub)
+        self.assertEqual(sha256_file(dev, 0, os.path.getsize(self.image)), sha256_file(self.image))
+
+    def test_flash_refuses_a_loop_device_that_is_too_small(self):
+        backing = self.ws.dir / "small-backing.img"
+        with open(backing, "wb") as f:
+            f.truncate(64 * MiB)
+            f.write(b"keep me")
+        dev, why = losetup(backing)
+        if not dev:
+            self.skipTest(why)
+        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        self.fail_with(["flash", str(self.image), dev, "--pubkey", self.pub], "the image needs")
+        self.assertEqual(open(backing, "rb").read(7), b"keep me")
+
+    def test_flash_refuses_a_mounted_device(self):
+        backing = self.ws.dir / "mounted-backing.img"
+        with open(backing, "wb") as f:
+            f.truncate(os.path.getsize(self.image))
+        dev, why = losetup(backing)
+        if not dev:
+            self.skipTest(why)
+        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        subprocess.run(["/sbin/mke2fs", "-q", "-F", "-t", "ext4", dev], check=True)
+        mnt = self.ws.dir / "mnt"
+        mnt.mkdir()
+        p = subprocess.run(["mount", dev, str(mnt)], capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest(f"mount is not allowed here: {p.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", str(mnt)])
+        before = sha256_file(dev, 0, 4 * MiB)
+        self.fail_with(["flash", str(self.image), dev, "--pubkey", self.pub], "is mounted or in use")
+        self.assertEqual(sha256_file(dev, 0, 4 * MiB), before)
+
+    # ---- update
+
+    def flashed_disk(self, name):
+        disk = self.ws.dir / name
+        self.ws.run("flash", "-q", str(self.image), str(disk), "--pubkey", self.pub)
+        return disk
+
+    def test_update_writes_only_the_inactive_slot(self):
+        disk = self.flashed_disk("update-disk.img")
+        import json
+        layout = {a["name"]: a for a in json.loads(open(f"{self.image}.manifest").read())["artifacts"]}
+        root_a = layout["root"]
+        before_a = sha256_file(disk, root_a["offset"], root_a["size"])
+        bundle = self.ws.build("bundle-1.1.img", "1.1.0")
+        out = self.ws.run("update", str(bundle), "--target", str(disk)).stdout
+        self.assertIn("into slot b as annex-2-b+3.conf", out)
+        self.assertEqual(sha256_file(disk, root_a["offset"], root_a["size"]), before_a)
+        # Slot B now holds exactly the bundle's root filesystem.
+        root_b_offset = root_a["offset"] + root_a["size"]
+        self.assertEqual(sha256_file(disk, root_b_offset, root_a["size"]), root_a["sha256"].__class__(
+            sha256_file(bundle, root_a["offset"], root_a["size"])))
+        status = self.ws.status(disk)
+        self.assertIn("annex-1-a.conf  slot a  good", status)
+        self.assertIn("annex-2-b+3.conf  slot b  3 tries left  <- boots next", status)
+
+    def test_update_refuses_a_downgrade_below_the_installed_minimum(self):
+        disk = self.flashed_disk("downgrade-disk.img")
+        old = self.ws.build("old-0.9.img", "0.9.0", min_installed="0.0.0")
+        before = sha256_file(disk)
+        self.fail_with(["update", str(old), "--target", str(disk)], "refusing to downgrade", "below 1.0.0")
+        self.assertEqual(sha256_file(disk), before)
+
+    def test_update_refuses_bundles_from_keys_the_system_does_not_trust(self):
+        disk = self.flashed_disk("untrusted-disk.img")
+        other = self.ws.dir / "rogue-keys"
+        self.ws.run("keygen", "--out", str(other))
+        rogue = self.ws.build("rogue.img", "2.0.0", key=other / "signing.key")
+        before = sha256_file(disk)
+        self.fail_with(["update", str(rogue), "--target", str(disk)], "does not verify with any trusted key")
+        self.assertEqual(sha256_file(disk), before)
+
+    def test_update_killed_at_any_step_leaves_the_running_slot_booting(self):
+        bundle = self.ws.build("bundle-kill.img", "1.1.0")
+        for step in ("[3/6]", "[4/6]", "[5/6]", "[6/6]"):
+            with self.subTest(killed_at=step):
+                disk = self.flashed_disk(f"kill-{step[1]}.img")
+                p = subprocess.Popen([self.ws.run.__self__ and __import__("image_fixture").ANNEX_IMAGE, "update",
+                                      str(bundle), "--target", str(disk)],
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                seen = ""
+                while step not in seen:
+                    line = p.stderr.readline()
+                    if not line:
+                        break
+                    seen += line
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                status = self.ws.status(disk)
+                boots = [l for l in status.splitlines() if "<- boots next" in l]
+                # Either the old slot still boots, or the update had already
+                # finished arming B (then B boots with its counter).
+                self.assertEqual(len(boots), 1, status)
+                self.assertTrue(boots[0].startswith("annex-1-a.conf") or boots[0].startswith("annex-2-b+3.conf"),
+                                status)
+                if not boots[0].startswith("annex-2-b+3.conf"):
+                    self.assertNotIn("annex-2-b", status.replace("annex-2-b+3.conf.new", ""))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
