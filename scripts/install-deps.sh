@@ -8,7 +8,7 @@ BUILD_PACKAGES=(
   libboost-dev liblmdb-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libpugixml-dev libcli11-dev
   # annex-image assembles disk images with these (no mounts needed).
-  e2fsprogs dosfstools mtools binutils
+  e2fsprogs dosfstools mtools binutils faketime
 )
 # Real clients and peers the integration tests and benchmarks drive.
 TEST_PACKAGES=(

@@ -441,17 +441,23 @@ Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
     progress.Begin("disk", o.size);
     ANNEX_ASSIGN_OR_RETURN(std::string disk_sha, Sha256Range(disk.get(), 0, o.size, &progress));
     progress.End();
-    m.artifacts.push_back({"disk", "disk", 0, o.size, disk_sha});
+    Artifact disk_artifact{"disk", "disk", 0, o.size, disk_sha, {}};
+    ANNEX_ASSIGN_OR_RETURN(auto regions, DataRegions(disk.get(), o.size));
+    for (const Region& r : regions) {
+      ANNEX_ASSIGN_OR_RETURN(std::string sha, Sha256Range(disk.get(), r.offset, r.size));
+      disk_artifact.extents.push_back({r.offset, r.size, sha});
+    }
+    m.artifacts.push_back(std::move(disk_artifact));
     for (const auto& [name, artifact, slot] : std::vector<std::tuple<const char*, const char*, const char*>>{
              {"annex-esp", "esp", "esp"}, {"annex-root-a", "root", "root"}}) {
       const Partition* part = FindPartition(layout, name);
       ANNEX_ASSIGN_OR_RETURN(std::string sha, Sha256Range(disk.get(), part->offset(), part->size()));
-      m.artifacts.push_back({artifact, slot, part->offset(), part->size(), sha});
+      m.artifacts.push_back({artifact, slot, part->offset(), part->size(), sha, {}});
     }
   }
   for (const char* f : {"vmlinuz", "initrd.img"}) {
     ANNEX_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(work + "/" + f));
-    m.artifacts.push_back({f, "boot", 0, data.size(), crypto::Sha256Hex(data)});
+    m.artifacts.push_back({f, "boot", 0, data.size(), crypto::Sha256Hex(data), {}});
   }
 
   progress.Step("signing the manifest with key " + key_id);

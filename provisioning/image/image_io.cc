@@ -1,6 +1,8 @@
 #include "provisioning/image/image_io.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +93,60 @@ Status CopyRange(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t 
     if (!all_zero) ANNEX_RETURN_IF_ERROR(WriteExact(dst, dst_off + done, buf.get(), n));
     done += n;
     if (progress) progress->Advance(n);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<Region>> DataRegions(int fd, uint64_t size) {
+  constexpr uint64_t kMergeGap = 1 << 20;
+  std::vector<Region> regions;
+  uint64_t pos = 0;
+  while (pos < size) {
+    off_t data = ::lseek(fd, static_cast<off_t>(pos), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole remains
+      if (errno == EINVAL || errno == EOPNOTSUPP) return std::vector<Region>{{0, size}};
+      return Status::FromErrno(errno, "lseek SEEK_DATA");
+    }
+    if (static_cast<uint64_t>(data) >= size) break;
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return Status::FromErrno(errno, "lseek SEEK_HOLE");
+    uint64_t begin = static_cast<uint64_t>(data), end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
+    if (!regions.empty() && begin - (regions.back().offset + regions.back().size) < kMergeGap) {
+      regions.back().size = end - regions.back().offset;
+    } else {
+      regions.push_back({begin, end - begin});
+    }
+    pos = end;
+  }
+  return regions;
+}
+
+Status CheckZero(int fd, uint64_t offset, uint64_t size) {
+  ANNEX_ASSIGN_OR_RETURN(auto regions, DataRegions(fd, offset + size));
+  std::unique_ptr<char[]> buf(new char[kIoChunk]);
+  for (const Region& r : regions) {
+    uint64_t begin = std::max(r.offset, offset), end = std::min(r.offset + r.size, offset + size);
+    for (uint64_t at = begin; at < end;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kIoChunk, end - at));
+      ANNEX_RETURN_IF_ERROR(ReadExact(fd, at, buf.get(), n));
+      if (!std::all_of(buf.get(), buf.get() + n, [](char c) { return c == 0; })) {
+        return Status::Corruption("bytes at " + std::to_string(at) + " should be zero");
+      }
+      at += n;
+    }
+  }
+  return Status::OK();
+}
+
+Status ZeroDeviceRange(int fd, uint64_t offset, uint64_t size) {
+  uint64_t range[2] = {offset, size};
+  if (offset % 512 == 0 && size % 512 == 0 && ::ioctl(fd, BLKZEROOUT, range) == 0) return Status::OK();
+  std::unique_ptr<char[]> zeros(new char[kIoChunk]());
+  for (uint64_t done = 0; done < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kIoChunk, size - done));
+    ANNEX_RETURN_IF_ERROR(WriteExact(fd, offset + done, zeros.get(), n));
+    done += n;
   }
   return Status::OK();
 }

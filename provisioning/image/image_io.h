@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "appliance/core/result.h"
 #include "appliance/crypto/hash.h"
@@ -46,6 +47,22 @@ enum class ZeroChunks { kWrite, kSkip };
 // bytes to `hash` when given.
 Status CopyRange(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t size, ZeroChunks zeros,
                  crypto::Hasher* hash = nullptr, Progress* progress = nullptr);
+
+// The parts of [0, size) of a file that hold data, per SEEK_DATA/SEEK_HOLE
+// (holes read as zeros and cost nothing), with gaps shorter than 1 MiB
+// merged away. A file system without hole reporting gives one region.
+struct Region {
+  uint64_t offset;
+  uint64_t size;
+};
+Result<std::vector<Region>> DataRegions(int fd, uint64_t size);
+
+// OK if [offset, offset+size) reads as zeros; only non-hole parts are read.
+Status CheckZero(int fd, uint64_t offset, uint64_t size);
+
+// Makes [offset, offset+size) of a block device read as zeros: BLKZEROOUT
+// (offloaded where the device can), else written zeros.
+Status ZeroDeviceRange(int fd, uint64_t offset, uint64_t size);
 
 Result<std::string> ReadWholeFile(const std::string& path);
 // Writes (replacing) with permission bits `mode`.

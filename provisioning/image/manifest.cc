@@ -61,9 +61,34 @@ Status CheckArtifactName(std::string_view name, const std::string& field) {
   return Status::OK();
 }
 
+// "extents": [[offset, size, "sha256"], ...], sorted, disjoint, inside the artifact.
+Status ParseExtents(const json& obj, const std::string& prefix, Artifact& a) {
+  auto it = obj.find("extents");
+  if (it == obj.end()) return Status::OK();
+  const std::string field = prefix + "extents";
+  if (!it->is_array()) return Bad(field, "must be an array");
+  uint64_t end = 0;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& e = (*it)[i];
+    std::string at = field + "[" + std::to_string(i) + "]";
+    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned() ||
+        !e[2].is_string()) {
+      return Bad(at, "must be [offset, size, sha256]");
+    }
+    Extent x{e[0].get<uint64_t>(), e[1].get<uint64_t>(), e[2].get<std::string>()};
+    if (x.size == 0 || x.offset < end || x.offset + x.size < x.offset || x.offset + x.size > a.size) {
+      return Bad(at, "must be non-empty, sorted, disjoint and inside the artifact");
+    }
+    if (!IsLowerHex(x.sha256, 64)) return Bad(at, "sha256 must be 64 lower-case hex characters");
+    end = x.offset + x.size;
+    a.extents.push_back(std::move(x));
+  }
+  return Status::OK();
+}
+
 Result<Artifact> ParseArtifact(const json& obj, const std::string& prefix) {
   if (!obj.is_object()) return Bad(prefix.substr(0, prefix.size() - 1), "must be an object");
-  ANNEX_RETURN_IF_ERROR(CheckKeys(obj, {"name", "slot", "offset", "size", "sha256"}, prefix));
+  ANNEX_RETURN_IF_ERROR(CheckKeys(obj, {"name", "slot", "offset", "size", "sha256", "extents"}, prefix));
   Artifact a;
   ANNEX_ASSIGN_OR_RETURN(a.name, GetString(obj, "name", prefix));
   ANNEX_RETURN_IF_ERROR(CheckArtifactName(a.name, prefix + "name"));
@@ -73,6 +98,7 @@ Result<Artifact> ParseArtifact(const json& obj, const std::string& prefix) {
   if (a.offset + a.size < a.offset) return Bad(prefix + "size", "overflows with offset");
   ANNEX_ASSIGN_OR_RETURN(a.sha256, GetString(obj, "sha256", prefix));
   if (!IsLowerHex(a.sha256, 64)) return Bad(prefix + "sha256", "must be 64 lower-case hex characters");
+  ANNEX_RETURN_IF_ERROR(ParseExtents(obj, prefix, a));
   return a;
 }
 
@@ -122,8 +148,14 @@ int CompareNumber(std::string_view a, std::string_view b) {
 std::string EncodeManifest(const Manifest& m) {
   nlohmann::ordered_json artifacts = nlohmann::ordered_json::array();
   for (const Artifact& a : m.artifacts) {
-    artifacts.push_back(nlohmann::ordered_json{
-        {"name", a.name}, {"slot", a.slot}, {"offset", a.offset}, {"size", a.size}, {"sha256", a.sha256}});
+    nlohmann::ordered_json entry{
+        {"name", a.name}, {"slot", a.slot}, {"offset", a.offset}, {"size", a.size}, {"sha256", a.sha256}};
+    if (!a.extents.empty()) {
+      nlohmann::ordered_json extents = nlohmann::ordered_json::array();
+      for (const Extent& x : a.extents) extents.push_back(nlohmann::ordered_json::array({x.offset, x.size, x.sha256}));
+      entry["extents"] = std::move(extents);
+    }
+    artifacts.push_back(std::move(entry));
   }
   nlohmann::ordered_json root{{"format", m.format},   {"product", m.product},
                               {"version", m.version}, {"min_installed_version", m.min_installed_version},

@@ -17,12 +17,23 @@ namespace annex::image {
 
 // `offset` is the artifact's byte offset inside the image file for
 // partition/file artifacts; 0 for whole files.
+// A range of an artifact that holds data, relative to the artifact's start.
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  std::string sha256;
+};
+
 struct Artifact {
   std::string name;
   std::string slot;
   uint64_t offset = 0;
   uint64_t size = 0;
   std::string sha256;  // 64 lower-case hex chars
+  // Optional block map (the disk artifact has one): every byte outside these
+  // sorted, disjoint extents is zero. Lets verify and flash skip the empty
+  // parts of an image instead of hashing and writing gigabytes of zeros.
+  std::vector<Extent> extents;
 };
 
 struct Manifest {

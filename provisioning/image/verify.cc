@@ -87,9 +87,45 @@ Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector
   return m;
 }
 
+std::vector<Extent> ZeroGaps(const Artifact& disk) {
+  std::vector<Extent> gaps;
+  uint64_t at = 0;
+  for (const Extent& x : disk.extents) {
+    if (x.offset > at) gaps.push_back({at, x.offset - at, ""});
+    at = x.offset + x.size;
+  }
+  if (at < disk.size) gaps.push_back({at, disk.size - at, ""});
+  return gaps;
+}
+
+Status VerifyExtents(int fd, const Artifact& disk, const std::string& what, Progress& progress) {
+  uint64_t data_bytes = 0;
+  for (const Extent& x : disk.extents) data_bytes += x.size;
+  progress.Begin("verify", data_bytes);
+  for (const Extent& x : disk.extents) {
+    ANNEX_ASSIGN_OR_RETURN(std::string sha, Sha256Range(fd, x.offset, x.size, &progress));
+    if (sha != x.sha256) {
+      return Status::Corruption(what + " does not match its manifest at bytes " + std::to_string(x.offset) + ".." +
+                                std::to_string(x.offset + x.size));
+    }
+  }
+  for (const Extent& gap : ZeroGaps(disk)) {
+    Status s = CheckZero(fd, gap.offset, gap.size);
+    if (!s.ok()) return Status::Corruption(what + " does not match its manifest: " + s.message());
+  }
+  progress.End();
+  return Status::OK();
+}
+
 Status VerifyImageContents(const std::string& image_path, const Manifest& manifest, Progress& progress) {
   const Artifact* disk = FindArtifact(manifest, "disk");
   if (!disk) return Status::InvalidArgument("the manifest lists no disk artifact");
+  if (!disk->extents.empty()) {
+    ANNEX_ASSIGN_OR_RETURN(Fd fd, OpenFile(image_path, O_RDONLY));
+    Status s = VerifyExtents(fd.get(), *disk, "the image", progress);
+    if (!s.ok()) return Status::Corruption(s.message() + ": the image was modified or damaged");
+    return s;
+  }
   // Partition artifacts are hashed from the same chunks as the whole disk.
   struct Range {
     const Artifact* artifact;

@@ -19,7 +19,16 @@ Result<std::vector<std::string>> LoadTrustedKeys(const std::vector<std::string>&
 // Signature, manifest and size checks: cheap, run before anything is written.
 Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys);
 
-// Hashes the whole image and each partition artifact in one pass.
+// Checks every byte of the image: with a block map, each data extent's hash
+// and that everything else is zero (holes are not even read); without one,
+// the whole image's hash and each partition artifact's, in one pass.
 Status VerifyImageContents(const std::string& image_path, const Manifest& manifest, Progress& progress);
+
+// Checks [0, disk.size) of `fd` against the disk artifact's extents (data
+// hashes, zeros elsewhere). `what` names the file in errors.
+Status VerifyExtents(int fd, const Artifact& disk, const std::string& what, Progress& progress);
+
+// The gaps between a block map's extents.
+std::vector<Extent> ZeroGaps(const Artifact& disk);
 
 }  // namespace annex::image

@@ -171,5 +171,31 @@ TEST(Version, Ordering) {
   EXPECT_GT(CompareVersions("999999999.0", "99999999.9"), 0);
 }
 
+// The block map: extents round-trip, and a map that could hide data (out of
+// order, overlapping, outside the artifact, empty) is refused.
+TEST(Manifest, ExtentsRoundTripAndAreChecked) {
+  Manifest m = Sample();
+  m.artifacts[0].extents = {{0, 4096, kSha}, {1 << 20, 8192, std::string(64, 'b')}};
+  auto parsed = ParseManifest(EncodeManifest(m));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->artifacts[0].extents.size(), 2u);
+  EXPECT_EQ(parsed->artifacts[0].extents[1].offset, 1u << 20);
+  EXPECT_EQ(parsed->artifacts[0].extents[1].sha256, std::string(64, 'b'));
+  EXPECT_TRUE(parsed->artifacts[1].extents.empty());
+
+  using J = nlohmann::json;
+  const std::vector<std::pair<J, std::string>> bad = {
+      {J::array({J::array({8192, 4096, kSha}), J::array({0, 4096, kSha})}), "artifacts[0].extents[1]"},
+      {J::array({J::array({0, 8192, kSha}), J::array({4096, 4096, kSha})}), "artifacts[0].extents[1]"},
+      {J::array({J::array({0, 9 << 20, kSha})}), "artifacts[0].extents[0]"},
+      {J::array({J::array({0, 0, kSha})}), "artifacts[0].extents[0]"},
+      {J::array({J::array({0, 4096, "xyz"})}), "artifacts[0].extents[0]"},
+      {J::array({J::array({0, 4096})}), "artifacts[0].extents[0]"},
+  };
+  for (const auto& [extents, field] : bad) {
+    ExpectRejected(Edited([&](J& j) { j["artifacts"][0]["extents"] = extents; }), field);
+  }
+}
+
 }  // namespace
 }  // namespace annex::image
