@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   auto* update = app.add_subcommand("update", "Install a bundle into the inactive slot with a 3-try boot counter");
   update->add_option("bundle", u.bundle, "Signed image to install")->required();
   update->add_option("--target", u.target, "Disk image, block device, or 'running'")->required();
+  update->add_option("--manifest", u.manifest, "The bundle's manifest (default: BUNDLE.manifest; signature beside it)");
   update->add_option("--pubkey", u.pubkeys, "Trusted keys (default: those the running slot trusts)");
   update->add_option("--tries", u.tries, "Boot attempts before falling back")->capture_default_str()->check(
       CLI::Range(1, 9));

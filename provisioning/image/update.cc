@@ -4,6 +4,7 @@
 #include <linux/blkpg.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -40,10 +41,24 @@ struct Target {
   Esp esp() const { return Esp(esp_device, esp_offset); }
 };
 
-// The block device whose GPT partition name is `name` ("" if none).
-std::string FindPartitionDevice(const std::string& name) {
+// The disk the running root filesystem lives on ("vda"), from the device
+// number of "/": other disks may carry Annex partitions too (an update
+// bundle on a USB stick), so partitions are only looked up on this one.
+Result<std::string> BootDisk() {
+  struct stat st;
+  if (::stat("/", &st) != 0) return Status::FromErrno(errno, "stat /");
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/sys/class/block", ec)) {
+  fs::path part = fs::canonical("/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                                    std::to_string(minor(st.st_dev)),
+                                ec);
+  if (ec || !fs::exists(part / "partition")) return Status::NotFound("/ is not on a disk partition");
+  return part.parent_path().filename().string();
+}
+
+// The partition of `disk` whose GPT name is `name` ("" if none).
+std::string FindPartitionDevice(const std::string& disk, const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/class/block/" + disk, ec)) {
     std::ifstream uevent(e.path().string() + "/uevent");
     std::string line;
     while (std::getline(uevent, line)) {
@@ -65,10 +80,10 @@ std::optional<Slot> BootedSlotFromCmdline() {
 Result<Target> OpenTarget(const std::string& target_arg) {
   Target t;
   if (target_arg == "running") {
-    std::string esp = FindPartitionDevice("annex-esp");
-    if (esp.empty()) return Status::NotFound("this system has no annex-esp partition: not a running appliance");
-    std::string parent = fs::canonical("/sys/class/block/" + fs::path(esp).filename().string() + "/..").filename();
-    t.disk = "/dev/" + parent;
+    ANNEX_ASSIGN_OR_RETURN(std::string disk, BootDisk());
+    std::string esp = FindPartitionDevice(disk, "annex-esp");
+    if (esp.empty()) return Status::NotFound("/dev/" + disk + " has no annex-esp partition: not a running appliance");
+    t.disk = "/dev/" + disk;
     t.running = true;
     t.esp_device = esp;
     auto slot = BootedSlotFromCmdline();
@@ -164,7 +179,7 @@ Result<UpdateResult> Update(const UpdateOptions& o, Progress& progress) {
   } else {
     ANNEX_ASSIGN_OR_RETURN(keys, TargetTrustedKeys(t));
   }
-  ANNEX_ASSIGN_OR_RETURN(Manifest m, VerifyManifest(o.bundle, keys));
+  ANNEX_ASSIGN_OR_RETURN(Manifest m, VerifyManifest(o.bundle, keys, o.manifest));
   ANNEX_ASSIGN_OR_RETURN(std::string installed, ReadBootedFile(t, "/etc/annex/version"));
   std::string installed_version = ValueOf(installed, "version");
   std::string floor = ValueOf(installed, "min_installed_version");

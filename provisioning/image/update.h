@@ -20,7 +20,8 @@
 namespace annex::image {
 
 struct UpdateOptions {
-  std::string bundle;                // image with .manifest and .manifest.sig beside it
+  std::string bundle;                // signed image (a file or a block device)
+  std::string manifest;              // default: <bundle>.manifest (signature: <manifest>.sig)
   std::string target;                // disk image, block device, or "running"
   std::vector<std::string> pubkeys;  // empty: the keys the target's running slot trusts
   int tries = 3;

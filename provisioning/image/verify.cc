@@ -10,6 +10,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
+#include "provisioning/image/gpt.h"
 #include "provisioning/image/image_io.h"
 #include "provisioning/image/signing.h"
 
@@ -39,11 +40,13 @@ Result<std::vector<std::string>> LoadTrustedKeys(const std::vector<std::string>&
   return keys;
 }
 
-Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys) {
-  auto raw = ReadWholeFile(image_path + ".manifest");
-  if (!raw.ok()) return Status::NotFound("no manifest next to the image (" + image_path + ".manifest)");
-  auto sig_text = ReadWholeFile(image_path + ".manifest.sig");
-  if (!sig_text.ok()) return Status::NotFound("no manifest signature (" + image_path + ".manifest.sig)");
+Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys,
+                                const std::string& manifest_path) {
+  std::string manifest = manifest_path.empty() ? image_path + ".manifest" : manifest_path;
+  auto raw = ReadWholeFile(manifest);
+  if (!raw.ok()) return Status::NotFound("no manifest " + manifest);
+  auto sig_text = ReadWholeFile(manifest + ".sig");
+  if (!sig_text.ok()) return Status::NotFound("no manifest signature " + manifest + ".sig");
   std::string_view sig_b64 = *sig_text;
   while (!sig_b64.empty() && std::isspace(static_cast<unsigned char>(sig_b64.back()))) sig_b64.remove_suffix(1);
   auto signature = Base64Decode(sig_b64);
@@ -69,14 +72,15 @@ Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector
   ANNEX_ASSIGN_OR_RETURN(Manifest m, ParseManifest(*raw));
   const Artifact* disk = FindArtifact(m, "disk");
   if (!disk) return Status::InvalidArgument("the manifest lists no disk artifact");
+  ANNEX_ASSIGN_OR_RETURN(Fd fd, OpenFile(image_path, O_RDONLY));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t size, DeviceSize(fd.get()));
   struct stat st;
-  if (::stat(image_path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + image_path);
-  uint64_t size = static_cast<uint64_t>(st.st_size);
+  bool block = ::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode);
   if (size < disk->size) {
     return Status::OutOfRange("the image is truncated: " + std::to_string(size) + " of " + std::to_string(disk->size) +
                               " bytes");
   }
-  if (size > disk->size) {
+  if (size > disk->size && !block) {
     return Status::OutOfRange("the image has " + std::to_string(size - disk->size) + " bytes more than its manifest");
   }
   for (const auto& a : m.artifacts) {

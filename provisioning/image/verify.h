@@ -17,7 +17,11 @@ namespace annex::image {
 Result<std::vector<std::string>> LoadTrustedKeys(const std::vector<std::string>& paths);
 
 // Signature, manifest and size checks: cheap, run before anything is written.
-Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys);
+// The manifest is `manifest_path` (default: <image>.manifest), its signature
+// <manifest>.sig. An image on a block device (a USB stick, a second disk) may
+// be larger than the manifest says; a file must match exactly.
+Result<Manifest> VerifyManifest(const std::string& image_path, const std::vector<std::string>& trusted_keys,
+                                const std::string& manifest_path = "");
 
 // Checks every byte of the image: with a block map, each data extent's hash
 // and that everything else is zero (holes are not even read); without one,

@@ -78,6 +78,7 @@ class Workspace:
             "root_access_key_id": ROOT_KEY,
             "root_secret_access_key": ROOT_SECRET,
             "health_timeout": "30",
+            "console_shell": "yes",
         }
         conf.update(extra)
         path = self.dir / name
@@ -120,13 +121,15 @@ class Qemu:
     """One virtual machine; the serial console goes to a log file. Guest
     reboots restart the machine in place (as a server's watchdog would)."""
 
-    def __init__(self, disk, log_path, uefi=False, kernel=None, initrd=None, cmdline=""):
+    def __init__(self, disk, log_path, uefi=False, kernel=None, initrd=None, cmdline="", extra_disk=None):
         self.port = free_port()
         self.log_path = Path(log_path)
         args = [QEMU, "-machine", f"q35,accel={ACCEL}", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic",
                 "-drive", f"file={disk},format=raw,if=virtio",
                 "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:4566",
                 "-device", "virtio-net-pci,netdev=n0"]
+        if extra_disk:
+            args += ["-drive", f"file={extra_disk},format=raw,if=virtio,readonly=on"]
         if uefi:
             self.vars = Path(str(log_path) + ".vars.fd")
             shutil.copyfile(OVMF_VARS, self.vars)
@@ -136,8 +139,16 @@ class Qemu:
             args += ["-kernel", str(kernel), "-initrd", str(initrd), "-append",
                      f"console=ttyS0,115200 panic=10 {cmdline}"]
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        # stdin is the serial console's keyboard (see type()).
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT)
         self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def type(self, text):
+        """Types `text` on the serial console, a line at a time."""
+        for line in text.splitlines(keepends=True):
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+            time.sleep(0.05)
 
     def console(self):
         return self.log_path.read_bytes().decode("utf-8", "replace")
@@ -164,6 +175,8 @@ class Qemu:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=30)
+        if self.proc.stdin:
+            self.proc.stdin.close()
         self.log.close()
 
 

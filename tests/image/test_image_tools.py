@@ -4,6 +4,8 @@ update's refusals and crash safety — each refusal checked to leave its target
 exactly as it was."""
 
 import os
+import warnings
+from pathlib import Path
 import shutil
 import signal
 import stat
@@ -13,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from image_fixture import Workspace, sha256_file  # noqa: E402
+from image_fixture import ANNEX_IMAGE, Workspace, sha256_file  # noqa: E402
 
 MiB = 1 << 20
 
@@ -31,6 +33,8 @@ def losetup(path):
 class ImageToolsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # boto3's connection pool outlives the test's clients; not a leak of ours.
+        warnings.simplefilter("ignore", ResourceWarning)
         for tool in ("mcopy", "mkfs.vfat", "mke2fs", "debugfs"):
             if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}") and not os.path.exists(f"/sbin/{tool}"):
                 raise unittest.SkipTest(f"{tool} is not installed (scripts/install-deps.sh installs it)")
@@ -48,6 +52,11 @@ class ImageToolsTest(unittest.TestCase):
         for f in fragments:
             self.assertIn(f, p.stderr)
         return p
+
+    @staticmethod
+    def overwrite_start(img):
+        with open(img, "r+b") as f:
+            f.write(b"\x01" * 16)
 
     def variant(self, name, mutate):
         """A copy of the base image (+ manifest and signature) changed by `mutate(dir, image)`."""
@@ -72,12 +81,12 @@ class ImageToolsTest(unittest.TestCase):
     def test_same_inputs_give_a_byte_identical_image_and_manifest(self):
         again = self.ws.build("again.img", "1.0.0", min_installed="1.0.0")
         self.assertEqual(sha256_file(again), sha256_file(self.image))
-        self.assertEqual(open(f"{again}.manifest", "rb").read(), open(f"{self.image}.manifest", "rb").read())
-        self.assertEqual(open(f"{again}.manifest.sig").read(), open(f"{self.image}.manifest.sig").read())
+        self.assertEqual(Path(f"{again}.manifest").read_bytes(), Path(f"{self.image}.manifest").read_bytes())
+        self.assertEqual(Path(f"{again}.manifest.sig").read_bytes(), Path(f"{self.image}.manifest.sig").read_bytes())
 
     def test_manifest_lists_every_artifact_with_slot_size_and_hash(self):
         import json
-        m = json.loads(open(f"{self.image}.manifest").read())
+        m = json.loads(Path(f"{self.image}.manifest").read_text())
         self.assertEqual((m["format"], m["product"], m["version"], m["min_installed_version"]),
                          (1, "annex", "1.0.0", "1.0.0"))
         self.assertEqual(len(m["key_id"]), 16)
@@ -108,8 +117,8 @@ class ImageToolsTest(unittest.TestCase):
 
     def test_verify_refuses_a_changed_manifest(self):
         def mutate(img):
-            text = open(f"{img}.manifest").read().replace('"1.0.0"', '"9.0.0"', 1)
-            open(f"{img}.manifest", "w").write(text)
+            m = Path(f"{img}.manifest")
+            m.write_text(m.read_text().replace('"1.0.0"', '"9.0.0"', 1))
         self.fail_with(["verify", str(self.variant("manifest", mutate)), "--pubkey", self.pub],
                        "does not verify with any trusted key")
 
@@ -145,7 +154,7 @@ class ImageToolsTest(unittest.TestCase):
             (self.image, str(other / "signing.pub"), "does not verify with any trusted key"),
             (self.variant("flash-truncated", lambda img: os.truncate(img, os.path.getsize(img) // 2)), self.pub,
              "truncated"),
-            (self.variant("flash-tampered", lambda img: open(img, "r+b").write(b"\x01" * 16)), self.pub,
+            (self.variant("flash-tampered", self.overwrite_start), self.pub,
              "does not match its manifest"),
         ]
         for img, key, why in cases:
@@ -174,7 +183,7 @@ class ImageToolsTest(unittest.TestCase):
             self.skipTest(why)
         self.addCleanup(subprocess.run, ["losetup", "-d", dev])
         self.fail_with(["flash", str(self.image), dev, "--pubkey", self.pub], "the image needs")
-        self.assertEqual(open(backing, "rb").read(7), b"keep me")
+        self.assertEqual(Path(backing).read_bytes()[:7], b"keep me")
 
     def test_flash_refuses_a_mounted_device(self):
         backing = self.ws.dir / "mounted-backing.img"
@@ -205,7 +214,7 @@ class ImageToolsTest(unittest.TestCase):
     def test_update_writes_only_the_inactive_slot(self):
         disk = self.flashed_disk("update-disk.img")
         import json
-        layout = {a["name"]: a for a in json.loads(open(f"{self.image}.manifest").read())["artifacts"]}
+        layout = {a["name"]: a for a in json.loads(Path(f"{self.image}.manifest").read_text())["artifacts"]}
         root_a = layout["root"]
         before_a = sha256_file(disk, root_a["offset"], root_a["size"])
         bundle = self.ws.build("bundle-1.1.img", "1.1.0")
@@ -214,8 +223,8 @@ class ImageToolsTest(unittest.TestCase):
         self.assertEqual(sha256_file(disk, root_a["offset"], root_a["size"]), before_a)
         # Slot B now holds exactly the bundle's root filesystem.
         root_b_offset = root_a["offset"] + root_a["size"]
-        self.assertEqual(sha256_file(disk, root_b_offset, root_a["size"]), root_a["sha256"].__class__(
-            sha256_file(bundle, root_a["offset"], root_a["size"])))
+        self.assertEqual(sha256_file(disk, root_b_offset, root_a["size"]),
+                         sha256_file(bundle, root_a["offset"], root_a["size"]))
         status = self.ws.status(disk)
         self.assertIn("annex-1-a.conf  slot a  good", status)
         self.assertIn("annex-2-b+3.conf  slot b  3 tries left  <- boots next", status)
@@ -241,7 +250,7 @@ class ImageToolsTest(unittest.TestCase):
         for step in ("[3/6]", "[4/6]", "[5/6]", "[6/6]"):
             with self.subTest(killed_at=step):
                 disk = self.flashed_disk(f"kill-{step[1]}.img")
-                p = subprocess.Popen([self.ws.run.__self__ and __import__("image_fixture").ANNEX_IMAGE, "update",
+                p = subprocess.Popen([ANNEX_IMAGE, "update",
                                       str(bundle), "--target", str(disk)],
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
                 seen = ""
@@ -259,8 +268,9 @@ class ImageToolsTest(unittest.TestCase):
                 self.assertEqual(len(boots), 1, status)
                 self.assertTrue(boots[0].startswith("annex-1-a.conf") or boots[0].startswith("annex-2-b+3.conf"),
                                 status)
-                if not boots[0].startswith("annex-2-b+3.conf"):
-                    self.assertNotIn("annex-2-b", status.replace("annex-2-b+3.conf.new", ""))
+                if boots[0].startswith("annex-1-a.conf"):
+                    # A half-installed slot B has no entry at all.
+                    self.assertNotIn("annex-2-b", status)
 
 
 if __name__ == "__main__":
