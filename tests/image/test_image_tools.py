@@ -162,37 +162,30 @@ class ImageToolsTest(unittest.TestCase):
                 self.fail_with(["flash", str(img), str(target), "--pubkey", key], why)
                 self.assertEqual(sha256_file(target), before)
 
-    def test_flash_to_a_loop_device(self):
-        backing = self.ws.dir / "loop-backing.img"
+    def loop_device(self, name, size, head=b""):
+        """A loop device over a new sparse file starting with `head`; skips the test where loops are not allowed."""
+        backing = self.ws.dir / name
         with open(backing, "wb") as f:
-            f.truncate(os.path.getsize(self.image))
+            f.write(head)
+            f.truncate(size)
         dev, why = losetup(backing)
         if not dev:
             self.skipTest(why)
         self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        return dev, backing
+
+    def test_flash_to_a_loop_device(self):
+        dev, _ = self.loop_device("loop-backing.img", os.path.getsize(self.image))
         self.ws.run("flash", str(self.image), dev, "--pubkey", self.pub)
         self.assertEqual(sha256_file(dev, 0, os.path.getsize(self.image)), sha256_file(self.image))
 
     def test_flash_refuses_a_loop_device_that_is_too_small(self):
-        backing = self.ws.dir / "small-backing.img"
-        with open(backing, "wb") as f:
-            f.truncate(64 * MiB)
-            f.write(b"keep me")
-        dev, why = losetup(backing)
-        if not dev:
-            self.skipTest(why)
-        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        dev, backing = self.loop_device("small-backing.img", 64 * MiB, b"keep me")
         self.fail_with(["flash", str(self.image), dev, "--pubkey", self.pub], "the image needs")
         self.assertEqual(Path(backing).read_bytes()[:7], b"keep me")
 
     def test_flash_refuses_a_mounted_device(self):
-        backing = self.ws.dir / "mounted-backing.img"
-        with open(backing, "wb") as f:
-            f.truncate(os.path.getsize(self.image))
-        dev, why = losetup(backing)
-        if not dev:
-            self.skipTest(why)
-        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        dev, _ = self.loop_device("mounted-backing.img", os.path.getsize(self.image))
         subprocess.run(["/sbin/mke2fs", "-q", "-F", "-t", "ext4", dev], check=True)
         mnt = self.ws.dir / "mnt"
         mnt.mkdir()
