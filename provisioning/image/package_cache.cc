@@ -1,5 +1,7 @@
 #include "provisioning/image/package_cache.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <vector>
@@ -30,6 +32,11 @@ Result<std::string> PackageCache::Download(const std::string& package) {
   if (ec) return Status::IOError("cannot create " + dir_ + "/debs: " + ec.message());
   Command cmd{{"apt-get", "download", "-q", package}, {}, {}, dir_ + "/debs"};
   auto out = Run(cmd);
+  if (!out.ok() && !lists_refreshed_ && ::geteuid() == 0) {
+    // A machine whose package lists were never fetched knows no packages yet.
+    lists_refreshed_ = true;
+    if (Run({"apt-get", "update", "-qq"}).ok()) out = Run(cmd);
+  }
   if (!out.ok()) {
     return Status::Unavailable("cannot download Debian package " + package + " (" + out.status().message() +
                                "); run `apt-get update` or pre-fill the cache " + dir_);
@@ -72,7 +79,13 @@ Result<std::string> PackageCache::UnpackedKernel() {
     std::sort(found.begin(), found.end());
     return Unpack(found.back());
   }
-  ANNEX_ASSIGN_OR_RETURN(std::string deps, Run({"apt-cache", "depends", "linux-image-amd64"}));
+  auto depends = Run({"apt-cache", "depends", "linux-image-amd64"});
+  if (!depends.ok() && !lists_refreshed_ && ::geteuid() == 0) {
+    lists_refreshed_ = true;
+    if (Run({"apt-get", "update", "-qq"}).ok()) depends = Run({"apt-cache", "depends", "linux-image-amd64"});
+  }
+  if (!depends.ok()) return depends.status();
+  const std::string& deps = *depends;
   size_t at = deps.find("Depends: linux-image-");
   if (at == std::string::npos) return Status::NotFound("apt-cache knows no kernel package for linux-image-amd64");
   size_t start = at + 9, end = deps.find_first_of(" \n", start);

@@ -28,6 +28,7 @@ class PackageCache {
 
   std::string dir_;
   int downloads_ = 0;
+  bool lists_refreshed_ = false;
 };
 
 }  // namespace annex::image

@@ -1,7 +1,8 @@
 """Boot tests: images built from the freshly compiled binaries run in qemu.
 
 DirectKernelBootTest  boots the kernel and initramfs straight from qemu (the
-                      fast path), on a disk larger than the image, and uses
+                      fast path) with a static address from kernel
+                      parameters, on a disk larger than the image, and uses
                       the appliance with boto3 through a forwarded port.
 UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
                       path with boot counting): A runs 1.0.0; the running
@@ -86,12 +87,18 @@ class DirectKernelBootTest(BootTestCase):
         os.truncate(disk, 1536 << 20)
         boot = self.ws.extract_boot_files(image)
         started = time.time()
-        vm = self.boot(disk, "direct", kernel=boot["vmlinuz"], initrd=boot["initrd.img"], cmdline="annex.slot=a")
+        # Kernel parameters override the first-boot file: a static address
+        # (the one qemu forwards to) instead of DHCP, and another site name.
+        cmdline = ("annex.slot=a annex.network=static annex.address=10.0.2.15/24 annex.gateway=10.0.2.2 "
+                   "annex.site=lab-2")
+        vm = self.boot(disk, "direct", kernel=boot["vmlinuz"], initrd=boot["initrd.img"], cmdline=cmdline)
         ready = wait_ready(vm, 240)
         print(f"direct kernel boot to ready: {ready - started:.1f} s", file=sys.stderr)
         vm.wait_for(r"annex-init: data partition: grown to (\d+) MiB", 30)
         vm.wait_for(r"Annex 1\.0\.0 on slot a serves on port 4566", 30)
-        self.assertIn("site lab-1", vm.console())
+        self.assertIn("site lab-2", vm.console())
+        self.assertIn("eth0 10.0.2.15/24 (static)", vm.console())
+        self.assertNotIn("by DHCP", vm.console())
 
         client = s3(vm.endpoint)
         client.create_bucket(Bucket="boot-test")
