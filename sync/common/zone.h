@@ -1,0 +1,32 @@
+#pragma once
+// Availability zones as the control plane shows appliances: names, and the
+// state that follows from how long an appliance has been silent.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace annex::sync {
+
+// EC2's ZoneState values.
+enum class ZoneState { kAvailable, kImpaired, kUnavailable };
+
+inline constexpr std::chrono::seconds kHeartbeatInterval{10};
+inline constexpr std::chrono::seconds kImpairedAfter{50};
+inline constexpr std::chrono::minutes kUnavailableAfter{15};
+
+// available while heartbeats arrive, impaired after 50 s of silence,
+// unavailable after 15 minutes (or before the first heartbeat). Only the
+// shown state changes: the control plane never touches an appliance's
+// workloads because it went quiet.
+ZoneState StateAfterSilence(std::chrono::milliseconds silence, bool ever_heard);
+
+std::string_view ZoneStateName(ZoneState state);  // "available", "impaired", "unavailable"
+
+// Site names: 1–32 of [a-z0-9-], starting with a letter or digit, no "--".
+bool IsValidSiteName(std::string_view site);
+
+// "<region>-annex-<site>", e.g. us-east-1-annex-lisbon-1.
+std::string ZoneName(std::string_view region, std::string_view site);
+
+}  // namespace annex::sync
