@@ -1,0 +1,236 @@
+// The Sync gRPC link end to end in one process: a real TLS server with the
+// control plane's service and registry, and clients that enroll and hold a
+// session the way the agent does.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "sync/agent/enrollment.h"
+#include "sync/common/pki.h"
+#include "sync/controlplane/registry.h"
+#include "sync/controlplane/sync_server.h"
+#include "sync/proto/sync.grpc.pb.h"
+#include "tests/unit/testing/temp_dir.h"
+
+namespace annex::sync {
+namespace {
+
+namespace pb = annex::sync::v1;
+using namespace std::chrono_literals;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SyncLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto registry = Registry::Open(tmp_.path() + "/registry", "us-east-1");
+    ASSERT_TRUE(registry.ok()) << registry.status().message();
+    registry_ = std::move(*registry);
+    auto ca = CreateCa("annex-control CA");
+    ASSERT_TRUE(ca.ok()) << ca.status().message();
+    ca_ = *ca;
+    auto server = IssueServerCert(ca_, kControlPlaneServerName, {std::string(kControlPlaneServerName), "localhost"},
+                                  {"127.0.0.1"}, 365);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    KeyAndCert chain{server->key_pem, server->cert_pem + ca_.cert_pem};
+    SyncServiceOptions options{ca_, std::chrono::hours(24), 50ms, NowMs};
+    auto started = SyncServer::Start(*registry_, options, chain, "127.0.0.1:0");
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    server_ = std::move(*started);
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+    ca_sha256_ = *CertSha256(ca_.cert_pem);
+  }
+
+  std::string NewToken(const std::string& site) {
+    auto token = registry_->CreateSite(site, ca_sha256_, NowMs());
+    EXPECT_TRUE(token.ok()) << token.status().message();
+    return EncodeToken(*token);
+  }
+
+  // A session stub authenticated with `key`/`cert` (mutual TLS).
+  std::unique_ptr<pb::Sync::Stub> Stub(const std::string& key, const std::string& cert) {
+    grpc::SslCredentialsOptions ssl{ca_.cert_pem, key, cert};
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(std::string(kControlPlaneServerName));
+    return pb::Sync::NewStub(grpc::CreateCustomChannel(address_, grpc::SslCredentials(ssl), args));
+  }
+
+  static pb::AgentMessage Hello(const std::string& zone) {
+    pb::AgentMessage m;
+    m.mutable_hello()->set_zone(zone);
+    m.mutable_hello()->set_agent_version("test");
+    return m;
+  }
+
+  static pb::AgentMessage ResourceMsg(uint64_t seq, const std::string& bucket, uint64_t version) {
+    pb::ResourceRecord rr;
+    rr.set_type("bucket");
+    rr.set_id(bucket);
+    rr.set_state_json("{\"name\":\"" + bucket + "\"}");
+    rr.set_version(version);
+    pb::AgentMessage m;
+    m.mutable_record()->set_seq(seq);
+    m.mutable_record()->set_kind("resource");
+    m.mutable_record()->set_payload(rr.SerializeAsString());
+    return m;
+  }
+
+  annex::testing::TempDir tmp_;
+  std::unique_ptr<Registry> registry_;
+  KeyAndCert ca_;
+  std::string ca_sha256_;
+  std::unique_ptr<SyncServer> server_;
+  std::string address_;
+};
+
+TEST_F(SyncLinkTest, EnrollsOnceAndGetsACertificateForItsZone) {
+  std::string token = NewToken("lisbon-1");
+  auto e = Enroll(address_, token, "test");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->zone, "us-east-1-annex-lisbon-1");
+  EXPECT_EQ(e->region, "us-east-1");
+  EXPECT_TRUE(VerifyIssuedBy(e->cert_pem, ca_.cert_pem, NowMs() / 1000).ok());
+  EXPECT_EQ(ReadCert(e->cert_pem)->common_name, e->zone);
+
+  auto again = Enroll(address_, token, "test");  // one-time
+  EXPECT_EQ(again.status().code(), StatusCode::kPermissionDenied) << again.status().message();
+}
+
+TEST_F(SyncLinkTest, RefusesForgedTokensAndImpostorControlPlanes) {
+  std::string token = NewToken("porto");
+  auto parsed = *ParseToken(token);
+  parsed.secret[0] = parsed.secret[0] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(Enroll(address_, EncodeToken(parsed), "test").status().code(), StatusCode::kPermissionDenied);
+  // A token pinning another CA: this server is not that control plane.
+  auto other_ca = CreateCa("someone else");
+  parsed = *ParseToken(token);
+  parsed.ca_sha256 = *CertSha256(other_ca->cert_pem);
+  EXPECT_EQ(Enroll(address_, EncodeToken(parsed), "test").status().code(), StatusCode::kPermissionDenied);
+  // Neither attempt used the real token up.
+  EXPECT_TRUE(Enroll(address_, token, "test").ok());
+}
+
+TEST_F(SyncLinkTest, SessionAppliesRecordsOnceAndInOrder) {
+  auto e = *Enroll(address_, NewToken("lisbon-1"), "test");
+  auto stub = Stub(e.key_pem, e.cert_pem);
+  grpc::ClientContext ctx;
+  auto stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(Hello(e.zone)));
+  pb::ControlMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+
+  pb::AgentMessage hb;
+  hb.mutable_heartbeat()->mutable_capacity()->set_cpus(2);
+  hb.mutable_heartbeat()->mutable_capacity()->add_services("s3");
+  ASSERT_TRUE(stream->Write(hb));
+  for (uint64_t seq : {1, 2, 1, 2}) {  // the last two: replayed after a reconnect
+    ASSERT_TRUE(stream->Write(ResourceMsg(seq, "bucket-" + std::to_string(seq), seq == 1 ? 5 : 1)));
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_ack());
+    EXPECT_EQ(msg.ack().seq(), seq);
+  }
+  auto zone = *registry_->GetZone(e.zone, NowMs());
+  ASSERT_TRUE(zone.has_value());
+  EXPECT_EQ(zone->state, ZoneState::kAvailable);
+  EXPECT_EQ(zone->capacity.cpus, 2u);
+  EXPECT_EQ(zone->last_applied_seq, 2u);
+  auto resources = *registry_->ListResources(e.zone);
+  ASSERT_EQ(resources.size(), 2u);
+  EXPECT_EQ(resources[0].id, "bucket-1");
+  EXPECT_EQ(resources[0].version, 5u);
+
+  // A gap (record 3 never arrived) ends the session; the agent resends from Welcome.
+  ASSERT_TRUE(stream->Write(ResourceMsg(4, "bucket-4", 1)));
+  EXPECT_FALSE(stream->Read(&msg));
+  stream->WritesDone();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  grpc::ClientContext ctx2;
+  auto again = stub->Connect(&ctx2);
+  ASSERT_TRUE(again->Write(Hello(e.zone)));
+  ASSERT_TRUE(again->Read(&msg));
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 2u);
+  again->WritesDone();
+  again->Finish();
+}
+
+TEST_F(SyncLinkTest, AnApplianceCannotSpeakForAnotherZone) {
+  auto a = *Enroll(address_, NewToken("site-a"), "test");
+  auto b = *Enroll(address_, NewToken("site-b"), "test");
+  auto stub = Stub(a.key_pem, a.cert_pem);
+  grpc::ClientContext ctx;
+  auto stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(Hello(b.zone)));
+  pb::ControlMessage msg;
+  EXPECT_FALSE(stream->Read(&msg));
+  stream->WritesDone();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(registry_->ListResources(b.zone)->empty());
+}
+
+TEST_F(SyncLinkTest, SessionsNeedACertificateFromThisControlPlane) {
+  auto a = *Enroll(address_, NewToken("site-a"), "test");
+  // No client certificate at all.
+  grpc::SslCredentialsOptions anonymous{ca_.cert_pem, "", ""};
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(std::string(kControlPlaneServerName));
+  auto stub = pb::Sync::NewStub(grpc::CreateCustomChannel(address_, grpc::SslCredentials(anonymous), args));
+  grpc::ClientContext ctx;
+  auto stream = stub->Connect(&ctx);
+  stream->Write(Hello(a.zone));
+  pb::ControlMessage msg;
+  EXPECT_FALSE(stream->Read(&msg));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // A certificate for the same zone name from another CA: the handshake fails.
+  auto rogue_ca = *CreateCa("rogue");
+  std::string key = *GenerateKey();
+  std::string cert = *SignClientCsr(rogue_ca, *MakeCsr(key, "x"), a.zone, NowMs() / 1000 - 60, std::chrono::hours(1));
+  grpc::ClientContext ctx2;
+  auto rogue = Stub(key, cert)->Connect(&ctx2);
+  rogue->Write(Hello(a.zone));
+  EXPECT_FALSE(rogue->Read(&msg));
+  EXPECT_NE(rogue->Finish().error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(SyncLinkTest, CommandsAreDeliveredAndTheirResultsRecorded) {
+  auto e = *Enroll(address_, NewToken("lisbon-1"), "test");
+  auto command = registry_->CreateCommand(e.zone, "CreateBucket", "{\"bucket\":\"from-control\"}", NowMs());
+  ASSERT_TRUE(command.ok());
+  auto stub = Stub(e.key_pem, e.cert_pem);
+  grpc::ClientContext ctx;
+  auto stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(Hello(e.zone)));
+  pb::ControlMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));  // Welcome
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_command());
+  EXPECT_EQ(msg.command().command_id(), command->id);
+  EXPECT_EQ(msg.command().kind(), "CreateBucket");
+  pb::AgentMessage result;
+  result.mutable_command_result()->set_command_id(command->id);
+  result.mutable_command_result()->set_ok(true);
+  result.mutable_command_result()->set_message("created");
+  ASSERT_TRUE(stream->Write(result));
+  stream->WritesDone();
+  pb::ControlMessage rest;
+  while (stream->Read(&rest)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  auto commands = *registry_->ListCommands(e.zone);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].state, "succeeded");
+  EXPECT_EQ(commands[0].result, "created");
+  EXPECT_TRUE(registry_->PendingCommands(e.zone)->empty());
+}
+
+}  // namespace
+}  // namespace annex::sync
