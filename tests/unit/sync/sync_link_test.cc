@@ -8,11 +8,8 @@
 #include <chrono>
 #include <thread>
 
-#include "sync/agent/enrollment.h"
-#include "sync/common/pki.h"
-#include "sync/controlplane/registry.h"
-#include "sync/controlplane/sync_server.h"
 #include "sync/proto/sync.grpc.pb.h"
+#include "tests/unit/sync/test_control_plane.h"
 #include "tests/unit/testing/temp_dir.h"
 
 namespace annex::sync {
@@ -21,37 +18,19 @@ namespace {
 namespace pb = annex::sync::v1;
 using namespace std::chrono_literals;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using testing::NowMs;
 
 class SyncLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto registry = Registry::Open(tmp_.path() + "/registry", "us-east-1");
-    ASSERT_TRUE(registry.ok()) << registry.status().message();
-    registry_ = std::move(*registry);
-    auto ca = CreateCa("annex-control CA");
-    ASSERT_TRUE(ca.ok()) << ca.status().message();
-    ca_ = *ca;
-    auto server = IssueServerCert(ca_, kControlPlaneServerName, {std::string(kControlPlaneServerName), "localhost"},
-                                  {"127.0.0.1"}, 365);
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    KeyAndCert chain{server->key_pem, server->cert_pem + ca_.cert_pem};
-    SyncServiceOptions options{ca_, std::chrono::hours(24), 50ms, NowMs};
-    auto started = SyncServer::Start(*registry_, options, chain, "127.0.0.1:0");
-    ASSERT_TRUE(started.ok()) << started.status().message();
-    server_ = std::move(*started);
-    address_ = "127.0.0.1:" + std::to_string(server_->port());
-    ca_sha256_ = *CertSha256(ca_.cert_pem);
+    cp_ = std::make_unique<testing::TestControlPlane>(tmp_.path());
+    ASSERT_TRUE(cp_->Start());
+    registry_ = &cp_->registry();
+    ca_ = cp_->ca();
+    address_ = cp_->address();
   }
 
-  std::string NewToken(const std::string& site) {
-    auto token = registry_->CreateSite(site, ca_sha256_, NowMs());
-    EXPECT_TRUE(token.ok()) << token.status().message();
-    return EncodeToken(*token);
-  }
+  std::string NewToken(const std::string& site) { return cp_->NewToken(site); }
 
   // A session stub authenticated with `key`/`cert` (mutual TLS).
   std::unique_ptr<pb::Sync::Stub> Stub(const std::string& key, const std::string& cert) {
@@ -82,10 +61,9 @@ class SyncLinkTest : public ::testing::Test {
   }
 
   annex::testing::TempDir tmp_;
-  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<testing::TestControlPlane> cp_;
+  Registry* registry_ = nullptr;
   KeyAndCert ca_;
-  std::string ca_sha256_;
-  std::unique_ptr<SyncServer> server_;
   std::string address_;
 };
 
