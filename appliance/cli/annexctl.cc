@@ -182,6 +182,12 @@ int main(int argc, char** argv) {
   auto* list = accounts->add_subcommand("list", "List accounts");
   list->callback([&] { rc = CheckedCall(o, "GET", "/_annex/api/accounts", ""); });
 
+  auto* sync = app.add_subcommand("sync", "The link to the control plane");
+  sync->require_subcommand(1);
+  auto* sync_status = sync->add_subcommand(
+      "status", "Enrolled or not, zone, connected since, outbox depth, last acknowledged record, certificate expiry (JSON)");
+  sync_status->callback([&] { rc = CheckedCall(o, "GET", "/_annex/api/sync", ""); });
+
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI11_PARSE(app, argc, argv);
   curl_global_cleanup();

@@ -21,8 +21,8 @@ json AccountJson(const iam::Account& a, const iam::AccessKey* key) {
 
 class AdminService final : public service::Service {
  public:
-  AdminService(iam::IdentityStore& identities, std::string root_account_id)
-      : identities_(identities), root_account_id_(std::move(root_account_id)) {}
+  AdminService(iam::IdentityStore& identities, std::string root_account_id, std::function<std::string()> sync_status)
+      : identities_(identities), root_account_id_(std::move(root_account_id)), sync_status_(std::move(sync_status)) {}
 
   std::string_view name() const override { return "annex"; }
 
@@ -59,6 +59,13 @@ class AdminService final : public service::Service {
       out["Accounts"] = std::move(list);
       co_return co_await SendJson(ctx, out);
     }
+    if (path == "/_annex/api/sync" && ctx.request.method == "GET" && sync_status_) {
+      ctx.operation = "SyncStatus";
+      http::Response r;
+      r.headers.Set("content-type", "application/json");
+      r.body = sync_status_();
+      co_return co_await ctx.response.Send(std::move(r));
+    }
     co_return http::ApiStatus("NotFound", "no such admin endpoint: " + ctx.request.method + " " + path);
   }
 
@@ -72,12 +79,14 @@ class AdminService final : public service::Service {
 
   iam::IdentityStore& identities_;
   std::string root_account_id_;
+  std::function<std::string()> sync_status_;
 };
 
 }  // namespace
 
-std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id) {
-  return std::make_unique<AdminService>(identities, std::move(root_account_id));
+std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id,
+                                                  std::function<std::string()> sync_status) {
+  return std::make_unique<AdminService>(identities, std::move(root_account_id), std::move(sync_status));
 }
 
 }  // namespace annex::daemon

@@ -6,6 +6,7 @@
 //   POST /_annex/api/accounts {"name": "team-a"} → {"AccountId", "AccountName", "AccessKeyId", "SecretAccessKey"}
 //   GET  /_annex/api/accounts                   → {"Accounts": [{"AccountId", "AccountName", "CreateDate"}]}
 
+#include <functional>
 #include <memory>
 
 #include "appliance/iam/identity_store.h"
@@ -13,6 +14,8 @@
 
 namespace annex::daemon {
 
-std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id);
+// `sync_status` answers GET /_annex/api/sync (annexctl sync status) with JSON.
+std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id,
+                                                  std::function<std::string()> sync_status = nullptr);
 
 }  // namespace annex::daemon

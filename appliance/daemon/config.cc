@@ -28,6 +28,12 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--blocking-threads", c.blocking_threads, "Threads for blocking disk work")
       ->envname("ANNEX_BLOCKING_THREADS")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--control-plane", c.control_plane, "Control plane sync address HOST:PORT (annex-control --listen)")
+      ->envname("ANNEX_CONTROL_PLANE");
+  app.add_option("--enrollment-token", c.enrollment_token, "One-time token from `annex-control sites create`")
+      ->envname("ANNEX_ENROLLMENT_TOKEN");
+  app.add_option("--sync-heartbeat-ms", c.sync_heartbeat_ms, "Milliseconds between heartbeats to the control plane")
+      ->envname("ANNEX_SYNC_HEARTBEAT_MS")->check(CLI::Range(100, 600'000))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

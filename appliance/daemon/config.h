@@ -21,6 +21,11 @@ struct Config {
   std::string log_level = "info";
   unsigned io_threads = 2;
   unsigned blocking_threads = 8;
+  // The control plane (sync/): its sync address, and the one-time token to
+  // enroll with (only needed until the appliance has enrolled).
+  std::string control_plane;
+  std::string enrollment_token;
+  unsigned sync_heartbeat_ms = 10'000;
   // ANNEX_ROOT_ACCESS_KEY_ID / ANNEX_ROOT_SECRET_ACCESS_KEY (environment only).
   std::string root_access_key_id;
   std::string root_secret_access_key;

@@ -16,6 +16,7 @@
 #include "appliance/core/log.h"
 #include "appliance/daemon/admin_service.h"
 #include "appliance/daemon/edge.h"
+#include "appliance/daemon/sync_link.h"
 #include "appliance/http/server.h"
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
@@ -93,14 +94,17 @@ Status RunDaemon(const Config& config) {
   s3_options.clock = &clock;
   s3_options.region = config.region;
   s3_options.virtual_host_suffixes = VirtualHostSuffixes(config);
-  ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options));
+  std::unique_ptr<objectstore::StoreControl> store_control;
+  ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options, &store_control));
+  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, *store_control, root.account_id));
   auto iam_service = iam::NewIamService(*identities);
-  auto admin = NewAdminService(*identities, root.account_id);
+  auto admin = NewAdminService(*identities, root.account_id, [&sync_link] { return sync_link->StatusJson(); });
 
   auth::SigV4Verifier verifier(*identities, clock);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
   os::BlockingPool blocking(config.blocking_threads);
   Metrics metrics;
+  metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
   edge.AddService(s3.get());
   edge.AddService(iam_service.get());

@@ -52,6 +52,7 @@ void Metrics::Render(std::string& out) const {
   for (const auto& [service, b] : bytes_) {
     out += "annex_bytes_sent_total{service=\"" + service + "\"} " + std::to_string(b.second) + "\n";
   }
+  for (const auto& source : sources_) source(out);
 }
 
 }  // namespace annex::daemon

@@ -6,10 +6,12 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace annex::daemon {
 
@@ -19,6 +21,8 @@ class Metrics {
                      uint64_t bytes_in, uint64_t bytes_out);
   // Appends the counters in Prometheus exposition format.
   void Render(std::string& out) const;
+  // Something else that renders its own metrics after the counters (set at startup).
+  void AddSource(std::function<void(std::string&)> source) { sources_.push_back(std::move(source)); }
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -35,6 +39,7 @@ class Metrics {
   std::map<StatusKey, uint64_t> requests_;
   std::map<OpKey, Latency> latency_;
   std::map<std::string, std::pair<uint64_t, uint64_t>> bytes_;  // service → in, out
+  std::vector<std::function<void(std::string&)>> sources_;
 };
 
 }  // namespace annex::daemon

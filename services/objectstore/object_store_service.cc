@@ -118,8 +118,10 @@ class ObjectStoreService final : public service::Service {
 
 }  // namespace
 
-Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options) {
+Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options,
+                                                                std::unique_ptr<StoreControl>* control) {
   ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, ObjectStore::Open(options));
+  if (control) *control = NewStoreControl(*store);
   return std::unique_ptr<service::Service>(std::make_unique<ObjectStoreService>(std::move(store)));
 }
 

@@ -18,6 +18,7 @@
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
 #include "appliance/service/service.h"
+#include "services/objectstore/store_control.h"
 
 namespace annex::objectstore {
 
@@ -38,6 +39,9 @@ struct ObjectStoreOptions {
 // Opens (creating) the store under options.data_dir, removes temp files and
 // data files no record references (leftovers of a crash), and returns the
 // service. Fails if the directory or LMDB environment cannot be opened.
-Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options);
+// With `control`, also returns the appliance's own handle on the store (the
+// sync agent's inventory and commands), valid while the service lives.
+Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options,
+                                                                std::unique_ptr<StoreControl>* control = nullptr);
 
 }  // namespace annex::objectstore

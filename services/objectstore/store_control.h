@@ -1,0 +1,43 @@
+#pragma once
+// What the appliance itself does with the object store outside S3 requests:
+// the sync agent's inventory of buckets, and the control plane's
+// desired-state commands (create or delete a bucket), applied idempotently.
+// Same rules as the S3 API (bucket names, ownership, empty-only deletes).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "appliance/core/result.h"
+
+namespace annex::objectstore {
+
+struct BucketSummary {
+  std::string name;
+  std::string owner_id;
+  std::string owner_name;
+  std::string region;
+  std::string acl;  // "private" | "public-read"
+  int64_t created_ms = 0;
+};
+
+class StoreControl {
+ public:
+  virtual ~StoreControl() = default;
+  // Every bucket of every account, by name.
+  virtual Result<std::vector<BucketSummary>> ListBuckets() = 0;
+  // True if created, false if the owner already had it; AlreadyExists if
+  // another account owns the name; InvalidArgument for a bad name.
+  virtual Result<bool> CreateBucket(std::string_view name, std::string_view owner_id, std::string_view owner_name) = 0;
+  // True if deleted, false if there was no such bucket; FailedPrecondition
+  // if it holds objects or unfinished uploads.
+  virtual Result<bool> DeleteBucket(std::string_view name) = 0;
+};
+
+class ObjectStore;
+// For NewObjectStoreService; valid while `store` lives.
+std::unique_ptr<StoreControl> NewStoreControl(ObjectStore& store);
+
+}  // namespace annex::objectstore
