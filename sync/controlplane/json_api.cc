@@ -1,0 +1,290 @@
+#include "sync/controlplane/json_api.h"
+
+#include <array>
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "appliance/core/strings.h"
+#include "appliance/http/api_error.h"
+#include "sync/common/enrollment_token.h"
+#include "sync/common/zone.h"
+#include "sync/controlplane/zone_listing.h"
+
+namespace annex::sync {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 2> kCommandKinds{"CreateBucket", "DeleteBucket"};
+constexpr uint64_t kDefaultHistory = 100;
+
+json Time(int64_t unix_ms) {
+  if (unix_ms == 0) return nullptr;
+  return FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms)));
+}
+
+// Stored JSON (resource states, command arguments) is shown as JSON; anything unparsable as a string.
+json Embedded(std::string_view text) {
+  json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  return value.is_discarded() ? json(std::string(text)) : value;
+}
+
+json ZoneJson(const ZoneStatus& z, std::string_view region) {
+  json capacity = {{"cpus", z.capacity.cpus},
+                   {"memory_bytes", z.capacity.memory_bytes},
+                   {"disk_bytes", z.capacity.disk_bytes},
+                   {"disk_free_bytes", z.capacity.disk_free_bytes},
+                   {"services", z.capacity.services}};
+  return {{"name", z.zone},
+          {"site", z.site},
+          {"region", std::string(region)},
+          {"state", std::string(ZoneStateName(z.state))},
+          {"enrolled", z.enrolled_unix_ms != 0},
+          {"enrolled_at", Time(z.enrolled_unix_ms)},
+          {"connected", z.connected_since_unix_ms != 0},
+          {"connected_since", Time(z.connected_since_unix_ms)},
+          {"last_heartbeat", Time(z.last_heartbeat_unix_ms)},
+          {"capacity", std::move(capacity)},
+          {"agent_version", z.agent_version},
+          {"last_applied_seq", z.last_applied_seq}};
+}
+
+json CommandJson(const Command& c) {
+  return {{"id", c.id},
+          {"zone", c.zone},
+          {"kind", c.kind},
+          {"args", Embedded(c.args_json)},
+          {"state", c.state},
+          {"result", c.result},
+          {"created", Time(c.created_unix_ms)},
+          {"updated", Time(c.updated_unix_ms)}};
+}
+
+http::Response JsonResponse(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers.Set("content-type", "application/json");
+  r.body = body.dump(2) + "\n";
+  return r;
+}
+
+Status Invalid(std::string message) { return http::ApiStatus("ValidationError", std::move(message)); }
+
+Result<json> ParseObject(std::string_view body) {
+  json in = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (!in.is_object()) return Invalid("the request body must be a JSON object");
+  return in;
+}
+
+// S3's basic rules: 3-63 of [a-z0-9.-], starting and ending with a letter or digit, no "..". The appliance
+// checks the rest when it applies the command.
+bool IsPlausibleBucketName(std::string_view name) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.size() < 3 || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
+  if (name.find("..") != std::string_view::npos) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+}
+
+// The command's arguments, validated, as canonical JSON (sorted keys), so a retried create with the same id
+// compares equal.
+Result<std::string> CommandArgs(const json& in) {
+  if (!in.contains("kind") || !in["kind"].is_string()) return Invalid("\"kind\" (a string) is required");
+  std::string kind = in["kind"].get<std::string>();
+  if (std::find(kCommandKinds.begin(), kCommandKinds.end(), kind) == kCommandKinds.end()) {
+    return Invalid("unknown command kind '" + kind + "'; known: CreateBucket, DeleteBucket");
+  }
+  if (!in.contains("args") || !in["args"].is_object()) return Invalid("\"args\" (an object) is required");
+  const json& args = in["args"];
+  for (const auto& [key, value] : args.items()) {
+    if (key != "bucket") return Invalid(kind + " takes only \"bucket\", not \"" + key + "\"");
+  }
+  if (!args.contains("bucket") || !args["bucket"].is_string()) return Invalid(kind + " needs args.bucket (a string)");
+  std::string bucket = args["bucket"].get<std::string>();
+  if (!IsPlausibleBucketName(bucket)) {
+    return Invalid("'" + bucket + "' is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')");
+  }
+  return args.dump();
+}
+
+class JsonApi {
+ public:
+  JsonApi(Registry& registry, std::string_view ca_sha256, OperatorCall& call)
+      : registry_(registry), ca_sha256_(ca_sha256), call_(call), method_(call.request.method) {}
+
+  Result<http::Response> Route(const std::vector<std::string_view>& seg) {
+    if (seg.size() < 2 || seg[0] != "v1") return NoSuchPath();
+    if (seg[1] == "sites" && seg.size() == 2) {
+      if (method_ == "GET") return ListSites();
+      return method_ == "POST" ? CreateSite() : NotAllowed();
+    }
+    if (seg[1] != "zones") return NoSuchPath();
+    if (seg.size() == 2) return method_ == "GET" ? ListZones() : NotAllowed();
+    std::string zone(seg[2]);
+    if (seg.size() == 3) return method_ == "GET" ? GetZone(zone) : NotAllowed();
+    std::string_view what = seg[3];
+    if (seg.size() == 4 && what == "resources") return method_ == "GET" ? ListResources(zone) : NotAllowed();
+    if (seg.size() == 4 && what == "history") return method_ == "GET" ? History(zone) : NotAllowed();
+    if (seg.size() == 4 && what == "commands") {
+      if (method_ == "GET") return ListCommands(zone);
+      return method_ == "POST" ? CreateCommand(zone) : NotAllowed();
+    }
+    if (seg.size() == 5 && what == "commands") return method_ == "GET" ? GetCommand(zone, seg[4]) : NotAllowed();
+    return NoSuchPath();
+  }
+
+ private:
+  Status NoSuchPath() const {
+    return http::ApiStatus("NotFound", "no such endpoint: " + method_ + " " + call_.request.path);
+  }
+  Status NotAllowed() const {
+    return http::ApiStatus("MethodNotAllowed", method_ + " is not allowed on " + call_.request.path);
+  }
+
+  Result<ZoneStatus> RequireZone(const std::string& zone) const {
+    ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneStatus> z, FindAnyZone(registry_, zone, call_.now_unix_ms));
+    if (!z) return http::ApiStatus("NotFound", "no zone " + zone);
+    return std::move(*z);
+  }
+
+  Result<http::Response> ListZones() {
+    call_.operation = "ListZones";
+    ANNEX_ASSIGN_OR_RETURN(std::vector<ZoneStatus> zones, ListAllZones(registry_, call_.now_unix_ms));
+    json list = json::array();
+    for (const auto& z : zones) list.push_back(ZoneJson(z, registry_.region()));
+    return JsonResponse(200, json{{"zones", std::move(list)}});
+  }
+
+  Result<http::Response> GetZone(const std::string& zone) {
+    call_.operation = "GetZone";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    return JsonResponse(200, ZoneJson(z, registry_.region()));
+  }
+
+  Result<http::Response> ListResources(const std::string& zone) {
+    call_.operation = "ListResources";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    const std::string* flag = call_.request.query.Get("include_deleted");
+    bool include_deleted = flag && *flag == "true";
+    std::vector<ResourceState> resources;
+    if (z.enrolled_unix_ms != 0) {
+      ANNEX_ASSIGN_OR_RETURN(resources, registry_.ListResources(zone, include_deleted));
+    }
+    json list = json::array();
+    for (const auto& r : resources) {
+      json item = {{"type", r.type},
+                   {"id", r.id},
+                   {"state", Embedded(r.state_json)},
+                   {"version", r.version},
+                   {"updated", Time(r.updated_unix_ms)}};
+      if (include_deleted) item["deleted"] = r.deleted;
+      list.push_back(std::move(item));
+    }
+    return JsonResponse(200, json{{"zone", zone}, {"resources", std::move(list)}});
+  }
+
+  Result<http::Response> History(const std::string& zone) {
+    call_.operation = "ListHistory";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    uint64_t max = kDefaultHistory;
+    if (const std::string* text = call_.request.query.Get("max")) {
+      std::optional<uint64_t> n = ParseUint(*text);
+      if (!n || *n == 0 || *n > Registry::kMaxHistory) {
+        return Invalid("max must be 1-" + std::to_string(Registry::kMaxHistory));
+      }
+      max = *n;
+    }
+    std::vector<ConnectionEvent> events;
+    if (z.enrolled_unix_ms != 0) {
+      ANNEX_ASSIGN_OR_RETURN(events, registry_.History(zone, max));
+    }
+    json list = json::array();
+    for (const auto& e : events) list.push_back({{"time", Time(e.unix_ms)}, {"event", e.event}, {"detail", e.detail}});
+    return JsonResponse(200, json{{"zone", zone}, {"events", std::move(list)}});
+  }
+
+  Result<http::Response> ListCommands(const std::string& zone) {
+    call_.operation = "ListCommands";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    std::vector<Command> commands;
+    if (z.enrolled_unix_ms != 0) {
+      ANNEX_ASSIGN_OR_RETURN(commands, registry_.ListCommands(zone));
+    }
+    json list = json::array();
+    for (const auto& c : commands) list.push_back(CommandJson(c));
+    return JsonResponse(200, json{{"zone", zone}, {"commands", std::move(list)}});
+  }
+
+  Result<http::Response> GetCommand(const std::string& zone, std::string_view id) {
+    call_.operation = "GetCommand";
+    ANNEX_ASSIGN_OR_RETURN(std::optional<Command> c, registry_.GetCommand(id));
+    if (!c || c->zone != zone) return http::ApiStatus("NotFound", "no command " + std::string(id) + " in " + zone);
+    return JsonResponse(200, CommandJson(*c));
+  }
+
+  Result<http::Response> CreateCommand(const std::string& zone) {
+    call_.operation = "CreateCommand";
+    ANNEX_ASSIGN_OR_RETURN(json in, ParseObject(call_.body));
+    ANNEX_ASSIGN_OR_RETURN(std::string args, CommandArgs(in));
+    std::string id;
+    if (in.contains("id")) {
+      if (!in["id"].is_string()) return Invalid("\"id\" must be a string");
+      id = in["id"].get<std::string>();
+    }
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    if (z.enrolled_unix_ms == 0) {
+      // The registry keeps commands per enrolled zone; a site's zone exists once its appliance enrolled.
+      return http::ApiStatus("Conflict", "zone " + zone + " has not enrolled yet; send commands once it has");
+    }
+    std::string kind = in["kind"].get<std::string>();
+    ANNEX_ASSIGN_OR_RETURN(Command c, registry_.CreateCommand(zone, kind, args, call_.now_unix_ms, id));
+    return JsonResponse(201, CommandJson(c));
+  }
+
+  Result<http::Response> ListSites() {
+    call_.operation = "ListSites";
+    ANNEX_ASSIGN_OR_RETURN(std::vector<Site> sites, registry_.ListSites());
+    json list = json::array();
+    for (const auto& s : sites) {
+      list.push_back(
+          {{"name", s.name}, {"zone", s.zone}, {"created", Time(s.created_unix_ms)}, {"enrolled", s.enrolled}});
+    }
+    return JsonResponse(200, json{{"sites", std::move(list)}});
+  }
+
+  Result<http::Response> CreateSite() {
+    call_.operation = "CreateSite";
+    ANNEX_ASSIGN_OR_RETURN(json in, ParseObject(call_.body));
+    if (!in.contains("name") || !in["name"].is_string()) return Invalid("body must be {\"name\": \"SITE\"}");
+    std::string name = in["name"].get<std::string>();
+    if (!IsValidSiteName(name)) {
+      return Invalid("'" + name +
+                     "' is not a valid site name: 1-32 of a-z, 0-9 and '-', starting with a letter "
+                     "or digit, no \"--\"");
+    }
+    bool replace = in.contains("replace_token") && in["replace_token"].is_boolean() && in["replace_token"].get<bool>();
+    ANNEX_ASSIGN_OR_RETURN(EnrollmentToken token, registry_.CreateSite(name, ca_sha256_, call_.now_unix_ms, replace));
+    json out = {{"site", name}, {"zone", ZoneName(registry_.region(), name)}, {"token", EncodeToken(token)}};
+    return JsonResponse(201, out);
+  }
+
+  Registry& registry_;
+  std::string_view ca_sha256_;
+  OperatorCall& call_;
+  const std::string& method_;
+};
+
+}  // namespace
+
+Result<http::Response> ServeJsonApi(Registry& registry, std::string_view ca_sha256, OperatorCall& call) {
+  std::string_view path = call.request.path;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path.empty() || path.front() != '/') return http::ApiStatus("NotFound", "no such endpoint");
+  JsonApi api(registry, ca_sha256, call);
+  return api.Route(Split(path.substr(1), '/'));
+}
+
+}  // namespace annex::sync
