@@ -156,9 +156,20 @@ Status Agent::SyncInventory() {
   return changed ? SaveReported(path, reported) : Status::OK();
 }
 
+// Waits between connection attempts. Inventory changes keep going into the
+// outbox meanwhile: offline work is recorded when it happens, not when the
+// link returns.
 void Agent::SleepFor(std::chrono::milliseconds d) {
-  auto until = std::chrono::steady_clock::now() + d;
-  while (!stop_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto now = std::chrono::steady_clock::now();
+  auto until = now + d;
+  auto next_inventory = now + options_.heartbeat;
+  while (!stop_ && (now = std::chrono::steady_clock::now()) < until) {
+    if (now >= next_inventory) {
+      (void)SyncInventory();
+      next_inventory = now + options_.heartbeat;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status Agent::EnsureEnrolled() {

@@ -59,7 +59,9 @@ class ControlPlane(Daemon):
     def start(self, wait=True, timeout=20.0):
         if not have(control_path()):
             raise unittest.SkipTest(f"annex-control binary not found at {control_path()} (build it first)")
-        self.port, self.sync_port = free_port(), free_port()
+        # A restart keeps its ports: appliances know the control plane by address.
+        if self.port is None:
+            self.port, self.sync_port = free_port(), free_port()
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start: {' '.join(self.command())}\n".encode())
             log.flush()

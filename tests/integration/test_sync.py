@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""annexd and annex-control together, as real processes on loopback: an appliance enrolls with its token,
+shows up as an available zone (awscli ec2 describe-availability-zones), reports its buckets, applies a bucket
+command from the control plane, keeps serving S3 while the control plane is down (kill -9), and delivers
+what changed meanwhile after it comes back, exactly once. A restarted annexd keeps its identity.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import AWS_CLI, REGION, Daemon  # noqa: E402
+from test_control_plane import ControlPlane, zone_of  # noqa: E402
+
+SITE = "lisbon-1"
+ZONE = zone_of(SITE)
+
+
+def wait_for(what, cond, timeout=30):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = cond()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+
+
+class SyncTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cp = ControlPlane().start()
+        token = cls.cp.create_site(SITE)
+        cls.appliance = Daemon(extra_args=["--control-plane", f"127.0.0.1:{cls.cp.sync_port}", "--enrollment-token",
+                                           token, "--sync-heartbeat-ms", "200"]).start()
+        cls.s3 = cls.appliance.boto3_client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.appliance.stop()
+        if cls.cp.proc and cls.cp.proc.poll() is None:
+            cls.cp.stop()
+
+    # -- views from both sides --------------------------------------------
+
+    def zones(self):
+        env = self.cp.client_env()
+        p = subprocess.run([AWS_CLI, "--endpoint-url", self.cp.endpoint, "--region", REGION,
+                            "--output", "json", "ec2", "describe-availability-zones"],
+                           env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return {z["ZoneName"]: z for z in json.loads(p.stdout)["AvailabilityZones"]}
+
+    def reported(self):
+        status, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/resources")
+        self.assertEqual(status, 200, body)
+        return {r["id"] for r in body["resources"] if r["type"] == "bucket"}
+
+    def sync_status(self):
+        return json.loads(self.appliance.annexctl("sync", "status").stdout)
+
+    def buckets(self):
+        return {b["Name"] for b in self.s3.list_buckets()["Buckets"]}
+
+    # -- the story, in order ----------------------------------------------
+
+    def test_1_enrolls_and_is_an_available_zone(self):
+        wait_for("zone available", lambda: self.zones().get(ZONE, {}).get("State") == "available")
+        status = self.sync_status()
+        self.assertTrue(status["enrolled"])
+        self.assertEqual(status["zone"], ZONE)
+        self.assertTrue(status["connected"])
+        self.assertTrue(status["certificate_expires"])
+        import urllib.request
+        text = urllib.request.urlopen(self.appliance.endpoint + "/_annex/metrics", timeout=10).read().decode()
+        self.assertIn("annex_sync_connected 1", text)
+
+    def test_2_local_buckets_are_reported(self):
+        self.s3.create_bucket(Bucket="made-locally")
+        wait_for("made-locally reported", lambda: "made-locally" in self.reported())
+
+    def test_3_control_plane_commands_create_buckets(self):
+        status, _, cmd = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     {"kind": "CreateBucket", "args": {"bucket": "from-control"}})
+        self.assertEqual(status, 201, cmd)
+        wait_for("from-control on the appliance", lambda: "from-control" in self.buckets())
+        cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
+
+        def finished():
+            st, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/commands/{cmd_id}")
+            return st == 200 and (body.get("state") or body.get("command", {}).get("state")) == "succeeded"
+        wait_for("command succeeded", finished)
+        wait_for("from-control reported back", lambda: "from-control" in self.reported())
+
+    def test_4_offline_changes_arrive_once_after_the_control_plane_returns(self):
+        self.cp.proc.send_signal(signal.SIGKILL)  # the control plane dies mid-session
+        self.cp.proc.wait()
+        wait_for("disconnected", lambda: not self.sync_status()["connected"])
+        # The appliance keeps serving, and keeps changing.
+        self.s3.create_bucket(Bucket="offline-one")
+        self.s3.create_bucket(Bucket="offline-two")
+        self.s3.delete_bucket(Bucket="made-locally")
+        self.s3.put_object(Bucket="offline-one", Key="k", Body=b"still serving")
+        self.assertEqual(self.s3.get_object(Bucket="offline-one", Key="k")["Body"].read(), b"still serving")
+        wait_for("changes queued", lambda: self.sync_status()["outbox_depth"] >= 3)
+
+        self.cp.start()
+        wait_for("outbox drained", lambda: self.sync_status()["outbox_depth"] == 0 and self.sync_status()["connected"])
+        reported = self.reported()
+        self.assertIn("offline-one", reported)
+        self.assertIn("offline-two", reported)
+        self.assertNotIn("made-locally", reported)
+        status, _, zone = self.cp.api("GET", f"/v1/zones/{ZONE}")
+        self.assertEqual(status, 200)
+        applied = zone.get("last_applied_seq", zone.get("zone", {}).get("last_applied_seq"))
+        self.assertEqual(applied, self.sync_status()["last_sequence"], "each record applied exactly once")
+
+    def test_5_a_restarted_appliance_keeps_its_identity(self):
+        self.appliance.stop()
+        self.appliance.start()
+        wait_for("reconnected", lambda: self.sync_status()["connected"])
+        self.assertEqual(self.sync_status()["zone"], ZONE)
+        wait_for("zone available", lambda: self.zones().get(ZONE, {}).get("State") == "available")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
