@@ -26,6 +26,7 @@
 #include "appliance/core/result.h"
 #include "sync/agent/outbox.h"
 #include "sync/common/backoff.h"
+#include "sync/common/zone.h"
 
 namespace annex::sync {
 
@@ -35,13 +36,7 @@ struct InventoryItem {
   std::string state_json;
 };
 
-struct AgentCapacity {
-  uint32_t cpus = 0;
-  uint64_t memory_bytes = 0;
-  uint64_t disk_bytes = 0;
-  uint64_t disk_free_bytes = 0;
-  std::vector<std::string> services;
-};
+using AgentCapacity = ZoneCapacity;
 
 struct AgentOptions {
   std::string state_dir;         // identity/ and outbox/ live here

@@ -3,10 +3,21 @@
 // state that follows from how long an appliance has been silent.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace annex::sync {
+
+// What an appliance offers, as its heartbeats report it.
+struct ZoneCapacity {
+  uint32_t cpus = 0;
+  uint64_t memory_bytes = 0;
+  uint64_t disk_bytes = 0;
+  uint64_t disk_free_bytes = 0;
+  std::vector<std::string> services;
+};
 
 // EC2's ZoneState values.
 enum class ZoneState { kAvailable, kImpaired, kUnavailable };

@@ -37,14 +37,6 @@ struct Site {
   bool enrolled = false;
 };
 
-struct ZoneCapacity {
-  uint32_t cpus = 0;
-  uint64_t memory_bytes = 0;
-  uint64_t disk_bytes = 0;
-  uint64_t disk_free_bytes = 0;
-  std::vector<std::string> services;
-};
-
 struct ZoneStatus {
   std::string zone;
   std::string site;
