@@ -50,7 +50,7 @@ Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectst
   std::unique_ptr<SyncLink> link(new SyncLink());
   link->control_plane_ = config.control_plane;
   std::string state_dir = os::JoinPath(config.data_dir, "sync");
-  bool enrolled_before = os::PosixFileSystem().Exists(os::JoinPath(state_dir, "identity/zone"));
+  bool enrolled_before = os::PosixFileSystem().Exists(os::JoinPath(state_dir, "identity/identity.json"));
   if (config.control_plane.empty()) {
     if (enrolled_before) {
       return Status::InvalidArgument("this appliance is enrolled (" + state_dir +

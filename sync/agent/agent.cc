@@ -20,8 +20,13 @@ namespace pb = annex::sync::v1;
 
 constexpr std::chrono::milliseconds kSendPoll{100};
 
-std::string IdentityPath(const std::string& state_dir, const char* name) {
-  return os::JoinPath(os::JoinPath(state_dir, "identity"), name);
+std::string IdentityPath(const std::string& state_dir) {
+  return os::JoinPath(os::JoinPath(state_dir, "identity"), "identity.json");
+}
+
+double Uniform01() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 // What was last reported per resource: "type\0id" → {version, state, deleted}.
@@ -62,26 +67,23 @@ Status SaveReported(const std::string& path, const std::map<std::string, Reporte
 }  // namespace
 
 Agent::Agent(AgentOptions options)
-    : options_(std::move(options)),
-      backoff_(options_.backoff, [] {
-        static thread_local std::mt19937_64 rng(std::random_device{}());
-        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-      }) {}
+    : options_(std::move(options)), backoff_(options_.backoff, Uniform01) {}
 
 Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   os::FileSystem& fs = os::PosixFileSystem();
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(os::JoinPath(options.state_dir, "identity")));
   std::unique_ptr<Agent> agent(new Agent(std::move(options)));
   ANNEX_ASSIGN_OR_RETURN(agent->outbox_, Outbox::Open(os::JoinPath(agent->options_.state_dir, "outbox")));
-  auto zone = os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir, "zone"));
-  if (zone.ok()) {
-    ANNEX_ASSIGN_OR_RETURN(agent->key_pem_, os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir, "key.pem")));
-    ANNEX_ASSIGN_OR_RETURN(agent->cert_pem_,
-                           os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir, "cert.pem")));
-    ANNEX_ASSIGN_OR_RETURN(agent->ca_pem_, os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir, "ca.pem")));
-    agent->zone_ = *zone;
-    auto info = ReadCert(agent->cert_pem_);
-    if (info.ok()) agent->cert_not_after_ = info->not_after_unix;
+  auto identity = os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir));
+  if (identity.ok()) {
+    auto j = nlohmann::json::parse(*identity, nullptr, false);
+    if (!j.is_object() || !j.contains("zone") || !j.contains("key") || !j.contains("cert") || !j.contains("ca")) {
+      return Status::Corruption(IdentityPath(agent->options_.state_dir) + " is damaged");
+    }
+    agent->zone_ = j["zone"].get<std::string>();
+    agent->key_pem_ = j["key"].get<std::string>();
+    agent->ca_pem_ = j["ca"].get<std::string>();
+    agent->SetCertificate(j["cert"].get<std::string>());
   }
   // Changes made before the first connection are recorded right away.
   ANNEX_RETURN_IF_ERROR(agent->SyncInventory());
@@ -172,6 +174,67 @@ void Agent::SleepFor(std::chrono::milliseconds d) {
   }
 }
 
+void Agent::SetCertificate(const std::string& cert_pem) {
+  cert_pem_ = cert_pem;
+  auto info = ReadCert(cert_pem);
+  if (!info.ok()) return;
+  cert_not_after_ = info->not_after_unix;
+  // Counted from now, not from not_before: certificates are backdated for
+  // clock skew, and an identity loaded late in its life still renews in time.
+  CertInfo remaining = *info;
+  remaining.not_before_unix = std::max(info->not_before_unix, options_.now_unix_ms() / 1000);
+  renew_at_ = RenewalTime(remaining, Uniform01());
+}
+
+// One file, replaced atomically: a crash never pairs a new key with an old certificate.
+Status Agent::SaveIdentity() {
+  nlohmann::json j = nlohmann::json::object();
+  {
+    std::lock_guard lock(mu_);
+    j["zone"] = zone_;
+    j["key"] = key_pem_;
+    j["cert"] = cert_pem_;
+    j["ca"] = ca_pem_;
+  }
+  return os::WriteFileAtomic(os::PosixFileSystem(), IdentityPath(options_.state_dir), j.dump(), 0600);
+}
+
+Status Agent::RenewIfDue() {
+  std::string zone, key, cert, ca;
+  {
+    std::lock_guard lock(mu_);
+    if (zone_.empty() || options_.now_unix_ms() / 1000 < renew_at_) return Status::OK();
+    zone = zone_;
+    key = key_pem_;
+    cert = cert_pem_;
+    ca = ca_pem_;
+  }
+  ANNEX_ASSIGN_OR_RETURN(std::string new_key, GenerateKey());
+  ANNEX_ASSIGN_OR_RETURN(std::string csr, MakeCsr(new_key, zone));
+  grpc::SslCredentialsOptions ssl{ca, key, cert};
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(std::string(kControlPlaneServerName));
+  auto stub = pb::Sync::NewStub(grpc::CreateCustomChannel(options_.control_plane, grpc::SslCredentials(ssl), args));
+  pb::RenewRequest req;
+  req.set_csr_pem(csr);
+  pb::RenewResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status s = stub->Renew(&ctx, req, &resp);
+  if (!s.ok()) return Status::Unavailable("certificate renewal failed: " + s.error_message());
+  ANNEX_RETURN_IF_ERROR(VerifyIssuedBy(resp.certificate_pem(), ca, options_.now_unix_ms() / 1000));
+  ANNEX_ASSIGN_OR_RETURN(CertInfo info, ReadCert(resp.certificate_pem()));
+  if (info.common_name != zone) return Status::PermissionDenied("renewed certificate names " + info.common_name);
+  {
+    std::lock_guard lock(mu_);
+    key_pem_ = new_key;
+    SetCertificate(resp.certificate_pem());
+  }
+  ANNEX_RETURN_IF_ERROR(SaveIdentity());
+  log::Info("sync: certificate renewed", {{"zone", zone}, {"expires", std::to_string(info.not_after_unix)}});
+  return Status::OK();
+}
+
 Status Agent::EnsureEnrolled() {
   {
     std::lock_guard lock(mu_);
@@ -180,19 +243,14 @@ Status Agent::EnsureEnrolled() {
   if (options_.enrollment_token.empty()) return Status::FailedPrecondition("not enrolled and no enrollment token");
   ANNEX_ASSIGN_OR_RETURN(Enrollment e, Enroll(options_.control_plane, options_.enrollment_token,
                                               options_.agent_version));
-  os::FileSystem& fs = os::PosixFileSystem();
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, IdentityPath(options_.state_dir, "key.pem"), e.key_pem, 0600));
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, IdentityPath(options_.state_dir, "cert.pem"), e.cert_pem, 0644));
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, IdentityPath(options_.state_dir, "ca.pem"), e.ca_pem, 0644));
-  // Written last: its presence means the identity is complete.
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, IdentityPath(options_.state_dir, "zone"), e.zone, 0644));
-  std::lock_guard lock(mu_);
-  zone_ = e.zone;
-  key_pem_ = e.key_pem;
-  cert_pem_ = e.cert_pem;
-  ca_pem_ = e.ca_pem;
-  auto info = ReadCert(e.cert_pem);
-  if (info.ok()) cert_not_after_ = info->not_after_unix;
+  {
+    std::lock_guard lock(mu_);
+    zone_ = e.zone;
+    key_pem_ = e.key_pem;
+    ca_pem_ = e.ca_pem;
+    SetCertificate(e.cert_pem);
+  }
+  ANNEX_RETURN_IF_ERROR(SaveIdentity());
   log::Info("sync: enrolled", {{"zone", e.zone}, {"control_plane", options_.control_plane}});
   return Status::OK();
 }
@@ -205,6 +263,14 @@ void Agent::Run() {
       log::Warn("sync: enrollment failed", {{"error", enrolled.message()}});
       SleepFor(backoff_.Next());
       continue;
+    }
+    Status renewed = RenewIfDue();
+    if (!renewed.ok()) {
+      SetError(renewed.message());
+      log::Warn("sync: certificate renewal failed", {{"error", renewed.message()}});
+      // The current certificate still works: keep the session, try again in a minute.
+      std::lock_guard lock(mu_);
+      renew_at_ = options_.now_unix_ms() / 1000 + 60;
     }
     Session();
     if (!stop_) SleepFor(backoff_.Next());
@@ -287,7 +353,11 @@ void Agent::Session() {
   uint64_t next = outbox_->last_acknowledged() + 1;
   auto last_heartbeat = std::chrono::steady_clock::time_point{};
   bool healthy = true;
-  while (!stop_ && !reader_done && healthy) {
+  auto renewal_due = [&] {
+    std::lock_guard lock(mu_);
+    return options_.now_unix_ms() / 1000 >= renew_at_;
+  };
+  while (!stop_ && !reader_done && healthy && !renewal_due()) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_heartbeat >= options_.heartbeat) {
       last_heartbeat = now;

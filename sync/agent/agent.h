@@ -3,7 +3,9 @@
 // annexd on its own thread. Offline first: local services never wait for it.
 //
 //  - Enrolls once with the token (trusting the control plane by the token's
-//    CA pin) and keeps its key, certificate and CA under `state_dir`.
+//    CA pin) and keeps its key, certificate and CA under `state_dir`
+//    (identity/identity.json, replaced atomically). Renews the certificate
+//    at a random point in 70-90 % of its lifetime, before it can lapse.
 //  - Holds one session at a time, reconnecting with jittered exponential
 //    backoff. A session: Hello → Welcome (which says what the control plane
 //    already applied) → unacknowledged outbox records, in order → then new
@@ -78,6 +80,9 @@ class Agent {
   explicit Agent(AgentOptions options);
   void Run();
   Status EnsureEnrolled();
+  Status RenewIfDue();
+  Status SaveIdentity();
+  void SetCertificate(const std::string& cert_pem);  // mu_ held
   void Session();
   void SleepFor(std::chrono::milliseconds d);
   void SetError(const std::string& e);
@@ -90,6 +95,7 @@ class Agent {
   mutable std::mutex mu_;  // identity, status fields, the current session's context
   std::string zone_, key_pem_, cert_pem_, ca_pem_;
   int64_t cert_not_after_ = 0;
+  int64_t renew_at_ = 0;  // unix seconds
   int64_t connected_since_ = 0;
   std::string last_error_;
   void* session_context_ = nullptr;  // grpc::ClientContext of the live session (cancelled on stop)

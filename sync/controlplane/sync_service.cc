@@ -59,7 +59,7 @@ class SyncServiceImpl final : public pb::Sync::Service {
     int64_t now = options_.now_unix_ms();
     std::string zone = ZoneName(registry_.region(), token->site);
     // Issued before the token is consumed: a bad CSR must not burn the token.
-    auto cert = SignClientCsr(options_.ca, req->csr_pem(), zone, now / 1000 - 300, options_.client_cert_validity);
+    auto cert = Issue(req->csr_pem(), zone, now);
     if (!cert.ok()) return ToGrpc(cert.status());
     auto info = ReadCert(*cert);
     if (!info.ok()) return ToGrpc(info.status());
@@ -79,7 +79,7 @@ class SyncServiceImpl final : public pb::Sync::Service {
     auto zone = AuthenticatedZone(ctx);
     if (!zone.ok()) return ToGrpc(zone.status());
     int64_t now = options_.now_unix_ms();
-    auto cert = SignClientCsr(options_.ca, req->csr_pem(), *zone, now / 1000 - 300, options_.client_cert_validity);
+    auto cert = Issue(req->csr_pem(), *zone, now);
     if (!cert.ok()) return ToGrpc(cert.status());
     auto info = ReadCert(*cert);
     if (!info.ok()) return ToGrpc(info.status());
@@ -130,6 +130,14 @@ class SyncServiceImpl final : public pb::Sync::Service {
   }
 
  private:
+  // Valid from five minutes ago (appliance clocks drift) for the configured
+  // lifetime from now.
+  Result<std::string> Issue(const std::string& csr_pem, const std::string& zone, int64_t now_unix_ms) {
+    constexpr std::chrono::seconds kSkew{300};
+    return SignClientCsr(options_.ca, csr_pem, zone, now_unix_ms / 1000 - kSkew.count(),
+                         options_.client_cert_validity + kSkew);
+  }
+
   // The zone of a caller with a verified client certificate that is still the
   // zone's current one (a re-enrolled appliance's old certificate is dead).
   Result<std::string> AuthenticatedZone(const grpc::ServerContext* ctx) {

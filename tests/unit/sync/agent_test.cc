@@ -151,5 +151,25 @@ TEST_F(AgentTest, ARestartedAgentKeepsItsIdentityAndSequence) {
   EXPECT_TRUE((*again)->status().enrolled);
 }
 
+// Certificates are renewed at 70-90 % of their life, and the session goes on
+// with the new one (the old one is refused from then on).
+TEST_F(AgentTest, RenewsItsCertificateBeforeItExpires) {
+  cp_->Stop();
+  cp_ = std::make_unique<testing::TestControlPlane>(tmp_.path() + "/short", std::chrono::seconds(8));
+  ASSERT_TRUE(cp_->Start());
+  auto agent = Agent::Start(Options(cp_->NewToken("faro")));
+  ASSERT_TRUE(agent.ok());
+  const std::string zone = "us-east-1-annex-faro";
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+  int64_t first_expiry = (*agent)->status().certificate_not_after_unix;
+  std::string first_serial = cp_->registry().GetZone(zone, NowMs()).value()->cert_serial;
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().certificate_not_after_unix > first_expiry; }));
+  EXPECT_NE(cp_->registry().GetZone(zone, NowMs()).value()->cert_serial, first_serial);
+  // Still (or again) connected, past the first certificate's end.
+  while (NowMs() / 1000 <= first_expiry) std::this_thread::sleep_for(100ms);
+  SetBucket("after-renewal", "{}");
+  ASSERT_TRUE(Eventually([&] { return Reported(zone).count("after-renewal"); })) << (*agent)->status().last_error;
+}
+
 }  // namespace
 }  // namespace annex::sync

@@ -4,6 +4,7 @@
 // port (the registry survives, like annex-control's data dir).
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -21,7 +22,9 @@ inline int64_t NowMs() {
 
 class TestControlPlane {
  public:
-  explicit TestControlPlane(const std::string& dir) {
+  explicit TestControlPlane(const std::string& dir, std::chrono::seconds client_validity = std::chrono::hours(24))
+      : client_validity_(client_validity) {
+    std::filesystem::create_directories(dir);
     registry_ = std::move(Registry::Open(dir + "/registry", "us-east-1").value());
     ca_ = CreateCa("annex-control CA").value();
     auto server = IssueServerCert(ca_, kControlPlaneServerName, {std::string(kControlPlaneServerName), "localhost"},
@@ -33,7 +36,7 @@ class TestControlPlane {
 
   // Starts serving (on the previous port after a Stop).
   bool Start() {
-    SyncServiceOptions options{ca_, std::chrono::hours(24), std::chrono::milliseconds(50), NowMs};
+    SyncServiceOptions options{ca_, client_validity_, std::chrono::milliseconds(50), NowMs};
     auto started = SyncServer::Start(*registry_, options, chain_, "127.0.0.1:" + std::to_string(port_));
     if (!started.ok()) return false;
     server_ = std::move(*started);
@@ -53,6 +56,7 @@ class TestControlPlane {
   std::unique_ptr<Registry> registry_;
   KeyAndCert ca_, chain_;
   std::string ca_sha256_;
+  std::chrono::seconds client_validity_;
   std::unique_ptr<SyncServer> server_;
   int port_ = 0;
 };
