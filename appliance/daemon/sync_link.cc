@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 #include "appliance/os/file_system.h"
 #include "sync/agent/agent.h"
@@ -52,9 +53,10 @@ Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectst
   std::string state_dir = os::JoinPath(config.data_dir, "sync");
   bool enrolled_before = os::PosixFileSystem().Exists(os::JoinPath(state_dir, "identity/identity.json"));
   if (config.control_plane.empty()) {
+    // Serving comes first: an enrolled appliance started without its control
+    // plane's address still serves, it just does not sync.
     if (enrolled_before) {
-      return Status::InvalidArgument("this appliance is enrolled (" + state_dir +
-                                     "): start it with --control-plane HOST:PORT");
+      log::Warn("sync: enrolled but no --control-plane given; not syncing", {{"state", state_dir}});
     }
     return link;
   }

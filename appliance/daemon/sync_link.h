@@ -20,8 +20,8 @@ namespace annex::daemon {
 
 class SyncLink {
  public:
-  // Without a control plane and without a past enrollment, a SyncLink that
-  // only reports "not enrolled".
+  // Without a control plane address, a SyncLink that only reports status
+  // (an enrolled appliance keeps serving, unsynced, and says so in its log).
   static Result<std::unique_ptr<SyncLink>> Start(const Config& config, objectstore::StoreControl& store,
                                                  std::string root_account_id);
   ~SyncLink();
