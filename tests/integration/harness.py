@@ -202,22 +202,26 @@ class Daemon:
                 raise
         return self
 
+    # What wait_ready polls, and the process's name in errors (subclasses for other servers override these).
+    health_path = "/_annex/health"
+    name = "annexd"
+
     def wait_ready(self, timeout=20.0):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise DaemonError(f"annexd exited with {self.proc.returncode} before it was ready\n"
+                raise DaemonError(f"{self.name} exited with {self.proc.returncode} before it was ready\n"
                                   + self.log_tail())
             try:
-                status, _, _ = http_request("GET", self.endpoint + "/_annex/health", timeout=2)
+                status, _, _ = http_request("GET", self.endpoint + self.health_path, timeout=2)
                 if status == 200:
                     return
                 last = f"health answered {status}"
             except OSError as e:
                 last = str(e)
             time.sleep(0.05)
-        raise DaemonError(f"annexd not healthy after {timeout}s ({last})\n" + self.log_tail())
+        raise DaemonError(f"{self.name} not healthy after {timeout}s ({last})\n" + self.log_tail())
 
     def stop(self, timeout=30.0, expect_code=0):
         """SIGTERM; asserts a clean exit (code 0) within `timeout`. Returns seconds taken."""

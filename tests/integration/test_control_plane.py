@@ -43,6 +43,9 @@ class ControlPlane(Daemon):
     """One annex-control on free loopback ports and a temp data dir. Reuses the harness's Daemon for the
     process lifecycle, logs, credentials and client environments; only the command line and readiness differ."""
 
+    health_path = "/health"
+    name = "annex-control"
+
     def __init__(self, data_dir=None, root_env=True):
         super().__init__(data_dir=data_dir, root_env=root_env)
         self.log_path = self.workdir / "annex-control.log"
@@ -74,22 +77,6 @@ class ControlPlane(Daemon):
                 self.access_key, self.secret_key = harness.read_credentials_file(self.data_dir / "credentials",
                                                                                  "annex-control")
         return self
-
-    def wait_ready(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise DaemonError(f"annex-control exited with {self.proc.returncode}\n" + self.log_tail())
-            try:
-                status, _, _ = harness.http_request("GET", self.endpoint + "/health", timeout=2)
-                if status == 200:
-                    return
-                last = f"health answered {status}"
-            except OSError as e:
-                last = str(e)
-            time.sleep(0.05)
-        raise DaemonError(f"annex-control not healthy after {timeout}s ({last})\n" + self.log_tail())
 
     def cli(self, *args, check=True):
         """`annex-control ARGS --data-dir DIR` (the sites commands)."""
