@@ -4,6 +4,9 @@
 //   annexctl credentials                the root credentials as an AWS profile
 //   annexctl accounts create NAME       a new account; prints its keys as JSON
 //   annexctl accounts list
+//   annexctl sync status                the link to the control plane (JSON)
+//   annexctl sync enroll --control-plane HOST:PORT --token TOKEN [--force]
+//                                       enroll now (or re-enroll), wait for the outcome
 //
 // Requests to the admin API are SigV4-signed (service "annex") with the root
 // credentials from ANNEX_ROOT_ACCESS_KEY_ID/ANNEX_ROOT_SECRET_ACCESS_KEY or
@@ -13,12 +16,14 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -82,7 +87,7 @@ size_t Collect(char* data, size_t size, size_t n, void* user) {
 }
 
 HttpResult Request(const Options& o, const std::string& method, const std::string& path, const std::string& body,
-                   const Credentials* creds) {
+                   const Credentials* creds, long timeout_seconds = 30) {
   HttpResult r;
   CURL* curl = curl_easy_init();
   std::string url = o.endpoint + path;
@@ -90,7 +95,7 @@ HttpResult Request(const Options& o, const std::string& method, const std::strin
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
   struct curl_slist* headers = nullptr;
   if (!body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
@@ -117,19 +122,71 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// "HTTP 409: AlreadyEnrolled: …" from a JSON error body (or the raw body).
+std::string ErrorText(const HttpResult& r) {
+  auto err = nlohmann::json::parse(r.body, nullptr, false);
+  std::string msg =
+      err.is_object() && err.contains("message") ? err.value("__type", "") + ": " + err.value("message", "") : r.body;
+  return "HTTP " + std::to_string(r.status) + ": " + msg;
+}
+
 int CheckedCall(const Options& o, const std::string& method, const std::string& path, const std::string& body) {
   Credentials creds;
   std::string error;
   if (!LoadCredentials(o, &creds, &error)) return Fail(error);
   HttpResult r = Request(o, method, path, body, &creds);
   if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
-  if (r.status != 200) {
-    auto err = nlohmann::json::parse(r.body, nullptr, false);
-    std::string msg = err.is_object() && err.contains("message") ? err.value("__type", "") + ": " + err.value("message", "")
-                                                                 : r.body;
-    return Fail("HTTP " + std::to_string(r.status) + ": " + msg);
-  }
+  if (r.status != 200) return Fail(ErrorText(r));
   std::cout << r.body;
+  return 0;
+}
+
+struct EnrollArgs {
+  std::string control_plane;
+  std::string token;
+  bool force = false;
+  int wait_seconds = 30;
+};
+
+// Asks annexd to enroll, then follows GET /_annex/api/sync until the agent
+// has used the token (or the wait is over).
+int SyncEnroll(const Options& o, const EnrollArgs& a) {
+  using Clock = std::chrono::steady_clock;
+  Credentials creds;
+  std::string error;
+  if (!LoadCredentials(o, &creds, &error)) return Fail(error);
+  nlohmann::json request = nlohmann::json::object();
+  request["control_plane"] = a.control_plane;
+  request["token"] = a.token;
+  request["force"] = a.force;
+  // annexd first stops the running agent, which may be in the middle of a call to the control plane.
+  HttpResult r = Request(o, "POST", "/_annex/api/sync/enroll", request.dump(), &creds, 90L);
+  if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
+  if (r.status != 202) return Fail(ErrorText(r));
+
+  auto deadline = Clock::now() + std::chrono::seconds(a.wait_seconds);
+  auto status = nlohmann::json::parse(r.body, nullptr, false);
+  auto poll = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    HttpResult g = Request(o, "GET", "/_annex/api/sync", "", &creds);
+    auto parsed = nlohmann::json::parse(g.body, nullptr, false);
+    if (g.error.empty() && g.status == 200 && parsed.is_object()) status = parsed;
+  };
+  while (!status.is_object() || status.value("enrolling", true)) {
+    if (Clock::now() >= deadline) {
+      std::string last = status.is_object() ? status.value("enrollment_error", "") : "";
+      return Fail("not enrolled within " + std::to_string(a.wait_seconds) + " s" +
+                  (last.empty() ? "" : " (" + last + ")") +
+                  "; annexd keeps trying in the background: see `annexctl sync status`");
+    }
+    poll();
+  }
+  std::string refused = status.value("enrollment_error", "");
+  if (!refused.empty()) return Fail("enrollment failed: " + refused);
+  // Enrolled; the first session follows within moments.
+  auto connect_deadline = std::min(deadline, Clock::now() + std::chrono::seconds(10));
+  while (!status.value("connected", false) && Clock::now() < connect_deadline) poll();
+  std::cout << status.dump(2) << "\n";
   return 0;
 }
 
@@ -187,6 +244,25 @@ int main(int argc, char** argv) {
   auto* sync_status = sync->add_subcommand(
       "status", "Enrolled or not, zone, connected since, outbox depth, last acknowledged record, certificate expiry (JSON)");
   sync_status->callback([&] { rc = CheckedCall(o, "GET", "/_annex/api/sync", ""); });
+  EnrollArgs enroll;
+  auto* sync_enroll = sync->add_subcommand(
+      "enroll",
+      "Enroll with a control plane now, without restarting annexd, and remember its address; waits until "
+      "enrolled (prints the status as JSON) or refused (exits 1 with the reason)");
+  sync_enroll->add_option("--control-plane", enroll.control_plane, "The control plane's sync address HOST:PORT")
+      ->required();
+  sync_enroll
+      ->add_option("--token", enroll.token,
+                   "Enrollment token from `annex-control sites create` (or `sites token` to re-enroll)")
+      ->envname("ANNEX_ENROLLMENT_TOKEN")
+      ->required();
+  sync_enroll->add_flag("--force", enroll.force,
+                        "Enroll again although the certificate is still valid: new key and certificate, "
+                        "queued changes kept");
+  sync_enroll->add_option("--wait", enroll.wait_seconds, "Seconds to wait for the outcome")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  sync_enroll->callback([&] { rc = SyncEnroll(o, enroll); });
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI11_PARSE(app, argc, argv);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "appliance/core/strings.h"
+#include "appliance/daemon/sync_link.h"
 
 namespace annex::daemon {
 namespace {
@@ -19,15 +20,56 @@ json AccountJson(const iam::Account& a, const iam::AccessKey* key) {
   return out;
 }
 
+// Codes of this API the shared table (api_error.cc) does not know.
+int AdminHttpStatus(const http::ApiError& error) {
+  if (error.code == "AlreadyEnrolled") return 409;
+  return error.http_status;
+}
+
+// {"control_plane": "HOST:PORT", "token": "TOKEN", "force": BOOL}; which field is wrong, as ValidationError.
+Result<SyncEnrollRequest> ParseEnrollRequest(const std::string& body) {
+  json in = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!in.is_object()) {
+    return http::ApiStatus("ValidationError",
+                           "body must be {\"control_plane\": \"HOST:PORT\", \"token\": \"TOKEN\", \"force\": false}");
+  }
+  SyncEnrollRequest r;
+  for (auto [field, out] : {std::pair{"control_plane", &r.control_plane}, std::pair{"token", &r.token}}) {
+    if (!in.contains(field) || !in[field].is_string() || in[field].get<std::string>().empty()) {
+      return http::ApiStatus("ValidationError", std::string(field) + " is required (a non-empty string)");
+    }
+    *out = in[field].get<std::string>();
+  }
+  if (in.contains("force")) {
+    if (!in["force"].is_boolean()) return http::ApiStatus("ValidationError", "force must be true or false");
+    r.force = in["force"].get<bool>();
+  }
+  return r;
+}
+
+// SyncLink::Enroll's refusals as this API's errors.
+Status EnrollError(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return http::ApiStatus("ValidationError", s.message());
+    case StatusCode::kAlreadyExists:
+      return http::ApiStatus("AlreadyEnrolled", s.message());
+    default:
+      return http::ApiStatus("InternalError", "enrollment did not start: " + s.message());
+  }
+}
+
 class AdminService final : public service::Service {
  public:
-  AdminService(iam::IdentityStore& identities, std::string root_account_id, std::function<std::string()> sync_status)
-      : identities_(identities), root_account_id_(std::move(root_account_id)), sync_status_(std::move(sync_status)) {}
+  AdminService(iam::IdentityStore& identities, std::string root_account_id, SyncLink* sync)
+      : identities_(identities), root_account_id_(std::move(root_account_id)), sync_(sync) {}
 
   std::string_view name() const override { return "annex"; }
 
   http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
-    http::Response r = http::RenderJsonError(error, request_id);
+    http::ApiError e = error;
+    e.http_status = AdminHttpStatus(error);
+    http::Response r = http::RenderJsonError(e, request_id);
     r.headers.Set("content-type", "application/json");
     return r;
   }
@@ -59,17 +101,34 @@ class AdminService final : public service::Service {
       out["Accounts"] = std::move(list);
       co_return co_await SendJson(ctx, out);
     }
-    if (path == "/_annex/api/sync" && ctx.request.method == "GET" && sync_status_) {
+    if (path == "/_annex/api/sync" && ctx.request.method == "GET" && sync_) {
       ctx.operation = "SyncStatus";
-      http::Response r;
-      r.headers.Set("content-type", "application/json");
-      r.body = sync_status_();
-      co_return co_await ctx.response.Send(std::move(r));
+      co_return co_await SendSyncStatus(ctx, 200);
+    }
+    if (path == "/_annex/api/sync/enroll" && ctx.request.method == "POST" && sync_) {
+      ctx.operation = "SyncEnroll";
+      Result<std::string> body = co_await http::ReadSmallBody(ctx.body, 64 * 1024);
+      if (!body.ok()) co_return body.status();
+      Result<SyncEnrollRequest> request = ParseEnrollRequest(*body);
+      if (!request.ok()) co_return request.status();
+      // Off the io thread: it waits for the previous agent to stop.
+      SyncLink* sync = sync_;
+      Status started = co_await ctx.blocking.Run([sync, &request] { return sync->Enroll(*request); });
+      if (!started.ok()) co_return EnrollError(started);
+      co_return co_await SendSyncStatus(ctx, 202);
     }
     co_return http::ApiStatus("NotFound", "no such admin endpoint: " + ctx.request.method + " " + path);
   }
 
  private:
+  http::Task<Status> SendSyncStatus(service::RequestContext& ctx, int status) {
+    http::Response r;
+    r.status = status;
+    r.headers.Set("content-type", "application/json");
+    r.body = sync_->StatusJson();
+    co_return co_await ctx.response.Send(std::move(r));
+  }
+
   static http::Task<Status> SendJson(service::RequestContext& ctx, const json& body) {
     http::Response r;
     r.headers.Set("content-type", "application/json");
@@ -79,14 +138,14 @@ class AdminService final : public service::Service {
 
   iam::IdentityStore& identities_;
   std::string root_account_id_;
-  std::function<std::string()> sync_status_;
+  SyncLink* sync_;
 };
 
 }  // namespace
 
 std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id,
-                                                  std::function<std::string()> sync_status) {
-  return std::make_unique<AdminService>(identities, std::move(root_account_id), std::move(sync_status));
+                                                  SyncLink* sync) {
+  return std::make_unique<AdminService>(identities, std::move(root_account_id), sync);
 }
 
 }  // namespace annex::daemon

@@ -5,8 +5,16 @@
 //
 //   POST /_annex/api/accounts {"name": "team-a"} → {"AccountId", "AccountName", "AccessKeyId", "SecretAccessKey"}
 //   GET  /_annex/api/accounts                   → {"Accounts": [{"AccountId", "AccountName", "CreateDate"}]}
+//   GET  /_annex/api/sync                       → the sync link's status (SyncLink::StatusJson)
+//   POST /_annex/api/sync/enroll {"control_plane": "HOST:PORT", "token": "AXT1…", "force": false}
+//        → 202 and the status; the agent enrolls in the background, and the
+//        status's "enrolling" turns false once it has succeeded or failed
+//        ("enrollment_error"). 400 ValidationError for a missing or
+//        malformed field, 409 AlreadyEnrolled for an appliance enrolled with
+//        a valid certificate unless "force" is true.
+//
+// Errors are JSON: {"__type": CODE, "message": TEXT}.
 
-#include <functional>
 #include <memory>
 
 #include "appliance/iam/identity_store.h"
@@ -14,8 +22,10 @@
 
 namespace annex::daemon {
 
-// `sync_status` answers GET /_annex/api/sync (annexctl sync status) with JSON.
+class SyncLink;
+
+// Without `sync` (not owned), the /_annex/api/sync endpoints answer NotFound.
 std::unique_ptr<service::Service> NewAdminService(iam::IdentityStore& identities, std::string root_account_id,
-                                                  std::function<std::string()> sync_status = nullptr);
+                                                  SyncLink* sync = nullptr);
 
 }  // namespace annex::daemon

@@ -98,7 +98,7 @@ Status RunDaemon(const Config& config) {
   ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options, &store_control));
   ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, *store_control, root.account_id));
   auto iam_service = iam::NewIamService(*identities);
-  auto admin = NewAdminService(*identities, root.account_id, [&sync_link] { return sync_link->StatusJson(); });
+  auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));

@@ -8,8 +8,11 @@
 
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
+#include "appliance/http/server.h"
 #include "appliance/os/file_system.h"
-#include "sync/agent/agent.h"
+#include "sync/agent/identity.h"
+#include "sync/common/enrollment_token.h"
+#include "sync/common/pki.h"
 
 namespace annex::daemon {
 namespace {
@@ -44,28 +47,80 @@ std::string BucketArg(const std::string& args_json) {
   return j["bucket"].get<std::string>();
 }
 
+// A client's address of the control plane: HOST:PORT, both present.
+Status CheckControlPlaneAddress(const std::string& address) {
+  auto hp = http::ParseHostPort(address);
+  if (address.empty() || address.front() == ':' || !hp.ok() || hp->second == 0) {
+    return Status::InvalidArgument("control_plane must be HOST:PORT (annex-control's sync port), got '" + address +
+                                   "'");
+  }
+  return Status::OK();
+}
+
+// What an enrolled appliance without a control plane address reports.
+sync::AgentStatus IdleStatus(const sync::Identity& identity) {
+  sync::AgentStatus s;
+  s.enrolled = true;
+  s.zone = identity.zone;
+  auto cert = sync::ReadCert(identity.cert_pem);
+  if (cert.ok()) {
+    s.certificate_not_after_unix = cert->not_after_unix;
+    s.certificate_expired = NowMs() / 1000 >= cert->not_after_unix;
+  }
+  s.last_error =
+      "not syncing: no control plane address (start annexd with --control-plane HOST:PORT, or run "
+      "`annexctl sync enroll`)";
+  return s;
+}
+
 }  // namespace
+
+SyncLink::SyncLink(const Config& config, objectstore::StoreControl& store, std::string root_account_id)
+    : state_dir_(os::JoinPath(config.data_dir, "sync")),
+      data_dir_(config.data_dir),
+      heartbeat_ms_(config.sync_heartbeat_ms),
+      store_(store),
+      root_account_id_(std::move(root_account_id)) {}
 
 Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectstore::StoreControl& store,
                                                   std::string root_account_id) {
-  std::unique_ptr<SyncLink> link(new SyncLink());
-  link->control_plane_ = config.control_plane;
-  std::string state_dir = os::JoinPath(config.data_dir, "sync");
-  bool enrolled_before = os::PosixFileSystem().Exists(os::JoinPath(state_dir, "identity/identity.json"));
-  if (config.control_plane.empty()) {
-    // Serving comes first: an enrolled appliance started without its control
-    // plane's address still serves, it just does not sync.
-    if (enrolled_before) {
-      log::Warn("sync: enrolled but no --control-plane given; not syncing", {{"state", state_dir}});
+  std::unique_ptr<SyncLink> link(new SyncLink(config, store, std::move(root_account_id)));
+  Result<std::optional<sync::Identity>> identity = sync::LoadIdentity(link->state_dir_);
+  std::string remembered = identity.ok() && *identity ? (*identity)->control_plane : "";
+  // Flags, environment and config file win: the remembered address is what
+  // the appliance enrolled at, which an operator may have to override.
+  std::string control_plane = config.control_plane.empty() ? remembered : config.control_plane;
+  if (!config.control_plane.empty() && !remembered.empty() && remembered != config.control_plane) {
+    log::Info("sync: --control-plane overrides the address enrolled at",
+              {{"control_plane", config.control_plane}, {"enrolled_at", remembered}});
+  }
+  if (control_plane.empty()) {
+    // Serving comes first: an enrolled appliance without its control plane's
+    // address (or with a damaged identity) still serves, it just does not sync.
+    if (!identity.ok()) {
+      log::Warn("sync: cannot read the identity; not syncing", {{"error", identity.status().message()}});
+      link->idle_status_.last_error = identity.status().message();
+    } else if (*identity) {
+      log::Warn("sync: enrolled but no control plane address; not syncing", {{"state", link->state_dir_}});
+      link->idle_status_ = IdleStatus(**identity);
     }
     return link;
   }
+  ANNEX_ASSIGN_OR_RETURN(link->agent_,
+                         sync::Agent::Start(link->AgentOptionsFor(control_plane, config.enrollment_token)));
+  return link;
+}
+
+SyncLink::~SyncLink() = default;
+
+sync::AgentOptions SyncLink::AgentOptionsFor(const std::string& control_plane, const std::string& token) const {
   sync::AgentOptions o;
-  o.state_dir = state_dir;
-  o.control_plane = config.control_plane;
-  o.enrollment_token = config.enrollment_token;
+  o.state_dir = state_dir_;
+  o.control_plane = control_plane;
+  o.enrollment_token = token;
   o.agent_version = "annexd";
-  o.heartbeat = std::chrono::milliseconds(config.sync_heartbeat_ms);
+  o.heartbeat = std::chrono::milliseconds(heartbeat_ms_);
+  objectstore::StoreControl& store = store_;
   o.inventory = [&store] {
     std::vector<sync::InventoryItem> items;
     auto buckets = store.ListBuckets();
@@ -81,11 +136,12 @@ Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectst
     }
     return items;
   };
-  o.execute = [&store, root_account_id](const std::string& kind, const std::string& args) -> Result<std::string> {
+  o.execute = [&store, root = root_account_id_](const std::string& kind,
+                                                const std::string& args) -> Result<std::string> {
     std::string bucket = BucketArg(args);
     if (bucket.empty()) return Status::InvalidArgument(kind + " needs {\"bucket\": NAME}");
     if (kind == "CreateBucket") {
-      ANNEX_ASSIGN_OR_RETURN(bool created, store.CreateBucket(bucket, root_account_id, "root"));
+      ANNEX_ASSIGN_OR_RETURN(bool created, store.CreateBucket(bucket, root, "root"));
       return std::string(created ? "created " : "already present: ") + bucket;
     }
     if (kind == "DeleteBucket") {
@@ -94,35 +150,79 @@ Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectst
     }
     return Status::InvalidArgument("unknown command " + kind);
   };
-  std::string data_dir = config.data_dir;
-  o.capacity = [data_dir] { return MachineCapacity(data_dir); };
+  o.capacity = [data_dir = data_dir_] { return MachineCapacity(data_dir); };
   o.now_unix_ms = NowMs;
-  ANNEX_ASSIGN_OR_RETURN(link->agent_, sync::Agent::Start(std::move(o)));
-  return link;
+  return o;
 }
 
-SyncLink::~SyncLink() = default;
+Status SyncLink::Enroll(const SyncEnrollRequest& request) {
+  ANNEX_RETURN_IF_ERROR(CheckControlPlaneAddress(request.control_plane));
+  auto token = sync::ParseToken(request.token);
+  if (!token.ok()) return Status::InvalidArgument("not an enrollment token: " + token.status().message());
+
+  std::lock_guard enrolling(enroll_mu_);
+  ANNEX_ASSIGN_OR_RETURN(std::optional<sync::Identity> identity, sync::LoadIdentity(state_dir_));
+  if (identity && !request.force) {
+    auto cert = sync::ReadCert(identity->cert_pem);
+    if (cert.ok() && NowMs() / 1000 < cert->not_after_unix) {
+      return Status::AlreadyExists("this appliance is already enrolled as zone " + identity->zone +
+                                   ", with a certificate valid until " + Iso(cert->not_after_unix * 1000) +
+                                   "; to enroll again with a new key and certificate, add --force");
+    }
+  }
+  std::unique_ptr<sync::Agent> previous;
+  {
+    std::lock_guard lock(mu_);
+    previous = std::move(agent_);
+    if (previous) {
+      idle_status_ = previous->status();
+      idle_status_.connected_since_unix_ms = 0;
+    }
+  }
+  previous.reset();  // ends its session and joins its thread: one agent per outbox
+
+  sync::AgentOptions options = AgentOptionsFor(request.control_plane, request.token);
+  options.replace_identity = true;
+  auto started = sync::Agent::Start(std::move(options));
+  std::lock_guard lock(mu_);
+  if (!started.ok()) {
+    idle_status_.last_error = "the sync agent did not start: " + started.status().message();
+    return started.status();
+  }
+  agent_ = std::move(*started);
+  log::Info(
+      "sync: enrolling",
+      {{"control_plane", request.control_plane}, {"site", token->site}, {"replacing", identity ? identity->zone : ""}});
+  return Status::OK();
+}
+
+sync::AgentStatus SyncLink::CurrentStatus() const {
+  std::lock_guard lock(mu_);
+  if (!agent_) return idle_status_;
+  return agent_->status();
+}
 
 std::string SyncLink::StatusJson() const {
+  sync::AgentStatus s = CurrentStatus();
   nlohmann::json j = nlohmann::json::object();
-  sync::AgentStatus s;
-  if (agent_) s = agent_->status();
   j["enrolled"] = s.enrolled;
+  j["enrolling"] = s.enrolling;
+  j["enrollment_error"] = s.enrollment_error;
   j["zone"] = s.zone;
-  j["control_plane"] = control_plane_;
+  j["control_plane"] = s.control_plane;
   j["connected"] = s.connected_since_unix_ms != 0;
   j["connected_since"] = Iso(s.connected_since_unix_ms);
   j["outbox_depth"] = s.outbox_depth;
   j["last_sequence"] = s.last_sequence;
   j["last_acknowledged"] = s.last_acknowledged;
   j["certificate_expires"] = Iso(s.certificate_not_after_unix * 1000);
+  j["certificate_expired"] = s.certificate_expired;
   j["last_error"] = s.last_error;
   return j.dump(2) + "\n";
 }
 
 void SyncLink::RenderMetrics(std::string& out) const {
-  sync::AgentStatus s;
-  if (agent_) s = agent_->status();
+  sync::AgentStatus s = CurrentStatus();
   auto gauge = [&out](const char* name, const char* help, double value) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
            std::to_string(value) + "\n";

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "appliance/core/log.h"
+#include "appliance/core/strings.h"
 #include "appliance/os/file_system.h"
 #include "sync/agent/enrollment.h"
 #include "sync/common/pki.h"
@@ -19,9 +20,42 @@ namespace {
 namespace pb = annex::sync::v1;
 
 constexpr std::chrono::milliseconds kSendPoll{100};
+// How often an agent with nothing to connect with (no identity, or an
+// expired certificate) looks again: the clock may have been wrong.
+constexpr std::chrono::seconds kIdleRecheck{60};
 
-std::string IdentityPath(const std::string& state_dir) {
-  return os::JoinPath(os::JoinPath(state_dir, "identity"), "identity.json");
+std::string ReportedPath(const std::string& state_dir) { return os::JoinPath(state_dir, "reported.json"); }
+
+std::string Iso(int64_t unix_seconds) { return FormatIso8601(SystemTime(std::chrono::seconds(unix_seconds))); }
+
+// "us-east-1-annex-lisbon-1" → "lisbon-1" (zone.h: <region>-annex-<site>).
+std::string SiteOfZone(const std::string& zone) {
+  constexpr std::string_view kMarker = "-annex-";
+  size_t at = zone.find(kMarker);
+  return at == std::string::npos ? zone : zone.substr(at + kMarker.size());
+}
+
+// The operator's way out, spelled out where they look first (annexctl sync status).
+std::string ExpiredCertificateError(const std::string& zone, int64_t not_after, const std::string& control_plane) {
+  return "the certificate of zone " + zone + " expired at " + Iso(not_after) +
+         " and the control plane no longer accepts it; changes are kept and sent once the appliance re-enrolls. "
+         "To re-enroll, run `annex-control sites token " + SiteOfZone(zone) +
+         "` on the control plane, then `annexctl sync enroll --control-plane " + control_plane +
+         " --token TOKEN --force` on this appliance";
+}
+
+// Refused and malformed tokens stay so; anything else may pass on a retry.
+bool EnrollmentMayRetry(const Status& s) {
+  return s.code() != StatusCode::kPermissionDenied && s.code() != StatusCode::kInvalidArgument &&
+         s.code() != StatusCode::kUnauthenticated;
+}
+
+// The same zone of the same control plane: its history (last applied
+// sequence number, resources) is this appliance's.
+bool SameZone(const Identity& a, const Identity& b) {
+  if (a.zone != b.zone) return false;
+  auto ca_a = CertSha256(a.ca_pem), ca_b = CertSha256(b.ca_pem);
+  return ca_a.ok() && ca_b.ok() && *ca_a == *ca_b;
 }
 
 double Uniform01() {
@@ -70,21 +104,13 @@ Agent::Agent(AgentOptions options)
     : options_(std::move(options)), backoff_(options_.backoff, Uniform01) {}
 
 Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
-  os::FileSystem& fs = os::PosixFileSystem();
-  ANNEX_RETURN_IF_ERROR(fs.CreateDirs(os::JoinPath(options.state_dir, "identity")));
+  ANNEX_RETURN_IF_ERROR(os::PosixFileSystem().CreateDirs(os::JoinPath(options.state_dir, "identity")));
   std::unique_ptr<Agent> agent(new Agent(std::move(options)));
   ANNEX_ASSIGN_OR_RETURN(agent->outbox_, Outbox::Open(os::JoinPath(agent->options_.state_dir, "outbox")));
-  auto identity = os::ReadFileToString(fs, IdentityPath(agent->options_.state_dir));
-  if (identity.ok()) {
-    auto j = nlohmann::json::parse(*identity, nullptr, false);
-    if (!j.is_object() || !j.contains("zone") || !j.contains("key") || !j.contains("cert") || !j.contains("ca")) {
-      return Status::Corruption(IdentityPath(agent->options_.state_dir) + " is damaged");
-    }
-    agent->zone_ = j["zone"].get<std::string>();
-    agent->key_pem_ = j["key"].get<std::string>();
-    agent->ca_pem_ = j["ca"].get<std::string>();
-    agent->SetCertificate(j["cert"].get<std::string>());
-  }
+  ANNEX_ASSIGN_OR_RETURN(agent->identity_, LoadIdentity(agent->options_.state_dir));
+  if (agent->identity_) agent->ReadCertificateDates();
+  agent->enrolling_ =
+      !agent->options_.enrollment_token.empty() && (!agent->identity_ || agent->options_.replace_identity);
   // Changes made before the first connection are recorded right away.
   ANNEX_RETURN_IF_ERROR(agent->SyncInventory());
   agent->thread_ = std::thread([a = agent.get()] { a->Run(); });
@@ -103,13 +129,17 @@ Agent::~Agent() {
 AgentStatus Agent::status() const {
   AgentStatus s;
   std::lock_guard lock(mu_);
-  s.enrolled = !zone_.empty();
-  s.zone = zone_;
+  s.enrolled = identity_.has_value();
+  s.enrolling = enrolling_;
+  s.enrollment_error = enrollment_error_;
+  if (identity_) s.zone = identity_->zone;
+  s.control_plane = options_.control_plane;
   s.connected_since_unix_ms = connected_since_;
   s.outbox_depth = outbox_->depth();
   s.last_sequence = outbox_->last_sequence();
   s.last_acknowledged = outbox_->last_acknowledged();
   s.certificate_not_after_unix = cert_not_after_;
+  s.certificate_expired = cert_not_after_ != 0 && options_.now_unix_ms() / 1000 >= cert_not_after_;
   s.last_error = last_error_;
   return s;
 }
@@ -122,7 +152,7 @@ void Agent::SetError(const std::string& e) {
 Status Agent::SyncInventory() {
   if (!options_.inventory) return Status::OK();
   std::lock_guard lock(inventory_mu_);
-  std::string path = os::JoinPath(options_.state_dir, "reported.json");
+  std::string path = ReportedPath(options_.state_dir);
   ANNEX_ASSIGN_OR_RETURN(auto reported, LoadReported(path));
   std::map<std::string, InventoryItem> now;
   for (auto& item : options_.inventory()) now[item.type + std::string(1, '\0') + item.id] = std::move(item);
@@ -174,9 +204,9 @@ void Agent::SleepFor(std::chrono::milliseconds d) {
   }
 }
 
-void Agent::SetCertificate(const std::string& cert_pem) {
-  cert_pem_ = cert_pem;
-  auto info = ReadCert(cert_pem);
+void Agent::ReadCertificateDates() {
+  expiry_reported_ = false;
+  auto info = ReadCert(identity_->cert_pem);
   if (!info.ok()) return;
   cert_not_after_ = info->not_after_unix;
   // Counted from now, not from not_before: certificates are backdated for
@@ -186,32 +216,16 @@ void Agent::SetCertificate(const std::string& cert_pem) {
   renew_at_ = RenewalTime(remaining, Uniform01());
 }
 
-// One file, replaced atomically: a crash never pairs a new key with an old certificate.
-Status Agent::SaveIdentity() {
-  nlohmann::json j = nlohmann::json::object();
-  {
-    std::lock_guard lock(mu_);
-    j["zone"] = zone_;
-    j["key"] = key_pem_;
-    j["cert"] = cert_pem_;
-    j["ca"] = ca_pem_;
-  }
-  return os::WriteFileAtomic(os::PosixFileSystem(), IdentityPath(options_.state_dir), j.dump(), 0600);
-}
-
 Status Agent::RenewIfDue() {
-  std::string zone, key, cert, ca;
+  Identity current;
   {
     std::lock_guard lock(mu_);
-    if (zone_.empty() || options_.now_unix_ms() / 1000 < renew_at_) return Status::OK();
-    zone = zone_;
-    key = key_pem_;
-    cert = cert_pem_;
-    ca = ca_pem_;
+    if (!identity_ || options_.now_unix_ms() / 1000 < renew_at_) return Status::OK();
+    current = *identity_;
   }
   ANNEX_ASSIGN_OR_RETURN(std::string new_key, GenerateKey());
-  ANNEX_ASSIGN_OR_RETURN(std::string csr, MakeCsr(new_key, zone));
-  grpc::SslCredentialsOptions ssl{ca, key, cert};
+  ANNEX_ASSIGN_OR_RETURN(std::string csr, MakeCsr(new_key, current.zone));
+  grpc::SslCredentialsOptions ssl{current.ca_pem, current.key_pem, current.cert_pem};
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride(std::string(kControlPlaneServerName));
   auto stub = pb::Sync::NewStub(grpc::CreateCustomChannel(options_.control_plane, grpc::SslCredentials(ssl), args));
@@ -222,46 +236,133 @@ Status Agent::RenewIfDue() {
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   grpc::Status s = stub->Renew(&ctx, req, &resp);
   if (!s.ok()) return Status::Unavailable("certificate renewal failed: " + s.error_message());
-  ANNEX_RETURN_IF_ERROR(VerifyIssuedBy(resp.certificate_pem(), ca, options_.now_unix_ms() / 1000));
+  ANNEX_RETURN_IF_ERROR(VerifyIssuedBy(resp.certificate_pem(), current.ca_pem, options_.now_unix_ms() / 1000));
   ANNEX_ASSIGN_OR_RETURN(CertInfo info, ReadCert(resp.certificate_pem()));
-  if (info.common_name != zone) return Status::PermissionDenied("renewed certificate names " + info.common_name);
+  if (info.common_name != current.zone) {
+    return Status::PermissionDenied("renewed certificate names " + info.common_name);
+  }
+  current.key_pem = new_key;
+  current.cert_pem = resp.certificate_pem();
+  ANNEX_RETURN_IF_ERROR(SaveIdentity(options_.state_dir, current));
   {
     std::lock_guard lock(mu_);
-    key_pem_ = new_key;
-    SetCertificate(resp.certificate_pem());
+    identity_ = current;
+    ReadCertificateDates();
   }
-  ANNEX_RETURN_IF_ERROR(SaveIdentity());
-  log::Info("sync: certificate renewed", {{"zone", zone}, {"expires", std::to_string(info.not_after_unix)}});
+  log::Info("sync: certificate renewed", {{"zone", current.zone}, {"expires", Iso(info.not_after_unix)}});
   return Status::OK();
 }
 
-Status Agent::EnsureEnrolled() {
+// One try with the token. A refused token is dropped (trying it again would
+// only fill the control plane's log); an unreachable control plane is tried
+// again after the backoff.
+Status Agent::EnrollWithToken() {
+  Result<Enrollment> e = Enroll(options_.control_plane, options_.enrollment_token, options_.agent_version);
+  if (e.ok()) {
+    return AdoptEnrollment(Identity{e->zone, e->key_pem, e->cert_pem, e->ca_pem, options_.control_plane});
+  }
+  bool retry = EnrollmentMayRetry(e.status());
+  if (!retry) options_.enrollment_token.clear();
+  std::lock_guard lock(mu_);
+  // Refused: the appliance goes on with its identity, at the address it enrolled at.
+  if (!retry && identity_ && !identity_->control_plane.empty()) options_.control_plane = identity_->control_plane;
+  enrolling_ = retry;
+  enrollment_error_ = e.status().message();
+  last_error_ = e.status().message();
+  return e.status();
+}
+
+Status Agent::AdoptEnrollment(Identity next) {
+  std::optional<Identity> previous;
   {
     std::lock_guard lock(mu_);
-    if (!zone_.empty()) return Status::OK();
+    previous = identity_;
   }
-  if (options_.enrollment_token.empty()) return Status::FailedPrecondition("not enrolled and no enrollment token");
-  ANNEX_ASSIGN_OR_RETURN(Enrollment e, Enroll(options_.control_plane, options_.enrollment_token,
-                                              options_.agent_version));
+  bool new_history = previous && !SameZone(*previous, next);
+  // Before the identity is replaced: a crash in between leaves the old zone
+  // with a restarted outbox (stale there, never a link stuck on a gap), and
+  // the operator enrolls again.
+  if (new_history) ANNEX_RETURN_IF_ERROR(StartNewHistory());
+  ANNEX_RETURN_IF_ERROR(SaveIdentity(options_.state_dir, next));
+  options_.enrollment_token.clear();
   {
     std::lock_guard lock(mu_);
-    zone_ = e.zone;
-    key_pem_ = e.key_pem;
-    ca_pem_ = e.ca_pem;
-    SetCertificate(e.cert_pem);
+    identity_ = next;
+    ReadCertificateDates();
+    enrolling_ = false;
+    enrollment_error_.clear();
+    last_error_.clear();
   }
-  ANNEX_RETURN_IF_ERROR(SaveIdentity());
-  log::Info("sync: enrolled", {{"zone", e.zone}, {"control_plane", options_.control_plane}});
+  if (!previous) {
+    log::Info("sync: enrolled", {{"zone", next.zone}, {"control_plane", options_.control_plane}});
+  } else {
+    log::Info("sync: re-enrolled", {{"zone", next.zone},
+                                    {"previous_zone", previous->zone},
+                                    {"control_plane", options_.control_plane},
+                                    {"outbox", new_history ? "started over for the new zone" : "kept"}});
+  }
+  if (new_history) return SyncInventory();  // the new zone has nothing yet: report everything
   return Status::OK();
+}
+
+// The outbox's numbers and reported.json belong to the zone they were sent to.
+Status Agent::StartNewHistory() {
+  std::lock_guard lock(inventory_mu_);
+  ANNEX_RETURN_IF_ERROR(outbox_->Reset());
+  std::string reported = ReportedPath(options_.state_dir);
+  if (!os::PosixFileSystem().Exists(reported)) return Status::OK();
+  return os::PosixFileSystem().Remove(reported);
+}
+
+bool Agent::Enrolling() const {
+  std::lock_guard lock(mu_);
+  return enrolling_;
+}
+
+bool Agent::HasIdentity() const {
+  std::lock_guard lock(mu_);
+  return identity_.has_value();
+}
+
+// Reports an expired certificate once per certificate (it would only be
+// refused, so it is not offered).
+bool Agent::CertificateExpired() {
+  std::lock_guard lock(mu_);
+  if (!identity_ || cert_not_after_ == 0 || options_.now_unix_ms() / 1000 < cert_not_after_) return false;
+  last_error_ = ExpiredCertificateError(identity_->zone, cert_not_after_, options_.control_plane);
+  if (!expiry_reported_) {
+    expiry_reported_ = true;
+    log::Warn("sync: client certificate expired; not connecting until re-enrolled", {{"error", last_error_}});
+  }
+  return true;
 }
 
 void Agent::Run() {
   while (!stop_) {
-    Status enrolled = EnsureEnrolled();
-    if (!enrolled.ok()) {
-      SetError(enrolled.message());
-      log::Warn("sync: enrollment failed", {{"error", enrolled.message()}});
-      SleepFor(backoff_.Next());
+    if (Enrolling()) {
+      Status enrolled = EnrollWithToken();
+      if (!enrolled.ok()) {
+        log::Warn("sync: enrollment failed", {{"error", enrolled.message()}});
+        // Still enrolling: the control plane may answer later. Refused: go
+        // on with the identity the appliance had, if any.
+        if (Enrolling()) {
+          SleepFor(backoff_.Next());
+          continue;
+        }
+      }
+    }
+    if (!HasIdentity()) {
+      {
+        std::lock_guard lock(mu_);
+        if (last_error_.empty()) {
+          last_error_ = "not enrolled: run `annexctl sync enroll --control-plane HOST:PORT --token TOKEN`";
+        }
+      }
+      SleepFor(kIdleRecheck);
+      continue;
+    }
+    if (CertificateExpired()) {
+      SleepFor(kIdleRecheck);
       continue;
     }
     Status renewed = RenewIfDue();
@@ -278,15 +379,13 @@ void Agent::Run() {
 }
 
 void Agent::Session() {
-  std::string zone, key, cert, ca;
+  Identity id;
   {
     std::lock_guard lock(mu_);
-    zone = zone_;
-    key = key_pem_;
-    cert = cert_pem_;
-    ca = ca_pem_;
+    id = *identity_;
   }
-  grpc::SslCredentialsOptions ssl{ca, key, cert};
+  const std::string& zone = id.zone;
+  grpc::SslCredentialsOptions ssl{id.ca_pem, id.key_pem, id.cert_pem};
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride(std::string(kControlPlaneServerName));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);

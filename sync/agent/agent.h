@@ -2,10 +2,17 @@
 // The sync agent: the appliance's side of the control-plane link, run inside
 // annexd on its own thread. Offline first: local services never wait for it.
 //
-//  - Enrolls once with the token (trusting the control plane by the token's
-//    CA pin) and keeps its key, certificate and CA under `state_dir`
-//    (identity/identity.json, replaced atomically). Renews the certificate
-//    at a random point in 70-90 % of its lifetime, before it can lapse.
+//  - Enrolls with the token (trusting the control plane by the token's CA
+//    pin) and keeps its key, certificate, CA and the control plane's address
+//    in one identity file (identity.h). Renews the certificate at a random
+//    point in 70-90 % of its lifetime, before it can lapse.
+//  - Re-enrolls when told to (replace_identity): a new key and certificate
+//    for the same zone, the outbox kept, so records not yet acknowledged
+//    are delivered with the new certificate. A token for another zone
+//    starts the outbox over, since that zone has applied nothing.
+//  - A certificate that expired (offline through its renewal window) is
+//    never offered: the agent says in last_error how to re-enroll, keeps
+//    recording changes, and waits.
 //  - Holds one session at a time, reconnecting with jittered exponential
 //    backoff. A session: Hello → Welcome (which says what the control plane
 //    already applied) → unacknowledged outbox records, in order → then new
@@ -21,11 +28,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "appliance/core/result.h"
+#include "sync/agent/identity.h"
 #include "sync/agent/outbox.h"
 #include "sync/common/backoff.h"
 #include "sync/common/zone.h"
@@ -43,7 +52,10 @@ using AgentCapacity = ZoneCapacity;
 struct AgentOptions {
   std::string state_dir;         // identity/ and outbox/ live here
   std::string control_plane;     // HOST:PORT of annex-control's sync port
-  std::string enrollment_token;  // used once, when no identity exists yet
+  std::string enrollment_token;  // used once, when no identity exists yet (or replace_identity)
+  // Enroll with the token even though an identity exists. The old identity
+  // stays in use until the control plane has issued the new certificate.
+  bool replace_identity = false;
   std::string agent_version = "annexd";
   std::chrono::milliseconds heartbeat{10'000};
   BackoffPolicy backoff;
@@ -56,12 +68,18 @@ struct AgentOptions {
 
 struct AgentStatus {
   bool enrolled = false;
+  // An enrollment token is waiting to be used: being tried, or retried while
+  // the control plane cannot be reached. A refused token is dropped.
+  bool enrolling = false;
+  std::string enrollment_error;  // why the last try with the token failed; empty once enrolled with it
   std::string zone;
+  std::string control_plane;            // the address in use
   int64_t connected_since_unix_ms = 0;  // 0: not connected
   uint64_t outbox_depth = 0;
   uint64_t last_sequence = 0;
   uint64_t last_acknowledged = 0;
   int64_t certificate_not_after_unix = 0;
+  bool certificate_expired = false;
   std::string last_error;
 };
 
@@ -79,21 +97,28 @@ class Agent {
  private:
   explicit Agent(AgentOptions options);
   void Run();
-  Status EnsureEnrolled();
+  Status EnrollWithToken();
+  Status AdoptEnrollment(Identity next);
+  Status StartNewHistory();
+  bool Enrolling() const;
+  bool HasIdentity() const;
+  bool CertificateExpired();
   Status RenewIfDue();
-  Status SaveIdentity();
-  void SetCertificate(const std::string& cert_pem);  // mu_ held
+  void ReadCertificateDates();  // of identity_; mu_ held
   void Session();
   void SleepFor(std::chrono::milliseconds d);
   void SetError(const std::string& e);
 
-  AgentOptions options_;
+  AgentOptions options_;  // control_plane changes only on the agent's thread, under mu_
   std::unique_ptr<Outbox> outbox_;
   Backoff backoff_;
   std::mutex inventory_mu_;
 
   mutable std::mutex mu_;  // identity, status fields, the current session's context
-  std::string zone_, key_pem_, cert_pem_, ca_pem_;
+  std::optional<Identity> identity_;
+  bool enrolling_ = false;
+  std::string enrollment_error_;
+  bool expiry_reported_ = false;
   int64_t cert_not_after_ = 0;
   int64_t renew_at_ = 0;  // unix seconds
   int64_t connected_since_ = 0;

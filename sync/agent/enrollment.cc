@@ -6,6 +6,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <poll.h>
+
+#include <chrono>
 #include <memory>
 
 #include "sync/common/enrollment_token.h"
@@ -40,6 +43,23 @@ Status FromGrpc(const grpc::Status& s, const std::string& what) {
   }
 }
 
+// TCP connect and TLS handshake within `timeout`: an address that drops
+// packets must not hold the agent (and whoever waits to stop it) for the
+// kernel's minutes-long connect timeout.
+bool ConnectWithin(BIO* bio, std::chrono::milliseconds timeout) {
+  BIO_set_nbio(bio, 1);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (BIO_do_handshake(bio) <= 0) {
+    if (!BIO_should_retry(bio)) return false;
+    int fd = static_cast<int>(BIO_get_fd(bio, nullptr));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (fd < 0 || left.count() <= 0) return false;
+    pollfd p{fd, static_cast<short>(BIO_should_read(bio) ? POLLIN : POLLOUT), 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::string> FetchPinnedCa(const std::string& host_port, std::string_view ca_sha256) {
@@ -55,7 +75,7 @@ Result<std::string> FetchPinnedCa(const std::string& host_port, std::string_view
   SSL* ssl = nullptr;
   BIO_get_ssl(bio.get(), &ssl);
   SSL_set_tlsext_host_name(ssl, std::string(kControlPlaneServerName).c_str());
-  if (BIO_do_connect(bio.get()) <= 0 || BIO_do_handshake(bio.get()) <= 0) {
+  if (!ConnectWithin(bio.get(), std::chrono::seconds(10))) {
     return Status::Unavailable("cannot open TLS to the control plane at " + host_port);
   }
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);

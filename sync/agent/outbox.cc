@@ -87,6 +87,21 @@ Status Outbox::Acknowledge(uint64_t seq) {
   return Status::OK();
 }
 
+Status Outbox::Reset() {
+  std::lock_guard lock(write_mu_);
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  for (uint64_t s = last_ack_ + 1; s <= last_seq_; ++s) {
+    Status d = txn.Delete(records_, SeqKey(s));
+    if (!d.ok() && d.code() != StatusCode::kNotFound) return d;
+  }
+  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(0)));
+  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastAckKey, SeqKey(0)));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  last_seq_ = 0;
+  last_ack_ = 0;
+  return Status::OK();
+}
+
 Result<std::vector<OutboxRecord>> Outbox::ReadFrom(uint64_t first, size_t max) const {
   std::vector<OutboxRecord> out;
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());

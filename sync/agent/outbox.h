@@ -42,6 +42,10 @@ class Outbox {
   Status Acknowledge(uint64_t seq);
   // Up to `max` unacknowledged records with seq >= `first`, in order.
   Result<std::vector<OutboxRecord>> ReadFrom(uint64_t first, size_t max) const;
+  // Drops every record and numbers from 1 again. Only for a new receiver that
+  // has applied nothing (the appliance joined another zone): anyone else
+  // would take the new numbers for records it already applied.
+  Status Reset();
 
   uint64_t last_sequence() const;      // highest number handed out (0: none yet)
   uint64_t last_acknowledged() const;  // highest number acknowledged (0: none)

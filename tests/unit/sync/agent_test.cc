@@ -1,15 +1,18 @@
 // The agent against a real (in-process) control plane: enrollment, inventory
 // deltas, offline changes delivered exactly once after a control-plane
-// restart, commands, and an agent restart that keeps its identity.
+// restart, commands, an agent restart that keeps its identity, certificate
+// renewal, an expired certificate, and re-enrollment.
 
 #include "sync/agent/agent.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "sync/agent/identity.h"
 #include "tests/unit/sync/test_control_plane.h"
 #include "tests/unit/testing/temp_dir.h"
 
@@ -56,9 +59,31 @@ class AgentTest : public ::testing::Test {
       return std::string("done");
     };
     o.capacity = [] { return AgentCapacity{2, 1 << 30, 10ull << 30, 5ull << 30, {"s3"}}; };
-    o.now_unix_ms = NowMs;
+    o.now_unix_ms = [this] { return NowMs() + clock_skew_ms_.load(); };
     return o;
   }
+
+  // A re-enrollment as annexd's SyncLink does it: a new agent on the same state, told to use the token.
+  Result<std::unique_ptr<Agent>> Reenroll(const std::string& token) {
+    AgentOptions o = Options(token);
+    o.replace_identity = true;
+    return Agent::Start(std::move(o));
+  }
+
+  // `annex-control sites token SITE` for an enrolled site.
+  std::string ReissuedToken(const std::string& site) {
+    auto token = cp_->registry().ReissueToken(site, CertSha256(cp_->ca().cert_pem).value(), NowMs());
+    EXPECT_TRUE(token.ok()) << token.status().message();
+    return EncodeToken(*token);
+  }
+
+  std::string CertSerial(const std::string& zone) {
+    return cp_->registry().GetZone(zone, NowMs()).value()->cert_serial;
+  }
+  uint64_t LastApplied(const std::string& zone) {
+    return cp_->registry().GetZone(zone, NowMs()).value()->last_applied_seq;
+  }
+  Identity StoredIdentity() { return LoadIdentity(tmp_.path() + "/appliance/sync").value().value(); }
 
   void SetBucket(const std::string& name, const std::string& state) {
     std::lock_guard lock(mu_);
@@ -82,6 +107,7 @@ class AgentTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::string> buckets_;
   std::vector<std::string> executed_;
+  std::atomic<int64_t> clock_skew_ms_{0};  // the appliance's clock, ahead of the control plane's by this much
 };
 
 TEST_F(AgentTest, EnrollsReportsAndStaysInSyncAcrossAControlPlaneRestart) {
@@ -169,6 +195,127 @@ TEST_F(AgentTest, RenewsItsCertificateBeforeItExpires) {
   while (NowMs() / 1000 <= first_expiry) std::this_thread::sleep_for(100ms);
   SetBucket("after-renewal", "{}");
   ASSERT_TRUE(Eventually([&] { return Reported(zone).count("after-renewal"); })) << (*agent)->status().last_error;
+}
+
+// An appliance whose certificate expired while offline: re-enrolled with a
+// token from `sites token`, it gets a new key and certificate for the same
+// zone, and the changes it queued meanwhile arrive exactly once.
+TEST_F(AgentTest, ReenrollsWithANewKeyAndKeepsItsOutbox) {
+  SetBucket("before", "{}");
+  const std::string zone = "us-east-1-annex-evora";
+  {
+    auto agent = Agent::Start(Options(cp_->NewToken("evora")));
+    ASSERT_TRUE(agent.ok()) << agent.status().message();
+    ASSERT_TRUE(Eventually([&] { return Reported(zone).count("before"); })) << (*agent)->status().last_error;
+    cp_->Stop();
+    ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms == 0; }));
+    SetBucket("while-away", "{}");
+    ASSERT_TRUE((*agent)->SyncInventory().ok());
+    ASSERT_EQ((*agent)->status().outbox_depth, 1u);
+  }
+  Identity old_identity = StoredIdentity();
+  std::string old_serial = CertSerial(zone);
+  ASSERT_TRUE(cp_->Start());
+
+  auto agent = Reenroll(ReissuedToken("evora"));
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  EXPECT_TRUE((*agent)->status().enrolling);
+  ASSERT_TRUE(Eventually([&] { return !(*agent)->status().enrolling; }));
+  EXPECT_EQ((*agent)->status().enrollment_error, "");
+  EXPECT_EQ((*agent)->status().zone, zone);
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; })) << (*agent)->status().last_error;
+
+  EXPECT_EQ(Reported(zone).count("while-away"), 1u);
+  EXPECT_EQ(Reported(zone)["while-away"].version, 1u);
+  EXPECT_EQ(LastApplied(zone), (*agent)->status().last_sequence);  // nothing lost, nothing twice
+  EXPECT_NE(CertSerial(zone), old_serial);
+  Identity identity = StoredIdentity();
+  EXPECT_EQ(identity.zone, zone);
+  EXPECT_NE(identity.key_pem, old_identity.key_pem);
+  EXPECT_EQ(identity.control_plane, cp_->address());
+}
+
+TEST_F(AgentTest, ARefusedReenrollmentKeepsTheIdentityItHad) {
+  const std::string zone = "us-east-1-annex-beja";
+  std::string token = cp_->NewToken("beja");
+  {
+    auto agent = Agent::Start(Options(token));
+    ASSERT_TRUE(agent.ok());
+    ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+  }
+  std::string serial = CertSerial(zone);
+  auto agent = Reenroll(token);  // already used
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(Eventually([&] { return !(*agent)->status().enrolling; }));
+  EXPECT_NE((*agent)->status().enrollment_error.find("the enrollment token is not valid"), std::string::npos)
+      << (*agent)->status().enrollment_error;
+  // It goes on as the zone it was, with the certificate it had.
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }))
+      << (*agent)->status().last_error;
+  EXPECT_EQ((*agent)->status().zone, zone);
+  EXPECT_EQ(CertSerial(zone), serial);
+}
+
+// The certificate expired (the appliance's clock is past not_after): the
+// agent does not offer it, keeps recording changes, and tells the operator
+// what to run. The control plane would still accept it (its clock is not
+// skewed), so an agent that kept trying would connect.
+TEST_F(AgentTest, AnExpiredCertificateIsNotOfferedAndSaysHowToReenroll) {
+  const std::string zone = "us-east-1-annex-tavira";
+  int64_t not_after = 0;
+  {
+    auto agent = Agent::Start(Options(cp_->NewToken("tavira")));
+    ASSERT_TRUE(agent.ok());
+    ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+    not_after = (*agent)->status().certificate_not_after_unix;
+  }
+  clock_skew_ms_ = (not_after - NowMs() / 1000 + 3600) * 1000;
+  SetBucket("while-expired", "{}");
+  auto agent = Agent::Start(Options(""));
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(Eventually([&] { return !(*agent)->status().last_error.empty(); }));
+  AgentStatus s = (*agent)->status();
+  EXPECT_TRUE(s.certificate_expired);
+  EXPECT_NE(s.last_error.find("certificate of zone " + zone + " expired"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("annex-control sites token tavira"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("annexctl sync enroll --control-plane " + cp_->address() + " --token TOKEN --force"),
+            std::string::npos)
+      << s.last_error;
+  std::this_thread::sleep_for(1s);  // many backoff periods
+  EXPECT_EQ((*agent)->status().connected_since_unix_ms, 0);
+  EXPECT_EQ(Reported(zone).count("while-expired"), 0u);
+  EXPECT_EQ((*agent)->status().outbox_depth, 1u);  // recorded locally all the same
+
+  agent->reset();
+  clock_skew_ms_ = 0;  // the new certificate is valid on any clock near the control plane's
+  agent = Reenroll(ReissuedToken("tavira"));
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(Eventually([&] { return Reported(zone).count("while-expired"); })) << (*agent)->status().last_error;
+  EXPECT_FALSE((*agent)->status().certificate_expired);
+  EXPECT_EQ(LastApplied(zone), (*agent)->status().last_sequence);
+}
+
+// Enrolling into another zone (another site, or another control plane): that
+// zone has applied nothing, so the outbox starts over and the whole
+// inventory is reported to it.
+TEST_F(AgentTest, ATokenForAnotherZoneStartsTheOutboxOver) {
+  SetBucket("kept", "{}");
+  {
+    auto agent = Agent::Start(Options(cp_->NewToken("site-old")));
+    ASSERT_TRUE(agent.ok());
+    ASSERT_TRUE(Eventually([&] { return Reported("us-east-1-annex-site-old").count("kept"); }));
+    SetBucket("second", "{}");
+    ASSERT_TRUE((*agent)->SyncInventory().ok());
+    ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; }));
+  }
+  const std::string zone = "us-east-1-annex-site-new";
+  auto agent = Reenroll(cp_->NewToken("site-new"));
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(Eventually([&] { return Reported(zone).size() == 2; })) << (*agent)->status().last_error;
+  EXPECT_EQ((*agent)->status().zone, zone);
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; }));
+  EXPECT_EQ((*agent)->status().last_sequence, 2u);
+  EXPECT_EQ(LastApplied(zone), 2u);
 }
 
 }  // namespace

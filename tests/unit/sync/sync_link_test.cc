@@ -2,8 +2,12 @@
 // control plane's service and registry, and clients that enroll and hold a
 // session the way the agent does.
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -208,6 +212,29 @@ TEST_F(SyncLinkTest, CommandsAreDeliveredAndTheirResultsRecorded) {
   EXPECT_EQ(commands[0].state, "succeeded");
   EXPECT_EQ(commands[0].result, "created");
   EXPECT_TRUE(registry_->PendingCommands(e.zone)->empty());
+}
+
+// A server that accepts the connection but never answers the TLS handshake
+// (a wedged process, a middlebox): enrollment gives up instead of hanging,
+// so the agent can be stopped and re-enrolled.
+TEST_F(SyncLinkTest, EnrollmentGivesUpOnAServerThatNeverAnswers) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);  // the kernel completes the TCP handshake; nobody reads
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string silent = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  auto started = std::chrono::steady_clock::now();
+  auto e = Enroll(silent, NewToken("lisbon-1"), "test");
+  auto took = std::chrono::steady_clock::now() - started;
+  ::close(listener);
+  EXPECT_EQ(e.status().code(), StatusCode::kUnavailable) << e.status().message();
+  EXPECT_LT(took, 15s);
 }
 
 }  // namespace
