@@ -489,11 +489,17 @@ void Agent::Session() {
     }
     std::this_thread::sleep_for(kSendPoll);
   }
-  {
-    std::lock_guard lock(write_mu);
-    stream->WritesDone();
+  // A stream the control plane or the network ended already carries the
+  // reason (reset, keepalive timeout, refusal): cancelling it would replace
+  // that with CANCELLED. Only a session this side ends is cancelled.
+  bool ended_by_peer = reader_done;
+  if (!ended_by_peer) {
+    {
+      std::lock_guard lock(write_mu);
+      stream->WritesDone();
+    }
+    ctx.TryCancel();
   }
-  ctx.TryCancel();
   reader.join();
   grpc::Status s = stream->Finish();
   {

@@ -326,12 +326,35 @@ ZoneStatus ToStatus(std::string_view zone, const ZoneRecord& z, int64_t now_unix
 // Opening ---------------------------------------------------------------------
 
 Registry::Registry(std::unique_ptr<store::LmdbEnv> env, const Tables& tables, std::string region)
-    : env_(std::move(env)), t_(tables), region_(std::move(region)) {}
+    : env_(std::move(env)),
+      committer_(std::make_unique<store::GroupCommitter>(*env_)),
+      t_(tables),
+      region_(std::move(region)) {}
+
+Registry::~Registry() = default;
+
+Status Registry::Write(const store::GroupCommitter::Operation& op) { return committer_->Run(op); }
+
+void Registry::NotifyCommands() {
+  {
+    std::lock_guard lock(commands_mu_);
+    ++commands_generation_;
+  }
+  commands_cv_.notify_all();
+}
+
+uint64_t Registry::WaitForCommands(uint64_t seen_generation, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(commands_mu_);
+  commands_cv_.wait_for(lock, timeout, [&] { return commands_generation_ != seen_generation; });
+  return commands_generation_;
+}
 
 Result<std::unique_ptr<Registry>> Registry::Open(const std::string& dir, std::string region) {
   // Region names follow the site rules ([a-z0-9-]), which keeps zone names NUL-free for the key layout.
   if (!IsValidSiteName(region)) return Status::InvalidArgument("registry: region name '" + region + "' is not valid");
-  ANNEX_ASSIGN_OR_RETURN(auto env, store::LmdbEnv::Open(dir));
+  store::LmdbEnv::Options options;
+  options.defer_meta_sync = true;  // the GroupCommitter flushes once per batch
+  ANNEX_ASSIGN_OR_RETURN(auto env, store::LmdbEnv::Open(dir, options));
   Tables t;
   ANNEX_ASSIGN_OR_RETURN(t.meta, env->OpenTable("meta"));
   ANNEX_ASSIGN_OR_RETURN(t.sites, env->OpenTable("sites"));
@@ -381,39 +404,39 @@ Result<std::string> Registry::ConsumeToken(const EnrollmentToken& token, std::st
                                            int64_t now_unix_ms) {
   if (cert_serial.empty()) return Status::InvalidArgument("enrollment needs the certificate's serial");
   const Status refused = Status::PermissionDenied("enrollment token refused");  // the same answer for every cause
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, FindSite(txn, t_.sites, token.site));
-  if (!site) return refused;
   std::string zone = ZoneName(region_, token.site);
-  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
+  bool accepted = false;
+  ANNEX_RETURN_IF_ERROR(Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, FindSite(txn, t_.sites, token.site));
+    if (!site) return Status::OK();
+    ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
 
-  std::string_view why;
-  if (site->token_hash.empty()) {
-    why = "no outstanding token (already used)";
-  } else if (!HashEquals(SecretHash(token.secret), site->token_hash)) {
-    why = "wrong secret";
-  }
-  if (!why.empty()) {
-    // An enrolled site's zone keeps a trace of the attempt, for the operator.
-    if (z) {
-      ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, *z, now_unix_ms, "rejected", why));
-      ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(*z)));
-      ANNEX_RETURN_IF_ERROR(txn.Commit());
+    std::string_view why;
+    if (site->token_hash.empty()) {
+      why = "no outstanding token (already used)";
+    } else if (!HashEquals(SecretHash(token.secret), site->token_hash)) {
+      why = "wrong secret";
     }
-    return refused;
-  }
+    if (!why.empty()) {
+      // An enrolled site's zone keeps a trace of the attempt, for the operator.
+      if (!z) return Status::OK();
+      ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, *z, now_unix_ms, "rejected", why));
+      return txn.Put(t_.zones, zone, EncodeZone(*z));
+    }
 
-  bool again = z.has_value();
-  if (!z) z.emplace().site = token.site;
-  site->enrolled = true;
-  site->token_hash.clear();  // one use only
-  z->enrolled_unix_ms = now_unix_ms;
-  z->cert_serial = std::string(cert_serial);
-  std::string detail = std::string(again ? "re-enrolled" : "enrolled") + ", certificate " + std::string(cert_serial);
-  ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, *z, now_unix_ms, "enrolled", detail));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.sites, token.site, EncodeSite(*site)));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(*z)));
-  ANNEX_RETURN_IF_ERROR(txn.Commit());
+    bool again = z.has_value();
+    if (!z) z.emplace().site = token.site;
+    site->enrolled = true;
+    site->token_hash.clear();  // one use only
+    z->enrolled_unix_ms = now_unix_ms;
+    z->cert_serial = std::string(cert_serial);
+    std::string detail = std::string(again ? "re-enrolled" : "enrolled") + ", certificate " + std::string(cert_serial);
+    ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, *z, now_unix_ms, "enrolled", detail));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_.sites, token.site, EncodeSite(*site)));
+    accepted = true;
+    return txn.Put(t_.zones, zone, EncodeZone(*z));
+  }));
+  if (!accepted) return refused;
   return zone;
 }
 
@@ -438,69 +461,74 @@ Result<EnrollmentToken> Registry::ReissueToken(std::string_view site, std::strin
 
 Status Registry::SetCertSerial(std::string_view zone, std::string_view serial, int64_t now_unix_ms) {
   if (serial.empty()) return Status::InvalidArgument("empty certificate serial");
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
-  z.cert_serial = std::string(serial);
-  ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, z, now_unix_ms, "cert-rotated", "certificate " + z.cert_serial));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(z)));
-  return txn.Commit();
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
+    z.cert_serial = std::string(serial);
+    ANNEX_RETURN_IF_ERROR(
+        AddEvent(txn, t_.events, zone, z, now_unix_ms, "cert-rotated", "certificate " + z.cert_serial));
+    return txn.Put(t_.zones, zone, EncodeZone(z));
+  });
 }
 
 // Sessions and heartbeats -----------------------------------------------------
 
 Result<uint64_t> Registry::MarkConnected(std::string_view zone, std::string_view agent_version, int64_t now_unix_ms) {
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
-  std::string detail = "session " + std::to_string(z.session + 1) + ", agent " + std::string(agent_version);
-  if (z.connected_since_unix_ms != 0) detail += ", replacing session " + std::to_string(z.session);
-  z.session++;
-  z.connected_since_unix_ms = now_unix_ms;
-  z.agent_version = std::string(agent_version);
-  ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, z, now_unix_ms, "connected", detail));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(z)));
-  ANNEX_RETURN_IF_ERROR(txn.Commit());
-  return z.session;
+  uint64_t session = 0;
+  ANNEX_RETURN_IF_ERROR(Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
+    std::string detail = "session " + std::to_string(z.session + 1) + ", agent " + std::string(agent_version);
+    if (z.connected_since_unix_ms != 0) detail += ", replacing session " + std::to_string(z.session);
+    z.session++;
+    z.connected_since_unix_ms = now_unix_ms;
+    z.agent_version = std::string(agent_version);
+    ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, z, now_unix_ms, "connected", detail));
+    session = z.session;
+    return txn.Put(t_.zones, zone, EncodeZone(z));
+  }));
+  return session;
 }
 
 Status Registry::MarkDisconnected(std::string_view zone, std::string_view why, int64_t now_unix_ms, uint64_t session) {
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
-  bool current = session == 0 || session == z.session;
-  std::string detail = "session " + std::to_string(current ? z.session : session);
-  if (!current) detail += " (superseded)";
-  if (!why.empty()) detail += ": " + std::string(why);
-  if (current) z.connected_since_unix_ms = 0;
-  ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, z, now_unix_ms, "disconnected", detail));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(z)));
-  return txn.Commit();
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
+    bool current = session == 0 || session == z.session;
+    std::string detail = "session " + std::to_string(current ? z.session : session);
+    if (!current) detail += " (superseded)";
+    if (!why.empty()) detail += ": " + std::string(why);
+    if (current) z.connected_since_unix_ms = 0;
+    ANNEX_RETURN_IF_ERROR(AddEvent(txn, t_.events, zone, z, now_unix_ms, "disconnected", detail));
+    return txn.Put(t_.zones, zone, EncodeZone(z));
+  });
 }
 
 Status Registry::RecordHeartbeat(std::string_view zone, const ZoneCapacity& capacity, int64_t now_unix_ms) {
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
-  z.capacity = capacity;
-  // Monotonic: a delayed heartbeat must not make the zone look quieter than it is.
-  z.last_heartbeat_unix_ms = std::max(z.last_heartbeat_unix_ms, now_unix_ms);
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(z)));
-  return txn.Commit();
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
+    z.capacity = capacity;
+    // Monotonic: a delayed heartbeat must not make the zone look quieter than it is.
+    z.last_heartbeat_unix_ms = std::max(z.last_heartbeat_unix_ms, now_unix_ms);
+    return txn.Put(t_.zones, zone, EncodeZone(z));
+  });
 }
 
 // Exactly-once records --------------------------------------------------------
 
 Result<bool> Registry::ApplyRecord(std::string_view zone, uint64_t seq, const ApplyFn& apply) {
   if (seq == 0) return Status::InvalidArgument("outbox sequence numbers start at 1");
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
-  if (seq <= z.last_applied_seq) return false;  // a resend; the transaction aborts untouched
-  if (seq > z.last_applied_seq + 1) {
-    return Status::FailedPrecondition("zone " + std::string(zone) + " sent record " + std::to_string(seq) +
-                                      " but the next expected is " + std::to_string(z.last_applied_seq + 1));
-  }
-  ANNEX_RETURN_IF_ERROR(apply(txn));
-  z.last_applied_seq = seq;
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zones, zone, EncodeZone(z)));
-  ANNEX_RETURN_IF_ERROR(txn.Commit());
-  return true;
+  bool applied = false;
+  ANNEX_RETURN_IF_ERROR(Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, LoadZone(txn, t_.zones, zone));
+    if (seq <= z.last_applied_seq) return Status::OK();  // a resend: nothing to write
+    if (seq > z.last_applied_seq + 1) {
+      return Status::FailedPrecondition("zone " + std::string(zone) + " sent record " + std::to_string(seq) +
+                                        " but the next expected is " + std::to_string(z.last_applied_seq + 1));
+    }
+    ANNEX_RETURN_IF_ERROR(apply(txn));
+    z.last_applied_seq = seq;
+    applied = true;
+    return txn.Put(t_.zones, zone, EncodeZone(z));
+  }));
+  return applied;
 }
 
 Result<bool> Registry::ApplyResourceRecord(std::string_view zone, uint64_t seq, const ResourceState& resource,
@@ -530,35 +558,40 @@ Result<Command> Registry::CreateCommand(std::string_view zone, std::string_view 
   if (!command_id.empty() && !IsValidCommandId(command_id)) {
     return Status::InvalidArgument("command id: 1-64 of [A-Za-z0-9._-]");
   }
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_RETURN_IF_ERROR(LoadZone(txn, t_.zones, zone).status());
-  std::string id(command_id);
-  if (!id.empty()) {
-    ANNEX_ASSIGN_OR_RETURN(std::optional<CommandRecord> existing, FindCommand(txn, t_.commands, id));
-    if (existing) {
-      const Command& c = existing->command;
-      if (c.zone != zone || c.kind != kind || c.args_json != args_json) {
-        return Status::AlreadyExists("command " + id + " exists with other parameters");
+  Command created;
+  ANNEX_RETURN_IF_ERROR(Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_RETURN_IF_ERROR(LoadZone(txn, t_.zones, zone).status());
+    std::string id(command_id);
+    if (!id.empty()) {
+      ANNEX_ASSIGN_OR_RETURN(std::optional<CommandRecord> existing, FindCommand(txn, t_.commands, id));
+      if (existing) {
+        const Command& c = existing->command;
+        if (c.zone != zone || c.kind != kind || c.args_json != args_json) {
+          return Status::AlreadyExists("command " + id + " exists with other parameters");
+        }
+        created = c;  // a retried create
+        return Status::OK();
       }
-      return c;  // a retried create
+    } else {
+      // 64 random bits: a collision is practically impossible, but checking is cheap.
+      do {
+        id = "cmd-" + os::RandomHex(8);
+        ANNEX_ASSIGN_OR_RETURN(auto taken, txn.Get(t_.commands, id));
+        if (!taken) break;
+      } while (true);
     }
-  } else {
-    // 64 random bits: a collision is practically impossible, but checking is cheap.
-    do {
-      id = "cmd-" + os::RandomHex(8);
-      ANNEX_ASSIGN_OR_RETURN(auto taken, txn.Get(t_.commands, id));
-      if (!taken) break;
-    } while (true);
-  }
-  CommandRecord r;
-  r.command = Command{id, std::string(zone), std::string(kind), std::string(args_json), std::string(kPending),
-                      "", now_unix_ms,       now_unix_ms};
-  ANNEX_ASSIGN_OR_RETURN(r.order, NextCommandOrder(txn, t_.meta));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.commands, id, EncodeCommand(r)));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.zone_commands, OrderKey(zone, r.order), id));
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.pending_commands, OrderKey(zone, r.order), id));
-  ANNEX_RETURN_IF_ERROR(txn.Commit());
-  return r.command;
+    CommandRecord r;
+    r.command = Command{id, std::string(zone), std::string(kind), std::string(args_json), std::string(kPending),
+                        "", now_unix_ms,       now_unix_ms};
+    ANNEX_ASSIGN_OR_RETURN(r.order, NextCommandOrder(txn, t_.meta));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_.commands, id, EncodeCommand(r)));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_.zone_commands, OrderKey(zone, r.order), id));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_.pending_commands, OrderKey(zone, r.order), id));
+    created = r.command;
+    return Status::OK();
+  }));
+  NotifyCommands();
+  return created;
 }
 
 Result<std::vector<Command>> Registry::PendingCommands(std::string_view zone) const {
@@ -603,19 +636,20 @@ Status Registry::FinishCommand(std::string_view command_id, bool ok, std::string
 }
 
 Status Registry::ChangeCommand(std::string_view command_id, std::string_view zone, const CommandChange& change) {
-  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(std::optional<CommandRecord> r, FindCommand(txn, t_.commands, command_id));
-  // Another zone's command is reported as absent, so an appliance learns nothing about other zones.
-  if (!r || (!zone.empty() && r->command.zone != zone)) {
-    return Status::NotFound("no command " + std::string(command_id));
-  }
-  ANNEX_ASSIGN_OR_RETURN(bool changed, change(r->command));
-  if (!changed) return Status::OK();
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_.commands, command_id, EncodeCommand(*r)));
-  if (r->command.state != kPending && r->command.state != kDelivered) {
-    ANNEX_RETURN_IF_ERROR(DeleteIfPresent(txn, t_.pending_commands, OrderKey(r->command.zone, r->order)));
-  }
-  return txn.Commit();
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(std::optional<CommandRecord> r, FindCommand(txn, t_.commands, command_id));
+    // Another zone's command is reported as absent, so an appliance learns nothing about other zones.
+    if (!r || (!zone.empty() && r->command.zone != zone)) {
+      return Status::NotFound("no command " + std::string(command_id));
+    }
+    ANNEX_ASSIGN_OR_RETURN(bool changed, change(r->command));
+    if (!changed) return Status::OK();
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_.commands, command_id, EncodeCommand(*r)));
+    if (r->command.state != kPending && r->command.state != kDelivered) {
+      ANNEX_RETURN_IF_ERROR(DeleteIfPresent(txn, t_.pending_commands, OrderKey(r->command.zone, r->order)));
+    }
+    return Status::OK();
+  });
 }
 
 Result<std::vector<Command>> Registry::ScanCommands(store::Table index, std::string_view zone) const {

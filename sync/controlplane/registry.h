@@ -6,8 +6,9 @@
 // resources it reported (applied exactly once, in outbox order), and the
 // commands waiting for it.
 //
-// Every mutation is one LMDB write transaction, committed (fsynced) before it
-// returns OK. Times are passed in as unix milliseconds, so callers and tests
+// Every mutation is durable (fsynced) before it returns OK. The frequent ones
+// (sessions, heartbeats, records, command changes) share group commits: many
+// sessions' writes, one transaction and one flush (store/group_commit.h). Times are passed in as unix milliseconds, so callers and tests
 // own the clock. Zone state is never stored: it is computed at read time from
 // the silence since the last heartbeat (zone.h).
 //
@@ -15,15 +16,19 @@
 // transaction, and LMDB admits one writer at a time, so no extra lock is
 // needed; reads see a consistent snapshot.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "appliance/core/result.h"
+#include "appliance/store/group_commit.h"
 #include "appliance/store/lmdb_env.h"
 #include "sync/common/enrollment_token.h"
 #include "sync/common/zone.h"
@@ -86,6 +91,7 @@ class Registry {
   // one region for life, since zone names embed it: FailedPrecondition when
   // `dir` holds another region's registry, InvalidArgument for a bad name.
   static Result<std::unique_ptr<Registry>> Open(const std::string& dir, std::string region);
+  ~Registry();
   const std::string& region() const { return region_; }
 
   // Sites and one-time enrollment tokens --------------------------------------
@@ -166,6 +172,11 @@ class Registry {
                        std::string_view zone = {});
   // Every command of the zone, oldest first.
   Result<std::vector<Command>> ListCommands(std::string_view zone) const;
+  // Blocks until a command is created through this Registry object after
+  // `seen_generation` was returned, or `timeout` passes; returns the current
+  // generation. Sessions wait here instead of polling. Commands created by
+  // another process are not signalled: waiters still re-check on timeout.
+  uint64_t WaitForCommands(uint64_t seen_generation, std::chrono::milliseconds timeout) const;
 
   // Reads for the operator API -------------------------------------------------
 
@@ -186,12 +197,20 @@ class Registry {
   using CommandChange = std::function<Result<bool>(Command& command)>;
 
   Registry(std::unique_ptr<store::LmdbEnv> env, const Tables& tables, std::string region);
+  // Runs `op` in a group-committed write transaction; an error from `op`
+  // rolls back its own writes only.
+  Status Write(const store::GroupCommitter::Operation& op);
+  void NotifyCommands();
   Status ChangeCommand(std::string_view command_id, std::string_view zone, const CommandChange& change);
   Result<std::vector<Command>> ScanCommands(store::Table index, std::string_view zone) const;
 
   std::unique_ptr<store::LmdbEnv> env_;
+  std::unique_ptr<store::GroupCommitter> committer_;
   Tables t_;
   std::string region_;
+  mutable std::mutex commands_mu_;
+  mutable std::condition_variable commands_cv_;
+  uint64_t commands_generation_ = 0;
 };
 
 }  // namespace annex::sync

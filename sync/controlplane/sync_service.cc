@@ -124,8 +124,10 @@ class SyncServiceImpl final : public pb::Sync::Service {
     grpc::Status result = ReadLoop(*zone, stream, write);
     done = true;
     pusher.join();
-    (void)registry_.MarkDisconnected(*zone, result.ok() ? "stream ended" : result.error_message(),
-                                     options_.now_unix_ms(), *session);
+    std::string why = !result.ok()          ? result.error_message()
+                      : ctx->IsCancelled() ? "connection lost or cancelled by the appliance"
+                                           : "closed by the appliance";
+    (void)registry_.MarkDisconnected(*zone, why, options_.now_unix_ms(), *session);
     return result;
   }
 
@@ -190,13 +192,21 @@ class SyncServiceImpl final : public pb::Sync::Service {
     return grpc::Status::OK;
   }
 
+  // Pushes the zone's pending commands: at start, whenever this process
+  // creates a command, and every kCommandRecheckPolls polls (commands
+  // written by another process on the same registry are not signalled).
   template <typename Write>
   void PushCommands(const std::string& zone, Write& write, std::atomic<bool>& done, grpc::ServerContext* ctx) {
+    constexpr int kCommandRecheckPolls = 10;
     std::set<std::string> sent;
+    uint64_t seen = registry_.WaitForCommands(0, std::chrono::milliseconds(0));
+    int polls_since_read = 0;
+    bool read = true;
     while (!done && !ctx->IsCancelled()) {
-      auto pending = registry_.PendingCommands(zone);
-      if (pending.ok()) {
-        for (const Command& c : *pending) {
+      if (read) {
+        polls_since_read = 0;
+        auto pending = registry_.PendingCommands(zone);
+        for (const Command& c : pending.ok() ? *pending : std::vector<Command>{}) {
           if (sent.count(c.id)) continue;
           pb::ControlMessage m;
           m.mutable_command()->set_command_id(c.id);
@@ -207,7 +217,9 @@ class SyncServiceImpl final : public pb::Sync::Service {
           (void)registry_.MarkDelivered(c.id, options_.now_unix_ms(), zone);
         }
       }
-      std::this_thread::sleep_for(options_.command_poll);
+      uint64_t now_seen = registry_.WaitForCommands(seen, options_.command_poll);
+      read = now_seen != seen || ++polls_since_read >= kCommandRecheckPolls;
+      seen = now_seen;
     }
   }
 

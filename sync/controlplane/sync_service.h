@@ -30,7 +30,9 @@ namespace annex::sync {
 struct SyncServiceOptions {
   KeyAndCert ca;                                    // issues client certificates
   std::chrono::seconds client_cert_validity{std::chrono::hours(24 * 30)};
-  std::chrono::milliseconds command_poll{500};      // how often a session looks for new commands
+  // How often a session wakes to check it is still live (and, every tenth
+  // time, re-reads its pending commands); new commands wake it at once.
+  std::chrono::milliseconds command_poll{500};
   std::function<int64_t()> now_unix_ms;             // the clock (tests fake it)
 };
 
