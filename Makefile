@@ -42,6 +42,7 @@ unit: build
 bench: test-deps build
 	tests/bench/run_bench.sh
 	tests/bench/image_bench.sh
+	tests/bench/sync_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
