@@ -29,12 +29,12 @@ import json, sys
 d = json.load(sys.stdin)
 s, r, y = d["steady"], d["restart"], d["resync"]
 def line(name, value, goal, ok):
-    print(f"{name:<44} {value:>12}   goal {goal:<10} {\"ok\" if ok else \"MISSED\"}")
+    print("%-46s %12s   goal %-10s %s" % (name, value, goal, "ok" if ok else "MISSED"))
 print()
-line(f"heartbeat-to-status p99 ({s[\"appliances\"]} appliances)", f"{s[\"heartbeat_to_status_ms_p99\"]:.0f} ms",
+line("heartbeat-to-status p99 (%d appliances)" % s["appliances"], "%.0f ms" % s["heartbeat_to_status_ms_p99"],
      "<= 1000 ms", s["heartbeat_to_status_ms_p99"] <= 1000)
-line("reconnect peak / mean after restart", f"{r[\"reconnect_peak_to_mean\"]:.2f}x", "<= 3x",
+line("reconnect peak / mean after restart", "%.2fx" % r["reconnect_peak_to_mean"], "<= 3x",
      r["reconnect_peak_to_mean"] <= 3)
-line(f"resync, {y[\"changed\"]} of {y[\"resources\"]} resources changed", f"{y[\"resync_s\"]:.2f} s", "< 5 s",
+line("resync, %d of %d resources changed" % (y["changed"], y["resources"]), "%.2f s" % y["resync_s"], "< 5 s",
      y["resync_s"] < 5)
 '
