@@ -16,8 +16,8 @@ Manifest Sample() {
   m.version = "1.4.0";
   m.min_installed_version = "1.2";
   m.key_id = "0123456789abcdef";
-  m.artifacts = {{"esp.img", "esp", 4096, 8 << 20, kSha},
-                 {"root.img", "b", (8 << 20) + 4096, 1ull << 32, std::string(64, '0')}};
+  m.artifacts = {{"esp.img", "esp", 4096, 8 << 20, kSha, {}},
+                 {"root.img", "b", (8 << 20) + 4096, 1ull << 32, std::string(64, '0'), {}}};
   return m;
 }
 
