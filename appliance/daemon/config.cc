@@ -34,6 +34,9 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->envname("ANNEX_ENROLLMENT_TOKEN");
   app.add_option("--sync-heartbeat-ms", c.sync_heartbeat_ms, "Milliseconds between heartbeats to the control plane")
       ->envname("ANNEX_SYNC_HEARTBEAT_MS")->check(CLI::Range(100, 600'000))->capture_default_str();
+  app.add_option("--sync-usage-interval-ms", c.sync_usage_interval_ms,
+                 "Milliseconds of usage (requests, bytes) per usage record sent to the control plane")
+      ->envname("ANNEX_SYNC_USAGE_INTERVAL_MS")->check(CLI::Range(100, 3'600'000))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

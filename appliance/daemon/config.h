@@ -26,6 +26,7 @@ struct Config {
   std::string control_plane;
   std::string enrollment_token;
   unsigned sync_heartbeat_ms = 10'000;
+  unsigned sync_usage_interval_ms = 60'000;  // one usage record per interval
   // ANNEX_ROOT_ACCESS_KEY_ID / ANNEX_ROOT_SECRET_ACCESS_KEY (environment only).
   std::string root_access_key_id;
   std::string root_secret_access_key;

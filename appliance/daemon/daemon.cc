@@ -96,14 +96,14 @@ Status RunDaemon(const Config& config) {
   s3_options.virtual_host_suffixes = VirtualHostSuffixes(config);
   std::unique_ptr<objectstore::StoreControl> store_control;
   ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options, &store_control));
-  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, *store_control, root.account_id));
+  Metrics metrics;  // before the sync link, which reads it until it stops
+  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, *store_control, metrics, root.account_id));
   auto iam_service = iam::NewIamService(*identities);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
   os::BlockingPool blocking(config.blocking_threads);
-  Metrics metrics;
   metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
   edge.AddService(s3.get());

@@ -14,9 +14,15 @@ void Metrics::RecordRequest(const std::string& service, const std::string& opera
   }
   ++l.count;
   l.sum += seconds;
-  auto& b = bytes_[service];
-  b.first += bytes_in;
-  b.second += bytes_out;
+  ServiceTotals& t = totals_[service];
+  ++t.requests;
+  t.bytes_in += bytes_in;
+  t.bytes_out += bytes_out;
+}
+
+std::map<std::string, Metrics::ServiceTotals> Metrics::Totals() const {
+  std::lock_guard lock(mu_);
+  return totals_;
 }
 
 void Metrics::Render(std::string& out) const {
@@ -45,12 +51,12 @@ void Metrics::Render(std::string& out) const {
     out += "annex_request_duration_seconds_count{" + labels + "} " + std::to_string(l.count) + "\n";
   }
   out += "# HELP annex_bytes_received_total Payload bytes received.\n# TYPE annex_bytes_received_total counter\n";
-  for (const auto& [service, b] : bytes_) {
-    out += "annex_bytes_received_total{service=\"" + service + "\"} " + std::to_string(b.first) + "\n";
+  for (const auto& [service, t] : totals_) {
+    out += "annex_bytes_received_total{service=\"" + service + "\"} " + std::to_string(t.bytes_in) + "\n";
   }
   out += "# HELP annex_bytes_sent_total Payload bytes sent.\n# TYPE annex_bytes_sent_total counter\n";
-  for (const auto& [service, b] : bytes_) {
-    out += "annex_bytes_sent_total{service=\"" + service + "\"} " + std::to_string(b.second) + "\n";
+  for (const auto& [service, t] : totals_) {
+    out += "annex_bytes_sent_total{service=\"" + service + "\"} " + std::to_string(t.bytes_out) + "\n";
   }
   for (const auto& source : sources_) source(out);
 }

@@ -17,8 +17,16 @@ namespace annex::daemon {
 
 class Metrics {
  public:
+  struct ServiceTotals {
+    uint64_t requests = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+  };
+
   void RecordRequest(const std::string& service, const std::string& operation, int status, double seconds,
                      uint64_t bytes_in, uint64_t bytes_out);
+  // Requests and payload bytes per service since the process started.
+  std::map<std::string, ServiceTotals> Totals() const;
   // Appends the counters in Prometheus exposition format.
   void Render(std::string& out) const;
   // Something else that renders its own metrics after the counters (set at startup).
@@ -38,7 +46,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<StatusKey, uint64_t> requests_;
   std::map<OpKey, Latency> latency_;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> bytes_;  // service → in, out
+  std::map<std::string, ServiceTotals> totals_;
   std::vector<std::function<void(std::string&)>> sources_;
 };
 

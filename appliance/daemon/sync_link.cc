@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -17,6 +18,10 @@
 namespace annex::daemon {
 namespace {
 
+constexpr double kLowDiskFreeFraction = 0.10;
+// The appliance's own endpoints (health, metrics, the admin API): not usage.
+constexpr std::string_view kApplianceService = "annex";
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -26,18 +31,56 @@ std::string Iso(int64_t unix_ms) {
   return unix_ms ? FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms))) : "";
 }
 
+struct DiskSpace {
+  uint64_t bytes = 0;  // 0: unknown
+  uint64_t free_bytes = 0;
+};
+
+// Free as an unprivileged writer sees it (f_bavail): the root reserve is not annexd's.
+DiskSpace DiskSpaceOf(const std::string& dir) {
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0) return {};
+  return {static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize, static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize};
+}
+
 sync::AgentCapacity MachineCapacity(const std::string& data_dir) {
   sync::AgentCapacity c;
   c.cpus = std::thread::hardware_concurrency();
   long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) c.memory_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
-  struct statvfs fs;
-  if (::statvfs(data_dir.c_str(), &fs) == 0) {
-    c.disk_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
-    c.disk_free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  }
+  DiskSpace disk = DiskSpaceOf(data_dir);
+  c.disk_bytes = disk.bytes;
+  c.disk_free_bytes = disk.free_bytes;
   c.services = {"s3", "iam"};
   return c;
+}
+
+sync::UsageSample UsageOf(const Metrics& metrics, objectstore::StoreControl& store) {
+  sync::UsageSample sample;
+  for (const auto& [service, t] : metrics.Totals()) {
+    if (service != kApplianceService) sample.by_service[service] = {t.requests, t.bytes_in, t.bytes_out};
+  }
+  objectstore::StoredTotals stored = store.Stored();
+  sample.bytes_stored = stored.bytes;
+  sample.objects_stored = stored.objects;
+  return sample;
+}
+
+// A "disk-low" warning when the data dir's disk has just dropped below the threshold.
+std::vector<sync::ApplianceEvent> DiskEvents(const std::string& data_dir, LowDiskAlarm& alarm) {
+  DiskSpace disk = DiskSpaceOf(data_dir);
+  if (!alarm.Crossed(disk.bytes, disk.free_bytes)) return {};
+  double percent = 100.0 * static_cast<double>(disk.free_bytes) / static_cast<double>(disk.bytes);
+  char text[160];
+  std::snprintf(text, sizeof text, "%.1f %% free under the data dir (%llu of %llu bytes), below %.0f %%", percent,
+                static_cast<unsigned long long>(disk.free_bytes), static_cast<unsigned long long>(disk.bytes),
+                kLowDiskFreeFraction * 100);
+  log::Warn("disk low", {{"data_dir", data_dir}, {"detail", text}});
+  sync::ApplianceEvent event;
+  event.severity = "warning";
+  event.kind = "disk-low";
+  event.message = std::string(text) + ": " + data_dir;
+  return {event};
 }
 
 // {"bucket": "NAME"} → NAME, or "" when malformed.
@@ -75,16 +118,20 @@ sync::AgentStatus IdleStatus(const sync::Identity& identity) {
 
 }  // namespace
 
-SyncLink::SyncLink(const Config& config, objectstore::StoreControl& store, std::string root_account_id)
+SyncLink::SyncLink(const Config& config, objectstore::StoreControl& store, const Metrics& metrics,
+                   std::string root_account_id)
     : state_dir_(os::JoinPath(config.data_dir, "sync")),
       data_dir_(config.data_dir),
       heartbeat_ms_(config.sync_heartbeat_ms),
+      usage_interval_ms_(config.sync_usage_interval_ms),
       store_(store),
-      root_account_id_(std::move(root_account_id)) {}
+      root_account_id_(std::move(root_account_id)),
+      usage_(std::make_shared<sync::UsageMeter>([&metrics, &store] { return UsageOf(metrics, store); }, NowMs())),
+      disk_alarm_(std::make_shared<LowDiskAlarm>(kLowDiskFreeFraction)) {}
 
 Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectstore::StoreControl& store,
-                                                  std::string root_account_id) {
-  std::unique_ptr<SyncLink> link(new SyncLink(config, store, std::move(root_account_id)));
+                                                  const Metrics& metrics, std::string root_account_id) {
+  std::unique_ptr<SyncLink> link(new SyncLink(config, store, metrics, std::move(root_account_id)));
   Result<std::optional<sync::Identity>> identity = sync::LoadIdentity(link->state_dir_);
   std::string remembered = identity.ok() && *identity ? (*identity)->control_plane : "";
   // Flags, environment and config file win: the remembered address is what
@@ -152,6 +199,9 @@ sync::AgentOptions SyncLink::AgentOptionsFor(const std::string& control_plane, c
   };
   o.capacity = [data_dir = data_dir_] { return MachineCapacity(data_dir); };
   o.now_unix_ms = NowMs;
+  o.usage = usage_;
+  o.usage_interval = std::chrono::milliseconds(usage_interval_ms_);
+  o.periodic_events = [data_dir = data_dir_, alarm = disk_alarm_] { return DiskEvents(data_dir, *alarm); };
   return o;
 }
 

@@ -13,6 +13,8 @@ class StoreControlImpl final : public StoreControl {
  public:
   explicit StoreControlImpl(ObjectStore& store) : store_(store) {}
 
+  StoredTotals Stored() override { return {store_.meta().object_count(), store_.meta().byte_count()}; }
+
   Result<std::vector<BucketSummary>> ListBuckets() override {
     std::vector<BucketSummary> out;
     ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, store_.meta().BeginRead());

@@ -1,7 +1,8 @@
 #pragma once
 // What the appliance itself does with the object store outside S3 requests:
 // the sync agent's inventory of buckets, and the control plane's
-// desired-state commands (create or delete a bucket), applied idempotently.
+// desired-state commands (create or delete a bucket), applied idempotently,
+// and what the store holds, for the agent's usage records.
 // Same rules as the S3 API (bucket names, ownership, empty-only deletes).
 
 #include <cstdint>
@@ -23,9 +24,16 @@ struct BucketSummary {
   int64_t created_ms = 0;
 };
 
+struct StoredTotals {
+  uint64_t objects = 0;
+  uint64_t bytes = 0;  // of object data
+};
+
 class StoreControl {
  public:
   virtual ~StoreControl() = default;
+  // What every bucket holds together, now.
+  virtual StoredTotals Stored() = 0;
   // Every bucket of every account, by name.
   virtual Result<std::vector<BucketSummary>> ListBuckets() = 0;
   // True if created, false if the owner already had it; AlreadyExists if

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,59 @@ bool SameZone(const Identity& a, const Identity& b) {
   return ca_a.ok() && ca_b.ok() && *ca_a == *ca_b;
 }
 
+// Proto3 strings must be valid UTF-8, or the control plane could not parse
+// the record and the link would stall on it: invalid bytes become '?', and
+// the text is cut at a character boundary within `max_bytes`.
+std::string ValidUtf8(std::string_view in, size_t max_bytes) {
+  auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < in.size() && static_cast<unsigned char>(in[i]) >= lo && static_cast<unsigned char>(in[i]) <= hi;
+  };
+  std::string out;
+  for (size_t i = 0; i < in.size();) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    size_t n = 0;
+    if (c < 0x80) {
+      n = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = cont(i + 1) ? 2 : 0;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      n = cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      n = cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    }
+    if (out.size() + std::max<size_t>(n, 1) > max_bytes) break;
+    if (n == 0) {
+      out.push_back('?');
+      ++i;
+    } else {
+      out.append(in.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+pb::UsageRecord ToProto(const UsagePeriod& u) {
+  pb::UsageRecord r;
+  r.set_period_start_unix_ms(u.start_unix_ms);
+  r.set_period_end_unix_ms(u.end_unix_ms);
+  r.set_requests(u.total.requests);
+  r.set_bytes_in(u.total.bytes_in);
+  r.set_bytes_out(u.total.bytes_out);
+  r.set_bytes_stored(u.bytes_stored);
+  r.set_objects_stored(u.objects_stored);
+  for (const auto& [service, c] : u.by_service) {
+    pb::ServiceUsage* s = r.add_services();
+    s->set_service(service);
+    s->set_requests(c.requests);
+    s->set_bytes_in(c.bytes_in);
+    s->set_bytes_out(c.bytes_out);
+  }
+  return r;
+}
+
 double Uniform01() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -111,6 +165,10 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (agent->identity_) agent->ReadCertificateDates();
   agent->enrolling_ =
       !agent->options_.enrollment_token.empty() && (!agent->identity_ || agent->options_.replace_identity);
+  agent->next_usage_ = std::chrono::steady_clock::now() + agent->options_.usage_interval;
+  agent->RecordEventOrLog("info", "agent-started",
+                          "sync agent " + agent->options_.agent_version + " started" +
+                              (agent->identity_ ? " as zone " + agent->identity_->zone : ", not enrolled yet"));
   // Changes made before the first connection are recorded right away.
   ANNEX_RETURN_IF_ERROR(agent->SyncInventory());
   agent->thread_ = std::thread([a = agent.get()] { a->Run(); });
@@ -124,6 +182,8 @@ Agent::~Agent() {
     if (session_context_) static_cast<grpc::ClientContext*>(session_context_)->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
+  // The last partial period: usage up to a clean stop is not lost.
+  if (outbox_) RecordUsage();
 }
 
 AgentStatus Agent::status() const {
@@ -147,6 +207,44 @@ AgentStatus Agent::status() const {
 void Agent::SetError(const std::string& e) {
   std::lock_guard lock(mu_);
   last_error_ = e;
+}
+
+Status Agent::RecordEvent(std::string_view severity, std::string_view kind, std::string_view message) {
+  if (!IsEventSeverity(severity)) {
+    return Status::InvalidArgument("event severity must be info, warning or error, not '" + std::string(severity) +
+                                   "'");
+  }
+  if (!IsEventKind(kind)) return Status::InvalidArgument("an event kind is 1-64 of [a-z0-9-]");
+  int64_t now = options_.now_unix_ms();
+  pb::EventRecord e;
+  e.set_unix_ms(now);
+  e.set_severity(std::string(severity));
+  e.set_kind(std::string(kind));
+  e.set_message(ValidUtf8(message, kMaxEventMessageBytes));
+  return outbox_->Append("event", e.SerializeAsString(), now).status();
+}
+
+void Agent::RecordEventOrLog(std::string_view severity, std::string_view kind, const std::string& message) {
+  Status s = RecordEvent(severity, kind, message);
+  if (!s.ok()) log::Warn("sync: cannot record an event", {{"kind", std::string(kind)}, {"error", s.message()}});
+}
+
+void Agent::RecordUsage() {
+  if (!options_.usage) return;
+  Status s = options_.usage->RecordPeriod(options_.now_unix_ms(), [this](const UsagePeriod& period) {
+    return outbox_->Append("usage", ToProto(period).SerializeAsString(), options_.now_unix_ms()).status();
+  });
+  // The period is not lost: it is folded into the next one.
+  if (!s.ok()) log::Warn("sync: cannot record usage", {{"error", s.message()}});
+}
+
+void Agent::RecordPeriodicIfDue() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_usage_) return;
+  next_usage_ = now + options_.usage_interval;
+  RecordUsage();
+  if (!options_.periodic_events) return;
+  for (const ApplianceEvent& e : options_.periodic_events()) RecordEventOrLog(e.severity, e.kind, e.message);
 }
 
 Status Agent::SyncInventory() {
@@ -188,9 +286,9 @@ Status Agent::SyncInventory() {
   return changed ? SaveReported(path, reported) : Status::OK();
 }
 
-// Waits between connection attempts. Inventory changes keep going into the
-// outbox meanwhile: offline work is recorded when it happens, not when the
-// link returns.
+// Waits between connection attempts. Inventory changes and usage keep going
+// into the outbox meanwhile: offline work is recorded when it happens, not
+// when the link returns.
 void Agent::SleepFor(std::chrono::milliseconds d) {
   auto now = std::chrono::steady_clock::now();
   auto until = now + d;
@@ -200,6 +298,7 @@ void Agent::SleepFor(std::chrono::milliseconds d) {
       (void)SyncInventory();
       next_inventory = now + options_.heartbeat;
     }
+    RecordPeriodicIfDue();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -250,6 +349,7 @@ Status Agent::RenewIfDue() {
     ReadCertificateDates();
   }
   log::Info("sync: certificate renewed", {{"zone", current.zone}, {"expires", Iso(info.not_after_unix)}});
+  RecordEventOrLog("info", "certificate-renewed", "certificate renewed, valid until " + Iso(info.not_after_unix));
   return Status::OK();
 }
 
@@ -295,11 +395,18 @@ Status Agent::AdoptEnrollment(Identity next) {
   }
   if (!previous) {
     log::Info("sync: enrolled", {{"zone", next.zone}, {"control_plane", options_.control_plane}});
+    RecordEventOrLog("info", "enrolled", "enrolled as zone " + next.zone + " with " + options_.control_plane);
   } else {
     log::Info("sync: re-enrolled", {{"zone", next.zone},
                                     {"previous_zone", previous->zone},
                                     {"control_plane", options_.control_plane},
                                     {"outbox", new_history ? "started over for the new zone" : "kept"}});
+    // The new zone sees an enrollment; the same zone sees a new key and certificate.
+    if (new_history) {
+      RecordEventOrLog("info", "enrolled", "enrolled as zone " + next.zone + ", previously zone " + previous->zone);
+    } else {
+      RecordEventOrLog("info", "re-enrolled", "re-enrolled with a new key and certificate");
+    }
   }
   if (new_history) return SyncInventory();  // the new zone has nothing yet: report everything
   return Status::OK();
@@ -327,13 +434,20 @@ bool Agent::HasIdentity() const {
 // Reports an expired certificate once per certificate (it would only be
 // refused, so it is not offered).
 bool Agent::CertificateExpired() {
-  std::lock_guard lock(mu_);
-  if (!identity_ || cert_not_after_ == 0 || options_.now_unix_ms() / 1000 < cert_not_after_) return false;
-  last_error_ = ExpiredCertificateError(identity_->zone, cert_not_after_, options_.control_plane);
-  if (!expiry_reported_) {
+  std::string error;
+  bool first_report = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!identity_ || cert_not_after_ == 0 || options_.now_unix_ms() / 1000 < cert_not_after_) return false;
+    error = ExpiredCertificateError(identity_->zone, cert_not_after_, options_.control_plane);
+    first_report = !expiry_reported_;
     expiry_reported_ = true;
-    log::Warn("sync: client certificate expired; not connecting until re-enrolled", {{"error", last_error_}});
   }
+  if (first_report) {
+    log::Warn("sync: client certificate expired; not connecting until re-enrolled", {{"error", error}});
+    RecordEventOrLog("error", "certificate-expired", error);
+  }
+  SetError(error);  // after the event: whoever sees the error finds the event recorded
   return true;
 }
 
@@ -457,6 +571,7 @@ void Agent::Session() {
     return options_.now_unix_ms() / 1000 >= renew_at_;
   };
   while (!stop_ && !reader_done && healthy && !renewal_due()) {
+    RecordPeriodicIfDue();
     auto now = std::chrono::steady_clock::now();
     if (now - last_heartbeat >= options_.heartbeat) {
       last_heartbeat = now;

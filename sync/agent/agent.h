@@ -22,6 +22,13 @@
 //    last reported; changes become versioned resource records in the
 //    durable outbox, so changes made while offline are sent after reconnect,
 //    and only those.
+//  - Every `usage_interval`, online or not, one usage record with what the
+//    services did since the previous one (usage_meter.h); and at the end,
+//    one for the last partial period.
+//  - Event records for what the operator should know: the agent's own
+//    ("agent-started", "enrolled", "re-enrolled", "certificate-renewed",
+//    "certificate-expired"), the owner's through RecordEvent, and those
+//    `periodic_events` finds every usage interval.
 
 #include <atomic>
 #include <chrono>
@@ -36,6 +43,8 @@
 #include "appliance/core/result.h"
 #include "sync/agent/identity.h"
 #include "sync/agent/outbox.h"
+#include "sync/agent/usage_meter.h"
+#include "sync/common/appliance_event.h"
 #include "sync/common/backoff.h"
 #include "sync/common/zone.h"
 
@@ -64,6 +73,13 @@ struct AgentOptions {
   std::function<Result<std::string>(const std::string& kind, const std::string& args_json)> execute;
   std::function<AgentCapacity()> capacity;
   std::function<int64_t()> now_unix_ms;
+  // Usage records come from here; none without a meter. Shared, so an agent
+  // restarted in the same process goes on where the previous one stopped.
+  std::shared_ptr<UsageMeter> usage;
+  std::chrono::milliseconds usage_interval{60'000};
+  // Looked at every usage_interval: events to record now (severity, kind and
+  // message; the agent stamps the time), e.g. annexd's disk-low warning.
+  std::function<std::vector<ApplianceEvent>()> periodic_events;
 };
 
 struct AgentStatus {
@@ -93,6 +109,11 @@ class Agent {
   AgentStatus status() const;
   // Records inventory changes into the outbox now (the agent also does it every heartbeat).
   Status SyncInventory();
+  // Appends an event record, delivered like every record: once, in order,
+  // whenever the control plane is reachable. InvalidArgument for a severity
+  // other than "info", "warning" or "error", or a kind that is not 1-64 of
+  // [a-z0-9-]. A message longer than kMaxEventMessageBytes is cut short.
+  Status RecordEvent(std::string_view severity, std::string_view kind, std::string_view message);
 
  private:
   explicit Agent(AgentOptions options);
@@ -108,11 +129,16 @@ class Agent {
   void Session();
   void SleepFor(std::chrono::milliseconds d);
   void SetError(const std::string& e);
+  // The agent's own events and the periodic work: failures are logged, never fatal.
+  void RecordEventOrLog(std::string_view severity, std::string_view kind, const std::string& message);
+  void RecordUsage();
+  void RecordPeriodicIfDue();  // usage and periodic_events, every usage_interval
 
   AgentOptions options_;  // control_plane changes only on the agent's thread, under mu_
   std::unique_ptr<Outbox> outbox_;
   Backoff backoff_;
   std::mutex inventory_mu_;
+  std::chrono::steady_clock::time_point next_usage_;  // the agent's thread only
 
   mutable std::mutex mu_;  // identity, status fields, the current session's context
   std::optional<Identity> identity_;

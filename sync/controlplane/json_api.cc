@@ -3,6 +3,8 @@
 #include <array>
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@ using nlohmann::json;
 
 constexpr std::array<std::string_view, 2> kCommandKinds{"CreateBucket", "DeleteBucket"};
 constexpr uint64_t kDefaultHistory = 100;
+constexpr uint64_t kDefaultUsagePeriods = 1000;
 
 json Time(int64_t unix_ms) {
   if (unix_ms == 0) return nullptr;
@@ -64,11 +67,52 @@ json CommandJson(const Command& c) {
           {"updated", Time(c.updated_unix_ms)}};
 }
 
+json CountersJson(const UsageCounters& c) {
+  return {{"requests", c.requests}, {"bytes_in", c.bytes_in}, {"bytes_out", c.bytes_out}};
+}
+
+json UsageJson(const UsageEntry& e) {
+  const UsagePeriod& u = e.period;
+  json services = json::object();
+  for (const auto& [service, c] : u.by_service) services[service] = CountersJson(c);
+  return {
+      {"period_start", Time(u.start_unix_ms)}, {"period_end", Time(u.end_unix_ms)}, {"requests", u.total.requests},
+      {"bytes_in", u.total.bytes_in},          {"bytes_out", u.total.bytes_out},    {"bytes_stored", u.bytes_stored},
+      {"objects_stored", u.objects_stored},    {"services", std::move(services)},   {"seq", e.seq}};
+}
+
+// ?since=: unix milliseconds, or a UTC time as this API writes them
+// (2024-05-01T12:00:00.000Z; the fraction is optional).
+std::optional<int64_t> ParseSince(std::string_view text) {
+  if (std::optional<uint64_t> ms = ParseUint(text)) {
+    if (*ms > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(*ms);
+  }
+  if (text.size() < 20 || text.back() != 'Z' || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+      text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  std::string compact = std::string(text.substr(0, 4)) + std::string(text.substr(5, 2)) +
+                        std::string(text.substr(8, 2)) + "T" + std::string(text.substr(11, 2)) +
+                        std::string(text.substr(14, 2)) + std::string(text.substr(17, 2)) + "Z";
+  std::optional<SystemTime> t = ParseAmzDate(compact);
+  if (!t) return std::nullopt;
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  std::string_view fraction = text.substr(19, text.size() - 20);
+  if (fraction.empty()) return ms;
+  std::string_view digits = fraction.substr(1);
+  if (fraction[0] != '.' || digits.empty() || digits.size() > 9 || !ParseUint(digits)) return std::nullopt;
+  std::string millis(digits.substr(0, 3));
+  millis.resize(3, '0');
+  return ms + static_cast<int64_t>(*ParseUint(millis));
+}
+
 http::Response JsonResponse(int status, const json& body) {
   http::Response r;
   r.status = status;
   r.headers.Set("content-type", "application/json");
-  r.body = body.dump(2) + "\n";
+  // Appliance-reported text is shown even if it is not valid UTF-8.
+  r.body = body.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
 }
 
@@ -128,6 +172,8 @@ class JsonApi {
     std::string_view what = seg[3];
     if (seg.size() == 4 && what == "resources") return method_ == "GET" ? ListResources(zone) : NotAllowed();
     if (seg.size() == 4 && what == "history") return method_ == "GET" ? History(zone) : NotAllowed();
+    if (seg.size() == 4 && what == "usage") return method_ == "GET" ? ListUsage(zone) : NotAllowed();
+    if (seg.size() == 4 && what == "events") return method_ == "GET" ? ListEvents(zone) : NotAllowed();
     if (seg.size() == 4 && what == "commands") {
       if (method_ == "GET") return ListCommands(zone);
       return method_ == "POST" ? CreateCommand(zone) : NotAllowed();
@@ -186,23 +232,76 @@ class JsonApi {
     return JsonResponse(200, json{{"zone", zone}, {"resources", std::move(list)}});
   }
 
+  // ?max=, 1 to `limit`.
+  Result<uint64_t> MaxParam(uint64_t default_max, uint64_t limit) const {
+    const std::string* text = call_.request.query.Get("max");
+    if (!text) return default_max;
+    std::optional<uint64_t> n = ParseUint(*text);
+    if (!n || *n == 0 || *n > limit) return Invalid("max must be 1-" + std::to_string(limit));
+    return *n;
+  }
+
   Result<http::Response> History(const std::string& zone) {
     call_.operation = "ListHistory";
     ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
-    uint64_t max = kDefaultHistory;
-    if (const std::string* text = call_.request.query.Get("max")) {
-      std::optional<uint64_t> n = ParseUint(*text);
-      if (!n || *n == 0 || *n > Registry::kMaxHistory) {
-        return Invalid("max must be 1-" + std::to_string(Registry::kMaxHistory));
-      }
-      max = *n;
-    }
+    ANNEX_ASSIGN_OR_RETURN(uint64_t max, MaxParam(kDefaultHistory, Registry::kMaxHistory));
     std::vector<ConnectionEvent> events;
     if (z.enrolled_unix_ms != 0) {
       ANNEX_ASSIGN_OR_RETURN(events, registry_.History(zone, max));
     }
     json list = json::array();
     for (const auto& e : events) list.push_back({{"time", Time(e.unix_ms)}, {"event", e.event}, {"detail", e.detail}});
+    return JsonResponse(200, json{{"zone", zone}, {"events", std::move(list)}});
+  }
+
+  // The newest `max` periods that ended after `since`, oldest first, and
+  // their totals; "truncated" when older periods after `since` were left out.
+  Result<http::Response> ListUsage(const std::string& zone) {
+    call_.operation = "ListUsage";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t max, MaxParam(kDefaultUsagePeriods, Registry::kMaxUsagePeriods));
+    int64_t since = std::numeric_limits<int64_t>::min();
+    if (const std::string* text = call_.request.query.Get("since")) {
+      std::optional<int64_t> parsed = ParseSince(*text);
+      if (!parsed) return Invalid("since must be unix milliseconds or a time like 2024-05-01T12:00:00Z");
+      since = *parsed;
+    }
+    std::vector<UsageEntry> periods;
+    if (z.enrolled_unix_ms != 0) {
+      ANNEX_ASSIGN_OR_RETURN(periods, registry_.ListUsage(zone, since, max + 1));
+    }
+    bool truncated = periods.size() > max;
+    if (truncated) periods.erase(periods.begin());
+    json list = json::array();
+    UsageCounters totals;
+    for (const auto& e : periods) {
+      list.push_back(UsageJson(e));
+      totals.requests += e.period.total.requests;
+      totals.bytes_in += e.period.total.bytes_in;
+      totals.bytes_out += e.period.total.bytes_out;
+    }
+    return JsonResponse(
+        200,
+        json{{"zone", zone}, {"usage", std::move(list)}, {"totals", CountersJson(totals)}, {"truncated", truncated}});
+  }
+
+  // What the appliance reported about itself, newest last.
+  Result<http::Response> ListEvents(const std::string& zone) {
+    call_.operation = "ListEvents";
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t max, MaxParam(kDefaultHistory, Registry::kMaxApplianceEvents));
+    std::vector<ApplianceEvent> events;
+    if (z.enrolled_unix_ms != 0) {
+      ANNEX_ASSIGN_OR_RETURN(events, registry_.ListApplianceEvents(zone, max));
+    }
+    json list = json::array();
+    for (const auto& e : events) {
+      list.push_back({{"time", Time(e.unix_ms)},
+                      {"severity", e.severity},
+                      {"kind", e.kind},
+                      {"message", e.message},
+                      {"seq", e.seq}});
+    }
     return JsonResponse(200, json{{"zone", zone}, {"events", std::move(list)}});
   }
 

@@ -2,326 +2,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <utility>
 
 #include "appliance/os/random.h"
 #include "appliance/store/record.h"
+#include "sync/controlplane/registry_records.h"
 
 namespace annex::sync {
-namespace {
 
-// Tables and keys. Per-zone keys start with "<zone>\0", so a zone's rows are
-// one prefix scan and no zone's rows run into another's ("a\0" < "a-b\0").
-//   meta              "region", "command_order"
-//   sites             <site>                      -> SiteRecord
-//   zones             <zone>                      -> ZoneRecord
-//   resources         <zone>\0<type>\0<id>        -> ResourceState
-//   events            <zone>\0<event no, BE64>    -> ConnectionEvent
-//   commands          <command id>                -> CommandRecord
-//   zone_commands     <zone>\0<order, BE64>       -> command id (every command)
-//   pending_commands  <zone>\0<order, BE64>       -> command id (until finished)
-
-constexpr uint8_t kRecordVersion = 1;
-constexpr std::string_view kRegionKey = "region";
-constexpr std::string_view kCommandOrderKey = "command_order";
-// Bounds that keep every key well under LMDB's 511-byte limit.
-constexpr size_t kMaxNameBytes = 128;
-constexpr size_t kMaxResourceTypeBytes = 64;
-constexpr size_t kMaxResourceIdBytes = 256;
-constexpr size_t kMaxCommandIdBytes = 64;
-
-constexpr std::string_view kPending = "pending";
-constexpr std::string_view kDelivered = "delivered";
-constexpr std::string_view kSucceeded = "succeeded";
-constexpr std::string_view kFailed = "failed";
-
-struct SiteRecord {
-  int64_t created_unix_ms = 0;
-  bool enrolled = false;
-  std::string token_hash;  // SecretHash of the outstanding token's secret; empty when none is outstanding
-  int64_t token_issued_unix_ms = 0;
-};
-
-struct ZoneRecord {
-  std::string site;
-  int64_t enrolled_unix_ms = 0;
-  int64_t last_heartbeat_unix_ms = 0;
-  int64_t connected_since_unix_ms = 0;
-  uint64_t session = 0;  // number of the latest session
-  ZoneCapacity capacity;
-  std::string agent_version;
-  std::string cert_serial;
-  uint64_t last_applied_seq = 0;
-  uint64_t last_event = 0;  // number of the newest history event
-};
-
-struct CommandRecord {
-  Command command;
-  uint64_t order = 0;  // creation order, for the per-zone indexes
-};
-
-// Keys ------------------------------------------------------------------------
-
-std::string ZonePrefix(std::string_view zone) {
-  std::string k(zone);
-  k.push_back('\0');
-  return k;
-}
-
-std::string OrderKey(std::string_view zone, uint64_t n) {
-  std::string k = ZonePrefix(zone);
-  store::AppendBigEndian64(k, n);
-  return k;
-}
-
-std::string ResourceKey(std::string_view zone, std::string_view type, std::string_view id) {
-  std::string k = ZonePrefix(zone);
-  k.append(type).push_back('\0');
-  k.append(id);
-  return k;
-}
-
-// Lookups by caller-supplied names: what cannot be a stored key is simply absent.
-bool IsLookupable(std::string_view key) { return !key.empty() && key.size() <= kMaxNameBytes; }
-
-bool IsValidCommandId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxCommandIdBytes) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.';
-  });
-}
-
-// Constant time, so response timing says nothing about how close a guessed secret came.
-bool HashEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-Status DeleteIfPresent(store::WriteTxn& txn, store::Table table, std::string_view key) {
-  Status s = txn.Delete(table, key);
-  return s.IsNotFound() ? Status::OK() : s;
-}
-
-// Codecs ----------------------------------------------------------------------
-
-Result<store::RecordReader> Reader(std::string_view value, std::string_view what) {
-  store::RecordReader in(value);
-  if (in.version() != kRecordVersion) return Status::Corruption(std::string(what) + " record of an unknown version");
-  return in;
-}
-
-std::string EncodeSite(const SiteRecord& s) {
-  return store::RecordWriter(kRecordVersion)
-      .I64(s.created_unix_ms)
-      .Bool(s.enrolled)
-      .Bytes(s.token_hash)
-      .I64(s.token_issued_unix_ms)
-      .Finish();
-}
-
-Result<SiteRecord> DecodeSite(std::string_view value) {
-  SiteRecord s;
-  ANNEX_ASSIGN_OR_RETURN(store::RecordReader in, Reader(value, "site"));
-  ANNEX_ASSIGN_OR_RETURN(s.created_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(s.enrolled, in.Bool());
-  ANNEX_ASSIGN_OR_RETURN(s.token_hash, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(s.token_issued_unix_ms, in.I64());
-  ANNEX_RETURN_IF_ERROR(in.Finish());
-  return s;
-}
-
-std::string EncodeZone(const ZoneRecord& z) {
-  store::RecordWriter w(kRecordVersion);
-  w.Bytes(z.site).I64(z.enrolled_unix_ms).I64(z.last_heartbeat_unix_ms).I64(z.connected_since_unix_ms).U64(z.session);
-  const ZoneCapacity& c = z.capacity;
-  w.U64(c.cpus).U64(c.memory_bytes).U64(c.disk_bytes).U64(c.disk_free_bytes).U64(c.services.size());
-  for (const std::string& service : c.services) w.Bytes(service);
-  w.Bytes(z.agent_version).Bytes(z.cert_serial).U64(z.last_applied_seq).U64(z.last_event);
-  return w.Finish();
-}
-
-Result<ZoneRecord> DecodeZone(std::string_view value) {
-  ZoneRecord z;
-  ANNEX_ASSIGN_OR_RETURN(store::RecordReader in, Reader(value, "zone"));
-  ANNEX_ASSIGN_OR_RETURN(z.site, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(z.enrolled_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(z.last_heartbeat_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(z.connected_since_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(z.session, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(uint64_t cpus, in.U64());
-  if (cpus > std::numeric_limits<uint32_t>::max()) return Status::Corruption("zone record: cpu count out of range");
-  z.capacity.cpus = static_cast<uint32_t>(cpus);
-  ANNEX_ASSIGN_OR_RETURN(z.capacity.memory_bytes, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(z.capacity.disk_bytes, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(z.capacity.disk_free_bytes, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(uint64_t services, in.U64());
-  if (services > value.size()) return Status::Corruption("zone record: service count out of range");
-  for (uint64_t i = 0; i < services; ++i) {
-    ANNEX_ASSIGN_OR_RETURN(std::string service, in.Bytes());
-    z.capacity.services.push_back(std::move(service));
-  }
-  ANNEX_ASSIGN_OR_RETURN(z.agent_version, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(z.cert_serial, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(z.last_applied_seq, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(z.last_event, in.U64());
-  ANNEX_RETURN_IF_ERROR(in.Finish());
-  return z;
-}
-
-std::string EncodeResource(const ResourceState& r) {
-  return store::RecordWriter(kRecordVersion)
-      .Bytes(r.state_json)
-      .U64(r.version)
-      .I64(r.updated_unix_ms)
-      .Bool(r.deleted)
-      .Finish();
-}
-
-// `key` is the resource's whole key, <zone>\0<type>\0<id>.
-Result<ResourceState> DecodeResource(std::string_view key, std::string_view value) {
-  size_t first = key.find('\0');
-  size_t second = first == std::string_view::npos ? first : key.find('\0', first + 1);
-  if (second == std::string_view::npos) return Status::Corruption("resource key is malformed");
-  ResourceState r;
-  r.type = std::string(key.substr(first + 1, second - first - 1));
-  r.id = std::string(key.substr(second + 1));
-  ANNEX_ASSIGN_OR_RETURN(store::RecordReader in, Reader(value, "resource"));
-  ANNEX_ASSIGN_OR_RETURN(r.state_json, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(r.version, in.U64());
-  ANNEX_ASSIGN_OR_RETURN(r.updated_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(r.deleted, in.Bool());
-  ANNEX_RETURN_IF_ERROR(in.Finish());
-  return r;
-}
-
-std::string EncodeEvent(const ConnectionEvent& e) {
-  return store::RecordWriter(kRecordVersion).I64(e.unix_ms).Bytes(e.event).Bytes(e.detail).Finish();
-}
-
-Result<ConnectionEvent> DecodeEvent(std::string_view value) {
-  ConnectionEvent e;
-  ANNEX_ASSIGN_OR_RETURN(store::RecordReader in, Reader(value, "event"));
-  ANNEX_ASSIGN_OR_RETURN(e.unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(e.event, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(e.detail, in.Bytes());
-  ANNEX_RETURN_IF_ERROR(in.Finish());
-  return e;
-}
-
-std::string EncodeCommand(const CommandRecord& r) {
-  const Command& c = r.command;
-  return store::RecordWriter(kRecordVersion)
-      .Bytes(c.zone)
-      .Bytes(c.kind)
-      .Bytes(c.args_json)
-      .Bytes(c.state)
-      .Bytes(c.result)
-      .I64(c.created_unix_ms)
-      .I64(c.updated_unix_ms)
-      .U64(r.order)
-      .Finish();
-}
-
-Result<CommandRecord> DecodeCommand(std::string_view id, std::string_view value) {
-  CommandRecord r;
-  Command& c = r.command;
-  c.id = std::string(id);
-  ANNEX_ASSIGN_OR_RETURN(store::RecordReader in, Reader(value, "command"));
-  ANNEX_ASSIGN_OR_RETURN(c.zone, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(c.kind, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(c.args_json, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(c.state, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(c.result, in.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(c.created_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(c.updated_unix_ms, in.I64());
-  ANNEX_ASSIGN_OR_RETURN(r.order, in.U64());
-  ANNEX_RETURN_IF_ERROR(in.Finish());
-  return r;
-}
-
-// Row access ------------------------------------------------------------------
-// Records are decoded into owned values at once: a view from Get is only good
-// until the transaction's next write.
-
-Result<std::optional<SiteRecord>> FindSite(const store::ReadTxn& txn, store::Table sites, std::string_view site) {
-  if (!IsLookupable(site)) return std::optional<SiteRecord>();
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(sites, site));
-  if (!value) return std::optional<SiteRecord>();
-  ANNEX_ASSIGN_OR_RETURN(SiteRecord s, DecodeSite(*value));
-  return std::optional<SiteRecord>(std::move(s));
-}
-
-Result<std::optional<ZoneRecord>> FindZone(const store::ReadTxn& txn, store::Table zones, std::string_view zone) {
-  if (!IsLookupable(zone)) return std::optional<ZoneRecord>();
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(zones, zone));
-  if (!value) return std::optional<ZoneRecord>();
-  ANNEX_ASSIGN_OR_RETURN(ZoneRecord z, DecodeZone(*value));
-  return std::optional<ZoneRecord>(std::move(z));
-}
-
-// NotFound for an unknown zone.
-Result<ZoneRecord> LoadZone(const store::ReadTxn& txn, store::Table zones, std::string_view zone) {
-  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, zones, zone));
-  if (!z) return Status::NotFound("no zone " + std::string(zone));
-  return std::move(*z);
-}
-
-Result<std::optional<CommandRecord>> FindCommand(const store::ReadTxn& txn, store::Table commands,
-                                                 std::string_view id) {
-  if (!IsLookupable(id)) return std::optional<CommandRecord>();
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(commands, id));
-  if (!value) return std::optional<CommandRecord>();
-  ANNEX_ASSIGN_OR_RETURN(CommandRecord r, DecodeCommand(id, *value));
-  return std::optional<CommandRecord>(std::move(r));
-}
-
-// Appends to the zone's history, bumping z.last_event (the caller stores `z`)
-// and dropping the event that falls out of the window.
-Status AddEvent(store::WriteTxn& txn, store::Table events, std::string_view zone, ZoneRecord& z, int64_t unix_ms,
-                std::string_view event, std::string_view detail) {
-  uint64_t n = ++z.last_event;
-  ANNEX_RETURN_IF_ERROR(
-      txn.Put(events, OrderKey(zone, n), EncodeEvent({unix_ms, std::string(event), std::string(detail)})));
-  if (n > Registry::kMaxHistory)
-    ANNEX_RETURN_IF_ERROR(DeleteIfPresent(txn, events, OrderKey(zone, n - Registry::kMaxHistory)));
-  return Status::OK();
-}
-
-Result<uint64_t> NextCommandOrder(store::WriteTxn& txn, store::Table meta) {
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(meta, kCommandOrderKey));
-  uint64_t last = 0;
-  if (value) {
-    if (value->size() != 8) return Status::Corruption("registry command counter is damaged");
-    last = store::ReadBigEndian64(*value);
-  }
-  std::string next;
-  store::AppendBigEndian64(next, last + 1);
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta, kCommandOrderKey, next));
-  return last + 1;
-}
-
-ZoneStatus ToStatus(std::string_view zone, const ZoneRecord& z, int64_t now_unix_ms) {
-  ZoneStatus s;
-  s.zone = std::string(zone);
-  s.site = z.site;
-  s.enrolled_unix_ms = z.enrolled_unix_ms;
-  s.last_heartbeat_unix_ms = z.last_heartbeat_unix_ms;
-  s.connected_since_unix_ms = z.connected_since_unix_ms;
-  s.capacity = z.capacity;
-  s.agent_version = z.agent_version;
-  s.cert_serial = z.cert_serial;
-  s.last_applied_seq = z.last_applied_seq;
-  // A heartbeat "from the future" (clock skew between callers) counts as just now.
-  int64_t silence = std::max<int64_t>(0, now_unix_ms - z.last_heartbeat_unix_ms);
-  s.state = StateAfterSilence(std::chrono::milliseconds(silence), z.last_heartbeat_unix_ms != 0);
-  return s;
-}
-
-}  // namespace
+// The on-disk layout (keys, encodings, transaction steps) is this file's vocabulary.
+using namespace registry_records;  // NOLINT(google-build-using-namespace)
 
 // Opening ---------------------------------------------------------------------
 
@@ -364,6 +56,9 @@ Result<std::unique_ptr<Registry>> Registry::Open(const std::string& dir, std::st
   ANNEX_ASSIGN_OR_RETURN(t.commands, env->OpenTable("commands"));
   ANNEX_ASSIGN_OR_RETURN(t.zone_commands, env->OpenTable("zone_commands"));
   ANNEX_ASSIGN_OR_RETURN(t.pending_commands, env->OpenTable("pending_commands"));
+  ANNEX_ASSIGN_OR_RETURN(t.usage, env->OpenTable("usage"));
+  ANNEX_ASSIGN_OR_RETURN(t.appliance_events, env->OpenTable("appliance_events"));
+  ANNEX_ASSIGN_OR_RETURN(t.row_counts, env->OpenTable("row_counts"));
   {
     ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env->BeginWrite());
     ANNEX_ASSIGN_OR_RETURN(auto stored, txn.Get(t.meta, kRegionKey));
@@ -550,6 +245,37 @@ Result<bool> Registry::ApplyResourceRecord(std::string_view zone, uint64_t seq, 
   });
 }
 
+Result<bool> Registry::ApplyUsageRecord(std::string_view zone, uint64_t seq, const UsagePeriod& usage) {
+  if (usage.start_unix_ms < 0 || usage.end_unix_ms < usage.start_unix_ms) {
+    return Status::InvalidArgument("a usage period must not end before it starts, nor start before 1970");
+  }
+  for (const auto& [service, counters] : usage.by_service) {
+    if (service.empty() || service.size() > kMaxServiceNameBytes) {
+      return Status::InvalidArgument("usage service names are 1-64 bytes");
+    }
+  }
+  std::string key = UsageKey(zone, usage.end_unix_ms, seq);
+  std::string value = EncodeUsage(usage);
+  BoundedTable table{t_.usage, "usage", kMaxUsagePeriods};
+  return ApplyRecord(zone, seq, [&](store::WriteTxn& txn) -> Status {
+    return PutBounded(txn, t_.row_counts, table, zone, key, value);
+  });
+}
+
+Result<bool> Registry::ApplyEventRecord(std::string_view zone, uint64_t seq, const ApplianceEvent& event) {
+  if (!IsEventSeverity(event.severity)) {
+    return Status::InvalidArgument("event severity '" + event.severity + "' is not info, warning or error");
+  }
+  if (!IsEventKind(event.kind)) return Status::InvalidArgument("an event kind is 1-64 of [a-z0-9-]");
+  if (event.message.size() > kMaxEventMessageBytes) return Status::InvalidArgument("event message too long");
+  std::string key = OrderKey(zone, seq);
+  std::string value = EncodeApplianceEvent(event);
+  BoundedTable table{t_.appliance_events, "appliance_events", kMaxApplianceEvents};
+  return ApplyRecord(zone, seq, [&](store::WriteTxn& txn) -> Status {
+    return PutBounded(txn, t_.row_counts, table, zone, key, value);
+  });
+}
+
 // Commands --------------------------------------------------------------------
 
 Result<Command> Registry::CreateCommand(std::string_view zone, std::string_view kind, std::string_view args_json,
@@ -727,17 +453,47 @@ Result<std::vector<ConnectionEvent>> Registry::History(std::string_view zone, si
   ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
   if (!z) return Status::NotFound("no zone " + std::string(zone));
   std::vector<ConnectionEvent> out;
-  std::string prefix = ZonePrefix(zone);
-  std::string end(zone);
-  end.push_back('\1');  // just past every "<zone>\0..." key
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor cursor, txn.OpenCursor(t_.events));
   // Newest first from the end of the zone's range, then reversed.
-  ANNEX_RETURN_IF_ERROR(cursor.SeekBefore(end));
-  while (out.size() < max && cursor.Valid() && cursor.key().starts_with(prefix)) {
-    ANNEX_ASSIGN_OR_RETURN(ConnectionEvent e, DecodeEvent(cursor.value()));
-    out.push_back(std::move(e));
-    ANNEX_RETURN_IF_ERROR(cursor.Prev());
-  }
+  ANNEX_RETURN_IF_ERROR(
+      ScanZoneBackwards(txn, t_.events, zone, [&](std::string_view, std::string_view value) -> Result<bool> {
+        if (out.size() >= max) return false;
+        ANNEX_ASSIGN_OR_RETURN(ConnectionEvent e, DecodeEvent(value));
+        out.push_back(std::move(e));
+        return true;
+      }));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<UsageEntry>> Registry::ListUsage(std::string_view zone, int64_t since_unix_ms, size_t max) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
+  if (!z) return Status::NotFound("no zone " + std::string(zone));
+  std::vector<UsageEntry> out;
+  ANNEX_RETURN_IF_ERROR(
+      ScanZoneBackwards(txn, t_.usage, zone, [&](std::string_view key, std::string_view value) -> Result<bool> {
+        if (out.size() >= max) return false;
+        ANNEX_ASSIGN_OR_RETURN(UsagePeriod period, DecodeUsage(value));
+        if (period.end_unix_ms <= since_unix_ms) return false;  // keys run in order of period end
+        out.push_back({SeqOfKey(key), std::move(period)});
+        return true;
+      }));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<ApplianceEvent>> Registry::ListApplianceEvents(std::string_view zone, size_t max) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
+  if (!z) return Status::NotFound("no zone " + std::string(zone));
+  std::vector<ApplianceEvent> out;
+  ANNEX_RETURN_IF_ERROR(ScanZoneBackwards(txn, t_.appliance_events, zone,
+                                          [&](std::string_view key, std::string_view value) -> Result<bool> {
+                                            if (out.size() >= max) return false;
+                                            ANNEX_ASSIGN_OR_RETURN(ApplianceEvent e, DecodeApplianceEvent(key, value));
+                                            out.push_back(std::move(e));
+                                            return true;
+                                          }));
   std::reverse(out.begin(), out.end());
   return out;
 }

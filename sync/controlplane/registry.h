@@ -3,7 +3,8 @@
 // It knows the sites an operator created and their one-time enrollment
 // tokens (only a hash of each secret is stored), the availability zone each
 // enrolled appliance became, its sessions, heartbeats and capacity, the
-// resources it reported (applied exactly once, in outbox order), and the
+// resources, usage and events it reported (applied exactly once, in outbox
+// order; usage and events with bounded retention per zone), and the
 // commands waiting for it.
 //
 // Every mutation is durable (fsynced) before it returns OK. The frequent ones
@@ -30,7 +31,9 @@
 #include "appliance/core/result.h"
 #include "appliance/store/group_commit.h"
 #include "appliance/store/lmdb_env.h"
+#include "sync/common/appliance_event.h"
 #include "sync/common/enrollment_token.h"
+#include "sync/common/usage.h"
 #include "sync/common/zone.h"
 
 namespace annex::sync {
@@ -64,6 +67,14 @@ struct ResourceState {
   bool deleted = false;
 };
 
+// One usage period an appliance reported.
+struct UsageEntry {
+  uint64_t seq = 0;  // the outbox record that carried it
+  UsagePeriod period;
+};
+
+// The control plane's own record of a zone's link (History), as opposed to
+// the events an appliance reports (ApplianceEvent):
 // "enrolled", "connected", "disconnected", "rejected", "token-reissued", "cert-rotated".
 struct ConnectionEvent {
   int64_t unix_ms = 0;
@@ -86,6 +97,10 @@ class Registry {
  public:
   // Events kept per zone; older ones are dropped as new ones arrive.
   static constexpr uint64_t kMaxHistory = 1000;
+  // Usage periods and appliance events kept per zone, the same way: about
+  // a week of minutes, and the latest thousand events.
+  static constexpr uint64_t kMaxUsagePeriods = 10'000;
+  static constexpr uint64_t kMaxApplianceEvents = 1'000;
 
   // Opens (creating) the registry in directory `dir`. A registry belongs to
   // one region for life, since zone names embed it: FailedPrecondition when
@@ -148,6 +163,16 @@ class Registry {
   // type or id, or one holding a NUL byte.
   Result<bool> ApplyResourceRecord(std::string_view zone, uint64_t seq, const ResourceState& resource,
                                    int64_t now_unix_ms);
+  // ApplyRecord storing a usage period; beyond kMaxUsagePeriods for the zone
+  // the one that ended first is dropped. InvalidArgument for a period that
+  // ends before it starts or starts before 1970, or a service name that is
+  // empty or longer than 64 bytes.
+  Result<bool> ApplyUsageRecord(std::string_view zone, uint64_t seq, const UsagePeriod& usage);
+  // ApplyRecord storing an appliance event (its seq is `seq`); beyond
+  // kMaxApplianceEvents for the zone the oldest is dropped. InvalidArgument
+  // for a severity other than info/warning/error, a kind that is not 1-64 of
+  // [a-z0-9-], or a message over kMaxEventMessageBytes.
+  Result<bool> ApplyEventRecord(std::string_view zone, uint64_t seq, const ApplianceEvent& event);
 
   // Commands: the desired state sent to a zone ---------------------------------
 
@@ -188,10 +213,16 @@ class Registry {
   Result<std::vector<ResourceState>> ListResources(std::string_view zone, bool include_deleted = false) const;
   // The last `max` events, newest last. NotFound for an unknown zone.
   Result<std::vector<ConnectionEvent>> History(std::string_view zone, size_t max) const;
+  // The newest `max` usage periods that ended after `since_unix_ms`, in the
+  // order they ended (then by seq). NotFound for an unknown zone.
+  Result<std::vector<UsageEntry>> ListUsage(std::string_view zone, int64_t since_unix_ms, size_t max) const;
+  // The last `max` appliance events, newest last. NotFound for an unknown zone.
+  Result<std::vector<ApplianceEvent>> ListApplianceEvents(std::string_view zone, size_t max) const;
 
  private:
   struct Tables {
     store::Table meta, sites, zones, resources, events, commands, zone_commands, pending_commands;
+    store::Table usage, appliance_events, row_counts;
   };
   // What a command's finish or delivery does to it; false: nothing to store.
   using CommandChange = std::function<Result<bool>(Command& command)>;

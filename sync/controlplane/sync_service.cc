@@ -45,6 +45,22 @@ std::string PeerCertPem(const grpc::ServerContext* ctx) {
   return pem.empty() ? "" : std::string(pem.front().data(), pem.front().size());
 }
 
+UsagePeriod FromProto(const pb::UsageRecord& ur) {
+  UsagePeriod u;
+  u.start_unix_ms = ur.period_start_unix_ms();
+  u.end_unix_ms = ur.period_end_unix_ms();
+  u.total = {ur.requests(), ur.bytes_in(), ur.bytes_out()};
+  u.bytes_stored = ur.bytes_stored();
+  u.objects_stored = ur.objects_stored();
+  for (const auto& s : ur.services()) {
+    UsageCounters& c = u.by_service[s.service()];
+    c.requests += s.requests();
+    c.bytes_in += s.bytes_in();
+    c.bytes_out += s.bytes_out();
+  }
+  return u;
+}
+
 class SyncServiceImpl final : public pb::Sync::Service {
  public:
   SyncServiceImpl(Registry& registry, SyncServiceOptions options)
@@ -168,16 +184,10 @@ class SyncServiceImpl final : public pb::Sync::Service {
         if (!s.ok()) return ToGrpc(s);
       } else if (msg.has_record()) {
         const pb::Record& r = msg.record();
-        if (r.kind() != "resource") {
-          return {grpc::StatusCode::INVALID_ARGUMENT, "record kind " + r.kind() + " is not known"};
-        }
-        pb::ResourceRecord rr;
-        if (!rr.ParseFromString(r.payload())) return {grpc::StatusCode::INVALID_ARGUMENT, "bad resource record"};
-        ResourceState state{rr.type(), rr.id(), rr.state_json(), rr.version(), now, rr.deleted()};
-        auto applied = registry_.ApplyResourceRecord(zone, r.seq(), state, now);
+        Status applied = ApplyRecord(zone, r, now);
         // A gap means records were lost in between: the agent reconnects and
         // resends from Welcome's last applied sequence number.
-        if (!applied.ok()) return ToGrpc(applied.status());
+        if (!applied.ok()) return ToGrpc(applied);
         pb::ControlMessage ack;
         ack.mutable_ack()->set_seq(r.seq());
         if (!write(ack)) break;
@@ -190,6 +200,29 @@ class SyncServiceImpl final : public pb::Sync::Service {
       }
     }
     return grpc::Status::OK;
+  }
+
+  // Applies (or skips, as a resend) one outbox record by its kind. A payload
+  // that does not parse, or a kind not known here, is InvalidArgument.
+  Status ApplyRecord(const std::string& zone, const pb::Record& r, int64_t now) {
+    if (r.kind() == "resource") {
+      pb::ResourceRecord rr;
+      if (!rr.ParseFromString(r.payload())) return Status::InvalidArgument("bad resource record");
+      ResourceState state{rr.type(), rr.id(), rr.state_json(), rr.version(), now, rr.deleted()};
+      return registry_.ApplyResourceRecord(zone, r.seq(), state, now).status();
+    }
+    if (r.kind() == "usage") {
+      pb::UsageRecord ur;
+      if (!ur.ParseFromString(r.payload())) return Status::InvalidArgument("bad usage record");
+      return registry_.ApplyUsageRecord(zone, r.seq(), FromProto(ur)).status();
+    }
+    if (r.kind() == "event") {
+      pb::EventRecord er;
+      if (!er.ParseFromString(r.payload())) return Status::InvalidArgument("bad event record");
+      ApplianceEvent event{r.seq(), er.unix_ms(), er.severity(), er.kind(), er.message()};
+      return registry_.ApplyEventRecord(zone, r.seq(), event).status();
+    }
+    return Status::InvalidArgument("record kind " + r.kind() + " is not known");
   }
 
   // Pushes the zone's pending commands: at start, whenever this process

@@ -289,6 +289,10 @@ class ControlPlaneTest(unittest.TestCase):
                          ("lisbon-1", "unavailable", False, None))
         code, body = self.cp.curl(f"/v1/zones/{zone_of('lisbon-1')}/resources")
         self.assertEqual((code, json.loads(body)["resources"]), (200, []))
+        code, body = self.cp.curl(f"/v1/zones/{zone_of('lisbon-1')}/usage")
+        self.assertEqual((code, json.loads(body)["usage"]), (200, []))
+        code, body = self.cp.curl(f"/v1/zones/{zone_of('lisbon-1')}/events")
+        self.assertEqual((code, json.loads(body)["events"]), (200, []))
 
     @unittest.skipUnless(have(CURL), f"curl not installed at {CURL}")
     def test_curl_wrong_secret_is_403(self):
@@ -305,6 +309,9 @@ class ControlPlaneTest(unittest.TestCase):
     def test_unknown_zone_and_path(self):
         status, _, body = self.cp.api("GET", f"/v1/zones/{zone_of('nowhere')}")
         self.assertEqual((status, body["__type"]), (404, "NotFound"))
+        for what in ("usage", "events"):
+            status, _, body = self.cp.api("GET", f"/v1/zones/{zone_of('nowhere')}/{what}")
+            self.assertEqual((status, body["__type"]), (404, "NotFound"), what)
         status, _, body = self.cp.api("GET", "/v1/nothing-here")
         self.assertEqual(status, 404)
 

@@ -2,7 +2,8 @@
 """annexd and annex-control together, as real processes on loopback: an appliance enrolls with its token,
 shows up as an available zone (awscli ec2 describe-availability-zones), reports its buckets, applies a bucket
 command from the control plane, keeps serving S3 while the control plane is down (kill -9), and delivers
-what changed meanwhile after it comes back, exactly once. A restarted annexd keeps its identity.
+what changed meanwhile after it comes back, exactly once. A restarted annexd keeps its identity. Its S3 traffic
+shows up as usage on the control plane (GET /v1/zones/{zone}/usage), and its agent's events (/events).
 """
 
 import json
@@ -19,6 +20,7 @@ from test_control_plane import ControlPlane, zone_of  # noqa: E402
 
 SITE = "lisbon-1"
 ZONE = zone_of(SITE)
+USAGE_INTERVAL_MS = 300
 
 
 def wait_for(what, cond, timeout=30):
@@ -41,7 +43,8 @@ class SyncTest(unittest.TestCase):
         cls.cp = ControlPlane().start()
         token = cls.cp.create_site(SITE)
         cls.appliance = Daemon(extra_args=["--control-plane", f"127.0.0.1:{cls.cp.sync_port}", "--enrollment-token",
-                                           token, "--sync-heartbeat-ms", "200"]).start()
+                                           token, "--sync-heartbeat-ms", "200",
+                                           "--sync-usage-interval-ms", str(USAGE_INTERVAL_MS)]).start()
         cls.s3 = cls.appliance.boto3_client()
 
     @classmethod
@@ -64,6 +67,17 @@ class SyncTest(unittest.TestCase):
         status, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/resources")
         self.assertEqual(status, 200, body)
         return {r["id"] for r in body["resources"] if r["type"] == "bucket"}
+
+    def usage(self, **query):
+        status, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/usage", query=query or None)
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["truncated"], "more usage periods than one listing holds")
+        return body
+
+    def events(self):
+        status, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/events")
+        self.assertEqual(status, 200, body)
+        return body["events"]
 
     def sync_status(self):
         return json.loads(self.appliance.annexctl("sync", "status").stdout)
@@ -130,6 +144,53 @@ class SyncTest(unittest.TestCase):
         wait_for("reconnected", lambda: self.sync_status()["connected"])
         self.assertEqual(self.sync_status()["zone"], ZONE)
         wait_for("zone available", lambda: self.zones().get(ZONE, {}).get("State") == "available")
+
+    def test_6_s3_traffic_is_reported_as_usage(self):
+        before = self.usage()["totals"]
+        data = os.urandom(300_000)
+        self.s3.create_bucket(Bucket="metered")
+        self.s3.put_object(Bucket="metered", Key="k", Body=data)
+        self.assertEqual(self.s3.get_object(Bucket="metered", Key="k")["Body"].read(), data)
+
+        def reported():
+            body = self.usage()
+            t, last = body["totals"], body["usage"][-1]
+            if (t["requests"] >= before["requests"] + 3 and t["bytes_in"] >= before["bytes_in"] + len(data)
+                    and t["bytes_out"] >= before["bytes_out"] + len(data) and last["bytes_stored"] >= len(data)):
+                return body
+            return None
+        body = wait_for("the PUT and GET in the zone's usage", reported)
+        rows = body["usage"]
+        self.assertEqual(body["zone"], ZONE)
+        self.assertGreater(body["totals"]["requests"], 0)
+        self.assertGreaterEqual(rows[-1]["objects_stored"], 1)
+        self.assertEqual(body["totals"]["requests"], sum(r["requests"] for r in rows))
+        s3 = sum(r["services"].get("s3", {}).get("bytes_in", 0) for r in rows)
+        self.assertGreaterEqual(s3, len(data))
+        for earlier, later in zip(rows, rows[1:]):
+            self.assertLessEqual(earlier["period_start"], earlier["period_end"])
+            self.assertLessEqual(earlier["period_end"], later["period_end"])
+            self.assertLess(earlier["seq"], later["seq"])
+
+        # ?since= takes a time as the API writes them (or unix milliseconds): only periods that ended later.
+        since = rows[-2]["period_end"]
+        later = self.usage(since=since)["usage"]
+        self.assertTrue(later)
+        self.assertTrue(all(r["period_end"] > since for r in later), later)
+        status, _, err = self.cp.api("GET", f"/v1/zones/{ZONE}/usage", query={"since": "last tuesday"})
+        self.assertEqual((status, err["__type"]), (400, "ValidationError"))
+
+    def test_7_agent_events_reach_the_control_plane(self):
+        # annexd started twice (test_5 restarted it).
+        events = wait_for("both agent-started events",
+                          lambda: (ev := self.events()) and [e["kind"] for e in ev].count("agent-started") == 2 and ev)
+        kinds = [e["kind"] for e in events]
+        self.assertIn("enrolled", kinds)
+        started = next(e for e in events if e["kind"] == "agent-started")
+        self.assertEqual(started["severity"], "info")
+        self.assertIn("started", started["message"])
+        self.assertRegex(started["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual([e["seq"] for e in events], sorted(e["seq"] for e in events))
 
 
 if __name__ == "__main__":

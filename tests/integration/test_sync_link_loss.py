@@ -9,7 +9,8 @@
 Each time S3 keeps serving, the appliance's sync status (GET /_annex/api/sync, `annexctl sync status`) shows
 what a user should see, and once the link is back every bucket made meanwhile reaches the control plane
 exactly once and in order: the control plane's last applied sequence number equals the agent's last one,
-which equals the number of buckets created (one record each), and every resource is at version 1.
+which equals the number of buckets created (one record each) plus the agent's own event records, and every
+resource is at version 1. (No usage record falls inside the test: its usage interval is an hour.)
 """
 
 import json
@@ -60,7 +61,8 @@ class SyncLinkLossTest(unittest.TestCase):
             token = cls.cp.create_site(SITE)
             cls.proxy = TcpProxy("127.0.0.1", cls.cp.sync_port)
             cls.appliance = Daemon(extra_args=["--control-plane", cls.proxy.address, "--enrollment-token", token,
-                                               "--sync-heartbeat-ms", str(HEARTBEAT_MS)]).start()
+                                               "--sync-heartbeat-ms", str(HEARTBEAT_MS),
+                                               "--sync-usage-interval-ms", "3600000"]).start()
             cls.s3 = cls.appliance.boto3_client()
             cls.created = []  # every bucket created on the appliance, in order
         except BaseException:
@@ -113,6 +115,14 @@ class SyncLinkLossTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         return body["events"]
 
+    def other_records(self):
+        """Records besides the buckets' the control plane applied: the agent's events and usage periods."""
+        status, _, events = self.cp.api("GET", f"/v1/zones/{ZONE}/events", query={"max": "1000"})
+        self.assertEqual(status, 200, events)
+        status, _, usage = self.cp.api("GET", f"/v1/zones/{ZONE}/usage")
+        self.assertEqual(status, 200, usage)
+        return len(events["events"]) + len(usage["usage"])
+
     def sessions(self, event, events=None):
         """Session numbers of the history's `event` ("connected" or "disconnected") events, oldest first."""
         out = []
@@ -138,7 +148,8 @@ class SyncLinkLossTest(unittest.TestCase):
         heartbeat) and acknowledged, and the control plane connected too."""
         def ok():
             s = self.sync_status()
-            if not (s["connected"] and s["outbox_depth"] == 0 and s["last_sequence"] >= len(self.created)):
+            if not (s["connected"] and s["outbox_depth"] == 0
+                    and s["last_sequence"] - self.other_records() >= len(self.created)):
                 raise AssertionError(f"{len(self.created)} buckets created; agent: {s}")
             zone = self.zone()
             if not zone["connected"]:
@@ -158,9 +169,12 @@ class SyncLinkLossTest(unittest.TestCase):
     def assert_exactly_once_and_in_order(self):
         status = self.sync_status()
         zone = self.zone()
-        # One record per bucket created (no deletes, no changes): the agent produced exactly that many...
-        self.assertEqual(status["last_sequence"], len(self.created),
-                         f"the agent produced {status['last_sequence']} records for {len(self.created)} buckets")
+        # One record per bucket created (no deletes, no changes), besides its events (agent-started,
+        # enrolled): the agent produced exactly that many...
+        others = self.other_records()
+        self.assertEqual(status["last_sequence"] - others, len(self.created),
+                         f"the agent produced {status['last_sequence']} records, {others} of them events or usage, "
+                         f"for {len(self.created)} buckets")
         # ...all of them acknowledged...
         self.assertEqual((status["outbox_depth"], status["last_acknowledged"]), (0, status["last_sequence"]))
         # ...and the control plane applied each exactly once (it applies only last_applied + 1).

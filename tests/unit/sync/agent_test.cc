@@ -1,18 +1,22 @@
 // The agent against a real (in-process) control plane: enrollment, inventory
 // deltas, offline changes delivered exactly once after a control-plane
-// restart, commands, an agent restart that keeps its identity, certificate
-// renewal, an expired certificate, and re-enrollment.
+// restart, usage and event records made offline, commands, an agent restart
+// that keeps its identity, certificate renewal, an expired certificate, and
+// re-enrollment.
 
 #include "sync/agent/agent.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "sync/agent/identity.h"
+#include "sync/agent/usage_meter.h"
 #include "tests/unit/sync/test_control_plane.h"
 #include "tests/unit/testing/temp_dir.h"
 
@@ -75,6 +79,19 @@ class AgentTest : public ::testing::Test {
     auto token = cp_->registry().ReissueToken(site, CertSha256(cp_->ca().cert_pem).value(), NowMs());
     EXPECT_TRUE(token.ok()) << token.status().message();
     return EncodeToken(*token);
+  }
+
+  std::vector<UsageEntry> UsageRows(const std::string& zone) {
+    auto rows = cp_->registry().ListUsage(zone, std::numeric_limits<int64_t>::min(), Registry::kMaxUsagePeriods);
+    return rows.ok() ? std::move(*rows) : std::vector<UsageEntry>{};
+  }
+  std::vector<std::string> EventKinds(const std::string& zone) {
+    std::vector<std::string> kinds;
+    auto events = cp_->registry().ListApplianceEvents(zone, Registry::kMaxApplianceEvents);
+    if (events.ok()) {
+      for (const auto& e : *events) kinds.push_back(e.kind);
+    }
+    return kinds;
   }
 
   std::string CertSerial(const std::string& zone) {
@@ -173,7 +190,7 @@ TEST_F(AgentTest, ARestartedAgentKeepsItsIdentityAndSequence) {
   auto again = Agent::Start(Options(token));
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE(Eventually([&] { return Reported("us-east-1-annex-braga").count("two"); }));
-  EXPECT_EQ((*again)->status().last_sequence, sent + 1);
+  EXPECT_EQ((*again)->status().last_sequence, sent + 2);  // numbering goes on: agent-started, then "two"
   EXPECT_TRUE((*again)->status().enrolled);
 }
 
@@ -207,6 +224,7 @@ TEST_F(AgentTest, ReenrollsWithANewKeyAndKeepsItsOutbox) {
     auto agent = Agent::Start(Options(cp_->NewToken("evora")));
     ASSERT_TRUE(agent.ok()) << agent.status().message();
     ASSERT_TRUE(Eventually([&] { return Reported(zone).count("before"); })) << (*agent)->status().last_error;
+    ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; }));
     cp_->Stop();
     ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms == 0; }));
     SetBucket("while-away", "{}");
@@ -284,7 +302,8 @@ TEST_F(AgentTest, AnExpiredCertificateIsNotOfferedAndSaysHowToReenroll) {
   std::this_thread::sleep_for(1s);  // many backoff periods
   EXPECT_EQ((*agent)->status().connected_since_unix_ms, 0);
   EXPECT_EQ(Reported(zone).count("while-expired"), 0u);
-  EXPECT_EQ((*agent)->status().outbox_depth, 1u);  // recorded locally all the same
+  // Recorded locally all the same: agent-started, the bucket, certificate-expired (once).
+  EXPECT_EQ((*agent)->status().outbox_depth, 3u);
 
   agent->reset();
   clock_skew_ms_ = 0;  // the new certificate is valid on any clock near the control plane's
@@ -292,7 +311,10 @@ TEST_F(AgentTest, AnExpiredCertificateIsNotOfferedAndSaysHowToReenroll) {
   ASSERT_TRUE(agent.ok());
   ASSERT_TRUE(Eventually([&] { return Reported(zone).count("while-expired"); })) << (*agent)->status().last_error;
   EXPECT_FALSE((*agent)->status().certificate_expired);
-  EXPECT_EQ(LastApplied(zone), (*agent)->status().last_sequence);
+  ASSERT_TRUE(Eventually([&] { return LastApplied(zone) == (*agent)->status().last_sequence; }));
+  std::vector<std::string> kinds = EventKinds(zone);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "certificate-expired"), 1);
+  EXPECT_EQ(kinds.back(), "re-enrolled") << ::testing::PrintToString(kinds);
 }
 
 // Enrolling into another zone (another site, or another control plane): that
@@ -314,8 +336,131 @@ TEST_F(AgentTest, ATokenForAnotherZoneStartsTheOutboxOver) {
   ASSERT_TRUE(Eventually([&] { return Reported(zone).size() == 2; })) << (*agent)->status().last_error;
   EXPECT_EQ((*agent)->status().zone, zone);
   ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; }));
-  EXPECT_EQ((*agent)->status().last_sequence, 2u);
-  EXPECT_EQ(LastApplied(zone), 2u);
+  EXPECT_EQ((*agent)->status().last_sequence, 3u);  // numbered from 1 again: "enrolled" and the two buckets
+  EXPECT_EQ(LastApplied(zone), 3u);
+  EXPECT_EQ(EventKinds(zone), std::vector<std::string>{"enrolled"});
+}
+
+// Proto3 strings must be valid UTF-8: an event message that is not would
+// make its record unparsable and stall the link on it. It arrives cleaned
+// and cut to the limit instead.
+TEST_F(AgentTest, EventMessagesAreMadeSafeToSend) {
+  auto agent = Agent::Start(Options(cp_->NewToken("lagos")));
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  const std::string zone = "us-east-1-annex-lagos";
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+  std::string message = "caf\xc3\xa9 \xff\xfe end" + std::string(2 * kMaxEventMessageBytes, 'x');
+  ASSERT_TRUE((*agent)->RecordEvent("warning", "odd-text", message).ok());
+  ASSERT_TRUE((*agent)->RecordEvent("info", "after", "").ok());
+  ASSERT_TRUE(Eventually([&] { return !EventKinds(zone).empty() && EventKinds(zone).back() == "after"; }))
+      << (*agent)->status().last_error << "; events: " << ::testing::PrintToString(EventKinds(zone));
+  auto events = cp_->registry().ListApplianceEvents(zone, 10).value();
+  const ApplianceEvent& odd = events[events.size() - 2];
+  EXPECT_EQ(odd.kind, "odd-text");
+  EXPECT_EQ(odd.message.substr(0, 14), "caf\xc3\xa9 ?? endxx");
+  EXPECT_EQ(odd.message.size(), kMaxEventMessageBytes);
+}
+
+// Usage made while the control plane is down is recorded as it happens and
+// arrives after the reconnect, once: the periods follow each other without
+// gap or overlap, and their deltas add up to the counters. A restarted agent
+// sharing the meter (annexd re-enrolling) goes on where the last one stopped.
+TEST_F(AgentTest, UsageAndEventsRecordedOfflineArriveOnce) {
+  std::atomic<uint64_t> requests{0}, bytes_in{0}, bytes_out{0};
+  auto read = [&] {
+    UsageSample s;
+    s.by_service["s3"] = {requests.load(), bytes_in.load(), bytes_out.load()};
+    s.bytes_stored = 5000;
+    s.objects_stored = 2;
+    return s;
+  };
+  const int64_t started = NowMs();
+  auto meter = std::make_shared<UsageMeter>(read, started);
+  auto options = [&](const std::string& token) {
+    AgentOptions o = Options(token);
+    o.usage = meter;
+    o.usage_interval = 100ms;
+    return o;
+  };
+  const std::string zone = "us-east-1-annex-sines";
+  auto agent = Agent::Start(options(cp_->NewToken("sines")));
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+  requests += 3;
+  bytes_in += 1000;
+
+  cp_->Stop();
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms == 0; }));
+  uint64_t depth_at_disconnect = (*agent)->status().outbox_depth;
+  for (int i = 0; i < 5; ++i) {
+    requests += 10;
+    bytes_in += 4096;
+    bytes_out += 100;
+    std::this_thread::sleep_for(150ms);
+  }
+  ASSERT_TRUE((*agent)->RecordEvent("warning", "disk-low", "5 % free").ok());
+  EXPECT_EQ((*agent)->RecordEvent("fatal", "disk-low", "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*agent)->RecordEvent("info", "Disk Low", "").code(), StatusCode::kInvalidArgument);
+  // Recorded while offline: a usage record per interval, and the event.
+  EXPECT_GE((*agent)->status().outbox_depth, depth_at_disconnect + 5);
+
+  auto totals = [&] {
+    UsageCounters sum;
+    for (const auto& row : UsageRows(zone)) {
+      sum.requests += row.period.total.requests;
+      sum.bytes_in += row.period.total.bytes_in;
+      sum.bytes_out += row.period.total.bytes_out;
+    }
+    return sum;
+  };
+  auto adds_up = [&] {
+    UsageCounters sum = totals();
+    return sum.requests == requests && sum.bytes_in == bytes_in && sum.bytes_out == bytes_out;
+  };
+  // Consecutive periods, each starting where the previous ended, from the meter's start.
+  auto expect_contiguous = [&] {
+    std::vector<UsageEntry> rows = UsageRows(zone);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows.front().period.start_unix_ms, started);
+    for (size_t i = 1; i < rows.size(); ++i) {
+      EXPECT_EQ(rows[i].period.start_unix_ms, rows[i - 1].period.end_unix_ms) << "period " << i;
+      EXPECT_GT(rows[i].seq, rows[i - 1].seq);
+    }
+    EXPECT_EQ(rows.back().period.bytes_stored, 5000u);
+    EXPECT_EQ(rows.back().period.objects_stored, 2u);
+  };
+  EXPECT_LE(totals().requests, 3u);  // the control plane has seen nothing made offline
+
+  ASSERT_TRUE(cp_->Start());
+  ASSERT_TRUE(Eventually(adds_up)) << totals().requests << " of " << requests;
+  ASSERT_TRUE(Eventually([&] { return LastApplied(zone) == (*agent)->status().last_sequence; }));
+  expect_contiguous();
+  std::vector<std::string> kinds = EventKinds(zone);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"agent-started", "enrolled", "disk-low"}));
+  auto events = cp_->registry().ListApplianceEvents(zone, 10).value();
+  EXPECT_EQ(events.back().severity, "warning");
+  EXPECT_EQ(events.back().message, "5 % free");
+
+  // A stopping agent records its last partial period: an agent without a
+  // meter delivers it.
+  requests += 7;
+  bytes_out += 1;
+  agent->reset();
+  auto without_meter = Agent::Start(Options(""));
+  ASSERT_TRUE(without_meter.ok()) << without_meter.status().message();
+  ASSERT_TRUE(Eventually(adds_up)) << totals().requests << " of " << requests;
+  without_meter->reset();
+
+  // annexd re-enrolling: a new agent shares the meter and goes on where the
+  // last period ended.
+  requests += 4;
+  auto again = Agent::Start(options(""));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  ASSERT_TRUE(Eventually(adds_up)) << totals().requests << " of " << requests;
+  ASSERT_TRUE(Eventually([&] { return LastApplied(zone) == (*again)->status().last_sequence; }));
+  expect_contiguous();
+  EXPECT_TRUE(adds_up());
+  EXPECT_EQ(EventKinds(zone).back(), "agent-started");
 }
 
 }  // namespace

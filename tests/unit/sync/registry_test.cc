@@ -5,6 +5,7 @@
 #include <atomic>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -366,6 +367,164 @@ TEST_F(RegistryTest, OlderResourceVersionsAreIgnored) {
   for (const auto& r : *sorted) order.emplace_back(r.type, r.id);
   EXPECT_EQ(order, (std::vector<std::pair<std::string, std::string>>{
                        {"bucket", "a"}, {"bucket-policy", "p"}, {"instance", "i-1"}, {"instance", "i-2"}}));
+}
+
+UsagePeriod Usage(int64_t start, int64_t end, uint64_t requests, uint64_t bytes_in = 0) {
+  UsagePeriod u;
+  u.start_unix_ms = start;
+  u.end_unix_ms = end;
+  u.total = {requests, bytes_in, 0};
+  u.by_service["s3"] = u.total;
+  return u;
+}
+
+ApplianceEvent Event(std::string kind, std::string severity = "info", std::string message = "") {
+  ApplianceEvent e;
+  e.unix_ms = kT0;
+  e.severity = std::move(severity);
+  e.kind = std::move(kind);
+  e.message = std::move(message);
+  return e;
+}
+
+std::vector<uint64_t> Seqs(const std::vector<UsageEntry>& usage) {
+  std::vector<uint64_t> out;
+  for (const auto& u : usage) out.push_back(u.seq);
+  return out;
+}
+
+std::vector<uint64_t> Seqs(const std::vector<ApplianceEvent>& events) {
+  std::vector<uint64_t> out;
+  for (const auto& e : events) out.push_back(e.seq);
+  return out;
+}
+
+constexpr int64_t kEver = std::numeric_limits<int64_t>::min();
+
+TEST_F(RegistryTest, UsageAndEventRecordsApplyOnceInOrder) {
+  std::string zone = Enroll("lisbon-1");
+  UsagePeriod first = Usage(kT0, kT0 + 60 * kSecond, 12, 4096);
+  first.bytes_stored = 1 << 20;
+  first.objects_stored = 3;
+  first.by_service["iam"] = {2, 10, 20};
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 1, first));
+  ASSERT_TRUE(*reg_->ApplyEventRecord(zone, 2, Event("disk-low", "warning", "5 % free")));
+  // Resends (after a reconnect) are acknowledged and change nothing.
+  EXPECT_FALSE(*reg_->ApplyUsageRecord(zone, 1, Usage(kT0, kT0 + 60 * kSecond, 999)));
+  EXPECT_FALSE(*reg_->ApplyEventRecord(zone, 2, Event("disk-low", "warning", "resent")));
+  EXPECT_FALSE(*reg_->ApplyEventRecord(zone, 1, Event("agent-started")));
+  // A gap is refused, whatever the kind; kinds share one sequence.
+  EXPECT_EQ(reg_->ApplyUsageRecord(zone, 4, Usage(kT0, kT0 + 1, 1)).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reg_->ApplyEventRecord(zone, 4, Event("x")).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(*reg_->ApplyResourceRecord(zone, 3, Resource("bucket", "b", 1), kT0));
+  ASSERT_TRUE(*reg_->ApplyEventRecord(zone, 4, Event("agent-started")));
+
+  // Malformed records are refused and take no sequence number.
+  EXPECT_EQ(reg_->ApplyUsageRecord(zone, 5, Usage(kT0 + 10, kT0, 1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->ApplyUsageRecord(zone, 5, Usage(-5, kT0, 1)).status().code(), StatusCode::kInvalidArgument);
+  UsagePeriod unnamed = Usage(kT0, kT0 + 1, 1);
+  unnamed.by_service[""] = {1, 0, 0};
+  EXPECT_EQ(reg_->ApplyUsageRecord(zone, 5, unnamed).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("disk-low", "fatal")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("Disk Low")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      reg_->ApplyEventRecord(zone, 5, Event("x", "info", std::string(kMaxEventMessageBytes + 1, 'm'))).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->ApplyUsageRecord("us-east-1-annex-nowhere", 1, first).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reg_->ApplyEventRecord("us-east-1-annex-nowhere", 1, Event("x")).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reg_->GetZone(zone, kT0)->value().last_applied_seq, 4u);
+
+  Reopen();
+  auto usage = reg_->ListUsage(zone, kEver, 10);
+  ASSERT_TRUE(usage.ok()) << usage.status().ToString();
+  ASSERT_EQ(usage->size(), 1u);
+  const UsageEntry& u = (*usage)[0];
+  EXPECT_EQ(u.seq, 1u);
+  EXPECT_EQ(u.period.start_unix_ms, kT0);
+  EXPECT_EQ(u.period.end_unix_ms, kT0 + 60 * kSecond);
+  EXPECT_EQ(u.period.total.requests, 12u);
+  EXPECT_EQ(u.period.total.bytes_in, 4096u);
+  EXPECT_EQ(u.period.bytes_stored, 1u << 20);
+  EXPECT_EQ(u.period.objects_stored, 3u);
+  ASSERT_EQ(u.period.by_service.size(), 2u);
+  EXPECT_EQ(u.period.by_service.at("iam").bytes_out, 20u);
+  EXPECT_EQ(u.period.by_service.at("s3").requests, 12u);
+
+  auto events = reg_->ListApplianceEvents(zone, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].seq, 2u);
+  EXPECT_EQ((*events)[0].kind, "disk-low");
+  EXPECT_EQ((*events)[0].severity, "warning");
+  EXPECT_EQ((*events)[0].message, "5 % free");
+  EXPECT_EQ((*events)[0].unix_ms, kT0);
+  EXPECT_EQ((*events)[1].kind, "agent-started");
+  EXPECT_EQ(reg_->ListUsage("us-east-1-annex-nowhere", kEver, 10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reg_->ListApplianceEvents("us-east-1-annex-nowhere", 10).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RegistryTest, UsageIsListedInOrderOfPeriodEnd) {
+  std::string zone = Enroll("lisbon-1");
+  // The appliance's clock stepped back between the second and third record.
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 1, Usage(kT0, kT0 + 10, 1)));
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 2, Usage(kT0 + 10, kT0 + 30, 2)));
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 3, Usage(kT0 + 20, kT0 + 20, 3)));
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 4, Usage(kT0 + 30, kT0 + 30, 4)));
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kEver, 10)), (std::vector<uint64_t>{1, 3, 2, 4}));
+  // Periods that ended after `since`; the newest `max` of them.
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kT0 + 10, 10)), (std::vector<uint64_t>{3, 2, 4}));
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kT0 + 20, 10)), (std::vector<uint64_t>{2, 4}));
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kT0 + 30, 10)), (std::vector<uint64_t>{}));
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kEver, 2)), (std::vector<uint64_t>{2, 4}));
+
+  // Another zone's rows never show, even when its name extends this one's.
+  std::string longer = Enroll("lisbon-1-b");
+  ASSERT_TRUE(*reg_->ApplyUsageRecord(longer, 1, Usage(kT0, kT0 + 40, 9)));
+  ASSERT_TRUE(*reg_->ApplyEventRecord(longer, 2, Event("agent-started")));
+  EXPECT_EQ(Seqs(*reg_->ListUsage(zone, kEver, 10)), (std::vector<uint64_t>{1, 3, 2, 4}));
+  EXPECT_TRUE(reg_->ListApplianceEvents(zone, 10)->empty());
+  EXPECT_EQ(Seqs(*reg_->ListUsage(longer, kEver, 10)), (std::vector<uint64_t>{1}));
+}
+
+TEST_F(RegistryTest, EventRetentionKeepsTheNewestPerZone) {
+  std::string zone = Enroll("lisbon-1");
+  std::string other = Enroll("porto-2");
+  ASSERT_TRUE(*reg_->ApplyEventRecord(other, 1, Event("agent-started")));
+  const uint64_t n = Registry::kMaxApplianceEvents + 3;
+  for (uint64_t seq = 1; seq <= n; ++seq) {
+    ASSERT_TRUE(*reg_->ApplyEventRecord(zone, seq, Event("e-" + std::to_string(seq))));
+  }
+  auto events = reg_->ListApplianceEvents(zone, 10 * Registry::kMaxApplianceEvents);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), Registry::kMaxApplianceEvents);
+  EXPECT_EQ(events->front().seq, 4u);  // the three oldest were dropped
+  EXPECT_EQ(events->back().seq, n);
+  EXPECT_EQ(events->back().kind, "e-" + std::to_string(n));
+  EXPECT_EQ(Seqs(*reg_->ListApplianceEvents(zone, 2)), (std::vector<uint64_t>{n - 1, n}));
+  EXPECT_EQ(reg_->ListApplianceEvents(other, 10)->size(), 1u);  // retention is per zone
+
+  // The bound holds across restarts (the count is stored).
+  Reopen();
+  ASSERT_TRUE(*reg_->ApplyEventRecord(zone, n + 1, Event("after-restart")));
+  events = reg_->ListApplianceEvents(zone, 10 * Registry::kMaxApplianceEvents);
+  ASSERT_EQ(events->size(), Registry::kMaxApplianceEvents);
+  EXPECT_EQ(events->front().seq, 5u);
+}
+
+TEST_F(RegistryTest, UsageRetentionDropsThePeriodsThatEndedFirst) {
+  std::string zone = Enroll("lisbon-1");
+  const uint64_t n = Registry::kMaxUsagePeriods + 2;
+  for (uint64_t seq = 1; seq <= n; ++seq) {
+    int64_t start = kT0 + static_cast<int64_t>(seq) * 60 * kSecond;
+    ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, seq, Usage(start, start + 60 * kSecond, seq)));
+  }
+  auto usage = reg_->ListUsage(zone, kEver, 10 * Registry::kMaxUsagePeriods);
+  ASSERT_TRUE(usage.ok());
+  ASSERT_EQ(usage->size(), Registry::kMaxUsagePeriods);
+  EXPECT_EQ(usage->front().seq, 3u);
+  EXPECT_EQ(usage->back().seq, n);
+  EXPECT_EQ(usage->back().period.total.requests, n);
 }
 
 TEST_F(RegistryTest, CommandLifecycle) {

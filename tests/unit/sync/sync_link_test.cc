@@ -144,6 +144,67 @@ TEST_F(SyncLinkTest, SessionAppliesRecordsOnceAndInOrder) {
   again->Finish();
 }
 
+TEST_F(SyncLinkTest, SessionAppliesUsageAndEventRecordsAndRefusesUnknownKinds) {
+  auto e = *Enroll(address_, NewToken("lisbon-1"), "test");
+  auto stub = Stub(e.key_pem, e.cert_pem);
+  grpc::ClientContext ctx;
+  auto stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(Hello(e.zone)));
+  pb::ControlMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+
+  pb::UsageRecord usage;
+  usage.set_period_start_unix_ms(1000);
+  usage.set_period_end_unix_ms(61'000);
+  usage.set_requests(5);
+  usage.set_bytes_in(300);
+  usage.set_bytes_out(7);
+  usage.set_bytes_stored(1 << 20);
+  usage.set_objects_stored(4);
+  pb::ServiceUsage* s3 = usage.add_services();
+  s3->set_service("s3");
+  s3->set_requests(5);
+  pb::EventRecord event;
+  event.set_unix_ms(2000);
+  event.set_severity("warning");
+  event.set_kind("disk-low");
+  event.set_message("7 % free");
+  auto record = [](uint64_t seq, const std::string& kind, const std::string& payload) {
+    pb::AgentMessage m;
+    m.mutable_record()->set_seq(seq);
+    m.mutable_record()->set_kind(kind);
+    m.mutable_record()->set_payload(payload);
+    return m;
+  };
+  for (const auto& m : {record(1, "usage", usage.SerializeAsString()), record(2, "event", event.SerializeAsString())}) {
+    ASSERT_TRUE(stream->Write(m));
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_ack());
+    EXPECT_EQ(msg.ack().seq(), m.record().seq());
+  }
+  auto rows = *registry_->ListUsage(e.zone, 0, 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].period.end_unix_ms, 61'000);
+  EXPECT_EQ(rows[0].period.total.bytes_in, 300u);
+  EXPECT_EQ(rows[0].period.objects_stored, 4u);
+  EXPECT_EQ(rows[0].period.by_service.at("s3").requests, 5u);
+  auto events = *registry_->ListApplianceEvents(e.zone, 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "disk-low");
+  EXPECT_EQ(events[0].message, "7 % free");
+  EXPECT_EQ(events[0].seq, 2u);
+
+  // A kind this control plane does not know ends the session, unapplied.
+  ASSERT_TRUE(stream->Write(record(3, "telemetry", "")));
+  EXPECT_FALSE(stream->Read(&msg));
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("telemetry"), std::string::npos) << status.error_message();
+  EXPECT_EQ(registry_->GetZone(e.zone, NowMs()).value()->last_applied_seq, 2u);
+}
+
 TEST_F(SyncLinkTest, AnApplianceCannotSpeakForAnotherZone) {
   auto a = *Enroll(address_, NewToken("site-a"), "test");
   auto b = *Enroll(address_, NewToken("site-b"), "test");
