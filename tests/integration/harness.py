@@ -100,6 +100,22 @@ def have(path):
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
+def wait_for(what, cond, timeout=30, interval=0.2):
+    """Polls `cond` until it returns something truthy (returned) or `timeout` passes (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = cond()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout:.1f} s (last: {last!r})")
+        time.sleep(interval)
+
+
 # ---------------------------------------------------------------------------
 # The daemon
 

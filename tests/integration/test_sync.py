@@ -11,30 +11,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AWS_CLI, REGION, Daemon  # noqa: E402
+from harness import AWS_CLI, REGION, Daemon, wait_for  # noqa: E402
 from test_control_plane import ControlPlane, zone_of  # noqa: E402
 
 SITE = "lisbon-1"
 ZONE = zone_of(SITE)
 USAGE_INTERVAL_MS = 300
-
-
-def wait_for(what, cond, timeout=30):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
 
 
 class SyncTest(unittest.TestCase):

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,17 +24,7 @@ ZONE = zone_of(SITE)
 
 
 def wait_for(what, cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+    return harness.wait_for(what, cond, timeout)
 
 
 def wrong_secret(token):

@@ -36,19 +36,7 @@ SESSION_RE = re.compile(r"^session (\d+)")
 
 
 def wait_for(what, cond, timeout=30, interval=0.1):
-    """Polls `cond` until it returns something truthy (returned) or `timeout` passes (AssertionError)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = cond()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last = e
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout:.1f} s (last: {last!r})")
-        time.sleep(interval)
+    return harness.wait_for(what, cond, timeout, interval)
 
 
 class SyncLinkLossTest(unittest.TestCase):
