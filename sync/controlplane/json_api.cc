@@ -307,11 +307,8 @@ class JsonApi {
 
   Result<http::Response> ListCommands(const std::string& zone) {
     call_.operation = "ListCommands";
-    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
-    std::vector<Command> commands;
-    if (z.enrolled_unix_ms != 0) {
-      ANNEX_ASSIGN_OR_RETURN(commands, registry_.ListCommands(zone));
-    }
+    ANNEX_RETURN_IF_ERROR(RequireZone(zone).status());
+    ANNEX_ASSIGN_OR_RETURN(std::vector<Command> commands, registry_.ListCommands(zone));
     json list = json::array();
     for (const auto& c : commands) list.push_back(CommandJson(c));
     return JsonResponse(200, json{{"zone", zone}, {"commands", std::move(list)}});
@@ -333,11 +330,8 @@ class JsonApi {
       if (!in["id"].is_string()) return Invalid("\"id\" must be a string");
       id = in["id"].get<std::string>();
     }
-    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
-    if (z.enrolled_unix_ms == 0) {
-      // The registry keeps commands per enrolled zone; a site's zone exists once its appliance enrolled.
-      return http::ApiStatus("Conflict", "zone " + zone + " has not enrolled yet; send commands once it has");
-    }
+    // A site that has not enrolled yet takes commands too: they wait for its first session.
+    ANNEX_RETURN_IF_ERROR(RequireZone(zone).status());
     std::string kind = in["kind"].get<std::string>();
     ANNEX_ASSIGN_OR_RETURN(Command c, registry_.CreateCommand(zone, kind, args, call_.now_unix_ms, id));
     return JsonResponse(201, CommandJson(c));

@@ -286,7 +286,8 @@ Result<Command> Registry::CreateCommand(std::string_view zone, std::string_view 
   }
   Command created;
   ANNEX_RETURN_IF_ERROR(Write([&](store::WriteTxn& txn) -> Status {
-    ANNEX_RETURN_IF_ERROR(LoadZone(txn, t_.zones, zone).status());
+    ANNEX_ASSIGN_OR_RETURN(bool known, ZoneKnown(txn, zone));
+    if (!known) return Status::NotFound("no zone " + std::string(zone));
     std::string id(command_id);
     if (!id.empty()) {
       ANNEX_ASSIGN_OR_RETURN(std::optional<CommandRecord> existing, FindCommand(txn, t_.commands, id));
@@ -378,10 +379,19 @@ Status Registry::ChangeCommand(std::string_view command_id, std::string_view zon
   });
 }
 
+Result<bool> Registry::ZoneKnown(const store::ReadTxn& txn, std::string_view zone) const {
+  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
+  if (z) return true;
+  std::string prefix = ZoneName(region_, "");
+  if (!zone.starts_with(prefix)) return false;
+  ANNEX_ASSIGN_OR_RETURN(std::optional<SiteRecord> site, FindSite(txn, t_.sites, zone.substr(prefix.size())));
+  return site.has_value();
+}
+
 Result<std::vector<Command>> Registry::ScanCommands(store::Table index, std::string_view zone) const {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(std::optional<ZoneRecord> z, FindZone(txn, t_.zones, zone));
-  if (!z) return Status::NotFound("no zone " + std::string(zone));
+  ANNEX_ASSIGN_OR_RETURN(bool known, ZoneKnown(txn, zone));
+  if (!known) return Status::NotFound("no zone " + std::string(zone));
   std::vector<Command> out;
   std::string prefix = ZonePrefix(zone);
   ANNEX_ASSIGN_OR_RETURN(store::Cursor cursor, txn.OpenCursor(index));

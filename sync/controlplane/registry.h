@@ -179,6 +179,8 @@ class Registry {
   // Creates a "pending" command. `command_id` empty: a random "cmd-<16 hex>".
   // Idempotent by id: creating an existing id returns the existing command
   // (AlreadyExists if that command has another zone, kind or arguments).
+  // The zone may belong to a site that has not enrolled yet: its commands
+  // wait for the appliance's first session (zero-touch provisioning).
   // NotFound for an unknown zone; InvalidArgument for a malformed id.
   Result<Command> CreateCommand(std::string_view zone, std::string_view kind, std::string_view args_json,
                                 int64_t now_unix_ms, std::string_view command_id = {});
@@ -234,6 +236,8 @@ class Registry {
   void NotifyCommands();
   Status ChangeCommand(std::string_view command_id, std::string_view zone, const CommandChange& change);
   Result<std::vector<Command>> ScanCommands(store::Table index, std::string_view zone) const;
+  // A zone that enrolled, or the zone-to-be of a site that has not.
+  Result<bool> ZoneKnown(const store::ReadTxn& txn, std::string_view zone) const;
 
   std::unique_ptr<store::LmdbEnv> env_;
   std::unique_ptr<store::GroupCommitter> committer_;

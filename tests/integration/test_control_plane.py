@@ -329,10 +329,14 @@ class ControlPlaneTest(unittest.TestCase):
 
     @unittest.skipUnless(have(CURL) and have(OPENSSL), "curl and openssl are needed to enroll")
     def test_commands(self):
-        # Commands wait in an enrolled zone's queue; lisbon-1 has not enrolled.
+        # A site that has not enrolled takes commands; they wait for its first session. No site, no zone.
         command = {"kind": "CreateBucket", "args": {"bucket": "photos"}}
         status, _, body = self.cp.api("POST", f"/v1/zones/{zone_of('lisbon-1')}/commands", body=command)
-        self.assertEqual((status, body["__type"]), (409, "Conflict"))
+        self.assertEqual((status, body["state"]), (201, "pending"), body)
+        status, _, body = self.cp.api("GET", f"/v1/zones/{zone_of('lisbon-1')}/commands")
+        self.assertEqual([c["args"] for c in body["commands"]], [{"bucket": "photos"}])
+        status, _, body = self.cp.api("POST", f"/v1/zones/{zone_of('nowhere-9')}/commands", body=command)
+        self.assertEqual((status, body["__type"]), (404, "NotFound"), body)
 
         zone = self.cp.enroll(self.cp.create_site("porto"), self.tmp)
         self.assertEqual(zone, zone_of("porto"))

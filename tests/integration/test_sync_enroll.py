@@ -88,6 +88,11 @@ class SyncEnrollTest(unittest.TestCase):
         self.assertFalse(status["enrolled"])
         self.assertEqual(status["control_plane"], "")
         self.s3.create_bucket(Bucket="before-enrolling")
+        # Zero-touch provisioning: a command for the site waits for the appliance's first session.
+        status, _, body = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                      body={"kind": "CreateBucket", "args": {"bucket": "provisioned"},
+                                            "id": "cmd-provision-1"})
+        self.assertEqual((status, body["state"]), (201, "pending"), body)
 
     def test_2_malformed_requests_are_refused_with_400(self):
         self.assert_fails(self.enroll(self.token, control_plane="no-port"), "HTTP 400", "ValidationError",
@@ -120,6 +125,10 @@ class SyncEnrollTest(unittest.TestCase):
         self.assertTrue(status["connected"], status)
         wait_for("zone available", lambda: self.zone()["state"] == "available")
         wait_for("before-enrolling reported", lambda: "before-enrolling" in self.reported())
+        # The command queued before enrollment was delivered and applied once.
+        wait_for("queued command applied",
+                 lambda: self.cp.api("GET", f"/v1/zones/{ZONE}/commands/cmd-provision-1")[2]["state"] == "succeeded")
+        self.assertIn("provisioned", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
         identity = json.loads((self.appliance.data_dir / "sync" / "identity" / "identity.json").read_text())
         self.assertEqual(identity["control_plane"], self.address)
 

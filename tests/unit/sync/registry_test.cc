@@ -527,6 +527,26 @@ TEST_F(RegistryTest, UsageRetentionDropsThePeriodsThatEndedFirst) {
   EXPECT_EQ(usage->back().period.total.requests, n);
 }
 
+TEST_F(RegistryTest, CommandsWaitForASiteThatHasNotEnrolled) {
+  auto token = reg_->CreateSite("faro", kCa, kT0);
+  ASSERT_TRUE(token.ok());
+  std::string zone = ZoneName("us-east-1", "faro");
+  auto queued = reg_->CreateCommand(zone, "CreateBucket", R"({"bucket":"logs"})", kT0 + 1, "cmd-early");
+  ASSERT_TRUE(queued.ok()) << queued.status().message();
+  ASSERT_EQ(reg_->PendingCommands(zone)->size(), 1u);
+  // A zone name without a site is still unknown, even inside the region's namespace.
+  EXPECT_EQ(reg_->CreateCommand(ZoneName("us-east-1", "nowhere"), "k", "{}", kT0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(reg_->PendingCommands(ZoneName("us-east-1", "nowhere")).status().code(), StatusCode::kNotFound);
+
+  // Enrolling keeps the queue: the first session finds the command.
+  ASSERT_TRUE(reg_->ConsumeToken(*token, "01", kT0 + 2).ok());
+  auto pending = reg_->PendingCommands(zone);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().id, "cmd-early");
+}
+
 TEST_F(RegistryTest, CommandLifecycle) {
   std::string zone = Enroll("lisbon-1");
   std::string other = Enroll("porto-2");
