@@ -447,8 +447,9 @@ class Fleet {
       auto stub = pb::Sync::NewStub(
           grpc::CreateCustomChannel(sim->address, grpc::SslCredentials(sim->credentials), args));
       std::lock_guard lock(mu_);
-      sim->stub = std::move(stub);  // the previous attempt's channel is done with
       sim->starting = false;
+      if (stop_) return;  // Stop() cancels only the sessions it can see
+      sim->stub = std::move(stub);  // the previous attempt's channel is done with
       ++attempts_;
       ++live_sessions_;
       sim->session = new Session(*this, *sim);  // deletes itself in OnDone
