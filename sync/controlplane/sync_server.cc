@@ -19,8 +19,8 @@ Result<std::unique_ptr<SyncServer>> SyncServer::Start(Registry& registry, SyncSe
   builder.AddListeningPort(listen, grpc::SslServerCredentials(ssl), &s->port_);
   builder.RegisterService(s->service_.get());
   // Dead peers (a pulled cable) are noticed by keepalive, not by a write that never fails.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) return Status::Unavailable("cannot listen on " + listen);

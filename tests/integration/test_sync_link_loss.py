@@ -29,9 +29,9 @@ from test_control_plane import ControlPlane, zone_of  # noqa: E402
 SITE = "faro-1"
 ZONE = zone_of(SITE)
 HEARTBEAT_MS = 200
-# The agent's gRPC keepalive pings after 20 s without traffic and gives up 10 s later (agent.cc); the control
+# The agent's gRPC keepalive pings every 10 s and gives up 5 s after an unanswered ping (agent.cc); the control
 # plane's is the same (sync_server.cc). Either side should notice a stalled link well within this.
-KEEPALIVE_DETECTION_LIMIT = 60
+KEEPALIVE_DETECTION_LIMIT = 30
 SESSION_RE = re.compile(r"^session (\d+)")
 
 
