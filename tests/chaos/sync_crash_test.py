@@ -18,9 +18,8 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import Daemon  # noqa: E402
+from harness import Daemon, wait_applied_exactly_once, wait_for  # noqa: E402
 from test_control_plane import ControlPlane, zone_of  # noqa: E402
-from test_sync import wait_for  # noqa: E402
 
 CYCLES = int(os.environ.get("CYCLES", "20"))
 SEED = int(os.environ.get("SYNC_CRASH_SEED", str(int(time.time()))))
@@ -78,9 +77,7 @@ class SyncCrashTest(unittest.TestCase):
             st, _, body = cp.api("GET", f"/v1/zones/{ZONE}/resources")
             return {r["id"] for r in body["resources"]} if st == 200 else None
         wait_for("control plane agrees", lambda: reported() == local, timeout=30)
-        st, _, zone = cp.api("GET", f"/v1/zones/{ZONE}")
-        applied = zone.get("last_applied_seq", zone.get("zone", {}).get("last_applied_seq"))
-        self.assertEqual(applied, status()["last_sequence"])
+        wait_applied_exactly_once(status, lambda: cp.api("GET", f"/v1/zones/{ZONE}")[2]["last_applied_seq"])
         st, _, c = cp.api("GET", f"/v1/zones/{ZONE}/commands/cmd-chaos-1")
         self.assertEqual((c.get("state") or c.get("command", {}).get("state")), "succeeded")
         appliance.stop()

@@ -116,6 +116,23 @@ def wait_for(what, cond, timeout=30, interval=0.2):
         time.sleep(interval)
 
 
+def wait_applied_exactly_once(agent_status, applied_seq, timeout=30):
+    """Checks that the control plane applied exactly the records the sync agent made: no gap, nothing beyond.
+    `agent_status()` is annexd's sync status, `applied_seq()` the zone's last_applied_seq. Usage records arrive
+    on their own schedule, so the comparison waits for a quiet moment: the agent's last record acknowledged and
+    nothing new appended while the control plane was asked."""
+    def settled():
+        before = agent_status()
+        applied = applied_seq()
+        after = agent_status()
+        if applied > after["last_sequence"]:
+            raise AssertionError(f"the control plane applied {applied} records; the agent made "
+                                 f"{after['last_sequence']}")
+        quiet = before["last_sequence"] == after["last_sequence"] == after["last_acknowledged"]
+        return quiet and applied == after["last_sequence"]
+    wait_for("each record applied exactly once", settled, timeout)
+
+
 # ---------------------------------------------------------------------------
 # The daemon
 

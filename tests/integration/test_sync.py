@@ -14,7 +14,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AWS_CLI, REGION, Daemon, wait_for  # noqa: E402
+from harness import AWS_CLI, REGION, Daemon, wait_applied_exactly_once, wait_for  # noqa: E402
 from test_control_plane import ControlPlane, zone_of  # noqa: E402
 
 SITE = "lisbon-1"
@@ -118,10 +118,8 @@ class SyncTest(unittest.TestCase):
         self.assertIn("offline-one", reported)
         self.assertIn("offline-two", reported)
         self.assertNotIn("made-locally", reported)
-        status, _, zone = self.cp.api("GET", f"/v1/zones/{ZONE}")
-        self.assertEqual(status, 200)
-        applied = zone.get("last_applied_seq", zone.get("zone", {}).get("last_applied_seq"))
-        self.assertEqual(applied, self.sync_status()["last_sequence"], "each record applied exactly once")
+        wait_applied_exactly_once(self.sync_status,
+                                  lambda: self.cp.api("GET", f"/v1/zones/{ZONE}")[2]["last_applied_seq"])
 
     def test_5_a_restarted_appliance_keeps_its_identity(self):
         self.appliance.stop()

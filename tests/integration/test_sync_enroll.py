@@ -78,8 +78,7 @@ class SyncEnrollTest(unittest.TestCase):
         return [e["detail"] for e in body["events"] if e["event"] == "enrolled"]
 
     def assert_exactly_once(self):
-        self.assertEqual(self.zone()["last_applied_seq"], self.sync_status()["last_sequence"],
-                         "each record applied exactly once")
+        harness.wait_applied_exactly_once(self.sync_status, lambda: self.zone()["last_applied_seq"])
 
     # -- the story, in order ----------------------------------------------
 
