@@ -214,6 +214,25 @@ std::optional<SystemTime> ParseAmzDate(std::string_view s) {
   return FromTm(tm);
 }
 
+std::optional<SystemTime> ParseIso8601(std::string_view s) {
+  if (s.size() < 20 || s.back() != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':') {
+    return std::nullopt;
+  }
+  std::string compact = std::string(s.substr(0, 4)) + std::string(s.substr(5, 2)) + std::string(s.substr(8, 2)) +
+                        "T" + std::string(s.substr(11, 2)) + std::string(s.substr(14, 2)) +
+                        std::string(s.substr(17, 2)) + "Z";
+  std::optional<SystemTime> t = ParseAmzDate(compact);
+  if (!t) return std::nullopt;
+  std::string_view fraction = s.substr(19, s.size() - 20);
+  if (fraction.empty()) return t;
+  std::string_view digits = fraction.substr(1);
+  if (fraction[0] != '.' || digits.empty() || digits.size() > 9 || !ParseUint(digits)) return std::nullopt;
+  std::string millis(digits.substr(0, 3));
+  millis.resize(3, '0');
+  return *t + std::chrono::milliseconds(*ParseUint(millis));
+}
+
 std::string FormatIso8601(SystemTime t) {
   std::tm tm = ToTm(t);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;

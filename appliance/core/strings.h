@@ -45,6 +45,9 @@ std::string FormatAmzDate(SystemTime t);
 std::optional<SystemTime> ParseAmzDate(std::string_view s);
 // 2013-05-24T00:00:00.000Z
 std::string FormatIso8601(SystemTime t);
+// FormatIso8601's form; the fraction is optional (up to 9 digits, kept to
+// milliseconds).
+std::optional<SystemTime> ParseIso8601(std::string_view s);
 // Fri, 24 May 2013 00:00:00 GMT
 std::string FormatHttpDate(SystemTime t);
 // RFC 7231 IMF-fixdate (also accepts RFC 850 and asctime forms).

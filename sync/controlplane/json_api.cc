@@ -88,23 +88,9 @@ std::optional<int64_t> ParseSince(std::string_view text) {
     if (*ms > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
     return static_cast<int64_t>(*ms);
   }
-  if (text.size() < 20 || text.back() != 'Z' || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      text[13] != ':' || text[16] != ':') {
-    return std::nullopt;
-  }
-  std::string compact = std::string(text.substr(0, 4)) + std::string(text.substr(5, 2)) +
-                        std::string(text.substr(8, 2)) + "T" + std::string(text.substr(11, 2)) +
-                        std::string(text.substr(14, 2)) + std::string(text.substr(17, 2)) + "Z";
-  std::optional<SystemTime> t = ParseAmzDate(compact);
+  std::optional<SystemTime> t = ParseIso8601(text);
   if (!t) return std::nullopt;
-  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
-  std::string_view fraction = text.substr(19, text.size() - 20);
-  if (fraction.empty()) return ms;
-  std::string_view digits = fraction.substr(1);
-  if (fraction[0] != '.' || digits.empty() || digits.size() > 9 || !ParseUint(digits)) return std::nullopt;
-  std::string millis(digits.substr(0, 3));
-  millis.resize(3, '0');
-  return ms + static_cast<int64_t>(*ParseUint(millis));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
 }
 
 http::Response JsonResponse(int status, const json& body) {

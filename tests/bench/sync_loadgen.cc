@@ -40,7 +40,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +54,7 @@
 #include <vector>
 
 #include "appliance/auth/sigv4.h"
+#include "appliance/core/strings.h"
 #include "appliance/http/request.h"
 #include "sync/agent/agent.h"
 #include "sync/agent/enrollment.h"
@@ -82,18 +82,10 @@ void Die(const std::string& what) {
   std::exit(2);
 }
 
-// "2026-11-29T05:34:27.123Z" -> unix ms; 0 for null or anything else.
+// An operator-API time ("2026-11-29T05:34:27.123Z") as unix ms; 0 for null or anything else.
 int64_t ParseIsoMs(const json& v) {
-  if (!v.is_string()) return 0;
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(v.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  std::optional<SystemTime> t = v.is_string() ? ParseIso8601(v.get<std::string>()) : std::nullopt;
+  return t ? std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count() : 0;
 }
 
 int FreePort() {

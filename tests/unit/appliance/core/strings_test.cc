@@ -49,6 +49,13 @@ TEST(Strings, Dates) {
   EXPECT_EQ(FormatAmzDate(*t), "20130524T000000Z");
   EXPECT_EQ(FormatHttpDate(*t), "Fri, 24 May 2013 00:00:00 GMT");
   EXPECT_EQ(FormatIso8601(*t), "2013-05-24T00:00:00.000Z");
+  EXPECT_EQ(*ParseIso8601("2013-05-24T00:00:00.000Z"), *t);
+  EXPECT_EQ(*ParseIso8601("2013-05-24T00:00:00Z"), *t);
+  EXPECT_EQ(*ParseIso8601("2013-05-24T00:00:00.25Z"), *t + std::chrono::milliseconds(250));
+  EXPECT_EQ(*ParseIso8601("2013-05-24T00:00:00.123456789Z"), *t + std::chrono::milliseconds(123));
+  EXPECT_FALSE(ParseIso8601("2013-05-24T00:00:00.Z"));
+  EXPECT_FALSE(ParseIso8601("2013-05-24 00:00:00Z"));
+  EXPECT_FALSE(ParseIso8601("2013-05-24T00:00:00.000"));
   EXPECT_EQ(*ParseHttpDate("Fri, 24 May 2013 00:00:00 GMT"), *t);
   EXPECT_EQ(*ParseHttpDate("Friday, 24-May-13 00:00:00 GMT"), *t);
   EXPECT_EQ(*ParseHttpDate("Fri May 24 00:00:00 2013"), *t);
