@@ -1,7 +1,5 @@
 #include "appliance/auth/sigv4.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -45,11 +43,70 @@ UriStyle UriStyleForService(std::string_view service) {
 }
 
 std::string CredentialScope::ToString() const {
-  return date + "/" + region + "/" + service + "/aws4_request";
+  static constexpr std::string_view kTerminator = "/aws4_request";
+  std::string out;
+  out.reserve(date.size() + region.size() + service.size() + 2 + kTerminator.size());
+  out.append(date).append("/").append(region).append("/").append(service).append(kTerminator);
+  return out;
 }
+
+namespace {
+
+// S3's canonical URI of a path made only of unreserved characters and '/'
+// is the path itself (decoding and re-encoding change nothing).
+bool IsCanonicalS3Path(std::string_view raw_path) {
+  if (raw_path.empty() || raw_path.front() != '/') return false;
+  for (char c : raw_path) {
+    if (c != '/' && !IsUriUnreserved(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+void AppendCanonicalHeaderValue(std::string& out, std::string_view value) {
+  value = Trim(value);
+  bool in_space = false;
+  for (char c : value) {
+    if (c == ' ' || c == '\t') {
+      in_space = true;
+      continue;
+    }
+    if (in_space) out.push_back(' ');
+    in_space = false;
+    out.push_back(c);
+  }
+}
+
+void AppendCanonicalHeaders(std::string& out, const http::Headers& headers,
+                            std::span<const std::string> signed_headers) {
+  for (const std::string& name : signed_headers) {
+    out.append(name).push_back(':');
+    bool first = true;
+    for (const auto& field : headers) {
+      if (field.name != name) continue;
+      if (!first) out.push_back(',');
+      AppendCanonicalHeaderValue(out, field.value);
+      first = false;
+    }
+    out.push_back('\n');
+  }
+}
+
+void AppendSignedHeaders(std::string& out, std::span<const std::string> signed_headers) {
+  for (size_t i = 0; i < signed_headers.size(); ++i) {
+    if (i > 0) out.push_back(';');
+    out.append(signed_headers[i]);
+  }
+}
+
+void AppendSha256Hex(std::string& out, std::string_view data) {
+  out.append(crypto::Sha256Hex(data));
+}
+
+}  // namespace
 
 std::string CanonicalUri(std::string_view raw_path, UriStyle style) {
   if (raw_path.empty()) return "/";
+  if (style == UriStyle::kS3 && IsCanonicalS3Path(raw_path)) return std::string(raw_path);
   std::string out;
   if (style == UriStyle::kS3) {
     // Clients differ in which reserved characters they escape on the wire
@@ -81,45 +138,22 @@ std::string CanonicalQueryString(const http::QueryParams& query, std::string_vie
 }
 
 std::string CanonicalHeaderValue(std::string_view value) {
-  value = Trim(value);
   std::string out;
   out.reserve(value.size());
-  bool in_space = false;
-  for (char c : value) {
-    if (c == ' ' || c == '\t') {
-      in_space = true;
-      continue;
-    }
-    if (in_space) out.push_back(' ');
-    in_space = false;
-    out.push_back(c);
-  }
+  AppendCanonicalHeaderValue(out, value);
   return out;
 }
 
 std::string CanonicalHeaders(const http::Headers& headers,
                              std::span<const std::string> signed_headers) {
   std::string out;
-  for (const std::string& name : signed_headers) {
-    out.append(name).push_back(':');
-    bool first = true;
-    for (const auto& field : headers) {
-      if (field.name != name) continue;
-      if (!first) out.push_back(',');
-      out.append(CanonicalHeaderValue(field.value));
-      first = false;
-    }
-    out.push_back('\n');
-  }
+  AppendCanonicalHeaders(out, headers, signed_headers);
   return out;
 }
 
 std::string SignedHeadersString(std::span<const std::string> signed_headers) {
   std::string out;
-  for (const std::string& name : signed_headers) {
-    if (!out.empty()) out.push_back(';');
-    out.append(name);
-  }
+  AppendSignedHeaders(out, signed_headers);
   return out;
 }
 
@@ -149,11 +183,12 @@ std::string CanonicalRequest(std::string_view method, std::string_view canonical
 
 std::string StringToSign(std::string_view amz_date, std::string_view scope,
                          std::string_view canonical_request) {
-  std::string out(kSigV4Algorithm);
-  out.push_back('\n');
+  std::string out;
+  out.reserve(kSigV4Algorithm.size() + amz_date.size() + scope.size() + 3 + 64);
+  out.append(kSigV4Algorithm).push_back('\n');
   out.append(amz_date).push_back('\n');
   out.append(scope).push_back('\n');
-  out.append(crypto::Sha256Hex(canonical_request));
+  AppendSha256Hex(out, canonical_request);
   return out;
 }
 
@@ -170,19 +205,36 @@ std::string SignatureHex(std::string_view signing_key, std::string_view string_t
 
 bool SignaturesEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  // Lower-casing first keeps the comparison itself branch-free.
-  std::string la = ToLower(a);
-  std::string lb = ToLower(b);
-  return CRYPTO_memcmp(la.data(), lb.data(), la.size()) == 0;
+  // Case-insensitive and constant-time: the time taken must not depend on
+  // where the signatures first differ.
+  auto fold = [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return static_cast<unsigned char>(u | (static_cast<unsigned char>(u - 'A') < 26 ? 0x20 : 0));
+  };
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(fold(a[i]) ^ fold(b[i]));
+  return diff == 0;
 }
 
 SignatureParts ComputeSignature(const http::Request& request, const SignatureContext& context) {
   SignatureParts parts;
-  parts.canonical_request =
-      CanonicalRequest(request.method, CanonicalUri(request.raw_path, context.uri_style),
-                       CanonicalQueryString(request.query, context.exclude_query_param),
-                       CanonicalHeaders(request.headers, context.signed_headers),
-                       SignedHeadersString(context.signed_headers), context.payload_hash);
+  // Built in one buffer: the canonical request of a GET is a few hundred bytes.
+  std::string& out = parts.canonical_request;
+  out.reserve(256 + request.raw_path.size() + request.raw_query.size() + context.signed_headers.size() * 64);
+  out.append(request.method).push_back('\n');
+  if (context.uri_style == UriStyle::kS3 && IsCanonicalS3Path(request.raw_path)) {
+    out.append(request.raw_path);
+  } else {
+    out.append(CanonicalUri(request.raw_path, context.uri_style));
+  }
+  out.push_back('\n');
+  if (!request.query.params().empty()) out.append(CanonicalQueryString(request.query, context.exclude_query_param));
+  out.push_back('\n');
+  AppendCanonicalHeaders(out, request.headers, context.signed_headers);
+  out.push_back('\n');
+  AppendSignedHeaders(out, context.signed_headers);
+  out.push_back('\n');
+  out.append(context.payload_hash);
   parts.string_to_sign = StringToSign(context.amz_date, context.scope, parts.canonical_request);
   parts.signature = SignatureHex(context.signing_key, parts.string_to_sign);
   return parts;
@@ -241,25 +293,46 @@ std::string FormatChunk(std::string_view data, std::string_view signature) {
   return out;
 }
 
-std::optional<ParsedCredential> ParseCredential(std::string_view credential) {
-  std::vector<std::string_view> parts = Split(credential, '/');
-  if (parts.size() != 5 || parts[4] != "aws4_request") return std::nullopt;
+std::optional<CredentialParts> SplitCredential(std::string_view credential) {
+  std::string_view parts[5];
+  size_t n = 0, start = 0;
+  while (true) {
+    size_t slash = credential.find('/', start);
+    if (n == 5) return std::nullopt;
+    parts[n++] = credential.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (n != 5 || parts[4] != "aws4_request") return std::nullopt;
   for (size_t i = 0; i < 4; ++i) {
     if (parts[i].empty()) return std::nullopt;
   }
   if (parts[1].size() != 8 || !ParseUint(parts[1])) return std::nullopt;
+  return CredentialParts{parts[0], parts[1], parts[2], parts[3]};
+}
+
+std::optional<ParsedCredential> ParseCredential(std::string_view credential) {
+  std::optional<CredentialParts> parts = SplitCredential(credential);
+  if (!parts) return std::nullopt;
   ParsedCredential out;
-  out.access_key_id = std::string(parts[0]);
-  out.scope = {std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
+  out.access_key_id = std::string(parts->access_key_id);
+  out.scope = {std::string(parts->date), std::string(parts->region), std::string(parts->service)};
   return out;
 }
 
 std::optional<ParsedAuthorization> ParseAuthorizationHeader(std::string_view value) {
+  std::optional<AuthorizationParts> parts = SplitAuthorizationHeader(value);
+  if (!parts) return std::nullopt;
+  return ParsedAuthorization{std::string(parts->credential), std::string(parts->signed_headers),
+                             std::string(parts->signature)};
+}
+
+std::optional<AuthorizationParts> SplitAuthorizationHeader(std::string_view value) {
   value = Trim(value);
   if (!StartsWith(value, kSigV4Algorithm)) return std::nullopt;
   value.remove_prefix(kSigV4Algorithm.size());
   if (!value.empty() && value.front() != ' ' && value.front() != '\t') return std::nullopt;
-  ParsedAuthorization out;
+  AuthorizationParts out;
   bool seen[3] = {false, false, false};
   // Components are separated by ',' and/or whitespace; none contains either.
   size_t i = 0;
@@ -276,7 +349,7 @@ std::optional<ParsedAuthorization> ParseAuthorizationHeader(std::string_view val
     int slot = key == "Credential" ? 0 : key == "SignedHeaders" ? 1 : key == "Signature" ? 2 : -1;
     if (slot < 0 || seen[slot] || v.empty()) return std::nullopt;
     seen[slot] = true;
-    (slot == 0 ? out.credential : slot == 1 ? out.signed_headers : out.signature) = std::string(v);
+    (slot == 0 ? out.credential : slot == 1 ? out.signed_headers : out.signature) = v;
   }
   if (!seen[0] || !seen[1] || !seen[2]) return std::nullopt;
   return out;

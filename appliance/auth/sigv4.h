@@ -211,4 +211,14 @@ struct ParsedAuthorization {
 // missing or repeated.
 std::optional<ParsedAuthorization> ParseAuthorizationHeader(std::string_view value);
 
+// The same parses as views into the text (for the per-request hot path).
+struct CredentialParts {
+  std::string_view access_key_id, date, region, service;
+};
+std::optional<CredentialParts> SplitCredential(std::string_view credential);
+struct AuthorizationParts {
+  std::string_view credential, signed_headers, signature;
+};
+std::optional<AuthorizationParts> SplitAuthorizationHeader(std::string_view value);
+
 }  // namespace annex::auth

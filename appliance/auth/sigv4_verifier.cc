@@ -155,7 +155,7 @@ namespace {
 
 Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
                                               std::string_view authorization) {
-  std::optional<ParsedAuthorization> parsed = ParseAuthorizationHeader(authorization);
+  std::optional<AuthorizationParts> parsed = SplitAuthorizationHeader(authorization);
   if (!parsed) {
     return HeaderMalformed(
         "expecting \"AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...\".");
@@ -172,14 +172,14 @@ Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
   if (!names) return HeaderMalformed("SignedHeaders is empty or mal-formed.");
   if (!HasSignedHeader(*names, "host")) return HeaderMalformed("the host header must be signed.");
   claim.signed_headers = std::move(*names);
-  claim.signature = std::move(parsed->signature);
+  claim.signature = std::string(parsed->signature);
   std::optional<SystemTime> time = ClaimTime(request, &claim.amz_date);
   if (!time) {
     return http::ApiStatus("AccessDenied",
                            "AWS authentication requires a valid Date or x-amz-date header");
   }
   claim.time = *time;
-  if (claim.credential.scope.date != claim.amz_date.substr(0, 8)) {
+  if (claim.credential.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
     return HeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
   claim.session_token = std::string(request.headers.GetOr("x-amz-security-token", ""));
@@ -377,15 +377,13 @@ bool IsSigV4Signed(const http::Request& request) {
 }
 
 std::string ScopeService(const http::Request& request) {
-  std::optional<ParsedCredential> credential;
+  std::optional<CredentialParts> credential;
   if (const std::string* authorization = request.headers.Get("authorization")) {
-    if (auto parsed = ParseAuthorizationHeader(*authorization)) {
-      credential = ParseCredential(parsed->credential);
-    }
+    if (auto parsed = SplitAuthorizationHeader(*authorization)) credential = SplitCredential(parsed->credential);
   } else if (const std::string* value = request.query.Get("X-Amz-Credential")) {
-    credential = ParseCredential(*value);
+    credential = SplitCredential(*value);
   }
-  return credential ? credential->scope.service : std::string();
+  return credential ? std::string(credential->service) : std::string();
 }
 
 }  // namespace annex::auth

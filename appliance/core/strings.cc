@@ -19,10 +19,6 @@ int HexValue(char c) {
   return -1;
 }
 
-bool IsUnreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -105,7 +101,7 @@ std::string UriEncode(std::string_view in, bool keep_slash) {
   std::string out;
   out.reserve(in.size() + in.size() / 4);
   for (unsigned char c : in) {
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
+    if (IsUriUnreserved(c) || (keep_slash && c == '/')) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

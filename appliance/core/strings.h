@@ -23,6 +23,12 @@ std::string Base64Encode(std::string_view bytes);
 // Strict standard alphabet with padding; nullopt on anything else.
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// RFC 3986 unreserved characters: ALPHA / DIGIT / "-" / "." / "_" / "~".
+constexpr bool IsUriUnreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
 // Percent-encodes every byte outside A-Z a-z 0-9 - . _ ~ ; keeps '/' when
 // `keep_slash` (the SigV4 canonical URI and S3 key encoding rules).
 std::string UriEncode(std::string_view in, bool keep_slash);
