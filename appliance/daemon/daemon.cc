@@ -120,8 +120,8 @@ Status RunDaemon(const Config& config) {
     guards.push_back(boost::asio::make_work_guard(*owned.back()));
   }
   boost::asio::io_context& io = *contexts.front();
-  http::HttpServer plain(contexts, edge, http::ServerOptions{});
-  http::HttpServer secure(contexts, edge, http::ServerOptions{});
+  http::HttpServer plain(contexts, edge, Edge::ServerOptions());
+  http::HttpServer secure(contexts, edge, Edge::ServerOptions());
   std::vector<http::HttpServer*> servers{&plain};
   ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
   std::unique_ptr<boost::asio::ssl::context> tls;

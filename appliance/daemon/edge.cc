@@ -26,31 +26,16 @@ class StringBodyReader final : public http::BodyReader {
   size_t offset_ = 0;
 };
 
-// The Date header changes once a second; format it once per second per thread.
-const std::string& DateHeader(os::SystemTime now) {
-  thread_local int64_t cached_second = -1;
-  thread_local std::string cached;
-  int64_t second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  if (second != cached_second) {
-    cached = FormatHttpDate(now);
-    cached_second = second;
-  }
-  return cached;
-}
-
-// Adds the headers every AWS response carries before passing it on.
-class StampingWriter final : public http::ResponseWriter {
+// Remembers the status a handler answered with, for metrics and the log.
+class StatusRecordingWriter final : public http::ResponseWriter {
  public:
-  StampingWriter(http::ResponseWriter& inner, const http::Request& request, os::Clock& clock)
-      : inner_(inner), request_(request), clock_(clock) {}
+  explicit StatusRecordingWriter(http::ResponseWriter& inner) : inner_(inner) {}
 
   http::Task<Status> Send(http::Response r) override {
-    Stamp(r.headers);
     status_ = r.status;
     co_return co_await inner_.Send(std::move(r));
   }
   http::Task<Status> SendHead(http::Response head, uint64_t length) override {
-    Stamp(head.headers);
     status_ = head.status;
     co_return co_await inner_.SendHead(std::move(head), length);
   }
@@ -62,16 +47,7 @@ class StampingWriter final : public http::ResponseWriter {
   int status() const { return status_; }
 
  private:
-  void Stamp(http::Headers& h) {
-    h.Set("x-amz-request-id", request_.request_id);
-    h.Set("x-amz-id-2", request_.request_id);
-    h.Set("x-amzn-requestid", request_.request_id);
-    h.Set("date", DateHeader(clock_.Now()));
-    h.Set("server", "Annex");
-  }
   http::ResponseWriter& inner_;
-  const http::Request& request_;
-  os::Clock& clock_;
   int status_ = 0;
 };
 
@@ -93,10 +69,17 @@ struct Edge::Outcome {
   std::string error;
 };
 
+http::ServerOptions Edge::ServerOptions() {
+  http::ServerOptions options;
+  options.request_id_headers = {"x-amz-request-id", "x-amz-id-2", "x-amzn-requestid"};
+  options.server_name = "Annex";
+  return options;
+}
+
 http::Task<void> Edge::Serve(http::Exchange& exchange) {
   auto start = options_.clock->MonotonicNow();
   const http::Request& request = exchange.request();
-  StampingWriter writer(exchange.response(), request, *options_.clock);
+  StatusRecordingWriter writer(exchange.response());
   Outcome outcome;
   co_await Dispatch(exchange, writer, outcome);
   double seconds = std::chrono::duration<double>(options_.clock->MonotonicNow() - start).count();

@@ -40,6 +40,10 @@ class Edge final : public http::RequestHandler {
 
   http::Task<void> Serve(http::Exchange& exchange) override;
 
+  // What the HTTP servers in front of the edge must add to every response:
+  // the request id under AWS's three names, and Server.
+  static http::ServerOptions ServerOptions();
+
  private:
   struct Outcome;
   http::Task<void> Dispatch(http::Exchange& exchange, http::ResponseWriter& writer, Outcome& outcome);

@@ -22,6 +22,7 @@ class Headers {
   // Replaces every field called `name` with one field.
   void Set(std::string_view name, std::string_view value);
   void Remove(std::string_view name);
+  void Reserve(size_t fields) { fields_.reserve(fields); }
   // The first value of `name` (any case), or nullptr.
   const std::string* Get(std::string_view name) const;
   std::string_view GetOr(std::string_view name, std::string_view fallback) const;

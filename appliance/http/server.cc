@@ -5,6 +5,7 @@
 #include <sys/sendfile.h>
 
 #include <atomic>
+#include <charconv>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -51,27 +52,81 @@ std::string NewRequestId() {
 // A header value may come from the client (response-content-disposition…):
 // never let CR/LF split the response.
 void AppendSanitized(std::string& out, std::string_view v) {
-  for (char c : v) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  size_t start = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '\r' && v[i] != '\n') continue;
+    out.append(v.substr(start, i - start)).push_back(' ');
+    start = i + 1;
+  }
+  out.append(v.substr(start));
+}
+
+// The Date header changes once a second; format it once per second per thread.
+const std::string& DateHeader() {
+  thread_local int64_t cached_second = -1;
+  thread_local std::string cached;
+  auto now = std::chrono::system_clock::now();
+  int64_t second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (second != cached_second) {
+    cached = FormatHttpDate(now);
+    cached_second = second;
+  }
+  return cached;
+}
+
+// Fields the server writes itself, whatever the handler set.
+bool ServerOwned(std::string_view name, const ServerOptions& options) {
+  if (name == "content-length" || name == "connection" || name == "transfer-encoding" || name == "date" ||
+      name == "server") {
+    return true;
+  }
+  for (const std::string& id_header : options.request_id_headers) {
+    if (name == id_header) return true;
+  }
+  return false;
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
 }
 
 std::string SerializeHead(int status, const Headers& headers, std::optional<uint64_t> content_length,
-                          bool keep_alive) {
+                          bool keep_alive, std::string_view request_id, const ServerOptions& options) {
   std::string out;
-  out.reserve(256 + headers.size() * 48);
-  out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+  out.reserve(320 + headers.size() * 48);
+  char number[24];
+  out.append("HTTP/1.1 ");
+  out.append(number, static_cast<size_t>(std::to_chars(number, number + sizeof(number), status).ptr - number));
+  out.push_back(' ');
   out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
   out.append("\r\n");
   for (const auto& f : headers) {
-    if (f.name == "content-length" || f.name == "connection" || f.name == "transfer-encoding") continue;
+    if (ServerOwned(f.name, options)) continue;
     AppendSanitized(out, f.name);
     out.append(": ");
     AppendSanitized(out, f.value);
     out.append("\r\n");
   }
-  if (content_length) out.append("content-length: ").append(std::to_string(*content_length)).append("\r\n");
+  for (const std::string& id_header : options.request_id_headers) AppendField(out, id_header, request_id);
+  AppendField(out, "date", DateHeader());
+  if (!options.server_name.empty()) AppendField(out, "server", options.server_name);
+  if (content_length) {
+    char* end = std::to_chars(number, number + sizeof(number), *content_length).ptr;
+    AppendField(out, "content-length", std::string_view(number, static_cast<size_t>(end - number)));
+  }
   if (!keep_alive) out.append("connection: close\r\n");
   out.append("\r\n");
   return out;
+}
+
+// Reads and drops the rest of a request body. A coroutine of its own so the
+// buffer is not part of every request's frame.
+Task<void> DrainBody(BodyReader& body) {
+  char sink[16 * 1024];
+  while (true) {
+    Result<size_t> n = co_await body.Read(sink);
+    if (!n.ok() || *n == 0) co_return;
+  }
 }
 
 Status NetError(const beast::error_code& ec, std::string_view what) {
@@ -143,7 +198,8 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     std::optional<uint64_t> length;
     if (!no_body) length = response.body.size();
     PrepareKeepAlive();
-    std::string head = InterimContinue() + SerializeHead(response.status, response.headers, length, keep_alive_);
+    std::string head = InterimContinue() + SerializeHead(response.status, response.headers, length, keep_alive_,
+                                                         request_.request_id, options_);
     promised_ = 0;
     if (is_head_ || no_body) co_return co_await WriteGather(head, {});
     co_return co_await WriteGather(head, response.body);
@@ -153,7 +209,8 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     if (head_sent_) co_return Status::FailedPrecondition("response already started");
     head_sent_ = true;
     PrepareKeepAlive();
-    pending_head_ = InterimContinue() + SerializeHead(head.status, head.headers, content_length, keep_alive_);
+    pending_head_ = InterimContinue() + SerializeHead(head.status, head.headers, content_length, keep_alive_,
+                                                      request_.request_id, options_);
     promised_ = is_head_ ? 0 : content_length;
     if (promised_ == 0) co_return co_await Flush();
     co_return Status::OK();
@@ -342,12 +399,12 @@ struct HttpServer::Impl {
   template <class Stream>
   Task<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls);
   template <class Stream>
-  Task<void> WriteRaw(Stream& stream, Response response);
+  Task<void> WriteRaw(Stream& stream, Response response, std::string_view request_id);
 };
 
 template <class Stream>
-Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response) {
-  std::string head = SerializeHead(response.status, response.headers, response.body.size(), false);
+Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response, std::string_view request_id) {
+  std::string head = SerializeHead(response.status, response.headers, response.body.size(), false, request_id, options);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
   beast::error_code ec;
   beast::get_lowest_layer(stream).expires_after(options.io_timeout);
@@ -368,12 +425,14 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
     if (ec == bhttp::error::header_limit) {
       co_await WriteRaw(stream, RenderRestXmlError(MakeApiError("RequestHeaderSectionTooLarge",
                                                                 "Your request header section exceeds the maximum allowed size."),
-                                                   request_id));
+                                                   request_id),
+                        request_id);
     } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout &&
                ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                buffer.size() > 0) {
       co_await WriteRaw(stream, RenderRestXmlError(MakeApiError("InvalidRequest", "Malformed HTTP request: " + ec.message()),
-                                                   request_id));
+                                                   request_id),
+                        request_id);
     }
     co_return false;
   }
@@ -383,11 +442,12 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   request.remote_address = remote;
   request.tls = tls;
   request.request_id = NewRequestId();
+  request.headers.Reserve(16);
   for (const auto& f : msg) request.headers.Add(f.name_string(), f.value());
   if (msg.has_content_length() || !msg.chunked()) request.content_length = parser.content_length().value_or(0);
   Status target = ParseTarget(msg.target(), request);
   if (!target.ok()) {
-    co_await WriteRaw(stream, RenderRestXmlError(ApiErrorFromStatus(target), request.request_id));
+    co_await WriteRaw(stream, RenderRestXmlError(ApiErrorFromStatus(target), request.request_id), request.request_id);
     co_return false;
   }
 
@@ -400,13 +460,7 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   if (!flushed.ok()) co_return false;
 
   // Skip a small unread body so the connection survives; otherwise close.
-  if (exchange.keep_alive() && exchange.HasUnreadBody()) {
-    char sink[16 * 1024];
-    while (true) {
-      Result<size_t> n = co_await exchange.Read(sink);
-      if (!n.ok() || *n == 0) break;
-    }
-  }
+  if (exchange.keep_alive() && exchange.HasUnreadBody()) co_await DrainBody(exchange.body());
   co_return exchange.Reusable() && !stopping.load(std::memory_order_relaxed);
 }
 

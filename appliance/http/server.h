@@ -42,6 +42,12 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{30};      // a client must send a full head this fast
   std::chrono::seconds io_timeout{120};         // per read/write while a request is in flight
   std::chrono::seconds idle_timeout{75};        // keep-alive between requests
+  // Every response carries Date, and these headers echoing the request id
+  // (the edge names AWS's x-amz-request-id family) and Server when set.
+  // The server writes them itself: a handler's fields of the same names are
+  // dropped.
+  std::vector<std::string> request_id_headers;
+  std::string server_name;
 };
 
 class HttpServer {
