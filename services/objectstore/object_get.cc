@@ -139,7 +139,15 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
       if (opened.IsNotFound() && attempt < kMaxAttempts) continue;  // overwritten meanwhile
       OS_CO_RETURN_IF_ERROR(opened);
     }
-    OS_CO_RETURN_IF_ERROR(co_await call.ctx.response.SendHead(BuildHead(call, g, object, *sel), sel->range.length));
+    http::Response response = BuildHead(call, g, object, *sel);
+    if (!head && object.is_inline()) {
+      // Small objects: head and body in one response, one write.
+      response.body = sel->whole ? std::move(object.inline_data)
+                                 : object.inline_data.substr(sel->range.first, sel->range.length);
+      call.ctx.bytes_out += sel->range.length;
+      co_return co_await call.ctx.response.Send(std::move(response));
+    }
+    OS_CO_RETURN_IF_ERROR(co_await call.ctx.response.SendHead(std::move(response), sel->range.length));
     if (head) co_return Status::OK();
     call.ctx.bytes_out += sel->range.length;
     co_return co_await source.SendTo(call.ctx.response, sel->range.first, sel->range.length);

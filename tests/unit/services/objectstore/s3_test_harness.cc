@@ -40,6 +40,9 @@ class FakeWriter final : public http::ResponseWriter {
     out_.status = r.status;
     out_.headers = std::move(r.headers);
     out_.body = std::move(r.body);
+    // As the server does: Content-Length from the body, except where none is allowed.
+    bool no_body = r.status == 204 || r.status == 304 || r.status < 200;
+    if (!no_body) out_.headers.Set("content-length", std::to_string(out_.body.size()));
     sent_ = true;
     co_return Status::OK();
   }
