@@ -75,16 +75,23 @@ std::optional<SystemTime> ClaimTime(const http::Request& request, std::string* a
 }  // namespace
 
 namespace internal {
+// Views point into the request, which outlives the claim.
 struct SigV4Claim {
-  ParsedCredential credential;
+  std::string_view access_key_id;
+  CredentialScope scope;
   std::vector<std::string> signed_headers;
-  std::string signature;
-  std::string amz_date;
+  std::string_view signature;
+  std::string amz_date;  // may be formatted from a Date header
   SystemTime time;
   bool presigned = false;
   int64_t expires_seconds = 0;
-  std::string session_token;
+  std::string_view session_token;
 };
+
+void SetCredential(SigV4Claim& claim, const CredentialParts& credential) {
+  claim.access_key_id = credential.access_key_id;
+  claim.scope = {std::string(credential.date), std::string(credential.region), std::string(credential.service)};
+}
 }  // namespace internal
 
 namespace {
@@ -111,9 +118,8 @@ SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Cloc
 SigV4Verifier::~SigV4Verifier() = default;
 
 std::string SigV4Verifier::SigningKey(std::string_view secret, const CredentialScope& scope) const {
-  std::string cache_key;
-  cache_key.reserve(secret.size() + scope.date.size() + scope.region.size() + scope.service.size() +
-                    3);
+  thread_local std::string cache_key;  // reused: no allocation per lookup
+  cache_key.clear();
   cache_key.append(secret).append("\n").append(scope.date).append("\n");
   cache_key.append(scope.region).append("\n").append(scope.service);
   {
@@ -124,7 +130,7 @@ std::string SigV4Verifier::SigningKey(std::string_view secret, const CredentialS
   std::string key = DeriveSigningKey(secret, scope);
   std::unique_lock lock(key_cache_->mu);
   if (key_cache_->keys.size() >= KeyCache::kMaxEntries) key_cache_->keys.clear();
-  key_cache_->keys.emplace(std::move(cache_key), key);
+  key_cache_->keys.emplace(cache_key, key);
   return key;
 }
 
@@ -161,28 +167,28 @@ Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
         "expecting \"AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...\".");
   }
   internal::SigV4Claim claim;
-  std::optional<ParsedCredential> credential = ParseCredential(parsed->credential);
+  std::optional<CredentialParts> credential = SplitCredential(parsed->credential);
   if (!credential) {
     return HeaderMalformed(
         "the Credential is mal-formed; expecting "
         "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
   }
-  claim.credential = std::move(*credential);
+  internal::SetCredential(claim, *credential);
   std::optional<std::vector<std::string>> names = ParseSignedHeaders(parsed->signed_headers);
   if (!names) return HeaderMalformed("SignedHeaders is empty or mal-formed.");
   if (!HasSignedHeader(*names, "host")) return HeaderMalformed("the host header must be signed.");
   claim.signed_headers = std::move(*names);
-  claim.signature = std::string(parsed->signature);
+  claim.signature = parsed->signature;
   std::optional<SystemTime> time = ClaimTime(request, &claim.amz_date);
   if (!time) {
     return http::ApiStatus("AccessDenied",
                            "AWS authentication requires a valid Date or x-amz-date header");
   }
   claim.time = *time;
-  if (claim.credential.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
+  if (claim.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
     return HeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
-  claim.session_token = std::string(request.headers.GetOr("x-amz-security-token", ""));
+  claim.session_token = request.headers.GetOr("x-amz-security-token", "");
   return claim;
 }
 
@@ -203,13 +209,13 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
   }
   internal::SigV4Claim claim;
   claim.presigned = true;
-  std::optional<ParsedCredential> parsed = ParseCredential(*credential);
+  std::optional<CredentialParts> parsed = SplitCredential(*credential);
   if (!parsed) {
     return QueryError(
         "X-Amz-Credential is mal-formed; expecting "
         "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
   }
-  claim.credential = std::move(*parsed);
+  internal::SetCredential(claim, *parsed);
   std::optional<SystemTime> time = ParseAmzDate(*date);
   if (!time) {
     return QueryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
@@ -227,7 +233,7 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
   }
   claim.signed_headers = std::move(*names);
   claim.signature = *signature;
-  if (claim.credential.scope.date != claim.amz_date.substr(0, 8)) {
+  if (claim.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
     return QueryError("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
   // Whoever holds a presigned URL must not add x-amz-* headers (an ACL, a copy
@@ -249,7 +255,7 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
 Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& claim,
                       std::optional<std::string_view> body, AuthResult& result) {
   const std::string* header = request.headers.Get("x-amz-content-sha256");
-  const bool s3 = claim.credential.scope.service == "s3";
+  const bool s3 = claim.scope.service == "s3";
   if (header == nullptr) {
     if (body) {
       result.payload_mode = PayloadMode::kSha256;
@@ -302,7 +308,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
                            "The difference between the request time and the current time is "
                            "too large.");
   }
-  std::optional<Credential> credential = credentials_.Find(claim.credential.access_key_id);
+  std::optional<Credential> credential = credentials_.Find(claim.access_key_id);
   if (!credential) {
     return http::ApiStatus("InvalidAccessKeyId",
                            "The AWS Access Key Id you provided does not exist in our records.");
@@ -310,7 +316,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
   AuthResult result;
   ANNEX_RETURN_IF_ERROR(ResolvePayload(request, claim, body, result));
 
-  const CredentialScope& scope = claim.credential.scope;
+  const CredentialScope& scope = claim.scope;
   result.scope = scope.ToString();
   result.signing_key = SigningKey(credential->secret_access_key, scope);
   SignatureContext context{claim.signed_headers,
@@ -335,7 +341,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
   result.seed_signature = ToLower(claim.signature);
   result.amz_date = claim.amz_date;
   result.content_length = request.content_length;
-  result.session_token = claim.session_token;
+  result.session_token = std::string(claim.session_token);
   result.presigned = claim.presigned;
   if (const std::string* decoded = request.headers.Get("x-amz-decoded-content-length")) {
     result.decoded_content_length = ParseUint(*decoded);

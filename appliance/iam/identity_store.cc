@@ -125,7 +125,7 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   uint64_t generation;
   {
     std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(std::string(access_key_id));
+    auto it = cache_.find(access_key_id);
     if (it != cache_.end()) return it->second;
     generation = cache_generation_;
   }

@@ -91,7 +91,11 @@ class IdentityStore final : public auth::CredentialLookup {
   const os::Clock& clock_;
   // Every signed request looks its key up; keys change rarely and only here.
   mutable std::shared_mutex cache_mu_;
-  mutable std::unordered_map<std::string, auth::Credential> cache_;
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::unordered_map<std::string, auth::Credential, KeyHash, std::equal_to<>> cache_;
   // Bumped by every invalidation: a lookup that raced with a key change must
   // not put what it read before the change into the cache.
   uint64_t cache_generation_ = 0;
