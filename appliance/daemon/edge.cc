@@ -31,17 +31,19 @@ class StatusRecordingWriter final : public http::ResponseWriter {
  public:
   explicit StatusRecordingWriter(http::ResponseWriter& inner) : inner_(inner) {}
 
+  // Plain functions handing back the inner writer's task: no coroutine frame
+  // of their own (the task owns its arguments once created).
   http::Task<Status> Send(http::Response r) override {
     status_ = r.status;
-    co_return co_await inner_.Send(std::move(r));
+    return inner_.Send(std::move(r));
   }
   http::Task<Status> SendHead(http::Response head, uint64_t length) override {
     status_ = head.status;
-    co_return co_await inner_.SendHead(std::move(head), length);
+    return inner_.SendHead(std::move(head), length);
   }
-  http::Task<Status> SendBody(std::string_view chunk) override { co_return co_await inner_.SendBody(chunk); }
+  http::Task<Status> SendBody(std::string_view chunk) override { return inner_.SendBody(chunk); }
   http::Task<Status> SendFile(const os::RandomAccessFile& f, uint64_t off, uint64_t len) override {
-    co_return co_await inner_.SendFile(f, off, len);
+    return inner_.SendFile(f, off, len);
   }
   bool head_sent() const override { return inner_.head_sent(); }
   int status() const { return status_; }
