@@ -91,6 +91,36 @@ measure() {
   fi
 }
 
+# cpu_ticks PID...: user+system clock ticks the processes have used so far.
+cpu_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# measure_cpu NAME "PIDS" CMD...: measure, and also the server processes' CPU
+# per request (user+system, warm-up included in both counts) into NAME.cpu.
+# CPU per request is far steadier than req/s when the peers swing.
+measure_cpu() {
+  local name=$1 pids=$2 t0 t1
+  shift 2
+  # shellcheck disable=SC2086
+  t0=$(cpu_ticks $pids)
+  measure "$name" "$@"
+  # shellcheck disable=SC2086
+  t1=$(cpu_ticks $pids)
+  python3 - "$WORK/$name.json" "$((t1 - t0))" "$(getconf CLK_TCK)" "$WARM" >"$WORK/$name.cpu" <<'PY' || rm -f "$WORK/$name.cpu"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ticks, hz, warm = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+ops = r["ops_per_s"] * (r["seconds"] + warm)
+print(f"{ticks / hz / ops * 1e6:.2f}")
+PY
+}
+
 # value NAME FIELD: the field from a measured run, or "" when the run failed.
 value() { [[ -s $WORK/$1.json ]] && jfield "$WORK/$1.json" "$2"; }
 
@@ -155,6 +185,7 @@ http {
 EOF
   nginx -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.log" 2>&1 &
   BENCH_PIDS+=("$!")
+  NGINX_PID=$!
   NGINX_ENDPOINT=127.0.0.1:$port
   wait_http "http://$NGINX_ENDPOINT/obj-000000" 10 "$!"
 }
@@ -196,7 +227,7 @@ LG_BIG_PUT=(--size $BIG --concurrency "$C_LARGE" --requests "$BIG_PUTS" --payloa
 run_annex_workloads() {  # NAME-PREFIX ENDPOINT [credential args...]
   local p=$1 ep=$2
   shift 2
-  measure "$p-get4k" "$LOADGEN" --endpoint "$ep" "$@" --op get "${LG_SMALL[@]}"
+  measure_cpu "$p-get4k" "${SERVER_PIDS:-}" "$LOADGEN" --endpoint "$ep" "$@" --op get "${LG_SMALL[@]}"
   measure "$p-put4k" "$LOADGEN" --endpoint "$ep" "$@" --op put "${LG_SMALL[@]}" --payload-hash sha256
   measure "$p-get64m" "$LOADGEN" --endpoint "$ep" "$@" --op get "${LG_BIG_GET[@]}"
   measure "$p-put64m" "$LOADGEN" --endpoint "$ep" "$@" --op put "${LG_BIG_PUT[@]}"
@@ -293,10 +324,11 @@ sleep 1
 IDLE_MAIN=$(rss_kib "$ANNEX_MAIN_PID" VmRSS)
 start_nginx || { log "nginx did not start: $(cat "$WORK/nginx.log")"; FAILED=1; }
 
-run_annex_workloads annex "$ANNEX_ENDPOINT"
+SERVER_PIDS=$ANNEX_MAIN_PID run_annex_workloads annex "$ANNEX_ENDPOINT"
 AFTER_MAIN=$(rss_kib "$ANNEX_MAIN_PID" VmHWM)
 
-measure nginx-get4k "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get "${LG_SMALL[@]}"
+nginx_pids() { pgrep -P "${NGINX_PID:-0}" | tr '\n' ' '; }
+measure_cpu nginx-get4k "$(nginx_pids)" "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get "${LG_SMALL[@]}"
 run_fsync_peer() {  # NAME
   mkdir -p "$WORK/fsync-peer"
   measure "$1" "$BIN/fsync-peer" --dir "$WORK/fsync-peer" --threads "$C_SMALL" --size $SMALL --duration "$DUR" --warmup "$WARM"
@@ -307,8 +339,9 @@ run_fsync_peer fsync-put4k
 # swing by 2x between runs on shared machines, so the table reports the
 # median of BENCH_ROUNDS interleaved runs for these rows.
 for ((round = 2; round <= ROUNDS; round++)); do
-  measure "annex-get4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get "${LG_SMALL[@]}" --no-prepare
-  measure "nginx-get4k-r$round" "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get \
+  measure_cpu "annex-get4k-r$round" "$ANNEX_MAIN_PID" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get \
+    "${LG_SMALL[@]}" --no-prepare
+  measure_cpu "nginx-get4k-r$round" "$(nginx_pids)" "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get \
     "${LG_SMALL[@]}"
   measure "annex-put4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_SMALL[@]}" --payload-hash sha256
   run_fsync_peer "fsync-put4k-r$round"
@@ -351,6 +384,24 @@ rm -rf "$WORK/annex-data" "$WORK/s3rver-data" "$WORK/nginx-root"
   row "4KiB PUT" "req/s" ops_per_s annex-put4k-median fsync fsync-put4k-median 0.8 \
     "median of $ROUNDS; durable; peer write+fsync+rename x$C_SMALL threads"
   cat "$WORK/rounds.txt" >>"$TABLE"
+  python3 - "$WORK" "$ROUNDS" >>"$TABLE" <<'PY'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def cpu(name):
+    out = []
+    for r in range(1, rounds + 1):
+        try:
+            out.append(float(open(f"{work}/{name}{'' if r == 1 else f'-r{r}'}.cpu").read()))
+        except (OSError, ValueError):
+            pass
+    return out
+a, n = cpu("annex-get4k"), cpu("nginx-get4k")
+if a and n:
+    ma, mn = statistics.median(a), statistics.median(n)
+    print(f"4KiB GET    server CPU per request (user+system, median): annex {ma:.1f} us, nginx {mn:.1f} us"
+          f"  nginx/annex {mn / ma:.2f}   rounds annex " + " ".join(f"{x:.1f}" for x in a) +
+          "  nginx " + " ".join(f"{x:.1f}" for x in n))
+PY
   row "64MiB GET" "MB/s" mb_per_s annex-get64m nginx nginx-get64m 0.8
   row "64MiB PUT" "MB/s" mb_per_s annex-put64m dd dd-put64m 0.7 "$C_LARGE parallel dd conv=fsync"
   if ((S3RVER_UP)); then
