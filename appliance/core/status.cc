@@ -25,11 +25,16 @@ std::string_view StatusCodeName(StatusCode code) {
   return "Unknown";
 }
 
+const std::string& Status::Empty() {
+  static const std::string empty;
+  return empty;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
-  std::string out(StatusCodeName(code_));
+  std::string out(StatusCodeName(rep_->code));
   out += ": ";
-  out += message_;
+  out += rep_->message;
   return out;
 }
 

@@ -5,6 +5,7 @@
 //
 // Thread safety: a Status is a value; distinct objects need no locking.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,11 +32,19 @@ enum class StatusCode {
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : Status(code, std::move(message), std::string()) {}
   // An error that carries the wire protocol's own error code (e.g. "BadDigest")
   // so the edge can answer with it; see http/api_error.h for the table.
   Status(StatusCode code, std::string message, std::string subcode)
-      : code_(code), message_(std::move(message)), subcode_(std::move(subcode)) {}
+      : rep_(code == StatusCode::kOk ? nullptr
+                                     : std::make_unique<Rep>(Rep{code, std::move(message), std::move(subcode)})) {}
+  Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (this != &other) rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
+    return *this;
+  }
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
 
   static Status OK() { return Status(); }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
@@ -60,12 +69,12 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
-  bool ok() const { return code_ == StatusCode::kOk; }
-  StatusCode code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool ok() const { return rep_ == nullptr; }
+  StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
+  const std::string& message() const { return rep_ ? rep_->message : Empty(); }
   // The protocol error code, or empty.
-  const std::string& subcode() const { return subcode_; }
-  bool IsNotFound() const { return code_ == StatusCode::kNotFound; }
+  const std::string& subcode() const { return rep_ ? rep_->subcode : Empty(); }
+  bool IsNotFound() const { return code() == StatusCode::kNotFound; }
 
   // "NotFound: bucket x" — for logs.
   std::string ToString() const;
@@ -74,9 +83,15 @@ class [[nodiscard]] Status {
   void IgnoreError() const {}
 
  private:
-  StatusCode code_ = StatusCode::kOk;
-  std::string message_;
-  std::string subcode_;
+  // OK is a null pointer: the success path, which nearly every call takes and
+  // every Result<T> carries, costs one word and no string construction.
+  struct Rep {
+    StatusCode code;
+    std::string message;
+    std::string subcode;
+  };
+  static const std::string& Empty();
+  std::unique_ptr<Rep> rep_;
 };
 
 std::string_view StatusCodeName(StatusCode code);
