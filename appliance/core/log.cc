@@ -4,7 +4,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
+
+#include "appliance/core/strings.h"
 
 namespace annex::log {
 namespace {
@@ -64,14 +65,7 @@ void SetLevel(std::string_view name) {
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (level < GetLevel()) return;
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  std::string ts = FormatIso8601(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);
   line.append(ts).append(" ").append(LevelName(level)).append(" ");

@@ -23,21 +23,36 @@ constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
+// UTC calendar arithmetic with <chrono>, not gmtime_r/timegm: glibc's take
+// the process-wide time zone lock, and every request formats and parses dates.
 std::tm ToTm(SystemTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  using namespace std::chrono;
+  auto secs = floor<seconds>(t);
+  auto day = floor<days>(secs);
+  year_month_day ymd{day};
+  hh_mm_ss hms{secs - day};
   std::tm tm{};
-  gmtime_r(&secs, &tm);
+  tm.tm_year = static_cast<int>(ymd.year()) - 1900;
+  tm.tm_mon = static_cast<int>(static_cast<unsigned>(ymd.month())) - 1;
+  tm.tm_mday = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  tm.tm_hour = static_cast<int>(hms.hours().count());
+  tm.tm_min = static_cast<int>(hms.minutes().count());
+  tm.tm_sec = static_cast<int>(hms.seconds().count());
+  tm.tm_wday = static_cast<int>(weekday{day}.c_encoding());
+  tm.tm_yday = static_cast<int>((day - sys_days{ymd.year() / January / 1}).count());
   return tm;
 }
 
 std::optional<SystemTime> FromTm(std::tm tm) {
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60) {
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+      tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60) {
     return std::nullopt;
   }
-  std::time_t secs = timegm(&tm);
-  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(secs);
+  using namespace std::chrono;
+  // Day overflow (31 April) rolls into the next month, as timegm does.
+  sys_days first{year{tm.tm_year + 1900} / month{static_cast<unsigned>(tm.tm_mon + 1)} / 1};
+  auto t = first + days{tm.tm_mday - 1} + hours{tm.tm_hour} + minutes{tm.tm_min} + seconds{tm.tm_sec};
+  return time_point_cast<SystemTime::duration>(t);
 }
 
 int MonthIndex(std::string_view m) {
@@ -231,10 +246,12 @@ std::optional<SystemTime> ParseIso8601(std::string_view s) {
 
 std::string FormatIso8601(SystemTime t) {
   std::tm tm = ToTm(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  // Milliseconds within the (floored) second, also before 1970.
+  auto ms = std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count() % 1000;
+  if (ms < 0) ms += 1000;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms < 0 ? 0 : ms));
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 

@@ -43,6 +43,26 @@ TEST(Strings, ParseUintRejectsJunkAndOverflow) {
   EXPECT_FALSE(ParseUint(""));
 }
 
+TEST(Strings, CalendarEdges) {
+  using std::chrono::seconds;
+  // Epoch arithmetic both ways, weekdays included.
+  EXPECT_EQ(FormatHttpDate(SystemTime{}), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(FormatHttpDate(SystemTime{} - seconds(1)), "Wed, 31 Dec 1969 23:59:59 GMT");
+  EXPECT_EQ(FormatIso8601(SystemTime{} - std::chrono::milliseconds(1500)), "1969-12-31T23:59:58.500Z");
+  auto leap = ParseAmzDate("20240229T120000Z");
+  ASSERT_TRUE(leap);
+  EXPECT_EQ(FormatHttpDate(*leap), "Thu, 29 Feb 2024 12:00:00 GMT");
+  EXPECT_EQ(FormatHttpDate(*ParseAmzDate("20000301T000000Z")), "Wed, 01 Mar 2000 00:00:00 GMT");
+  EXPECT_EQ(FormatAmzDate(*ParseAmzDate("21000228T235959Z") + seconds(1)), "21000301T000000Z");  // not a leap year
+  // Out-of-range fields roll over as timegm does; impossible ones are refused.
+  EXPECT_EQ(FormatAmzDate(*ParseAmzDate("20240431T000000Z")), "20240501T000000Z");
+  EXPECT_EQ(FormatAmzDate(*ParseAmzDate("20231231T235960Z")), "20240101T000000Z");
+  EXPECT_FALSE(ParseAmzDate("20241301T000000Z"));
+  EXPECT_FALSE(ParseAmzDate("20240132T000000Z"));
+  EXPECT_FALSE(ParseAmzDate("20240101T240000Z"));
+  EXPECT_EQ(*ParseHttpDate("Thu, 29 Feb 2024 12:00:00 GMT"), *leap);
+}
+
 TEST(Strings, Dates) {
   auto t = ParseAmzDate("20130524T000000Z");
   ASSERT_TRUE(t);
