@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "appliance/auth/sigv4.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 
@@ -32,7 +33,10 @@ http::Task<Result<size_t>> PayloadReader::Read(std::span<char> buf) {
     error_ = http::ApiStatus("IncompleteBody", "The request body is longer than Content-Length.");
     co_return error_;
   }
-  if (expected_sha256_hex_) hasher_.Update(std::string_view(buf.data(), *n));
+  if (expected_sha256_hex_) {
+    if (!hasher_) hasher_.emplace(crypto::HashKind::kSha256);
+    hasher_->Update(std::string_view(buf.data(), *n));
+  }
   co_return *n;
 }
 
@@ -42,7 +46,8 @@ Status PayloadReader::CheckComplete() {
                            "You did not provide the number of bytes specified by the "
                            "Content-Length HTTP header.");
   }
-  if (expected_sha256_hex_ && hasher_.FinalHex() != ToLower(*expected_sha256_hex_)) {
+  if (expected_sha256_hex_ &&
+      (hasher_ ? hasher_->FinalHex() : std::string(kEmptyPayloadSha256)) != ToLower(*expected_sha256_hex_)) {
     return http::ApiStatus("XAmzContentSHA256Mismatch",
                            "The provided 'x-amz-content-sha256' header does not match what "
                            "was computed.");

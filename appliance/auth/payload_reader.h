@@ -34,7 +34,7 @@ class PayloadReader final : public http::BodyReader {
   http::BodyReader& raw_;
   std::optional<std::string> expected_sha256_hex_;
   std::optional<uint64_t> expected_length_;
-  crypto::Hasher hasher_{crypto::HashKind::kSha256};
+  std::optional<crypto::Hasher> hasher_;  // made at the first body byte: most requests have none
   uint64_t total_ = 0;
   bool done_ = false;
   Status error_;
