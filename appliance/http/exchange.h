@@ -7,12 +7,12 @@
 
 #include <utility>
 
-#include <boost/asio/awaitable.hpp>
 
 #include <span>
 #include <string_view>
 
 #include "appliance/core/result.h"
+#include "appliance/core/task.h"
 #include "appliance/http/request.h"
 
 namespace annex::os {
@@ -22,7 +22,7 @@ class RandomAccessFile;
 namespace annex::http {
 
 template <typename T>
-using Task = boost::asio::awaitable<T>;
+using Task = annex::Task<T>;
 
 // A source of body bytes. Decorators (payload hashing, aws-chunked decoding)
 // wrap the raw body and present the same interface.

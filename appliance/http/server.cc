@@ -12,7 +12,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -30,6 +29,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+// Sockets and streams bound to the io_context's executor, like Task.
+using Socket = asio::basic_stream_socket<tcp, TaskExecutor>;
+using PlainStream = beast::basic_stream<tcp, TaskExecutor>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 namespace {
 
@@ -170,7 +173,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
       beast::error_code ec;
       beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
       co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+                                 asio::redirect_error(use_task, ec));
       if (ec) co_return Fail(ec);
     }
     if (direct_) co_return co_await ReadDirect(buf);
@@ -180,7 +183,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
       body.size = buf.size();
       beast::error_code ec;
       beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-      co_await bhttp::async_read_some(stream_, buffer_, parser_, asio::redirect_error(asio::use_awaitable, ec));
+      co_await bhttp::async_read_some(stream_, buffer_, parser_, asio::redirect_error(use_task, ec));
       if (ec == bhttp::error::need_buffer) ec = {};
       size_t n = buf.size() - body.size;
       body.data = nullptr;
@@ -230,7 +233,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   Task<Status> SendFile(const os::RandomAccessFile& file, uint64_t offset, uint64_t length) override {
     if (is_head_) co_return Status::OK();
     if (bytes_sent_ + length > promised_) co_return Status::Internal("body longer than Content-Length");
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
       if (file.NativeHandle() >= 0 && (pending_head_.empty() || length > kCoalesceLimit)) {
         Status flushed = co_await Flush();
         if (!flushed.ok()) co_return flushed;
@@ -283,7 +286,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     beast::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
     size_t n = co_await stream_.async_read_some(asio::buffer(buf.data(), want),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+                                                asio::redirect_error(use_task, ec));
     if (ec) co_return Fail(ec);
     remaining_ -= n;
     co_return n;
@@ -308,20 +311,20 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   Task<Status> WriteGather(std::string_view head, std::string_view body) {
     beast::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
       std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
                                                 asio::buffer(body.data(), body.size())};
-      co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(stream_, buffers, asio::redirect_error(use_task, ec));
     } else {
       // Beast's TLS stream stalls on a two-buffer write whose second buffer
       // exceeds one TLS record; write the parts one after the other.
       if (!head.empty()) {
         co_await asio::async_write(stream_, asio::buffer(head.data(), head.size()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+                                   asio::redirect_error(use_task, ec));
       }
       if (!ec && !body.empty()) {
         co_await asio::async_write(stream_, asio::buffer(body.data(), body.size()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+                                   asio::redirect_error(use_task, ec));
       }
     }
     if (ec) co_return Broken(ec);
@@ -347,7 +350,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
         co_return Status::FromErrno(errno, "sendfile");
       }
       beast::error_code ec;
-      co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+      co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(use_task, ec));
       if (ec) co_return Broken(ec);
     }
     co_return Status::OK();
@@ -408,7 +411,7 @@ Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response, std::st
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
   beast::error_code ec;
   beast::get_lowest_layer(stream).expires_after(options.io_timeout);
-  co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, buffers, asio::redirect_error(use_task, ec));
 }
 
 // Serves one request; returns whether the connection may be reused.
@@ -419,7 +422,7 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   parser.body_limit(options.max_body_bytes);
   beast::error_code ec;
   beast::get_lowest_layer(stream).expires_after(buffer.size() > 0 ? options.header_timeout : options.idle_timeout);
-  co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_task, ec));
   if (ec) {
     std::string request_id = NewRequestId();
     if (ec == bhttp::error::header_limit) {
@@ -466,10 +469,10 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
 
 template <class Stream>
 Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, bool tls) {
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (!std::is_same_v<Stream, PlainStream>) {
     beast::error_code ec;
     beast::get_lowest_layer(stream).expires_after(options.header_timeout);
-    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_task, ec));
     if (ec) co_return;
   }
   beast::flat_buffer buffer;
@@ -477,9 +480,9 @@ Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, 
   while (co_await ServeOne(stream, buffer, remote, tls)) {
   }
   beast::error_code ec;
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (!std::is_same_v<Stream, PlainStream>) {
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
-    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_shutdown(asio::redirect_error(use_task, ec));
   }
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -489,7 +492,7 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     beast::error_code ec;
     // Round-robin: the connection lives on one context (one thread) for good.
     asio::io_context& home = *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
-    tcp::socket socket = co_await acceptor->async_accept(home, asio::redirect_error(asio::use_awaitable, ec));
+    Socket socket = co_await acceptor->async_accept(home, asio::redirect_error(use_task, ec));
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       log::Warn("accept failed", {{"error", ec.message()}});
@@ -501,10 +504,10 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     auto executor = socket.get_executor();
     if (tls) {
-      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+      TlsStream stream(PlainStream(std::move(socket)), *tls);
       asio::co_spawn(executor, ServeConnection(std::move(stream), std::move(remote), true), asio::detached);
     } else {
-      asio::co_spawn(executor, ServeConnection(beast::tcp_stream(std::move(socket)), std::move(remote), false),
+      asio::co_spawn(executor, ServeConnection(PlainStream(std::move(socket)), std::move(remote), false),
                      asio::detached);
     }
   }

@@ -10,10 +10,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <optional>
 #include <type_traits>
+
+#include "appliance/core/task.h"
 
 namespace annex::os {
 
@@ -25,7 +26,7 @@ class BlockingPool {
   // Runs `fn` on a pool thread. Any result type works (Result<T> included):
   // the value travels through the caller's frame, which outlives the call.
   template <typename F>
-  boost::asio::awaitable<std::invoke_result_t<F>> Run(F fn) {
+  Task<std::invoke_result_t<F>> Run(F fn) {
     using R = std::invoke_result_t<F>;
     std::optional<R> out;
     co_await boost::asio::co_spawn(
@@ -33,7 +34,7 @@ class BlockingPool {
           out.emplace(fn());
           co_return;
         },
-        boost::asio::use_awaitable);
+        use_task);
     co_return std::move(*out);
   }
 

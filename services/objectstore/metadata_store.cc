@@ -4,7 +4,6 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "appliance/core/strings.h"
 #include "services/objectstore/object_key.h"
@@ -73,8 +72,7 @@ http::Task<Status> MetadataStore::Commit(Operation op) {
       boost::asio::post(ex, [shared, s = std::move(s)]() mutable { (*shared)(std::move(s)); });
     });
   };
-  Status s = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Status)>(
-      initiate, boost::asio::use_awaitable);
+  Status s = co_await boost::asio::async_initiate<decltype(use_task), void(Status)>(initiate, use_task);
   if (s.ok()) Apply(*delta);
   co_return s;
 }

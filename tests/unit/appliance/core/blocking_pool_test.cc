@@ -20,7 +20,7 @@ TEST(BlockingPool, RunsOffTheIoThreadAndReturnsResults) {
   Result<int> result = Status::Internal("not run");
   boost::asio::co_spawn(
       io,
-      [&]() -> boost::asio::awaitable<void> {
+      [&]() -> Task<void> {
         result = co_await pool.Run([&]() -> Result<int> {
           work_thread = std::this_thread::get_id();
           return 42;
