@@ -94,11 +94,19 @@ Result<std::optional<BucketRecord>> GetBucket(const store::ReadTxn& txn, const T
 
 Result<std::optional<ObjectRecord>> GetObject(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                               std::string_view key, bool with_data) {
+  std::optional<ObjectRecord> out(std::in_place);
+  ANNEX_ASSIGN_OR_RETURN(bool found, LoadObject(txn, t, bucket, key, *out, with_data));
+  if (!found) out.reset();
+  return out;
+}
+
+Result<bool> LoadObject(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                        ObjectRecord& out, bool with_data) {
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.objects, EncodeObjectKey(bucket, key)));
-  if (!value) return std::optional<ObjectRecord>();
-  ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(*value, with_data));
-  if (r.key != key) return Status::Corruption("object key hash collision or corrupt record");
-  return std::optional<ObjectRecord>(std::move(r));
+  if (!value) return false;
+  ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
+  if (out.key != key) return Status::Corruption("object key hash collision or corrupt record");
+  return true;
 }
 
 Result<std::optional<UploadRecord>> GetUpload(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,

@@ -76,6 +76,9 @@ class MetadataStore {
 Result<std::optional<BucketRecord>> GetBucket(const store::ReadTxn& txn, const Tables& t, std::string_view bucket);
 Result<std::optional<ObjectRecord>> GetObject(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                               std::string_view key, bool with_data = true);
+// GetObject into `out`; false when absent (`out` is then unspecified).
+Result<bool> LoadObject(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                        ObjectRecord& out, bool with_data = true);
 Result<std::optional<UploadRecord>> GetUpload(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                               std::string_view key, std::string_view upload_id);
 // Every part of an upload, in part-number order.

@@ -44,15 +44,16 @@ Result<GetRequest> ParseGet(const S3Call& call) {
   return g;
 }
 
-// The record of the object the call names, if the caller may read it.
-Result<ObjectRecord> LoadReadableObject(S3Call& call) {
+// Reads the record of the object the call names into `object`, if the
+// caller may read it.
+Status LoadReadableObject(S3Call& call, ObjectRecord& object) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   const Tables& t = call.store.meta().tables();
   ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, t, call.bucket(), call.key()));
-  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kReadObject, object ? &*object : nullptr));
-  if (!object) return NoSuchKey();
-  return std::move(*object);
+  ANNEX_ASSIGN_OR_RETURN(bool found, LoadObject(txn, t, call.bucket(), call.key(), object));
+  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kReadObject, found ? &object : nullptr));
+  if (!found) return NoSuchKey();
+  return Status::OK();
 }
 
 struct Selection {
@@ -122,7 +123,8 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const ObjectRe
 http::Task<Status> GetObject(S3Call& call, bool head) {
   OS_CO_ASSIGN_OR_RETURN(GetRequest g, ParseGet(call));
   for (int attempt = 1;; ++attempt) {
-    OS_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadReadableObject(call));
+    ObjectRecord object;
+    OS_CO_RETURN_IF_ERROR(LoadReadableObject(call, object));
     switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
       case ConditionOutcome::kNotModified:
         co_return co_await SendNotModified(call, object);

@@ -123,9 +123,15 @@ std::string EncodeObject(const ObjectRecord& o) {
 }
 
 Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
+  ObjectRecord o;
+  ANNEX_RETURN_IF_ERROR(DecodeObjectInto(data, with_data, o));
+  return o;
+}
+
+Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) {
   RecordReader r(data);
   ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
-  ObjectRecord o;
+  o = ObjectRecord();
   ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
   ANNEX_ASSIGN_OR_RETURN(o.modified_ms, r.I64());
@@ -153,7 +159,7 @@ Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
   if (stored != o.size) return Status::Corruption("object size does not match its data");
   if (with_data) o.inline_data.assign(inline_data);
-  return o;
+  return Status::OK();
 }
 
 std::string EncodeUpload(const UploadRecord& u) {

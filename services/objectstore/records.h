@@ -107,6 +107,9 @@ Result<BucketRecord> DecodeBucket(std::string_view data);
 std::string EncodeObject(const ObjectRecord& r);
 // With `with_data` false the inline bytes are skipped (listings).
 Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data = true);
+// The same into `o` (every field is assigned), sparing the hot read path the
+// moves of a large record through Result and optional.
+Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o);
 
 std::string EncodeUpload(const UploadRecord& r);
 Result<UploadRecord> DecodeUpload(std::string_view data);
