@@ -23,6 +23,15 @@ class EchoHandler final : public RequestHandler {
  public:
   Task<void> Serve(Exchange& ex) override {
     const Request& r = ex.request();
+    if (r.path == "/spoof") {  // sets fields the server owns
+      Response resp;
+      resp.headers.Set("date", "yesterday");
+      resp.headers.Set("server", "spoofed");
+      resp.headers.Set("x-id-a", "spoofed");
+      resp.body = "ok";
+      (co_await ex.response().Send(std::move(resp))).IgnoreError();
+      co_return;
+    }
     if (r.path == "/early") {  // answers without reading the body
       Response resp;
       resp.status = 403;
@@ -61,8 +70,9 @@ class EchoHandler final : public RequestHandler {
 
 class ServerTest : public ::testing::Test {
  protected:
+  virtual ServerOptions Options() { return {}; }
   void SetUp() override {
-    server_ = std::make_unique<HttpServer>(io_, handler_, ServerOptions{});
+    server_ = std::make_unique<HttpServer>(io_, handler_, Options());
     auto port = server_->Listen("127.0.0.1:0", nullptr);
     ASSERT_TRUE(port.ok());
     port_ = *port;
@@ -217,6 +227,54 @@ TEST_F(ServerTest, HeaderValuesCannotSplitTheResponse) {
   EXPECT_EQ(out.find("\r\nInjected: yes"), std::string::npos) << out;
   EXPECT_EQ(out.find("\r\n\r\n"), out.find("\r\n\r\n0123456789"));  // exactly one head/body boundary
   ::close(fd);
+}
+
+// The server appends Date, Server and the request-id headers itself.
+class StampingServerTest : public ServerTest {
+ protected:
+  ServerOptions Options() override {
+    ServerOptions o;
+    o.request_id_headers = {"x-id-a", "x-id-b"};
+    o.server_name = "Tester";
+    return o;
+  }
+  // The values of every `name:` field of the first response head.
+  static std::vector<std::string> Fields(const std::string& response, const std::string& name) {
+    std::vector<std::string> out;
+    std::string head = response.substr(0, response.find("\r\n\r\n"));
+    for (std::string_view line : Split(head, '\n')) {
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (StartsWith(line, name + ": ")) out.emplace_back(line.substr(name.size() + 2));
+    }
+    return out;
+  }
+};
+
+TEST_F(StampingServerTest, ServerOwnedHeadersWinOverTheHandlers) {
+  int fd = Connect();
+  SendAll(fd, "GET /spoof HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string r = ReadResponses(fd, 1);
+  ::close(fd);
+  ASSERT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  auto a = Fields(r, "x-id-a"), b = Fields(r, "x-id-b"), date = Fields(r, "date"), server = Fields(r, "server");
+  ASSERT_EQ(a.size(), 1u) << r;
+  ASSERT_EQ(b.size(), 1u) << r;
+  EXPECT_EQ(a[0], b[0]);
+  EXPECT_EQ(a[0].size(), 16u);
+  ASSERT_EQ(date.size(), 1u) << r;
+  EXPECT_TRUE(ParseHttpDate(date[0])) << date[0];
+  EXPECT_EQ(server, std::vector<std::string>{"Tester"});
+}
+
+TEST_F(StampingServerTest, MalformedRequestsCarryARequestIdToo) {
+  int fd = Connect();
+  SendAll(fd, "GET /x HTTP/1.1\r\nHost x\r\n\r\n");  // no colon
+  std::string r = ReadResponses(fd, 1);
+  ::close(fd);
+  ASSERT_EQ(r.rfind("HTTP/1.1 400", 0), 0u) << r;
+  auto a = Fields(r, "x-id-a");
+  ASSERT_EQ(a.size(), 1u) << r;
+  EXPECT_NE(r.find("<RequestId>" + a[0] + "</RequestId>"), std::string::npos) << r;
 }
 
 TEST(ParseHostPort, Forms) {
