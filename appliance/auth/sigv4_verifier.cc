@@ -1,8 +1,6 @@
 #include "appliance/auth/sigv4_verifier.h"
 
 #include <chrono>
-#include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 #include <utility>
 
@@ -102,37 +100,36 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request);
 
 }  // namespace
 
+namespace {
+
 // Derived keys change once a day per credential, but deriving one costs four
-// HMACs; the cache makes verification one HMAC plus hashing. Cleared whole
-// when it grows past kMaxEntries: simpler than LRU and the working set
-// (keys × regions × services for today) refills in a few requests.
-struct SigV4Verifier::KeyCache {
-  static constexpr size_t kMaxEntries = 4096;
-  std::shared_mutex mu;
-  std::unordered_map<std::string, std::string> keys;
-};
+// HMACs; the cache makes verification one HMAC plus hashing. One cache per
+// thread, so the request path takes no lock; a key depends only on the secret
+// and the scope, so every verifier may share it. Cleared whole past
+// kMaxCachedKeys: simpler than LRU, and the working set (keys × regions ×
+// services for today) refills in a few requests.
+constexpr size_t kMaxCachedKeys = 4096;
 
-SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock)
-    : credentials_(credentials), clock_(clock), key_cache_(std::make_unique<KeyCache>()) {}
-
-SigV4Verifier::~SigV4Verifier() = default;
-
-std::string SigV4Verifier::SigningKey(std::string_view secret, const CredentialScope& scope) const {
+std::string CachedSigningKey(std::string_view secret, const CredentialScope& scope) {
+  thread_local std::unordered_map<std::string, std::string> cache;
   thread_local std::string cache_key;  // reused: no allocation per lookup
   cache_key.clear();
   cache_key.append(secret).append("\n").append(scope.date).append("\n");
   cache_key.append(scope.region).append("\n").append(scope.service);
-  {
-    std::shared_lock lock(key_cache_->mu);
-    auto it = key_cache_->keys.find(cache_key);
-    if (it != key_cache_->keys.end()) return it->second;
-  }
+  auto it = cache.find(cache_key);
+  if (it != cache.end()) return it->second;
   std::string key = DeriveSigningKey(secret, scope);
-  std::unique_lock lock(key_cache_->mu);
-  if (key_cache_->keys.size() >= KeyCache::kMaxEntries) key_cache_->keys.clear();
-  key_cache_->keys.emplace(cache_key, key);
+  if (cache.size() >= kMaxCachedKeys) cache.clear();
+  cache.emplace(cache_key, key);
   return key;
 }
+
+}  // namespace
+
+SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock)
+    : credentials_(credentials), clock_(clock) {}
+
+SigV4Verifier::~SigV4Verifier() = default;
 
 Result<AuthResult> SigV4Verifier::Verify(const http::Request& request,
                                          std::optional<std::string_view> body) const {
@@ -318,7 +315,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
 
   const CredentialScope& scope = claim.scope;
   result.scope = scope.ToString();
-  result.signing_key = SigningKey(credential->secret_access_key, scope);
+  result.signing_key = CachedSigningKey(credential->secret_access_key, scope);
   SignatureContext context{claim.signed_headers,
                            result.payload_sha256,
                            claim.amz_date,

@@ -24,7 +24,7 @@
 // carries no body at all (no Content-Length or 0) and is not for S3, in
 // which case sha256("") is assumed.
 //
-// Thread-safe: the signing-key cache is internally synchronized.
+// Thread-safe: the signing-key cache is per thread.
 
 #include <memory>
 #include <optional>
@@ -103,15 +103,11 @@ class SigV4Verifier {
                                              http::Headers* trailers) const;
 
  private:
-  struct KeyCache;
   Result<AuthResult> Authenticate(const http::Request& request, const internal::SigV4Claim& claim,
                                   std::optional<std::string_view> body) const;
-  // The derived key for `scope`, from the cache when possible.
-  std::string SigningKey(std::string_view secret, const CredentialScope& scope) const;
 
   const CredentialLookup& credentials_;
   const os::Clock& clock_;
-  std::unique_ptr<KeyCache> key_cache_;
 };
 
 }  // namespace annex::auth
