@@ -2,8 +2,8 @@
 // Task<T>: the coroutine type of the request path, an Asio awaitable bound to
 // an io_context's executor. A concrete executor, not the type-erased
 // any_io_executor, spares every asynchronous operation the copies and
-// destruction of a polymorphic executor (about a tenth of annexd's user time
-// on a small GET before the change).
+// destruction of a polymorphic executor: a sixth of annexd's user CPU per
+// small GET (docs/performance.md).
 //
 //   Task<Status> Handle(...) { co_await socket.async_wait(..., use_task); }
 
