@@ -52,8 +52,7 @@ std::string CredentialScope::ToString() const {
 
 namespace {
 
-// S3's canonical URI of a path made only of unreserved characters and '/'
-// is the path itself (decoding and re-encoding change nothing).
+// A path made only of unreserved characters and '/', starting with '/'.
 bool IsCanonicalS3Path(std::string_view raw_path) {
   if (raw_path.empty() || raw_path.front() != '/') return false;
   for (char c : raw_path) {
@@ -98,15 +97,10 @@ void AppendSignedHeaders(std::string& out, std::span<const std::string> signed_h
   }
 }
 
-void AppendSha256Hex(std::string& out, std::string_view data) {
-  out.append(crypto::Sha256Hex(data));
-}
-
 }  // namespace
 
 std::string CanonicalUri(std::string_view raw_path, UriStyle style) {
   if (raw_path.empty()) return "/";
-  if (style == UriStyle::kS3 && IsCanonicalS3Path(raw_path)) return std::string(raw_path);
   std::string out;
   if (style == UriStyle::kS3) {
     // Clients differ in which reserved characters they escape on the wire
@@ -166,21 +160,6 @@ std::optional<std::vector<std::string>> ParseSignedHeaders(std::string_view list
   return names;
 }
 
-std::string CanonicalRequest(std::string_view method, std::string_view canonical_uri,
-                             std::string_view canonical_query, std::string_view canonical_headers,
-                             std::string_view signed_headers, std::string_view payload_hash) {
-  std::string out;
-  out.reserve(method.size() + canonical_uri.size() + canonical_query.size() +
-              canonical_headers.size() + signed_headers.size() + payload_hash.size() + 8);
-  out.append(method).push_back('\n');
-  out.append(canonical_uri).push_back('\n');
-  out.append(canonical_query).push_back('\n');
-  out.append(canonical_headers).push_back('\n');
-  out.append(signed_headers).push_back('\n');
-  out.append(payload_hash);
-  return out;
-}
-
 std::string StringToSign(std::string_view amz_date, std::string_view scope,
                          std::string_view canonical_request) {
   std::string out;
@@ -188,7 +167,7 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
   out.append(kSigV4Algorithm).push_back('\n');
   out.append(amz_date).push_back('\n');
   out.append(scope).push_back('\n');
-  AppendSha256Hex(out, canonical_request);
+  out.append(crypto::Sha256Hex(canonical_request));
   return out;
 }
 
@@ -222,6 +201,8 @@ SignatureParts ComputeSignature(const http::Request& request, const SignatureCon
   std::string& out = parts.canonical_request;
   out.reserve(256 + request.raw_path.size() + request.raw_query.size() + context.signed_headers.size() * 64);
   out.append(request.method).push_back('\n');
+  // S3's canonical URI of a path made only of unreserved characters and '/'
+  // is the path itself: skip decoding and re-encoding it.
   if (context.uri_style == UriStyle::kS3 && IsCanonicalS3Path(request.raw_path)) {
     out.append(request.raw_path);
   } else {

@@ -75,9 +75,6 @@ std::string SignedHeadersString(std::span<const std::string> signed_headers);
 // Splits "host;x-amz-date" into names; nullopt when empty or a name is empty.
 std::optional<std::vector<std::string>> ParseSignedHeaders(std::string_view list);
 
-std::string CanonicalRequest(std::string_view method, std::string_view canonical_uri,
-                             std::string_view canonical_query, std::string_view canonical_headers,
-                             std::string_view signed_headers, std::string_view payload_hash);
 std::string StringToSign(std::string_view amz_date, std::string_view scope,
                          std::string_view canonical_request);
 
