@@ -11,6 +11,7 @@ namespace annex::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+std::atomic<Sink> g_sink{nullptr};
 
 std::string_view LevelName(Level l) {
   switch (l) {
@@ -63,6 +64,8 @@ void SetLevel(std::string_view name) {
   else if (name == "error") SetLevel(Level::kError);
 }
 
+void SetSink(Sink sink) { g_sink.store(sink, std::memory_order_release); }
+
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (level < GetLevel()) return;
   std::string ts = FormatIso8601(std::chrono::system_clock::now());
@@ -76,6 +79,10 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
     AppendValue(line, v);
   }
   line.push_back('\n');
+  if (Sink sink = g_sink.load(std::memory_order_acquire)) {
+    sink(line);
+    return;
+  }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
 }

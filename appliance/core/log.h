@@ -21,6 +21,12 @@ using Field = std::pair<std::string_view, std::string_view>;
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
 
+// Where lines go: stderr, or `sink` once set (nullptr: stderr again). A sink
+// gets whole lines ending in '\n', from any thread at once, and must stay
+// callable while anything may log (see RotatingLogFile, log_file.h).
+using Sink = void (*)(std::string_view line);
+void SetSink(Sink sink);
+
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (GetLevel() <= Level::kDebug) Write(Level::kDebug, m, f);
 }
