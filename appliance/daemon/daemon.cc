@@ -49,6 +49,21 @@ std::string ClientEndpoint(std::string_view scheme, const std::string& listen, u
   return std::string(scheme) + "://" + host + ":" + std::to_string(port);
 }
 
+// Runs `io` until stopped. An exception out of a handler would otherwise end
+// the thread (std::terminate): log it and keep serving, as Asio's docs advise.
+void RunGuarded(boost::asio::io_context& io) {
+  while (true) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      log::Error("io thread: unhandled exception", {{"error", e.what()}});
+    } catch (...) {
+      log::Error("io thread: unhandled exception", {{"error", "unknown exception"}});
+    }
+  }
+}
+
 // Drains in-flight requests, then stops every io_context.
 void StartShutdown(const std::vector<boost::asio::io_context*>& contexts, std::vector<http::HttpServer*> servers,
                    Edge& edge) {
@@ -154,8 +169,8 @@ Status RunDaemon(const Config& config) {
   }
 
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([c = contexts[i]] { c->run(); });
-  io.run();
+  for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([c = contexts[i]] { RunGuarded(*c); });
+  RunGuarded(io);
   for (auto& t : threads) t.join();
   blocking.Stop();
   s3->Stop();

@@ -61,6 +61,21 @@ Status RemapAuthError(Status status, std::string_view service) {
   return status;
 }
 
+// A service that throws (a library's exception, bad_alloc, a bug) fails
+// its request with InternalError in the service's own format, instead of
+// taking the connection down without an answer.
+http::Task<Status> HandleGuarded(service::Service& svc, service::RequestContext& ctx) {
+  std::string what;
+  try {
+    co_return co_await svc.Handle(ctx);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  co_return Status::Internal("unexpected exception in " + std::string(svc.name()) + ": " + what);
+}
+
 }  // namespace
 
 struct Edge::Outcome {
@@ -175,7 +190,7 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
   if (status.ok()) {
     service::RequestContext ctx{request, writer, *body, trailers, auth.principal, options_.region,
                                 *options_.clock, *options_.blocking, {}, 0, 0};
-    status = co_await svc->Handle(ctx);
+    status = co_await HandleGuarded(*svc, ctx);
     outcome.operation = ctx.operation.empty() ? outcome.operation : ctx.operation;
     outcome.bytes_in = ctx.bytes_in;
     outcome.bytes_out = ctx.bytes_out;

@@ -5,8 +5,10 @@
 #include "appliance/core/log.h"
 #include "appliance/daemon/config.h"
 #include "appliance/daemon/daemon.h"
+#include "appliance/os/server_process.h"
 
 int main(int argc, char** argv) {
+  annex::os::IgnoreSigpipe();
   auto config = annex::daemon::ParseConfig(argc, argv);
   if (!config.ok()) {
     if (config.status().code() == annex::StatusCode::kAborted) return 0;

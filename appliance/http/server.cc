@@ -2,10 +2,9 @@
 
 #include "appliance/http/server.h"
 
-#include <sys/sendfile.h>
-
 #include <atomic>
 #include <charconv>
+#include <exception>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,6 +21,7 @@
 #include "appliance/http/api_error.h"
 #include "appliance/os/file_system.h"
 #include "appliance/os/random.h"
+#include "appliance/os/send_file.h"
 
 namespace annex::http {
 
@@ -131,6 +131,23 @@ Task<void> DrainBody(BodyReader& body) {
     if (!n.ok() || *n == 0) co_return;
   }
 }
+
+// The completion of a spawned coroutine: Asio's `detached` drops an escaped
+// exception silently, so log it (the coroutine's own frames have already
+// released its socket by the time this runs).
+struct LogEscaped {
+  const char* what;
+  void operator()(const std::exception_ptr& e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Error("http server: exception escaped", {{"in", what}, {"error", ex.what()}});
+    } catch (...) {
+      log::Error("http server: exception escaped", {{"in", what}, {"error", "unknown exception"}});
+    }
+  }
+};
 
 Status NetError(const beast::error_code& ec, std::string_view what) {
   return Status::IOError(std::string(what) + ": " + ec.message());
@@ -337,7 +354,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     off_t off = static_cast<off_t>(offset);
     while (length > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(length, size_t{1} << 30));
-      ssize_t n = ::sendfile(socket.native_handle(), fd, &off, want);
+      ssize_t n = os::SendFileNoSignal(socket.native_handle(), fd, &off, want);
       if (n > 0) {
         length -= static_cast<uint64_t>(n);
         bytes_sent_ += static_cast<uint64_t>(n);
@@ -403,7 +420,30 @@ struct HttpServer::Impl {
   Task<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls);
   template <class Stream>
   Task<void> WriteRaw(Stream& stream, Response response, std::string_view request_id);
+  Task<bool> ServeGuarded(Exchange& exchange);
 };
+
+// An exception escaping a coroutine spawned `detached` is swallowed by Asio:
+// the connection would vanish without an answer or a log line, and the
+// request would stay counted as active forever (holding up shutdown). The
+// code below the handler throws only on bugs or exhaustion (bad_alloc,
+// length_error, a library's own exceptions); catch them here and answer 500.
+// Returns false if the handler threw.
+Task<bool> HttpServer::Impl::ServeGuarded(Exchange& exchange) {
+  std::string what;
+  try {
+    co_await handler.Serve(exchange);
+    co_return true;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  const Request& r = exchange.request();
+  log::Error("request handler threw", {{"id", r.request_id}, {"method", r.method}, {"path", r.raw_path},
+                                       {"error", what}});
+  co_return false;
+}
 
 template <class Stream>
 Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response, std::string_view request_id) {
@@ -456,8 +496,17 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
 
   ExchangeImpl<Stream> exchange(stream, buffer, parser, std::move(request), options);
   active.fetch_add(1, std::memory_order_relaxed);
-  co_await handler.Serve(exchange);
+  bool threw = !co_await ServeGuarded(exchange);
   active.fetch_sub(1, std::memory_order_relaxed);
+  if (threw) {
+    // Whatever state the handler left behind, the connection cannot be trusted with another request.
+    if (!exchange.head_sent()) {
+      const std::string& id = exchange.request().request_id;
+      Status sent = co_await exchange.Send(RenderRestXmlError(MakeApiError("InternalError"), id));
+      sent.IgnoreError();  // the connection closes either way
+    }
+    co_return false;
+  }
   if (!exchange.head_sent()) co_return false;  // handler gave up on a broken connection
   Status flushed = co_await exchange.Flush();
   if (!flushed.ok()) co_return false;
@@ -505,10 +554,10 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     auto executor = socket.get_executor();
     if (tls) {
       TlsStream stream(PlainStream(std::move(socket)), *tls);
-      asio::co_spawn(executor, ServeConnection(std::move(stream), std::move(remote), true), asio::detached);
+      asio::co_spawn(executor, ServeConnection(std::move(stream), std::move(remote), true), LogEscaped{"connection"});
     } else {
       asio::co_spawn(executor, ServeConnection(PlainStream(std::move(socket)), std::move(remote), false),
-                     asio::detached);
+                     LogEscaped{"connection"});
     }
   }
 }
@@ -543,7 +592,7 @@ Result<uint16_t> HttpServer::Listen(const std::string& host_port, asio::ssl::con
   if (ec) return Status::Unavailable("listen on " + host_port + ": " + ec.message());
   uint16_t port = acceptor->local_endpoint().port();
   impl_->acceptors.push_back(acceptor);
-  asio::co_spawn(*impl_->contexts.front(), impl_->AcceptLoop(acceptor, tls), asio::detached);
+  asio::co_spawn(*impl_->contexts.front(), impl_->AcceptLoop(acceptor, tls), LogEscaped{"accept loop"});
   return port;
 }
 

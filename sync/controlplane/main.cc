@@ -31,6 +31,7 @@
 #include "appliance/core/strings.h"
 #include "appliance/http/server.h"
 #include "appliance/os/clock.h"
+#include "appliance/os/server_process.h"
 #include "sync/common/enrollment_token.h"
 #include "sync/common/zone.h"
 #include "sync/controlplane/control_plane.h"
@@ -145,6 +146,7 @@ void StartShutdown(boost::asio::io_context& io, http::HttpServer& server) {
 }
 
 Status Serve(const Flags& f) {
+  os::IgnoreSigpipe();  // before the sync server starts its threads
   ANNEX_ASSIGN_OR_RETURN(auto listen, http::ParseHostPort(f.listen));
   ANNEX_ASSIGN_OR_RETURN(std::optional<AdminKey> env_key, AdminKeyFromEnv());
   ANNEX_ASSIGN_OR_RETURN(auto cp, ControlPlane::Serve({f.data_dir, f.region, {listen.first}, env_key}));

@@ -8,21 +8,53 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <thread>
 
 #include "appliance/core/strings.h"
+#include "appliance/os/file_system.h"
 
 namespace annex::http {
 namespace {
 
-// Echoes the body length and a digest-free summary; /stream answers in chunks.
+// A sparse in-memory file with a descriptor, so SendFile takes the sendfile(2) path.
+class MemFile final : public os::RandomAccessFile {
+ public:
+  explicit MemFile(uint64_t size) : fd_(::memfd_create("server_test", MFD_CLOEXEC)), size_(size) {
+    EXPECT_EQ(::ftruncate(fd_, static_cast<off_t>(size)), 0);
+  }
+  ~MemFile() override { ::close(fd_); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<char> buf) const override {
+    ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset));
+    if (n < 0) return Status::FromErrno(errno, "pread");
+    return static_cast<size_t>(n);
+  }
+  uint64_t Size() const override { return size_; }
+  int NativeHandle() const override { return fd_; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+};
+
+// Echoes the body length and a digest-free summary; /stream answers in chunks,
+// /big with 32 MiB from a file, /throw with an exception.
 class EchoHandler final : public RequestHandler {
  public:
   Task<void> Serve(Exchange& ex) override {
     const Request& r = ex.request();
+    if (r.path == "/throw") throw std::runtime_error("handler bug");
+    if (r.path == "/big") {
+      static const MemFile file(32 << 20);
+      Response head;
+      if (!(co_await ex.response().SendHead(std::move(head), file.Size())).ok()) co_return;
+      (co_await ex.response().SendFile(file, 0, file.Size())).IgnoreError();
+      co_return;
+    }
     if (r.path == "/spoof") {  // sets fields the server owns
       Response resp;
       resp.headers.Set("date", "yesterday");
@@ -227,6 +259,42 @@ TEST_F(ServerTest, HeaderValuesCannotSplitTheResponse) {
   EXPECT_EQ(out.find("\r\nInjected: yes"), std::string::npos) << out;
   EXPECT_EQ(out.find("\r\n\r\n"), out.find("\r\n\r\n0123456789"));  // exactly one head/body boundary
   ::close(fd);
+}
+
+// Regression: a client that stops reading a download made sendfile(2) raise
+// SIGPIPE, which ended the process (this test binary keeps SIGPIPE's default).
+TEST_F(ServerTest, ClientsAbandoningAZeroCopyDownloadDoNotKillTheServer) {
+  for (int i = 0; i < 12; ++i) {
+    int fd = Connect();
+    SendAll(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buf[4096];
+    ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+    if (i % 2 == 1) {  // RST instead of FIN
+      linger hard{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    ::close(fd);
+  }
+  int fd = Connect();
+  SendAll(fd, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string r = ReadResponses(fd, 1);
+  ::close(fd);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+}
+
+TEST_F(ServerTest, AHandlerThatThrowsGetsA500AndTheServerGoesOn) {
+  int fd = Connect();
+  SendAll(fd, "GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string r = ReadResponses(fd, 1);
+  ::close(fd);
+  EXPECT_EQ(r.rfind("HTTP/1.1 500", 0), 0u) << r;
+  EXPECT_NE(r.find("<Code>InternalError</Code>"), std::string::npos) << r;
+  EXPECT_EQ(server_->active_requests(), 0u);
+  fd = Connect();
+  SendAll(fd, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  r = ReadResponses(fd, 1);
+  ::close(fd);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
 }
 
 // The server appends Date, Server and the request-id headers itself.
