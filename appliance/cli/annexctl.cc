@@ -1,6 +1,7 @@
 // annexctl: the operator and developer CLI for an Annex appliance.
 //
-//   annexctl status                     is the appliance up and ready?
+//   annexctl status                     is the appliance up and ready? and its CA's fingerprint
+//   annexctl logs [-n N] [-f]           annexd's log (from <data-dir>/log), last lines or following
 //   annexctl credentials                the root credentials as an AWS profile
 //   annexctl accounts create NAME       a new account; prints its keys as JSON
 //   annexctl accounts list
@@ -10,7 +11,9 @@
 //
 // Requests to the admin API are SigV4-signed (service "annex") with the root
 // credentials from ANNEX_ROOT_ACCESS_KEY_ID/ANNEX_ROOT_SECRET_ACCESS_KEY or
-// <data-dir>/credentials.
+// <data-dir>/credentials. An https:// endpoint is verified against
+// --ca-bundle, else <data-dir>/tls/ca.pem when it exists, else the system's
+// trust store.
 
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
@@ -25,12 +28,16 @@
 #include <string>
 #include <thread>
 
+#include "appliance/core/log_reader.h"
+#include "appliance/crypto/certificate_fingerprint.h"
+
 namespace {
 
 struct Options {
   std::string endpoint = "http://127.0.0.1:4566";
   std::string data_dir = "./var";
   std::string region = "us-east-1";
+  std::string ca_bundle;  // for https:// endpoints; empty: <data-dir>/tls/ca.pem if present
 };
 
 struct Credentials {
@@ -109,6 +116,9 @@ HttpResult Request(const Options& o, const std::string& method, const std::strin
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
   }
   if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  std::string ca_bundle = o.ca_bundle;
+  if (ca_bundle.empty() && std::ifstream(o.data_dir + "/tls/ca.pem")) ca_bundle = o.data_dir + "/tls/ca.pem";
+  if (!ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.c_str());
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
@@ -138,6 +148,53 @@ int CheckedCall(const Options& o, const std::string& method, const std::string& 
   if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
   if (r.status != 200) return Fail(ErrorText(r));
   std::cout << r.body;
+  return 0;
+}
+
+// `annexctl status`: health, then the appliance CA's SHA-256 fingerprint,
+// read from <data-dir>/tls/ca.pem on the appliance itself, else from what
+// annexd serves at /_annex/ca.pem (compare that with the console's).
+int ShowStatus(const Options& o) {
+  HttpResult r = Request(o, "GET", "/_annex/health", "", nullptr);
+  if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
+  std::cout << o.endpoint << ": " << (r.status == 200 ? "ready" : "not ready (HTTP " + std::to_string(r.status) + ")")
+            << "\n";
+  std::string source = o.data_dir + "/tls/ca.pem";
+  std::stringstream pem;
+  if (std::ifstream local(source); local) {
+    pem << local.rdbuf();
+  } else {
+    HttpResult ca = Request(o, "GET", "/_annex/ca.pem", "", nullptr);
+    if (ca.error.empty() && ca.status == 200) pem << ca.body;
+    source = o.endpoint + "/_annex/ca.pem";
+  }
+  auto fingerprint = annex::crypto::CertificateSha256Fingerprint(pem.str());
+  if (fingerprint.ok()) std::cout << "CA SHA-256 fingerprint: " << *fingerprint << " (" << source << ")\n";
+  else std::cout << "CA: none (HTTPS is not enabled)\n";
+  return r.status == 200 ? 0 : 1;
+}
+
+struct LogsArgs {
+  size_t lines = 50;
+  bool follow = false;
+  std::string file;  // empty: <data-dir>/log/annexd.log
+};
+
+// `annexctl logs`: the last lines of annexd's rotated log, then (-f) what
+// is appended, until interrupted.
+int ShowLogs(const Options& o, const LogsArgs& a) {
+  std::string path = a.file.empty() ? o.data_dir + "/log/annexd.log" : a.file;
+  annex::log::LogFollower follower(path);  // from here on nothing is missed
+  auto last = annex::log::LastLogLines(path, a.lines);
+  if (!last.ok() && !a.follow) return Fail(last.status().message() + " (is --data-dir the appliance's data directory?)");
+  if (last.ok()) {
+    for (const auto& line : *last) std::cout << line;
+    std::cout.flush();
+  }
+  while (a.follow) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    follower.Poll([](std::string_view chunk) { std::cout << chunk << std::flush; });
+  }
   return 0;
 }
 
@@ -202,19 +259,20 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", o.data_dir, "Appliance data directory, for its root credentials (ANNEX_DATA_DIR)")
       ->capture_default_str();
   app.add_option("--region", o.region, "Region for request signing (ANNEX_REGION)")->capture_default_str();
+  app.add_option("--ca-bundle", o.ca_bundle,
+                 "CA certificate(s) to verify an https:// endpoint with (default: DATA-DIR/tls/ca.pem if present)");
   app.require_subcommand(1);
 
   int rc = 0;
   auto* status = app.add_subcommand("status", "Check that the appliance is up and ready");
-  status->callback([&] {
-    HttpResult r = Request(o, "GET", "/_annex/health", "", nullptr);
-    if (!r.error.empty()) rc = Fail("cannot reach " + o.endpoint + ": " + r.error);
-    else {
-      std::cout << o.endpoint << ": " << (r.status == 200 ? "ready" : "not ready (HTTP " + std::to_string(r.status) + ")")
-                << "\n";
-      rc = r.status == 200 ? 0 : 1;
-    }
-  });
+  status->callback([&] { rc = ShowStatus(o); });
+
+  LogsArgs logs_args;
+  auto* logs = app.add_subcommand("logs", "annexd's log: the last lines (across rotated files), or following it");
+  logs->add_option("-n,--lines", logs_args.lines, "Number of lines")->capture_default_str();
+  logs->add_flag("-f,--follow", logs_args.follow, "Keep printing lines as they are logged");
+  logs->add_option("--file", logs_args.file, "The log file (default: DATA-DIR/log/annexd.log)");
+  logs->callback([&] { rc = ShowLogs(o, logs_args); });
 
   auto* credentials = app.add_subcommand("credentials", "Print the root credentials as an AWS profile");
   credentials->callback([&] {

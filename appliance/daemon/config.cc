@@ -2,6 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 
@@ -16,14 +20,24 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->envname("ANNEX_DATA_DIR")->capture_default_str();
   app.add_option("--listen", c.listen, "HTTP listen address HOST:PORT")->envname("ANNEX_LISTEN")
       ->capture_default_str();
-  app.add_option("--tls-listen", c.tls_listen, "HTTPS listen address HOST:PORT (certificate from the appliance CA)")
-      ->envname("ANNEX_TLS_LISTEN");
+  app.add_option("--tls-listen", c.tls_listen,
+                 "HTTPS listen addresses HOST:PORT, comma-separated or repeated (certificate from the appliance CA)")
+      ->envname("ANNEX_TLS_LISTEN")->delimiter(',');
+  app.add_option("--tls-name", c.tls_names,
+                 "Extra DNS names or IP addresses for the HTTPS certificate, comma-separated or repeated")
+      ->envname("ANNEX_TLS_NAMES")->delimiter(',');
   app.add_option("--region", c.region, "Region name reported to clients")->envname("ANNEX_REGION")
       ->capture_default_str();
   app.add_option("--domain", c.domain, "Domain for virtual-hosted S3 addressing (bucket.s3.DOMAIN)")
       ->envname("ANNEX_DOMAIN")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->envname("ANNEX_LOG_LEVEL")
       ->capture_default_str();
+  app.add_option("--log-file", c.log_file, "Log to this file, rotated by size, instead of stderr (stderr follows it)")
+      ->envname("ANNEX_LOG_FILE");
+  app.add_option("--log-max-bytes", c.log_max_bytes, "Size at which the log file is rotated")
+      ->envname("ANNEX_LOG_MAX_BYTES")->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40))->capture_default_str();
+  app.add_option("--log-files", c.log_files, "Rotated log files kept (FILE.1 … FILE.N)")
+      ->envname("ANNEX_LOG_FILES")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--io-threads", c.io_threads, "Threads serving the network")->envname("ANNEX_IO_THREADS")
       ->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--blocking-threads", c.blocking_threads, "Threads for blocking disk work")
@@ -46,6 +60,12 @@ Result<Config> ParseConfig(int argc, char** argv) {
   }
   if (const char* k = std::getenv("ANNEX_ROOT_ACCESS_KEY_ID")) c.root_access_key_id = k;
   if (const char* s = std::getenv("ANNEX_ROOT_SECRET_ACCESS_KEY")) c.root_secret_access_key = s;
+  for (const auto& name : c.tls_names) {
+    if (name.find_first_not_of(" \tabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*:_") !=
+        std::string::npos) {
+      return Status::InvalidArgument("--tls-name '" + name + "' is neither a DNS name nor an IP address");
+    }
+  }
   if (c.root_access_key_id.empty() != c.root_secret_access_key.empty()) {
     return Status::InvalidArgument("set both ANNEX_ROOT_ACCESS_KEY_ID and ANNEX_ROOT_SECRET_ACCESS_KEY, or neither");
   }
@@ -60,6 +80,29 @@ std::vector<std::string> VirtualHostSuffixes(const Config& config) {
   out.push_back("s3." + config.domain);
   out.push_back("s3." + config.region + "." + config.domain);
   out.push_back(config.domain);
+  return out;
+}
+
+TlsServerNames ServerCertificateNames(const Config& config) {
+  TlsServerNames out;
+  auto add = [&out](std::string name) {
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name.empty()) return;
+    unsigned char buf[16];
+    bool ip = inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
+    auto& list = ip ? out.ip_addresses : out.dns_names;
+    if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(std::move(name));
+  };
+  for (const char* n : {"localhost", "*.localhost", "s3.localhost", "*.s3.localhost", "127.0.0.1", "::1"}) add(n);
+  const std::string& d = config.domain;
+  const std::string& r = config.region;
+  for (std::string n : {d, "*." + d, "s3." + d, "*.s3." + d, "s3." + r + "." + d, "*.s3." + r + "." + d,
+                        "*.dkr.ecr." + r + "." + d}) {
+    add(std::move(n));
+  }
+  for (const auto& n : config.tls_names) add(n);
   return out;
 }
 

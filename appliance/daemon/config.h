@@ -3,6 +3,7 @@
 // command-line flag, an ANNEX_* environment variable, the config file
 // (--config, `key = value` lines), or the default.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,11 +15,20 @@ namespace annex::daemon {
 struct Config {
   std::string data_dir = "./var";
   std::string listen = "127.0.0.1:4566";
-  std::string tls_listen;          // empty: no HTTPS listener
+  // HTTPS listen addresses (each HOST:PORT); none: no HTTPS listener.
+  std::vector<std::string> tls_listen;
+  // Names (DNS names or IP addresses) the server certificate carries besides
+  // the ones TlsServerNames always adds: the site's hostname and addresses.
+  std::vector<std::string> tls_names;
   std::string region = "us-east-1";
   // Virtual-hosted S3 addressing: Host "bucket.s3.<domain>" or "bucket.<domain>".
   std::string domain = "localhost";
   std::string log_level = "info";
+  // Empty: log to stderr. Otherwise to this file, rotated (log_file.h):
+  // at most log_files + 1 files of log_max_bytes each.
+  std::string log_file;
+  uint64_t log_max_bytes = 8ull << 20;
+  unsigned log_files = 4;
   unsigned io_threads = 2;
   unsigned blocking_threads = 8;
   // The control plane (sync/): its sync address, and the one-time token to
@@ -38,5 +48,16 @@ Result<Config> ParseConfig(int argc, char** argv);
 
 // The virtual-host suffixes the S3 router accepts for `domain`.
 std::vector<std::string> VirtualHostSuffixes(const Config& config);
+
+// What the HTTPS server certificate is valid for: localhost and the
+// loopback addresses, the virtual-host names of S3 (`s3.DOMAIN`,
+// `*.s3.DOMAIN`, `*.s3.REGION.DOMAIN`, `*.DOMAIN`) and of the registry
+// (`*.dkr.ecr.REGION.DOMAIN`), then config.tls_names. No duplicates; DNS
+// names and IP addresses apart, in that order.
+struct TlsServerNames {
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+};
+TlsServerNames ServerCertificateNames(const Config& config);
 
 }  // namespace annex::daemon

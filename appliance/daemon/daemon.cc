@@ -14,6 +14,7 @@
 
 #include "appliance/auth/sigv4_verifier.h"
 #include "appliance/core/log.h"
+#include "appliance/crypto/certificate_fingerprint.h"
 #include "appliance/daemon/admin_service.h"
 #include "appliance/daemon/edge.h"
 #include "appliance/daemon/sync_link.h"
@@ -62,6 +63,28 @@ void RunGuarded(boost::asio::io_context& io) {
       log::Error("io thread: unhandled exception", {{"error", "unknown exception"}});
     }
   }
+}
+
+// The TLS identity under <data>/tls for the configured names; hands the CA
+// certificate to the edge and logs its fingerprint, which clients check.
+Result<std::unique_ptr<boost::asio::ssl::context>> SetUpTls(const Config& config, Edge& edge) {
+  TlsServerNames names = ServerCertificateNames(config);
+  ANNEX_ASSIGN_OR_RETURN(auto files, http::EnsureTlsFiles(os::JoinPath(config.data_dir, "tls"), names.dns_names,
+                                                          names.ip_addresses));
+  ANNEX_ASSIGN_OR_RETURN(std::string ca_pem, os::ReadFileToString(os::PosixFileSystem(), files.ca_cert));
+  ANNEX_ASSIGN_OR_RETURN(std::string fingerprint, crypto::CertificateSha256Fingerprint(ca_pem));
+  std::string all_names;
+  for (const auto* list : {&names.dns_names, &names.ip_addresses}) {
+    for (const auto& n : *list) all_names += (all_names.empty() ? "" : ",") + n;
+  }
+  if (files.issued_server_cert) {
+    log::Info(files.created_ca ? "tls: created the appliance CA and a server certificate"
+                               : "tls: issued a new server certificate (names changed, expiring, or damaged)",
+              {{"names", all_names}});
+  }
+  log::Info("tls", {{"ca", files.ca_cert}, {"ca_sha256", fingerprint}});
+  edge.SetCaCertificate(std::move(ca_pem));
+  return http::MakeServerTlsContext(files);
 }
 
 // Drains in-flight requests, then stops every io_context.
@@ -138,20 +161,17 @@ Status RunDaemon(const Config& config) {
   http::HttpServer plain(contexts, edge, Edge::ServerOptions());
   http::HttpServer secure(contexts, edge, Edge::ServerOptions());
   std::vector<http::HttpServer*> servers{&plain};
-  ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
   std::unique_ptr<boost::asio::ssl::context> tls;
   if (!config.tls_listen.empty()) {
-    ANNEX_ASSIGN_OR_RETURN(auto files, http::EnsureTlsFiles(os::JoinPath(config.data_dir, "tls"),
-                                                            {"localhost", "*.localhost", "s3.localhost",
-                                                             "*.s3.localhost", "s3." + config.domain,
-                                                             "*.s3." + config.domain},
-                                                            {"127.0.0.1", "::1"}));
-    ANNEX_ASSIGN_OR_RETURN(tls, http::MakeServerTlsContext(files));
-    ANNEX_ASSIGN_OR_RETURN(uint16_t tls_port, secure.Listen(config.tls_listen, tls.get()));
-    servers.push_back(&secure);
-    log::Info("https listening", {{"address", config.tls_listen}, {"port", std::to_string(tls_port)},
-                                  {"ca", files.ca_cert}});
+    // Before any listener: /_annex/ca.pem is served from the first request on.
+    ANNEX_ASSIGN_OR_RETURN(tls, SetUpTls(config, edge));
   }
+  ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
+  for (const auto& address : config.tls_listen) {
+    ANNEX_ASSIGN_OR_RETURN(uint16_t tls_port, secure.Listen(address, tls.get()));
+    log::Info("https listening", {{"address", address}, {"port", std::to_string(tls_port)}});
+  }
+  if (!config.tls_listen.empty()) servers.push_back(&secure);
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {

@@ -124,6 +124,10 @@ http::Task<void> Edge::ServeInternal(const http::Request& request, http::Respons
     r.headers.Set("content-type", "text/plain; version=0.0.4");
     options_.metrics->Render(r.body);
     for (const auto& [name, svc] : services_) svc->AppendMetrics(r.body);
+  } else if (request.path == "/_annex/ca.pem" && !ca_pem_.empty()) {
+    outcome.operation = "CaCertificate";
+    r.headers.Set("content-type", "application/x-pem-file");
+    r.body = ca_pem_;
   } else {
     r.status = 404;
     r.body = "not found\n";

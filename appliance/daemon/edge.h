@@ -1,6 +1,7 @@
 #pragma once
 // Edge: the RequestHandler behind the HTTP listener. For each request it
-// answers the appliance's own endpoints (/_annex/health, /_annex/metrics),
+// answers the appliance's own endpoints (/_annex/health, /_annex/metrics,
+// /_annex/ca.pem),
 // routes to a service, authenticates (SigV4), wraps the body so the payload
 // is verified as it streams, calls the service, renders its errors in the
 // service's own protocol, and records metrics and an access log line.
@@ -37,6 +38,10 @@ class Edge final : public http::RequestHandler {
   void SetAdminService(service::Service* service) { admin_ = service; }
   // Health answers 200 only once set.
   void SetReady(bool ready) { ready_.store(ready); }
+  // The appliance CA certificate (PEM), served to anyone at /_annex/ca.pem:
+  // it is public, and clients need it to trust the HTTPS listeners (they
+  // check it against the fingerprint on the console). Set before serving.
+  void SetCaCertificate(std::string pem) { ca_pem_ = std::move(pem); }
 
   http::Task<void> Serve(http::Exchange& exchange) override;
 
@@ -53,6 +58,7 @@ class Edge final : public http::RequestHandler {
   std::map<std::string, service::Service*, std::less<>> services_;
   service::Service* admin_ = nullptr;
   std::atomic<bool> ready_{false};
+  std::string ca_pem_;  // empty: no HTTPS, /_annex/ca.pem is 404
 };
 
 }  // namespace annex::daemon

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "appliance/core/log.h"
+#include "appliance/core/log_file.h"
 #include "appliance/daemon/config.h"
 #include "appliance/daemon/daemon.h"
 #include "appliance/os/server_process.h"
@@ -16,6 +17,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   annex::log::SetLevel(config->log_level);
+  if (!config->log_file.empty()) {
+    auto file = annex::log::RotatingLogFile::Open(
+        {config->log_file, config->log_max_bytes, config->log_files, /*preallocate=*/true, /*capture_stderr=*/true});
+    if (file.ok()) {
+      // Never freed: any thread may log until the process exits.
+      annex::log::LogToFile(file->release());
+    } else {
+      annex::log::Warn("logging to stderr instead", {{"error", file.status().ToString()}});
+    }
+  }
   annex::Status s = annex::daemon::RunDaemon(*config);
   if (!s.ok()) {
     annex::log::Error("annexd stopped", {{"error", s.ToString()}});

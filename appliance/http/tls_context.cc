@@ -1,11 +1,17 @@
 #include "appliance/http/tls_context.h"
 
+#include <arpa/inet.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <cctype>
+#include <ctime>
+#include <optional>
+#include <set>
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -83,36 +89,139 @@ CertPtr NewCert(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP
   return cert;
 }
 
+// A server certificate is issued again this long before it expires.
+constexpr long kRenewBeforeSeconds = 30L * 24 * 3600;
+
+KeyPtr ReadKey(os::FileSystem& fs, const std::string& path) {
+  auto pem = os::ReadFileToString(fs, path);
+  if (!pem.ok()) return nullptr;
+  BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
+  KeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
+  BIO_free(bio);
+  return key;
+}
+
+CertPtr ReadCert(os::FileSystem& fs, const std::string& path) {
+  auto pem = os::ReadFileToString(fs, path);
+  if (!pem.ok()) return nullptr;
+  BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
+  CertPtr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+  BIO_free(bio);
+  return cert;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "DNS:name" / "IP:address" entries, addresses in inet_ntop's form.
+std::optional<std::string> IpEntry(const unsigned char* bytes, int length) {
+  char text[INET6_ADDRSTRLEN] = {};
+  int family = length == 4 ? AF_INET : length == 16 ? AF_INET6 : 0;
+  if (!family || !inet_ntop(family, bytes, text, sizeof text)) return std::nullopt;
+  return "IP:" + std::string(text);
+}
+
+Result<std::set<std::string>> WantedNames(const std::vector<std::string>& dns_names,
+                                          const std::vector<std::string>& ip_addresses) {
+  std::set<std::string> out;
+  for (const auto& d : dns_names) out.insert("DNS:" + Lower(d));
+  for (const auto& ip : ip_addresses) {
+    unsigned char buf[16];
+    bool v6 = ip.find(':') != std::string::npos;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, ip.c_str(), buf) != 1) {
+      return Status::InvalidArgument("not an IP address: " + ip);
+    }
+    out.insert(*IpEntry(buf, v6 ? 16 : 4));
+  }
+  return out;
+}
+
+std::set<std::string> CertNames(X509* cert) {
+  std::set<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type == GEN_DNS) {
+      const ASN1_IA5STRING* d = n->d.dNSName;
+      out.insert("DNS:" + Lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(d)),
+                                            static_cast<size_t>(ASN1_STRING_length(d)))));
+    } else if (n->type == GEN_IPADD) {
+      auto ip = IpEntry(ASN1_STRING_get0_data(n->d.iPAddress), ASN1_STRING_length(n->d.iPAddress));
+      if (ip) out.insert(*ip);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+// The server certificate and key on disk can stay: they load, belong
+// together, were signed by `ca`, carry exactly `wanted`, and are not about
+// to expire.
+bool ServerCertStillGood(os::FileSystem& fs, const TlsFiles& files, X509* ca, const std::set<std::string>& wanted) {
+  CertPtr cert = ReadCert(fs, files.server_cert);
+  KeyPtr key = ReadKey(fs, files.server_key);
+  if (!cert || !key || X509_check_private_key(cert.get(), key.get()) != 1) return false;
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca);
+  if (!ca_key || X509_verify(cert.get(), ca_key) != 1) return false;
+  time_t renew_at = time(nullptr) + kRenewBeforeSeconds;
+  if (X509_cmp_time(X509_get0_notAfter(cert.get()), &renew_at) < 0) return false;
+  return CertNames(cert.get()) == wanted;
+}
+
+Status IssueServerCert(os::FileSystem& fs, const TlsFiles& files, X509* ca, EVP_PKEY* ca_key,
+                       const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses) {
+  KeyPtr server_key = NewKey();
+  if (!server_key) return Status::Internal("EC key generation failed");
+  CertPtr server =
+      NewCert(server_key.get(), dns_names.empty() ? "localhost" : dns_names.front(), ca, ca_key, 825);
+  std::string san;
+  for (const auto& d : dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
+  for (const auto& ip : ip_addresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  if (!AddExtension(server.get(), ca, NID_subject_alt_name, san) ||
+      !AddExtension(server.get(), ca, NID_basic_constraints, "critical,CA:FALSE") ||
+      !AddExtension(server.get(), ca, NID_ext_key_usage, "serverAuth") ||
+      !AddExtension(server.get(), ca, NID_authority_key_identifier, "keyid:always")) {
+    return Status::Internal("building the server certificate failed");
+  }
+  X509_sign(server.get(), ca_key, EVP_sha256());
+  // Key first: a crash between the two writes leaves a pair that does not
+  // match, which the next start detects and replaces.
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, files.server_key, KeyToPem(server_key.get()), 0600));
+  return os::WriteFileAtomic(fs, files.server_cert, CertToPem(server.get()) + CertToPem(ca));
+}
+
 }  // namespace
 
 Result<TlsFiles> EnsureTlsFiles(const std::string& dir, const std::vector<std::string>& dns_names,
                                 const std::vector<std::string>& ip_addresses) {
   os::FileSystem& fs = os::PosixFileSystem();
   TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
-  if (fs.Exists(files.ca_cert) && fs.Exists(files.server_cert) && fs.Exists(files.server_key)) return files;
+  const std::string ca_key_path = dir + "/ca.key";
+  ANNEX_ASSIGN_OR_RETURN(std::set<std::string> wanted, WantedNames(dns_names, ip_addresses));
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(dir));
 
-  KeyPtr ca_key = NewKey(), server_key = NewKey();
-  if (!ca_key || !server_key) return Status::Internal("EC key generation failed");
-  CertPtr ca = NewCert(ca_key.get(), "Annex appliance CA", nullptr, nullptr, 3650);
-  CertPtr server = NewCert(server_key.get(), dns_names.empty() ? "localhost" : dns_names.front(), ca.get(),
-                           ca_key.get(), 825);
-  std::string san;
-  for (const auto& d : dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
-  for (const auto& ip : ip_addresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
-  if (!AddExtension(server.get(), ca.get(), NID_subject_alt_name, san) ||
-      !AddExtension(server.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE") ||
-      !AddExtension(server.get(), ca.get(), NID_ext_key_usage, "serverAuth") ||
-      !AddExtension(server.get(), ca.get(), NID_authority_key_identifier, "keyid:always")) {
-    return Status::Internal("building the server certificate failed");
+  // The CA certificate is written last: its presence marks the CA complete.
+  CertPtr ca = ReadCert(fs, files.ca_cert);
+  KeyPtr ca_key = ca ? ReadKey(fs, ca_key_path) : nullptr;
+  if (ca && (!ca_key || X509_check_private_key(ca.get(), ca_key.get()) != 1)) {
+    return Status::FailedPrecondition(files.ca_cert + " has no matching key in " + ca_key_path +
+                                      "; move " + dir + " away to start a new CA (clients must trust it again)");
   }
-  X509_sign(server.get(), ca_key.get(), EVP_sha256());
-
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, dir + "/ca.key", KeyToPem(ca_key.get()), 0600));
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, files.server_key, KeyToPem(server_key.get()), 0600));
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, files.server_cert, CertToPem(server.get()) + CertToPem(ca.get())));
-  // The CA certificate last: its presence marks the set complete.
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, files.ca_cert, CertToPem(ca.get())));
+  if (!ca) {
+    ca_key = NewKey();
+    if (!ca_key) return Status::Internal("EC key generation failed");
+    ca = NewCert(ca_key.get(), "Annex appliance CA", nullptr, nullptr, 3650);
+    ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, ca_key_path, KeyToPem(ca_key.get()), 0600));
+    files.created_ca = true;
+  }
+  if (files.created_ca || !ServerCertStillGood(fs, files, ca.get(), wanted)) {
+    ANNEX_RETURN_IF_ERROR(IssueServerCert(fs, files, ca.get(), ca_key.get(), dns_names, ip_addresses));
+    files.issued_server_cert = true;
+  }
+  if (files.created_ca) ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, files.ca_cert, CertToPem(ca.get())));
   return files;
 }
 
