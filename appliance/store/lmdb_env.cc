@@ -1,6 +1,7 @@
 #include "appliance/store/lmdb_env.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 
@@ -64,20 +65,25 @@ WriteTxn::~WriteTxn() {
   }
 }
 
+Status WriteTxn::WriteStatus(int rc, std::string_view context) const {
+  return owner_ ? owner_->WriteStatus(rc, context) : LmdbStatus(rc, context);
+}
+
+// Put and Delete write too: a large transaction spills dirty pages to disk.
 Status WriteTxn::Put(Table table, std::string_view key, std::string_view value) {
   MDB_val k = ToVal(key), v = ToVal(value);
-  return LmdbStatus(mdb_put(txn_, table.dbi, &k, &v, 0), "mdb_put");
+  return WriteStatus(mdb_put(txn_, table.dbi, &k, &v, 0), "mdb_put");
 }
 
 Status WriteTxn::Delete(Table table, std::string_view key) {
   MDB_val k = ToVal(key);
-  return LmdbStatus(mdb_del(txn_, table.dbi, &k, nullptr), "mdb_del");
+  return WriteStatus(mdb_del(txn_, table.dbi, &k, nullptr), "mdb_del");
 }
 
 Status WriteTxn::CommitRaw() {
   MDB_txn* t = std::exchange(txn_, nullptr);
   if (!t) return Status::FailedPrecondition("commit of a finished transaction");
-  return LmdbStatus(mdb_txn_commit(t), "mdb_txn_commit");
+  return WriteStatus(mdb_txn_commit(t), "mdb_txn_commit");
 }
 
 Status WriteTxn::Commit() {
@@ -156,10 +162,27 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, const Opt
   // Clear reader slots left behind by a killed process.
   int dead = 0;
   mdb_reader_check(env, &dead);
-  return std::unique_ptr<LmdbEnv>(new LmdbEnv(env, options.defer_meta_sync));
+  return std::unique_ptr<LmdbEnv>(new LmdbEnv(env, dir, options));
 }
 
-Status LmdbEnv::SyncMetaPage() const { return LmdbStatus(mdb_env_sync(env_, 1), "mdb_env_sync"); }
+Status LmdbEnv::WriteStatus(int rc, std::string_view context) const {
+  if (rc == EIO && DiskNearlyFull()) {
+    std::string msg(context);
+    msg += ": write cut short, the disk is full";
+    return Status::ResourceExhausted(std::move(msg));
+  }
+  return LmdbStatus(rc, context);
+}
+
+bool LmdbEnv::DiskNearlyFull() const {
+  if (full_disk_margin_ == 0) return false;
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0) return false;
+  uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  return free_bytes < full_disk_margin_;
+}
+
+Status LmdbEnv::SyncMetaPage() const { return WriteStatus(mdb_env_sync(env_, 1), "mdb_env_sync"); }
 
 uint64_t LmdbEnv::LastTxnId() const {
   MDB_envinfo info{};
@@ -196,7 +219,7 @@ Result<Table> LmdbEnv::OpenTable(const std::string& name) {
     return LmdbStatus(rc, "mdb_dbi_open " + name);
   }
   rc = mdb_txn_commit(txn);
-  if (rc != MDB_SUCCESS) return LmdbStatus(rc, "mdb_txn_commit");
+  if (rc != MDB_SUCCESS) return WriteStatus(rc, "mdb_txn_commit");
   return Table{dbi};
 }
 

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,6 +81,8 @@ class WriteTxn : public ReadTxn {
   WriteTxn(MDB_txn* txn, const LmdbEnv* owner, bool nested)
       : ReadTxn(txn, nullptr), owner_(owner), nested_(nested) {}
   Status CommitRaw();
+  // LmdbStatus, or ResourceExhausted for a write the full disk cut short.
+  Status WriteStatus(int rc, std::string_view context) const;
   const LmdbEnv* owner_ = nullptr;
   bool nested_ = false;
 };
@@ -122,6 +125,12 @@ class LmdbEnv {
     // consistent either way. GroupCommitter uses it to pay one flush per batch
     // instead of two; plain WriteTxn::Commit still flushes both.
     bool defer_meta_sync = false;
+    // LMDB reports a write that a full disk cut short as EIO, not ENOSPC
+    // (mdb_page_flush: "short write, filesystem full?"). A failed write then
+    // counts as a full disk while fewer than this many bytes are free: the
+    // margin covers space freed between the failure and the look (a failed
+    // upload removing its temporary file). 0: EIO is never a full disk.
+    uint64_t full_disk_margin = uint64_t{64} << 20;
   };
 
   // Opens (creating if needed) the environment in directory `dir`.
@@ -146,18 +155,27 @@ class LmdbEnv {
  private:
   friend class ReadTxn;
   friend class WriteTxn;
-  LmdbEnv(MDB_env* env, bool defer_meta_sync) : env_(env), defer_meta_sync_(defer_meta_sync) {}
+  LmdbEnv(MDB_env* env, std::string dir, const Options& options)
+      : env_(env), dir_(std::move(dir)), defer_meta_sync_(options.defer_meta_sync),
+        full_disk_margin_(options.full_disk_margin) {}
+  // LmdbStatus(rc), except that EIO on a nearly full disk is ResourceExhausted.
+  Status WriteStatus(int rc, std::string_view context) const;
+  bool DiskNearlyFull() const;
   // Read transactions are reset and renewed rather than reopened: renewing
   // keeps the reader slot, so a read costs no slot allocation or lock-file lock.
   void Recycle(MDB_txn* txn) const;
 
   MDB_env* env_;
+  std::string dir_;
   bool defer_meta_sync_ = false;
+  uint64_t full_disk_margin_ = 0;
   mutable std::mutex idle_mu_;
   mutable std::vector<MDB_txn*> idle_readers_;  // reset, ready for mdb_txn_renew
 };
 
-// Maps an LMDB return code to a Status (MDB_MAP_FULL → ResourceExhausted).
+// Maps an LMDB return code to a Status (MDB_MAP_FULL and ENOSPC →
+// ResourceExhausted). Writes through an LmdbEnv also map EIO so when the
+// disk is nearly full (Options::full_disk_margin).
 Status LmdbStatus(int rc, std::string_view context);
 
 }  // namespace annex::store

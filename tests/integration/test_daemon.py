@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """annexd as a process: health, metrics, credentials, restarts, shutdown, locking, TLS."""
 
+import concurrent.futures
 import hashlib
 import http.client
 import os
@@ -337,15 +338,20 @@ class CredentialsAndRestartTest(unittest.TestCase):
                                env=d.daemon_env())
             self.assertNotEqual(p.returncode, 0)
 
-    def test_disk_full(self):
-        """On a full disk a PUT gets an S3 error, nothing half-written stays, and space comes back."""
+    def small_disk(self, size):
+        """A tmpfs of `size` (e.g. "40m") to fill, unmounted at cleanup; skips unless root."""
         mnt = Path(tempfile.mkdtemp(prefix="annex-full-"))
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mnt)], capture_output=True,
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True,
                            text=True)
         if p.returncode != 0:
             os.rmdir(mnt)
             self.skipTest(f"cannot mount a small tmpfs to fill (needs root): {p.stderr.strip()}")
         self.addCleanup(lambda: (subprocess.run(["umount", "-l", str(mnt)]), os.rmdir(mnt)))
+        return mnt
+
+    def test_disk_full(self):
+        """On a full disk a PUT gets an S3 error, nothing half-written stays, and space comes back."""
+        mnt = self.small_disk("40m")
         d = self.daemon(data_dir=mnt / "data")
         d.start()
         self.addCleanup(d.kill)
@@ -375,6 +381,57 @@ class CredentialsAndRestartTest(unittest.TestCase):
         status, _, body = d.signed("PUT", f"/{bucket}/second", body=second)
         self.assertEqual(status, 200, body)
         self.assertEqual(d.signed("GET", f"/{bucket}/second")[2], second)
+        d.stop()
+
+    def test_disk_full_small_and_large_objects(self):
+        """A full disk answers 507 InsufficientStorage for small objects (kept in LMDB, whose short
+        writes fail as EIO) just as for large ones (data files), never 500; deleting frees it again."""
+        mnt = self.small_disk("8m")
+        d = self.daemon(data_dir=mnt / "data")
+        d.start()
+        self.addCleanup(d.kill)
+        bucket = random_bucket("full")
+        self.assertEqual(d.signed("PUT", f"/{bucket}")[0], 200)
+        fillers = []
+        while True:
+            status, _, body = d.signed("PUT", f"/{bucket}/filler{len(fillers)}", body=os.urandom(1024 * 1024))
+            if status != 200:
+                self.assertEqual((status, harness.error_code(body)), (507, "InsufficientStorage"), body[:300])
+                break
+            fillers.append(f"filler{len(fillers)}")
+            self.assertLess(len(fillers), 16, "an 8 MiB disk never filled up")
+        # Small objects of assorted sizes, concurrently so that commits batch several pages: the disk
+        # runs out part-way through LMDB's page writes, which LMDB reports as EIO.
+        def put_small(i):
+            status, _, body = d.signed("PUT", f"/{bucket}/small{i}", body=os.urandom(100 + (i * 37) % 900))
+            return i, status, harness.error_code(body)
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(put_small, range(3000)))
+        outcomes = {(status, code) for _, status, code in results}
+        self.assertLessEqual(outcomes, {(200, None), (507, "InsufficientStorage")})
+        self.assertIn((507, "InsufficientStorage"), outcomes, "the small objects never filled the disk")
+        stored = {f"small{i}" for i, status, _ in results if status == 200}
+        # What succeeded is there; what failed is not.
+        for i, status, _ in results[::50]:
+            self.assertEqual(d.signed("HEAD", f"/{bucket}/small{i}")[0], 200 if status == 200 else 404)
+        self.assertEqual(d.signed("PUT", f"/{bucket}/big", body=os.urandom(2 * 1024 * 1024))[0], 507)
+        # Deleting frees the space for both kinds again.
+        for key in fillers:
+            self.assertEqual(d.signed("DELETE", f"/{bucket}/{key}")[0], 204)
+        self.assertEqual(d.signed("PUT", f"/{bucket}/small-after", body=b"s" * 500)[0], 200)
+        big = os.urandom(2 * 1024 * 1024)
+        self.assertEqual(d.signed("PUT", f"/{bucket}/big", body=big)[0], 200)
+        self.assertEqual(d.signed("GET", f"/{bucket}/big")[2], big)
+        keys, token = set(), None
+        while True:
+            query = {"list-type": "2", **({"continuation-token": token} if token else {})}
+            status, _, body = d.signed("GET", f"/{bucket}", query=query)
+            self.assertEqual(status, 200, body[:300])
+            keys.update(harness.xml_findall_text(body, "Key"))
+            token = (harness.xml_findall_text(body, "NextContinuationToken") or [None])[0]
+            if not token:
+                break
+        self.assertEqual(keys, stored | {"small-after", "big"})
         d.stop()
 
     def test_tls_listener(self):

@@ -1,6 +1,11 @@
 #include "appliance/store/lmdb_env.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdint>
 
 #include "tests/unit/testing/temp_dir.h"
 
@@ -86,6 +91,59 @@ TEST_F(LmdbEnvTest, DeleteMissingIsNotFound) {
   auto txn = env_->BeginWrite();
   EXPECT_TRUE(txn->Delete(table_, "nope").IsNotFound());
 }
+
+TEST_F(LmdbEnvTest, MapFullIsResourceExhausted) {
+  annex::testing::TempDir small_dir;
+  LmdbEnv::Options options;
+  options.map_size = 256 * 1024;
+  auto env = LmdbEnv::Open(small_dir.path(), options);
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  Table t = *(*env)->OpenTable("t");
+  auto txn = (*env)->BeginWrite();
+  Status s;
+  for (int i = 0; i < 1000 && s.ok(); ++i) s = txn->Put(t, "k" + std::to_string(i), std::string(2000, 'v'));
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+}
+
+// A commit whose page writes the disk cuts short: LMDB answers EIO, not
+// ENOSPC. RLIMIT_FSIZE stands in for the full disk (a write crossing the limit
+// is shortened just as one crossing the last free block), and the free-space
+// margin decides whether the disk counts as full.
+class LmdbShortWriteTest : public ::testing::TestWithParam<bool> {
+ protected:
+  Status CommitCutShort(bool disk_full) {
+    LmdbEnv::Options options;
+    options.full_disk_margin = disk_full ? UINT64_MAX : 0;
+    auto env = LmdbEnv::Open(tmp_.path(), options);
+    if (!env.ok()) return env.status();
+    Table t = *(*env)->OpenTable("t");
+    struct stat st {};
+    ::stat((tmp_.path() + "/data.mdb").c_str(), &st);
+    auto txn = (*env)->BeginWrite();
+    for (int i = 0; i < 64; ++i) ANNEX_RETURN_IF_ERROR(txn->Put(t, "k" + std::to_string(i), std::string(3000, 'v')));
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    rlimit limited = old;
+    limited.rlim_cur = static_cast<rlim_t>(st.st_size) + 4096 + 100;  // mid-page: the write is shortened
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    ::setrlimit(RLIMIT_FSIZE, &limited);
+    Status s = txn->Commit();
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    return s;
+  }
+  annex::testing::TempDir tmp_;
+};
+
+TEST_P(LmdbShortWriteTest, EioOnAFullDiskIsResourceExhausted) {
+  bool disk_full = GetParam();
+  Status s = CommitCutShort(disk_full);
+  EXPECT_EQ(s.code(), disk_full ? StatusCode::kResourceExhausted : StatusCode::kIOError) << s.ToString();
+  // The short write itself, not a write refused outright (EFBIG).
+  EXPECT_NE(s.ToString().find(disk_full ? "disk is full" : "Input/output error"), std::string::npos) << s.ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(DiskFull, LmdbShortWriteTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace annex::store
