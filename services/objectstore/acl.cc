@@ -1,5 +1,7 @@
 #include "services/objectstore/acl.h"
 
+#include <string>
+
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
@@ -13,6 +15,42 @@ constexpr std::string_view kAllUsers = "http://acs.amazonaws.com/groups/global/A
 constexpr std::string_view kXsi = "http://www.w3.org/2001/XMLSchema-instance";
 
 Status Denied() { return http::ApiStatus("AccessDenied", "Access Denied"); }
+
+Status MalformedAcl() {
+  return http::ApiStatus("MalformedACLError",
+                         "The XML you provided was not well-formed or did not validate against our published schema");
+}
+
+Status GrantNotImplemented(std::string_view what) {
+  return http::ApiStatus("NotImplemented", std::string(what) +
+                                               " cannot be stored here: only the owner's FULL_CONTROL and the "
+                                               "AllUsers READ grant (public-read) are supported.");
+}
+
+bool IsPermission(std::string_view p) {
+  return p == "FULL_CONTROL" || p == "READ" || p == "WRITE" || p == "READ_ACP" || p == "WRITE_ACP";
+}
+
+// What one <Grant> adds to the ACL: nothing (the owner's FULL_CONTROL, which
+// the owner always has), public-read, or an error for anything the store
+// cannot enforce — refused rather than dropped, so no caller believes a
+// grant took effect that did not.
+Result<std::optional<CannedAcl>> ParseGrant(const pugi::xml_node& grant, std::string_view owner_canonical_id) {
+  pugi::xml_node grantee = grant.child("Grantee");
+  std::string_view permission = http::ChildText(grant, "Permission");
+  if (!grantee || !IsPermission(permission)) return MalformedAcl();
+  if (grantee.child("URI")) {
+    if (http::ChildText(grantee, "URI") == kAllUsers && permission == "READ") {
+      return std::optional<CannedAcl>(CannedAcl::kPublicRead);
+    }
+    return GrantNotImplemented("A group grant other than AllUsers READ");
+  }
+  if (grantee.child("EmailAddress")) return GrantNotImplemented("A grant to an email address");
+  if (!grantee.child("ID")) return MalformedAcl();
+  if (http::ChildText(grantee, "ID") != owner_canonical_id) return GrantNotImplemented("A grant to another user");
+  if (permission != "FULL_CONTROL") return GrantNotImplemented("Limiting the owner to " + std::string(permission));
+  return std::optional<CannedAcl>();
+}
 
 }  // namespace
 
@@ -61,30 +99,14 @@ Result<std::optional<CannedAcl>> ParseAclHeaders(const http::Headers& headers) {
   return http::ApiStatus("InvalidArgument", "Invalid canned ACL: " + *acl);
 }
 
-Result<CannedAcl> ParseAccessControlPolicy(std::string_view body) {
+Result<CannedAcl> ParseAccessControlPolicy(std::string_view body, std::string_view owner_canonical_id) {
   auto parsed = ParseS3Document(body, "AccessControlPolicy");
-  if (!parsed.ok()) {
-    return http::ApiStatus("MalformedACLError",
-                           "The XML you provided was not well-formed or did not validate against our published schema");
-  }
+  if (!parsed.ok()) return MalformedAcl();
   pugi::xml_document doc = std::move(parsed).value();
-  pugi::xml_node root = doc.document_element();
   CannedAcl acl = CannedAcl::kPrivate;
-  for (pugi::xml_node grant : root.child("AccessControlList").children("Grant")) {
-    pugi::xml_node grantee = grant.child("Grantee");
-    std::string_view permission = http::ChildText(grant, "Permission");
-    std::string_view uri = http::ChildText(grantee, "URI");
-    if (!uri.empty()) {
-      if (uri == kAllUsers && permission == "READ") {
-        acl = CannedAcl::kPublicRead;
-        continue;
-      }
-      return http::ApiStatus("NotImplemented", "Only the AllUsers READ group grant is supported.");
-    }
-    // Grants to canonical users: only the owner's FULL_CONTROL is meaningful.
-    if (permission != "FULL_CONTROL") {
-      return http::ApiStatus("NotImplemented", "Grants to other users are not supported.");
-    }
+  for (pugi::xml_node grant : doc.document_element().child("AccessControlList").children("Grant")) {
+    ANNEX_ASSIGN_OR_RETURN(std::optional<CannedAcl> granted, ParseGrant(grant, owner_canonical_id));
+    if (granted) acl = *granted;
   }
   return acl;
 }

@@ -37,9 +37,12 @@ Status Authorize(const auth::Principal& p, const BucketRecord& bucket, Access ac
 // other than private/public-read and for x-amz-grant-* headers.
 Result<std::optional<CannedAcl>> ParseAclHeaders(const http::Headers& headers);
 
-// An AccessControlPolicy body → canned ACL: owner FULL_CONTROL, plus an
-// AllUsers READ grant for public-read. Other grants are NotImplemented.
-Result<CannedAcl> ParseAccessControlPolicy(std::string_view body);
+// An AccessControlPolicy body → canned ACL: the owner's FULL_CONTROL (its
+// canonical id `owner_canonical_id`), plus an AllUsers READ grant for
+// public-read. Any other grant — another user, an email address, another
+// group or permission — is NotImplemented, never silently dropped;
+// MalformedACLError for a body or grant that is not an ACL.
+Result<CannedAcl> ParseAccessControlPolicy(std::string_view body, std::string_view owner_canonical_id);
 
 // <AccessControlPolicy> for an owner and canned ACL.
 std::string RenderAccessControlPolicy(std::string_view owner_id, std::string_view owner_name, CannedAcl acl);

@@ -13,7 +13,8 @@ namespace {
 constexpr size_t kMaxAclBody = 64 * 1024;
 
 // The ACL a Put*Acl request sets: x-amz-acl, or an AccessControlPolicy body.
-http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call) {
+// `owner_id`: the account owning the bucket (and so every object in it).
+http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call, std::string_view owner_id) {
   OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> header, ParseAclHeaders(call.headers()));
   OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxAclBody));
   if (header) {
@@ -25,7 +26,7 @@ http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call) {
   if (body.empty()) {
     co_return http::ApiStatus("MissingSecurityHeader", "Your request was missing a required header");
   }
-  co_return ParseAccessControlPolicy(body);
+  co_return ParseAccessControlPolicy(body, CanonicalUserId(owner_id));
 }
 
 // The object an owner-only object sub-resource (?acl, ?tagging) reads.
@@ -48,7 +49,7 @@ http::Task<Status> GetBucketAcl(S3Call& call) {
 
 http::Task<Status> PutBucketAcl(S3Call& call) {
   OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call));
+  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call, bucket.owner_id));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
@@ -69,7 +70,7 @@ http::Task<Status> GetObjectAcl(S3Call& call) {
 http::Task<Status> PutObjectAcl(S3Call& call) {
   OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call));
+  OS_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call, bucket.owner_id));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   const std::string& key = call.key();

@@ -451,6 +451,41 @@ class Boto3Test(AnnexTestCase):
                          Delete={"Objects": [{"Key": f"x{i}"} for i in range(1001)]}, status=400)
         self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], ["d5"])
 
+    def test_acl_grants_that_cannot_be_kept_are_refused(self):
+        """A grant to another user, email or group answers 501 NotImplemented instead of 200 and nothing."""
+        bucket = self.new_bucket("grants")
+        self.s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+        acl = self.s3.get_bucket_acl(Bucket=bucket)
+        owner = acl["Owner"]
+        owner_grant = {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"}
+        others = [
+            {"Grantee": {"Type": "CanonicalUser", "ID": "otherid"}, "Permission": "FULL_CONTROL"},
+            {"Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "bob@example.com"}, "Permission": "READ"},
+            {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
+             "Permission": "READ"},
+        ]
+        for grant in others:
+            policy = {"Owner": owner, "Grants": [owner_grant, grant]}
+            self.assertError("NotImplemented", self.s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=policy,
+                             status=501)
+            self.assertError("NotImplemented", self.s3.put_object_acl, Bucket=bucket, Key="o",
+                             AccessControlPolicy=policy, status=501)
+        for header in ("GrantFullControl", "GrantRead", "GrantWriteACP"):
+            self.assertError("NotImplemented", self.s3.put_bucket_acl, Bucket=bucket, status=501,
+                             **{header: "id=otherid"})
+            self.assertError("NotImplemented", self.s3.put_object_acl, Bucket=bucket, Key="o", status=501,
+                             **{header: "id=otherid"})
+            self.assertError("NotImplemented", self.s3.put_object, Bucket=bucket, Key="p", Body=b"x", status=501,
+                             **{header: "id=otherid"})
+        # Nothing refused took effect; the owner restating itself plus public-read still works.
+        self.assertEqual(self.s3.get_bucket_acl(Bucket=bucket)["Grants"], acl["Grants"])
+        all_users = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                     "Permission": "READ"}
+        self.s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": [owner_grant, all_users]})
+        self.assertIn(all_users, self.s3.get_bucket_acl(Bucket=bucket)["Grants"])
+        self.s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": [owner_grant]})
+        self.assertEqual(self.s3.get_bucket_acl(Bucket=bucket)["Grants"], acl["Grants"])
+
     # -- access ---------------------------------------------------------------------
 
     def test_cross_account_access_denied(self):

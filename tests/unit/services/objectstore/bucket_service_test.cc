@@ -135,6 +135,61 @@ TEST_F(BucketServiceTest, AclDocuments) {
   EXPECT_EQ(s3_.Send("GET", "/acl-bucket/o").body, "1");  // data untouched
 }
 
+// A grant the store cannot enforce is refused with NotImplemented, never
+// answered 200 and dropped; restating the owner's FULL_CONTROL still works.
+TEST_F(BucketServiceTest, AclGrantsTheStoreCannotKeepAreRefused) {
+  s3_.Send("PUT", "/grants");
+  s3_.Send("PUT", "/grants/o", "1");
+  std::string acl = s3_.Send("GET", "/grants?acl").body;
+  size_t id_at = acl.find("<ID>") + 4;
+  std::string owner = acl.substr(id_at, acl.find("</ID>") - id_at);
+  auto policy = [&](const std::string& grants) {
+    return "<AccessControlPolicy><Owner><ID>" + owner + "</ID></Owner><AccessControlList>" + grants +
+           "</AccessControlList></AccessControlPolicy>";
+  };
+  auto user = [](const std::string& id, const std::string& permission) {
+    return "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">"
+           "<ID>" + id + "</ID></Grantee><Permission>" + permission + "</Permission></Grant>";
+  };
+  auto group = [](const std::string& uri, const std::string& permission) {
+    return "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
+           "<URI>" + uri + "</URI></Grantee><Permission>" + permission + "</Permission></Grant>";
+  };
+  const std::string all_users = "http://acs.amazonaws.com/groups/global/AllUsers";
+  const std::string owner_full = user(owner, "FULL_CONTROL");
+
+  // Supported: the owner restated, with or without public-read.
+  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full)).status, 200);
+  EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", policy(owner_full + group(all_users, "READ"))).status, 200);
+  EXPECT_NE(s3_.Send("GET", "/grants/o?acl").body.find("AllUsers"), std::string::npos);
+
+  const std::vector<std::string> refused = {
+      user("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "FULL_CONTROL"),
+      user("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "READ"),
+      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\">"
+      "<EmailAddress>bob@example.com</EmailAddress></Grantee><Permission>FULL_CONTROL</Permission></Grant>",
+      group("http://acs.amazonaws.com/groups/global/AuthenticatedUsers", "READ"),
+      group(all_users, "WRITE"),
+      group(all_users, "FULL_CONTROL"),
+      user(owner, "READ"),
+  };
+  for (const auto& grant : refused) {
+    EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full + grant)).ErrorCode(), "NotImplemented") << grant;
+    EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", policy(owner_full + grant)).ErrorCode(), "NotImplemented") << grant;
+  }
+  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(user(owner, "EVERYTHING"))).ErrorCode(), "MalformedACLError");
+  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy("<Grant><Permission>READ</Permission></Grant>")).ErrorCode(),
+            "MalformedACLError");
+  for (const char* header : {"x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-write-acp"}) {
+    EXPECT_EQ(s3_.Send("PUT", "/grants?acl", "", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
+    EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", "", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
+    EXPECT_EQ(s3_.Send("PUT", "/grants/p", "1", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
+  }
+  // Nothing refused took effect.
+  EXPECT_EQ(s3_.Send("GET", "/grants?acl").body.find("AllUsers"), std::string::npos);
+  EXPECT_EQ(s3_.Send("GET", "/grants/p").ErrorCode(), "NoSuchKey");
+}
+
 TEST_F(BucketServiceTest, CorsConfigurationAndPreflight) {
   s3_.Send("PUT", "/web");
   EXPECT_EQ(s3_.Send("GET", "/web?cors").ErrorCode(), "NoSuchCORSConfiguration");
