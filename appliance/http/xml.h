@@ -38,7 +38,10 @@ class XmlDocument {
   // A document whose root element is `root`, with xmlns=`ns` when non-empty.
   explicit XmlDocument(std::string_view root, std::string_view ns = {});
   XmlNode root() { return XmlNode(root_); }
-  // <?xml version="1.0" encoding="UTF-8"?> followed by the compact document.
+  // <?xml version="1.0" encoding="UTF-8"?> followed by the compact document,
+  // always well-formed XML 1.0: text reads back byte for byte (a CR as &#13;),
+  // except that what XML 1.0 cannot carry (invalid UTF-8, control characters
+  // other than TAB, LF, CR) is written as U+FFFD.
   std::string Render() const;
 
  private:
@@ -46,7 +49,8 @@ class XmlDocument {
   pugi::xml_node root_;
 };
 
-// Parses an untrusted body. Fails with the S3 "MalformedXML" code.
+// Parses an untrusted body. Fails with the S3 "MalformedXML" code. Text
+// keeps every byte: whitespace-only text and CRs are not dropped or rewritten.
 Result<pugi::xml_document> ParseXml(std::string_view body);
 
 // Text of the direct child `name` of `node`, or "" when absent.

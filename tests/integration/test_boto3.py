@@ -451,6 +451,39 @@ class Boto3Test(AnnexTestCase):
                          Delete={"Objects": [{"Key": f"x{i}"} for i in range(1001)]}, status=400)
         self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], ["d5"])
 
+    def test_delete_objects_keys_with_whitespace_and_control_characters(self):
+        """Keys are data in DeleteObjects, and every response naming them stays well-formed XML 1.0."""
+        bucket = self.new_bucket("keys")
+        keys = [" ", "_ ", '"', "&", "<", " lead and trail ", "x\x01y", "x\x1fy", "x\x7fy", "x\ty", "x\ny", "x\ry",
+                "x\r\ny"]
+        for k in keys:
+            self.s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+
+        def in_xml(key):
+            """The key as XML 1.0 can carry it: control characters but TAB, LF and CR become U+FFFD."""
+            return "".join("\ufffd" if ord(c) < 0x20 and c not in "\t\n\r" else c for c in key)
+
+        self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], utf8_sorted(keys))
+        # Without encoding-type (botocore sets it for the listings above, other clients may not).
+        uploads = {k: self.s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"] for k in keys[-7:]}
+        for query in ({"list-type": "2"}, {}, {"list-type": "2", "delimiter": "y", "prefix": "x\x01"}, {"uploads": ""}):
+            status, _, body = self.daemon.signed("GET", f"/{bucket}", query=query)
+            self.assertEqual(status, 200, body[:300])
+            listed = harness.xml_findall_text(body, "Key")  # expat, as botocore: fails on a malformed document
+            expected = keys[-7:] if "uploads" in query else [] if "delimiter" in query else keys
+            self.assertEqual(sorted(listed), sorted(in_xml(k) for k in expected), query)
+        listed = self.s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        self.assertEqual(sorted((u["Key"], u["UploadId"]) for u in listed),
+                         sorted((in_xml(k), u) for k, u in uploads.items()))
+        for k, upload_id in uploads.items():
+            self.s3.abort_multipart_upload(Bucket=bucket, Key=k, UploadId=upload_id)
+
+        r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+        self.assertNotIn("Errors", r)
+        self.assertEqual(sorted(d["Key"] for d in r["Deleted"]), sorted(in_xml(k) for k in keys))
+        self.assertEqual(self.s3.list_objects_v2(Bucket=bucket)["KeyCount"], 0)
+        self.s3.delete_bucket(Bucket=bucket)
+
     def test_acl_grants_that_cannot_be_kept_are_refused(self):
         """A grant to another user, email or group answers 501 NotImplemented instead of 200 and nothing."""
         bucket = self.new_bucket("grants")
