@@ -123,10 +123,12 @@ class Qemu:
 
     def __init__(self, disk, log_path, uefi=False, kernel=None, initrd=None, cmdline="", extra_disk=None):
         self.port = free_port()
+        self.tls_port = free_port()  # the guest's HTTPS port 443
         self.log_path = Path(log_path)
         args = [QEMU, "-machine", f"q35,accel={ACCEL}", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic",
                 "-drive", f"file={disk},format=raw,if=virtio",
-                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:4566",
+                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:4566,"
+                f"hostfwd=tcp:127.0.0.1:{self.tls_port}-:443",
                 "-device", "virtio-net-pci,netdev=n0"]
         if extra_disk:
             args += ["-drive", f"file={extra_disk},format=raw,if=virtio,readonly=on"]

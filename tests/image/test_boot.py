@@ -3,7 +3,9 @@
 DirectKernelBootTest  boots the kernel and initramfs straight from qemu (the
                       fast path) with a static address from kernel
                       parameters, on a disk larger than the image, and uses
-                      the appliance with boto3 through a forwarded port.
+                      the appliance with boto3 through a forwarded port, over
+                      plain HTTP and over HTTPS with the CA it generated
+                      (checked against the fingerprint on the console).
 UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
                       path with boot counting): A runs 1.0.0; the running
                       system installs 1.1.0 (a second disk) into B from its
@@ -14,7 +16,11 @@ UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
                       object written before the updates survives all of it.
 """
 
+import hashlib
 import os
+import socket
+import ssl
+import urllib.request
 import warnings
 from pathlib import Path
 import stat
@@ -32,9 +38,9 @@ except ImportError:  # pragma: no cover
     boto3 = None
 
 
-def s3(endpoint):
+def s3(endpoint, verify=None):
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
-                        region_name="us-east-1",
+                        region_name="us-east-1", verify=verify,
                         config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=60))
 
 
@@ -95,7 +101,7 @@ class DirectKernelBootTest(BootTestCase):
         ready = wait_ready(vm, 240)
         print(f"direct kernel boot to ready: {ready - started:.1f} s", file=sys.stderr)
         vm.wait_for(r"annex-init: data partition: grown to (\d+) MiB", 30)
-        vm.wait_for(r"Annex 1\.0\.0 on slot a serves on port 4566", 30)
+        vm.wait_for(r"Annex 1\.0\.0 on slot a serves HTTPS on ports 443 and 4567, HTTP on port 4566", 30)
         self.assertIn("site lab-2", vm.console())
         self.assertIn("eth0 10.0.2.15/24 (static)", vm.console())
         self.assertNotIn("by DHCP", vm.console())
@@ -113,9 +119,38 @@ class DirectKernelBootTest(BootTestCase):
         with self.assertRaises(Exception) as ctx:
             bad.list_buckets()
         self.assertIn("InvalidAccessKeyId", str(ctx.exception))
+        self.check_https(vm, body)
         # The data filesystem spans the grown partition, not the image's.
         size = int(vm.wait_for(r"grown to (\d+) MiB", 1).group(1))
         self.assertGreater(size, 1000)
+
+
+    def check_https(self, vm, body):
+        """The CA, fetched over plain HTTP, is trusted only because its
+        fingerprint matches the console's; then S3 over HTTPS with it."""
+        fingerprint = vm.wait_for(r"CA certificate SHA-256 fingerprint: ([0-9A-F]{2}(?::[0-9A-F]{2}){31})", 30).group(1)
+        with urllib.request.urlopen(vm.endpoint + "/_annex/ca.pem", timeout=10) as r:
+            pem = r.read().decode()
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        self.assertEqual(":".join(f"{b:02X}" for b in hashlib.sha256(der).digest()), fingerprint)
+        ca = self.ws.dir / "direct-ca.pem"
+        ca.write_text(pem)
+        https = s3(f"https://localhost:{vm.tls_port}", verify=str(ca))
+        self.assertEqual(https.get_object(Bucket="boot-test", Key="dir/object.bin")["Body"].read(), body)
+        https.put_object(Bucket="boot-test", Key="over-https", Body=b"tls")
+        self.assertEqual(s3(vm.endpoint).get_object(Bucket="boot-test", Key="over-https")["Body"].read(), b"tls")
+        # The certificate names the appliance as the first-boot config and the
+        # network describe it: hostname, static address, the S3 names.
+        ctx = ssl.create_default_context(cafile=str(ca))
+        with socket.create_connection(("127.0.0.1", vm.tls_port), timeout=10) as sock:
+            with ctx.wrap_socket(sock, server_hostname="annex-test") as tls:
+                names = tls.getpeercert()["subjectAltName"]
+        for want in (("DNS", "annex-test"), ("IP Address", "10.0.2.15"), ("DNS", "*.s3.localhost")):
+            self.assertIn(want, names)
+        # Without the appliance CA, HTTPS is refused.
+        with self.assertRaises(ssl.SSLError):
+            with socket.create_connection(("127.0.0.1", vm.tls_port), timeout=10) as sock:
+                ssl.create_default_context().wrap_socket(sock, server_hostname="localhost").close()
 
 
 class UefiUpdateTest(BootTestCase):
