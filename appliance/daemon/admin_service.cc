@@ -4,6 +4,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/daemon/sync_link.h"
+#include "appliance/service/refusal_log.h"
 
 namespace annex::daemon {
 namespace {
@@ -47,6 +48,23 @@ Result<SyncEnrollRequest> ParseEnrollRequest(const std::string& body) {
   return r;
 }
 
+// The appliance root's own identity: its root account, and that account's
+// root rather than one of its users. Holding some key of the root account is
+// not enough.
+bool IsApplianceRoot(const auth::Principal& p, const std::string& root_account_id) {
+  return !p.anonymous && !root_account_id.empty() && p.account_id == root_account_id && p.is_root() &&
+         p.arn == "arn:aws:iam::" + root_account_id + ":root";
+}
+
+// {"name": "ACCOUNT-NAME"}: a non-empty string, never a default.
+Result<std::string> ParseCreateAccountRequest(const std::string& body) {
+  json in = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!in.is_object() || !in.contains("name") || !in["name"].is_string() || in["name"].get<std::string>().empty()) {
+    return http::ApiStatus("ValidationError", "body must be {\"name\": \"ACCOUNT-NAME\"} with a non-empty name");
+  }
+  return in["name"].get<std::string>();
+}
+
 // SyncLink::Enroll's refusals as this API's errors.
 Status EnrollError(const Status& s) {
   switch (s.code()) {
@@ -75,19 +93,19 @@ class AdminService final : public service::Service {
   }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {
-    if (ctx.principal.anonymous || !ctx.principal.is_root() || ctx.principal.account_id != root_account_id_) {
-      co_return http::ApiStatus("AccessDenied", "Only the appliance's root credentials may use the admin API");
-    }
     const std::string& path = ctx.request.path;
+    if (!IsApplianceRoot(ctx.principal, root_account_id_)) {
+      Status denied = http::ApiStatus("AccessDenied", "Only the appliance's root credentials may use the admin API");
+      service::LogRefusal(ctx, "annex:" + ctx.request.method, path, denied);
+      co_return denied;
+    }
     if (path == "/_annex/api/accounts" && ctx.request.method == "POST") {
       ctx.operation = "CreateAccount";
       Result<std::string> body = co_await http::ReadSmallBody(ctx.body, 64 * 1024);
       if (!body.ok()) co_return body.status();
-      json in = json::parse(*body, nullptr, /*allow_exceptions=*/false);
-      if (!in.is_object() || !in.contains("name") || !in["name"].is_string()) {
-        co_return http::ApiStatus("ValidationError", "body must be {\"name\": \"ACCOUNT-NAME\"}");
-      }
-      auto created = identities_.CreateAccount(in["name"].get<std::string>());
+      Result<std::string> name = ParseCreateAccountRequest(*body);
+      if (!name.ok()) co_return name.status();
+      auto created = identities_.CreateAccount(*name);
       if (!created.ok()) co_return created.status();
       co_return co_await SendJson(ctx, AccountJson(created->first, &created->second));
     }

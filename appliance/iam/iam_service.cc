@@ -2,6 +2,9 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/http/xml.h"
+#include "appliance/iam/iam_access.h"
+#include "appliance/iam/iam_params.h"
+#include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
 namespace {
@@ -33,9 +36,9 @@ class IamService final : public service::Service {
     if (!params.ok()) co_return http::ApiStatus("MalformedQueryString", params.status().message());
     const std::string* action = params->Get("Action");
     if (!action) co_return http::ApiStatus("MissingAction", "Missing Action");
-    ctx.operation = *action;
-    if (ctx.principal.anonymous) co_return http::ApiStatus("AccessDenied", "Request must be signed");
-    Result<std::string> result = Dispatch(*action, *params, ctx);
+    // Unknown names stay out of metrics labels: the client chooses them.
+    ctx.operation = IsSupportedIamAction(*action) ? *action : "InvalidAction";
+    Result<std::string> result = Run(*action, *params, ctx);
     if (!result.ok()) co_return result.status();
     http::Response response;
     response.headers.Set("content-type", "text/xml");
@@ -46,25 +49,41 @@ class IamService final : public service::Service {
  private:
   using Params = http::QueryParams;
 
-  Result<std::string> Dispatch(const std::string& action, const Params& p, service::RequestContext& ctx) {
-    const std::string& account = ctx.principal.account_id;
-    std::string user = Param(p, "UserName");
-    if (action == "CreateUser") return CreateUser(account, user, ctx);
-    if (action == "GetUser") return GetUser(account, user.empty() ? ctx.principal.user_name : user, ctx);
+  // Validation, then the access rule (iam_access.h), then the action; each
+  // refusal is logged. No parameter is acted on before it is validated.
+  Result<std::string> Run(const std::string& action, const Params& p, service::RequestContext& ctx) {
+    const std::string* named = p.Get("UserName");
+    if (ctx.principal.anonymous) {
+      Status denied = http::ApiStatus("AccessDenied", "Request must be signed");
+      service::LogRefusal(ctx, "iam:" + action, named ? "UserName=" + *named : "", denied);
+      return denied;
+    }
+    if (Status valid = ValidateIamParams(action, p); !valid.ok()) {
+      service::LogRefusal(ctx, "iam:" + action, named ? "UserName=" + *named : "", valid);
+      return valid;
+    }
+    Identity target = TargetIdentity(ctx.principal, action, p);
+    if (Status allowed = AuthorizeIamAction(ctx.principal, action, target); !allowed.ok()) {
+      service::LogRefusal(ctx, "iam:" + action, IamResourceArn(action, target), allowed);
+      return allowed;
+    }
+    return Dispatch(action, p, target, ctx);
+  }
+
+  Result<std::string> Dispatch(const std::string& action, const Params& p, const Identity& target,
+                               service::RequestContext& ctx) {
+    const std::string& account = target.account_id();
+    if (action == "CreateUser") return CreateUser(account, target.user_name(), ctx);
+    if (action == "GetUser") return GetUser(target, ctx);
     if (action == "ListUsers") return ListUsers(account, ctx);
-    if (action == "DeleteUser") return Simple("DeleteUser", identities_.DeleteUser(account, user), ctx);
-    // Without UserName, key operations act on the caller's own identity.
-    if (!p.Has("UserName")) user = ctx.principal.user_name;
-    if (action == "CreateAccessKey") return CreateAccessKey(account, user, ctx);
-    if (action == "ListAccessKeys") return ListAccessKeys(account, user, ctx);
+    if (action == "DeleteUser") return Simple(action, identities_.DeleteUser(account, target.user_name()), ctx);
+    if (action == "CreateAccessKey") return CreateAccessKey(target, ctx);
+    if (action == "ListAccessKeys") return ListAccessKeys(target, ctx);
     if (action == "DeleteAccessKey")
-      return Simple("DeleteAccessKey", identities_.DeleteAccessKey(account, user, Param(p, "AccessKeyId")), ctx);
+      return Simple(action, identities_.DeleteAccessKey(target, Param(p, "AccessKeyId")), ctx);
     if (action == "UpdateAccessKey") {
-      std::string status = Param(p, "Status");
-      if (status != "Active" && status != "Inactive")
-        return http::ApiStatus("ValidationError", "Status must be Active or Inactive");
-      return Simple("UpdateAccessKey",
-                    identities_.SetAccessKeyActive(account, user, Param(p, "AccessKeyId"), status == "Active"), ctx);
+      bool active = Param(p, "Status") == "Active";  // validated: Active or Inactive
+      return Simple(action, identities_.SetAccessKeyActive(target, Param(p, "AccessKeyId"), active), ctx);
     }
     return Status(StatusCode::kInvalidArgument, "Could not find operation " + action, "InvalidAction");
   }
@@ -92,14 +111,14 @@ class IamService final : public service::Service {
     return Finish(doc, ctx);
   }
 
-  Result<std::string> GetUser(const std::string& account, const std::string& user, service::RequestContext& ctx) {
+  Result<std::string> GetUser(const Identity& target, service::RequestContext& ctx) {
     http::XmlDocument doc("GetUserResponse", kIamNamespace);
     auto node = doc.root().Child("GetUserResult").Child("User");
-    if (user.empty()) {  // the account root
-      node.Add("UserId", account).Add("Arn", "arn:aws:iam::" + account + ":root");
+    if (target.is_root()) {
+      node.Add("UserId", target.account_id()).Add("Arn", target.Arn());
       return Finish(doc, ctx);
     }
-    ANNEX_ASSIGN_OR_RETURN(User u, identities_.GetUser(account, user));
+    ANNEX_ASSIGN_OR_RETURN(User u, identities_.GetUser(target.account_id(), target.user_name()));
     AddUser(node, u);
     return Finish(doc, ctx);
   }
@@ -114,19 +133,17 @@ class IamService final : public service::Service {
     return Finish(doc, ctx);
   }
 
-  Result<std::string> CreateAccessKey(const std::string& account, const std::string& user,
-                                      service::RequestContext& ctx) {
-    ANNEX_ASSIGN_OR_RETURN(AccessKey k, identities_.CreateAccessKey(account, user));
+  Result<std::string> CreateAccessKey(const Identity& owner, service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(AccessKey k, identities_.CreateAccessKey(owner));
     http::XmlDocument doc("CreateAccessKeyResponse", kIamNamespace);
     auto node = doc.root().Child("CreateAccessKeyResult").Child("AccessKey");
-    node.Add("UserName", user).Add("AccessKeyId", k.access_key_id).Add("Status", "Active")
+    node.Add("UserName", owner.user_name()).Add("AccessKeyId", k.access_key_id).Add("Status", "Active")
         .Add("SecretAccessKey", k.secret_access_key).Add("CreateDate", FormatIso8601(k.created));
     return Finish(doc, ctx);
   }
 
-  Result<std::string> ListAccessKeys(const std::string& account, const std::string& user,
-                                     service::RequestContext& ctx) {
-    ANNEX_ASSIGN_OR_RETURN(auto keys, identities_.ListAccessKeys(account, user));
+  Result<std::string> ListAccessKeys(const Identity& owner, service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(auto keys, identities_.ListAccessKeys(owner));
     http::XmlDocument doc("ListAccessKeysResponse", kIamNamespace);
     auto result = doc.root().Child("ListAccessKeysResult");
     auto list = result.Child("AccessKeyMetadata");

@@ -1,7 +1,8 @@
 #pragma once
 // IamService: the IAM Query API (Action=CreateUser&…, XML responses) for the
-// users and access keys of the caller's account. Policies come later; until
-// then an account's users act as the account.
+// users and access keys of the caller's account. Each request is validated
+// (iam_params.h), then checked against the fixed access rule that stands in
+// for policies until they exist (iam_access.h), and only then acted on.
 
 #include <memory>
 

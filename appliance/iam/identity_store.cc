@@ -84,15 +84,29 @@ Status NoSuchUser(const std::string& name) {
   return Status(StatusCode::kNotFound, "The user with name " + name + " cannot be found.", "NoSuchEntity");
 }
 
+// Names of existing users: an empty name is refused here too, so no caller
+// can reach the root's records through a user-name argument.
+Status CheckExistingUserName(const std::string& name) {
+  if (IsValidUserName(name, 128)) return Status::OK();
+  return Status(StatusCode::kInvalidArgument,
+                "1 validation error detected: Value at 'userName' failed to satisfy constraint: Member must "
+                "satisfy regular expression pattern: [\\w+=,.@-]+ and have length between 1 and 128",
+                "ValidationError");
+}
+
 }  // namespace
 
-bool IsValidUserName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (unsigned char c : name) {
-    if (!std::isalnum(c) && std::string_view("+=,.@_-").find(static_cast<char>(c)) == std::string_view::npos)
-      return false;
+bool IsValidUserName(std::string_view name, size_t max_length) {
+  if (name.empty() || name.size() > max_length) return false;
+  for (char c : name) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("+=,.@_-").find(c) == std::string_view::npos) return false;
   }
   return true;
+}
+
+std::string Identity::Arn() const {
+  return root_ ? "arn:aws:iam::" + account_id_ + ":root" : "arn:aws:iam::" + account_id_ + ":user/" + user_name_;
 }
 
 IdentityStore::IdentityStore(std::unique_ptr<store::LmdbEnv> env, const os::Clock& clock)
@@ -264,6 +278,7 @@ Result<User> IdentityStore::CreateUser(const std::string& account_id, const std:
 }
 
 Result<User> IdentityStore::GetUser(const std::string& account_id, const std::string& user_name) const {
+  ANNEX_RETURN_IF_ERROR(CheckExistingUserName(user_name));
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
   ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(users_, UserKey(account_id, user_name)));
   if (!raw) return NoSuchUser(user_name);
@@ -285,7 +300,7 @@ Result<std::vector<User>> IdentityStore::ListUsers(const std::string& account_id
 }
 
 Status IdentityStore::DeleteUser(const std::string& account_id, const std::string& user_name) {
-  ANNEX_ASSIGN_OR_RETURN(auto keys, ListAccessKeys(account_id, user_name));
+  ANNEX_ASSIGN_OR_RETURN(auto keys, ListAccessKeys(Identity::User(account_id, user_name)));
   if (!keys.empty()) {
     return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must delete access keys first.",
                   "DeleteConflict");
@@ -297,21 +312,26 @@ Status IdentityStore::DeleteUser(const std::string& account_id, const std::strin
   return txn.Commit();
 }
 
-Result<AccessKey> IdentityStore::CreateAccessKey(const std::string& account_id, const std::string& user_name) {
-  if (!user_name.empty()) ANNEX_RETURN_IF_ERROR(GetUser(account_id, user_name).status());
-  ANNEX_ASSIGN_OR_RETURN(auto existing, ListAccessKeys(account_id, user_name));
+Status IdentityStore::CheckOwner(const Identity& owner) const {
+  if (!owner.is_root()) return GetUser(owner.account_id(), owner.user_name()).status();
+  Status account = GetAccount(owner.account_id()).status();
+  if (account.IsNotFound()) return Status(StatusCode::kNotFound, account.message(), "NoSuchEntity");
+  return account;
+}
+
+Result<AccessKey> IdentityStore::CreateAccessKey(const Identity& owner) {
+  ANNEX_ASSIGN_OR_RETURN(auto existing, ListAccessKeys(owner));
   if (existing.size() >= kMaxKeysPerUser) {
     return Status(StatusCode::kResourceExhausted, "Cannot exceed quota for AccessKeysPerUser: 2", "LimitExceeded");
   }
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(AccessKey key, NewKeyLocked(txn, account_id, user_name));
+  ANNEX_ASSIGN_OR_RETURN(AccessKey key, NewKeyLocked(txn, owner.account_id(), owner.user_name()));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   return key;
 }
 
-Result<std::vector<AccessKey>> IdentityStore::ListAccessKeys(const std::string& account_id,
-                                                             const std::string& user_name) const {
-  if (!user_name.empty()) ANNEX_RETURN_IF_ERROR(GetUser(account_id, user_name).status());
+Result<std::vector<AccessKey>> IdentityStore::ListAccessKeys(const Identity& owner) const {
+  ANNEX_RETURN_IF_ERROR(CheckOwner(owner));
   // Keys are indexed by id only; an account has few keys, so a scan is fine.
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
   ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(keys_));
@@ -319,38 +339,38 @@ Result<std::vector<AccessKey>> IdentityStore::ListAccessKeys(const std::string& 
   ANNEX_RETURN_IF_ERROR(cursor.SeekFirst());
   while (cursor.Valid()) {
     ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(cursor.value()));
-    if (k.account_id == account_id && k.user_name == user_name) out.push_back(std::move(k));
+    if (k.account_id == owner.account_id() && k.user_name == owner.user_name()) out.push_back(std::move(k));
     ANNEX_RETURN_IF_ERROR(cursor.Next());
   }
   return out;
 }
 
-Result<AccessKey> IdentityStore::OwnKey(const store::ReadTxn& txn, const std::string& account_id,
-                                        const std::string& user_name, const std::string& access_key_id) const {
+Result<AccessKey> IdentityStore::OwnKey(const store::ReadTxn& txn, const Identity& owner,
+                                        const std::string& access_key_id) const {
   Status missing(StatusCode::kNotFound, "The Access Key with id " + access_key_id + " cannot be found.",
                  "NoSuchEntity");
   ANNEX_ASSIGN_OR_RETURN(auto raw, txn.Get(keys_, access_key_id));
   if (!raw) return missing;
   ANNEX_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(*raw));
   // Another identity's key reads as absent: ids must not leak across accounts.
-  if (k.account_id != account_id || k.user_name != user_name) return missing;
+  if (k.account_id != owner.account_id() || k.user_name != owner.user_name()) return missing;
   return k;
 }
 
-Status IdentityStore::DeleteAccessKey(const std::string& account_id, const std::string& user_name,
-                                      const std::string& access_key_id) {
+Status IdentityStore::DeleteAccessKey(const Identity& owner, const std::string& access_key_id) {
+  ANNEX_RETURN_IF_ERROR(CheckOwner(owner));
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
-  ANNEX_RETURN_IF_ERROR(OwnKey(txn, account_id, user_name, access_key_id).status());
+  ANNEX_RETURN_IF_ERROR(OwnKey(txn, owner, access_key_id).status());
   ANNEX_RETURN_IF_ERROR(txn.Delete(keys_, access_key_id));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   Invalidate(access_key_id);
   return Status::OK();
 }
 
-Status IdentityStore::SetAccessKeyActive(const std::string& account_id, const std::string& user_name,
-                                         const std::string& access_key_id, bool active) {
+Status IdentityStore::SetAccessKeyActive(const Identity& owner, const std::string& access_key_id, bool active) {
+  ANNEX_RETURN_IF_ERROR(CheckOwner(owner));
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(AccessKey k, OwnKey(txn, account_id, user_name, access_key_id));
+  ANNEX_ASSIGN_OR_RETURN(AccessKey k, OwnKey(txn, owner, access_key_id));
   k.active = active;
   ANNEX_RETURN_IF_ERROR(txn.Put(keys_, access_key_id, EncodeKey(k)));
   ANNEX_RETURN_IF_ERROR(txn.Commit());

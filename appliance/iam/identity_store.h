@@ -35,6 +35,32 @@ struct User {
   os::SystemTime created;
 };
 
+// Whose user record or access keys an operation addresses: the account root
+// or one named user. The root can only be named explicitly (Root()); an
+// empty or malformed user name never stands for it, so a request parameter
+// that is present but empty cannot select the root by accident.
+class Identity {
+ public:
+  static Identity Root(std::string account_id) { return Identity(std::move(account_id), "", true); }
+  static Identity User(std::string account_id, std::string user_name) {
+    return Identity(std::move(account_id), std::move(user_name), false);
+  }
+
+  const std::string& account_id() const { return account_id_; }
+  const std::string& user_name() const { return user_name_; }  // empty for the root
+  bool is_root() const { return root_; }
+  // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME.
+  std::string Arn() const;
+
+ private:
+  Identity(std::string account_id, std::string user_name, bool root)
+      : account_id_(std::move(account_id)), user_name_(std::move(user_name)), root_(root) {}
+
+  std::string account_id_;
+  std::string user_name_;
+  bool root_;
+};
+
 struct AccessKey {
   std::string access_key_id;  // AKIA…
   std::string secret_access_key;
@@ -63,26 +89,30 @@ class IdentityStore final : public auth::CredentialLookup {
   Status ImportRootKey(const std::string& account_id, const std::string& access_key_id, const std::string& secret);
 
   // IAM users. Errors carry IAM codes: EntityAlreadyExists, NoSuchEntity,
-  // ValidationError, LimitExceeded, DeleteConflict.
+  // ValidationError (a name that is empty or not a valid user name; never
+  // read as the root), LimitExceeded, DeleteConflict.
   Result<User> CreateUser(const std::string& account_id, const std::string& user_name);
   Result<User> GetUser(const std::string& account_id, const std::string& user_name) const;
   Result<std::vector<User>> ListUsers(const std::string& account_id) const;
   Status DeleteUser(const std::string& account_id, const std::string& user_name);
 
-  // Keys of `user_name` in `account_id` (empty user = the account root).
-  Result<AccessKey> CreateAccessKey(const std::string& account_id, const std::string& user_name);
-  Result<std::vector<AccessKey>> ListAccessKeys(const std::string& account_id, const std::string& user_name) const;
-  Status DeleteAccessKey(const std::string& account_id, const std::string& user_name, const std::string& access_key_id);
-  Status SetAccessKeyActive(const std::string& account_id, const std::string& user_name,
-                            const std::string& access_key_id, bool active);
+  // Keys of `owner`. For Identity::User the name must be valid
+  // (ValidationError) and the user must exist (NoSuchEntity). A key of any
+  // other identity reads as NoSuchEntity.
+  Result<AccessKey> CreateAccessKey(const Identity& owner);
+  Result<std::vector<AccessKey>> ListAccessKeys(const Identity& owner) const;
+  Status DeleteAccessKey(const Identity& owner, const std::string& access_key_id);
+  Status SetAccessKeyActive(const Identity& owner, const std::string& access_key_id, bool active);
 
  private:
   IdentityStore(std::unique_ptr<store::LmdbEnv> env, const os::Clock& clock);
   Status Init();
   Result<AccessKey> NewKeyLocked(store::WriteTxn& txn, const std::string& account_id, const std::string& user_name);
-  // The key `access_key_id` if it belongs to exactly this identity, else NoSuchEntity.
-  Result<AccessKey> OwnKey(const store::ReadTxn& txn, const std::string& account_id, const std::string& user_name,
-                           const std::string& access_key_id) const;
+  // OK if `owner` is the root of an existing account or an existing user
+  // with a valid name.
+  Status CheckOwner(const Identity& owner) const;
+  // The key `access_key_id` if it belongs to exactly `owner`, else NoSuchEntity.
+  Result<AccessKey> OwnKey(const store::ReadTxn& txn, const Identity& owner, const std::string& access_key_id) const;
 
   // Forgets a cached credential after its key changed.
   void Invalidate(const std::string& access_key_id);
@@ -105,7 +135,9 @@ class IdentityStore final : public auth::CredentialLookup {
   store::Table keys_;           // access key id → AccessKey
 };
 
-// Validates an IAM user name: 1–64 of [A-Za-z0-9+=,.@_-].
-bool IsValidUserName(std::string_view name);
+// Validates an IAM user name: 1–`max_length` of [A-Za-z0-9+=,.@_-] (ASCII
+// only, as IAM's [\w+=,.@-]+). New names may have 64 characters; names of
+// existing users are accepted up to 128 (existingUserNameType).
+bool IsValidUserName(std::string_view name, size_t max_length = 64);
 
 }  // namespace annex::iam

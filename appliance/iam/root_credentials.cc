@@ -30,7 +30,7 @@ Result<RootCredentials> EnsureRootCredentials(IdentityStore& identities, os::Fil
   if (from_env) {
     if (generated) {
       // The environment supplies the key; the random one is not needed.
-      ANNEX_RETURN_IF_ERROR(identities.DeleteAccessKey(out.account_id, "", generated->access_key_id));
+      ANNEX_RETURN_IF_ERROR(identities.DeleteAccessKey(Identity::Root(out.account_id), generated->access_key_id));
     }
     ANNEX_RETURN_IF_ERROR(identities.ImportRootKey(out.account_id, from_env->access_key_id, from_env->secret_access_key));
     out.access_key_id = from_env->access_key_id;
@@ -46,10 +46,10 @@ Result<RootCredentials> EnsureRootCredentials(IdentityStore& identities, os::Fil
     out.secret_access_key = generated->secret_access_key;
     return out;
   }
-  ANNEX_ASSIGN_OR_RETURN(auto keys, identities.ListAccessKeys(out.account_id, ""));
+  ANNEX_ASSIGN_OR_RETURN(auto keys, identities.ListAccessKeys(Identity::Root(out.account_id)));
   if (keys.empty()) {
     // Every root key was deleted: mint a new one so the operator is not locked out.
-    ANNEX_ASSIGN_OR_RETURN(AccessKey k, identities.CreateAccessKey(out.account_id, ""));
+    ANNEX_ASSIGN_OR_RETURN(AccessKey k, identities.CreateAccessKey(Identity::Root(out.account_id)));
     keys.push_back(k);
     ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(
         fs, out.credentials_file, FormatCredentialsFile("annex", k.access_key_id, k.secret_access_key), 0600));

@@ -45,25 +45,57 @@ TEST_F(IdentityStoreTest, UsersAndKeysFollowIamRules) {
   ASSERT_TRUE(user.ok());
   EXPECT_EQ(user->arn, "arn:aws:iam::" + account.id + ":user/alice");
   EXPECT_EQ(store_->CreateUser(account.id, "alice").status().subcode(), "EntityAlreadyExists");
-  EXPECT_EQ(store_->CreateAccessKey(account.id, "bob").status().subcode(), "NoSuchEntity");
+  const Identity alice = Identity::User(account.id, "alice");
+  EXPECT_EQ(store_->CreateAccessKey(Identity::User(account.id, "bob")).status().subcode(), "NoSuchEntity");
 
-  auto k1 = store_->CreateAccessKey(account.id, "alice");
-  auto k2 = store_->CreateAccessKey(account.id, "alice");
+  auto k1 = store_->CreateAccessKey(alice);
+  auto k2 = store_->CreateAccessKey(alice);
   ASSERT_TRUE(k1.ok() && k2.ok());
-  EXPECT_EQ(store_->CreateAccessKey(account.id, "alice").status().subcode(), "LimitExceeded");
-  EXPECT_EQ(store_->ListAccessKeys(account.id, "alice")->size(), 2u);
+  EXPECT_EQ(store_->CreateAccessKey(alice).status().subcode(), "LimitExceeded");
+  EXPECT_EQ(store_->ListAccessKeys(alice)->size(), 2u);
   EXPECT_EQ(store_->Find(k1->access_key_id)->principal.user_name, "alice");
 
   EXPECT_EQ(store_->DeleteUser(account.id, "alice").subcode(), "DeleteConflict");
   ASSERT_TRUE(store_->Find(k1->access_key_id));  // cached while active
-  ASSERT_TRUE(store_->SetAccessKeyActive(account.id, "alice", k1->access_key_id, false).ok());
+  ASSERT_TRUE(store_->SetAccessKeyActive(alice, k1->access_key_id, false).ok());
   EXPECT_FALSE(store_->Find(k1->access_key_id));  // inactive keys do not authenticate
-  ASSERT_TRUE(store_->DeleteAccessKey(account.id, "alice", k1->access_key_id).ok());
+  ASSERT_TRUE(store_->DeleteAccessKey(alice, k1->access_key_id).ok());
   ASSERT_TRUE(store_->Find(k2->access_key_id));  // now cached
-  ASSERT_TRUE(store_->DeleteAccessKey(account.id, "alice", k2->access_key_id).ok());
+  ASSERT_TRUE(store_->DeleteAccessKey(alice, k2->access_key_id).ok());
   EXPECT_FALSE(store_->Find(k2->access_key_id));  // a deleted key stops working at once
-  EXPECT_EQ(store_->DeleteAccessKey(account.id, "alice", k2->access_key_id).subcode(), "NoSuchEntity");
+  EXPECT_EQ(store_->DeleteAccessKey(alice, k2->access_key_id).subcode(), "NoSuchEntity");
   EXPECT_TRUE(store_->DeleteUser(account.id, "alice").ok());
+}
+
+// An empty or malformed user name is refused, never read as the account root:
+// the root is only reachable through Identity::Root.
+TEST_F(IdentityStoreTest, UserNamesNeverSelectTheRoot) {
+  auto [account, root_key] = *store_->CreateAccount("acct");
+  const Identity nobody = Identity::User(account.id, "");
+  EXPECT_FALSE(nobody.is_root());
+  EXPECT_EQ(store_->CreateAccessKey(nobody).status().subcode(), "ValidationError");
+  EXPECT_EQ(store_->ListAccessKeys(nobody).status().subcode(), "ValidationError");
+  EXPECT_EQ(store_->DeleteAccessKey(nobody, root_key.access_key_id).subcode(), "ValidationError");
+  EXPECT_EQ(store_->SetAccessKeyActive(nobody, root_key.access_key_id, false).subcode(), "ValidationError");
+  EXPECT_EQ(store_->GetUser(account.id, "").status().subcode(), "ValidationError");
+  EXPECT_EQ(store_->DeleteUser(account.id, "").subcode(), "ValidationError");
+  EXPECT_EQ(store_->GetUser(account.id, std::string("a\0b", 3)).status().subcode(), "ValidationError");
+  EXPECT_EQ(store_->GetUser(account.id, std::string(129, 'a')).status().subcode(), "ValidationError");
+  EXPECT_TRUE(store_->Find(root_key.access_key_id));  // untouched
+
+  // The root, named explicitly, manages its own keys; a user's name reaches only the user's.
+  auto root = Identity::Root(account.id);
+  EXPECT_EQ(root.Arn(), "arn:aws:iam::" + account.id + ":root");
+  EXPECT_EQ(store_->ListAccessKeys(root)->size(), 1u);
+  EXPECT_EQ(store_->CreateAccessKey(Identity::Root("999999999999")).status().subcode(), "NoSuchEntity");
+  ASSERT_TRUE(store_->CreateUser(account.id, "bob").ok());
+  auto bob = Identity::User(account.id, "bob");
+  EXPECT_EQ(bob.Arn(), "arn:aws:iam::" + account.id + ":user/bob");
+  EXPECT_EQ(store_->DeleteAccessKey(bob, root_key.access_key_id).subcode(), "NoSuchEntity");
+  auto bob_key = store_->CreateAccessKey(bob);
+  ASSERT_TRUE(bob_key.ok());
+  EXPECT_EQ(store_->DeleteAccessKey(root, bob_key->access_key_id).subcode(), "NoSuchEntity");
+  EXPECT_EQ(store_->ListAccessKeys(root)->size(), 1u);
 }
 
 TEST_F(IdentityStoreTest, RootCredentialsAreGeneratedOnceAndPrivate) {
@@ -89,7 +121,7 @@ TEST_F(IdentityStoreTest, RootKeyFromEnvironmentIsUsedAndNotWritten) {
   ASSERT_TRUE(cred);
   EXPECT_EQ(cred->secret_access_key, "a-secret-of-sufficient-length");
   // Only the environment's key authenticates the root account.
-  EXPECT_EQ(store_->ListAccessKeys(root->account_id, "")->size(), 1u);
+  EXPECT_EQ(store_->ListAccessKeys(Identity::Root(root->account_id))->size(), 1u);
 }
 
 }  // namespace
