@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <utility>
 
 #include "appliance/core/strings.h"
 
@@ -12,6 +14,12 @@ namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
 std::atomic<Sink> g_sink{nullptr};
+
+RepeatLimiter* DefaultLimiter() {
+  static RepeatLimiter limiter(10, std::chrono::minutes(1));
+  return &limiter;
+}
+std::atomic<RepeatLimiter*> g_limiter{DefaultLimiter()};
 
 std::string_view LevelName(Level l) {
   switch (l) {
@@ -66,8 +74,15 @@ void SetLevel(std::string_view name) {
 
 void SetSink(Sink sink) { g_sink.store(sink, std::memory_order_release); }
 
+void SetRepeatLimit(size_t burst, std::chrono::nanoseconds window, RepeatLimiter::Now now) {
+  // Never freed: another thread may be inside the old one.
+  g_limiter.store(new RepeatLimiter(burst, window, std::move(now)), std::memory_order_release);
+}
+
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (level < GetLevel()) return;
+  uint64_t suppressed = 0;
+  if (level >= Level::kWarn && !g_limiter.load(std::memory_order_acquire)->Admit(message, &suppressed)) return;
   std::string ts = FormatIso8601(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);
@@ -78,6 +93,7 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
     line.append(k).push_back('=');
     AppendValue(line, v);
   }
+  if (suppressed > 0) line.append(" suppressed=").append(std::to_string(suppressed));
   line.push_back('\n');
   if (Sink sink = g_sink.load(std::memory_order_acquire)) {
     sink(line);

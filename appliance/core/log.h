@@ -3,10 +3,14 @@
 // written to stderr with a single write() so lines from two threads never
 // interleave. Cheap enough for per-request logging at info level.
 
+#include <chrono>
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "appliance/core/log_limiter.h"
 
 namespace annex::log {
 
@@ -26,6 +30,14 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
 // callable while anything may log (see RotatingLogFile, log_file.h).
 using Sink = void (*)(std::string_view line);
 void SetSink(Sink sink);
+
+// Warnings and errors repeat in bursts (a failing disk, a flood of clients):
+// each message gets `burst` lines per `window`, further ones are counted and
+// the next line written with that message carries `suppressed=N`. The
+// default is 10 lines per message per minute. Info and debug lines (the
+// access log) are never limited. Meant for start-up and tests: the limiter
+// it replaces is kept alive for threads still using it.
+void SetRepeatLimit(size_t burst, std::chrono::nanoseconds window, RepeatLimiter::Now now = {});
 
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (GetLevel() <= Level::kDebug) Write(Level::kDebug, m, f);

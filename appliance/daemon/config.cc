@@ -42,6 +42,20 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--blocking-threads", c.blocking_threads, "Threads for blocking disk work")
       ->envname("ANNEX_BLOCKING_THREADS")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--max-connections", c.max_connections,
+                 "Connections served at once; past it clients get 503 SlowDown (0: half the open-file limit, "
+                 "at most 4096)")
+      ->envname("ANNEX_MAX_CONNECTIONS")->capture_default_str();
+  app.add_option("--max-concurrent-uploads", c.max_concurrent_uploads,
+                 "Request bodies received at once; past it clients get 503 SlowDown")
+      ->envname("ANNEX_MAX_CONCURRENT_UPLOADS")->check(CLI::Range(1, 1'000'000))->capture_default_str();
+  // Hidden: for tests and tuning (docs/operations.md).
+  app.add_option("--head-timeout-ms", c.head_timeout_ms)->envname("ANNEX_HEAD_TIMEOUT_MS")->group("")
+      ->check(CLI::Range(10, 3'600'000));
+  app.add_option("--idle-timeout-ms", c.idle_timeout_ms)->envname("ANNEX_IDLE_TIMEOUT_MS")->group("")
+      ->check(CLI::Range(10, 3'600'000));
+  app.add_option("--io-timeout-ms", c.io_timeout_ms)->envname("ANNEX_IO_TIMEOUT_MS")->group("")
+      ->check(CLI::Range(10, 3'600'000));
   app.add_option("--control-plane", c.control_plane, "Control plane sync address HOST:PORT (annex-control --listen)")
       ->envname("ANNEX_CONTROL_PLANE");
   app.add_option("--enrollment-token", c.enrollment_token, "One-time token from `annex-control sites create`")

@@ -31,6 +31,19 @@ struct Config {
   unsigned log_files = 4;
   unsigned io_threads = 2;
   unsigned blocking_threads = 8;
+  // Connections served at once (0: half the open-file limit, at most 4096:
+  // a connection may hold an object file open too). Past it, and past
+  // max_concurrent_uploads request bodies being received, clients are
+  // answered 503 SlowDown; /_annex/health is answered regardless.
+  unsigned max_connections = 0;
+  unsigned max_concurrent_uploads = 256;
+  // Timeouts (hidden flags, for tests and tuning): a request head must be
+  // whole this long after its first byte; a connection may idle this long
+  // between requests; a body that stalls this long is answered 400
+  // RequestTimeout.
+  unsigned head_timeout_ms = 30'000;
+  unsigned idle_timeout_ms = 75'000;
+  unsigned io_timeout_ms = 120'000;
   // The control plane (sync/): its sync address, and the one-time token to
   // enroll with (only needed until the appliance has enrolled).
   std::string control_plane;

@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <thread>
 
 #include "appliance/auth/sigv4_verifier.h"
@@ -22,6 +23,7 @@
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
 #include "appliance/iam/root_credentials.h"
+#include "appliance/os/server_process.h"
 #include "services/objectstore/object_store_service.h"
 
 namespace annex::daemon {
@@ -85,6 +87,25 @@ Result<std::unique_ptr<boost::asio::ssl::context>> SetUpTls(const Config& config
   log::Info("tls", {{"ca", files.ca_cert}, {"ca_sha256", fingerprint}});
   edge.SetCaCertificate(std::move(ca_pem));
   return http::MakeServerTlsContext(files);
+}
+
+// The edge's server options with the configured limits. Without a
+// configured cap, half the descriptors may be connections: each may hold an
+// object file open as well, and LMDB, logs and uploads need some.
+http::ServerOptions ServerOptionsFor(const Config& config) {
+  http::ServerOptions options = Edge::ServerOptions();
+  uint64_t fd_limit = os::OpenFileLimit();
+  options.max_connections = config.max_connections > 0
+                                ? config.max_connections
+                                : static_cast<size_t>(std::clamp<uint64_t>(fd_limit / 2, 64, 4096));
+  options.max_uploads = config.max_concurrent_uploads;
+  options.header_timeout = std::chrono::milliseconds(config.head_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  options.io_timeout = std::chrono::milliseconds(config.io_timeout_ms);
+  log::Info("connection limits", {{"max_connections", std::to_string(options.max_connections)},
+                                  {"max_concurrent_uploads", std::to_string(options.max_uploads)},
+                                  {"open_file_limit", std::to_string(fd_limit)}});
+  return options;
 }
 
 // Drains in-flight requests, then stops every io_context.
@@ -158,8 +179,9 @@ Status RunDaemon(const Config& config) {
     guards.push_back(boost::asio::make_work_guard(*owned.back()));
   }
   boost::asio::io_context& io = *contexts.front();
-  http::HttpServer plain(contexts, edge, Edge::ServerOptions());
-  http::HttpServer secure(contexts, edge, Edge::ServerOptions());
+  http::ServerOptions server_options = ServerOptionsFor(config);
+  http::HttpServer plain(contexts, edge, server_options);
+  http::HttpServer secure(contexts, edge, server_options);
   std::vector<http::HttpServer*> servers{&plain};
   std::unique_ptr<boost::asio::ssl::context> tls;
   if (!config.tls_listen.empty()) {

@@ -90,6 +90,7 @@ http::ServerOptions Edge::ServerOptions() {
   http::ServerOptions options;
   options.request_id_headers = {"x-amz-request-id", "x-amz-id-2", "x-amzn-requestid"};
   options.server_name = "Annex";
+  options.exempt_paths = {"/_annex/health"};  // a load balancer must see the appliance alive under a flood
   return options;
 }
 

@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   annex::os::IgnoreSigpipe();
+  annex::Result<uint64_t> fd_limit = annex::os::RaiseOpenFileLimit();
   auto config = annex::daemon::ParseConfig(argc, argv);
   if (!config.ok()) {
     if (config.status().code() == annex::StatusCode::kAborted) return 0;
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
       annex::log::Warn("logging to stderr instead", {{"error", file.status().ToString()}});
     }
   }
+  if (!fd_limit.ok()) annex::log::Warn("could not raise the open-file limit", {{"error", fd_limit.status().ToString()}});
   annex::Status s = annex::daemon::RunDaemon(*config);
   if (!s.ok()) {
     annex::log::Error("annexd stopped", {{"error", s.ToString()}});

@@ -2,6 +2,9 @@
 
 #include "appliance/http/server.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <exception>
@@ -9,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -22,6 +26,7 @@
 #include "appliance/os/file_system.h"
 #include "appliance/os/random.h"
 #include "appliance/os/send_file.h"
+#include "appliance/os/server_process.h"
 
 namespace annex::http {
 
@@ -149,6 +154,14 @@ struct LogEscaped {
   }
 };
 
+// S3's answer to a body that stops arriving short of its Content-Length.
+Status RequestTimeoutStatus() {
+  return Status(StatusCode::kIOError,
+                "Your socket connection to the server was not read from or written to within the timeout period. "
+                "Idle connections will be closed.",
+                "RequestTimeout");
+}
+
 Status NetError(const beast::error_code& ec, std::string_view what) {
   return Status::IOError(std::string(what) + ": " + ec.message());
 }
@@ -199,9 +212,10 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
       body.data = buf.data();
       body.size = buf.size();
       beast::error_code ec;
-      beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
+      ArmBodyTimer();
       co_await bhttp::async_read_some(stream_, buffer_, parser_, asio::redirect_error(use_task, ec));
       if (ec == bhttp::error::need_buffer) ec = {};
+      if (DisarmBodyTimer(ec)) co_return TimedOut();
       size_t n = buf.size() - body.size;
       body.data = nullptr;
       if (ec) co_return Fail(ec);
@@ -286,6 +300,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     return keep_alive_ && !broken_ && !body_failed_ && head_sent_ && bytes_sent_ == promised_ && BodyDone();
   }
   bool HasUnreadBody() const { return !BodyDone() && !body_failed_; }
+  bool body_timed_out() const { return body_timed_out_; }
   bool keep_alive() const { return keep_alive_; }
 
  private:
@@ -301,9 +316,10 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
       co_return n;
     }
     beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(options_.io_timeout);
+    ArmBodyTimer();
     size_t n = co_await stream_.async_read_some(asio::buffer(buf.data(), want),
                                                 asio::redirect_error(use_task, ec));
+    if (DisarmBodyTimer(ec)) co_return TimedOut();
     if (ec) co_return Fail(ec);
     remaining_ -= n;
     co_return n;
@@ -378,6 +394,46 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
     keep_alive_ = false;
     return Status(StatusCode::kIOError, "request body: " + ec.message(), "IncompleteBody");
   }
+  Status TimedOut() {
+    body_failed_ = true;
+    keep_alive_ = false;
+    body_timed_out_ = true;
+    return RequestTimeoutStatus();
+  }
+
+  // Body reads run under a timer of their own rather than the stream's:
+  // Beast closes the socket when its timer fires, and a client whose body
+  // stalls is owed an answer (S3's RequestTimeout). The timer only cancels
+  // the read. `generation` tells a stale expiry (queued just as its read
+  // completed) from the current one.
+  struct BodyWatch {
+    uint64_t generation = 0;
+    bool reading = false;
+    bool fired = false;
+  };
+  void ArmBodyTimer() {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    lowest.expires_never();
+    if (!body_timer_) {
+      body_timer_.emplace(stream_.get_executor());
+      watch_ = std::make_shared<BodyWatch>();
+    }
+    watch_->reading = true;
+    watch_->fired = false;
+    uint64_t generation = ++watch_->generation;
+    body_timer_->expires_after(options_.io_timeout);
+    body_timer_->async_wait([watch = watch_, generation, &lowest](const beast::error_code& ec) {
+      if (ec || !watch->reading || watch->generation != generation) return;
+      watch->fired = true;
+      lowest.cancel();  // the read is still pending, so the exchange (and stream) is alive
+    });
+  }
+  // Returns true if the read ended because the body timer fired.
+  bool DisarmBodyTimer(const beast::error_code& ec) {
+    watch_->reading = false;
+    body_timer_->cancel();
+    return ec == asio::error::operation_aborted && watch_->fired;
+  }
   Status Broken(const beast::error_code& ec) {
     broken_ = true;
     return NetError(ec, "write response");
@@ -395,12 +451,59 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   bool head_sent_ = false;
   bool broken_ = false;
   bool body_failed_ = false;
+  bool body_timed_out_ = false;
   bool direct_ = false;
   uint64_t remaining_ = 0;  // direct mode: body bytes not yet read
   std::string pending_head_;
   uint64_t promised_ = 0;
   uint64_t bytes_sent_ = 0;
+  std::optional<asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
+                                           TaskExecutor>>
+      body_timer_;  // made at the first body read from the socket
+  std::shared_ptr<BodyWatch> watch_;
 };
+
+// Counts one holder of a capped resource (a connection, an upload) until destroyed.
+class Slot {
+ public:
+  Slot() = default;
+  explicit Slot(std::atomic<size_t>* counter) : counter_(counter) {}
+  Slot(Slot&& other) noexcept : counter_(std::exchange(other.counter_, nullptr)) {}
+  Slot& operator=(Slot&& other) noexcept {
+    if (this != &other) {
+      Release();
+      counter_ = std::exchange(other.counter_, nullptr);
+    }
+    return *this;
+  }
+  ~Slot() { Release(); }
+  // A slot if fewer than `cap` are held, else an empty one.
+  static Slot TryTake(std::atomic<size_t>& counter, size_t cap) {
+    if (counter.fetch_add(1, std::memory_order_relaxed) < cap) return Slot(&counter);
+    counter.fetch_sub(1, std::memory_order_relaxed);
+    return Slot();
+  }
+  explicit operator bool() const { return counter_ != nullptr; }
+
+ private:
+  void Release() {
+    if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
+    counter_ = nullptr;
+  }
+
+  std::atomic<size_t>* counter_ = nullptr;
+};
+
+// A connection past max_connections waits at most this long for its head.
+// Only an exempt path (a health check, from a nearby load balancer) is
+// served past the cap, and a client sends its head right after connecting;
+// kept short so a burst of idle connections holds the few over-cap slots
+// only briefly.
+constexpr std::chrono::milliseconds kOverCapWait{250};
+
+Response SlowDown(std::string_view request_id) {
+  return RenderRestXmlError(MakeApiError("SlowDown", "Please reduce your request rate."), request_id);
+}
 
 }  // namespace
 
@@ -412,12 +515,23 @@ struct HttpServer::Impl {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<size_t> active{0};
   std::atomic<bool> stopping{false};
+  std::atomic<size_t> connections{0};
+  std::atomic<size_t> over_cap{0};
+  std::atomic<size_t> uploads{0};
+  os::DescriptorReserve reserve;  // used by the accept loops, which all run on contexts.front()
 
   Task<void> AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor, asio::ssl::context* tls);
+  Task<bool> AcceptFailed(tcp::acceptor& acceptor, const beast::error_code& ec, bool tls);
+  void Dispatch(Socket socket, Slot slot, bool over_cap, asio::ssl::context* tls);
   template <class Stream>
-  Task<void> ServeConnection(Stream stream, std::string remote, bool tls);
+  Task<void> ServeConnection(Stream stream, std::string remote, bool tls, Slot slot, bool over_cap);
   template <class Stream>
-  Task<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls);
+  Task<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls, bool over_cap);
+  template <class Stream>
+  Task<bool> ReadHead(Stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
+                      bool over_cap);
+  bool Exempt(const Request& request) const;
+  bool AskedForExemptPath(Socket& socket) const;
   template <class Stream>
   Task<void> WriteRaw(Stream& stream, Response response, std::string_view request_id);
   Task<bool> ServeGuarded(Exchange& exchange);
@@ -454,16 +568,48 @@ Task<void> HttpServer::Impl::WriteRaw(Stream& stream, Response response, std::st
   co_await asio::async_write(stream, buffers, asio::redirect_error(use_task, ec));
 }
 
-// Serves one request; returns whether the connection may be reused.
+bool HttpServer::Impl::Exempt(const Request& request) const {
+  if (request.method != "GET" && request.method != "HEAD") return false;
+  return std::find(options.exempt_paths.begin(), options.exempt_paths.end(), request.path) != options.exempt_paths.end();
+}
+
+// Whether the request already waiting on `socket` (peeked, not consumed)
+// is a GET or HEAD of an exempt path: a health check arriving amid a burst of
+// connections, when even the over-cap slots are taken.
+bool HttpServer::Impl::AskedForExemptPath(Socket& socket) const {
+  char buf[512];
+  ssize_t n = ::recv(socket.native_handle(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;
+  std::string_view head(buf, static_cast<size_t>(n));
+  size_t space = head.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view method = head.substr(0, space);
+  if (method != "GET" && method != "HEAD") return false;
+  std::string_view target = head.substr(space + 1);
+  target = target.substr(0, std::min(target.find(' '), target.find('?')));
+  return std::find(options.exempt_paths.begin(), options.exempt_paths.end(), target) != options.exempt_paths.end();
+}
+
+// Reads a request head into `parser`. The keep-alive timeout runs until the
+// first byte; from then on the head has header_timeout to arrive whole, so
+// trickling bytes does not keep a connection open. Returns false (after
+// answering what deserves an answer) if no usable head came.
 template <class Stream>
-Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls) {
-  bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
-  parser.body_limit(options.max_body_bytes);
+Task<bool> HttpServer::Impl::ReadHead(Stream& stream, beast::flat_buffer& buffer,
+                                      bhttp::request_parser<bhttp::buffer_body>& parser, bool over_cap) {
+  auto& lowest = beast::get_lowest_layer(stream);
   beast::error_code ec;
-  beast::get_lowest_layer(stream).expires_after(buffer.size() > 0 ? options.header_timeout : options.idle_timeout);
+  if (buffer.size() == 0) {
+    lowest.expires_after(over_cap ? std::min(options.idle_timeout, kOverCapWait) : options.idle_timeout);
+    size_t n = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 64 * 1024)),
+                                               asio::redirect_error(use_task, ec));
+    buffer.commit(n);
+    if (ec) co_return false;  // closed, or idle too long
+  }
+  lowest.expires_after(over_cap ? std::min(options.header_timeout, kOverCapWait) : options.header_timeout);
   co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_task, ec));
-  if (ec) {
+  if (!ec) co_return true;
+  {
     std::string request_id = NewRequestId();
     if (ec == bhttp::error::header_limit) {
       co_await WriteRaw(stream, RenderRestXmlError(MakeApiError("RequestHeaderSectionTooLarge",
@@ -479,6 +625,16 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
     }
     co_return false;
   }
+}
+
+// Serves one request; returns whether the connection may be reused.
+template <class Stream>
+Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer, const std::string& remote, bool tls,
+                                      bool over_cap) {
+  bhttp::request_parser<bhttp::buffer_body> parser;
+  parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.max_body_bytes);
+  if (!co_await ReadHead(stream, buffer, parser, over_cap)) co_return false;
   Request request;
   auto& msg = parser.get();
   request.method = std::string(msg.method_string());
@@ -491,6 +647,13 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   Status target = ParseTarget(msg.target(), request);
   if (!target.ok()) {
     co_await WriteRaw(stream, RenderRestXmlError(ApiErrorFromStatus(target), request.request_id), request.request_id);
+    co_return false;
+  }
+  bool exempt = Exempt(request);
+  bool has_body = msg.chunked() || request.content_length.value_or(0) > 0;
+  Slot upload = has_body && !exempt ? Slot::TryTake(uploads, options.max_uploads) : Slot();
+  if ((over_cap && !exempt) || (has_body && !exempt && !upload)) {
+    co_await WriteRaw(stream, SlowDown(request.request_id), request.request_id);
     co_return false;
   }
 
@@ -507,26 +670,34 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
     }
     co_return false;
   }
+  if (!exchange.head_sent() && exchange.body_timed_out()) {
+    // The handler gave up without answering; the client is still owed one.
+    const std::string& id = exchange.request().request_id;
+    Status sent = co_await exchange.Send(RenderRestXmlError(ApiErrorFromStatus(RequestTimeoutStatus()), id));
+    sent.IgnoreError();
+    co_return false;
+  }
   if (!exchange.head_sent()) co_return false;  // handler gave up on a broken connection
   Status flushed = co_await exchange.Flush();
   if (!flushed.ok()) co_return false;
 
   // Skip a small unread body so the connection survives; otherwise close.
   if (exchange.keep_alive() && exchange.HasUnreadBody()) co_await DrainBody(exchange.body());
-  co_return exchange.Reusable() && !stopping.load(std::memory_order_relaxed);
+  co_return exchange.Reusable() && !stopping.load(std::memory_order_relaxed) && !over_cap;
 }
 
 template <class Stream>
-Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, bool tls) {
+Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, bool tls, Slot slot, bool over_cap) {
   if constexpr (!std::is_same_v<Stream, PlainStream>) {
     beast::error_code ec;
-    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    beast::get_lowest_layer(stream).expires_after(over_cap ? std::min(options.header_timeout, kOverCapWait)
+                                                          : options.header_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_task, ec));
     if (ec) co_return;
   }
   beast::flat_buffer buffer;
   buffer.reserve(16 * 1024);  // Beast reads at most the free capacity per syscall
-  while (co_await ServeOne(stream, buffer, remote, tls)) {
+  while (co_await ServeOne(stream, buffer, remote, tls, over_cap)) {
   }
   beast::error_code ec;
   if constexpr (!std::is_same_v<Stream, PlainStream>) {
@@ -544,26 +715,91 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     Socket socket = co_await acceptor->async_accept(home, asio::redirect_error(use_task, ec));
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-      log::Warn("accept failed", {{"error", ec.message()}});
+      if (!co_await AcceptFailed(*acceptor, ec, tls != nullptr)) co_return;
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    std::string remote;
-    auto ep = socket.remote_endpoint(ec);
-    if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-    auto executor = socket.get_executor();
-    if (tls) {
-      TlsStream stream(PlainStream(std::move(socket)), *tls);
-      asio::co_spawn(executor, ServeConnection(std::move(stream), std::move(remote), true), LogEscaped{"connection"});
-    } else {
-      asio::co_spawn(executor, ServeConnection(PlainStream(std::move(socket)), std::move(remote), false),
-                     LogEscaped{"connection"});
+    Slot slot = Slot::TryTake(connections, options.max_connections);
+    bool over = !slot;
+    if (over) slot = Slot::TryTake(over_cap, options.over_cap_slots);
+    if (!slot && !tls && AskedForExemptPath(socket)) {
+      Dispatch(std::move(socket), Slot(), true, tls);  // a health check is answered even now
+      continue;
     }
+    if (!slot) {
+      // Past the cap and its headroom: answer without reading (plain HTTP
+      // only; a TLS client cannot be answered before a handshake) and close.
+      if (!tls) {
+        std::string id = NewRequestId();
+        Response r = SlowDown(id);
+        std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
+        socket.non_blocking(true, ec);
+        socket.send(asio::buffer(bytes), 0, ec);  // best effort; Asio sends with MSG_NOSIGNAL
+      }
+      continue;
+    }
+    Dispatch(std::move(socket), std::move(slot), over, tls);
   }
 }
 
+void HttpServer::Impl::Dispatch(Socket socket, Slot slot, bool over, asio::ssl::context* tls) {
+  beast::error_code ec;
+  std::string remote;
+  auto ep = socket.remote_endpoint(ec);
+  if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+  auto executor = socket.get_executor();
+  if (tls) {
+    TlsStream stream(PlainStream(std::move(socket)), *tls);
+    asio::co_spawn(executor, ServeConnection(std::move(stream), std::move(remote), true, std::move(slot), over),
+                   LogEscaped{"connection"});
+  } else {
+    asio::co_spawn(executor,
+                   ServeConnection(PlainStream(std::move(socket)), std::move(remote), false, std::move(slot), over),
+                   LogEscaped{"connection"});
+  }
+}
+
+// Out of descriptors (EMFILE/ENFILE), accept fails while the connection
+// stays queued and the listener stays readable: retrying at once spins a
+// core and floods the log. Take the reserve descriptor back to accept the
+// oldest pending connection and close it, then pause before accepting
+// again. Other failures (a connection reset before it was accepted) just
+// pause briefly. Returns false if the loop should end.
+Task<bool> HttpServer::Impl::AcceptFailed(tcp::acceptor& acceptor, const beast::error_code& ec, bool tls) {
+  bool exhausted = ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+                   ec == asio::error::no_memory;
+  std::chrono::milliseconds pause = options.accept_backoff;
+  if (exhausted) {
+    log::Warn("accept failed: out of descriptors; shedding connections",
+              {{"error", ec.message()}, {"connections", std::to_string(connections.load())}});
+    if (reserve.Release()) {
+      int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        if (!tls) {
+          std::string id = NewRequestId();
+          Response r = SlowDown(id);
+          std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
+          ssize_t sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          (void)sent;  // best effort
+        }
+        ::close(fd);
+      }
+      reserve.Restore();
+    }
+  } else if (ec == asio::error::connection_aborted) {
+    co_return true;  // the client gave up while queued
+  } else {
+    log::Warn("accept failed", {{"error", ec.message()}});
+    pause = std::min(pause, std::chrono::milliseconds(10));
+  }
+  asio::steady_timer timer(acceptor.get_executor(), pause);
+  beast::error_code wait_ec;
+  co_await timer.async_wait(asio::redirect_error(use_task, wait_ec));
+  co_return !stopping.load();
+}
+
 HttpServer::HttpServer(std::vector<asio::io_context*> contexts, RequestHandler& handler, ServerOptions options)
-    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}}) {}
+    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}, {}, {}, {}, {}}) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -607,5 +843,7 @@ void HttpServer::StopAccepting() {
 }
 
 size_t HttpServer::active_requests() const { return impl_->active.load(); }
+
+size_t HttpServer::open_connections() const { return impl_->connections.load(); }
 
 }  // namespace annex::http

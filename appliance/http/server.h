@@ -39,9 +39,26 @@ class RequestHandler {
 struct ServerOptions {
   size_t max_header_bytes = 64 * 1024;
   uint64_t max_body_bytes = uint64_t{6} << 30;  // 5 GiB objects plus aws-chunked framing
-  std::chrono::seconds header_timeout{30};      // a client must send a full head this fast
-  std::chrono::seconds io_timeout{120};         // per read/write while a request is in flight
-  std::chrono::seconds idle_timeout{75};        // keep-alive between requests
+  // A request head must be complete this long after its first byte arrives
+  // (a client trickling a head byte by byte is closed then).
+  std::chrono::milliseconds header_timeout{30'000};
+  // Per read/write while a request is in flight. A body that stalls this
+  // long is answered 400 RequestTimeout.
+  std::chrono::milliseconds io_timeout{120'000};
+  std::chrono::milliseconds idle_timeout{75'000};  // keep-alive: waiting for a request's first byte
+
+  // Connections served at once. Past it a connection gets one short chance
+  // (a quarter second, `over_cap_slots` at a time) to ask for an
+  // `exempt_paths` path, and is otherwise answered 503 SlowDown and closed.
+  size_t max_connections = 4096;
+  size_t over_cap_slots = 64;
+  // Requests with a body being received at once; past it, 503 SlowDown.
+  size_t max_uploads = 256;
+  // Paths answered even past the caps (the health check must stay
+  // answerable under a flood).
+  std::vector<std::string> exempt_paths;
+  // How long the accept loop pauses when the process is out of descriptors.
+  std::chrono::milliseconds accept_backoff{100};
   // Every response carries Date, and these headers echoing the request id
   // (the edge names AWS's x-amz-request-id family) and Server when set.
   // The server writes them itself: a handler's fields of the same names are
@@ -65,6 +82,8 @@ class HttpServer {
   void StopAccepting();
   // Number of requests currently being served (for draining on shutdown).
   size_t active_requests() const;
+  // Number of connections open, counted against max_connections.
+  size_t open_connections() const;
 
  private:
   struct Impl;

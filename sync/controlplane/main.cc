@@ -147,6 +147,9 @@ void StartShutdown(boost::asio::io_context& io, http::HttpServer& server) {
 
 Status Serve(const Flags& f) {
   os::IgnoreSigpipe();  // before the sync server starts its threads
+  if (Result<uint64_t> limit = os::RaiseOpenFileLimit(); !limit.ok()) {
+    log::Warn("could not raise the open-file limit", {{"error", limit.status().ToString()}});
+  }
   ANNEX_ASSIGN_OR_RETURN(auto listen, http::ParseHostPort(f.listen));
   ANNEX_ASSIGN_OR_RETURN(std::optional<AdminKey> env_key, AdminKeyFromEnv());
   ANNEX_ASSIGN_OR_RETURN(auto cp, ControlPlane::Serve({f.data_dir, f.region, {listen.first}, env_key}));

@@ -345,6 +345,101 @@ TEST_F(StampingServerTest, MalformedRequestsCarryARequestIdToo) {
   EXPECT_NE(r.find("<RequestId>" + a[0] + "</RequestId>"), std::string::npos) << r;
 }
 
+// Small limits and short timeouts, so the flood and stall cases run in milliseconds.
+class LimitsServerTest : public ServerTest {
+ protected:
+  ServerOptions Options() override {
+    ServerOptions o;
+    o.header_timeout = std::chrono::milliseconds(300);
+    o.io_timeout = std::chrono::milliseconds(300);
+    o.max_connections = 2;
+    o.over_cap_slots = 1;
+    o.max_uploads = 1;
+    o.exempt_paths = {"/health"};
+    return o;
+  }
+  // Milliseconds until the server closes `fd` (recv returns 0 or fails), reading whatever it sends.
+  static int64_t MillisUntilClosed(int fd, std::string* got) {
+    auto start = std::chrono::steady_clock::now();
+    char buf[4096];
+    while (true) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got->append(buf, static_cast<size_t>(n));
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  }
+};
+
+TEST_F(LimitsServerTest, AHeadTricklingInIsCutOffAtTheHeaderTimeout) {
+  int fd = Connect();
+  SendAll(fd, "GET /x HTTP/1.1\r\n");
+  auto start = std::chrono::steady_clock::now();
+  // One byte every 50 ms would keep a per-read timeout from ever firing.
+  std::thread trickle([fd] {
+    for (int i = 0; i < 40; ++i) {
+      if (::send(fd, "x", 1, MSG_NOSIGNAL) != 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  std::string got;
+  MillisUntilClosed(fd, &got);
+  auto took = std::chrono::steady_clock::now() - start;
+  trickle.join();
+  ::close(fd);
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
+  EXPECT_EQ(got, "");
+}
+
+TEST_F(LimitsServerTest, ABodyThatStallsIsAnsweredRequestTimeout) {
+  int fd = Connect();
+  SendAll(fd, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  std::string got;
+  int64_t ms = MillisUntilClosed(fd, &got);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
+  EXPECT_NE(got.find("RequestTimeout"), std::string::npos) << got;
+  EXPECT_LT(ms, 2000);
+}
+
+TEST_F(LimitsServerTest, ConnectionsPastTheCapGetSlowDownButHealthIsAnswered) {
+  int idle1 = Connect(), idle2 = Connect();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both accepted
+  int fd = Connect();
+  SendAll(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got;
+  MillisUntilClosed(fd, &got);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
+  EXPECT_NE(got.find("<Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"), std::string::npos)
+      << got;
+  fd = Connect();
+  SendAll(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  got.clear();
+  MillisUntilClosed(fd, &got);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+  ::close(idle1);
+  ::close(idle2);
+}
+
+TEST_F(LimitsServerTest, UploadsPastTheCapGetSlowDown) {
+  int uploading = Connect();
+  SendAll(uploading, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n01234");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int fd = Connect();
+  SendAll(fd, "PUT /y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n01234");
+  std::string got;
+  MillisUntilClosed(fd, &got);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
+  EXPECT_NE(got.find("<Code>SlowDown</Code>"), std::string::npos) << got;
+  SendAll(uploading, std::string(95, 'z'));
+  std::string r = ReadResponses(uploading, 1);
+  ::close(uploading);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+}
+
 TEST(ParseHostPort, Forms) {
   EXPECT_EQ(ParseHostPort("127.0.0.1:4566")->second, 4566);
   EXPECT_EQ(ParseHostPort("[::1]:80")->first, "::1");
