@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <utility>
 
+#include <openssl/crypto.h>
+
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
 
@@ -183,16 +185,12 @@ std::string SignatureHex(std::string_view signing_key, std::string_view string_t
 }
 
 bool SignaturesEqual(std::string_view a, std::string_view b) {
+  // Exact, as AWS compares: hex signatures are lower-case, and folding case
+  // would also accept variants of a case-sensitive base64 (SigV2) signature.
+  // CRYPTO_memcmp takes the same time wherever the two first differ; the
+  // lengths are public (fixed by the algorithm), so checking them first leaks nothing.
   if (a.size() != b.size()) return false;
-  // Case-insensitive and constant-time: the time taken must not depend on
-  // where the signatures first differ.
-  auto fold = [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return static_cast<unsigned char>(u | (static_cast<unsigned char>(u - 'A') < 26 ? 0x20 : 0));
-  };
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(fold(a[i]) ^ fold(b[i]));
-  return diff == 0;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 SignatureParts ComputeSignature(const http::Request& request, const SignatureContext& context) {

@@ -84,7 +84,8 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
 std::string DeriveSigningKey(std::string_view secret_access_key, const CredentialScope& scope);
 // hex(HMAC-SHA256(signing_key, string_to_sign)).
 std::string SignatureHex(std::string_view signing_key, std::string_view string_to_sign);
-// Constant-time comparison of two hex signatures (case-insensitive).
+// Constant-time, exact comparison of two signatures: upper-case hex does not
+// match the lower-case hex SigV4 produces.
 bool SignaturesEqual(std::string_view a, std::string_view b);
 
 // The three stages of one signature, kept for tests and error diagnostics.

@@ -1,5 +1,6 @@
 #include "appliance/auth/sigv4_verifier.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 #include <utility>
@@ -55,6 +56,30 @@ bool HasSignedHeader(const std::vector<std::string>& names, std::string_view nam
     if (n == name) return true;
   }
   return false;
+}
+
+// Every x-amz-* header present must be signed, as S3 requires: an unsigned
+// one (an ACL, a copy source, metadata) would let whoever replays a signed
+// request within its validity change what the signer authorized. SDKs sign
+// all of them (botocore, the JavaScript SDK v3, the Go SDKs and s3cmd leave
+// out only user-agent, expect, x-amzn-trace-id and hop-by-hop headers).
+Status CheckAmzHeadersSigned(const http::Request& request,
+                             const std::vector<std::string>& signed_headers) {
+  std::vector<std::string_view> unsigned_names;
+  for (const auto& field : request.headers) {
+    if (!StartsWith(field.name, "x-amz-") || HasSignedHeader(signed_headers, field.name)) continue;
+    if (std::find(unsigned_names.begin(), unsigned_names.end(), field.name) == unsigned_names.end()) {
+      unsigned_names.push_back(field.name);
+    }
+  }
+  if (unsigned_names.empty()) return Status::OK();
+  std::string names;
+  for (std::string_view name : unsigned_names) {
+    if (!names.empty()) names.append(", ");
+    names.append(name);
+  }
+  return http::ApiStatus(
+      "AccessDenied", "There were headers present in the request which were not signed: " + names);
 }
 
 std::optional<SystemTime> ClaimTime(const http::Request& request, std::string* amz_date) {
@@ -126,8 +151,9 @@ std::string CachedSigningKey(std::string_view secret, const CredentialScope& sco
 
 }  // namespace
 
-SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock)
-    : credentials_(credentials), clock_(clock) {}
+SigV4Verifier::SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock,
+                             std::string region)
+    : credentials_(credentials), clock_(clock), region_(std::move(region)) {}
 
 SigV4Verifier::~SigV4Verifier() = default;
 
@@ -185,6 +211,7 @@ Result<internal::SigV4Claim> ParseHeaderClaim(const http::Request& request,
   if (claim.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
     return HeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
+  ANNEX_RETURN_IF_ERROR(CheckAmzHeadersSigned(request, claim.signed_headers));
   claim.session_token = request.headers.GetOr("x-amz-security-token", "");
   return claim;
 }
@@ -233,19 +260,21 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
   if (claim.scope.date != std::string_view(claim.amz_date).substr(0, 8)) {
     return QueryError("Invalid credential date. Date is not the same as X-Amz-Date.");
   }
-  // Whoever holds a presigned URL must not add x-amz-* headers (an ACL, a copy
-  // source) that change what the signer authorized.
-  for (const auto& field : request.headers) {
-    if (StartsWith(field.name, "x-amz-") && !HasSignedHeader(claim.signed_headers, field.name)) {
-      return http::ApiStatus(
-          "AccessDenied",
-          "There were headers present in the request which were not signed: " + field.name);
-    }
-  }
+  ANNEX_RETURN_IF_ERROR(CheckAmzHeadersSigned(request, claim.signed_headers));
   if (const std::string* token = request.query.Get("X-Amz-Security-Token")) {
     claim.session_token = *token;
   }
   return claim;
+}
+
+// A signature scoped to another region was made for another endpoint; S3
+// names the region it expects so that clients can correct themselves.
+Status CheckRegion(const internal::SigV4Claim& claim, std::string_view expected) {
+  if (expected.empty() || claim.scope.region == expected) return Status::OK();
+  std::string detail = "the region '" + claim.scope.region + "' is wrong; expecting '" +
+                       std::string(expected) + "'";
+  if (claim.presigned) return QueryError("Error parsing the X-Amz-Credential parameter; " + detail);
+  return HeaderMalformed(detail);
 }
 
 // Decides the payload hash that went into the canonical request.
@@ -292,6 +321,7 @@ Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& 
 Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
                                                const internal::SigV4Claim& claim,
                                                std::optional<std::string_view> body) const {
+  ANNEX_RETURN_IF_ERROR(CheckRegion(claim, region_));
   const SystemTime now = clock_.Now();
   if (claim.presigned) {
     if (claim.time - now > kMaxSkew) {
@@ -335,7 +365,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
     result.principal.access_key_id = credential->access_key_id;
   result.service = scope.service;
   result.region = scope.region;
-  result.seed_signature = ToLower(claim.signature);
+  result.seed_signature = std::string(claim.signature);
   result.amz_date = claim.amz_date;
   result.content_length = request.content_length;
   result.session_token = std::string(claim.session_token);

@@ -3,15 +3,17 @@
 // Version 4 — Authorization header or presigned query string — and prepares
 // the verification of its payload.
 //
-// Verify() checks everything knowable from the head (credential, scope,
-// date/skew, expiry, signature). The payload is checked while it streams:
-// WrapBody() returns a BodyReader that verifies x-amz-content-sha256, or
-// decodes aws-chunked framing (verifying each chunk signature and the
-// trailer), so a bad body fails on its last Read() before anything is stored.
+// Verify() checks everything knowable from the head (credential, scope and
+// region, date/skew, expiry, that every x-amz-* header is signed, signature).
+// The payload is checked while it streams: WrapBody() returns a BodyReader
+// that verifies x-amz-content-sha256, or decodes aws-chunked framing
+// (verifying each chunk signature and the trailer), so a bad body fails on
+// its last Read() before anything is stored.
 //
 // Errors are Status values carrying the S3 error code as subcode:
 // InvalidAccessKeyId, SignatureDoesNotMatch, RequestTimeTooSkewed,
-// AccessDenied (expired presigned URL), AuthorizationHeaderMalformed,
+// AccessDenied (expired presigned URL, unsigned x-amz-* header),
+// AuthorizationHeaderMalformed (also: wrong region),
 // AuthorizationQueryParametersError, XAmzContentSHA256Mismatch,
 // IncompleteBody, InvalidChunkSizeError.
 //
@@ -83,7 +85,11 @@ struct SigV4Claim;
 
 class SigV4Verifier {
  public:
-  SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock);
+  // `region`, when not empty, is the only region a credential scope may name
+  // (others are AuthorizationHeaderMalformed, or AuthorizationQueryParametersError
+  // for presigned URLs); empty accepts any region.
+  SigV4Verifier(const CredentialLookup& credentials, const os::Clock& clock,
+                std::string region = {});
   ~SigV4Verifier();
 
   // Authenticates `request`. Unsigned requests are an error here; the caller
@@ -108,6 +114,7 @@ class SigV4Verifier {
 
   const CredentialLookup& credentials_;
   const os::Clock& clock_;
+  const std::string region_;
 };
 
 }  // namespace annex::auth

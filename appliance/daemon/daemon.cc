@@ -160,7 +160,7 @@ Status RunDaemon(const Config& config) {
   auto iam_service = iam::NewIamService(*identities);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
-  auth::SigV4Verifier verifier(*identities, clock);
+  auth::SigV4Verifier verifier(*identities, clock, config.region);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
   os::BlockingPool blocking(config.blocking_threads);
   metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });

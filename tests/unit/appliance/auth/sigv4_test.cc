@@ -428,10 +428,13 @@ TEST(SigV4, ParseCredential) {
   EXPECT_FALSE(ParseCredential("AKID/20130524/us-east-1/s3"));
 }
 
-TEST(SigV4, SignaturesEqualIsCaseInsensitiveAndLengthChecked) {
-  EXPECT_TRUE(SignaturesEqual("abcdef", "ABCDEF"));
+TEST(SigV4, SignaturesEqualIsExactAndLengthChecked) {
+  EXPECT_TRUE(SignaturesEqual("abcdef", "abcdef"));
+  EXPECT_FALSE(SignaturesEqual("abcdef", "ABCDEF"));  // AWS compares the hex as sent
   EXPECT_FALSE(SignaturesEqual("abcdef", "abcdee"));
   EXPECT_FALSE(SignaturesEqual("abcdef", "abcde"));
+  EXPECT_FALSE(SignaturesEqual("abcdef", ""));
+  EXPECT_TRUE(SignaturesEqual("", ""));
 }
 
 TEST(SigV4, FormatChunk) {

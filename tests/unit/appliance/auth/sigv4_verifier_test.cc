@@ -1,5 +1,6 @@
 // SigV4Verifier::Verify: header and presigned authentication, clock skew,
-// expiry, unknown keys, tampering, and the payload-hash modes.
+// expiry, unknown keys, tampering, unsigned x-amz-* headers, the region, and
+// the payload-hash modes.
 
 #include "appliance/auth/sigv4_verifier.h"
 
@@ -10,6 +11,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
+#include "appliance/http/api_error.h"
 #include "appliance/os/clock.h"
 #include "tests/unit/appliance/auth/auth_test_util.h"
 
@@ -26,7 +28,7 @@ constexpr char kEmpty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca4959
 
 class VerifierTest : public ::testing::Test {
  protected:
-  VerifierTest() : clock_(*ParseAmzDate("20130524T000000Z")), verifier_(creds_, clock_) {
+  VerifierTest() : clock_(*ParseAmzDate("20130524T000000Z")), verifier_(creds_, clock_, "us-east-1") {
     creds_.Put(kAkid, kSecret);
   }
 
@@ -57,6 +59,22 @@ class VerifierTest : public ::testing::Test {
 
   static std::string Code(const Result<AuthResult>& r) {
     return r.ok() ? "OK" : r.status().subcode();
+  }
+
+  static int HttpStatus(const Result<AuthResult>& r) {
+    return r.ok() ? 200 : http::ApiErrorFromStatus(r.status()).http_status;
+  }
+
+  // Signs `r` (which carries x-amz-date) with exactly `names` as SignedHeaders,
+  // as a client that leaves some headers out of the signature would.
+  void SignWithHeaders(http::Request& r, std::vector<std::string> names) {
+    CredentialScope scope{"20130524", "us-east-1", "s3"};
+    std::string scope_text = scope.ToString();
+    std::string key = DeriveSigningKey(kSecret, scope);
+    SignatureContext ctx{names, kEmpty, "20130524T000000Z", scope_text, key, UriStyle::kS3, {}};
+    r.headers.Set("authorization", "AWS4-HMAC-SHA256 Credential=" + std::string(kAkid) + "/" +
+                                       scope_text + ", SignedHeaders=" + SignedHeadersString(names) +
+                                       ", Signature=" + ComputeSignature(r, ctx).signature);
   }
 
   MapCredentials creds_;
@@ -317,6 +335,105 @@ TEST_F(VerifierTest, SignedRequestRoundTripsWithAwkwardKeys) {
   http::ParseTarget("/bucket/dir%20one/a%2Bb!(c)/%C3%BCber.txt?partNumber=1&uploadId=a%2Fb", r)
       .IgnoreError();
   EXPECT_TRUE(verifier_.Verify(r).ok());
+}
+
+// A signed request replayed with an x-amz-* header added (a public ACL, a
+// copy source, metadata) must not pass as what the signer authorized.
+TEST_F(VerifierTest, RefusesUnsignedAmzHeaders) {
+  for (std::string name : {"x-amz-acl", "x-amz-copy-source", "x-amz-meta-injected"}) {
+    http::Request r = GetObjectExample();
+    r.headers.Add(name, "public-read");
+    Result<AuthResult> result = verifier_.Verify(r);
+    EXPECT_EQ(Code(result), "AccessDenied") << name;
+    EXPECT_EQ(HttpStatus(result), 403) << name;
+    EXPECT_EQ(result.status().message(),
+              "There were headers present in the request which were not signed: " + name);
+  }
+  // Every unsigned header is named, once.
+  http::Request several = GetObjectExample();
+  several.headers.Add("X-Amz-Acl", "public-read");
+  several.headers.Add("x-amz-meta-a", "1");
+  several.headers.Add("x-amz-acl", "private");
+  EXPECT_EQ(verifier_.Verify(several).status().message(),
+            "There were headers present in the request which were not signed: x-amz-acl, "
+            "x-amz-meta-a");
+
+  // What SDKs leave unsigned is not x-amz-*, and stays acceptable.
+  http::Request sdk = GetObjectExample();
+  sdk.headers.Add("user-agent", "aws-cli/2.9.19");
+  sdk.headers.Add("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793");
+  sdk.headers.Add("expect", "100-continue");
+  Result<AuthResult> ok = verifier_.Verify(sdk);
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+TEST_F(VerifierTest, RefusesUnsignedAmzHeadersForEveryService) {
+  SigningCredentials creds{kAkid, kSecret, ""};
+  SignOptions options;
+  options.service = "lambda";
+  options.time = clock_.Now();
+  options.add_content_sha256_header = false;
+  http::Request r = MakeRequest("GET", "/2015-03-31/functions/", {{"Host", "lambda.local"}});
+  SignRequest(r, creds, options);
+  ASSERT_TRUE(verifier_.Verify(r).ok());
+  r.headers.Add("x-amz-security-token", "someone-else's-session");
+  EXPECT_EQ(Code(verifier_.Verify(r)), "AccessDenied");
+}
+
+TEST_F(VerifierTest, RefusesContentSha256PresentButUnsigned) {
+  http::Request r = MakeRequest("PUT", "/b/k",
+                                {{"Host", "s3.local"},
+                                 {"x-amz-date", "20130524T000000Z"},
+                                 {"x-amz-content-sha256", kEmpty}});
+  SignWithHeaders(r, {"host", "x-amz-date"});
+  Result<AuthResult> result = verifier_.Verify(r);
+  EXPECT_EQ(Code(result), "AccessDenied");
+  EXPECT_EQ(HttpStatus(result), 403);
+  EXPECT_NE(result.status().message().find("x-amz-content-sha256"), std::string::npos)
+      << result.status().message();
+
+  SignWithHeaders(r, {"host", "x-amz-content-sha256", "x-amz-date"});
+  result = verifier_.Verify(r);
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+}
+
+TEST_F(VerifierTest, WrongRegionNamesTheExpectedOne) {
+  SigningCredentials creds{kAkid, kSecret, ""};
+  SignOptions options;
+  options.time = clock_.Now();
+  options.region = "eu-west-1";
+  http::Request r = MakeRequest("GET", "/b/k", {{"Host", "s3.local"}});
+  SignRequest(r, creds, options);
+  Result<AuthResult> result = verifier_.Verify(r);
+  EXPECT_EQ(Code(result), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(HttpStatus(result), 400);
+  EXPECT_EQ(result.status().message(),
+            "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting "
+            "'us-east-1'");
+
+  PresignOptions presign;
+  presign.time = clock_.Now();
+  presign.region = "eu-west-1";
+  http::Request url = MakeRequest("GET", "/b/k", {{"Host", "s3.local"}});
+  ASSERT_TRUE(PresignRequest(url, creds, presign).ok());
+  result = verifier_.Verify(url);
+  EXPECT_EQ(Code(result), "AuthorizationQueryParametersError");
+  EXPECT_EQ(HttpStatus(result), 400);
+  EXPECT_NE(result.status().message().find("the region 'eu-west-1' is wrong; expecting 'us-east-1'"),
+            std::string::npos)
+      << result.status().message();
+
+  // A verifier given no region accepts any.
+  SigV4Verifier any_region(creds_, clock_);
+  EXPECT_TRUE(any_region.Verify(r).ok());
+  EXPECT_TRUE(any_region.Verify(url).ok());
+}
+
+TEST_F(VerifierTest, UppercaseHexSignatureDoesNotMatch) {
+  Result<AuthResult> result = verifier_.Verify(
+      GetObjectExample("F0E8BDB87C964420E857BD35B5D6ED310BD44F0170ABA48DD91039C6036BDB41"));
+  EXPECT_EQ(Code(result), "SignatureDoesNotMatch");
+  EXPECT_EQ(HttpStatus(result), 403);
 }
 
 }  // namespace
