@@ -56,6 +56,8 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   app.add_option("--io-timeout-ms", c.io_timeout_ms)->envname("ANNEX_IO_TIMEOUT_MS")->group("")
       ->check(CLI::Range(10, 3'600'000));
+  app.add_option("--drain-timeout-ms", c.drain_timeout_ms)->envname("ANNEX_DRAIN_TIMEOUT_MS")->group("")
+      ->check(CLI::Range(0, 3'600'000));
   app.add_option("--control-plane", c.control_plane, "Control plane sync address HOST:PORT (annex-control --listen)")
       ->envname("ANNEX_CONTROL_PLANE");
   app.add_option("--enrollment-token", c.enrollment_token, "One-time token from `annex-control sites create`")

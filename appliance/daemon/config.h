@@ -44,6 +44,9 @@ struct Config {
   unsigned head_timeout_ms = 30'000;
   unsigned idle_timeout_ms = 75'000;
   unsigned io_timeout_ms = 120'000;
+  // SIGTERM waits this long for in-flight requests, then answers the ones
+  // still running 503 ServiceUnavailable and exits.
+  unsigned drain_timeout_ms = 30'000;
   // The control plane (sync/): its sync address, and the one-time token to
   // enroll with (only needed until the appliance has enrolled).
   std::string control_plane;

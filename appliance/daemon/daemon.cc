@@ -29,7 +29,7 @@
 namespace annex::daemon {
 namespace {
 
-constexpr auto kDrainTimeout = std::chrono::seconds(30);
+constexpr auto kAbandonGrace = std::chrono::seconds(2);
 
 // One annexd per data dir: a second one would corrupt nothing (LMDB locks)
 // but would fight over ports and orphan cleanup, so refuse early.
@@ -108,20 +108,31 @@ http::ServerOptions ServerOptionsFor(const Config& config) {
   return options;
 }
 
-// Drains in-flight requests, then stops every io_context.
+// Drains in-flight requests, then stops every io_context. Requests still
+// running at `drain_timeout` are abandoned (answered 503 where no response
+// has started) and counted into `abandoned`; the answers get
+// kAbandonGrace to go out.
 void StartShutdown(const std::vector<boost::asio::io_context*>& contexts, std::vector<http::HttpServer*> servers,
-                   Edge& edge) {
+                   Edge& edge, std::chrono::milliseconds drain_timeout, size_t& abandoned) {
   boost::asio::io_context& io = *contexts.front();
   log::Info("shutting down: draining in-flight requests");
   edge.SetReady(false);
   for (auto* s : servers) s->StopAccepting();
-  auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
+  auto deadline = std::chrono::steady_clock::now() + drain_timeout;
   auto timer = std::make_shared<boost::asio::steady_timer>(io);
   auto poll = std::make_shared<std::function<void()>>();
-  *poll = [contexts, servers, deadline, timer, poll] {
+  bool gave_up = false;
+  *poll = [contexts, servers, deadline, timer, poll, gave_up, &abandoned]() mutable {
     size_t active = 0;
     for (auto* s : servers) active += s->active_requests();
-    if (active == 0 || std::chrono::steady_clock::now() > deadline) {
+    auto now = std::chrono::steady_clock::now();
+    if (active > 0 && !gave_up && now > deadline) {
+      gave_up = true;
+      for (auto* s : servers) abandoned += s->AbandonRequests();
+      log::Warn("shutting down: drain timed out, abandoning in-flight requests",
+                {{"abandoned", std::to_string(abandoned)}});
+    }
+    if (active == 0 || now > deadline + kAbandonGrace) {
       for (auto* c : contexts) c->stop();
       *poll = nullptr;  // break the self-reference
       return;
@@ -195,9 +206,10 @@ Status RunDaemon(const Config& config) {
   }
   if (!config.tls_listen.empty()) servers.push_back(&secure);
 
+  size_t abandoned = 0;  // requests cut off by shutdown
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) StartShutdown(contexts, servers, edge);
+    if (!ec) StartShutdown(contexts, servers, edge, std::chrono::milliseconds(config.drain_timeout_ms), abandoned);
   });
   edge.SetReady(true);
   std::string endpoint = ClientEndpoint("http", config.listen, port);
@@ -217,7 +229,11 @@ Status RunDaemon(const Config& config) {
   blocking.Stop();
   s3->Stop();
   ::close(lock_fd);
-  log::Info("annexd stopped cleanly");
+  if (abandoned > 0) {
+    log::Warn("annexd stopped; in-flight requests were abandoned", {{"abandoned", std::to_string(abandoned)}});
+  } else {
+    log::Info("annexd stopped cleanly");
+  }
   return Status::OK();
 }
 

@@ -8,6 +8,9 @@
 #include <atomic>
 #include <charconv>
 #include <exception>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -162,6 +165,12 @@ Status RequestTimeoutStatus() {
                 "RequestTimeout");
 }
 
+// The answer to a request abandoned at shutdown.
+Status ShuttingDownStatus() {
+  return Status(StatusCode::kUnavailable, "The server is shutting down. Please retry the request.",
+                "ServiceUnavailable");
+}
+
 Status NetError(const beast::error_code& ec, std::string_view what) {
   return Status::IOError(std::string(what) + ": " + ec.message());
 }
@@ -194,6 +203,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
 
   // BodyReader
   Task<Result<size_t>> Read(std::span<char> buf) override {
+    if (abandoned_) co_return ShuttingDownStatus();
     if (body_failed_) co_return Status(StatusCode::kIOError, "body read failed earlier", "IncompleteBody");
     if (buf.empty()) co_return Status::InvalidArgument("empty read buffer");
     if (BodyDone()) co_return size_t{0};
@@ -301,6 +311,18 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   }
   bool HasUnreadBody() const { return !BodyDone() && !body_failed_; }
   bool body_timed_out() const { return body_timed_out_; }
+  bool abandoned() const { return abandoned_; }
+
+  // Shutdown gave up waiting for this request: whatever socket operation
+  // the handler waits on fails now, and a body read answers
+  // ServiceUnavailable, which the handler passes on to the client (or the
+  // server does, if the handler answers nothing). A response already
+  // started can only be cut off.
+  void Abandon() {
+    abandoned_ = true;
+    keep_alive_ = false;
+    beast::get_lowest_layer(stream_).cancel();
+  }
   bool keep_alive() const { return keep_alive_; }
 
  private:
@@ -392,6 +414,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   Status Fail(const beast::error_code& ec) {
     body_failed_ = true;
     keep_alive_ = false;
+    if (abandoned_) return ShuttingDownStatus();
     return Status(StatusCode::kIOError, "request body: " + ec.message(), "IncompleteBody");
   }
   Status TimedOut() {
@@ -452,6 +475,7 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   bool broken_ = false;
   bool body_failed_ = false;
   bool body_timed_out_ = false;
+  bool abandoned_ = false;
   bool direct_ = false;
   uint64_t remaining_ = 0;  // direct mode: body bytes not yet read
   std::string pending_head_;
@@ -519,6 +543,27 @@ struct HttpServer::Impl {
   std::atomic<size_t> over_cap{0};
   std::atomic<size_t> uploads{0};
   os::DescriptorReserve reserve;  // used by the accept loops, which all run on contexts.front()
+  // Requests being served, for AbandonRequests: each entry is added and
+  // removed on its connection's thread, and its `abandon` runs only there.
+  struct Tracked {
+    TaskExecutor executor;
+    std::function<void()> abandon;
+  };
+  std::mutex tracked_mu;
+  std::unordered_map<uint64_t, Tracked> tracked;
+  uint64_t next_key = 0;
+
+  uint64_t Track(TaskExecutor executor, std::function<void()> abandon) {
+    std::lock_guard<std::mutex> lock(tracked_mu);
+    uint64_t key = ++next_key;
+    tracked.emplace(key, Tracked{executor, std::move(abandon)});
+    return key;
+  }
+  void Untrack(uint64_t key) {
+    std::lock_guard<std::mutex> lock(tracked_mu);
+    tracked.erase(key);
+  }
+  size_t AbandonAll();
 
   Task<void> AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor, asio::ssl::context* tls);
   Task<bool> AcceptFailed(tcp::acceptor& acceptor, const beast::error_code& ec, bool tls);
@@ -659,7 +704,9 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
 
   ExchangeImpl<Stream> exchange(stream, buffer, parser, std::move(request), options);
   active.fetch_add(1, std::memory_order_relaxed);
+  uint64_t key = Track(stream.get_executor(), [&exchange] { exchange.Abandon(); });
   bool threw = !co_await ServeGuarded(exchange);
+  Untrack(key);
   active.fetch_sub(1, std::memory_order_relaxed);
   if (threw) {
     // Whatever state the handler left behind, the connection cannot be trusted with another request.
@@ -670,10 +717,11 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
     }
     co_return false;
   }
-  if (!exchange.head_sent() && exchange.body_timed_out()) {
+  if (!exchange.head_sent() && (exchange.body_timed_out() || exchange.abandoned())) {
     // The handler gave up without answering; the client is still owed one.
     const std::string& id = exchange.request().request_id;
-    Status sent = co_await exchange.Send(RenderRestXmlError(ApiErrorFromStatus(RequestTimeoutStatus()), id));
+    Status why = exchange.abandoned() ? ShuttingDownStatus() : RequestTimeoutStatus();
+    Status sent = co_await exchange.Send(RenderRestXmlError(ApiErrorFromStatus(why), id));
     sent.IgnoreError();
     co_return false;
   }
@@ -799,7 +847,7 @@ Task<bool> HttpServer::Impl::AcceptFailed(tcp::acceptor& acceptor, const beast::
 }
 
 HttpServer::HttpServer(std::vector<asio::io_context*> contexts, RequestHandler& handler, ServerOptions options)
-    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}, {}, {}, {}, {}}) {}
+    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -845,5 +893,28 @@ void HttpServer::StopAccepting() {
 size_t HttpServer::active_requests() const { return impl_->active.load(); }
 
 size_t HttpServer::open_connections() const { return impl_->connections.load(); }
+
+size_t HttpServer::AbandonRequests() { return impl_->AbandonAll(); }
+
+size_t HttpServer::Impl::AbandonAll() {
+  std::vector<std::pair<uint64_t, TaskExecutor>> targets;
+  {
+    std::lock_guard<std::mutex> lock(tracked_mu);
+    for (const auto& [key, entry] : tracked) targets.emplace_back(key, entry.executor);
+  }
+  for (const auto& [key, executor] : targets) {
+    // On the request's own thread, where it cannot end while we look it up.
+    asio::post(executor, [this, key = key] {
+      std::function<void()> abandon;
+      {
+        std::lock_guard<std::mutex> lock(tracked_mu);
+        auto it = tracked.find(key);
+        if (it != tracked.end()) abandon = it->second.abandon;
+      }
+      if (abandon) abandon();
+    });
+  }
+  return targets.size();
+}
 
 }  // namespace annex::http

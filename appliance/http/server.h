@@ -84,6 +84,13 @@ class HttpServer {
   size_t active_requests() const;
   // Number of connections open, counted against max_connections.
   size_t open_connections() const;
+  // For shutdown once the drain has waited long enough: every request still
+  // being served is abandoned. One whose response has not started is
+  // answered 503 ServiceUnavailable (through its handler, which sees its
+  // body read fail, or by the server); one mid-response is cut off. Returns
+  // how many were abandoned. Call after StopAccepting; the io_contexts must
+  // keep running a moment for the answers to go out.
+  size_t AbandonRequests();
 
  private:
   struct Impl;

@@ -125,14 +125,24 @@ Result<std::optional<AdminKey>> AdminKeyFromEnv() {
 }
 
 // Stops accepting, waits (bounded) for in-flight requests, then stops `io`.
+// Requests still running at the deadline are answered 503 (where no
+// response has started) and get a moment for that to go out.
 void StartShutdown(boost::asio::io_context& io, http::HttpServer& server) {
   log::Info("shutting down: draining in-flight requests");
   server.StopAccepting();
   auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
   auto timer = std::make_shared<boost::asio::steady_timer>(io);
   auto poll = std::make_shared<std::function<void()>>();
-  *poll = [&io, &server, deadline, timer, poll] {
-    if (server.active_requests() == 0 || std::chrono::steady_clock::now() > deadline) {
+  bool gave_up = false;
+  *poll = [&io, &server, deadline, timer, poll, gave_up]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    if (server.active_requests() > 0 && !gave_up && now > deadline) {
+      gave_up = true;
+      size_t abandoned = server.AbandonRequests();
+      log::Warn("shutting down: drain timed out, abandoning in-flight requests",
+                {{"abandoned", std::to_string(abandoned)}});
+    }
+    if (server.active_requests() == 0 || now > deadline + std::chrono::seconds(2)) {
       io.stop();
       *poll = nullptr;  // break the self-reference
       return;

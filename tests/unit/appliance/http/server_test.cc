@@ -440,6 +440,24 @@ TEST_F(LimitsServerTest, UploadsPastTheCapGetSlowDown) {
   EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
 }
 
+TEST_F(ServerTest, AbandonedRequestsAreToldTheServerIsShuttingDown) {
+  int fd = Connect();
+  SendAll(fd, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  for (int i = 0; i < 100 && server_->active_requests() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  server_->StopAccepting();
+  EXPECT_EQ(server_->AbandonRequests(), 1u);
+  std::string r = ReadResponses(fd, 1);
+  ::close(fd);
+  // EchoHandler answers a failed body read with its subcode.
+  EXPECT_NE(r.find("\r\n\r\nServiceUnavailable"), std::string::npos) << r;
+  for (int i = 0; i < 100 && server_->active_requests() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server_->active_requests(), 0u);
+}
+
 TEST(ParseHostPort, Forms) {
   EXPECT_EQ(ParseHostPort("127.0.0.1:4566")->second, 4566);
   EXPECT_EQ(ParseHostPort("[::1]:80")->first, "::1");
