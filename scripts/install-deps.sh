@@ -48,7 +48,13 @@ if [[ "${1:-}" == "--test" ]]; then
   if [[ ! -d "$NODE_DIR/node_modules/@aws-sdk/client-s3" ]]; then
     mkdir -p "$NODE_DIR"
     echo "install-deps: npm install @aws-sdk/client-s3 into $NODE_DIR"
-    (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund @aws-sdk/client-s3@3 >/dev/null 2>&1) ||
+    if ! (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund @aws-sdk/client-s3@3 >/dev/null 2>&1); then
+      # In CI a missing client must stop the run, not turn into a skipped test.
+      if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
+        echo "install-deps: npm install @aws-sdk/client-s3 failed (CI is set: stopping)" >&2
+        exit 1
+      fi
       echo "install-deps: npm install failed; the JavaScript SDK test will report a skip" >&2
+    fi
   fi
 fi

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "appliance/core/strings.h"
 
@@ -75,8 +78,13 @@ void SetLevel(std::string_view name) {
 void SetSink(Sink sink) { g_sink.store(sink, std::memory_order_release); }
 
 void SetRepeatLimit(size_t burst, std::chrono::nanoseconds window, RepeatLimiter::Now now) {
-  // Never freed: another thread may be inside the old one.
-  g_limiter.store(new RepeatLimiter(burst, window, std::move(now)), std::memory_order_release);
+  // Replaced limiters are kept, never freed: another thread may still be
+  // inside one. Limits change a handful of times per process.
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<RepeatLimiter>> kept;
+  std::lock_guard<std::mutex> lock(mu);
+  kept.push_back(std::make_unique<RepeatLimiter>(burst, window, std::move(now)));
+  g_limiter.store(kept.back().get(), std::memory_order_release);
 }
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {

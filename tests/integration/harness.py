@@ -39,6 +39,9 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import unittest_main  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 AWS_CLI = "/usr/bin/aws"
@@ -600,31 +603,20 @@ _keep_logs = [False]
 
 
 def main():
-    """unittest.main that prints the daemons' log tails when anything failed."""
+    """Runs the tests by tests/unittest_main.py's policy; prints the daemons' log tails when anything failed."""
     _keep_logs[0] = True  # keep work dirs until we know the outcome
-    # Unclosed-socket ResourceWarnings from clients are noise here; keep other warnings at Python's defaults.
-    import warnings
-    warnings.filterwarnings("ignore", category=ResourceWarning)
-    prog = unittest.main(exit=False, verbosity=2, warnings=False)
-    result = prog.result
-    ok = result.wasSuccessful()
-    if not ok:
+
+    def after(ok):
+        if not ok:
+            for d in _all_daemons:
+                if d.log_path.exists():
+                    print(d.log_tail(40), file=sys.stderr)
         for d in _all_daemons:
-            if d.log_path.exists():
-                print(d.log_tail(40), file=sys.stderr)
-    for d in _all_daemons:
-        d.kill()
-        if ok or not os.environ.get("ANNEX_KEEP_FAILED"):
-            shutil.rmtree(d.workdir, ignore_errors=True)
-    if ok and result.skipped and result.testsRun <= len(result.skipped):
-        # Everything skipped (a client or binary is missing): ctest shows it as
-        # "Not Run" through SKIP_RETURN_CODE 77 rather than as a pass.
-        print(f"all tests skipped: {result.skipped[0][1]}", file=sys.stderr)
-        sys.exit(SKIP_EXIT_CODE)
-    if result.testsRun == 0:
-        print("no tests ran", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0 if ok else 1)
+            d.kill()
+            if ok or not os.environ.get("ANNEX_KEEP_FAILED"):
+                shutil.rmtree(d.workdir, ignore_errors=True)
+
+    unittest_main.run(after)
 
 
-SKIP_EXIT_CODE = 77
+SKIP_EXIT_CODE = unittest_main.SKIP_EXIT_CODE
