@@ -102,5 +102,47 @@ TEST_F(FileSystemTest, FaultInjectionFailsWritesSyncsAndRenames) {
   EXPECT_EQ(fs.ListDir(dir_)->size(), 1u);  // only "a": no temp files left
 }
 
+// A power cut keeps only what was made durable: synced bytes of files whose
+// directory entry was synced, and renames whose directory was synced.
+TEST_F(FileSystemTest, PowerLossDropsWhatWasNotSynced) {
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  std::string sub = dir_ + "/sub";  // never synced after the setup below
+  ASSERT_TRUE(fs.CreateDirs(sub).ok());
+  ASSERT_TRUE(WriteFileAtomic(fs, sub + "/c", "old").ok());
+  auto a = fs.NewWritableFile(dir_ + "/a", 0644);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Append("synced").ok());
+  ASSERT_TRUE((*a)->Sync().ok());
+  ASSERT_TRUE(fs.SyncDir(dir_).ok());
+  ASSERT_TRUE((*a)->Append(" and not").ok());
+  // Written and synced, but its directory entry never was.
+  auto b = fs.NewWritableFile(sub + "/b", 0644);
+  ASSERT_TRUE((*b)->Append("lost").ok());
+  ASSERT_TRUE((*b)->Sync().ok());
+  // Durable, then replaced by a rename nobody made durable.
+  auto tmp = fs.NewWritableFile(sub + "/c.tmp", 0644);
+  ASSERT_TRUE((*tmp)->Append("new").ok());
+  ASSERT_TRUE((*tmp)->Sync().ok());
+  ASSERT_TRUE(fs.Rename(sub + "/c.tmp", sub + "/c").ok());
+  // Made durable the whole way: a temp file elsewhere, renamed into dir_, dir_ synced.
+  auto d = fs.NewWritableFile(sub + "/d.tmp", 0644);
+  ASSERT_TRUE((*d)->Append("kept").ok());
+  ASSERT_TRUE((*d)->Sync().ok());
+  ASSERT_TRUE(fs.Rename(sub + "/d.tmp", dir_ + "/d").ok());
+  ASSERT_TRUE(fs.SyncDir(dir_).ok());
+  EXPECT_EQ(*ReadFileToString(fs, sub + "/c"), "new");
+
+  fs.SimulatePowerLoss();
+  EXPECT_EQ((*a)->Append("x").code(), StatusCode::kIOError);
+  EXPECT_FALSE(fs.OpenForRead(dir_ + "/a").ok());
+  fs.Restart();
+
+  EXPECT_EQ(*ReadFileToString(fs, dir_ + "/a"), "synced");
+  EXPECT_FALSE(fs.Exists(sub + "/b"));
+  EXPECT_EQ(*ReadFileToString(fs, sub + "/c"), "old");
+  EXPECT_FALSE(fs.Exists(sub + "/c.tmp")) << "created in a directory never synced since";
+  EXPECT_EQ(*ReadFileToString(fs, dir_ + "/d"), "kept");
+}
+
 }  // namespace
 }  // namespace annex::os

@@ -112,6 +112,54 @@ TEST_F(DurabilityTest, AcknowledgedObjectsSurviveRestart) {
   }
 }
 
+// A power cut right after the answers: every acknowledged object, large
+// (its own data file) or small (inline), and every acknowledged part is
+// there afterwards, byte for byte. A data file published without its fsync
+// or its directory's would be missing here, where kill -9 cannot tell.
+TEST_F(DurabilityTest, AcknowledgedObjectsSurvivePowerLoss) {
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(s3_.Send("PUT", "/bkt/k" + std::to_string(i), Payload(i * 700, static_cast<char>('a' + i))).status, 200);
+  }
+  ASSERT_EQ(s3_.Send("PUT", "/bkt/k3", Payload(9000, 'z')).status, 200);  // an overwrite
+  auto create = s3_.Send("POST", "/bkt/mp?uploads");
+  size_t a = create.body.find("<UploadId>") + 10;
+  std::string id = create.body.substr(a, create.body.find("</UploadId>") - a);
+  auto part_put = s3_.Send("PUT", "/bkt/mp?partNumber=1&uploadId=" + id, Payload(4000, 'p'));
+  ASSERT_EQ(part_put.status, 200);
+
+  fs_.SimulatePowerLoss();
+  s3_.Close();
+  fs_.Restart();
+  s3_.Reopen();
+
+  for (int i = 0; i < 12; ++i) {
+    std::string expected = i == 3 ? Payload(9000, 'z') : Payload(i * 700, static_cast<char>('a' + i));
+    auto r = s3_.Send("GET", "/bkt/k" + std::to_string(i));
+    EXPECT_EQ(r.status, 200) << "k" << i << ": " << r.body.substr(0, 200);
+    EXPECT_TRUE(r.body == expected) << "k" << i << " differs after the power cut";
+  }
+  auto part = s3_.Send("GET", "/bkt/mp?uploadId=" + id);
+  EXPECT_NE(part.body.find("<PartNumber>1</PartNumber>"), std::string::npos) << part.body;
+  std::string complete =
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + part_put.Header("etag") +
+      "</ETag></Part></CompleteMultipartUpload>";
+  ASSERT_EQ(s3_.Send("POST", "/bkt/mp?uploadId=" + id, complete).status, 200);
+  EXPECT_TRUE(s3_.Send("GET", "/bkt/mp").body == Payload(4000, 'p'));
+}
+
+// A PUT the power cut interrupts leaves nothing behind: no object, no file.
+TEST_F(DurabilityTest, PowerLossDuringAPutLeavesNoTrace) {
+  fs_.FailSyncs(true);  // the cut comes while the data is still in the page cache
+  EXPECT_NE(s3_.Send("PUT", "/bkt/cut", Payload(6000)).status, 200);
+  fs_.SimulatePowerLoss();
+  s3_.Close();
+  fs_.Restart();
+  fs_.FailSyncs(false);
+  s3_.Reopen();
+  EXPECT_EQ(s3_.Send("GET", "/bkt/cut").ErrorCode(), "NoSuchKey");
+  ExpectNoDataFiles();
+}
+
 }  // namespace
 }  // namespace annex::objectstore::testing
 
