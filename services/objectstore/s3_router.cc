@@ -111,6 +111,8 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
     if (request.query.Has(sub)) return NotImplemented();
   }
   if (!has_bucket) {
+    // "//key": a key without a bucket names nothing; it must not fall back to the service.
+    if (has_key) return http::ApiStatus("InvalidBucketName", "The specified bucket is not valid.");
     if (request.method == "GET") return S3Op::kListBuckets;
     if (request.method == "OPTIONS") return S3Op::kCorsPreflight;
     return MethodNotAllowed();

@@ -315,6 +315,8 @@ class JsonApi {
     if (in.contains("id")) {
       if (!in["id"].is_string()) return Invalid("\"id\" must be a string");
       id = in["id"].get<std::string>();
+      // Present but empty is a mistake, not "make one up": a retry would create a second command.
+      if (id.empty()) return Invalid("\"id\" must be 1-64 of [A-Za-z0-9._-]");
     }
     // A site that has not enrolled yet takes commands too: they wait for its first session.
     ANNEX_RETURN_IF_ERROR(RequireZone(zone).status());

@@ -365,7 +365,9 @@ class ControlPlaneTest(unittest.TestCase):
 
         for bad in ({"kind": "LaunchRocket", "args": {"bucket": "photos"}},
                     {"kind": "CreateBucket", "args": {"bucket": "No_Such..Name"}},
-                    {"kind": "CreateBucket"}):
+                    {"kind": "CreateBucket"},
+                    # present but empty: an error, never "generate one" (a retry would duplicate it)
+                    {"kind": "CreateBucket", "args": {"bucket": "photos"}, "id": ""}):
             status, _, body = self.cp.api("POST", f"/v1/zones/{zone}/commands", body=bad)
             self.assertEqual((status, body["__type"]), (400, "ValidationError"), bad)
 

@@ -49,6 +49,12 @@ TEST_F(BucketServiceTest, CreateConflictsAndNames) {
   EXPECT_EQ(r.ErrorCode(), "BucketAlreadyExists");
   EXPECT_EQ(s3_.Send("PUT", "/Bad_Name").ErrorCode(), "InvalidBucketName");
   EXPECT_EQ(s3_.Send("PUT", "/10.0.0.1").ErrorCode(), "InvalidBucketName");
+  // An empty bucket name with a key names nothing: not the bucket listing, not an object.
+  for (const char* method : {"GET", "PUT", "DELETE", "HEAD"}) {
+    auto r = s3_.Send(method, "//key");
+    EXPECT_EQ(r.status, 400) << method;
+    if (std::string(method) != "HEAD") EXPECT_EQ(r.ErrorCode(), "InvalidBucketName") << method;
+  }
   EXPECT_EQ(s3_.Send("GET", "/Bad_Name").ErrorCode(), "NoSuchBucket");
   s3_.ActAnonymous();
   EXPECT_EQ(s3_.Send("PUT", "/anon-bucket").ErrorCode(), "AccessDenied");
