@@ -25,16 +25,23 @@ run: build
 	@mkdir -p $(DATA_DIR)
 	$(BUILD_DIR)/bin/annexd --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-# Every test: unit, real-client integration, crash and bench smoke; then the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: test-deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
-	$(MAKE) --no-print-directory test-asan
+# Every test: unit, real-client integration, crash and bench smoke; then, in
+# a sanitized build, the unit tests and the integration tests labelled
+# "sanitized" (hostile clients, crashes) against an ASan+UBSan annexd.
+# Each stage's time is printed as it ends and again at the end.
+STAGES := $(abspath $(BUILD_DIR))/stage-times.txt
+test:
+	@mkdir -p $(BUILD_DIR) && : > $(STAGES)
+	@ANNEX_STAGE_LOG=$(STAGES) scripts/stage.sh deps $(MAKE) --no-print-directory test-deps
+	@ANNEX_STAGE_LOG=$(STAGES) scripts/stage.sh build $(MAKE) --no-print-directory build
+	@ANNEX_STAGE_LOG=$(STAGES) scripts/stage.sh tests sh -c 'cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)'
+	@ANNEX_STAGE_LOG=$(STAGES) $(MAKE) --no-print-directory test-asan
+	@echo "== make test: every stage passed"; cat $(STAGES)
 
 test-asan: deps
 	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANNEX_SANITIZE=ON
-	cmake --build $(ASAN_DIR) -j $(JOBS) --target annex_unit_tests
-	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+	@scripts/stage.sh asan-build cmake --build $(ASAN_DIR) -j $(JOBS) --target annex_unit_tests annexd annexctl
+	@scripts/stage.sh asan-tests sh -c 'cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L "unit|sanitized"'
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit

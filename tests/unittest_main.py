@@ -47,11 +47,12 @@ def exit_code(result):
 def run(after=None):
     """Runs the tests of __main__ and exits by the policy above.
 
-    `after(ok)` runs before exiting (cleanup, printing logs on failure)."""
+    `after(ok)` runs before exiting (cleanup, printing logs on failure); if it
+    returns False the run fails even though every test passed."""
     import warnings
     # Unclosed-socket ResourceWarnings from clients are noise; other warnings keep Python's defaults.
     warnings.filterwarnings("ignore", category=ResourceWarning)
     prog = unittest.main(exit=False, verbosity=2, warnings=False)
-    if after is not None:
-        after(prog.result.wasSuccessful())
+    if after is not None and after(prog.result.wasSuccessful()) is False:
+        sys.exit(1)
     sys.exit(exit_code(prog.result))

@@ -487,35 +487,38 @@ class ExchangeImpl final : public Exchange, public BodyReader, public ResponseWr
   std::shared_ptr<BodyWatch> watch_;
 };
 
-// Counts one holder of a capped resource (a connection, an upload) until destroyed.
+// Counts one holder of a capped resource (a connection, an upload) until
+// destroyed. It shares ownership of its counter: a connection's coroutine
+// frame may be destroyed after the server, when its io_context shuts down.
 class Slot {
  public:
+  using Counter = std::shared_ptr<std::atomic<size_t>>;
   Slot() = default;
-  explicit Slot(std::atomic<size_t>* counter) : counter_(counter) {}
-  Slot(Slot&& other) noexcept : counter_(std::exchange(other.counter_, nullptr)) {}
+  Slot(Slot&& other) noexcept = default;
   Slot& operator=(Slot&& other) noexcept {
     if (this != &other) {
       Release();
-      counter_ = std::exchange(other.counter_, nullptr);
+      counter_ = std::move(other.counter_);
     }
     return *this;
   }
   ~Slot() { Release(); }
   // A slot if fewer than `cap` are held, else an empty one.
-  static Slot TryTake(std::atomic<size_t>& counter, size_t cap) {
-    if (counter.fetch_add(1, std::memory_order_relaxed) < cap) return Slot(&counter);
-    counter.fetch_sub(1, std::memory_order_relaxed);
+  static Slot TryTake(const Counter& counter, size_t cap) {
+    if (counter->fetch_add(1, std::memory_order_relaxed) < cap) return Slot(counter);
+    counter->fetch_sub(1, std::memory_order_relaxed);
     return Slot();
   }
   explicit operator bool() const { return counter_ != nullptr; }
 
  private:
+  explicit Slot(Counter counter) : counter_(std::move(counter)) {}
   void Release() {
     if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
-    counter_ = nullptr;
+    counter_.reset();
   }
 
-  std::atomic<size_t>* counter_ = nullptr;
+  Counter counter_;
 };
 
 // A connection past max_connections waits at most this long for its head.
@@ -532,6 +535,9 @@ Response SlowDown(std::string_view request_id) {
 }  // namespace
 
 struct HttpServer::Impl {
+  Impl(std::vector<asio::io_context*> contexts, RequestHandler& handler, ServerOptions options)
+      : contexts(std::move(contexts)), handler(handler), options(std::move(options)) {}
+
   std::vector<asio::io_context*> contexts;
   std::atomic<size_t> next_context{0};
   RequestHandler& handler;
@@ -539,9 +545,9 @@ struct HttpServer::Impl {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<size_t> active{0};
   std::atomic<bool> stopping{false};
-  std::atomic<size_t> connections{0};
-  std::atomic<size_t> over_cap{0};
-  std::atomic<size_t> uploads{0};
+  Slot::Counter connections = std::make_shared<std::atomic<size_t>>(0);
+  Slot::Counter over_cap = std::make_shared<std::atomic<size_t>>(0);
+  Slot::Counter uploads = std::make_shared<std::atomic<size_t>>(0);
   os::DescriptorReserve reserve;  // used by the accept loops, which all run on contexts.front()
   // Requests being served, for AbandonRequests: each entry is added and
   // removed on its connection's thread, and its `abandon` runs only there.
@@ -819,7 +825,7 @@ Task<bool> HttpServer::Impl::AcceptFailed(tcp::acceptor& acceptor, const beast::
   std::chrono::milliseconds pause = options.accept_backoff;
   if (exhausted) {
     log::Warn("accept failed: out of descriptors; shedding connections",
-              {{"error", ec.message()}, {"connections", std::to_string(connections.load())}});
+              {{"error", ec.message()}, {"connections", std::to_string(connections->load())}});
     if (reserve.Release()) {
       int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd >= 0) {
@@ -847,7 +853,7 @@ Task<bool> HttpServer::Impl::AcceptFailed(tcp::acceptor& acceptor, const beast::
 }
 
 HttpServer::HttpServer(std::vector<asio::io_context*> contexts, RequestHandler& handler, ServerOptions options)
-    : impl_(new Impl{std::move(contexts), {0}, handler, options, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}) {}
+    : impl_(std::make_unique<Impl>(std::move(contexts), handler, std::move(options))) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -892,7 +898,7 @@ void HttpServer::StopAccepting() {
 
 size_t HttpServer::active_requests() const { return impl_->active.load(); }
 
-size_t HttpServer::open_connections() const { return impl_->connections.load(); }
+size_t HttpServer::open_connections() const { return impl_->connections->load(); }
 
 size_t HttpServer::AbandonRequests() { return impl_->AbandonAll(); }
 

@@ -279,6 +279,16 @@ class Daemon:
             raise DaemonError(f"annexd exited with {code} after SIGTERM (want {expect_code})\n" + self.log_tail())
         return took
 
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def sanitizer_report(self):
+        """The log from the first ASan/LSan/UBSan report on, or "" when there is none."""
+        if not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(errors="replace")
+        found = [text.find(m) for m in self.SANITIZER_MARKERS if m in text]
+        return text[min(found):][:8000] if found else ""
+
     def kill(self):
         """SIGKILL (a crash): no chance to clean up."""
         if self.proc is not None and self.proc.poll() is None:
@@ -607,14 +617,22 @@ def main():
     _keep_logs[0] = True  # keep work dirs until we know the outcome
 
     def after(ok):
-        if not ok:
-            for d in _all_daemons:
-                if d.log_path.exists():
-                    print(d.log_tail(40), file=sys.stderr)
         for d in _all_daemons:
             d.kill()
+        # A sanitized annexd that hit a memory error or undefined behaviour
+        # aborts; a test that killed or restarted it on purpose may not notice.
+        reports = [d for d in _all_daemons if d.sanitizer_report()]
+        for d in reports:
+            print(f"sanitizer report in {d.log_path}:\n{d.sanitizer_report()}", file=sys.stderr)
+        ok = ok and not reports
+        if not ok:
+            for d in _all_daemons:
+                if d.log_path.exists() and d not in reports:
+                    print(d.log_tail(40), file=sys.stderr)
+        for d in _all_daemons:
             if ok or not os.environ.get("ANNEX_KEEP_FAILED"):
                 shutil.rmtree(d.workdir, ignore_errors=True)
+        return ok
 
     unittest_main.run(after)
 
