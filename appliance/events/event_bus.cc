@@ -1,0 +1,135 @@
+#include "appliance/events/event_bus.h"
+
+#include <algorithm>
+
+#include "appliance/core/log.h"
+
+namespace annex::events {
+namespace {
+
+int64_t NowMs(os::Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+EventBus::~EventBus() { Stop(); }
+
+void EventBus::AddLog(EventLog* log) {
+  std::lock_guard lock(config_mu_);
+  logs_.push_back(log);
+}
+
+void EventBus::Subscribe(Subscription subscription) {
+  std::lock_guard lock(config_mu_);
+  subscriptions_.push_back(std::move(subscription));
+}
+
+Result<size_t> EventBus::DeliverDue() {
+  std::lock_guard deliver_lock(deliver_mu_);
+  std::vector<EventLog*> logs;
+  std::vector<Subscription> subs;
+  {
+    std::lock_guard lock(config_mu_);
+    logs = logs_;
+    subs = subscriptions_;
+  }
+  std::vector<std::string> names;
+  for (const auto& s : subs) names.push_back(s.name);
+  size_t handed = 0;
+  Status first_error;
+  for (EventLog* log : logs) {
+    for (const auto& sub : subs) {
+      auto n = DeliverPair(*log, sub, names);
+      if (n.ok()) {
+        handed += *n;
+      } else if (first_error.ok()) {
+        first_error = n.status();
+      }
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return handed;
+}
+
+Result<size_t> EventBus::DeliverPair(EventLog& log, const Subscription& sub, const std::vector<std::string>& names) {
+  ANNEX_ASSIGN_OR_RETURN(SubscriberCursor cursor, log.LoadCursor(sub.name));
+  if (cursor.retry_at_ms > NowMs(clock_)) return size_t{0};  // backing off
+  size_t handed = 0;
+  while (true) {
+    ANNEX_ASSIGN_OR_RETURN(std::vector<Event> batch, log.ReadFrom(cursor.delivered + 1, options_.batch));
+    if (batch.empty()) return handed;
+    SubscriberCursor before = cursor;
+    for (const Event& e : batch) {
+      if (!sub.source_prefix.empty() && !e.source.starts_with(sub.source_prefix)) {
+        cursor.delivered = e.seq;
+        continue;
+      }
+      ++handed;
+      Status outcome = sub.deliver(e);
+      if (outcome.ok()) {
+        cursor.delivered = e.seq;
+        cursor.attempts = 0;
+        cursor.retry_at_ms = 0;
+        continue;
+      }
+      // Failed: keep the place, back off, or give up on this one event.
+      ++cursor.attempts;
+      if (cursor.attempts >= options_.max_attempts) {
+        log::Warn("event dead-lettered", {{"subscriber", sub.name},
+                                          {"delivery_id", e.delivery_id()},
+                                          {"attempts", std::to_string(cursor.attempts)},
+                                          {"error", outcome.ToString()}});
+        DeadLetter dead{e, sub.name, cursor.attempts, outcome.ToString()};
+        cursor.delivered = e.seq;
+        cursor.attempts = 0;
+        cursor.retry_at_ms = 0;
+        ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, &dead, names));
+        before = cursor;
+        continue;
+      }
+      auto backoff = options_.initial_backoff * (int64_t{1} << std::min<uint32_t>(cursor.attempts - 1, 20));
+      cursor.retry_at_ms = NowMs(clock_) + std::min(backoff, options_.max_backoff).count();
+      ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, nullptr, names));
+      return handed;
+    }
+    if (cursor.delivered != before.delivered || cursor.attempts != before.attempts) {
+      ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, nullptr, names));
+    }
+  }
+}
+
+void EventBus::Start() {
+  std::lock_guard lock(wake_mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    while (true) {
+      auto handed = DeliverDue();
+      if (!handed.ok()) log::Warn("event delivery failed", {{"error", handed.status().ToString()}});
+      std::unique_lock lock(wake_mu_);
+      wake_.wait_for(lock, options_.poll, [this] { return stopping_ || notified_; });
+      if (stopping_) return;
+      notified_ = false;
+    }
+  });
+}
+
+void EventBus::Stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventBus::Notify() {
+  {
+    std::lock_guard lock(wake_mu_);
+    notified_ = true;
+  }
+  wake_.notify_all();
+}
+
+}  // namespace annex::events
