@@ -167,7 +167,8 @@ Status RunDaemon(const Config& config) {
   std::unique_ptr<objectstore::StoreControl> store_control;
   ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options, &store_control));
   Metrics metrics;  // before the sync link, which reads it until it stops
-  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, *store_control, metrics, root.account_id));
+  auto s3_control = objectstore::NewBucketControl(*store_control, root.account_id);
+  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, {s3_control.get()}, metrics));
   auto iam_service = iam::NewIamService(*identities);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 

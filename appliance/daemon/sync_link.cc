@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -43,7 +44,8 @@ DiskSpace DiskSpaceOf(const std::string& dir) {
   return {static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize, static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize};
 }
 
-sync::AgentCapacity MachineCapacity(const std::string& data_dir) {
+sync::AgentCapacity MachineCapacity(const std::string& data_dir,
+                                    const std::vector<service::ServiceControl*>& controls) {
   sync::AgentCapacity c;
   c.cpus = std::thread::hardware_concurrency();
   long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
@@ -51,18 +53,24 @@ sync::AgentCapacity MachineCapacity(const std::string& data_dir) {
   DiskSpace disk = DiskSpaceOf(data_dir);
   c.disk_bytes = disk.bytes;
   c.disk_free_bytes = disk.free_bytes;
-  c.services = {"s3", "iam"};
+  c.services = {"iam"};
+  for (auto* control : controls) c.services.emplace_back(control->service());
   return c;
 }
 
-sync::UsageSample UsageOf(const Metrics& metrics, objectstore::StoreControl& store) {
+// The usage record still carries stored bytes and objects as fields of its
+// own: the services' gauges of those names fill them.
+sync::UsageSample UsageOf(const Metrics& metrics, const std::vector<service::ServiceControl*>& controls) {
   sync::UsageSample sample;
   for (const auto& [service, t] : metrics.Totals()) {
     if (service != kApplianceService) sample.by_service[service] = {t.requests, t.bytes_in, t.bytes_out};
   }
-  objectstore::StoredTotals stored = store.Stored();
-  sample.bytes_stored = stored.bytes;
-  sample.objects_stored = stored.objects;
+  for (auto* control : controls) {
+    for (const auto& [name, value] : control->Gauges()) {
+      if (name == "bytes_stored") sample.bytes_stored += value;
+      if (name == "objects_stored") sample.objects_stored += value;
+    }
+  }
   return sample;
 }
 
@@ -81,13 +89,6 @@ std::vector<sync::ApplianceEvent> DiskEvents(const std::string& data_dir, LowDis
   event.kind = "disk-low";
   event.message = std::string(text) + ": " + data_dir;
   return {event};
-}
-
-// {"bucket": "NAME"} → NAME, or "" when malformed.
-std::string BucketArg(const std::string& args_json) {
-  auto j = nlohmann::json::parse(args_json, nullptr, false);
-  if (!j.is_object() || !j.contains("bucket") || !j["bucket"].is_string()) return "";
-  return j["bucket"].get<std::string>();
 }
 
 // A client's address of the control plane: HOST:PORT, both present.
@@ -118,20 +119,19 @@ sync::AgentStatus IdleStatus(const sync::Identity& identity) {
 
 }  // namespace
 
-SyncLink::SyncLink(const Config& config, objectstore::StoreControl& store, const Metrics& metrics,
-                   std::string root_account_id)
+SyncLink::SyncLink(const Config& config, std::vector<service::ServiceControl*> controls, const Metrics& metrics)
     : state_dir_(os::JoinPath(config.data_dir, "sync")),
       data_dir_(config.data_dir),
       heartbeat_ms_(config.sync_heartbeat_ms),
       usage_interval_ms_(config.sync_usage_interval_ms),
-      store_(store),
-      root_account_id_(std::move(root_account_id)),
-      usage_(std::make_shared<sync::UsageMeter>([&metrics, &store] { return UsageOf(metrics, store); }, NowMs())),
+      controls_(std::move(controls)),
+      usage_(std::make_shared<sync::UsageMeter>([&metrics, this] { return UsageOf(metrics, controls_); }, NowMs())),
       disk_alarm_(std::make_shared<LowDiskAlarm>(kLowDiskFreeFraction)) {}
 
-Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config, objectstore::StoreControl& store,
-                                                  const Metrics& metrics, std::string root_account_id) {
-  std::unique_ptr<SyncLink> link(new SyncLink(config, store, metrics, std::move(root_account_id)));
+Result<std::unique_ptr<SyncLink>> SyncLink::Start(const Config& config,
+                                                  std::vector<service::ServiceControl*> controls,
+                                                  const Metrics& metrics) {
+  std::unique_ptr<SyncLink> link(new SyncLink(config, std::move(controls), metrics));
   Result<std::optional<sync::Identity>> identity = sync::LoadIdentity(link->state_dir_);
   std::string remembered = identity.ok() && *identity ? (*identity)->control_plane : "";
   // Flags, environment and config file win: the remembered address is what
@@ -167,37 +167,27 @@ sync::AgentOptions SyncLink::AgentOptionsFor(const std::string& control_plane, c
   o.enrollment_token = token;
   o.agent_version = "annexd";
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms_);
-  objectstore::StoreControl& store = store_;
-  o.inventory = [&store] {
+  o.inventory = [controls = controls_] {
     std::vector<sync::InventoryItem> items;
-    auto buckets = store.ListBuckets();
-    if (!buckets.ok()) return items;
-    for (const auto& b : *buckets) {
-      nlohmann::json state = nlohmann::json::object();
-      state["name"] = b.name;
-      state["owner_id"] = b.owner_id;
-      state["region"] = b.region;
-      state["acl"] = b.acl;
-      state["created"] = Iso(b.created_ms);
-      items.push_back({"bucket", b.name, state.dump()});
+    for (auto* control : controls) {
+      auto resources = control->Resources();
+      if (!resources.ok()) {
+        log::Warn("sync: a service could not list its resources",
+                  {{"service", std::string(control->service())}, {"error", resources.status().ToString()}});
+        continue;
+      }
+      for (auto& r : *resources) items.push_back({std::move(r.kind), std::move(r.id), std::move(r.state_json)});
     }
     return items;
   };
-  o.execute = [&store, root = root_account_id_](const std::string& kind,
-                                                const std::string& args) -> Result<std::string> {
-    std::string bucket = BucketArg(args);
-    if (bucket.empty()) return Status::InvalidArgument(kind + " needs {\"bucket\": NAME}");
-    if (kind == "CreateBucket") {
-      ANNEX_ASSIGN_OR_RETURN(bool created, store.CreateBucket(bucket, root, "root"));
-      return std::string(created ? "created " : "already present: ") + bucket;
-    }
-    if (kind == "DeleteBucket") {
-      ANNEX_ASSIGN_OR_RETURN(bool deleted, store.DeleteBucket(bucket));
-      return std::string(deleted ? "deleted " : "already absent: ") + bucket;
+  o.execute = [controls = controls_](const std::string& kind, const std::string& args) -> Result<std::string> {
+    for (auto* control : controls) {
+      auto kinds = control->CommandKinds();
+      if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return control->Execute(kind, args);
     }
     return Status::InvalidArgument("unknown command " + kind);
   };
-  o.capacity = [data_dir = data_dir_] { return MachineCapacity(data_dir); };
+  o.capacity = [data_dir = data_dir_, controls = controls_] { return MachineCapacity(data_dir, controls); };
   o.now_unix_ms = NowMs;
   o.usage = usage_;
   o.usage_interval = std::chrono::milliseconds(usage_interval_ms_);

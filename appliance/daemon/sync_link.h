@@ -1,9 +1,9 @@
 #pragma once
-// annexd's side of the control-plane link. It runs the sync agent with the
-// object store's buckets as inventory and bucket commands as actions, taken
-// as the root account, the API services' request counters (Metrics) and the
-// store's totals as usage, and a "disk-low" event when free space under the
-// data dir drops below 10 %. It reports the agent's state for `annexctl sync
+// annexd's side of the control-plane link. It runs the sync agent with every
+// service's resources as inventory and their commands as actions (each
+// service's ServiceControl), the API services' request counters (Metrics)
+// and the services' gauges as usage, and a "disk-low" event when free space
+// under the data dir drops below 10 %. It reports the agent's state for `annexctl sync
 // status` (admin API) and /_annex/metrics. Nothing local waits for it.
 //
 // The control plane's address comes from --control-plane (or its
@@ -17,12 +17,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "appliance/core/result.h"
 #include "appliance/daemon/config.h"
 #include "appliance/daemon/low_disk_alarm.h"
 #include "appliance/daemon/metrics.h"
-#include "services/objectstore/store_control.h"
+#include "appliance/service/service_control.h"
 #include "sync/agent/agent.h"
 
 namespace annex::daemon {
@@ -38,9 +39,10 @@ class SyncLink {
   // Without a control plane address (none given, none remembered), a
   // SyncLink that only reports status; an enrolled appliance keeps serving,
   // unsynced, and says so in its log.
-  // `metrics` must outlive the SyncLink.
-  static Result<std::unique_ptr<SyncLink>> Start(const Config& config, objectstore::StoreControl& store,
-                                                 const Metrics& metrics, std::string root_account_id);
+  // `metrics` and every control must outlive the SyncLink.
+  static Result<std::unique_ptr<SyncLink>> Start(const Config& config,
+                                                 std::vector<service::ServiceControl*> controls,
+                                                 const Metrics& metrics);
   ~SyncLink();
 
   // Enrolls now: (re)starts the agent with `request`'s control plane and
@@ -59,7 +61,7 @@ class SyncLink {
   void RenderMetrics(std::string& out) const;
 
  private:
-  SyncLink(const Config& config, objectstore::StoreControl& store, const Metrics& metrics, std::string root_account_id);
+  SyncLink(const Config& config, std::vector<service::ServiceControl*> controls, const Metrics& metrics);
   sync::AgentOptions AgentOptionsFor(const std::string& control_plane, const std::string& token) const;
   sync::AgentStatus CurrentStatus() const;
 
@@ -67,8 +69,7 @@ class SyncLink {
   const std::string data_dir_;
   const unsigned heartbeat_ms_;
   const unsigned usage_interval_ms_;
-  objectstore::StoreControl& store_;
-  const std::string root_account_id_;
+  const std::vector<service::ServiceControl*> controls_;
   // Both outlive any one agent: usage counts from annexd's start, and a disk
   // that stays low is reported once, whichever agent looks.
   const std::shared_ptr<sync::UsageMeter> usage_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "appliance/core/result.h"
+#include "appliance/service/service_control.h"
 
 namespace annex::objectstore {
 
@@ -47,5 +48,11 @@ class StoreControl {
 class ObjectStore;
 // For NewObjectStoreService; valid while `store` lives.
 std::unique_ptr<StoreControl> NewStoreControl(ObjectStore& store);
+
+// The object store's face toward the control plane (service_control.h):
+// buckets as resources, CreateBucket/DeleteBucket commands applied as the
+// account `owner_id` (the appliance root), the store's totals as gauges.
+// Valid while `store` lives.
+std::unique_ptr<service::ServiceControl> NewBucketControl(StoreControl& store, std::string owner_id);
 
 }  // namespace annex::objectstore

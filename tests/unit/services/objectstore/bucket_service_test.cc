@@ -53,7 +53,9 @@ TEST_F(BucketServiceTest, CreateConflictsAndNames) {
   for (const char* method : {"GET", "PUT", "DELETE", "HEAD"}) {
     auto r = s3_.Send(method, "//key");
     EXPECT_EQ(r.status, 400) << method;
-    if (std::string(method) != "HEAD") EXPECT_EQ(r.ErrorCode(), "InvalidBucketName") << method;
+    if (std::string(method) != "HEAD") {
+      EXPECT_EQ(r.ErrorCode(), "InvalidBucketName") << method;
+    }
   }
   EXPECT_EQ(s3_.Send("GET", "/Bad_Name").ErrorCode(), "NoSuchBucket");
   s3_.ActAnonymous();

@@ -1,0 +1,45 @@
+#pragma once
+// ServiceControl: a service's face toward the control plane. The sync link
+// knows services only through it: the resources a service reports for the
+// zone's inventory, the desired-state commands it accepts (the control plane
+// creates them, the appliance applies them), and named gauges for the usage
+// records. A new service reports and takes commands by implementing this in
+// its own folder; neither the sync link nor annex-control changes.
+//
+// Implementations are thread-safe: the agent calls them from its own thread.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "appliance/core/result.h"
+
+namespace annex::service {
+
+// One resource as the control plane lists it.
+struct Resource {
+  std::string kind;        // "bucket"
+  std::string id;          // unique within the kind
+  std::string state_json;  // what the control plane shows, as a JSON object
+};
+
+class ServiceControl {
+ public:
+  virtual ~ServiceControl() = default;
+  // The service's SigV4 name ("s3"), as the zone advertises it.
+  virtual std::string_view service() const = 0;
+  // Every resource the service holds now.
+  virtual Result<std::vector<Resource>> Resources() = 0;
+  // The command kinds Execute accepts ("CreateBucket").
+  virtual std::vector<std::string> CommandKinds() const = 0;
+  // Applies a command, idempotently: applying it again reports that nothing
+  // was left to do. The text says what happened. InvalidArgument for
+  // malformed arguments; other errors as the service's API would give them.
+  virtual Result<std::string> Execute(std::string_view kind, std::string_view args_json) = 0;
+  // Gauges for the usage records ("objects_stored", "bytes_stored").
+  virtual std::vector<std::pair<std::string, uint64_t>> Gauges() = 0;
+};
+
+}  // namespace annex::service

@@ -1,0 +1,76 @@
+#include <nlohmann/json.hpp>
+
+#include "appliance/core/strings.h"
+#include "services/objectstore/store_control.h"
+
+namespace annex::objectstore {
+namespace {
+
+std::string Iso(int64_t unix_ms) {
+  return unix_ms ? FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms))) : "";
+}
+
+// {"bucket": "NAME"} → NAME, or "" when malformed.
+std::string BucketArg(std::string_view args_json) {
+  auto j = nlohmann::json::parse(args_json, nullptr, false);
+  if (!j.is_object() || !j.contains("bucket") || !j["bucket"].is_string()) return "";
+  return j["bucket"].get<std::string>();
+}
+
+// Buckets as the zone's resources, bucket commands taken as the appliance's
+// root account, the store's totals as gauges.
+class BucketControl final : public service::ServiceControl {
+ public:
+  BucketControl(StoreControl& store, std::string owner_id) : store_(store), owner_id_(std::move(owner_id)) {}
+
+  std::string_view service() const override { return "s3"; }
+
+  Result<std::vector<service::Resource>> Resources() override {
+    ANNEX_ASSIGN_OR_RETURN(std::vector<BucketSummary> buckets, store_.ListBuckets());
+    std::vector<service::Resource> out;
+    out.reserve(buckets.size());
+    for (const auto& b : buckets) {
+      nlohmann::json state = nlohmann::json::object();
+      state["name"] = b.name;
+      state["owner_id"] = b.owner_id;
+      state["region"] = b.region;
+      state["acl"] = b.acl;
+      state["created"] = Iso(b.created_ms);
+      out.push_back({"bucket", b.name, state.dump()});
+    }
+    return out;
+  }
+
+  std::vector<std::string> CommandKinds() const override { return {"CreateBucket", "DeleteBucket"}; }
+
+  Result<std::string> Execute(std::string_view kind, std::string_view args_json) override {
+    std::string bucket = BucketArg(args_json);
+    if (bucket.empty()) return Status::InvalidArgument(std::string(kind) + " needs {\"bucket\": NAME}");
+    if (kind == "CreateBucket") {
+      ANNEX_ASSIGN_OR_RETURN(bool created, store_.CreateBucket(bucket, owner_id_, "root"));
+      return std::string(created ? "created " : "already present: ") + bucket;
+    }
+    if (kind == "DeleteBucket") {
+      ANNEX_ASSIGN_OR_RETURN(bool deleted, store_.DeleteBucket(bucket));
+      return std::string(deleted ? "deleted " : "already absent: ") + bucket;
+    }
+    return Status::InvalidArgument("unknown command " + std::string(kind));
+  }
+
+  std::vector<std::pair<std::string, uint64_t>> Gauges() override {
+    StoredTotals t = store_.Stored();
+    return {{"objects_stored", t.objects}, {"bytes_stored", t.bytes}};
+  }
+
+ private:
+  StoreControl& store_;
+  const std::string owner_id_;
+};
+
+}  // namespace
+
+std::unique_ptr<service::ServiceControl> NewBucketControl(StoreControl& store, std::string owner_id) {
+  return std::make_unique<BucketControl>(store, std::move(owner_id));
+}
+
+}  // namespace annex::objectstore
