@@ -4,6 +4,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/daemon/sync_link.h"
+#include "appliance/iam/iam_service.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::daemon {
@@ -19,12 +20,6 @@ json AccountJson(const iam::Account& a, const iam::AccessKey* key) {
     out["SecretAccessKey"] = key->secret_access_key;
   }
   return out;
-}
-
-// Codes of this API the shared table (api_error.cc) does not know.
-int AdminHttpStatus(const http::ApiError& error) {
-  if (error.code == "AlreadyEnrolled") return 409;
-  return error.http_status;
 }
 
 // {"control_plane": "HOST:PORT", "token": "TOKEN", "force": BOOL}; which field is wrong, as ValidationError.
@@ -82,12 +77,24 @@ class AdminService final : public service::Service {
   AdminService(iam::IdentityStore& identities, std::string root_account_id, SyncLink* sync)
       : identities_(identities), root_account_id_(std::move(root_account_id)), sync_(sync) {}
 
-  std::string_view name() const override { return "annex"; }
+  // The appliance's own API: SigV4 service "annex", under /_annex/api/.
+  const service::Descriptor& descriptor() const override {
+    static const service::Descriptor d = [] {
+      service::Descriptor d;
+      d.name = "annex";
+      d.signing_names = {"annex"};
+      d.path_prefixes = {"/_annex/api/"};
+      d.protocol = service::Protocol::kRestJson;
+      d.auth = service::AuthMode::kSigV4;
+      d.errors.assign(iam::kIamErrors.begin(), iam::kIamErrors.end());  // accounts and keys
+      d.errors.push_back({"AlreadyEnrolled", 409});
+      return d;
+    }();
+    return d;
+  }
 
   http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
-    http::ApiError e = error;
-    e.http_status = AdminHttpStatus(error);
-    http::Response r = http::RenderJsonError(e, request_id);
+    http::Response r = http::RenderJsonError(error, request_id);
     r.headers.Set("content-type", "application/json");
     return r;
   }

@@ -179,7 +179,7 @@ Status RunDaemon(const Config& config) {
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
   edge.AddService(s3.get());
   edge.AddService(iam_service.get());
-  edge.SetAdminService(admin.get());
+  edge.AddService(admin.get());
 
   // One io_context per io thread; connections never change threads.
   std::vector<std::unique_ptr<boost::asio::io_context>> owned;

@@ -53,10 +53,11 @@ class StatusRecordingWriter final : public http::ResponseWriter {
   int status_ = 0;
 };
 
-// IAM and the other Query/JSON services call an unknown key InvalidClientTokenId.
-Status RemapAuthError(Status status, std::string_view service) {
-  if (service != "s3" && status.subcode() == "InvalidAccessKeyId") {
-    return http::ApiStatus("InvalidClientTokenId", "The security token included in the request is invalid.");
+// Each protocol has its own name for an unknown access key.
+Status RemapAuthError(Status status, service::Protocol protocol) {
+  std::string_view code = service::UnknownAccessKeyCode(protocol);
+  if (status.subcode() == "InvalidAccessKeyId" && code != "InvalidAccessKeyId") {
+    return http::ApiStatus(code, "The security token included in the request is invalid.");
   }
   return status;
 }
@@ -124,7 +125,7 @@ http::Task<void> Edge::ServeInternal(const http::Request& request, http::Respons
     outcome.operation = "Metrics";
     r.headers.Set("content-type", "text/plain; version=0.0.4");
     options_.metrics->Render(r.body);
-    for (const auto& [name, svc] : services_) svc->AppendMetrics(r.body);
+    for (const auto* svc : router_.services()) svc->AppendMetrics(r.body);
   } else if (request.path == "/_annex/ca.pem" && !ca_pem_.empty()) {
     outcome.operation = "CaCertificate";
     r.headers.Set("content-type", "application/x-pem-file");
@@ -138,23 +139,26 @@ http::Task<void> Edge::ServeInternal(const http::Request& request, http::Respons
 
 http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& writer, Outcome& outcome) {
   const http::Request& request = exchange.request();
-  bool internal = StartsWith(request.path, "/_annex/");
-  if (internal && !StartsWith(request.path, "/_annex/api/")) {
+  if (StartsWith(request.path, "/_annex/") && !StartsWith(request.path, "/_annex/api/")) {
     co_await ServeInternal(request, writer, outcome);
     co_return;
   }
-  service::Service* svc = admin_;
-  if (!internal) {
-    outcome.service = RouteService(request);
-    auto it = services_.find(outcome.service);
-    svc = it == services_.end() ? nullptr : it->second;
-  }
+  Unrouted unrouted;
+  service::Service* svc = router_.Route(request, &unrouted);
   if (!svc) {
-    http::ApiError e = http::MakeApiError("NotImplemented", "The service '" + outcome.service +
-                                                                "' is not available on this appliance.");
-    (co_await writer.Send(http::RenderRestXmlError(e, request.request_id))).IgnoreError();
+    // Answered in the protocol the client spoke, so it can parse the refusal.
+    bool by_target = request.headers.Has("x-amz-target");
+    http::ApiError e = by_target ? http::MakeApiError("UnknownOperationException",
+                                                      "No service on this appliance answers X-Amz-Target '" +
+                                                          unrouted.wanted + "'.")
+                                 : http::MakeApiError("NotImplemented", "The service '" + unrouted.wanted +
+                                                                            "' is not available on this appliance.");
+    outcome.error = e.code;
+    (co_await writer.Send(service::RenderError(unrouted.protocol, e, request.request_id))).IgnoreError();
     co_return;
   }
+  const service::Descriptor& described = svc->descriptor();
+  outcome.service = described.name;
 
   Status status;
   auth::AuthResult auth;
@@ -162,9 +166,16 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
   http::Headers trailers;
   std::unique_ptr<http::BodyReader> wrapped;
   http::BodyReader* body = &exchange.body();
-  if (auth::IsSigV4Signed(request)) {
+  // A service with a check of its own (the registry's bearer and basic
+  // tokens) gets any Authorization that is not an AWS signature unverified.
+  const std::string* authorization = request.headers.Get("authorization");
+  bool own_check = described.auth == service::AuthMode::kOwnCheck && authorization &&
+                   !StartsWith(*authorization, "AWS4-HMAC-SHA256 ") && !StartsWith(*authorization, "AWS ");
+  if (own_check) {
+    // The principal stays anonymous; the service decides.
+  } else if (auth::IsSigV4Signed(request)) {
     // Services without x-amz-content-sha256 sign sha256(body): read it first.
-    bool v2 = outcome.service == "s3" && auth::IsSigV2Signed(request);
+    bool v2 = described.accepts_sigv2 && auth::IsSigV2Signed(request);
     bool hash_body = !v2 && !request.headers.Has("x-amz-content-sha256") && request.content_length.value_or(0) > 0 &&
                      !request.query.Has("X-Amz-Signature");
     if (hash_body) {
@@ -178,13 +189,13 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
              : options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body)
                                                              : std::nullopt);
       if (verified.ok()) auth = std::move(*verified);
-      else status = RemapAuthError(verified.status(), outcome.service);
+      else status = RemapAuthError(verified.status(), described.protocol);
     }
     if (status.ok() && !small_body) {
       wrapped = options_.verifier->WrapBody(exchange.body(), auth, &trailers);
       body = wrapped.get();
     }
-  } else if (!svc->allows_anonymous()) {
+  } else if (described.auth == service::AuthMode::kSigV4) {  // the other modes let the service decide
     status = http::ApiStatus("AccessDenied", "Request is missing Authentication Token");
   }
   if (small_body) {
@@ -206,7 +217,7 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     log::Warn("response failed after it started", {{"id", request.request_id}, {"error", outcome.error}});
     co_return;
   }
-  http::ApiError error = http::ApiErrorFromStatus(status);
+  http::ApiError error = http::ApiErrorFromStatus(status, described.errors);
   if (error.http_status >= 500 && error.http_status != 501) {
     log::Error("request failed", {{"id", request.request_id}, {"code", error.code}, {"error", outcome.error}});
   }

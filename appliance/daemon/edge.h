@@ -7,13 +7,13 @@
 // service's own protocol, and records metrics and an access log line.
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "appliance/auth/sigv2_verifier.h"
 #include "appliance/auth/sigv4_verifier.h"
 #include "appliance/daemon/metrics.h"
+#include "appliance/daemon/router.h"
 #include "appliance/http/server.h"
 #include "appliance/service/service.h"
 
@@ -32,10 +32,8 @@ class Edge final : public http::RequestHandler {
  public:
   explicit Edge(EdgeOptions options) : options_(options) {}
 
-  // Registers `service` under its name(); `path_prefix` routes by path instead
-  // (for the appliance's own API under /_annex/api/).
-  void AddService(service::Service* service) { services_[std::string(service->name())] = service; }
-  void SetAdminService(service::Service* service) { admin_ = service; }
+  // Registers `service`; its descriptor says which requests are its.
+  void AddService(service::Service* service) { router_.Add(service); }
   // Health answers 200 only once set.
   void SetReady(bool ready) { ready_.store(ready); }
   // The appliance CA certificate (PEM), served to anyone at /_annex/ca.pem:
@@ -55,8 +53,7 @@ class Edge final : public http::RequestHandler {
   http::Task<void> ServeInternal(const http::Request& request, http::ResponseWriter& writer, Outcome& outcome);
 
   EdgeOptions options_;
-  std::map<std::string, service::Service*, std::less<>> services_;
-  service::Service* admin_ = nullptr;
+  Router router_;
   std::atomic<bool> ready_{false};
   std::string ca_pem_;  // empty: no HTTPS, /_annex/ca.pem is 404
 };

@@ -8,122 +8,79 @@
 namespace annex::http {
 namespace {
 
-struct KnownError {
-  std::string_view code;
-  int status;
-};
-
-// HTTP statuses as AWS documents them for each error code.
-constexpr std::array kKnownErrors = std::to_array<KnownError>({
-    {"AccessDenied", 403},
-    {"AccountProblem", 403},
+// The codes the platform answers itself, whatever the service: signatures,
+// credentials, throttling, malformed HTTP, internal errors. Services' own
+// codes are in their descriptors.
+constexpr auto kPlatformErrors = std::to_array<ErrorCodeStatus>({
+    {"AccessDenied", 403, "Access Denied"},
     {"AuthorizationHeaderMalformed", 400},
     {"AuthorizationQueryParametersError", 400},
-    {"BadDigest", 400},
-    {"BucketAlreadyExists", 409},
-    {"BucketAlreadyOwnedByYou", 409},
-    {"BucketNotEmpty", 409},
-    {"CORSForbidden", 403},
-    {"DeleteConflict", 409},
-    {"EntityAlreadyExists", 409},
-    {"EntityTooLarge", 400},
-    {"EntityTooSmall", 400},
-    {"IllegalLocationConstraintException", 400},
     {"IncompleteBody", 400},
     {"InsufficientStorage", 507},
-    {"InternalError", 500},
-    {"InvalidAccessKeyId", 403},
+    {"InternalError", 500, "We encountered an internal error. Please try again."},
+    {"InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."},
     {"InvalidAction", 400},
     {"InvalidArgument", 400},
-    {"InvalidBucketName", 400},
     {"InvalidChunkSizeError", 400},
     {"InvalidClientTokenId", 403},
-    {"InvalidDigest", 400},
     {"InvalidParameterValue", 400},
-    {"InvalidPart", 400},
-    {"InvalidPartNumber", 416},
-    {"InvalidPartOrder", 400},
-    {"InvalidRange", 416},
     {"InvalidRequest", 400},
-    {"InvalidStorageClass", 400},
     {"InvalidURI", 400},
-    {"KeyTooLongError", 400},
-    {"LimitExceeded", 409},
-    {"MalformedACLError", 400},
+    {"MalformedQueryString", 400},
     {"MalformedXML", 400},
     {"MaxMessageLengthExceeded", 400},
-    {"MetadataTooLarge", 400},
     {"MethodNotAllowed", 405},
     {"MissingAction", 400},
+    {"MissingAuthenticationToken", 403},
     {"MissingContentLength", 411},
     {"MissingParameter", 400},
-    {"MissingRequestBodyError", 400},
-    {"MissingSecurityHeader", 400},
-    {"NoSuchBucket", 404},
-    {"NoSuchBucketPolicy", 404},
-    {"NoSuchCORSConfiguration", 404},
-    {"NoSuchEntity", 404},
-    {"NoSuchKey", 404},
-    {"NoSuchLifecycleConfiguration", 404},
-    {"NoSuchPublicAccessBlockConfiguration", 404},
-    {"NoSuchTagSet", 404},
-    {"NoSuchUpload", 404},
-    {"NoSuchWebsiteConfiguration", 404},
     {"NotFound", 404},
     {"NotImplemented", 501},
-    {"NotModified", 304},
-    {"ObjectLockConfigurationNotFoundError", 404},
-    {"OperationAborted", 409},
-    {"OwnershipControlsNotFoundError", 404},
-    {"PreconditionFailed", 412},
-    {"ReplicationConfigurationNotFoundError", 404},
     {"RequestHeaderSectionTooLarge", 400},
     {"RequestTimeTooSkewed", 403},
     {"RequestTimeout", 400},
-    {"ServerSideEncryptionConfigurationNotFoundError", 404},
     {"ServiceUnavailable", 503},
-    {"SignatureDoesNotMatch", 403},
+    {"SignatureDoesNotMatch", 403,
+     "The request signature we calculated does not match the signature you provided."},
     {"SlowDown", 503},
     {"UnknownOperationException", 400},
+    {"UnrecognizedClientException", 400},
     {"ValidationError", 400},
     {"XAmzContentSHA256Mismatch", 400},
 });
 
-std::string_view DefaultMessage(std::string_view code) {
-  if (code == "NoSuchBucket") return "The specified bucket does not exist";
-  if (code == "NoSuchKey") return "The specified key does not exist.";
-  if (code == "NoSuchUpload") return "The specified upload does not exist.";
-  if (code == "AccessDenied") return "Access Denied";
-  if (code == "InternalError") return "We encountered an internal error. Please try again.";
-  if (code == "SignatureDoesNotMatch")
-    return "The request signature we calculated does not match the signature you provided.";
-  if (code == "InvalidAccessKeyId") return "The AWS Access Key Id you provided does not exist in our records.";
-  return "";
+const ErrorCodeStatus* Find(std::string_view code, ErrorTable service_errors) {
+  for (const auto& e : service_errors) {
+    if (e.code == code) return &e;
+  }
+  for (const auto& e : kPlatformErrors) {
+    if (e.code == code) return &e;
+  }
+  return nullptr;
 }
 
 }  // namespace
 
-int HttpStatusForCode(std::string_view code) {
-  for (const auto& e : kKnownErrors) {
-    if (e.code == code) return e.status;
-  }
-  return 400;
+int HttpStatusForCode(std::string_view code, ErrorTable service_errors) {
+  const ErrorCodeStatus* e = Find(code, service_errors);
+  return e ? e->http_status : 400;
 }
 
 Status ApiStatus(std::string_view code, std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message), std::string(code));
 }
 
-ApiError MakeApiError(std::string_view code, std::string message) {
+ApiError MakeApiError(std::string_view code, std::string message, ErrorTable service_errors) {
   ApiError e;
   e.code = std::string(code);
-  e.http_status = HttpStatusForCode(code);
-  e.message = message.empty() ? std::string(DefaultMessage(code)) : std::move(message);
+  const ErrorCodeStatus* known = Find(code, service_errors);
+  e.http_status = known ? known->http_status : 400;
+  e.message = message.empty() && known ? std::string(known->default_message) : std::move(message);
   return e;
 }
 
-ApiError ApiErrorFromStatus(const Status& status) {
-  if (!status.subcode().empty()) return MakeApiError(status.subcode(), status.message());
+ApiError ApiErrorFromStatus(const Status& status, ErrorTable service_errors) {
+  if (!status.subcode().empty()) return MakeApiError(status.subcode(), status.message(), service_errors);
   switch (status.code()) {
     case StatusCode::kResourceExhausted:
       return MakeApiError("InsufficientStorage", "Not enough storage space left on the appliance.");

@@ -20,10 +20,17 @@ class IamService final : public service::Service {
  public:
   explicit IamService(IdentityStore& identities) : identities_(identities) {}
 
-  std::string_view name() const override { return "iam"; }
-
-  http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
-    return http::RenderQueryError(error, request_id);
+  const service::Descriptor& descriptor() const override {
+    static const service::Descriptor d = [] {
+      service::Descriptor d;
+      d.name = "iam";
+      d.signing_names = {"iam"};
+      d.protocol = service::Protocol::kQuery;
+      d.auth = service::AuthMode::kSigV4;
+      d.errors.assign(kIamErrors.begin(), kIamErrors.end());
+      return d;
+    }();
+    return d;
   }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {

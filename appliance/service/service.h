@@ -1,16 +1,18 @@
 #pragma once
 // Service: one AWS-compatible API plugged into the edge (S3, IAM, …).
 //
-// The edge parses and authenticates each request, decides which service it
-// belongs to (SigV4 scope, X-Amz-Target, path) and calls Handle(). A handler
-// either sends a response itself and returns OK, or returns an error Status
-// before sending anything; the edge then answers in the service's own error
-// shape (RenderError). Handlers never throw.
+// A service describes itself (descriptor.h: routes, protocol, auth, error
+// codes). The edge parses and authenticates each request, picks the service
+// by the descriptors and calls Handle(). A handler either sends a response
+// itself and returns OK, or returns an error Status before sending
+// anything; the edge then answers in the service's own error shape
+// (RenderError). Handlers never throw.
 
 #include <string>
 #include <string_view>
 
 #include "appliance/http/api_error.h"
+#include "appliance/service/descriptor.h"
 #include "appliance/service/request_context.h"
 
 namespace annex::service {
@@ -18,12 +20,13 @@ namespace annex::service {
 class Service {
  public:
   virtual ~Service() = default;
-  // The SigV4 service name this service answers to ("s3", "iam").
-  virtual std::string_view name() const = 0;
-  // Whether unsigned requests may reach Handle() (S3 public-read objects).
-  virtual bool allows_anonymous() const { return false; }
+  virtual const Descriptor& descriptor() const = 0;
+  std::string_view name() const { return descriptor().name; }
   virtual http::Task<Status> Handle(RequestContext& ctx) = 0;
-  virtual http::Response RenderError(const http::ApiError& error, std::string_view request_id) const = 0;
+  // The error in the service's protocol; override for anything more.
+  virtual http::Response RenderError(const http::ApiError& error, std::string_view request_id) const {
+    return service::RenderError(descriptor().protocol, error, request_id);
+  }
   // Appends Prometheus text lines for service-specific gauges (objects stored…).
   virtual void AppendMetrics(std::string& out) const {}
   // Called once before the daemon exits; flush and release resources.

@@ -4,9 +4,9 @@
 #include <memory>
 #include <span>
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
-#include "services/objectstore/coro_status.h"
 
 namespace annex::objectstore {
 namespace {
@@ -35,7 +35,7 @@ http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshol
     if (total > kMaxPutSize) {
       co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
     }
-    OS_CO_RETURN_IF_ERROR(co_await writer.Append({buf.data(), *n}));
+    ANNEX_CO_RETURN_IF_ERROR(co_await writer.Append({buf.data(), *n}));
   }
   call.ctx.bytes_in += total;
   const http::Headers& headers = call.headers();

@@ -1,10 +1,10 @@
 // Bucket lifecycle: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 // GetBucketLocation, GetBucketVersioning.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/bucket_name.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/s3_xml.h"
@@ -56,32 +56,32 @@ Status DropUploads(store::WriteTxn& txn, const Tables& t, std::string_view bucke
 }  // namespace
 
 http::Task<Status> ListBuckets(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(RequireAccount(call));
+  ANNEX_CO_RETURN_IF_ERROR(RequireAccount(call));
   const auth::Principal& me = call.ctx.principal;
   http::XmlDocument doc("ListAllMyBucketsResult", http::kS3XmlNamespace);
   AddOwner(doc.root(), "Owner", me.account_id, me.account_name);
   http::XmlNode list = doc.root().Child("Buckets");
   {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    OS_CO_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(call.store.meta().tables().buckets));
-    OS_CO_RETURN_IF_ERROR(c.SeekFirst());
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    ANNEX_CO_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(call.store.meta().tables().buckets));
+    ANNEX_CO_RETURN_IF_ERROR(c.SeekFirst());
     while (c.Valid()) {
-      OS_CO_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(c.value()));
+      ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(c.value()));
       if (b.owner_id == me.account_id) {
         list.Child("Bucket").Add("Name", c.key()).Add("CreationDate", Iso8601(b.created_ms));
       }
-      OS_CO_RETURN_IF_ERROR(c.Next());
+      ANNEX_CO_RETURN_IF_ERROR(c.Next());
     }
   }
   co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
 }
 
 http::Task<Status> CreateBucket(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(RequireAccount(call));
-  OS_CO_RETURN_IF_ERROR(ValidateBucketName(call.bucket()));
-  OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
-  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
-  OS_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));
+  ANNEX_CO_RETURN_IF_ERROR(RequireAccount(call));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateBucketName(call.bucket()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));
   const std::string& region = call.store.options().region;
   if (!location.empty() && location != region) {
     co_return http::ApiStatus("IllegalLocationConstraintException",
@@ -97,7 +97,7 @@ http::Task<Status> CreateBucket(S3Call& call) {
   record.acl = acl.value_or(CannedAcl::kPrivate);
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
     if (existing) {
       if (existing->owner_id == record.owner_id) {
@@ -116,7 +116,7 @@ http::Task<Status> CreateBucket(S3Call& call) {
 }
 
 http::Task<Status> HeadBucket(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kList));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kList));
   http::Response r;
   r.headers.Set("x-amz-bucket-region", bucket.region);
   r.headers.Set("x-amz-access-point-alias", "false");
@@ -124,11 +124,11 @@ http::Task<Status> HeadBucket(S3Call& call) {
 }
 
 http::Task<Status> DeleteBucket(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   std::vector<std::string> files;
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     files.clear();
     ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
     if (!existing) return NoSuchBucket();
@@ -143,7 +143,7 @@ http::Task<Status> DeleteBucket(S3Call& call) {
 }
 
 http::Task<Status> GetBucketLocation(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   http::XmlDocument doc("LocationConstraint", http::kS3XmlNamespace);
   // us-east-1 is the one region S3 reports as an empty constraint.
   if (bucket.region != "us-east-1") doc.root().raw().text().set(bucket.region.c_str());
@@ -151,7 +151,7 @@ http::Task<Status> GetBucketLocation(S3Call& call) {
 }
 
 http::Task<Status> GetBucketVersioning(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   (void)bucket;
   // Versioning was never enabled: S3 answers with an empty configuration.
   http::XmlDocument doc("VersioningConfiguration", http::kS3XmlNamespace);

@@ -1,8 +1,8 @@
 // Get/Put/DeleteBucketCors and the browser preflight (OPTIONS) request.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/cors.h"
 #include "services/objectstore/handlers.h"
 
@@ -33,7 +33,7 @@ http::Task<Status> StoreRules(S3Call& call, std::vector<CorsRule> rules) {
 }  // namespace
 
 http::Task<Status> GetBucketCors(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   if (bucket.cors.empty()) {
     co_return http::ApiStatus("NoSuchCORSConfiguration", "The CORS configuration does not exist");
   }
@@ -41,16 +41,16 @@ http::Task<Status> GetBucketCors(S3Call& call) {
 }
 
 http::Task<Status> PutBucketCors(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCorsBody));
-  OS_CO_ASSIGN_OR_RETURN(std::vector<CorsRule> rules, ParseCorsConfiguration(body));
-  OS_CO_RETURN_IF_ERROR(co_await StoreRules(call, std::move(rules)));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCorsBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<CorsRule> rules, ParseCorsConfiguration(body));
+  ANNEX_CO_RETURN_IF_ERROR(co_await StoreRules(call, std::move(rules)));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 
 http::Task<Status> DeleteBucketCors(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_RETURN_IF_ERROR(co_await StoreRules(call, {}));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(co_await StoreRules(call, {}));
   co_return co_await call.ctx.response.Send(EmptyResponse(204));
 }
 
@@ -64,8 +64,8 @@ http::Task<Status> CorsPreflight(S3Call& call) {
   if (call.bucket().empty()) co_return CorsForbidden();
   std::optional<BucketRecord> bucket;
   {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    OS_CO_ASSIGN_OR_RETURN(bucket, GetBucket(txn, call.store.meta().tables(), call.bucket()));
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    ANNEX_CO_ASSIGN_OR_RETURN(bucket, GetBucket(txn, call.store.meta().tables(), call.bucket()));
   }
   if (!bucket) co_return NoSuchBucket();
   std::string_view requested = call.headers().GetOr("access-control-request-headers", "");

@@ -1,8 +1,9 @@
+#include "appliance/core/co_status.h"
+
 #include "services/objectstore/data_writer.h"
 
 #include <algorithm>
 
-#include "services/objectstore/coro_status.h"
 
 namespace annex::objectstore {
 
@@ -42,7 +43,7 @@ http::Task<Status> DataWriter::Append(std::string_view data) {
     buffer_.reserve(limit);
     size_t room = limit > buffer_.size() ? limit - buffer_.size() : 0;
     if (room == 0) {
-      OS_CO_RETURN_IF_ERROR(co_await Flush());
+      ANNEX_CO_RETURN_IF_ERROR(co_await Flush());
       continue;
     }
     size_t n = std::min(room, data.size());
@@ -61,16 +62,16 @@ http::Task<Result<WrittenData>> DataWriter::Finish(Verifier verify) {
     if (checksum_) checksum_->Update(buffer_.view());
     out.inline_data.assign(buffer_.view());
   } else {
-    OS_CO_RETURN_IF_ERROR(co_await Flush());
+    ANNEX_CO_RETURN_IF_ERROR(co_await Flush());
   }
   out.md5 = md5_.Final();
   if (checksum_) out.checksum = crypto::ChecksumBase64(*checksum_);
-  if (verify) OS_CO_RETURN_IF_ERROR(verify(out));  // the destructor discards the temp file
+  if (verify) ANNEX_CO_RETURN_IF_ERROR(verify(out));  // the destructor discards the temp file
   if (!inline_data) {
     Status s = co_await pool_.Run([this] { return files_.Publish(*temp_); });
     std::string id = temp_->id;
     temp_.reset();  // published, or removed by Publish
-    OS_CO_RETURN_IF_ERROR(s);
+    ANNEX_CO_RETURN_IF_ERROR(s);
     out.file_id = std::move(id);
   }
   co_return out;

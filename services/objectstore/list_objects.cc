@@ -2,9 +2,9 @@
 
 #include <functional>
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/listing.h"
 
@@ -95,15 +95,15 @@ std::string RenderList(std::string_view bucket, const ListParams& p, const ListP
 }  // namespace
 
 http::Task<Status> ListObjects(S3Call& call, bool v2) {
-  OS_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));
+  ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));
   std::string body;
   {
     // The snapshot lives only while the page is read and rendered.
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
-    OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    OS_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kList));
-    OS_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
+    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kList));
+    ANNEX_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
     body = RenderList(call.bucket(), params, page);
   }
   co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));

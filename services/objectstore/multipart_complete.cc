@@ -6,10 +6,10 @@
 #include <map>
 #include <unordered_set>
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/multipart_etag.h"
 #include "services/objectstore/object_key.h"
@@ -105,18 +105,18 @@ std::string RenderResult(const S3Call& call, const ObjectRecord& r) {
 }  // namespace
 
 http::Task<Status> CompleteMultipartUpload(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   const std::string* upload_id = call.query().Get("uploadId");
   if (!upload_id) co_return NoSuchUpload();
-  OS_CO_ASSIGN_OR_RETURN(WriteConditions conditions, ParseWriteConditions(call.headers()));
-  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCompleteBody));
-  OS_CO_ASSIGN_OR_RETURN(std::vector<RequestedPart> requested, ParsePartList(body));
+  ANNEX_CO_ASSIGN_OR_RETURN(WriteConditions conditions, ParseWriteConditions(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCompleteBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<RequestedPart> requested, ParsePartList(body));
   const Tables& t = call.store.meta().tables();
   const int64_t now = call.store.NowMillis();
   ObjectRecord record;
   std::vector<std::string> unused;  // replaced object's files + parts left out
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
     unused.clear();
     record = ObjectRecord{};
     ANNEX_ASSIGN_OR_RETURN(auto upload, GetUpload(txn, t, call.bucket(), call.key(), *upload_id));

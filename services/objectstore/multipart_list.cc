@@ -1,9 +1,9 @@
 // ListParts and ListMultipartUploads.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/bucket_key_scanner.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
 
@@ -102,24 +102,24 @@ void AddInitiatorAndOwner(http::XmlNode node, std::string_view owner_id, std::st
 }  // namespace
 
 http::Task<Status> ListParts(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(size_t max_parts, ParseLimit(call.query(), "max-parts"));
+  ANNEX_CO_ASSIGN_OR_RETURN(size_t max_parts, ParseLimit(call.query(), "max-parts"));
   uint64_t marker = 0;
   if (const std::string* m = call.query().Get("part-number-marker")) {
     auto n = ParseUint(*m);
     if (!n) co_return http::ApiStatus("InvalidArgument", "Provided part-number-marker not an integer or within integer range");
     marker = *n;
   }
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   std::optional<UploadRecord> upload;
   std::vector<PartRecord> parts;
   {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
-    OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    OS_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
-    OS_CO_ASSIGN_OR_RETURN(upload, GetUpload(txn, t, call.bucket(), call.key(), Param(call.query(), "uploadId")));
+    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+    ANNEX_CO_ASSIGN_OR_RETURN(upload, GetUpload(txn, t, call.bucket(), call.key(), Param(call.query(), "uploadId")));
     if (!upload) co_return NoSuchUpload();
-    OS_CO_ASSIGN_OR_RETURN(parts, GetParts(txn, t, upload->upload_id));
+    ANNEX_CO_ASSIGN_OR_RETURN(parts, GetParts(txn, t, upload->upload_id));
   }
   http::XmlDocument doc("ListPartsResult", http::kS3XmlNamespace);
   http::XmlNode root = doc.root();
@@ -154,7 +154,7 @@ http::Task<Status> ListParts(S3Call& call) {
 http::Task<Status> ListMultipartUploads(S3Call& call) {
   const http::QueryParams& q = call.query();
   UploadsQuery query{Param(q, "prefix"), Param(q, "delimiter"), Param(q, "key-marker"), Param(q, "upload-id-marker")};
-  OS_CO_ASSIGN_OR_RETURN(query.max_uploads, ParseLimit(q, "max-uploads"));
+  ANNEX_CO_ASSIGN_OR_RETURN(query.max_uploads, ParseLimit(q, "max-uploads"));
   bool url = false;
   if (const std::string* enc = q.Get("encoding-type")) {
     if (*enc != "url") co_return http::ApiStatus("InvalidArgument", "Invalid Encoding Method specified in Request");
@@ -163,11 +163,11 @@ http::Task<Status> ListMultipartUploads(S3Call& call) {
   auto enc = [&](std::string_view s) { return url ? UriEncode(s, /*keep_slash=*/true) : std::string(s); };
   UploadsPage page;
   {
-    OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
-    OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    OS_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
-    OS_CO_ASSIGN_OR_RETURN(page, ScanUploads(txn, t, call.bucket(), query));
+    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+    ANNEX_CO_ASSIGN_OR_RETURN(page, ScanUploads(txn, t, call.bucket(), query));
   }
   http::XmlDocument doc("ListMultipartUploadsResult", http::kS3XmlNamespace);
   http::XmlNode root = doc.root();

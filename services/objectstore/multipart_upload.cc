@@ -2,11 +2,11 @@
 // Each part is its own durable data file; completion (multipart_complete.cc)
 // adopts the files as the object's segments.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/copy_source.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/multipart_etag.h"
 #include "services/objectstore/object_headers.h"
@@ -47,18 +47,18 @@ std::optional<crypto::ChecksumAlgorithm> UploadAlgorithm(const UploadRecord& u) 
 
 // UploadPartCopy's data: a byte range of the source object, copied.
 http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload) {
-  OS_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
-  OS_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source));
+  ANNEX_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source));
   ByteRange range{0, src.size};
   if (const std::string* r = call.headers().Get("x-amz-copy-source-range")) {
-    OS_CO_ASSIGN_OR_RETURN(range, ParseCopySourceRange(*r, src.size));
+    ANNEX_CO_ASSIGN_OR_RETURN(range, ParseCopySourceRange(*r, src.size));
   }
   if (range.length > kMaxPutSize) {
     co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
   }
   DataWriter writer(call.store.files(), call.ctx.blocking, /*inline_threshold=*/0, UploadAlgorithm(upload));
   ObjectSource reader(call.store.files(), src);
-  OS_CO_RETURN_IF_ERROR(co_await reader.CopyTo(writer, call.ctx.blocking, range.first, range.length));
+  ANNEX_CO_RETURN_IF_ERROR(co_await reader.CopyTo(writer, call.ctx.blocking, range.first, range.length));
   co_return co_await writer.Finish();
 }
 
@@ -108,11 +108,11 @@ http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const Up
 }  // namespace
 
 http::Task<Status> CreateMultipartUpload(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   UploadRecord u;
-  OS_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
-  OS_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
   if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
     auto parsed = crypto::ParseChecksumAlgorithm(*alg);
     if (!parsed) co_return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
@@ -125,7 +125,7 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   u.owner_name = bucket.owner_name;
   u.acl = acl.value_or(CannedAcl::kPrivate);
   const Tables& t = call.store.meta().tables();
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
     if (!current) return NoSuchBucket();
     return txn.Put(t.uploads, EncodeUploadKey(call.bucket(), u.key, u.upload_id), EncodeUpload(u));
@@ -138,15 +138,15 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
 }
 
 http::Task<Status> UploadPart(S3Call& call, bool copy) {
-  OS_CO_ASSIGN_OR_RETURN(uint32_t number, ParsePartNumber(call.query()));
-  OS_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(uint32_t number, ParsePartNumber(call.query()));
+  ANNEX_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
   Result<WrittenData> written = Status::Internal("unset");
   if (copy) {
     written = co_await CopyPartData(call, upload);
   } else {
-    OS_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
+    ANNEX_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
     if (!checksum.algorithm) checksum.algorithm = UploadAlgorithm(upload);
-    OS_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+    ANNEX_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
     written = co_await ReceiveBody(call, /*inline_threshold=*/0, checksum);
   }
   if (!written.ok()) co_return written.status();
@@ -157,17 +157,17 @@ http::Task<Status> UploadPart(S3Call& call, bool copy) {
   part.modified_ms = call.store.NowMillis();
   part.file_id = written->file_id;
   part.checksum_value = written->checksum;
-  OS_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced, co_await CommitPart(call, upload, part));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced, co_await CommitPart(call, upload, part));
   Status sent = co_await SendPartResult(call, part, upload, copy);
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;
 }
 
 http::Task<Status> AbortMultipartUpload(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
   const Tables& t = call.store.meta().tables();
   std::vector<std::string> files;
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     files.clear();
     ANNEX_ASSIGN_OR_RETURN(auto current, GetUpload(txn, t, call.bucket(), upload.key, upload.upload_id));
     if (!current) return NoSuchUpload();

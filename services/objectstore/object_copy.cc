@@ -1,11 +1,11 @@
 // CopyObject: server-side copy, streamed through the blocking pool (or, for
 // a copy onto itself that only replaces metadata, no data copy at all).
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/crypto/checksum.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/copy_source.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
@@ -59,7 +59,7 @@ http::Task<Result<WrittenData>> CopyData(S3Call& call, const ObjectRecord& src,
                                          std::optional<crypto::ChecksumAlgorithm> checksum) {
   DataWriter writer(call.store.files(), call.ctx.blocking, call.store.options().inline_threshold, checksum);
   ObjectSource source(call.store.files(), src);
-  OS_CO_RETURN_IF_ERROR(co_await source.CopyTo(writer, call.ctx.blocking, 0, src.size));
+  ANNEX_CO_RETURN_IF_ERROR(co_await source.CopyTo(writer, call.ctx.blocking, 0, src.size));
   co_return co_await writer.Finish();
 }
 
@@ -75,9 +75,9 @@ std::string RenderCopyResult(const ObjectRecord& r) {
 }  // namespace
 
 http::Task<Status> CopyObject(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
+  ANNEX_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
   if (src.size > kMaxCopySize) {
     co_return http::ApiStatus("InvalidRequest",
                               "The specified copy source is larger than the maximum allowable size for a copy source: "
@@ -98,7 +98,7 @@ http::Task<Status> CopyObject(S3Call& call) {
     record = src;
     c.conditions.expect_current = &src;
   } else {
-    OS_CO_ASSIGN_OR_RETURN(WrittenData data, co_await CopyData(call, src, checksum));
+    ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data, co_await CopyData(call, src, checksum));
     record.size = data.size;
     record.etag = HexEncode(data.md5);
     if (checksum) {
@@ -118,7 +118,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.acl = c.acl.value_or(CannedAcl::kPrivate);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
-  OS_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));
   Status sent = co_await call.ctx.response.Send(XmlResponse(RenderCopyResult(record)));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));

@@ -1,12 +1,13 @@
 // DeleteObject and DeleteObjects (multi-object delete, quiet mode).
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_errors.h"
 #include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
@@ -62,11 +63,11 @@ Status VerifyDeleteBody(const S3Call& call, std::string_view body) {
 }  // namespace
 
 http::Task<Status> DeleteObject(S3Call& call) {
-  OS_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   const Tables& t = call.store.meta().tables();
   std::vector<std::string> files;
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
     files.clear();
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
     if (!current) return NoSuchBucket();
@@ -78,15 +79,15 @@ http::Task<Status> DeleteObject(S3Call& call) {
 }
 
 http::Task<Status> DeleteObjects(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  OS_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxDeleteBody));
-  OS_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
-  OS_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxDeleteBody));
+  ANNEX_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
+  ANNEX_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
   std::vector<Status> results(req.keys.size());
   for (size_t i = 0; i < req.keys.size(); ++i) results[i] = ValidateObjectKey(req.keys[i]);
   const Tables& t = call.store.meta().tables();
   std::vector<std::string> files;
-  OS_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
     files.clear();
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
     if (!current) return NoSuchBucket();
@@ -101,7 +102,7 @@ http::Task<Status> DeleteObjects(S3Call& call) {
       if (!req.quiet) doc.root().Child("Deleted").Add("Key", req.keys[i]);
       continue;
     }
-    http::ApiError e = http::ApiErrorFromStatus(results[i]);
+    http::ApiError e = http::ApiErrorFromStatus(results[i], kS3Errors);
     doc.root().Child("Error").Add("Key", req.keys[i]).Add("Code", e.code).Add("Message", e.message);
   }
   Status sent = co_await call.ctx.response.Send(XmlResponse(doc.Render()));

@@ -1,15 +1,16 @@
 // GetObject and HeadObject: conditionals, ranges, partNumber, response-*
 // overrides, streamed from inline bytes or data files.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/range.h"
+#include "services/objectstore/s3_errors.h"
 
 namespace annex::objectstore {
 namespace {
@@ -88,7 +89,7 @@ Result<std::optional<Selection>> Select(const GetRequest& g, const ObjectRecord&
 
 http::Task<Status> SendInvalidRange(S3Call& call, uint64_t size) {
   http::Response r = http::RenderRestXmlError(
-      http::MakeApiError("InvalidRange", "The requested range is not satisfiable"), call.request().request_id);
+      http::MakeApiError("InvalidRange", "The requested range is not satisfiable", kS3Errors), call.request().request_id);
   r.headers.Set("content-range", "bytes */" + std::to_string(size));
   co_return co_await call.ctx.response.Send(std::move(r));
 }
@@ -121,10 +122,10 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const ObjectRe
 }  // namespace
 
 http::Task<Status> GetObject(S3Call& call, bool head) {
-  OS_CO_ASSIGN_OR_RETURN(GetRequest g, ParseGet(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(GetRequest g, ParseGet(call));
   for (int attempt = 1;; ++attempt) {
     ObjectRecord object;
-    OS_CO_RETURN_IF_ERROR(LoadReadableObject(call, object));
+    ANNEX_CO_RETURN_IF_ERROR(LoadReadableObject(call, object));
     switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
       case ConditionOutcome::kNotModified:
         co_return co_await SendNotModified(call, object);
@@ -133,13 +134,13 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
       case ConditionOutcome::kProceed:
         break;
     }
-    OS_CO_ASSIGN_OR_RETURN(std::optional<Selection> sel, Select(g, object));
+    ANNEX_CO_ASSIGN_OR_RETURN(std::optional<Selection> sel, Select(g, object));
     if (!sel) co_return co_await SendInvalidRange(call, object.size);
     ObjectSource source(call.store.files(), object);
     if (!head) {
       Status opened = source.Prepare(sel->range.first);
       if (opened.IsNotFound() && attempt < kMaxAttempts) continue;  // overwritten meanwhile
-      OS_CO_RETURN_IF_ERROR(opened);
+      ANNEX_CO_RETURN_IF_ERROR(opened);
     }
     http::Response response = BuildHead(call, g, object, *sel);
     if (!head && object.is_inline()) {
@@ -149,7 +150,7 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
       call.ctx.bytes_out += sel->range.length;
       co_return co_await call.ctx.response.Send(std::move(response));
     }
-    OS_CO_RETURN_IF_ERROR(co_await call.ctx.response.SendHead(std::move(response), sel->range.length));
+    ANNEX_CO_RETURN_IF_ERROR(co_await call.ctx.response.SendHead(std::move(response), sel->range.length));
     if (head) co_return Status::OK();
     call.ctx.bytes_out += sel->range.length;
     co_return co_await source.SendTo(call.ctx.response, sel->range.first, sel->range.length);

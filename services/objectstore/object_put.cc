@@ -1,10 +1,10 @@
 // PutObject: stream the body to durable storage, then commit its record.
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/crypto/checksum.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/body_receiver.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
@@ -66,14 +66,14 @@ Status CheckAbsent(S3Call& call) {
 }  // namespace
 
 http::Task<Status> PutObject(S3Call& call) {
-  OS_CO_ASSIGN_OR_RETURN(PutRequest p, ParsePut(call));
-  OS_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(PutRequest p, ParsePut(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
-  if (p.conditions.if_none_match_any) OS_CO_RETURN_IF_ERROR(CheckAbsent(call));
-  OS_CO_ASSIGN_OR_RETURN(WrittenData data,
+  if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
                          co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum));
   ObjectRecord record = BuildRecord(call, bucket, p, data, call.store.NowMillis());
-  OS_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;
   r.headers.Set("etag", QuoteEtag(record.etag));

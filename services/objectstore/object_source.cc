@@ -1,9 +1,10 @@
+#include "appliance/core/co_status.h"
+
 #include "services/objectstore/object_source.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "services/objectstore/coro_status.h"
 
 namespace annex::objectstore {
 namespace {
@@ -43,14 +44,14 @@ Status ObjectSource::Prepare(uint64_t offset) {
 
 http::Task<Status> ObjectSource::SendTo(http::ResponseWriter& out, uint64_t offset, uint64_t length) {
   if (object_.is_inline()) {
-    if (length > 0) OS_CO_RETURN_IF_ERROR(co_await out.SendBody(std::string_view(object_.inline_data).substr(offset, length)));
+    if (length > 0) ANNEX_CO_RETURN_IF_ERROR(co_await out.SendBody(std::string_view(object_.inline_data).substr(offset, length)));
     co_return Status::OK();
   }
   uint64_t local;
   for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
     uint64_t n = std::min(length, object_.segments[seg].size - local);
-    OS_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
-    OS_CO_RETURN_IF_ERROR(co_await out.SendFile(*file, local, n));
+    ANNEX_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
+    ANNEX_CO_RETURN_IF_ERROR(co_await out.SendFile(*file, local, n));
     length -= n;
   }
   if (length > 0) co_return Status::Corruption("object data shorter than its record");
@@ -66,20 +67,20 @@ http::Task<Status> ObjectSource::CopyTo(DataWriter& writer, os::BlockingPool& po
   uint64_t local;
   for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
     uint64_t remaining = std::min(length, object_.segments[seg].size - local);
-    OS_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
+    ANNEX_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
     while (remaining > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
       // BlockingPool::Run needs a default-constructible result (Boost 1.74
       // co_spawn), so the count comes back through `got`.
       size_t got = 0;
-      OS_CO_RETURN_IF_ERROR(co_await pool.Run([&]() -> Status {
+      ANNEX_CO_RETURN_IF_ERROR(co_await pool.Run([&]() -> Status {
         Result<size_t> n = file->ReadAt(local, {buf.data(), want});
         if (!n.ok()) return n.status();
         got = *n;
         return Status::OK();
       }));
       if (got == 0) co_return Status::Corruption("data file shorter than its record");
-      OS_CO_RETURN_IF_ERROR(co_await writer.Append({buf.data(), got}));
+      ANNEX_CO_RETURN_IF_ERROR(co_await writer.Append({buf.data(), got}));
       local += got;
       remaining -= got;
       length -= got;

@@ -1,10 +1,11 @@
 #include "services/objectstore/object_store_service.h"
+#include "services/objectstore/s3_errors.h"
 
+#include "appliance/core/co_status.h"
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/bucket_name.h"
-#include "services/objectstore/coro_status.h"
 #include "services/objectstore/cors.h"
 #include "services/objectstore/cors_response_writer.h"
 #include "services/objectstore/handlers.h"
@@ -55,12 +56,26 @@ class ObjectStoreService final : public service::Service {
   explicit ObjectStoreService(std::unique_ptr<ObjectStore> store) : store_(std::move(store)) {}
   ~ObjectStoreService() override { store_->Stop(); }
 
-  std::string_view name() const override { return "s3"; }
-  bool allows_anonymous() const override { return true; }
+  // Path- and virtual-host-style S3; it takes every request no other service
+  // claims, since anonymous GETs of public objects carry no hint at all.
+  const service::Descriptor& descriptor() const override {
+    static const service::Descriptor d = [] {
+      service::Descriptor d;
+      d.name = "s3";
+      d.signing_names = {"s3"};
+      d.catch_all = true;
+      d.protocol = service::Protocol::kRestXml;
+      d.auth = service::AuthMode::kSigV4OrAnonymous;
+      d.accepts_sigv2 = true;
+      d.errors.assign(kS3Errors.begin(), kS3Errors.end());
+      return d;
+    }();
+    return d;
+  }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {
     S3Address address = ResolveAddress(ctx.request, store_->options().virtual_host_suffixes);
-    OS_CO_ASSIGN_OR_RETURN(S3Op op, RouteS3(ctx.request, !address.bucket.empty(), !address.key.empty()));
+    ANNEX_CO_ASSIGN_OR_RETURN(S3Op op, RouteS3(ctx.request, !address.bucket.empty(), !address.key.empty()));
     ctx.operation = std::string(S3OpName(op));
     // Names that could never have been created name no bucket (and must not
     // reach LMDB, whose keys are bounded).
@@ -73,10 +88,6 @@ class ObjectStoreService final : public service::Service {
     }
     S3Call call{ctx, *store_, std::move(address)};
     co_return co_await Dispatch(op, call);
-  }
-
-  http::Response RenderError(const http::ApiError& error, std::string_view request_id) const override {
-    return http::RenderRestXmlError(error, request_id);
   }
 
   void AppendMetrics(std::string& out) const override {
@@ -95,8 +106,8 @@ class ObjectStoreService final : public service::Service {
                                        std::string origin) {
     http::Headers cors;
     {
-      OS_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, store_->meta().BeginRead());
-      OS_CO_ASSIGN_OR_RETURN(auto bucket, GetBucket(txn, store_->meta().tables(), address.bucket));
+      ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, store_->meta().BeginRead());
+      ANNEX_CO_ASSIGN_OR_RETURN(auto bucket, GetBucket(txn, store_->meta().tables(), address.bucket));
       if (bucket) {
         if (const CorsRule* rule = MatchCorsRule(bucket->cors, origin, ctx.request.method, {})) {
           AddCorsHeaders(*rule, origin, /*preflight=*/false, "", cors);

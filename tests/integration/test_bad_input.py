@@ -9,6 +9,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
 import os
 import socket
 import sys
@@ -159,6 +160,27 @@ class BadInputTest(AnnexTestCase):
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     # -- malformed XML ----------------------------------------------------------------
+
+    def test_unknown_services_are_refused_in_the_callers_protocol(self):
+        # A JSON-protocol client (X-Amz-Target) gets a JSON error it can parse.
+        status, headers, body = self.daemon.signed(
+            "POST", "/", body=b"{}", service="events",
+            headers={"X-Amz-Target": "AWSEvents.PutRule", "Content-Type": "application/x-amz-json-1.1"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(json.loads(body)["__type"], "UnknownOperationException")
+        self.assertEqual(headers.get("x-amzn-errortype"), "UnknownOperationException")
+        # A Query client gets <ErrorResponse>, naming the service it asked for.
+        status, _, body = self.daemon.signed(
+            "POST", "/", body=b"Action=DescribeDBInstances&Version=2014-10-31", service="rds",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        self.assertEqual(status, 501, body)
+        self.assertIn(b"<ErrorResponse>", body)
+        self.assertIn(b"<Code>NotImplemented</Code>", body)
+        self.assertIn(b"'rds'", body)
+        # A REST client gets S3-style XML.
+        status, _, body = self.daemon.signed("GET", "/2015-03-31/functions", service="lambda")
+        self.assertEqual(status, 501, body)
+        self.assertIn(b"<Error><Code>NotImplemented</Code>", body)
 
     def test_malformed_xml_complete_multipart_upload(self):
         status, _, body = self.req("POST", f"/{self.bucket}/mp", query={"uploads": ""})

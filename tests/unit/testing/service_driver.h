@@ -60,7 +60,8 @@ class ServiceDriver {
     io.run();
     out.operation = ctx.operation;
     if (!out.handler_status.ok() && !writer.head_sent()) {
-      http::Response r = svc_.RenderError(http::ApiErrorFromStatus(out.handler_status), req.request_id);
+      http::ApiError error = http::ApiErrorFromStatus(out.handler_status, svc_.descriptor().errors);
+      http::Response r = svc_.RenderError(error, req.request_id);
       out.status = r.status;
       const std::string* type = r.headers.Get("content-type");
       out.content_type = type ? *type : "";

@@ -5,18 +5,28 @@
 namespace annex::http {
 namespace {
 
-TEST(ApiError, TableGivesAwsStatuses) {
-  EXPECT_EQ(HttpStatusForCode("NoSuchBucket"), 404);
-  EXPECT_EQ(HttpStatusForCode("BucketNotEmpty"), 409);
+// A service's own codes, as a descriptor carries them.
+constexpr ErrorCodeStatus kServiceErrors[] = {
+    {"NoSuchKey", 404, "The specified key does not exist."},
+    {"InvalidRange", 416},
+    {"SlowDown", 429},  // a service may answer a platform code its own way
+};
+
+TEST(ApiError, TablesGiveAwsStatuses) {
   EXPECT_EQ(HttpStatusForCode("SignatureDoesNotMatch"), 403);
-  EXPECT_EQ(HttpStatusForCode("InvalidRange"), 416);
-  EXPECT_EQ(HttpStatusForCode("PreconditionFailed"), 412);
+  EXPECT_EQ(HttpStatusForCode("SlowDown"), 503);
+  EXPECT_EQ(HttpStatusForCode("InsufficientStorage"), 507);
+  EXPECT_EQ(HttpStatusForCode("InvalidRange", kServiceErrors), 416);
+  EXPECT_EQ(HttpStatusForCode("SlowDown", kServiceErrors), 429) << "the service's table comes first";
+  EXPECT_EQ(HttpStatusForCode("AccessDenied", kServiceErrors), 403) << "then the platform's";
+  EXPECT_EQ(HttpStatusForCode("InvalidRange"), 400) << "the platform knows no service's codes";
   EXPECT_EQ(HttpStatusForCode("SomethingNew"), 400);
 }
 
 TEST(ApiError, FromStatusUsesSubcodeThenCode) {
-  EXPECT_EQ(ApiErrorFromStatus(ApiStatus("NoSuchKey", "")).http_status, 404);
-  EXPECT_EQ(ApiErrorFromStatus(ApiStatus("NoSuchKey", "")).message, "The specified key does not exist.");
+  EXPECT_EQ(ApiErrorFromStatus(ApiStatus("NoSuchKey", ""), kServiceErrors).http_status, 404);
+  EXPECT_EQ(ApiErrorFromStatus(ApiStatus("NoSuchKey", ""), kServiceErrors).message,
+            "The specified key does not exist.");
   ApiError full = ApiErrorFromStatus(Status::ResourceExhausted("ENOSPC"));
   EXPECT_EQ(full.code, "InsufficientStorage");
   EXPECT_EQ(full.http_status, 507);
@@ -26,11 +36,11 @@ TEST(ApiError, FromStatusUsesSubcodeThenCode) {
 }
 
 TEST(ApiError, WireShapes) {
-  ApiError e = MakeApiError("NoSuchBucket", "gone");
+  ApiError e = MakeApiError("NoSuchKey", "gone", kServiceErrors);
   e.resource = "/b";
   Response xml = RenderRestXmlError(e, "REQ1");
   EXPECT_EQ(xml.status, 404);
-  EXPECT_NE(xml.body.find("<Error><Code>NoSuchBucket</Code><Message>gone</Message><Resource>/b</Resource>"
+  EXPECT_NE(xml.body.find("<Error><Code>NoSuchKey</Code><Message>gone</Message><Resource>/b</Resource>"
                           "<RequestId>REQ1</RequestId></Error>"),
             std::string::npos);
   Response query = RenderQueryError(MakeApiError("NoSuchEntity", "x"), "R");

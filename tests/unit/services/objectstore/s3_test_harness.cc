@@ -190,7 +190,8 @@ void Finish(InFlight& f, service::Service& svc) {
   TestResponse& out = f.response;
   out.operation = f.ctx->operation;
   if (!out.handler_status.ok() && !f.writer->head_sent()) {
-    http::Response r = svc.RenderError(http::ApiErrorFromStatus(out.handler_status), f.request.request_id);
+    http::ApiError error = http::ApiErrorFromStatus(out.handler_status, svc.descriptor().errors);
+    http::Response r = svc.RenderError(error, f.request.request_id);
     out.status = r.status;
     out.headers = std::move(r.headers);
     out.body = std::move(r.body);
