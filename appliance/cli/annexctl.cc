@@ -159,6 +159,13 @@ int ShowStatus(const Options& o) {
   if (!r.error.empty()) return Fail("cannot reach " + o.endpoint + ": " + r.error);
   std::cout << o.endpoint << ": " << (r.status == 200 ? "ready" : "not ready (HTTP " + std::to_string(r.status) + ")")
             << "\n";
+  // The health body's first line is the verdict; each further line is a service.
+  if (size_t nl = r.body.find('\n'); nl != std::string::npos) {
+    std::istringstream services(r.body.substr(nl + 1));
+    for (std::string line; std::getline(services, line);) {
+      if (!line.empty()) std::cout << "  " << line << "\n";
+    }
+  }
   std::string source = o.data_dir + "/tls/ca.pem";
   std::stringstream pem;
   if (std::ifstream local(source); local) {

@@ -227,7 +227,12 @@ Status RunDaemon(const Config& config) {
   for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([c = contexts[i]] { RunGuarded(*c); });
   RunGuarded(io);
   for (auto& t : threads) t.join();
+  // Stop order: the sync link first (its agent reads and writes through the
+  // services), then blocking work, then the services in reverse start order.
+  sync_link.reset();
   blocking.Stop();
+  admin->Stop();
+  iam_service->Stop();
   s3->Stop();
   ::close(lock_fd);
   if (abandoned > 0) {

@@ -117,10 +117,20 @@ http::Task<void> Edge::ServeInternal(const http::Request& request, http::Respons
   http::Response r;
   r.headers.Set("content-type", "text/plain; charset=utf-8");
   if (request.path == "/_annex/health") {
+    // "ok" and 200 once annexd is up and every service is ready; then one
+    // line per service: "<name> ready" or "<name> not-ready <detail>".
     outcome.operation = "Health";
     bool ready = ready_.load();
+    std::string lines;
+    for (const auto* svc : router_.services()) {
+      service::Health h = svc->health();
+      ready = ready && h.ready;
+      lines.append(svc->name()).append(h.ready ? " ready" : " not-ready");
+      if (!h.detail.empty()) lines.append(" ").append(h.detail);
+      lines.push_back('\n');
+    }
     r.status = ready ? 200 : 503;
-    r.body = ready ? "ok\n" : "starting\n";
+    r.body = (ready ? "ok\n" : ready_.load() ? "degraded\n" : "starting\n") + lines;
   } else if (request.path == "/_annex/metrics") {
     outcome.operation = "Metrics";
     r.headers.Set("content-type", "text/plain; version=0.0.4");

@@ -34,7 +34,7 @@ class Edge final : public http::RequestHandler {
 
   // Registers `service`; its descriptor says which requests are its.
   void AddService(service::Service* service) { router_.Add(service); }
-  // Health answers 200 only once set.
+  // Health answers 200 only once set, and only while every service is ready.
   void SetReady(bool ready) { ready_.store(ready); }
   // The appliance CA certificate (PEM), served to anyone at /_annex/ca.pem:
   // it is public, and clients need it to trust the HTTPS listeners (they

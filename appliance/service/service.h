@@ -17,6 +17,13 @@
 
 namespace annex::service {
 
+// What /_annex/health says of a service. The appliance is ready only when
+// every service is.
+struct Health {
+  bool ready = true;
+  std::string detail;  // why not, or what it is doing ("recovering uploads")
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -27,6 +34,7 @@ class Service {
   virtual http::Response RenderError(const http::ApiError& error, std::string_view request_id) const {
     return service::RenderError(descriptor().protocol, error, request_id);
   }
+  virtual Health health() const { return {}; }
   // Appends Prometheus text lines for service-specific gauges (objects stored…).
   virtual void AppendMetrics(std::string& out) const {}
   // Called once before the daemon exits; flush and release resources.

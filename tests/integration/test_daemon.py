@@ -59,8 +59,13 @@ def samples(metrics, name, **labels):
 class DaemonTest(AnnexTestCase):
 
     def test_health(self):
-        status, headers, _ = harness.http_request("GET", self.daemon.endpoint + "/_annex/health")
+        status, headers, body = harness.http_request("GET", self.daemon.endpoint + "/_annex/health")
         self.assertEqual(status, 200)
+        lines = body.decode().splitlines()
+        self.assertEqual(lines[0], "ok")
+        self.assertEqual(sorted(lines[1:]), ["annex ready", "iam ready", "s3 ready"])
+        status = self.daemon.annexctl("status")
+        self.assertIn("  s3 ready", status.stdout)
 
     def test_request_ids(self):
         ids = set()

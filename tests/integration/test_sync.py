@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -174,6 +176,55 @@ class SyncTest(unittest.TestCase):
         self.assertIn("started", started["message"])
         self.assertRegex(started["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         self.assertEqual([e["seq"] for e in events], sorted(e["seq"] for e in events))
+
+
+    def test_8_stops_cleanly_under_sync_and_s3_load(self):
+        # Shutdown order: the sync link stops before the services it reads and
+        # writes through. SIGTERM while PUTs, bucket creation (inventory) and
+        # control-plane commands run must exit 0, and keep every acknowledged object.
+        acknowledged = []
+        for cycle in range(3):
+            s3 = self.appliance.boto3_client()
+            bucket = f"load-{cycle}"
+            s3.create_bucket(Bucket=bucket)
+            stop = threading.Event()
+
+            def put_loop(worker):
+                i = 0
+                while not stop.is_set():
+                    key = f"w{worker}-{i}"
+                    try:
+                        s3.put_object(Bucket=bucket, Key=key, Body=os.urandom(2048 if i % 3 else 200_000))
+                    except Exception:  # the daemon went away mid-request: not acknowledged
+                        return
+                    acknowledged.append((bucket, key))
+                    i += 1
+
+            def inventory_loop():
+                i = 0
+                while not stop.is_set():
+                    try:
+                        s3.create_bucket(Bucket=f"inv-{cycle}-{i}")
+                        self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                    body={"kind": "CreateBucket", "args": {"bucket": f"cmd-{cycle}-{i}"}})
+                    except Exception:
+                        return
+                    i += 1
+
+            threads = [threading.Thread(target=put_loop, args=(w,)) for w in range(3)]
+            threads.append(threading.Thread(target=inventory_loop))
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            self.appliance.stop()  # asserts exit code 0 within its timeout
+            stop.set()
+            for t in threads:
+                t.join(60)
+            self.appliance.start()
+        s3 = self.appliance.boto3_client()
+        self.assertGreater(len(acknowledged), 30)
+        for bucket, key in acknowledged:
+            s3.head_object(Bucket=bucket, Key=key)
 
 
 if __name__ == "__main__":
