@@ -19,11 +19,14 @@
 #include "appliance/daemon/admin_service.h"
 #include "appliance/daemon/edge.h"
 #include "appliance/daemon/sync_link.h"
+#include "appliance/events/event_bus.h"
 #include "appliance/http/server.h"
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
 #include "appliance/iam/root_credentials.h"
 #include "appliance/os/server_process.h"
+#include "appliance/schedule/scheduler.h"
+#include "appliance/service/environment.h"
 #include "services/objectstore/object_store_service.h"
 
 namespace annex::daemon {
@@ -50,6 +53,14 @@ std::string ClientEndpoint(std::string_view scheme, const std::string& listen, u
   std::string host = !hp.ok() || hp->first == "0.0.0.0" || hp->first == "::" ? "127.0.0.1" : hp->first;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return std::string(scheme) + "://" + host + ":" + std::to_string(port);
+}
+
+// Adds a built module, or says which one failed to start.
+Status AddModule(std::vector<service::Module>& modules, Result<service::Module> built) {
+  if (!built.ok()) return built.status();
+  log::Info("service started", {{"service", std::string(built->service->name())}});
+  modules.push_back(std::move(*built));
+  return Status::OK();
 }
 
 // Runs `io` until stopped. An exception out of a handler would otherwise end
@@ -158,28 +169,45 @@ Status RunDaemon(const Config& config) {
   if (!config.root_access_key_id.empty()) env_key = iam::RootKeyFromEnv{config.root_access_key_id, config.root_secret_access_key};
   ANNEX_ASSIGN_OR_RETURN(auto root, iam::EnsureRootCredentials(*identities, fs, config.data_dir, env_key));
 
-  objectstore::ObjectStoreOptions s3_options;
-  s3_options.data_dir = os::JoinPath(config.data_dir, "objectstore");
-  s3_options.fs = &fs;
-  s3_options.clock = &clock;
-  s3_options.region = config.region;
-  s3_options.virtual_host_suffixes = VirtualHostSuffixes(config);
-  std::unique_ptr<objectstore::StoreControl> store_control;
-  ANNEX_ASSIGN_OR_RETURN(auto s3, objectstore::NewObjectStoreService(s3_options, &store_control));
+  os::BlockingPool blocking(config.blocking_threads);
+  ANNEX_ASSIGN_OR_RETURN(auto scheduler, schedule::Scheduler::Open(os::JoinPath(config.data_dir, "schedules"), clock));
+  events::EventBus event_bus(clock);
+  // Each service gets an environment of its own: its directory under the data dir.
+  auto environment = [&](std::string_view dir) {
+    service::Environment env;
+    env.data_dir = os::JoinPath(config.data_dir, dir);
+    env.fs = &fs;
+    env.clock = &clock;
+    env.blocking = &blocking;
+    env.region = config.region;
+    env.domain = config.domain;
+    env.root_account_id = root.account_id;
+    env.scheduler = scheduler.get();
+    env.events = &event_bus;
+    return env;
+  };
+  // The services, in start order; they stop in reverse. A new service is one line here.
+  std::vector<service::Module> modules;
+  ANNEX_RETURN_IF_ERROR(AddModule(modules, objectstore::NewModule(environment("objectstore"))));
+
   Metrics metrics;  // before the sync link, which reads it until it stops
-  auto s3_control = objectstore::NewBucketControl(*store_control, root.account_id);
-  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, {s3_control.get()}, metrics));
+  std::vector<service::ServiceControl*> controls;
+  for (auto& m : modules) {
+    if (m.control) controls.push_back(m.control.get());
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, controls, metrics));
   auto iam_service = iam::NewIamService(*identities);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock, config.region);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
-  os::BlockingPool blocking(config.blocking_threads);
   metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
-  edge.AddService(s3.get());
+  for (auto& m : modules) edge.AddService(m.service.get());
   edge.AddService(iam_service.get());
   edge.AddService(admin.get());
+  scheduler->Start();
+  event_bus.Start();
 
   // One io_context per io thread; connections never change threads.
   std::vector<std::unique_ptr<boost::asio::io_context>> owned;
@@ -228,12 +256,15 @@ Status RunDaemon(const Config& config) {
   RunGuarded(io);
   for (auto& t : threads) t.join();
   // Stop order: the sync link first (its agent reads and writes through the
-  // services), then blocking work, then the services in reverse start order.
+  // services), then scheduled work and event delivery, then blocking work,
+  // then the services in reverse start order.
   sync_link.reset();
+  scheduler->Stop();
+  event_bus.Stop();
   blocking.Stop();
   admin->Stop();
   iam_service->Stop();
-  s3->Stop();
+  for (auto it = modules.rbegin(); it != modules.rend(); ++it) it->service->Stop();
   ::close(lock_fd);
   if (abandoned > 0) {
     log::Warn("annexd stopped; in-flight requests were abandoned", {{"abandoned", std::to_string(abandoned)}});

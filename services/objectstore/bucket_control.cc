@@ -21,7 +21,8 @@ std::string BucketArg(std::string_view args_json) {
 // root account, the store's totals as gauges.
 class BucketControl final : public service::ServiceControl {
  public:
-  BucketControl(StoreControl& store, std::string owner_id) : store_(store), owner_id_(std::move(owner_id)) {}
+  BucketControl(std::unique_ptr<StoreControl> store, std::string owner_id)
+      : owned_(std::move(store)), store_(*owned_), owner_id_(std::move(owner_id)) {}
 
   std::string_view service() const override { return "s3"; }
 
@@ -63,14 +64,15 @@ class BucketControl final : public service::ServiceControl {
   }
 
  private:
+  std::unique_ptr<StoreControl> owned_;
   StoreControl& store_;
   const std::string owner_id_;
 };
 
 }  // namespace
 
-std::unique_ptr<service::ServiceControl> NewBucketControl(StoreControl& store, std::string owner_id) {
-  return std::make_unique<BucketControl>(store, std::move(owner_id));
+std::unique_ptr<service::ServiceControl> NewBucketControl(std::unique_ptr<StoreControl> store, std::string owner_id) {
+  return std::make_unique<BucketControl>(std::move(store), std::move(owner_id));
 }
 
 }  // namespace annex::objectstore

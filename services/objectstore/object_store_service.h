@@ -17,6 +17,7 @@
 #include "appliance/core/result.h"
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
+#include "appliance/service/environment.h"
 #include "appliance/service/service.h"
 #include "services/objectstore/store_control.h"
 
@@ -43,5 +44,11 @@ struct ObjectStoreOptions {
 // sync agent's inventory and commands), valid while the service lives.
 Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options,
                                                                 std::unique_ptr<StoreControl>* control = nullptr);
+
+// The object store as a platform module: the service on
+// <environment.data_dir> with the environment's clock, filesystem, region and
+// domains (virtual-hosted buckets), and its control (buckets as resources,
+// bucket commands as the appliance root, totals as gauges).
+Result<service::Module> NewModule(const service::Environment& env);
 
 }  // namespace annex::objectstore

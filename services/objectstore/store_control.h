@@ -52,7 +52,7 @@ std::unique_ptr<StoreControl> NewStoreControl(ObjectStore& store);
 // The object store's face toward the control plane (service_control.h):
 // buckets as resources, CreateBucket/DeleteBucket commands applied as the
 // account `owner_id` (the appliance root), the store's totals as gauges.
-// Valid while `store` lives.
-std::unique_ptr<service::ServiceControl> NewBucketControl(StoreControl& store, std::string owner_id);
+// Valid while the store behind `store` lives.
+std::unique_ptr<service::ServiceControl> NewBucketControl(std::unique_ptr<StoreControl> store, std::string owner_id);
 
 }  // namespace annex::objectstore

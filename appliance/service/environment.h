@@ -1,0 +1,49 @@
+#pragma once
+// Environment: everything the platform hands a service when it builds it,
+// and Module: what a service hands back. A service's folder exports one
+// factory, `Result<service::Module> NewModule(const service::Environment&)`;
+// the composition root (appliance/daemon/daemon.cc) calls it with an
+// environment of the service's own, and that one line is all it takes to add
+// a service: the edge routes by its descriptor, the sync link reports
+// through its control, and the daemon starts and stops it in order.
+
+#include <memory>
+#include <string>
+
+#include "appliance/service/service.h"
+#include "appliance/service/service_control.h"
+
+namespace annex::os {
+class BlockingPool;
+class Clock;
+class FileSystem;
+}  // namespace annex::os
+namespace annex::schedule {
+class Scheduler;
+}
+namespace annex::events {
+class EventBus;
+}
+
+namespace annex::service {
+
+struct Environment {
+  std::string data_dir;  // the service's own directory, <data>/<service>; it may not exist yet
+  os::FileSystem* fs = nullptr;
+  os::Clock* clock = nullptr;
+  os::BlockingPool* blocking = nullptr;  // for blocking disk work off the io threads
+  std::string region;
+  // The appliance's DNS domain ("localhost", "annex.example.com"): services
+  // with Host-based addressing build their names on it (s3.<domain>).
+  std::string domain;
+  std::string root_account_id;  // the appliance root: control-plane commands act as it
+  schedule::Scheduler* scheduler = nullptr;
+  events::EventBus* events = nullptr;
+};
+
+struct Module {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<ServiceControl> control;  // null: nothing to report to the control plane
+};
+
+}  // namespace annex::service
