@@ -159,6 +159,11 @@ SigV4Verifier::~SigV4Verifier() = default;
 
 Result<AuthResult> SigV4Verifier::Verify(const http::Request& request,
                                          std::optional<std::string_view> body) const {
+  return VerifyBodyDigest(request, body ? std::optional<std::string>(crypto::Sha256Hex(*body)) : std::nullopt);
+}
+
+Result<AuthResult> SigV4Verifier::VerifyBodyDigest(const http::Request& request,
+                                                   std::optional<std::string> body_sha256) const {
   const bool presigned = request.query.Has("X-Amz-Algorithm") ||
                          request.query.Has("X-Amz-Credential") ||
                          request.query.Has("X-Amz-Signature");
@@ -170,11 +175,11 @@ Result<AuthResult> SigV4Verifier::Verify(const http::Request& request,
     }
     if (!StartsWith(Trim(*authorization), kSigV4Algorithm)) return UnsupportedScheme();
     ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParseHeaderClaim(request, *authorization));
-    return Authenticate(request, claim, body);
+    return Authenticate(request, claim, body_sha256);
   }
   if (presigned) {
     ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParsePresignedClaim(request));
-    return Authenticate(request, claim, body);
+    return Authenticate(request, claim, body_sha256);
   }
   if (request.query.Has("AWSAccessKeyId")) return UnsupportedScheme();
   return http::ApiStatus("AccessDenied", "The request is not signed.");
@@ -278,14 +283,15 @@ Status CheckRegion(const internal::SigV4Claim& claim, std::string_view expected)
 }
 
 // Decides the payload hash that went into the canonical request.
+// `body_sha256`: the hex digest of the whole body, when the caller read it.
 Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& claim,
-                      std::optional<std::string_view> body, AuthResult& result) {
+                      const std::optional<std::string>& body_sha256, AuthResult& result) {
   const std::string* header = request.headers.Get("x-amz-content-sha256");
   const bool s3 = claim.scope.service == "s3";
   if (header == nullptr) {
-    if (body) {
+    if (body_sha256) {
       result.payload_mode = PayloadMode::kSha256;
-      result.payload_sha256 = crypto::Sha256Hex(*body);
+      result.payload_sha256 = *body_sha256;
     } else if (claim.presigned && s3) {
       result.payload_mode = PayloadMode::kUnsigned;
       result.payload_sha256 = std::string(kUnsignedPayload);
@@ -308,7 +314,7 @@ Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& 
   }
   result.payload_mode = *mode;
   result.payload_sha256 = *mode == PayloadMode::kSha256 ? ToLower(*header) : *header;
-  if (*mode == PayloadMode::kSha256 && body && crypto::Sha256Hex(*body) != result.payload_sha256) {
+  if (*mode == PayloadMode::kSha256 && body_sha256 && *body_sha256 != result.payload_sha256) {
     return http::ApiStatus("XAmzContentSHA256Mismatch",
                            "The provided 'x-amz-content-sha256' header does not match what was "
                            "computed.");
@@ -320,7 +326,7 @@ Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& 
 
 Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
                                                const internal::SigV4Claim& claim,
-                                               std::optional<std::string_view> body) const {
+                                               const std::optional<std::string>& body_sha256) const {
   ANNEX_RETURN_IF_ERROR(CheckRegion(claim, region_));
   const SystemTime now = clock_.Now();
   if (claim.presigned) {
@@ -341,7 +347,7 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
                            "The AWS Access Key Id you provided does not exist in our records.");
   }
   AuthResult result;
-  ANNEX_RETURN_IF_ERROR(ResolvePayload(request, claim, body, result));
+  ANNEX_RETURN_IF_ERROR(ResolvePayload(request, claim, body_sha256, result));
 
   const CredentialScope& scope = claim.scope;
   result.scope = scope.ToString();

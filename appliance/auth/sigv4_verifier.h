@@ -21,7 +21,8 @@
 // request. The Query/JSON services (IAM, STS, RDS…) do not: they sign
 // sha256(body). For those, the edge reads the small body first (≤ 1 MiB) and
 // passes it to Verify(request, body), which hashes it (and, when the header
-// is present, checks it right away). Without a body, a header-signed request
+// is present, checks it right away); a larger body is spooled to disk and
+// hashed as it streams, and its digest goes to VerifyBodyDigest. Without a body, a header-signed request
 // lacking x-amz-content-sha256 is rejected (S3's InvalidRequest) unless it
 // carries no body at all (no Content-Length or 0) and is not for S3, in
 // which case sha256("") is assumed.
@@ -98,6 +99,9 @@ class SigV4Verifier {
   // above); a kSha256 payload is then already checked and WrapBody is optional.
   Result<AuthResult> Verify(const http::Request& request,
                             std::optional<std::string_view> body = std::nullopt) const;
+  // Verify() for a body too large to hold: `body_sha256` is the lower-case
+  // hex SHA-256 of the complete body, computed while it streamed.
+  Result<AuthResult> VerifyBodyDigest(const http::Request& request, std::optional<std::string> body_sha256) const;
 
   // A reader over `raw` that yields the decoded, verified payload: kSha256
   // and kUnsigned bodies pass through PayloadReader (digest and
@@ -110,7 +114,7 @@ class SigV4Verifier {
 
  private:
   Result<AuthResult> Authenticate(const http::Request& request, const internal::SigV4Claim& claim,
-                                  std::optional<std::string_view> body) const;
+                                  const std::optional<std::string>& body_sha256) const;
 
   const CredentialLookup& credentials_;
   const os::Clock& clock_;

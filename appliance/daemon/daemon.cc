@@ -202,7 +202,9 @@ Status RunDaemon(const Config& config) {
   auth::SigV4Verifier verifier(*identities, clock, config.region);
   auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
   metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });
-  Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics});
+  std::string spool_dir = os::JoinPath(config.data_dir, "spool");  // unnamed files only: nothing to clean up
+  ANNEX_RETURN_IF_ERROR(fs.CreateDirs(spool_dir));
+  Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics, spool_dir});
   for (auto& m : modules) edge.AddService(m.service.get());
   edge.AddService(iam_service.get());
   edge.AddService(admin.get());

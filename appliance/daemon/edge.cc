@@ -1,6 +1,7 @@
 #include "appliance/daemon/edge.h"
 
 #include "appliance/core/log.h"
+#include "appliance/daemon/body_spool.h"
 #include "appliance/core/strings.h"
 #include "appliance/daemon/router.h"
 #include "appliance/http/api_error.h"
@@ -8,7 +9,7 @@
 namespace annex::daemon {
 namespace {
 
-constexpr size_t kMaxSignedBodyBytes = 1 << 20;  // Query/JSON bodies hashed before verification
+constexpr size_t kMaxSignedBodyBytes = 1 << 20;  // Query/JSON bodies up to this are hashed in memory
 
 // Serves a body that the edge already read (to verify its signature).
 class StringBodyReader final : public http::BodyReader {
@@ -188,20 +189,34 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     bool v2 = described.accepts_sigv2 && auth::IsSigV2Signed(request);
     bool hash_body = !v2 && !request.headers.Has("x-amz-content-sha256") && request.content_length.value_or(0) > 0 &&
                      !request.query.Has("X-Amz-Signature");
-    if (hash_body) {
+    // Small bodies are read into memory; larger ones are spooled to an
+    // unnamed file and hashed as they stream (a Lambda zip is tens of MB).
+    std::optional<std::string> body_sha256;
+    if (hash_body && request.content_length.value_or(0) <= kMaxSignedBodyBytes) {
       Result<std::string> b = co_await http::ReadSmallBody(exchange.body(), kMaxSignedBodyBytes);
       if (!b.ok()) status = b.status();
       else small_body = std::move(*b);
+    } else if (hash_body) {
+      Result<SpooledBody> spooled =
+          co_await SpoolBody(exchange.body(), options_.spool_dir, options_.max_signed_body_bytes, *options_.blocking);
+      if (!spooled.ok()) {
+        status = spooled.status();
+      } else {
+        body_sha256 = std::move(spooled->sha256_hex);
+        wrapped = std::move(spooled->reader);
+        body = wrapped.get();
+      }
     }
     if (status.ok()) {
       Result<auth::AuthResult> verified =
           v2 ? options_.v2_verifier->Verify(request)
-             : options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body)
-                                                             : std::nullopt);
+          : body_sha256 ? options_.verifier->VerifyBodyDigest(request, body_sha256)
+                        : options_.verifier->Verify(request, small_body ? std::optional<std::string_view>(*small_body)
+                                                                        : std::nullopt);
       if (verified.ok()) auth = std::move(*verified);
       else status = RemapAuthError(verified.status(), described.protocol);
     }
-    if (status.ok() && !small_body) {
+    if (status.ok() && !small_body && !body_sha256) {
       wrapped = options_.verifier->WrapBody(exchange.body(), auth, &trailers);
       body = wrapped.get();
     }

@@ -26,6 +26,10 @@ struct EdgeOptions {
   const auth::SigV4Verifier* verifier;
   const auth::SigV2Verifier* v2_verifier;  // S3 only
   Metrics* metrics;
+  // Signed Query/JSON bodies over 1 MiB are spooled here while they are
+  // hashed, up to this size (a Lambda zip of 50 MB is ~67 MB as base64).
+  std::string spool_dir;
+  uint64_t max_signed_body_bytes = uint64_t{80} << 20;
 };
 
 class Edge final : public http::RequestHandler {

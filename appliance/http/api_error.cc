@@ -36,6 +36,7 @@ constexpr auto kPlatformErrors = std::to_array<ErrorCodeStatus>({
     {"MissingParameter", 400},
     {"NotFound", 404},
     {"NotImplemented", 501},
+    {"RequestEntityTooLarge", 413},
     {"RequestHeaderSectionTooLarge", 400},
     {"RequestTimeTooSkewed", 403},
     {"RequestTimeout", 400},

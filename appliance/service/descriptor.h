@@ -28,7 +28,7 @@ enum class Protocol {
   kRestJson,  // Lambda, API Gateway
   kQuery,     // IAM, STS, RDS, CloudWatch: Action=…&Version=…, XML answers
   kJson10,
-  kJson11,    // ECR, ECS, CloudWatch Logs, EventBridge
+  kJson11,  // ECR, ECS, CloudWatch Logs, EventBridge
   kRpcV2Cbor,
 };
 
@@ -55,9 +55,12 @@ struct Descriptor {
 // The error shape of `protocol`.
 inline http::Response RenderError(Protocol protocol, const http::ApiError& error, std::string_view request_id) {
   switch (protocol) {
-    case Protocol::kRestXml: return http::RenderRestXmlError(error, request_id);
-    case Protocol::kQuery: return http::RenderQueryError(error, request_id);
-    default: return http::RenderJsonError(error, request_id);
+    case Protocol::kRestXml:
+      return http::RenderRestXmlError(error, request_id);
+    case Protocol::kQuery:
+      return http::RenderQueryError(error, request_id);
+    default:
+      return http::RenderJsonError(error, request_id);
   }
 }
 
@@ -66,9 +69,12 @@ inline http::Response RenderError(Protocol protocol, const http::ApiError& error
 // UnrecognizedClientException.
 inline std::string_view UnknownAccessKeyCode(Protocol protocol) {
   switch (protocol) {
-    case Protocol::kRestXml: return "InvalidAccessKeyId";
-    case Protocol::kQuery: return "InvalidClientTokenId";
-    default: return "UnrecognizedClientException";
+    case Protocol::kRestXml:
+      return "InvalidAccessKeyId";
+    case Protocol::kQuery:
+      return "InvalidClientTokenId";
+    default:
+      return "UnrecognizedClientException";
   }
 }
 

@@ -182,6 +182,21 @@ class BadInputTest(AnnexTestCase):
         self.assertEqual(status, 501, body)
         self.assertIn(b"<Error><Code>NotImplemented</Code>", body)
 
+    def test_large_signed_query_bodies_are_verified_while_they_stream(self):
+        # Query and JSON clients sign sha256(body) without sending it: bodies over
+        # 1 MiB are spooled and hashed as they stream, then the signature checked.
+        form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        body = b"Action=ListUsers&Version=2010-05-08&Marker=" + b"m" * (3 << 20)
+        status, _, answer = self.daemon.signed("POST", "/", body=body, service="iam", headers=form)
+        self.assertNotIn(b"SignatureDoesNotMatch", answer)
+        self.assertNotEqual(status, 403, answer[:300])
+        # The same body altered after signing is refused.
+        tampered = body[:-1] + b"n"
+        status, _, answer = self.daemon.signed("POST", "/", body=tampered, service="iam", headers=form,
+                                               payload_hash=hashlib.sha256(body).hexdigest())
+        self.assertEqual(status, 403, answer[:300])
+        self.assertIn(b"SignatureDoesNotMatch", answer)
+
     def test_malformed_xml_complete_multipart_upload(self):
         status, _, body = self.req("POST", f"/{self.bucket}/mp", query={"uploads": ""})
         self.assertEqual(status, 200, body)
