@@ -50,6 +50,7 @@ bench: test-deps build
 	tests/bench/run_bench.sh
 	tests/bench/image_bench.sh
 	tests/bench/sync_bench.sh
+	tests/bench/events_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

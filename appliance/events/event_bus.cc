@@ -100,36 +100,15 @@ Result<size_t> EventBus::DeliverPair(EventLog& log, const Subscription& sub, con
 }
 
 void EventBus::Start() {
-  std::lock_guard lock(wake_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    while (true) {
-      auto handed = DeliverDue();
-      if (!handed.ok()) log::Warn("event delivery failed", {{"error", handed.status().ToString()}});
-      std::unique_lock lock(wake_mu_);
-      wake_.wait_for(lock, options_.poll, [this] { return stopping_ || notified_; });
-      if (stopping_) return;
-      notified_ = false;
-    }
+  loop_.Start([this] {
+    auto handed = DeliverDue();
+    if (!handed.ok()) log::Warn("event delivery failed", {{"error", handed.status().ToString()}});
+    return options_.poll;
   });
 }
 
-void EventBus::Stop() {
-  {
-    std::lock_guard lock(wake_mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void EventBus::Stop() { loop_.Stop(); }
 
-void EventBus::Notify() {
-  {
-    std::lock_guard lock(wake_mu_);
-    notified_ = true;
-  }
-  wake_.notify_all();
-}
+void EventBus::Notify() { loop_.Wake(); }
 
 }  // namespace annex::events

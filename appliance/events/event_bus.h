@@ -18,13 +18,12 @@
 // one at a time.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "appliance/core/wake_loop.h"
 #include "appliance/events/event_log.h"
 #include "appliance/os/clock.h"
 
@@ -72,11 +71,7 @@ class EventBus {
 
   std::mutex deliver_mu_;  // one DeliverDue at a time
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // under wake_mu_
-  bool notified_ = false;  // under wake_mu_
-  std::thread thread_;
+  WakeLoop loop_;
 };
 
 }  // namespace annex::events

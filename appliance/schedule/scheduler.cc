@@ -116,11 +116,7 @@ Status Scheduler::Put(const ScheduleSpec& spec) {
   }
   ANNEX_RETURN_IF_ERROR(txn.Put(table_, spec.name, Encode(s)));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
-  {
-    std::lock_guard lock(wake_mu_);
-    changed_ = true;
-  }
-  wake_.notify_all();
+  loop_.Wake();
   return Status::OK();
 }
 
@@ -227,34 +223,19 @@ std::optional<TimePoint> Scheduler::EarliestNextFire() const {
 }
 
 void Scheduler::Start() {
-  std::lock_guard lock(wake_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    while (true) {
-      auto ran = RunDue();
-      if (!ran.ok()) log::Warn("scheduler: reading schedules failed", {{"error", ran.status().ToString()}});
-      std::optional<TimePoint> next = EarliestNextFire();
-      auto sleep = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSleep);
-      if (next) {
-        auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
-        sleep = std::clamp(until, std::chrono::milliseconds(0), sleep);
-      }
-      std::unique_lock lock(wake_mu_);
-      wake_.wait_for(lock, sleep, [this] { return stopping_ || changed_; });
-      if (stopping_) return;
-      changed_ = false;
+  loop_.Start([this] {
+    auto ran = RunDue();
+    if (!ran.ok()) log::Warn("scheduler: reading schedules failed", {{"error", ran.status().ToString()}});
+    // Until the earliest fire time, but re-read the clock at least every kMaxSleep.
+    auto sleep = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSleep);
+    if (std::optional<TimePoint> next = EarliestNextFire()) {
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now());
+      sleep = std::clamp(until, std::chrono::milliseconds(0), sleep);
     }
+    return sleep;
   });
 }
 
-void Scheduler::Stop() {
-  {
-    std::lock_guard lock(wake_mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Scheduler::Stop() { loop_.Stop(); }
 
 }  // namespace annex::schedule

@@ -20,7 +20,6 @@
 // RunDue), one at a time: keep them short or hand the work to an executor.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,10 +27,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "appliance/core/result.h"
+#include "appliance/core/wake_loop.h"
 #include "appliance/os/clock.h"
 #include "appliance/schedule/schedule_expression.h"
 #include "appliance/store/lmdb_env.h"
@@ -103,11 +102,7 @@ class Scheduler {
 
   std::mutex run_mu_;  // one RunDue at a time
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // under wake_mu_
-  bool changed_ = false;   // under wake_mu_: a Put may have moved the earliest fire time
-  std::thread thread_;
+  WakeLoop loop_;  // woken by Put: the earliest fire time may have moved
 };
 
 }  // namespace annex::schedule
