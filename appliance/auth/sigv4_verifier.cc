@@ -162,8 +162,7 @@ Result<AuthResult> SigV4Verifier::Verify(const http::Request& request,
   return VerifyBodyDigest(request, body ? std::optional<std::string>(crypto::Sha256Hex(*body)) : std::nullopt);
 }
 
-Result<AuthResult> SigV4Verifier::VerifyBodyDigest(const http::Request& request,
-                                                   std::optional<std::string> body_sha256) const {
+Result<internal::SigV4Claim> SigV4Verifier::ParseClaim(const http::Request& request) const {
   const bool presigned = request.query.Has("X-Amz-Algorithm") ||
                          request.query.Has("X-Amz-Credential") ||
                          request.query.Has("X-Amz-Signature");
@@ -174,15 +173,22 @@ Result<AuthResult> SigV4Verifier::VerifyBodyDigest(const http::Request& request,
                              "parameter or the Authorization header should be specified");
     }
     if (!StartsWith(Trim(*authorization), kSigV4Algorithm)) return UnsupportedScheme();
-    ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParseHeaderClaim(request, *authorization));
-    return Authenticate(request, claim, body_sha256);
+    return ParseHeaderClaim(request, *authorization);
   }
-  if (presigned) {
-    ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParsePresignedClaim(request));
-    return Authenticate(request, claim, body_sha256);
-  }
+  if (presigned) return ParsePresignedClaim(request);
   if (request.query.Has("AWSAccessKeyId")) return UnsupportedScheme();
   return http::ApiStatus("AccessDenied", "The request is not signed.");
+}
+
+Result<AuthResult> SigV4Verifier::VerifyBodyDigest(const http::Request& request,
+                                                   std::optional<std::string> body_sha256) const {
+  ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParseClaim(request));
+  return Authenticate(request, claim, body_sha256);
+}
+
+Status SigV4Verifier::VerifyHead(const http::Request& request) const {
+  ANNEX_ASSIGN_OR_RETURN(internal::SigV4Claim claim, ParseClaim(request));
+  return CheckClaim(claim).status();
 }
 
 namespace {
@@ -324,9 +330,7 @@ Status ResolvePayload(const http::Request& request, const internal::SigV4Claim& 
 
 }  // namespace
 
-Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
-                                               const internal::SigV4Claim& claim,
-                                               const std::optional<std::string>& body_sha256) const {
+Result<Credential> SigV4Verifier::CheckClaim(const internal::SigV4Claim& claim) const {
   ANNEX_RETURN_IF_ERROR(CheckRegion(claim, region_));
   const SystemTime now = clock_.Now();
   if (claim.presigned) {
@@ -346,12 +350,19 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
     return http::ApiStatus("InvalidAccessKeyId",
                            "The AWS Access Key Id you provided does not exist in our records.");
   }
+  return std::move(*credential);
+}
+
+Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
+                                               const internal::SigV4Claim& claim,
+                                               const std::optional<std::string>& body_sha256) const {
+  ANNEX_ASSIGN_OR_RETURN(Credential credential, CheckClaim(claim));
   AuthResult result;
   ANNEX_RETURN_IF_ERROR(ResolvePayload(request, claim, body_sha256, result));
 
   const CredentialScope& scope = claim.scope;
   result.scope = scope.ToString();
-  result.signing_key = CachedSigningKey(credential->secret_access_key, scope);
+  result.signing_key = CachedSigningKey(credential.secret_access_key, scope);
   SignatureContext context{claim.signed_headers,
                            result.payload_sha256,
                            claim.amz_date,
@@ -365,10 +376,10 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
                            "The request signature we calculated does not match the signature "
                            "you provided. Check your key and signing method.");
   }
-  result.principal = std::move(credential->principal);
+  result.principal = std::move(credential.principal);
   result.principal.anonymous = false;
   if (result.principal.access_key_id.empty())
-    result.principal.access_key_id = credential->access_key_id;
+    result.principal.access_key_id = credential.access_key_id;
   result.service = scope.service;
   result.region = scope.region;
   result.seed_signature = std::string(claim.signature);

@@ -102,6 +102,10 @@ class SigV4Verifier {
   // Verify() for a body too large to hold: `body_sha256` is the lower-case
   // hex SHA-256 of the complete body, computed while it streamed.
   Result<AuthResult> VerifyBodyDigest(const http::Request& request, std::optional<std::string> body_sha256) const;
+  // Everything Verify checks before the signature itself: the scheme and
+  // its fields, region, time and expiry, that the access key exists. Lets a
+  // caller refuse a request before reading a large body for its digest.
+  Status VerifyHead(const http::Request& request) const;
 
   // A reader over `raw` that yields the decoded, verified payload: kSha256
   // and kUnsigned bodies pass through PayloadReader (digest and
@@ -113,6 +117,9 @@ class SigV4Verifier {
                                              http::Headers* trailers) const;
 
  private:
+  Result<internal::SigV4Claim> ParseClaim(const http::Request& request) const;
+  // Region, time and expiry; the caller's credential.
+  Result<Credential> CheckClaim(const internal::SigV4Claim& claim) const;
   Result<AuthResult> Authenticate(const http::Request& request, const internal::SigV4Claim& claim,
                                   const std::optional<std::string>& body_sha256) const;
 

@@ -197,6 +197,10 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
       if (!b.ok()) status = b.status();
       else small_body = std::move(*b);
     } else if (hash_body) {
+      // Refuse what cannot be signed by a known key before writing its body to disk.
+      status = RemapAuthError(options_.verifier->VerifyHead(request), described.protocol);
+    }
+    if (hash_body && status.ok() && !small_body) {
       Result<SpooledBody> spooled =
           co_await SpoolBody(exchange.body(), options_.spool_dir, options_.max_signed_body_bytes, *options_.blocking);
       if (!spooled.ok()) {
