@@ -53,13 +53,35 @@ Result<size_t> EventBus::DeliverDue() {
 }
 
 Result<size_t> EventBus::DeliverPair(EventLog& log, const Subscription& sub, const std::vector<std::string>& names) {
-  ANNEX_ASSIGN_OR_RETURN(SubscriberCursor cursor, log.LoadCursor(sub.name));
+  PairState& pair = pairs_[{&log, sub.name}];
+  if (!pair.loaded) {
+    ANNEX_ASSIGN_OR_RETURN(pair.cursor, log.LoadCursor(sub.name));
+    pair.saved = pair.cursor.delivered;
+    pair.loaded = true;
+  }
+  SubscriberCursor& cursor = pair.cursor;
+  auto save = [&](const DeadLetter* dead) -> Status {
+    ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, dead, names));
+    pair.saved = cursor.delivered;
+    pair.saved_at = clock_.MonotonicNow();
+    return Status::OK();
+  };
+  // Progress is saved per batch or after cursor_save_interval, not per
+  // event: each save is a durable commit. A crash redelivers what was not.
+  auto save_if_due = [&]() -> Status {
+    if (cursor.delivered == pair.saved) return Status::OK();
+    bool due = cursor.delivered - pair.saved >= options_.batch ||
+               clock_.MonotonicNow() - pair.saved_at >= options_.cursor_save_interval;
+    return due ? save(nullptr) : Status::OK();
+  };
   if (cursor.retry_at_ms > NowMs(clock_)) return size_t{0};  // backing off
   size_t handed = 0;
   while (true) {
     ANNEX_ASSIGN_OR_RETURN(std::vector<Event> batch, log.ReadFrom(cursor.delivered + 1, options_.batch));
-    if (batch.empty()) return handed;
-    SubscriberCursor before = cursor;
+    if (batch.empty()) {
+      ANNEX_RETURN_IF_ERROR(save_if_due());
+      return handed;
+    }
     for (const Event& e : batch) {
       if (!sub.source_prefix.empty() && !e.source.starts_with(sub.source_prefix)) {
         cursor.delivered = e.seq;
@@ -84,19 +106,33 @@ Result<size_t> EventBus::DeliverPair(EventLog& log, const Subscription& sub, con
         cursor.delivered = e.seq;
         cursor.attempts = 0;
         cursor.retry_at_ms = 0;
-        ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, &dead, names));
-        before = cursor;
+        ANNEX_RETURN_IF_ERROR(save(&dead));
         continue;
       }
       auto backoff = options_.initial_backoff * (int64_t{1} << std::min<uint32_t>(cursor.attempts - 1, 20));
       cursor.retry_at_ms = NowMs(clock_) + std::min(backoff, options_.max_backoff).count();
-      ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, nullptr, names));
+      ANNEX_RETURN_IF_ERROR(save(nullptr));  // the attempt count outlives a restart
       return handed;
     }
-    if (cursor.delivered != before.delivered || cursor.attempts != before.attempts) {
-      ANNEX_RETURN_IF_ERROR(log.SaveCursor(sub.name, cursor, nullptr, names));
-    }
+    ANNEX_RETURN_IF_ERROR(save_if_due());
   }
+}
+
+Status EventBus::SaveProgress() {
+  std::lock_guard deliver_lock(deliver_mu_);
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(config_mu_);
+    for (const auto& s : subscriptions_) names.push_back(s.name);
+  }
+  Status first;
+  for (auto& [key, pair] : pairs_) {
+    if (!pair.loaded || pair.cursor.delivered == pair.saved) continue;
+    Status s = key.first->SaveCursor(key.second, pair.cursor, nullptr, names);
+    if (s.ok()) pair.saved = pair.cursor.delivered;
+    else if (first.ok()) first = s;
+  }
+  return first;
 }
 
 void EventBus::Start() {
@@ -107,7 +143,11 @@ void EventBus::Start() {
   });
 }
 
-void EventBus::Stop() { loop_.Stop(); }
+void EventBus::Stop() {
+  loop_.Stop();
+  Status saved = SaveProgress();
+  if (!saved.ok()) log::Warn("event bus: saving delivery progress failed", {{"error", saved.ToString()}});
+}
 
 void EventBus::Notify() { loop_.Wake(); }
 

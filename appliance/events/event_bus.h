@@ -7,8 +7,9 @@
 // and moves the cursor once the handler returns OK. A failing handler blocks
 // only its own pair: the event is retried after a backoff that doubles from
 // `initial_backoff` up to `max_backoff`; after `max_attempts` failures it is
-// recorded as a dead letter and the cursor moves past it. Cursors are saved
-// after each batch, so a crash redelivers at most one batch: consumers use
+// recorded as a dead letter and the cursor moves past it. Progress is saved
+// after each batch or `cursor_save_interval`, whichever comes first, and on
+// Stop(); a crash redelivers what was delivered since: consumers use
 // Event::delivery_id() to ignore what they already applied.
 //
 // Subscribe every consumer before Start(). Publishers call Notify() after
@@ -19,6 +20,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <utility>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,8 +42,9 @@ struct EventBusOptions {
   uint32_t max_attempts = 8;
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{60'000};
-  size_t batch = 256;                       // events per read, and per cursor save
-  std::chrono::milliseconds poll{250};      // the thread's idle re-check
+  size_t batch = 256;                        // events per read, and at most per cursor save
+  std::chrono::milliseconds cursor_save_interval{200};
+  std::chrono::milliseconds poll{250};       // the thread's idle re-check
 };
 
 class EventBus {
@@ -56,7 +60,10 @@ class EventBus {
   Result<size_t> DeliverDue();
 
   void Start();
+  // Stops the thread and saves every subscriber's progress.
   void Stop();
+  // Saves progress not saved yet (Stop does).
+  Status SaveProgress();
   // Something was published: deliver now rather than at the next poll.
   void Notify();
 
@@ -69,7 +76,16 @@ class EventBus {
   std::vector<EventLog*> logs_;
   std::vector<Subscription> subscriptions_;
 
-  std::mutex deliver_mu_;  // one DeliverDue at a time
+  // Each (log, subscriber)'s cursor as delivery moves it, and how far it is saved.
+  struct PairState {
+    bool loaded = false;
+    SubscriberCursor cursor;
+    uint64_t saved = 0;
+    os::MonoTime saved_at{};
+  };
+
+  std::mutex deliver_mu_;  // one DeliverDue at a time; guards pairs_
+  std::map<std::pair<EventLog*, std::string>, PairState> pairs_;
 
   WakeLoop loop_;
 };
