@@ -54,7 +54,12 @@ sync::AgentCapacity MachineCapacity(const std::string& data_dir,
   c.disk_bytes = disk.bytes;
   c.disk_free_bytes = disk.free_bytes;
   c.services = {"iam"};
-  for (auto* control : controls) c.services.emplace_back(control->service());
+  for (auto* control : controls) {
+    c.services.emplace_back(control->service());
+    for (auto& command : control->Commands()) {
+      c.commands.push_back({std::move(command.kind), std::string(control->service()), std::move(command.args_schema_json)});
+    }
+  }
   return c;
 }
 
@@ -182,8 +187,9 @@ sync::AgentOptions SyncLink::AgentOptionsFor(const std::string& control_plane, c
   };
   o.execute = [controls = controls_](const std::string& kind, const std::string& args) -> Result<std::string> {
     for (auto* control : controls) {
-      auto kinds = control->CommandKinds();
-      if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return control->Execute(kind, args);
+      for (const auto& command : control->Commands()) {
+        if (command.kind == kind) return control->Execute(kind, args);
+      }
     }
     return Status::InvalidArgument("unknown command " + kind);
   };

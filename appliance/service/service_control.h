@@ -32,8 +32,14 @@ class ServiceControl {
   virtual std::string_view service() const = 0;
   // Every resource the service holds now.
   virtual Result<std::vector<Resource>> Resources() = 0;
-  // The command kinds Execute accepts ("CreateBucket").
-  virtual std::vector<std::string> CommandKinds() const = 0;
+  // The commands Execute accepts, each with the JSON schema of its
+  // arguments (sync/common/zone.h CommandSpec): the zone advertises them and
+  // the control plane checks operators' commands against them.
+  struct Command {
+    std::string kind;              // "CreateBucket"
+    std::string args_schema_json;  // {"bucket": {"pattern": "^…$"}}
+  };
+  virtual std::vector<Command> Commands() const = 0;
   // Applies a command, idempotently: applying it again reports that nothing
   // was left to do. The text says what happened. InvalidArgument for
   // malformed arguments; other errors as the service's API would give them.

@@ -42,7 +42,11 @@ class BucketControl final : public service::ServiceControl {
     return out;
   }
 
-  std::vector<std::string> CommandKinds() const override { return {"CreateBucket", "DeleteBucket"}; }
+  std::vector<Command> Commands() const override {
+    // S3's basic bucket-name rules; the store checks the rest when it applies one.
+    const char* schema = R"({"bucket": {"pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"}})";
+    return {{"CreateBucket", schema}, {"DeleteBucket", schema}};
+  }
 
   Result<std::string> Execute(std::string_view kind, std::string_view args_json) override {
     std::string bucket = BucketArg(args_json);

@@ -593,6 +593,12 @@ void Agent::Session() {
         pc->set_disk_bytes(c.disk_bytes);
         pc->set_disk_free_bytes(c.disk_free_bytes);
         for (const auto& s : c.services) pc->add_services(s);
+        for (const auto& command : c.commands) {
+          auto* spec = pc->add_commands();
+          spec->set_kind(command.kind);
+          spec->set_service(command.service);
+          spec->set_args_schema_json(command.args_schema_json);
+        }
       }
       healthy = write(hb);
     }

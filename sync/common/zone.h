@@ -10,6 +10,18 @@
 
 namespace annex::sync {
 
+// A desired-state command an appliance accepts, as its services advertise
+// it: the control plane checks an operator's command against these, so a new
+// service needs no change there.
+struct CommandSpec {
+  std::string kind;     // "CreateBucket"
+  std::string service;  // "s3"
+  // The arguments: a JSON object naming each (required, string) argument
+  // with an ECMAScript `pattern` its value must match, e.g.
+  // {"bucket": {"pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"}}.
+  std::string args_schema_json;
+};
+
 // What an appliance offers, as its heartbeats report it.
 struct ZoneCapacity {
   uint32_t cpus = 0;
@@ -17,6 +29,7 @@ struct ZoneCapacity {
   uint64_t disk_bytes = 0;
   uint64_t disk_free_bytes = 0;
   std::vector<std::string> services;
+  std::vector<CommandSpec> commands;
 };
 
 // EC2's ZoneState values.

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 2> kCommandKinds{"CreateBucket", "DeleteBucket"};
 constexpr uint64_t kDefaultHistory = 100;
 constexpr uint64_t kDefaultUsagePeriods = 1000;
 
@@ -42,6 +42,11 @@ json ZoneJson(const ZoneStatus& z, std::string_view region) {
                    {"disk_bytes", z.capacity.disk_bytes},
                    {"disk_free_bytes", z.capacity.disk_free_bytes},
                    {"services", z.capacity.services}};
+  json commands = json::array();
+  for (const auto& c : z.capacity.commands) {
+    commands.push_back({{"kind", c.kind}, {"service", c.service}, {"args", Embedded(c.args_schema_json)}});
+  }
+  capacity["commands"] = std::move(commands);
   return {{"name", z.zone},
           {"site", z.site},
           {"region", std::string(region)},
@@ -110,32 +115,46 @@ Result<json> ParseObject(std::string_view body) {
   return in;
 }
 
-// S3's basic rules: 3-63 of [a-z0-9.-], starting and ending with a letter or digit, no "..". The appliance
-// checks the rest when it applies the command.
-bool IsPlausibleBucketName(std::string_view name) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (name.size() < 3 || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
-  if (name.find("..") != std::string_view::npos) return false;
-  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '.' || c == '-'; });
-}
-
-// The command's arguments, validated, as canonical JSON (sorted keys), so a retried create with the same id
-// compares equal.
-Result<std::string> CommandArgs(const json& in) {
+// The command's arguments, checked against what the zone advertised for its
+// kind (CommandSpec), as canonical JSON (sorted keys), so a retried create
+// with the same id compares equal. A zone that has not advertised its
+// commands yet (it has not connected since enrolling) gets any kind with an
+// object of arguments: the appliance checks them when the command arrives,
+// and one it does not accept fails there.
+Result<std::string> CommandArgs(const json& in, const ZoneCapacity& advertised, const std::string& zone) {
   if (!in.contains("kind") || !in["kind"].is_string()) return Invalid("\"kind\" (a string) is required");
   std::string kind = in["kind"].get<std::string>();
-  if (std::find(kCommandKinds.begin(), kCommandKinds.end(), kind) == kCommandKinds.end()) {
-    return Invalid("unknown command kind '" + kind + "'; known: CreateBucket, DeleteBucket");
-  }
+  if (kind.empty()) return Invalid("\"kind\" must not be empty");
   if (!in.contains("args") || !in["args"].is_object()) return Invalid("\"args\" (an object) is required");
   const json& args = in["args"];
-  for (const auto& [key, value] : args.items()) {
-    if (key != "bucket") return Invalid(kind + " takes only \"bucket\", not \"" + key + "\"");
+  if (advertised.commands.empty()) return args.dump();
+  auto spec = std::find_if(advertised.commands.begin(), advertised.commands.end(),
+                           [&](const CommandSpec& c) { return c.kind == kind; });
+  if (spec == advertised.commands.end()) {
+    std::string known;
+    for (const auto& c : advertised.commands) known += (known.empty() ? "" : ", ") + c.kind + " (" + c.service + ")";
+    return Invalid("zone " + zone + " does not accept command kind '" + kind + "'; it accepts: " + known);
   }
-  if (!args.contains("bucket") || !args["bucket"].is_string()) return Invalid(kind + " needs args.bucket (a string)");
-  std::string bucket = args["bucket"].get<std::string>();
-  if (!IsPlausibleBucketName(bucket)) {
-    return Invalid("'" + bucket + "' is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')");
+  json schema = json::parse(spec->args_schema_json, nullptr, /*allow_exceptions=*/false);
+  if (!schema.is_object()) return Invalid("zone " + zone + " advertised no usable argument schema for " + kind);
+  for (const auto& [key, value] : args.items()) {
+    if (!schema.contains(key)) return Invalid(kind + " takes no argument \"" + key + "\"");
+  }
+  for (const auto& [key, rule] : schema.items()) {
+    if (!args.contains(key) || !args[key].is_string()) return Invalid(kind + " needs args." + key + " (a string)");
+    std::string value = args[key].get<std::string>();
+    if (rule.is_object() && rule.contains("pattern") && rule["pattern"].is_string()) {
+      bool matches = false;
+      try {
+        matches = std::regex_search(value, std::regex(rule["pattern"].get<std::string>(), std::regex::ECMAScript));
+      } catch (const std::regex_error&) {  // a bad pattern, or one too costly for this value
+        return Invalid("zone " + zone + " advertised a pattern for " + kind + " args." + key + " that cannot be used");
+      }
+      if (!matches) {
+        return Invalid("'" + value + "' is not a valid " + key + " for " + kind + " (must match " +
+                       rule["pattern"].get<std::string>() + ")");
+      }
+    }
   }
   return args.dump();
 }
@@ -310,7 +329,9 @@ class JsonApi {
   Result<http::Response> CreateCommand(const std::string& zone) {
     call_.operation = "CreateCommand";
     ANNEX_ASSIGN_OR_RETURN(json in, ParseObject(call_.body));
-    ANNEX_ASSIGN_OR_RETURN(std::string args, CommandArgs(in));
+    // A site that has not enrolled yet takes commands too: they wait for its first session.
+    ANNEX_ASSIGN_OR_RETURN(ZoneStatus z, RequireZone(zone));
+    ANNEX_ASSIGN_OR_RETURN(std::string args, CommandArgs(in, z.capacity, zone));
     std::string id;
     if (in.contains("id")) {
       if (!in["id"].is_string()) return Invalid("\"id\" must be a string");
@@ -318,8 +339,6 @@ class JsonApi {
       // Present but empty is a mistake, not "make one up": a retry would create a second command.
       if (id.empty()) return Invalid("\"id\" must be 1-64 of [A-Za-z0-9._-]");
     }
-    // A site that has not enrolled yet takes commands too: they wait for its first session.
-    ANNEX_RETURN_IF_ERROR(RequireZone(zone).status());
     std::string kind = in["kind"].get<std::string>();
     ANNEX_ASSIGN_OR_RETURN(Command c, registry_.CreateCommand(zone, kind, args, call_.now_unix_ms, id));
     return JsonResponse(201, CommandJson(c));

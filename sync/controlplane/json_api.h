@@ -10,9 +10,11 @@
 //                                         version, updated}]}; ?include_deleted=true adds tombstones
 //   GET  /v1/zones/{zone}/history         {"zone", "events": [{time, event, detail}]}, newest last; ?max=N
 //   GET  /v1/zones/{zone}/commands        {"zone", "commands": [command]}, oldest first
-//   POST /v1/zones/{zone}/commands        {"kind": "CreateBucket"|"DeleteBucket", "args": {"bucket": NAME},
-//                                         "id": optional} → 201 command {id, zone, kind, args, state,
-//                                         result, created, updated}; the same id again returns the same command
+//   POST /v1/zones/{zone}/commands        {"kind": KIND, "args": {...}, "id": optional} → 201 command {id, zone,
+//                                         kind, args, state, result, created, updated}; the same id again
+//                                         returns the same command. KIND and args are checked against the
+//                                         commands the zone advertises (zone capacity.commands: kind, service,
+//                                         args schema), e.g. CreateBucket {"bucket": NAME} from s3
 //   GET  /v1/zones/{zone}/commands/{id}   command
 //   GET  /v1/sites                        {"sites": [{name, zone, created, enrolled}]}
 //   POST /v1/sites                        {"name": NAME, "replace_token": optional bool} → 201 {site, zone, token}

@@ -93,6 +93,9 @@ std::string EncodeZone(const ZoneRecord& z) {
   w.U64(c.cpus).U64(c.memory_bytes).U64(c.disk_bytes).U64(c.disk_free_bytes).U64(c.services.size());
   for (const std::string& service : c.services) w.Bytes(service);
   w.Bytes(z.agent_version).Bytes(z.cert_serial).U64(z.last_applied_seq).U64(z.last_event);
+  // Added later: records written before end here, and read as advertising no commands.
+  w.U64(c.commands.size());
+  for (const CommandSpec& command : c.commands) w.Bytes(command.kind).Bytes(command.service).Bytes(command.args_schema_json);
   return w.Finish();
 }
 
@@ -120,6 +123,17 @@ Result<ZoneRecord> DecodeZone(std::string_view value) {
   ANNEX_ASSIGN_OR_RETURN(z.cert_serial, in.Bytes());
   ANNEX_ASSIGN_OR_RETURN(z.last_applied_seq, in.U64());
   ANNEX_ASSIGN_OR_RETURN(z.last_event, in.U64());
+  if (!in.AtEnd()) {
+    ANNEX_ASSIGN_OR_RETURN(uint64_t commands, in.U64());
+    if (commands > value.size()) return Status::Corruption("zone record: command count out of range");
+    for (uint64_t i = 0; i < commands; ++i) {
+      CommandSpec command;
+      ANNEX_ASSIGN_OR_RETURN(command.kind, in.Bytes());
+      ANNEX_ASSIGN_OR_RETURN(command.service, in.Bytes());
+      ANNEX_ASSIGN_OR_RETURN(command.args_schema_json, in.Bytes());
+      z.capacity.commands.push_back(std::move(command));
+    }
+  }
   ANNEX_RETURN_IF_ERROR(in.Finish());
   return z;
 }

@@ -179,7 +179,10 @@ class SyncServiceImpl final : public pb::Sync::Service {
       if (msg.has_heartbeat()) {
         const auto& c = msg.heartbeat().capacity();
         ZoneCapacity capacity{c.cpus(), c.memory_bytes(), c.disk_bytes(), c.disk_free_bytes(),
-                              {c.services().begin(), c.services().end()}};
+                              {c.services().begin(), c.services().end()}, {}};
+        for (const auto& spec : c.commands()) {
+          capacity.commands.push_back({spec.kind(), spec.service(), spec.args_schema_json()});
+        }
         Status s = registry_.RecordHeartbeat(zone, capacity, now);
         if (!s.ok()) return ToGrpc(s);
       } else if (msg.has_record()) {

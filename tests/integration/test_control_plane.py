@@ -363,9 +363,14 @@ class ControlPlaneTest(unittest.TestCase):
         second = self.cp.api("POST", f"/v1/zones/{zone}/commands", body=again)
         self.assertEqual((first[0], second[0], first[2], second[2]["id"]), (201, 201, second[2], "op-1"))
 
-        for bad in ({"kind": "LaunchRocket", "args": {"bucket": "photos"}},
-                    {"kind": "CreateBucket", "args": {"bucket": "No_Such..Name"}},
-                    {"kind": "CreateBucket"},
+        # This zone has never connected, so it has not advertised its commands:
+        # any kind is queued and the appliance checks it on arrival.
+        status, _, body = self.cp.api("POST", f"/v1/zones/{zone}/commands",
+                                      body={"kind": "LaunchRocket", "args": {"to": "mars"}})
+        self.assertEqual((status, body["state"]), (201, "pending"), body)
+        for bad in ({"kind": "CreateBucket"},
+                    {"kind": "", "args": {}},
+                    {"kind": "CreateBucket", "args": ["photos"]},
                     # present but empty: an error, never "generate one" (a retry would duplicate it)
                     {"kind": "CreateBucket", "args": {"bucket": "photos"}, "id": ""}):
             status, _, body = self.cp.api("POST", f"/v1/zones/{zone}/commands", body=bad)

@@ -102,6 +102,22 @@ class SyncTest(unittest.TestCase):
         wait_for("command succeeded", finished)
         wait_for("from-control reported back", lambda: "from-control" in self.reported())
 
+    def test_3b_commands_are_checked_against_what_the_zone_advertises(self):
+        # The appliance advertises its services' commands; annex-control knows none itself.
+        status, _, z = self.cp.api("GET", f"/v1/zones/{ZONE}")
+        self.assertEqual(status, 200, z)
+        kinds = {(c["kind"], c["service"]) for c in z["capacity"]["commands"]}
+        self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3")})
+        status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     body={"kind": "LaunchRocket", "args": {"bucket": "photos"}})
+        self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
+        self.assertIn("does not accept command kind 'LaunchRocket'", err["message"])
+        self.assertIn("CreateBucket (s3)", err["message"])
+        for args in ({"bucket": "No_Such..Name"}, {"bucket": "ok-name", "extra": "x"}, {}):
+            status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                         body={"kind": "CreateBucket", "args": args})
+            self.assertEqual((status, err["__type"]), (400, "ValidationError"), (args, err))
+
     def test_4_offline_changes_arrive_once_after_the_control_plane_returns(self):
         self.cp.proc.send_signal(signal.SIGKILL)  # the control plane dies mid-session
         self.cp.proc.wait()

@@ -62,7 +62,9 @@ class AgentTest : public ::testing::Test {
       executed_.push_back(kind + " " + args);
       return std::string("done");
     };
-    o.capacity = [] { return AgentCapacity{2, 1 << 30, 10ull << 30, 5ull << 30, {"s3"}}; };
+    o.capacity = [] {
+      return AgentCapacity{2, 1 << 30, 10ull << 30, 5ull << 30, {"s3"}, {{"CreateBucket", "s3", "{}"}}};
+    };
     o.now_unix_ms = [this] { return NowMs() + clock_skew_ms_.load(); };
     return o;
   }
@@ -139,6 +141,8 @@ TEST_F(AgentTest, EnrollsReportsAndStaysInSyncAcrossAControlPlaneRestart) {
   auto z = cp_->registry().GetZone(zone, NowMs()).value();
   EXPECT_EQ(z->state, ZoneState::kAvailable);
   EXPECT_EQ(z->capacity.cpus, 2u);
+  ASSERT_EQ(z->capacity.commands.size(), 1u);
+  EXPECT_EQ(z->capacity.commands[0].kind, "CreateBucket");  // what the zone accepts, advertised
 
   // The link goes down; the appliance keeps changing things.
   cp_->Stop();

@@ -174,7 +174,7 @@ TEST_F(RegistryTest, ZoneStateFollowsSilenceSinceLastHeartbeat) {
   EXPECT_EQ((*before)->state, ZoneState::kUnavailable);  // never heard from
   EXPECT_EQ((*before)->last_heartbeat_unix_ms, 0);
 
-  ZoneCapacity capacity{16, 64ull << 30, 4ull << 40, 3ull << 40, {"s3", "ec2"}};
+  ZoneCapacity capacity{16, 64ull << 30, 4ull << 40, 3ull << 40, {"s3", "ec2"}, {}};
   const int64_t beat = kT0 + 10 * kSecond;
   ASSERT_TRUE(reg_->RecordHeartbeat(zone, capacity, beat).ok());
   EXPECT_EQ(reg_->GetZone(zone, beat)->value().state, ZoneState::kAvailable);
@@ -644,7 +644,7 @@ TEST_F(RegistryTest, ReopenKeepsEverything) {
   std::string zone = Enroll("lisbon-1", "serial-9");
   auto waiting = reg_->CreateSite("porto-2", kCa, kT0 + 5);
   ASSERT_TRUE(waiting.ok());
-  ZoneCapacity capacity{8, 1 << 30, 2ull << 40, 1ull << 40, {"s3"}};
+  ZoneCapacity capacity{8, 1 << 30, 2ull << 40, 1ull << 40, {"s3"}, {{"CreateBucket", "s3", R"({"bucket": {}})"}}};
   ASSERT_TRUE(reg_->MarkConnected(zone, "2.0.0", kT0 + 10).ok());
   ASSERT_TRUE(reg_->RecordHeartbeat(zone, capacity, kT0 + 20).ok());
   ASSERT_TRUE(*reg_->ApplyResourceRecord(zone, 1, Resource("bucket", "photos", 4, "{}"), kT0 + 30));
@@ -670,6 +670,10 @@ TEST_F(RegistryTest, ReopenKeepsEverything) {
   EXPECT_EQ(z.connected_since_unix_ms, kT0 + 10);
   EXPECT_EQ(z.last_heartbeat_unix_ms, kT0 + 20);
   EXPECT_EQ(z.capacity.services, std::vector<std::string>{"s3"});
+  ASSERT_EQ(z.capacity.commands.size(), 1u);
+  EXPECT_EQ(z.capacity.commands[0].kind, "CreateBucket");
+  EXPECT_EQ(z.capacity.commands[0].service, "s3");
+  EXPECT_EQ(z.capacity.commands[0].args_schema_json, R"({"bucket": {}})");
   EXPECT_EQ(z.last_applied_seq, 1u);
   EXPECT_EQ(z.state, ZoneState::kAvailable);
   EXPECT_EQ(reg_->ListResources(zone)->at(0).version, 4u);
