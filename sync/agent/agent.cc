@@ -159,7 +159,7 @@ Status SaveReported(const std::string& path, const std::map<std::string, Reporte
 }  // namespace
 
 Agent::Agent(AgentOptions options)
-    : options_(std::move(options)), backoff_(options_.backoff, Uniform01) {}
+    : options_(std::move(options)), backoff_(options_.backoff, Uniform01), commands_(options_.execute) {}
 
 Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   ANNEX_RETURN_IF_ERROR(os::PosixFileSystem().CreateDirs(os::JoinPath(options.state_dir, "identity")));
@@ -547,6 +547,14 @@ void Agent::Session() {
   }
   log::Info("sync: connected", {{"zone", zone}, {"resume_after", std::to_string(applied)}});
 
+  // Results of commands finished while this session lives go out on it.
+  commands_.SetReporter([&write](const std::string& id, bool ok, const std::string& message) {
+    pb::AgentMessage result;
+    result.mutable_command_result()->set_command_id(id);
+    result.mutable_command_result()->set_ok(ok);
+    result.mutable_command_result()->set_message(message);
+    return write(result);
+  });
   std::atomic<bool> reader_done{false};
   std::thread reader([&] {
     pb::ControlMessage m;
@@ -556,14 +564,7 @@ void Agent::Session() {
         if (!s.ok()) log::Warn("sync: bad acknowledgement", {{"error", s.message()}});
       } else if (m.has_command()) {
         const auto& c = m.command();
-        Result<std::string> r = options_.execute ? options_.execute(c.kind(), c.args_json())
-                                                 : Result<std::string>(Status::NotFound("no command executor"));
-        pb::AgentMessage result;
-        result.mutable_command_result()->set_command_id(c.command_id());
-        result.mutable_command_result()->set_ok(r.ok());
-        result.mutable_command_result()->set_message(r.ok() ? *r : r.status().message());
-        log::Info("sync: command", {{"id", c.command_id()}, {"kind", c.kind()}, {"ok", r.ok() ? "true" : "false"}});
-        if (!write(result)) break;
+        commands_.Submit(c.command_id(), c.kind(), c.args_json());
       }
     }
     reader_done = true;
@@ -627,6 +628,7 @@ void Agent::Session() {
     }
     ctx.TryCancel();
   }
+  commands_.SetReporter(nullptr);  // before the stream it writes to goes away
   reader.join();
   grpc::Status s = stream->Finish();
   {

@@ -42,6 +42,7 @@
 
 #include "appliance/core/result.h"
 #include "sync/agent/identity.h"
+#include "sync/agent/command_queue.h"
 #include "sync/agent/outbox.h"
 #include "sync/agent/usage_meter.h"
 #include "sync/common/appliance_event.h"
@@ -150,6 +151,8 @@ class Agent {
   int64_t connected_since_ = 0;
   std::string last_error_;
   void* session_context_ = nullptr;  // grpc::ClientContext of the live session (cancelled on stop)
+
+  CommandQueue commands_;  // runs commands off the session's reader
 
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -177,6 +179,39 @@ TEST_F(AgentTest, ExecutesCommandsOnceAndReportsTheirResults) {
   std::lock_guard lock(mu_);
   ASSERT_EQ(executed_.size(), 1u);
   EXPECT_EQ(executed_[0], "CreateBucket {\"bucket\":\"logs\"}");
+}
+
+// A slow command runs off the session's reader: records keep being sent and
+// acknowledged while it runs, and its result arrives when it is done.
+TEST_F(AgentTest, ASlowCommandDoesNotHoldUpAcknowledgements) {
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open = false;
+  AgentOptions o = Options(cp_->NewToken("faro"));
+  o.execute = [&](const std::string& kind, const std::string&) -> Result<std::string> {
+    std::unique_lock lock(gate_mu);
+    gate_cv.wait(lock, [&] { return open; });
+    return kind + " finished";
+  };
+  auto agent = Agent::Start(std::move(o));
+  ASSERT_TRUE(agent.ok());
+  const std::string zone = "us-east-1-annex-faro";
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms > 0; }));
+  auto command = cp_->registry().CreateCommand(zone, "CreateDatabase", "{}", NowMs());
+  ASSERT_TRUE(command.ok());
+  ASSERT_TRUE(Eventually([&] { return cp_->registry().GetCommand(command->id).value()->state == "delivered"; }));
+  SetBucket("while-it-runs", "{}");
+  ASSERT_TRUE((*agent)->SyncInventory().ok());
+  EXPECT_TRUE(Eventually([&] { return Reported(zone).count("while-it-runs") == 1; }));
+  EXPECT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; })) << "acknowledged meanwhile";
+  EXPECT_EQ(cp_->registry().GetCommand(command->id).value()->state, "delivered");
+  {
+    std::lock_guard lock(gate_mu);
+    open = true;
+  }
+  gate_cv.notify_all();
+  ASSERT_TRUE(Eventually([&] { return cp_->registry().GetCommand(command->id).value()->state == "succeeded"; }));
+  EXPECT_EQ(cp_->registry().GetCommand(command->id).value()->result, "CreateDatabase finished");
 }
 
 TEST_F(AgentTest, ARestartedAgentKeepsItsIdentityAndSequence) {
