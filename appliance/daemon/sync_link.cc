@@ -71,7 +71,9 @@ sync::UsageSample UsageOf(const Metrics& metrics, const std::vector<service::Ser
     if (service != kApplianceService) sample.by_service[service] = {t.requests, t.bytes_in, t.bytes_out};
   }
   for (auto* control : controls) {
+    auto& named = sample.gauges[std::string(control->service())];
     for (const auto& [name, value] : control->Gauges()) {
+      named[name] = value;
       if (name == "bytes_stored") sample.bytes_stored += value;
       if (name == "objects_stored") sample.objects_stored += value;
     }

@@ -106,12 +106,24 @@ pb::UsageRecord ToProto(const UsagePeriod& u) {
   r.set_bytes_out(u.total.bytes_out);
   r.set_bytes_stored(u.bytes_stored);
   r.set_objects_stored(u.objects_stored);
+  std::map<std::string, pb::ServiceUsage*> by_name;
+  auto service_usage = [&](const std::string& service) {
+    pb::ServiceUsage*& s = by_name[service];
+    if (!s) {
+      s = r.add_services();
+      s->set_service(service);
+    }
+    return s;
+  };
   for (const auto& [service, c] : u.by_service) {
-    pb::ServiceUsage* s = r.add_services();
-    s->set_service(service);
+    pb::ServiceUsage* s = service_usage(service);
     s->set_requests(c.requests);
     s->set_bytes_in(c.bytes_in);
     s->set_bytes_out(c.bytes_out);
+  }
+  for (const auto& [service, gauges] : u.gauges) {
+    auto* out = service_usage(service)->mutable_gauges();
+    for (const auto& [name, value] : gauges) (*out)[name] = value;
   }
   return r;
 }

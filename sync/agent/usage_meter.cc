@@ -28,6 +28,7 @@ Status UsageMeter::RecordPeriod(int64_t now_unix_ms, const std::function<Status(
   period.end_unix_ms = std::max(now_unix_ms, period_start_);
   period.bytes_stored = sample.bytes_stored;
   period.objects_stored = sample.objects_stored;
+  period.gauges = sample.gauges;
   for (const auto& [service, counters] : sample.by_service) {
     auto before = baseline_.find(service);
     UsageCounters delta = before == baseline_.end() ? counters : Delta(counters, before->second);

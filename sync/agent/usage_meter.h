@@ -27,6 +27,7 @@ struct UsageSample {
   std::map<std::string, UsageCounters> by_service;  // cumulative, e.g. "s3"
   uint64_t bytes_stored = 0;
   uint64_t objects_stored = 0;
+  std::map<std::string, std::map<std::string, uint64_t>> gauges;  // now, per service
 };
 
 class UsageMeter {

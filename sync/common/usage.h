@@ -21,6 +21,10 @@ struct UsagePeriod {
   std::map<std::string, UsageCounters> by_service;  // the same, per service ("s3", "iam")
   uint64_t bytes_stored = 0;                        // at the period's end
   uint64_t objects_stored = 0;
+  // Each service's named gauges at the period's end ("s3" → "objects_stored"
+  // → 12): what a service holds, in its own terms; a new service reports
+  // without any change to the record or the control plane.
+  std::map<std::string, std::map<std::string, uint64_t>> gauges;
 };
 
 }  // namespace annex::sync

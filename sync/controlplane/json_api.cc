@@ -80,6 +80,10 @@ json UsageJson(const UsageEntry& e) {
   const UsagePeriod& u = e.period;
   json services = json::object();
   for (const auto& [service, c] : u.by_service) services[service] = CountersJson(c);
+  for (const auto& [service, named] : u.gauges) {
+    if (!services.contains(service)) services[service] = CountersJson({});
+    services[service]["gauges"] = named;
+  }
   return {
       {"period_start", Time(u.start_unix_ms)}, {"period_end", Time(u.end_unix_ms)}, {"requests", u.total.requests},
       {"bytes_in", u.total.bytes_in},          {"bytes_out", u.total.bytes_out},    {"bytes_stored", u.bytes_stored},

@@ -254,6 +254,17 @@ Result<bool> Registry::ApplyUsageRecord(std::string_view zone, uint64_t seq, con
       return Status::InvalidArgument("usage service names are 1-64 bytes");
     }
   }
+  for (const auto& [service, named] : usage.gauges) {
+    if (service.empty() || service.size() > kMaxServiceNameBytes) {
+      return Status::InvalidArgument("usage service names are 1-64 bytes");
+    }
+    if (named.size() > kMaxGaugesPerService) return Status::InvalidArgument("at most 64 gauges per service");
+    for (const auto& [name, value] : named) {
+      if (name.empty() || name.size() > kMaxServiceNameBytes) {
+        return Status::InvalidArgument("usage gauge names are 1-64 bytes");
+      }
+    }
+  }
   std::string key = UsageKey(zone, usage.end_unix_ms, seq);
   std::string value = EncodeUsage(usage);
   BoundedTable table{t_.usage, "usage", kMaxUsagePeriods};

@@ -184,6 +184,13 @@ std::string EncodeUsage(const UsagePeriod& u) {
   out.U64(u.bytes_stored).U64(u.objects_stored);
   out.U64(u.by_service.size());
   for (const auto& [service, c] : u.by_service) out.Bytes(service).U64(c.requests).U64(c.bytes_in).U64(c.bytes_out);
+  // Added later: records written before end here, and read as having no gauges.
+  uint64_t gauges = 0;
+  for (const auto& [service, named] : u.gauges) gauges += named.size();
+  out.U64(gauges);
+  for (const auto& [service, named] : u.gauges) {
+    for (const auto& [name, value] : named) out.Bytes(service).Bytes(name).U64(value);
+  }
   return out.Finish();
 }
 
@@ -208,6 +215,15 @@ Result<UsagePeriod> DecodeUsage(std::string_view value) {
   for (uint64_t i = 0; i < services; ++i) {
     ANNEX_ASSIGN_OR_RETURN(std::string service, in.Bytes());
     ANNEX_ASSIGN_OR_RETURN(u.by_service[service], ReadCounters(in));
+  }
+  if (!in.AtEnd()) {
+    ANNEX_ASSIGN_OR_RETURN(uint64_t gauges, in.U64());
+    if (gauges > value.size()) return Status::Corruption("usage record: gauge count out of range");
+    for (uint64_t i = 0; i < gauges; ++i) {
+      ANNEX_ASSIGN_OR_RETURN(std::string service, in.Bytes());
+      ANNEX_ASSIGN_OR_RETURN(std::string name, in.Bytes());
+      ANNEX_ASSIGN_OR_RETURN(u.gauges[service][name], in.U64());
+    }
   }
   ANNEX_RETURN_IF_ERROR(in.Finish());
   return u;

@@ -39,6 +39,7 @@ constexpr size_t kMaxResourceTypeBytes = 64;
 constexpr size_t kMaxResourceIdBytes = 256;
 constexpr size_t kMaxCommandIdBytes = 64;
 constexpr size_t kMaxServiceNameBytes = 64;
+constexpr size_t kMaxGaugesPerService = 64;
 
 constexpr std::string_view kPending = "pending";
 constexpr std::string_view kDelivered = "delivered";

@@ -53,10 +53,13 @@ UsagePeriod FromProto(const pb::UsageRecord& ur) {
   u.bytes_stored = ur.bytes_stored();
   u.objects_stored = ur.objects_stored();
   for (const auto& s : ur.services()) {
-    UsageCounters& c = u.by_service[s.service()];
-    c.requests += s.requests();
-    c.bytes_in += s.bytes_in();
-    c.bytes_out += s.bytes_out();
+    if (s.requests() || s.bytes_in() || s.bytes_out()) {
+      UsageCounters& c = u.by_service[s.service()];
+      c.requests += s.requests();
+      c.bytes_in += s.bytes_in();
+      c.bytes_out += s.bytes_out();
+    }
+    for (const auto& [name, value] : s.gauges()) u.gauges[s.service()][name] = value;
   }
   return u;
 }

@@ -165,6 +165,10 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(body["zone"], ZONE)
         self.assertGreater(body["totals"]["requests"], 0)
         self.assertGreaterEqual(rows[-1]["objects_stored"], 1)
+        # The same, as the object store's own named gauges.
+        gauges = rows[-1]["services"]["s3"]["gauges"]
+        self.assertGreaterEqual(gauges["objects_stored"], 1)
+        self.assertGreaterEqual(gauges["bytes_stored"], len(data))
         self.assertEqual(body["totals"]["requests"], sum(r["requests"] for r in rows))
         s3 = sum(r["services"].get("s3", {}).get("bytes_in", 0) for r in rows)
         self.assertGreaterEqual(s3, len(data))

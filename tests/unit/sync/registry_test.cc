@@ -407,6 +407,8 @@ TEST_F(RegistryTest, UsageAndEventRecordsApplyOnceInOrder) {
   first.bytes_stored = 1 << 20;
   first.objects_stored = 3;
   first.by_service["iam"] = {2, 10, 20};
+  first.gauges["s3"] = {{"objects_stored", 3}, {"bytes_stored", 1 << 20}};
+  first.gauges["db"] = {{"instances", 2}};
   ASSERT_TRUE(*reg_->ApplyUsageRecord(zone, 1, first));
   ASSERT_TRUE(*reg_->ApplyEventRecord(zone, 2, Event("disk-low", "warning", "5 % free")));
   // Resends (after a reconnect) are acknowledged and change nothing.
@@ -425,6 +427,9 @@ TEST_F(RegistryTest, UsageAndEventRecordsApplyOnceInOrder) {
   UsagePeriod unnamed = Usage(kT0, kT0 + 1, 1);
   unnamed.by_service[""] = {1, 0, 0};
   EXPECT_EQ(reg_->ApplyUsageRecord(zone, 5, unnamed).status().code(), StatusCode::kInvalidArgument);
+  UsagePeriod unnamed_gauge = Usage(kT0, kT0 + 1, 1);
+  unnamed_gauge.gauges["s3"][""] = 1;
+  EXPECT_EQ(reg_->ApplyUsageRecord(zone, 5, unnamed_gauge).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("disk-low", "fatal")).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("Disk Low")).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(reg_->ApplyEventRecord(zone, 5, Event("")).status().code(), StatusCode::kInvalidArgument);
@@ -447,6 +452,7 @@ TEST_F(RegistryTest, UsageAndEventRecordsApplyOnceInOrder) {
   EXPECT_EQ(u.period.total.bytes_in, 4096u);
   EXPECT_EQ(u.period.bytes_stored, 1u << 20);
   EXPECT_EQ(u.period.objects_stored, 3u);
+  EXPECT_EQ(u.period.gauges, first.gauges) << "named gauges per service survive a reopen";
   ASSERT_EQ(u.period.by_service.size(), 2u);
   EXPECT_EQ(u.period.by_service.at("iam").bytes_out, 20u);
   EXPECT_EQ(u.period.by_service.at("s3").requests, 12u);
