@@ -27,6 +27,7 @@
 #include "appliance/os/server_process.h"
 #include "appliance/schedule/scheduler.h"
 #include "appliance/service/environment.h"
+#include "appliance/supervisor/cgroup_layout.h"
 #include "services/objectstore/object_store_service.h"
 
 namespace annex::daemon {
@@ -205,6 +206,11 @@ Status RunDaemon(const Config& config) {
   std::string spool_dir = os::JoinPath(config.data_dir, "spool");  // unnamed files only: nothing to clean up
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(spool_dir));
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics, spool_dir});
+  // Workloads are limited through cgroups; say which hierarchy this machine offers.
+  auto cgroups = supervisor::DetectCgroupLayout();
+  std::string cgroup_note = cgroups.ok() ? cgroups->Describe() : "unknown (" + cgroups.status().message() + ")";
+  log::Info("cgroups", {{"layout", cgroup_note}});
+  edge.AddHealthNote("cgroups " + cgroup_note);
   for (auto& m : modules) edge.AddService(m.service.get());
   edge.AddService(iam_service.get());
   edge.AddService(admin.get());

@@ -130,6 +130,7 @@ http::Task<void> Edge::ServeInternal(const http::Request& request, http::Respons
       if (!h.detail.empty()) lines.append(" ").append(h.detail);
       lines.push_back('\n');
     }
+    for (const auto& note : health_notes_) lines.append(note).push_back('\n');
     r.status = ready ? 200 : 503;
     r.body = (ready ? "ok\n" : ready_.load() ? "degraded\n" : "starting\n") + lines;
   } else if (request.path == "/_annex/metrics") {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "appliance/auth/sigv2_verifier.h"
 #include "appliance/auth/sigv4_verifier.h"
@@ -40,6 +41,8 @@ class Edge final : public http::RequestHandler {
   void AddService(service::Service* service) { router_.Add(service); }
   // Health answers 200 only once set, and only while every service is ready.
   void SetReady(bool ready) { ready_.store(ready); }
+  // A line /_annex/health adds after the services (e.g. "cgroups hybrid: …"). Before serving.
+  void AddHealthNote(std::string line) { health_notes_.push_back(std::move(line)); }
   // The appliance CA certificate (PEM), served to anyone at /_annex/ca.pem:
   // it is public, and clients need it to trust the HTTPS listeners (they
   // check it against the fingerprint on the console). Set before serving.
@@ -60,6 +63,7 @@ class Edge final : public http::RequestHandler {
   Router router_;
   std::atomic<bool> ready_{false};
   std::string ca_pem_;  // empty: no HTTPS, /_annex/ca.pem is 404
+  std::vector<std::string> health_notes_;
 };
 
 }  // namespace annex::daemon

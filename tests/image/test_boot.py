@@ -104,6 +104,10 @@ class DirectKernelBootTest(BootTestCase):
         vm.wait_for(r"Annex 1\.0\.0 on slot a serves HTTPS on ports 443 and 4567, HTTP on port 4566", 30)
         self.assertIn("site lab-2", vm.console())
         self.assertIn("eth0 10.0.2.15/24 (static)", vm.console())
+        # init mounted cgroup v2 for workloads, and annexd found it.
+        with urllib.request.urlopen(vm.endpoint + "/_annex/health", timeout=10) as r:
+            health = r.read().decode()
+        self.assertRegex(health, r"(?m)^cgroups v2: v2 at /sys/fs/cgroup \(.*memory.*\)$", health)
         self.assertNotIn("by DHCP", vm.console())
 
         client = s3(vm.endpoint)

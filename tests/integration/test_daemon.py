@@ -63,9 +63,14 @@ class DaemonTest(AnnexTestCase):
         self.assertEqual(status, 200)
         lines = body.decode().splitlines()
         self.assertEqual(lines[0], "ok")
-        self.assertEqual(sorted(lines[1:]), ["annex ready", "iam ready", "s3 ready"])
+        services = sorted(line for line in lines[1:] if not line.startswith("cgroups "))
+        self.assertEqual(services, ["annex ready", "iam ready", "s3 ready"])
+        cgroups = [line for line in lines if line.startswith("cgroups ")]
+        self.assertEqual(len(cgroups), 1, lines)
+        self.assertRegex(cgroups[0], r"^cgroups (none|v1|hybrid|v2)")
         status = self.daemon.annexctl("status")
         self.assertIn("  s3 ready", status.stdout)
+        self.assertIn("  cgroups ", status.stdout)
 
     def test_request_ids(self):
         ids = set()
