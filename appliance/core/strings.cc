@@ -255,6 +255,10 @@ std::string FormatIso8601(SystemTime t) {
   return buf;
 }
 
+std::string FormatIso8601Ms(int64_t unix_ms) {
+  return unix_ms ? FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms))) : "";
+}
+
 std::string FormatHttpDate(SystemTime t) {
   // Formatted by hand: it is on every response (Date, Last-Modified), and
   // snprintf showed up in profiles.

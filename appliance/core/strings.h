@@ -51,6 +51,8 @@ std::string FormatAmzDate(SystemTime t);
 std::optional<SystemTime> ParseAmzDate(std::string_view s);
 // 2013-05-24T00:00:00.000Z
 std::string FormatIso8601(SystemTime t);
+// FormatIso8601 of unix milliseconds; "" for 0, which stores use for "never".
+std::string FormatIso8601Ms(int64_t unix_ms);
 // FormatIso8601's form; the fraction is optional (up to 9 digits, kept to
 // milliseconds).
 std::optional<SystemTime> ParseIso8601(std::string_view s);

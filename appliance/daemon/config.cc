@@ -91,14 +91,6 @@ Result<Config> ParseConfig(int argc, char** argv) {
   return c;
 }
 
-std::vector<std::string> VirtualHostSuffixes(const Config& config) {
-  std::vector<std::string> out;
-  out.push_back("s3." + config.domain);
-  out.push_back("s3." + config.region + "." + config.domain);
-  out.push_back(config.domain);
-  return out;
-}
-
 TlsServerNames ServerCertificateNames(const Config& config) {
   TlsServerNames out;
   auto add = [&out](std::string name) {

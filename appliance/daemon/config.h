@@ -62,9 +62,6 @@ struct Config {
 // code kAborted means --help or --version was printed (exit 0).
 Result<Config> ParseConfig(int argc, char** argv);
 
-// The virtual-host suffixes the S3 router accepts for `domain`.
-std::vector<std::string> VirtualHostSuffixes(const Config& config);
-
 // What the HTTPS server certificate is valid for: localhost and the
 // loopback addresses, the virtual-host names of S3 (`s3.DOMAIN`,
 // `*.s3.DOMAIN`, `*.s3.REGION.DOMAIN`, `*.DOMAIN`) and of the registry

@@ -201,7 +201,8 @@ Status RunDaemon(const Config& config) {
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock, config.region);
-  auth::SigV2Verifier v2_verifier(*identities, clock, VirtualHostSuffixes(config));
+  // SigV2 signs the bucket of a virtual-hosted request: the verifier needs S3's host names.
+  auth::SigV2Verifier v2_verifier(*identities, clock, objectstore::VirtualHostSuffixes(config.domain, config.region));
   metrics.AddSource([&sync_link](std::string& out) { sync_link->RenderMetrics(out); });
   std::string spool_dir = os::JoinPath(config.data_dir, "spool");  // unnamed files only: nothing to clean up
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(spool_dir));

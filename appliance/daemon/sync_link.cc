@@ -28,10 +28,6 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Iso(int64_t unix_ms) {
-  return unix_ms ? FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms))) : "";
-}
-
 struct DiskSpace {
   uint64_t bytes = 0;  // 0: unknown
   uint64_t free_bytes = 0;
@@ -214,7 +210,7 @@ Status SyncLink::Enroll(const SyncEnrollRequest& request) {
     auto cert = sync::ReadCert(identity->cert_pem);
     if (cert.ok() && NowMs() / 1000 < cert->not_after_unix) {
       return Status::AlreadyExists("this appliance is already enrolled as zone " + identity->zone +
-                                   ", with a certificate valid until " + Iso(cert->not_after_unix * 1000) +
+                                   ", with a certificate valid until " + FormatIso8601Ms(cert->not_after_unix * 1000) +
                                    "; to enroll again with a new key and certificate, add --force");
     }
   }
@@ -259,11 +255,11 @@ std::string SyncLink::StatusJson() const {
   j["zone"] = s.zone;
   j["control_plane"] = s.control_plane;
   j["connected"] = s.connected_since_unix_ms != 0;
-  j["connected_since"] = Iso(s.connected_since_unix_ms);
+  j["connected_since"] = FormatIso8601Ms(s.connected_since_unix_ms);
   j["outbox_depth"] = s.outbox_depth;
   j["last_sequence"] = s.last_sequence;
   j["last_acknowledged"] = s.last_acknowledged;
-  j["certificate_expires"] = Iso(s.certificate_not_after_unix * 1000);
+  j["certificate_expires"] = FormatIso8601Ms(s.certificate_not_after_unix * 1000);
   j["certificate_expired"] = s.certificate_expired;
   j["last_error"] = s.last_error;
   return j.dump(2) + "\n";

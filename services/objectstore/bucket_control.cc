@@ -6,10 +6,6 @@
 namespace annex::objectstore {
 namespace {
 
-std::string Iso(int64_t unix_ms) {
-  return unix_ms ? FormatIso8601(SystemTime(std::chrono::milliseconds(unix_ms))) : "";
-}
-
 // {"bucket": "NAME"} → NAME, or "" when malformed.
 std::string BucketArg(std::string_view args_json) {
   auto j = nlohmann::json::parse(args_json, nullptr, false);
@@ -36,7 +32,7 @@ class BucketControl final : public service::ServiceControl {
       state["owner_id"] = b.owner_id;
       state["region"] = b.region;
       state["acl"] = b.acl;
-      state["created"] = Iso(b.created_ms);
+      state["created"] = FormatIso8601Ms(b.created_ms);
       out.push_back({"bucket", b.name, state.dump()});
     }
     return out;

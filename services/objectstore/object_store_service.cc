@@ -136,14 +136,18 @@ Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStor
   return std::unique_ptr<service::Service>(std::make_unique<ObjectStoreService>(std::move(store)));
 }
 
+std::vector<std::string> VirtualHostSuffixes(std::string_view domain, std::string_view region) {
+  std::string d(domain);
+  return {"s3." + d, "s3." + std::string(region) + "." + d, d};
+}
+
 Result<service::Module> NewModule(const service::Environment& env) {
   ObjectStoreOptions options;
   options.data_dir = env.data_dir;
   options.fs = env.fs;
   options.clock = env.clock;
   options.region = env.region;
-  // bucket.s3.<domain>, bucket.s3.<region>.<domain> and bucket.<domain>, as S3's endpoints.
-  options.virtual_host_suffixes = {"s3." + env.domain, "s3." + env.region + "." + env.domain, env.domain};
+  options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
   std::unique_ptr<StoreControl> store;
   service::Module module;
   ANNEX_ASSIGN_OR_RETURN(module.service, NewObjectStoreService(options, &store));

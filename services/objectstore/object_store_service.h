@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "appliance/core/result.h"
@@ -44,6 +45,10 @@ struct ObjectStoreOptions {
 // sync agent's inventory and commands), valid while the service lives.
 Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options,
                                                                 std::unique_ptr<StoreControl>* control = nullptr);
+
+// The Host suffixes of virtual-hosted buckets for `domain`: bucket.s3.<domain>,
+// bucket.s3.<region>.<domain> and bucket.<domain>, as S3's endpoints.
+std::vector<std::string> VirtualHostSuffixes(std::string_view domain, std::string_view region);
 
 // The object store as a platform module: the service on
 // <environment.data_dir> with the environment's clock, filesystem, region and

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "appliance/core/log.h"
+#include "tests/unit/testing/temp_dir.h"
 
 namespace annex::log {
 namespace {
@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 class RotatingLogFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/log_file_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "log" / "annexd.log").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<RotatingLogFile> Open(uint64_t max_bytes, unsigned files) {
     auto f = RotatingLogFile::Open({path_, max_bytes, files, /*preallocate=*/true, /*capture_stderr=*/false});
@@ -47,8 +40,9 @@ class RotatingLogFileTest : public ::testing::Test {
     return s + "\n";  // 100 bytes
   }
 
-  fs::path dir_;
-  std::string path_;
+  annex::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
+  std::string path_ = (dir_ / "log" / "annexd.log").string();
 };
 
 TEST_F(RotatingLogFileTest, AppendsAndCreatesTheDirectory) {

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "appliance/core/log_file.h"
+#include "tests/unit/testing/temp_dir.h"
 
 namespace annex::log {
 namespace {
@@ -16,13 +16,6 @@ namespace fs = std::filesystem;
 
 class LogReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/log_reader_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "annexd.log").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static std::string Line(int i) {
     std::string s = "line " + std::to_string(i) + " ";
@@ -30,8 +23,9 @@ class LogReaderTest : public ::testing::Test {
     return s + "\n";  // 100 bytes
   }
 
-  fs::path dir_;
-  std::string path_;
+  annex::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
+  std::string path_ = (dir_ / "annexd.log").string();
 };
 
 TEST_F(LogReaderTest, LastLinesSpanRotatedFiles) {

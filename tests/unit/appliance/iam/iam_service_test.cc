@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <mutex>
 #include <vector>
 
@@ -27,21 +26,6 @@ std::vector<std::string> g_log_lines;
 void CaptureLog(std::string_view line) {
   std::lock_guard lock(g_log_mu);
   g_log_lines.emplace_back(line);
-}
-
-std::string FormEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 class IamServiceTest : public ::testing::Test {
@@ -65,8 +49,10 @@ class IamServiceTest : public ::testing::Test {
 
   DriverResponse Call(const std::string& key, std::string action,
                       std::vector<std::pair<std::string, std::string>> params = {}) {
-    std::string body = "Action=" + FormEncode(action) + "&Version=2010-05-08";
-    for (const auto& [k, v] : params) body += "&" + FormEncode(k) + "=" + FormEncode(v);
+    std::string body = "Action=" + UriEncode(action, /*keep_slash=*/false) + "&Version=2010-05-08";
+    for (const auto& [k, v] : params) {
+      body += "&" + UriEncode(k, /*keep_slash=*/false) + "=" + UriEncode(v, /*keep_slash=*/false);
+    }
     return driver_->Send(As(key), "POST", "/", body);
   }
 
