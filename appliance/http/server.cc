@@ -582,13 +582,7 @@ struct HttpServer::Impl {
   Task<bool> ReadHead(Stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
                       bool over_cap);
   bool Exempt(const Request& request) const;
-  // Whether the request waiting on `socket` is for an exempt path (a health
-  // check), from a peek at its first bytes; nullopt while none have arrived.
-  std::optional<bool> AskedForExemptPath(Socket& socket) const;
-  // A connection past the cap and its headroom: waits up to kOverCapWait for
-  // its first bytes, serves it if it asks for an exempt path, else answers
-  // 503 SlowDown without reading further and closes it.
-  Task<void> TriageOverCap(Socket socket);
+  bool AskedForExemptPath(Socket& socket) const;
   template <class Stream>
   Task<void> WriteRaw(Stream& stream, Response response, std::string_view request_id);
   Task<bool> ServeGuarded(Exchange& exchange);
@@ -633,10 +627,9 @@ bool HttpServer::Impl::Exempt(const Request& request) const {
 // Whether the request already waiting on `socket` (peeked, not consumed)
 // is a GET or HEAD of an exempt path: a health check arriving amid a burst of
 // connections, when even the over-cap slots are taken.
-std::optional<bool> HttpServer::Impl::AskedForExemptPath(Socket& socket) const {
+bool HttpServer::Impl::AskedForExemptPath(Socket& socket) const {
   char buf[512];
   ssize_t n = ::recv(socket.native_handle(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;  // nothing sent yet
   if (n <= 0) return false;
   std::string_view head(buf, static_cast<size_t>(n));
   size_t space = head.find(' ');
@@ -747,31 +740,6 @@ Task<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer
   co_return exchange.Reusable() && !stopping.load(std::memory_order_relaxed) && !over_cap;
 }
 
-Task<void> HttpServer::Impl::TriageOverCap(Socket socket) {
-  // A client sends its head right after connecting, but under load the
-  // accept can win the race: look again for a moment before deciding.
-  constexpr auto kStep = std::chrono::milliseconds(25);
-  std::optional<bool> exempt = AskedForExemptPath(socket);
-  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, TaskExecutor>
-      timer(socket.get_executor());
-  for (auto waited = std::chrono::milliseconds(0); !exempt && waited < kOverCapWait; waited += kStep) {
-    timer.expires_after(kStep);
-    beast::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(use_task, ec));
-    exempt = AskedForExemptPath(socket);
-  }
-  if (exempt.value_or(false)) {
-    Dispatch(std::move(socket), Slot(), true, nullptr);  // a health check is answered even now
-    co_return;
-  }
-  beast::error_code ec;
-  std::string id = NewRequestId();
-  Response r = SlowDown(id);
-  std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
-  socket.non_blocking(true, ec);
-  socket.send(asio::buffer(bytes), 0, ec);  // best effort; Asio sends with MSG_NOSIGNAL
-}
-
 template <class Stream>
 Task<void> HttpServer::Impl::ServeConnection(Stream stream, std::string remote, bool tls, Slot slot, bool over_cap) {
   if constexpr (!std::is_same_v<Stream, PlainStream>) {
@@ -808,13 +776,19 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     Slot slot = Slot::TryTake(connections, options.max_connections);
     bool over = !slot;
     if (over) slot = Slot::TryTake(over_cap, options.over_cap_slots);
+    if (!slot && !tls && AskedForExemptPath(socket)) {
+      Dispatch(std::move(socket), Slot(), true, tls);  // a health check is answered even now
+      continue;
+    }
     if (!slot) {
-      // Past the cap and its headroom. A TLS client cannot be answered
-      // before a handshake: it is closed. A plain one is triaged off the
-      // accept loop: a health check is served, anything else told to slow down.
+      // Past the cap and its headroom: answer without reading (plain HTTP
+      // only; a TLS client cannot be answered before a handshake) and close.
       if (!tls) {
-        auto executor = socket.get_executor();
-        asio::co_spawn(executor, TriageOverCap(std::move(socket)), LogEscaped{"over-cap connection"});
+        std::string id = NewRequestId();
+        Response r = SlowDown(id);
+        std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
+        socket.non_blocking(true, ec);
+        socket.send(asio::buffer(bytes), 0, ec);  // best effort; Asio sends with MSG_NOSIGNAL
       }
       continue;
     }
