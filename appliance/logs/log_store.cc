@@ -1,0 +1,337 @@
+#include "appliance/logs/log_store.h"
+
+#include <algorithm>
+#include <future>
+
+#include "appliance/core/log.h"
+#include "appliance/logs/log_records.h"
+#include "appliance/os/clock.h"
+#include "appliance/store/group_commit.h"
+#include "appliance/store/lmdb_env.h"
+#include "appliance/store/record.h"
+
+namespace annex::logs {
+namespace {
+
+Status GroupNotFound(std::string_view group) {
+  return Status::NotFound("The specified log group does not exist: " + std::string(group));
+}
+Status StreamNotFound(std::string_view stream) {
+  return Status::NotFound("The specified log stream does not exist: " + std::string(stream));
+}
+
+Result<uint64_t> NextId(store::WriteTxn& txn, const LogTables& t) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t id, GetCounter(txn, t, kNextId));
+  ++id;
+  ANNEX_RETURN_IF_ERROR(PutCounter(txn, t, kNextId, id));
+  return id;
+}
+
+Result<GroupRecord> NewGroup(store::WriteTxn& txn, const LogTables& t, const std::string& account,
+                             const std::string& group, int64_t now_ms, const Tags& tags) {
+  GroupRecord g;
+  ANNEX_ASSIGN_OR_RETURN(g.id, NextId(txn, t));
+  g.name = group;
+  g.creation_ms = now_ms;
+  g.tags = tags;
+  ANNEX_RETURN_IF_ERROR(txn.Put(t.groups, GroupKey(account, group), EncodeGroup(g)));
+  return g;
+}
+
+Result<StreamRecord> NewStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, const std::string& stream,
+                               int64_t now_ms) {
+  StreamRecord s;
+  ANNEX_ASSIGN_OR_RETURN(s.id, NextId(txn, t));
+  s.name = stream;
+  s.creation_ms = now_ms;
+  ANNEX_RETURN_IF_ERROR(txn.Put(t.streams, StreamKey(group_id, stream), EncodeStream(s)));
+  return s;
+}
+
+// A group's record, or NotFound.
+Result<GroupRecord> RequireGroup(const store::ReadTxn& txn, const LogTables& t, const std::string& account,
+                                 const std::string& group) {
+  ANNEX_ASSIGN_OR_RETURN(auto g, LoadGroup(txn, t, account, group));
+  if (!g) return GroupNotFound(group);
+  return std::move(*g);
+}
+
+// Moves a stream's events to the doomed list and drops its record.
+Status DoomStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, const StreamRecord& s) {
+  ANNEX_RETURN_IF_ERROR(txn.Delete(t.streams, StreamKey(group_id, s.name)));
+  if (s.stored_bytes == 0 && !s.has_events) return Status::OK();
+  std::string key;
+  store::AppendBigEndian64(key, s.id);
+  return txn.Put(t.doomed, key, "");
+}
+
+}  // namespace
+
+LogStore::LogStore(Options options, std::unique_ptr<store::LmdbEnv> env, std::unique_ptr<LogTables> tables)
+    : options_(std::move(options)), env_(std::move(env)), tables_(std::move(tables)) {}
+
+Result<std::unique_ptr<LogStore>> LogStore::Open(const Options& options) {
+  if (!options.clock) return Status::InvalidArgument("log store needs a clock");
+  store::LmdbEnv::Options env_options;
+  env_options.defer_meta_sync = true;  // one flush per group-committed batch
+  ANNEX_ASSIGN_OR_RETURN(auto env, store::LmdbEnv::Open(options.dir, env_options));
+  auto tables = std::make_unique<LogTables>();
+  ANNEX_ASSIGN_OR_RETURN(tables->groups, env->OpenTable("groups"));
+  ANNEX_ASSIGN_OR_RETURN(tables->streams, env->OpenTable("streams"));
+  ANNEX_ASSIGN_OR_RETURN(tables->events, env->OpenTable("events"));
+  ANNEX_ASSIGN_OR_RETURN(tables->doomed, env->OpenTable("doomed"));
+  ANNEX_ASSIGN_OR_RETURN(tables->meta, env->OpenTable("meta"));
+  std::unique_ptr<LogStore> s(new LogStore(options, std::move(env), std::move(tables)));
+  ANNEX_RETURN_IF_ERROR(s->LoadTotals());
+  s->committer_ = std::make_unique<store::GroupCommitter>(*s->env_);
+  if (options.maintenance_interval.count() > 0) {
+    s->maintenance_thread_ = std::thread([p = s.get()] { p->MaintenanceLoop(); });
+  }
+  return s;
+}
+
+LogStore::~LogStore() {
+  {
+    std::lock_guard lock(maintenance_mu_);
+    stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  committer_.reset();  // commits what is queued
+}
+
+int64_t LogStore::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock->Now().time_since_epoch()).count();
+}
+
+Status LogStore::Write(std::function<Status(store::WriteTxn&)> op) { return committer_->Run(std::move(op)); }
+
+Status LogStore::LoadTotals() {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, *tables_, kTotalBytes));
+  total_bytes_ = total;
+  return Status::OK();
+}
+
+Status LogStore::CreateGroup(const std::string& account, const std::string& group, const Tags& tags) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto existing, LoadGroup(txn, *tables_, account, group));
+    if (existing) return Status::AlreadyExists("The specified log group already exists");
+    return NewGroup(txn, *tables_, account, group, NowMs(), tags).status();
+  });
+}
+
+Status LogStore::DeleteGroup(const std::string& account, const std::string& group) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    // Stream records go now (a few bytes each); their events in the background.
+    std::vector<StreamRecord> streams;
+    {
+      ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->streams));
+      std::string prefix = StreamKeyPrefix(g.id);
+      Status scan = c.Seek(prefix);
+      for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
+        ANNEX_ASSIGN_OR_RETURN(StreamRecord s, DecodeStream(c.value()));
+        streams.push_back(std::move(s));
+      }
+      ANNEX_RETURN_IF_ERROR(scan);
+    }
+    for (const auto& s : streams) ANNEX_RETURN_IF_ERROR(DoomStream(txn, *tables_, g.id, s));
+    return txn.Delete(tables_->groups, GroupKey(account, group));
+  });
+}
+
+Result<LogGroupInfo> LogStore::GetGroup(const std::string& account, const std::string& group) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+  return ToInfo(g);
+}
+
+namespace {
+bool ContainsCaseInsensitive(std::string_view hay, std::string_view needle) {
+  auto lower = [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); };
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                        [&](char a, char b) { return lower(a) == lower(b); });
+  return it != hay.end();
+}
+}  // namespace
+
+Result<GroupPage> LogStore::ListGroups(const std::string& account, const ListGroupsQuery& query) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->groups));
+  std::string account_prefix = GroupKeyPrefix(account);
+  std::string start = account_prefix + NameKey(query.prefix);
+  if (!query.after.empty()) start = std::max(start, GroupKey(account, query.after));
+  GroupPage page;
+  Status scan = c.Seek(start);
+  for (; scan.ok() && c.Valid() && c.key().starts_with(account_prefix); scan = c.Next()) {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, DecodeGroup(c.value()));
+    if (!query.after.empty() && g.name <= query.after) continue;
+    if (!std::string_view(g.name).starts_with(query.prefix)) {
+      if (g.name > query.prefix) break;  // past every name with the prefix
+      continue;
+    }
+    if (!query.contains_ci.empty() && !ContainsCaseInsensitive(g.name, query.contains_ci)) continue;
+    if (page.groups.size() == query.limit) {
+      page.more = true;
+      break;
+    }
+    page.groups.push_back(ToInfo(g));
+  }
+  ANNEX_RETURN_IF_ERROR(scan);
+  return page;
+}
+
+Status LogStore::SetRetention(const std::string& account, const std::string& group, std::optional<int> days) {
+  Status s = Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    g.retention_days = days.value_or(0);
+    return txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(g));
+  });
+  if (s.ok() && days) Kick();  // a shorter retention may expire events now
+  return s;
+}
+
+Status LogStore::TagGroup(const std::string& account, const std::string& group, const Tags& tags) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    for (const auto& [k, v] : tags) g.tags[k] = v;
+    return txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(g));
+  });
+}
+
+Status LogStore::UntagGroup(const std::string& account, const std::string& group,
+                            const std::vector<std::string>& keys) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    for (const auto& k : keys) g.tags.erase(k);
+    return txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(g));
+  });
+}
+
+Status LogStore::CreateStream(const std::string& account, const std::string& group, const std::string& stream) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    ANNEX_ASSIGN_OR_RETURN(auto existing, LoadStream(txn, *tables_, g.id, stream));
+    if (existing) return Status::AlreadyExists("The specified log stream already exists");
+    return NewStream(txn, *tables_, g.id, stream, NowMs()).status();
+  });
+}
+
+Status LogStore::DeleteStream(const std::string& account, const std::string& group, const std::string& stream) {
+  return Write([&](store::WriteTxn& txn) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+    ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g.id, stream));
+    if (!s) return StreamNotFound(stream);
+    g.stored_bytes -= std::min(g.stored_bytes, s->stored_bytes);
+    ANNEX_RETURN_IF_ERROR(txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(g)));
+    return DoomStream(txn, *tables_, g.id, *s);
+  });
+}
+
+Result<std::vector<LogStreamInfo>> LogStore::ListStreams(const std::string& account, const std::string& group,
+                                                         const std::string& prefix) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->streams));
+  std::string group_prefix = StreamKeyPrefix(g.id);
+  std::vector<LogStreamInfo> out;
+  Status scan = c.Seek(group_prefix + NameKey(prefix));
+  for (; scan.ok() && c.Valid() && c.key().starts_with(group_prefix); scan = c.Next()) {
+    ANNEX_ASSIGN_OR_RETURN(StreamRecord s, DecodeStream(c.value()));
+    if (!std::string_view(s.name).starts_with(prefix)) {
+      if (s.name > prefix) break;
+      continue;
+    }
+    out.push_back(ToInfo(s));
+  }
+  ANNEX_RETURN_IF_ERROR(scan);
+  // Names over the plain-key length sort by prefix and hash in LMDB; the API sorts by name.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+void LogStore::AppendAsync(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,
+                           bool create_missing, std::function<void(Status)> done) {
+  auto added = std::make_shared<uint64_t>(0);
+  auto op = [this, account = std::move(account), group = std::move(group), stream = std::move(stream),
+             events = std::move(events), create_missing, added](store::WriteTxn& txn) -> Status {
+    *added = 0;
+    int64_t now = NowMs();
+    ANNEX_ASSIGN_OR_RETURN(auto g, LoadGroup(txn, *tables_, account, group));
+    if (!g) {
+      if (!create_missing) return GroupNotFound(group);
+      ANNEX_ASSIGN_OR_RETURN(g, NewGroup(txn, *tables_, account, group, now, {}));
+    }
+    ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g->id, stream));
+    if (!s) {
+      if (!create_missing) return StreamNotFound(stream);
+      ANNEX_ASSIGN_OR_RETURN(s, NewStream(txn, *tables_, g->id, stream, now));
+    }
+    uint64_t bytes = 0;
+    for (const LogEvent& e : events) {
+      ANNEX_RETURN_IF_ERROR(
+          txn.Put(tables_->events, EventKey(s->id, e.timestamp_ms, s->next_seq++), EncodeEventValue(now, e.message)));
+      bytes += e.message.size();
+      s->first_ms = s->has_events ? std::min(s->first_ms, e.timestamp_ms) : e.timestamp_ms;
+      s->has_events = true;
+      s->last_ms = s->ever_appended ? std::max(s->last_ms, e.timestamp_ms) : e.timestamp_ms;
+      s->ever_appended = true;
+    }
+    if (!events.empty()) s->last_ingestion_ms = now;
+    s->stored_bytes += bytes;
+    g->stored_bytes += bytes;
+    ANNEX_RETURN_IF_ERROR(txn.Put(tables_->streams, StreamKey(g->id, stream), EncodeStream(*s)));
+    ANNEX_RETURN_IF_ERROR(txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(*g)));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, *tables_, kTotalBytes));
+    ANNEX_RETURN_IF_ERROR(PutCounter(txn, *tables_, kTotalBytes, total + bytes));
+    *added = bytes;
+    return Status::OK();
+  };
+  committer_->Submit(std::move(op), [this, added, done = std::move(done)](Status s) {
+    if (s.ok() && total_bytes_.fetch_add(*added, std::memory_order_relaxed) + *added > options_.max_bytes) Kick();
+    done(std::move(s));
+  });
+}
+
+Status LogStore::Append(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,
+                        bool create_missing) {
+  std::promise<Status> result;
+  auto future = result.get_future();
+  AppendAsync(std::move(account), std::move(group), std::move(stream), std::move(events), create_missing,
+              [&result](Status s) { result.set_value(std::move(s)); });
+  return future.get();
+}
+
+void LogStore::Kick() {
+  {
+    std::lock_guard lock(maintenance_mu_);
+    kicked_ = true;
+  }
+  maintenance_cv_.notify_all();
+}
+
+void LogStore::MaintenanceLoop() {
+  std::unique_lock lock(maintenance_mu_);
+  while (!stopping_) {
+    maintenance_cv_.wait_for(lock, options_.maintenance_interval, [this] { return stopping_ || kicked_; });
+    if (stopping_) break;
+    kicked_ = false;
+    lock.unlock();
+    // Until caught up, in rounds, so a stop request waits for one round at most.
+    bool done = false;
+    while (!done) {
+      auto report = Maintain(16);
+      if (!report.ok()) {
+        log::Warn("logs: maintenance failed", {{"error", report.status().ToString()}});
+        break;
+      }
+      done = report->done;
+      std::lock_guard check(maintenance_mu_);
+      if (stopping_) break;
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace annex::logs

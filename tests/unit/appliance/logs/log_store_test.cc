@@ -1,0 +1,199 @@
+// LogStore: groups, streams, appends and reads as the Logs API and the
+// supervisor's output forwarder see them.
+
+#include "appliance/logs/log_store.h"
+
+#include <gtest/gtest.h>
+
+#include "appliance/os/clock.h"
+#include "tests/unit/testing/temp_dir.h"
+
+namespace annex::logs {
+namespace {
+
+constexpr int64_t kStartMs = 1700000000000;
+
+class LogStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen() {
+    store_.reset();
+    LogStore::Options options;
+    options.dir = dir_.path() + "/logs";
+    options.clock = &clock_;
+    options.maintenance_interval = std::chrono::milliseconds(0);
+    options.max_bytes = max_bytes_;
+    options.batch_events = 3;
+    auto opened = LogStore::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+  }
+
+  std::vector<LogEvent> Events(std::initializer_list<std::pair<int64_t, const char*>> list) {
+    std::vector<LogEvent> out;
+    for (const auto& [t, m] : list) out.push_back({t, m});
+    return out;
+  }
+
+  std::vector<std::string> Messages(const std::vector<StoredEvent>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.message);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  os::ManualClock clock_{os::SystemTime(std::chrono::milliseconds(kStartMs))};
+  uint64_t max_bytes_ = uint64_t{1} << 30;
+  std::unique_ptr<LogStore> store_;
+};
+
+TEST_F(LogStoreTest, GroupsAreCreatedOnceAndListedByPrefixPerAccount) {
+  ASSERT_TRUE(store_->CreateGroup("111111111111", "/app/web").ok());
+  ASSERT_TRUE(store_->CreateGroup("111111111111", "/app/db").ok());
+  ASSERT_TRUE(store_->CreateGroup("111111111111", "/other").ok());
+  ASSERT_TRUE(store_->CreateGroup("222222222222", "/app/web").ok());
+  EXPECT_EQ(store_->CreateGroup("111111111111", "/app/web").code(), StatusCode::kAlreadyExists);
+
+  auto page = store_->ListGroups("111111111111", {.prefix = "/app/"});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->groups.size(), 2u);
+  EXPECT_EQ(page->groups[0].name, "/app/db");
+  EXPECT_EQ(page->groups[1].name, "/app/web");
+  EXPECT_EQ(page->groups[0].creation_ms, kStartMs);
+
+  auto first = store_->ListGroups("111111111111", {.limit = 2});
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->more);
+  auto rest = store_->ListGroups("111111111111", {.after = first->groups.back().name, .limit = 2});
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->groups.size(), 1u);
+  EXPECT_EQ(rest->groups[0].name, "/other");
+  EXPECT_FALSE(rest->more);
+
+  auto pattern = store_->ListGroups("111111111111", {.contains_ci = "WEB"});
+  ASSERT_TRUE(pattern.ok());
+  ASSERT_EQ(pattern->groups.size(), 1u);
+
+  auto other = store_->ListGroups("222222222222", {});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->groups.size(), 1u);
+  EXPECT_EQ(store_->GetGroup("333333333333", "/app/web").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LogStoreTest, AppendNeedsTheStreamUnlessAskedToCreateIt) {
+  EXPECT_TRUE(store_->Append("111111111111", "g", "s", Events({{kStartMs, "x"}})).IsNotFound());
+  ASSERT_TRUE(store_->Append("111111111111", "g", "s", Events({{kStartMs, "x"}}), /*create_missing=*/true).ok());
+  auto streams = store_->ListStreams("111111111111", "g");
+  ASSERT_TRUE(streams.ok());
+  ASSERT_EQ(streams->size(), 1u);
+  EXPECT_EQ((*streams)[0].name, "s");
+  EXPECT_EQ((*streams)[0].stored_bytes, 1u);
+  EXPECT_EQ((*streams)[0].last_event_ms, kStartMs);
+  EXPECT_EQ((*streams)[0].last_ingestion_ms, kStartMs);
+}
+
+TEST_F(LogStoreTest, ReadsAStreamInTimeOrderForwardAndBackward) {
+  ASSERT_TRUE(store_->CreateGroup("1", "g").ok());
+  ASSERT_TRUE(store_->CreateStream("1", "g", "s").ok());
+  EXPECT_EQ(store_->CreateStream("1", "g", "s").code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{30, "c"}, {10, "a"}, {20, "b"}})).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{20, "b2"}, {40, "d"}})).ok());
+
+  auto all = store_->ReadStream("1", "g", "s", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Messages(*all), (std::vector<std::string>{"a", "b", "b2", "c", "d"}));
+
+  auto window = store_->ReadStream("1", "g", "s", {.start_ms = 20, .end_ms = 40});
+  ASSERT_TRUE(window.ok());
+  EXPECT_EQ(Messages(*window), (std::vector<std::string>{"b", "b2", "c"}));
+
+  auto newest = store_->ReadStream("1", "g", "s", {.forward = false, .limit = 2});
+  ASSERT_TRUE(newest.ok());
+  EXPECT_EQ(Messages(*newest), (std::vector<std::string>{"c", "d"}));
+
+  auto older = store_->ReadStream("1", "g", "s", {.forward = false, .before = newest->front().position, .limit = 2});
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(Messages(*older), (std::vector<std::string>{"b", "b2"}));
+
+  auto next = store_->ReadStream("1", "g", "s", {.after = (*all)[1].position, .limit = 2});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(Messages(*next), (std::vector<std::string>{"b2", "c"}));
+
+  auto past_end = store_->ReadStream("1", "g", "s", {.after = all->back().position});
+  ASSERT_TRUE(past_end.ok());
+  EXPECT_TRUE(past_end->empty());
+}
+
+TEST_F(LogStoreTest, GroupReadMergesStreamsAndResumes) {
+  ASSERT_TRUE(store_->Append("1", "g", "a", Events({{1, "a1"}, {3, "a3 error"}, {5, "a5"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "b", Events({{2, "b2 error"}, {4, "b4"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "other", Events({{6, "o6 error"}}), true).ok());
+
+  GroupRead read;
+  auto all = store_->ReadGroup("1", "g", read);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Messages(all->events), (std::vector<std::string>{"a1", "b2 error", "a3 error", "b4", "a5", "o6 error"}));
+  EXPECT_EQ(all->events[1].stream, "b");
+  EXPECT_FALSE(all->resume.has_value());
+  EXPECT_EQ(all->searched_streams.size(), 3u);
+
+  read.match = [](std::string_view m) { return m.find("error") != std::string_view::npos; };
+  read.stream_names = {"a", "b"};
+  read.limit = 1;
+  std::vector<std::string> seen;
+  for (int i = 0; i < 10; ++i) {
+    auto page = store_->ReadGroup("1", "g", read);
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : page->events) seen.push_back(e.message);
+    if (!page->resume) break;
+    read.after = page->resume;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"b2 error", "a3 error"}));
+
+  GroupRead since;
+  since.start_ms = 5;
+  since.stream_prefix = "o";
+  auto tail = store_->ReadGroup("1", "g", since);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(Messages(tail->events), (std::vector<std::string>{"o6 error"}));
+}
+
+TEST_F(LogStoreTest, EventsSurviveReopening) {
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{1, "one"}, {2, "two"}}), true).ok());
+  ASSERT_TRUE(store_->SetRetention("1", "g", 7).ok());
+  ASSERT_TRUE(store_->TagGroup("1", "g", {{"team", "core"}}).ok());
+  Reopen();
+  auto events = store_->ReadStream("1", "g", "s", {});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(Messages(*events), (std::vector<std::string>{"one", "two"}));
+  auto group = store_->GetGroup("1", "g");
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->retention_days, 7);
+  EXPECT_EQ(group->tags.at("team"), "core");
+  EXPECT_EQ(group->stored_bytes, 6u);
+  EXPECT_EQ(store_->stored_bytes(), 6u);
+}
+
+TEST_F(LogStoreTest, LongNamesAreKeptWhole) {
+  std::string long_a(500, 'a'), long_b = std::string(450, 'a') + "b";
+  ASSERT_TRUE(store_->Append("1", long_a, long_a, Events({{1, "x"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", long_a, long_b, Events({{1, "y"}}), true).ok());
+  auto streams = store_->ListStreams("1", long_a);
+  ASSERT_TRUE(streams.ok());
+  ASSERT_EQ(streams->size(), 2u);
+  EXPECT_EQ((*streams)[0].name, long_a);
+  EXPECT_EQ((*streams)[1].name, long_b);
+  EXPECT_TRUE(store_->ReadStream("1", long_a, std::string(500, 'a') + "c", {}).status().IsNotFound());
+}
+
+TEST_F(LogStoreTest, UntagRemovesOnlyTheNamedKeys) {
+  ASSERT_TRUE(store_->CreateGroup("1", "g", {{"a", "1"}, {"b", "2"}}).ok());
+  ASSERT_TRUE(store_->UntagGroup("1", "g", {"a", "missing"}).ok());
+  auto group = store_->GetGroup("1", "g");
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->tags, (Tags{{"b", "2"}}));
+}
+
+}  // namespace
+}  // namespace annex::logs
