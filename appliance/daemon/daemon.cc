@@ -24,10 +24,12 @@
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
 #include "appliance/iam/root_credentials.h"
+#include "appliance/logs/log_store.h"
 #include "appliance/os/server_process.h"
 #include "appliance/schedule/scheduler.h"
 #include "appliance/service/environment.h"
 #include "appliance/supervisor/cgroup_layout.h"
+#include "services/logs/logs_service.h"
 #include "services/objectstore/object_store_service.h"
 
 namespace annex::daemon {
@@ -173,6 +175,12 @@ Status RunDaemon(const Config& config) {
   os::BlockingPool blocking(config.blocking_threads);
   ANNEX_ASSIGN_OR_RETURN(auto scheduler, schedule::Scheduler::Open(os::JoinPath(config.data_dir, "schedules"), clock));
   events::EventBus event_bus(clock);
+  // One log store for the appliance: the Logs API serves it, platform code
+  // (workload output) appends to it. It outlives every service.
+  logs::LogStore::Options log_options;
+  log_options.dir = os::JoinPath(config.data_dir, "logs");
+  log_options.clock = &clock;
+  ANNEX_ASSIGN_OR_RETURN(auto log_store, logs::LogStore::Open(log_options));
   // Each service gets an environment of its own: its directory under the data dir.
   auto environment = [&](std::string_view dir) {
     service::Environment env;
@@ -185,11 +193,13 @@ Status RunDaemon(const Config& config) {
     env.root_account_id = root.account_id;
     env.scheduler = scheduler.get();
     env.events = &event_bus;
+    env.log_store = log_store.get();
     return env;
   };
   // The services, in start order; they stop in reverse. A new service is one line here.
   std::vector<service::Module> modules;
   ANNEX_RETURN_IF_ERROR(AddModule(modules, objectstore::NewModule(environment("objectstore"))));
+  ANNEX_RETURN_IF_ERROR(AddModule(modules, logs::NewModule(environment("logs"))));
 
   Metrics metrics;  // before the sync link, which reads it until it stops
   std::vector<service::ServiceControl*> controls;

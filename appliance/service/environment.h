@@ -24,6 +24,9 @@ class Scheduler;
 namespace annex::events {
 class EventBus;
 }
+namespace annex::logs {
+class LogStore;
+}
 
 namespace annex::service {
 
@@ -39,6 +42,9 @@ struct Environment {
   std::string root_account_id;  // the appliance root: control-plane commands act as it
   schedule::Scheduler* scheduler = nullptr;
   events::EventBus* events = nullptr;
+  // The platform's log store (CloudWatch Logs groups and streams), shared by
+  // every service that writes logs; one per appliance.
+  logs::LogStore* log_store = nullptr;
 };
 
 struct Module {
