@@ -3,6 +3,8 @@
 // policy), and kills what no record owns.
 
 #include <dirent.h>
+#include <poll.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -13,6 +15,14 @@
 #include "appliance/supervisor/supervisor.h"
 
 namespace annex::supervisor {
+namespace {
+
+bool Exited(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+}  // namespace
 
 Status Supervisor::Recover() {
   std::lock_guard lock(mu_);
@@ -43,6 +53,10 @@ void Supervisor::RecoverEntry(Entry& e) {
   bool live_phase = s.phase == WorkloadPhase::kRunning || s.phase == WorkloadPhase::kStopping;
   if (live_phase) {
     auto shim = OpenVerifiedPidfd(s.shim_pid, s.shim_start_time);
+    if (shim.ok() && Exited(*shim)) {  // a zombie nobody reaped yet: it has ended
+      ::close(*shim);
+      shim = Status::NotFound("exited");
+    }
     if (shim.ok()) {
       e.shim_pidfd = *shim;
       auto pid = OpenVerifiedPidfd(s.pid, s.pid_start_time);
