@@ -75,9 +75,10 @@ Task<Answer> PutLogEvents(LogsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto sequence_token, call.params.String("sequenceToken"));
   (void)sequence_token;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<LogEvent> events, ParseEvents(call.params));
+  ANNEX_CO_RETURN_IF_ERROR(CheckLogEventsBatch(events));
   auto info = call.store.GetGroup(call.account, group);
   if (!info.ok()) co_return ToLogsError(info.status());
-  ANNEX_CO_ASSIGN_OR_RETURN(BatchVerdict verdict, CheckLogEventsBatch(events, call.now_ms, info->retention_days));
+  BatchVerdict verdict = SortOutLogEvents(events, call.now_ms, info->retention_days);
 
   std::vector<LogEvent> accepted(std::make_move_iterator(events.begin() + verdict.accept_begin),
                                  std::make_move_iterator(events.begin() + verdict.accept_end));

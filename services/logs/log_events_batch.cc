@@ -6,8 +6,7 @@
 
 namespace annex::logs {
 
-Result<BatchVerdict> CheckLogEventsBatch(const std::vector<LogEvent>& events, int64_t now_ms,
-                                         std::optional<int> retention_days) {
+Status CheckLogEventsBatch(const std::vector<LogEvent>& events) {
   if (events.empty()) {
     return ConstraintError("logEvents", "[]", "Member must have length greater than or equal to 1");
   }
@@ -34,7 +33,10 @@ Result<BatchVerdict> CheckLogEventsBatch(const std::vector<LogEvent>& events, in
   if (events.back().timestamp_ms - events.front().timestamp_ms > kMaxBatchSpanMs) {
     return InvalidParameter("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.");
   }
+  return Status::OK();
+}
 
+BatchVerdict SortOutLogEvents(const std::vector<LogEvent>& events, int64_t now_ms, std::optional<int> retention_days) {
   BatchVerdict v;
   auto count_before = [&](int64_t limit) {
     return static_cast<size_t>(std::lower_bound(events.begin(), events.end(), limit,

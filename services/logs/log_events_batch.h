@@ -34,7 +34,9 @@ struct BatchVerdict {
   std::optional<size_t> too_new_start;
 };
 
-Result<BatchVerdict> CheckLogEventsBatch(const std::vector<LogEvent>& events, int64_t now_ms,
-                                         std::optional<int> retention_days);
+// The rules for the whole batch; checked before the group is looked up.
+Status CheckLogEventsBatch(const std::vector<LogEvent>& events);
+// Which events of a valid batch are stored, and which are reported.
+BatchVerdict SortOutLogEvents(const std::vector<LogEvent>& events, int64_t now_ms, std::optional<int> retention_days);
 
 }  // namespace annex::logs

@@ -78,7 +78,7 @@ class LogsService final : public service::Service {
 
     Result<std::string> body = co_await http::ReadSmallBody(ctx.body, kMaxBody);
     if (!body.ok()) {
-      if (body.status().code() == StatusCode::kResourceExhausted) {
+      if (body.status().subcode() == "MaxMessageLengthExceeded") {
         co_return http::ApiStatus("InvalidParameterException",
                                   "Request body larger than " + std::to_string(kMaxBody) + " bytes");
       }
