@@ -170,19 +170,22 @@ sync::AgentOptions SyncLink::AgentOptionsFor(const std::string& control_plane, c
   o.enrollment_token = token;
   o.agent_version = "annexd";
   o.heartbeat = std::chrono::milliseconds(heartbeat_ms_);
-  o.inventory = [controls = controls_] {
-    std::vector<sync::InventoryItem> items;
-    for (auto* control : controls) {
-      auto resources = control->Resources();
-      if (!resources.ok()) {
-        log::Warn("sync: a service could not list its resources",
-                  {{"service", std::string(control->service())}, {"error", resources.status().ToString()}});
-        continue;
-      }
-      for (auto& r : *resources) items.push_back({std::move(r.kind), std::move(r.id), std::move(r.state_json)});
-    }
-    return items;
-  };
+  for (auto* control : controls_) {
+    o.resources.push_back({std::string(control->service()),
+                           [control](uint64_t cursor, size_t max) -> Result<sync::ResourcePage> {
+                             ANNEX_ASSIGN_OR_RETURN(service::ResourceChanges changes,
+                                                    control->ChangesSince(cursor, max));
+                             sync::ResourcePage page;
+                             page.cursor = changes.cursor;
+                             page.more = changes.more;
+                             page.changes.reserve(changes.changes.size());
+                             for (auto& c : changes.changes) {
+                               page.changes.push_back(
+                                   {std::move(c.kind), std::move(c.id), std::move(c.state_json), c.version, c.deleted});
+                             }
+                             return page;
+                           }});
+  }
   o.execute = [controls = controls_](const std::string& kind, const std::string& args) -> Result<std::string> {
     for (auto* control : controls) {
       for (const auto& command : control->Commands()) {

@@ -1,6 +1,6 @@
 #pragma once
 // annexd's side of the control-plane link. It runs the sync agent with every
-// service's resources as inventory and their commands as actions (each
+// service's resource change feed and their commands as actions (each
 // service's ServiceControl), the API services' request counters (Metrics)
 // and the services' gauges as usage, and a "disk-low" event when free space
 // under the data dir drops below 10 %. It reports the agent's state for `annexctl sync

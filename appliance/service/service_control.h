@@ -8,6 +8,7 @@
 //
 // Implementations are thread-safe: the agent calls them from its own thread.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,11 +19,19 @@
 
 namespace annex::service {
 
-// One resource as the control plane lists it.
-struct Resource {
+// One resource's change as the control plane records it.
+struct ResourceChange {
   std::string kind;        // "bucket"
   std::string id;          // unique within the kind
-  std::string state_json;  // what the control plane shows, as a JSON object
+  std::string state_json;  // what the control plane shows, as a JSON object; empty when deleted
+  uint64_t version = 0;    // grows with every change of this resource
+  bool deleted = false;
+};
+
+struct ResourceChanges {
+  std::vector<ResourceChange> changes;
+  uint64_t cursor = 0;  // pass it to the next call
+  bool more = false;    // more changes wait past `cursor`
 };
 
 class ServiceControl {
@@ -30,8 +39,11 @@ class ServiceControl {
   virtual ~ServiceControl() = default;
   // The service's SigV4 name ("s3"), as the zone advertises it.
   virtual std::string_view service() const = 0;
-  // Every resource the service holds now.
-  virtual Result<std::vector<Resource>> Resources() = 0;
+  // What changed after `cursor` (0: every resource the service holds),
+  // oldest first, at most `max` changes; each resource once, in its latest
+  // state. Services keep their feed with resource_feed.h, in the commit
+  // that changes the resource, so a call costs what changed, not what exists.
+  virtual Result<ResourceChanges> ChangesSince(uint64_t cursor, size_t max) = 0;
   // The commands Execute accepts, each with the JSON schema of its
   // arguments (sync/common/zone.h CommandSpec): the zone advertises them and
   // the control plane checks operators' commands against them.

@@ -56,7 +56,7 @@ http::Task<Status> PutBucketAcl(S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
     if (!current) return NoSuchBucket();
     current->acl = acl;
-    return txn.Put(t.buckets, name, EncodeBucket(*current));
+    return PutBucket(txn, t, name, *current);
   }));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }

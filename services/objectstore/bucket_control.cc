@@ -22,18 +22,23 @@ class BucketControl final : public service::ServiceControl {
 
   std::string_view service() const override { return "s3"; }
 
-  Result<std::vector<service::Resource>> Resources() override {
-    ANNEX_ASSIGN_OR_RETURN(std::vector<BucketSummary> buckets, store_.ListBuckets());
-    std::vector<service::Resource> out;
-    out.reserve(buckets.size());
-    for (const auto& b : buckets) {
-      nlohmann::json state = nlohmann::json::object();
-      state["name"] = b.name;
-      state["owner_id"] = b.owner_id;
-      state["region"] = b.region;
-      state["acl"] = b.acl;
-      state["created"] = FormatIso8601Ms(b.created_ms);
-      out.push_back({"bucket", b.name, state.dump()});
+  Result<service::ResourceChanges> ChangesSince(uint64_t cursor, size_t max) override {
+    ANNEX_ASSIGN_OR_RETURN(StoreControl::BucketChanges page, store_.ChangesSince(cursor, max));
+    service::ResourceChanges out;
+    out.cursor = page.cursor;
+    out.more = page.more;
+    for (const auto& [entry, bucket] : page.changes) {
+      service::ResourceChange change{entry.kind, entry.id, "", entry.version, entry.deleted};
+      if (bucket) {
+        nlohmann::json state = nlohmann::json::object();
+        state["name"] = bucket->name;
+        state["owner_id"] = bucket->owner_id;
+        state["region"] = bucket->region;
+        state["acl"] = bucket->acl;
+        state["created"] = FormatIso8601Ms(bucket->created_ms);
+        change.state_json = state.dump();
+      }
+      out.changes.push_back(std::move(change));
     }
     return out;
   }

@@ -108,7 +108,7 @@ http::Task<Status> CreateBucket(S3Call& call) {
                              "The requested bucket name is not available. The bucket namespace is shared by all "
                              "users of the system. Please select a different name and try again.");
     }
-    return txn.Put(t.buckets, name, EncodeBucket(record));
+    return PutBucket(txn, t, name, record);
   }));
   http::Response r;
   r.headers.Set("location", "/" + name);
@@ -135,7 +135,7 @@ http::Task<Status> DeleteBucket(S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(txn, t, name));
     if (has_objects) return http::ApiStatus("BucketNotEmpty", "The bucket you tried to delete is not empty");
     ANNEX_RETURN_IF_ERROR(DropUploads(txn, t, name, files));
-    return txn.Delete(t.buckets, name);
+    return RemoveBucket(txn, t, name);
   }));
   Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));

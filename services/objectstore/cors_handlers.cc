@@ -26,7 +26,7 @@ http::Task<Status> StoreRules(S3Call& call, std::vector<CorsRule> rules) {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
     if (!current) return NoSuchBucket();
     current->cors = rules;
-    return txn.Put(t.buckets, name, EncodeBucket(*current));
+    return PutBucket(txn, t, name, *current);
   });
 }
 

@@ -23,12 +23,32 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& di
   ANNEX_ASSIGN_OR_RETURN(m->tables_.objects, m->env_->OpenTable("objects"));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.uploads, m->env_->OpenTable("uploads"));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.parts, m->env_->OpenTable("parts"));
+  ANNEX_ASSIGN_OR_RETURN(m->resources_, service::ResourceFeed::Open(*m->env_));
+  m->tables_.resources = m->resources_.get();
   ANNEX_RETURN_IF_ERROR(m->CountObjects());
+  ANNEX_RETURN_IF_ERROR(m->SeedResourceFeed());
   m->committer_ = std::make_unique<store::GroupCommitter>(*m->env_);
   return m;
 }
 
 void MetadataStore::Stop() { committer_.reset(); }
+
+// A store from a release without the feed holds buckets the feed has never
+// seen: they go into it once, before anything else is written.
+Status MetadataStore::SeedResourceFeed() {
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  ANNEX_ASSIGN_OR_RETURN(bool empty, resources_->Empty(txn));
+  if (!empty) return Status::OK();
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_.buckets));
+  bool seeded = false;
+  ANNEX_RETURN_IF_ERROR(c.SeekFirst());
+  while (c.Valid()) {
+    ANNEX_RETURN_IF_ERROR(resources_->Changed(txn, kBucketResource, c.key()));
+    seeded = true;
+    ANNEX_RETURN_IF_ERROR(c.Next());
+  }
+  return seeded ? txn.Commit() : Status::OK();
+}
 
 Status MetadataStore::CountObjects() {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
@@ -129,6 +149,16 @@ Result<std::vector<PartRecord>> GetParts(const store::ReadTxn& txn, const Tables
     ANNEX_RETURN_IF_ERROR(c.Next());
   }
   return parts;
+}
+
+Status PutBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket, const BucketRecord& record) {
+  ANNEX_RETURN_IF_ERROR(txn.Put(t.buckets, bucket, EncodeBucket(record)));
+  return t.resources->Changed(txn, kBucketResource, bucket);
+}
+
+Status RemoveBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket) {
+  ANNEX_RETURN_IF_ERROR(txn.Delete(t.buckets, bucket));
+  return t.resources->Changed(txn, kBucketResource, bucket, /*deleted=*/true);
 }
 
 Result<bool> BucketHasObjects(const store::ReadTxn& txn, const Tables& t, std::string_view bucket) {

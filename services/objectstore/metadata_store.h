@@ -18,6 +18,7 @@
 #include <string>
 
 #include "appliance/http/exchange.h"
+#include "appliance/service/resource_feed.h"
 #include "appliance/store/group_commit.h"
 #include "appliance/store/lmdb_env.h"
 #include "services/objectstore/records.h"
@@ -29,6 +30,9 @@ struct Tables {
   store::Table objects;
   store::Table uploads;
   store::Table parts;
+  // Buckets as the sync agent's resources: every bucket write goes through
+  // PutBucket/RemoveBucket below, which move the bucket to the feed's head.
+  service::ResourceFeed* resources = nullptr;
 };
 
 struct StatsDelta {
@@ -65,7 +69,10 @@ class MetadataStore {
   store::GroupCommitter::Operation Wrap(Operation op, std::shared_ptr<StatsDelta> delta);
   Status CountObjects();
 
+  Status SeedResourceFeed();
+
   std::unique_ptr<store::LmdbEnv> env_;
+  std::unique_ptr<service::ResourceFeed> resources_;
   std::unique_ptr<store::GroupCommitter> committer_;
   Tables tables_;
   std::atomic<int64_t> objects_{0};
@@ -83,6 +90,10 @@ Result<std::optional<UploadRecord>> GetUpload(const store::ReadTxn& txn, const T
                                               std::string_view key, std::string_view upload_id);
 // Every part of an upload, in part-number order.
 Result<std::vector<PartRecord>> GetParts(const store::ReadTxn& txn, const Tables& t, std::string_view upload_id);
+// Writes a bucket's record, or removes it, and records the change in the
+// resource feed in the same transaction.
+Status PutBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket, const BucketRecord& record);
+Status RemoveBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket);
 // True when the bucket holds at least one object.
 Result<bool> BucketHasObjects(const store::ReadTxn& txn, const Tables& t, std::string_view bucket);
 

@@ -119,6 +119,9 @@ Result<PartRecord> DecodePart(std::string_view data);
 
 // Keys of the uploads and parts tables.
 inline constexpr size_t kUploadIdLength = 32;
+
+// The resource kind buckets have in the zone's inventory.
+inline constexpr std::string_view kBucketResource = "bucket";
 std::string EncodeUploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id);
 std::string EncodePartKey(std::string_view upload_id, uint32_t part_number);
 

@@ -15,16 +15,23 @@ class StoreControlImpl final : public StoreControl {
 
   StoredTotals Stored() override { return {store_.meta().object_count(), store_.meta().byte_count()}; }
 
-  Result<std::vector<BucketSummary>> ListBuckets() override {
-    std::vector<BucketSummary> out;
+  Result<BucketChanges> ChangesSince(uint64_t cursor, size_t max) override {
+    const Tables& t = store_.meta().tables();
     ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, store_.meta().BeginRead());
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(store_.meta().tables().buckets));
-    ANNEX_RETURN_IF_ERROR(c.SeekFirst());
-    while (c.Valid()) {
-      ANNEX_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(c.value()));
-      out.push_back({std::string(c.key()), b.owner_id, b.owner_name, b.region,
-                     b.acl == CannedAcl::kPublicRead ? "public-read" : "private", b.created_ms});
-      ANNEX_RETURN_IF_ERROR(c.Next());
+    ANNEX_ASSIGN_OR_RETURN(service::ResourceFeed::Page page, t.resources->Since(txn, cursor, max));
+    BucketChanges out;
+    out.cursor = page.cursor;
+    out.more = page.more;
+    out.changes.reserve(page.entries.size());
+    for (auto& entry : page.entries) {
+      BucketChange change{std::move(entry), std::nullopt};
+      if (!change.entry.deleted) {
+        ANNEX_ASSIGN_OR_RETURN(std::optional<BucketRecord> b, GetBucket(txn, t, change.entry.id));
+        if (!b) return Status::Corruption("the resource feed lists bucket " + change.entry.id + ", which is absent");
+        change.bucket = BucketSummary{change.entry.id, b->owner_id, b->owner_name, b->region,
+                                      b->acl == CannedAcl::kPublicRead ? "public-read" : "private", b->created_ms};
+      }
+      out.changes.push_back(std::move(change));
     }
     return out;
   }
@@ -45,7 +52,7 @@ class StoreControlImpl final : public StoreControl {
         return Status::AlreadyExists("bucket " + std::string(name) + " belongs to another account");
       }
       created = true;
-      return txn.Put(t.buckets, name, EncodeBucket(record));
+      return PutBucket(txn, t, name, record);
     }));
     return created;
   }
@@ -64,7 +71,7 @@ class StoreControlImpl final : public StoreControl {
         return Status::FailedPrecondition("bucket " + std::string(name) + " is not empty");
       }
       deleted = true;
-      return txn.Delete(t.buckets, name);
+      return RemoveBucket(txn, t, name);
     }));
     return deleted;
   }

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
@@ -29,6 +30,7 @@ constexpr std::chrono::milliseconds kKeepaliveTimeout{5'000};
 // expired certificate) looks again: the clock may have been wrong.
 constexpr std::chrono::seconds kIdleRecheck{60};
 
+// Where releases before the resource feeds kept what they had reported.
 std::string ReportedPath(const std::string& state_dir) { return os::JoinPath(state_dir, "reported.json"); }
 
 std::string Iso(int64_t unix_seconds) { return FormatIso8601(SystemTime(std::chrono::seconds(unix_seconds))); }
@@ -133,39 +135,21 @@ double Uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// What was last reported per resource: "type\0id" → {version, state, deleted}.
-struct Reported {
-  uint64_t version = 0;
-  std::string state_json;
-  bool deleted = false;
-};
+// The outbox position under which a source's feed cursor is kept, and the
+// one holding the version offset of resources reported before the feeds.
+std::string FeedPosition(const std::string& source) { return "feed:" + source; }
+constexpr std::string_view kVersionBase = "resource-version-base";
+constexpr size_t kResourcePage = 256;
 
-Result<std::map<std::string, Reported>> LoadReported(const std::string& path) {
-  std::map<std::string, Reported> out;
-  auto text = os::ReadFileToString(os::PosixFileSystem(), path);
-  if (!text.ok()) return out;  // nothing reported yet
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (!j.is_object()) return Status::Corruption(path + " is damaged");
-  for (auto& [key, v] : j.items()) {
-    Reported r;
-    r.version = v.value("version", uint64_t{0});
-    r.state_json = v.value("state", std::string());
-    r.deleted = v.value("deleted", false);
-    out[key] = r;
-  }
-  return out;
-}
-
-Status SaveReported(const std::string& path, const std::map<std::string, Reported>& reported) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, r] : reported) {
-    nlohmann::json v = nlohmann::json::object();
-    v["version"] = r.version;
-    v["state"] = r.state_json;
-    v["deleted"] = r.deleted;
-    j[key] = v;
-  }
-  return os::WriteFileAtomic(os::PosixFileSystem(), path, j.dump(), 0600);
+std::string EncodeResource(const std::string& type, const std::string& id, const std::string& state, uint64_t version,
+                           bool deleted) {
+  pb::ResourceRecord rr;
+  rr.set_type(type);
+  rr.set_id(id);
+  rr.set_state_json(state);
+  rr.set_version(version);
+  rr.set_deleted(deleted);
+  return rr.SerializeAsString();
 }
 
 }  // namespace
@@ -185,8 +169,9 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   agent->RecordEventOrLog("info", "agent-started",
                           "sync agent " + agent->options_.agent_version + " started" +
                               (agent->identity_ ? " as zone " + agent->identity_->zone : ", not enrolled yet"));
+  ANNEX_RETURN_IF_ERROR(agent->MigrateReportedFile());
   // Changes made before the first connection are recorded right away.
-  ANNEX_RETURN_IF_ERROR(agent->SyncInventory());
+  ANNEX_RETURN_IF_ERROR(agent->SyncResources());
   agent->thread_ = std::thread([a = agent.get()] { a->Run(); });
   return agent;
 }
@@ -263,43 +248,79 @@ void Agent::RecordPeriodicIfDue() {
   for (const ApplianceEvent& e : options_.periodic_events()) RecordEventOrLog(e.severity, e.kind, e.message);
 }
 
-Status Agent::SyncInventory() {
-  if (!options_.inventory) return Status::OK();
-  std::lock_guard lock(inventory_mu_);
-  std::string path = ReportedPath(options_.state_dir);
-  ANNEX_ASSIGN_OR_RETURN(auto reported, LoadReported(path));
-  std::map<std::string, InventoryItem> now;
-  for (auto& item : options_.inventory()) now[item.type + std::string(1, '\0') + item.id] = std::move(item);
-  bool changed = false;
-  auto append = [&](const std::string& key, const std::string& type, const std::string& id, const std::string& state,
-                    bool deleted) -> Status {
-    Reported& r = reported[key];
-    ++r.version;
-    r.state_json = state;
-    r.deleted = deleted;
-    pb::ResourceRecord rr;
-    rr.set_type(type);
-    rr.set_id(id);
-    rr.set_state_json(state);
-    rr.set_version(r.version);
-    rr.set_deleted(deleted);
-    changed = true;
-    return outbox_->Append("resource", rr.SerializeAsString(), options_.now_unix_ms()).status();
-  };
-  for (const auto& [key, item] : now) {
-    auto it = reported.find(key);
-    if (it == reported.end() || it->second.deleted || it->second.state_json != item.state_json) {
-      ANNEX_RETURN_IF_ERROR(append(key, item.type, item.id, item.state_json, false));
+Status Agent::SyncResources() {
+  std::lock_guard lock(resources_mu_);
+  ANNEX_ASSIGN_OR_RETURN(uint64_t base, outbox_->Position(kVersionBase));
+  for (const ResourceSource& source : options_.resources) {
+    std::string position = FeedPosition(source.name);
+    ANNEX_ASSIGN_OR_RETURN(uint64_t cursor, outbox_->Position(position));
+    for (bool more = true; more;) {
+      Result<ResourcePage> page = source.read(cursor, kResourcePage);
+      if (!page.ok()) {
+        return Status(page.status().code(), "reading " + source.name + "'s resources: " + page.status().message());
+      }
+      more = page->more;
+      if (page->cursor == cursor) break;
+      std::vector<std::string> records;
+      records.reserve(page->changes.size());
+      for (const ResourceChange& c : page->changes) {
+        records.push_back(EncodeResource(c.type, c.id, c.state_json, base + c.version, c.deleted));
+      }
+      // The records and the feed's new position commit together: after a
+      // crash the agent neither reports a change twice nor skips one.
+      ANNEX_RETURN_IF_ERROR(
+          outbox_->AppendAt("resource", records, options_.now_unix_ms(), position, page->cursor).status());
+      cursor = page->cursor;
     }
   }
-  for (auto& [key, r] : reported) {
-    if (r.deleted || now.count(key)) continue;
-    size_t nul = key.find('\0');
-    ANNEX_RETURN_IF_ERROR(append(key, key.substr(0, nul), key.substr(nul + 1), "", true));
+  return Status::OK();
+}
+
+// A failing feed is retried at the next heartbeat; the same failure is logged once.
+void Agent::SyncResourcesOrLog() {
+  Status s = SyncResources();
+  std::string error = s.ok() ? "" : s.ToString();
+  if (!error.empty() && error != resources_error_) log::Warn("sync: cannot record resource changes", {{"error", error}});
+  resources_error_ = error;
+}
+
+// An appliance upgraded from a release that compared full inventories with
+// a reported.json: versions must go on above the ones already sent, and
+// resources deleted since that file was written are reported deleted.
+// Done once, in one commit with the version offset; the feeds then report
+// every live resource afresh.
+Status Agent::MigrateReportedFile() {
+  const std::string path = ReportedPath(options_.state_dir);
+  os::FileSystem& fs = os::PosixFileSystem();
+  if (!fs.Exists(path)) return Status::OK();
+  ANNEX_ASSIGN_OR_RETURN(uint64_t base, outbox_->Position(kVersionBase));
+  if (base == 0) {
+    ANNEX_ASSIGN_OR_RETURN(std::string text, os::ReadFileToString(fs, path));
+    auto reported = nlohmann::json::parse(text, nullptr, false);
+    if (!reported.is_object()) return Status::Corruption(path + " is damaged");
+    std::set<std::string> live;
+    for (const ResourceSource& source : options_.resources) {
+      for (uint64_t cursor = 0;;) {
+        ANNEX_ASSIGN_OR_RETURN(ResourcePage page, source.read(cursor, kResourcePage));
+        for (const auto& c : page.changes) live.insert(c.type + std::string(1, '\0') + c.id);
+        if (!page.more || page.cursor == cursor) break;
+        cursor = page.cursor;
+      }
+    }
+    for (auto& [key, v] : reported.items()) base = std::max(base, v.value("version", uint64_t{0}));
+    ++base;  // the deletions below take this version; the feeds' versions (1, 2, …) go above it
+    std::vector<std::string> deletions;
+    for (auto& [key, v] : reported.items()) {
+      size_t nul = key.find('\0');
+      if (nul == std::string::npos || v.value("deleted", false) || live.count(key)) continue;
+      deletions.push_back(EncodeResource(key.substr(0, nul), key.substr(nul + 1), "", base, true));
+    }
+    ANNEX_RETURN_IF_ERROR(
+        outbox_->AppendAt("resource", deletions, options_.now_unix_ms(), kVersionBase, base).status());
+    log::Info("sync: resources now reported from each service's change feed",
+              {{"versions_from", std::to_string(base + 1)}, {"deleted", std::to_string(deletions.size())}});
   }
-  // A crash before this write re-appends the same versions next time; the
-  // control plane ignores versions it already has.
-  return changed ? SaveReported(path, reported) : Status::OK();
+  return fs.Remove(path);
 }
 
 // Waits between connection attempts. Inventory changes and usage keep going
@@ -308,11 +329,11 @@ Status Agent::SyncInventory() {
 void Agent::SleepFor(std::chrono::milliseconds d) {
   auto now = std::chrono::steady_clock::now();
   auto until = now + d;
-  auto next_inventory = now + options_.heartbeat;
+  auto next_resources = now + options_.heartbeat;
   while (!stop_ && (now = std::chrono::steady_clock::now()) < until) {
-    if (now >= next_inventory) {
-      (void)SyncInventory();
-      next_inventory = now + options_.heartbeat;
+    if (now >= next_resources) {
+      SyncResourcesOrLog();
+      next_resources = now + options_.heartbeat;
     }
     RecordPeriodicIfDue();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -424,17 +445,14 @@ Status Agent::AdoptEnrollment(Identity next) {
       RecordEventOrLog("info", "re-enrolled", "re-enrolled with a new key and certificate");
     }
   }
-  if (new_history) return SyncInventory();  // the new zone has nothing yet: report everything
+  if (new_history) return SyncResources();  // the new zone has nothing yet: report everything
   return Status::OK();
 }
 
-// The outbox's numbers and reported.json belong to the zone they were sent to.
+// The outbox's numbers and the feeds' positions belong to the zone they were sent to.
 Status Agent::StartNewHistory() {
-  std::lock_guard lock(inventory_mu_);
-  ANNEX_RETURN_IF_ERROR(outbox_->Reset());
-  std::string reported = ReportedPath(options_.state_dir);
-  if (!os::PosixFileSystem().Exists(reported)) return Status::OK();
-  return os::PosixFileSystem().Remove(reported);
+  std::lock_guard lock(resources_mu_);
+  return outbox_->Reset();  // and with it the feeds' positions: the new zone gets every resource
 }
 
 bool Agent::Enrolling() const {
@@ -594,7 +612,7 @@ void Agent::Session() {
     auto now = std::chrono::steady_clock::now();
     if (now - last_heartbeat >= options_.heartbeat) {
       last_heartbeat = now;
-      (void)SyncInventory();
+      SyncResourcesOrLog();
       pb::AgentMessage hb;
       hb.mutable_heartbeat()->set_sent_unix_ms(options_.now_unix_ms());
       hb.mutable_heartbeat()->set_outbox_depth(outbox_->depth());

@@ -18,10 +18,12 @@
 //    already applied) → unacknowledged outbox records, in order → then new
 //    records as they appear, heartbeats every `heartbeat`, and commands
 //    executed as they arrive, each answered with its result.
-//  - Every heartbeat (and at start) the inventory is compared with what was
-//    last reported; changes become versioned resource records in the
-//    durable outbox, so changes made while offline are sent after reconnect,
-//    and only those.
+//  - Every heartbeat (and at start) each service's resource feed is read
+//    from where the agent left it; the changes become versioned resource
+//    records in the durable outbox, written in one commit with the feed's
+//    new position, so changes made while offline are sent after reconnect,
+//    each once. Nothing is rescanned: a quiet appliance with many resources
+//    costs one small read per service.
 //  - Every `usage_interval`, online or not, one usage record with what the
 //    services did since the previous one (usage_meter.h); and at the end,
 //    one for the last partial period.
@@ -51,10 +53,26 @@
 
 namespace annex::sync {
 
-struct InventoryItem {
+// A service's resource changes as the agent reads them (the sync side of
+// appliance/service/service_control.h).
+struct ResourceChange {
   std::string type;  // "bucket"
   std::string id;
   std::string state_json;
+  uint64_t version = 0;  // per resource, growing
+  bool deleted = false;
+};
+
+struct ResourcePage {
+  std::vector<ResourceChange> changes;
+  uint64_t cursor = 0;  // where the next read goes on
+  bool more = false;
+};
+
+struct ResourceSource {
+  std::string name;  // the service ("s3"); the agent keeps its position under this name
+  // Changes after `cursor` (0: every resource), at most `max`.
+  std::function<Result<ResourcePage>(uint64_t cursor, size_t max)> read;
 };
 
 using AgentCapacity = ZoneCapacity;
@@ -69,7 +87,7 @@ struct AgentOptions {
   std::string agent_version = "annexd";
   std::chrono::milliseconds heartbeat{10'000};
   BackoffPolicy backoff;
-  std::function<std::vector<InventoryItem>()> inventory;
+  std::vector<ResourceSource> resources;
   // Applies a command idempotently; the text is reported back as its result.
   std::function<Result<std::string>(const std::string& kind, const std::string& args_json)> execute;
   std::function<AgentCapacity()> capacity;
@@ -108,8 +126,8 @@ class Agent {
   Agent(const Agent&) = delete;
 
   AgentStatus status() const;
-  // Records inventory changes into the outbox now (the agent also does it every heartbeat).
-  Status SyncInventory();
+  // Records resource changes into the outbox now (the agent also does it every heartbeat).
+  Status SyncResources();
   // Appends an event record, delivered like every record: once, in order,
   // whenever the control plane is reachable. InvalidArgument for a severity
   // other than "info", "warning" or "error", or a kind that is not 1-64 of
@@ -122,6 +140,8 @@ class Agent {
   Status EnrollWithToken();
   Status AdoptEnrollment(Identity next);
   Status StartNewHistory();
+  Status MigrateReportedFile();
+  void SyncResourcesOrLog();
   bool Enrolling() const;
   bool HasIdentity() const;
   bool CertificateExpired();
@@ -138,7 +158,8 @@ class Agent {
   AgentOptions options_;  // control_plane changes only on the agent's thread, under mu_
   std::unique_ptr<Outbox> outbox_;
   Backoff backoff_;
-  std::mutex inventory_mu_;
+  std::mutex resources_mu_;  // one reader of the feeds at a time
+  std::string resources_error_;  // the last failure logged; the agent's thread only
   std::chrono::steady_clock::time_point next_usage_;  // the agent's thread only
 
   mutable std::mutex mu_;  // identity, status fields, the current session's context

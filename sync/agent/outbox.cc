@@ -31,8 +31,9 @@ Result<uint64_t> ReadCounter(const store::ReadTxn& txn, store::Table meta, std::
 
 }  // namespace
 
-Outbox::Outbox(std::unique_ptr<store::LmdbEnv> env, store::Table records, store::Table meta)
-    : env_(std::move(env)), records_(records), meta_(meta) {}
+Outbox::Outbox(std::unique_ptr<store::LmdbEnv> env, store::Table records, store::Table meta,
+               store::Table positions)
+    : env_(std::move(env)), records_(records), meta_(meta), positions_(positions) {}
 
 Result<std::unique_ptr<Outbox>> Outbox::Open(const std::string& dir) {
   store::LmdbEnv::Options options;
@@ -40,7 +41,8 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const std::string& dir) {
   ANNEX_ASSIGN_OR_RETURN(auto env, store::LmdbEnv::Open(dir, options));
   ANNEX_ASSIGN_OR_RETURN(store::Table records, env->OpenTable("records"));
   ANNEX_ASSIGN_OR_RETURN(store::Table meta, env->OpenTable("meta"));
-  std::unique_ptr<Outbox> outbox(new Outbox(std::move(env), records, meta));
+  ANNEX_ASSIGN_OR_RETURN(store::Table positions, env->OpenTable("positions"));
+  std::unique_ptr<Outbox> outbox(new Outbox(std::move(env), records, meta, positions));
   ANNEX_RETURN_IF_ERROR(outbox->LoadCounters());
   return outbox;
 }
@@ -56,17 +58,38 @@ Status Outbox::LoadCounters() {
 }
 
 Result<uint64_t> Outbox::Append(std::string_view kind, std::string_view payload, int64_t now_unix_ms) {
+  return AppendAt(kind, {std::string(payload)}, now_unix_ms, {}, 0);
+}
+
+Result<uint64_t> Outbox::AppendAt(std::string_view kind, const std::vector<std::string>& payloads,
+                                  int64_t now_unix_ms, std::string_view position, uint64_t value) {
   std::lock_guard lock(write_mu_);
-  uint64_t seq = last_seq_ + 1;
-  std::string value = store::RecordWriter(kRecordVersion).Bytes(kind).Bytes(payload).I64(now_unix_ms).Finish();
+  uint64_t seq = last_seq_;
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_RETURN_IF_ERROR(txn.Put(records_, SeqKey(seq), value));
+  for (const auto& payload : payloads) {
+    ++seq;
+    std::string record = store::RecordWriter(kRecordVersion).Bytes(kind).Bytes(payload).I64(now_unix_ms).Finish();
+    ANNEX_RETURN_IF_ERROR(txn.Put(records_, SeqKey(seq), record));
+  }
   // The counter is kept apart from the records, so numbers are not reused
   // even when every record has been acknowledged and deleted.
   ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(seq)));
+  if (!position.empty()) ANNEX_RETURN_IF_ERROR(txn.Put(positions_, position, SeqKey(value)));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   last_seq_ = seq;
   return seq;
+}
+
+Result<uint64_t> Outbox::Position(std::string_view name) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  return ReadCounter(txn, positions_, name);
+}
+
+Status Outbox::SetPosition(std::string_view name, uint64_t value) {
+  std::lock_guard lock(write_mu_);
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  ANNEX_RETURN_IF_ERROR(txn.Put(positions_, name, SeqKey(value)));
+  return txn.Commit();
 }
 
 Status Outbox::Acknowledge(uint64_t seq) {
@@ -96,6 +119,16 @@ Status Outbox::Reset() {
   }
   ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(0)));
   ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastAckKey, SeqKey(0)));
+  std::vector<std::string> positions;
+  {
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(positions_));
+    ANNEX_RETURN_IF_ERROR(c.SeekFirst());
+    while (c.Valid()) {
+      positions.emplace_back(c.key());
+      ANNEX_RETURN_IF_ERROR(c.Next());
+    }
+  }
+  for (const auto& name : positions) ANNEX_RETURN_IF_ERROR(txn.Delete(positions_, name));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   last_seq_ = 0;
   last_ack_ = 0;

@@ -36,15 +36,23 @@ class Outbox {
 
   // Durable when OK; returns the record's sequence number (1, 2, ...).
   Result<uint64_t> Append(std::string_view kind, std::string_view payload, int64_t now_unix_ms);
+  // Appends records of one kind and sets a named position in one commit, so
+  // a reader of some feed (a service's resource changes) never records a
+  // change twice or skips one, whenever it crashes. Returns the last seq.
+  Result<uint64_t> AppendAt(std::string_view kind, const std::vector<std::string>& payloads, int64_t now_unix_ms,
+                            std::string_view position, uint64_t value);
+  // A named position (0 until set); Reset forgets every position.
+  Result<uint64_t> Position(std::string_view name) const;
+  Status SetPosition(std::string_view name, uint64_t value);
   // Drops every record with seq <= `seq`. Acknowledging what was already
   // acknowledged is a no-op; acknowledging a sequence number never handed out
   // is InvalidArgument (a confused or forged peer), and changes nothing.
   Status Acknowledge(uint64_t seq);
   // Up to `max` unacknowledged records with seq >= `first`, in order.
   Result<std::vector<OutboxRecord>> ReadFrom(uint64_t first, size_t max) const;
-  // Drops every record and numbers from 1 again. Only for a new receiver that
-  // has applied nothing (the appliance joined another zone): anyone else
-  // would take the new numbers for records it already applied.
+  // Drops every record and position and numbers from 1 again. Only for a new
+  // receiver that has applied nothing (the appliance joined another zone):
+  // anyone else would take the new numbers for records it already applied.
   Status Reset();
 
   uint64_t last_sequence() const;      // highest number handed out (0: none yet)
@@ -52,11 +60,11 @@ class Outbox {
   uint64_t depth() const { return last_sequence() - last_acknowledged(); }
 
  private:
-  Outbox(std::unique_ptr<store::LmdbEnv> env, store::Table records, store::Table meta);
+  Outbox(std::unique_ptr<store::LmdbEnv> env, store::Table records, store::Table meta, store::Table positions);
   Status LoadCounters();
 
   std::unique_ptr<store::LmdbEnv> env_;
-  store::Table records_, meta_;
+  store::Table records_, meta_, positions_;
   std::mutex write_mu_;  // Append and Acknowledge: counters and their LMDB copies move together
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> last_ack_{0};

@@ -56,6 +56,7 @@
 #include "appliance/auth/sigv4.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/request.h"
+#include "appliance/service/resource_feed.h"
 #include "sync/agent/agent.h"
 #include "sync/agent/enrollment.h"
 #include "sync/common/backoff.h"
@@ -685,15 +686,15 @@ json RestartPhase(ControlProcess& cp, Fleet& fleet) {
 }
 
 // Runs a real agent until the control plane acknowledged everything it has; seconds taken.
-double SyncAgent(const Options& o, ControlProcess& cp, const std::string& token,
-                 const std::vector<sync::InventoryItem>& inventory, uint64_t expect_sequence) {
+double SyncAgent(const Options& o, ControlProcess& cp, const std::string& token, const sync::ResourceSource& source,
+                 uint64_t expect_sequence) {
   sync::AgentOptions ao;
   ao.state_dir = o.work_dir + "/resync-agent";
   ao.control_plane = cp.sync_address();
   ao.enrollment_token = token;
   ao.agent_version = "sync-loadgen";
   ao.heartbeat = std::chrono::milliseconds(1000);
-  ao.inventory = [&] { return inventory; };
+  ao.resources = {source};
   ao.now_unix_ms = NowMs;
   auto start = Clock::now();
   auto agent = sync::Agent::Start(ao);
@@ -707,21 +708,60 @@ double SyncAgent(const Options& o, ControlProcess& cp, const std::string& token,
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The resources live in a real resource feed (LMDB, as a service keeps
+// them); their states in memory beside it.
+class FeedFixture {
+ public:
+  explicit FeedFixture(const std::string& dir) {
+    std::filesystem::create_directories(dir);
+    env_ = store::LmdbEnv::Open(dir).value();
+    feed_ = service::ResourceFeed::Open(*env_).value();
+  }
+  void Set(const std::vector<std::pair<std::string, std::string>>& changes) {
+    auto txn = env_->BeginWrite().value();
+    for (const auto& [id, state] : changes) {
+      if (!feed_->Changed(txn, "bucket", id).ok()) Die("feed write");
+      states_[id] = state;
+    }
+    if (!txn.Commit().ok()) Die("feed commit");
+  }
+  sync::ResourceSource Source() {
+    return {"bench", [this](uint64_t cursor, size_t max) -> Result<sync::ResourcePage> {
+              ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+              ANNEX_ASSIGN_OR_RETURN(service::ResourceFeed::Page page, feed_->Since(txn, cursor, max));
+              sync::ResourcePage out;
+              out.cursor = page.cursor;
+              out.more = page.more;
+              for (const auto& e : page.entries) out.changes.push_back({e.kind, e.id, states_[e.id], e.version, e.deleted});
+              return out;
+            }};
+  }
+
+ private:
+  std::unique_ptr<store::LmdbEnv> env_;
+  std::unique_ptr<service::ResourceFeed> feed_;
+  std::map<std::string, std::string> states_;  // read on the agent's thread only after Set returned
+};
+
 json ResyncPhase(const Options& o, ControlProcess& cp, const std::string& token, const std::string& zone) {
-  std::vector<sync::InventoryItem> inventory;
+  FeedFixture feed(o.work_dir + "/resync-feed");
+  std::vector<std::pair<std::string, std::string>> all;
   for (int i = 0; i < o.resources; ++i) {
     char id[32];
     std::snprintf(id, sizeof id, "resource-%06d", i);
-    inventory.push_back({"bucket", id, json{{"generation", 1}}.dump()});
+    all.push_back({id, json{{"generation", 1}}.dump()});
   }
-  double initial = SyncAgent(o, cp, token, inventory, static_cast<uint64_t>(o.resources));
+  feed.Set(all);
+  double initial = SyncAgent(o, cp, token, feed.Source(), static_cast<uint64_t>(o.resources));
   int changed = std::max(1, static_cast<int>(o.resources * o.changed_percent / 100.0));
   std::mt19937 rng(7);
   std::vector<int> order(o.resources);
   for (int i = 0; i < o.resources; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  for (int i = 0; i < changed; ++i) inventory[order[i]].state_json = json{{"generation", 2}}.dump();
-  double resync = SyncAgent(o, cp, token, inventory, static_cast<uint64_t>(o.resources + changed));
+  std::vector<std::pair<std::string, std::string>> changes;
+  for (int i = 0; i < changed; ++i) changes.push_back({all[order[i]].first, json{{"generation", 2}}.dump()});
+  feed.Set(changes);
+  double resync = SyncAgent(o, cp, token, feed.Source(), static_cast<uint64_t>(o.resources + changed));
 
   // What the operator sees: every resource, the changed ones at generation 2.
   auto [status, body] = cp.Get("/v1/zones/" + zone + "/resources");

@@ -15,8 +15,10 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "appliance/os/file_system.h"
 #include "sync/agent/identity.h"
 #include "sync/agent/usage_meter.h"
 #include "tests/unit/sync/test_control_plane.h"
@@ -53,12 +55,7 @@ class AgentTest : public ::testing::Test {
     o.agent_version = "test";
     o.heartbeat = 100ms;
     o.backoff = BackoffPolicy{50ms, 1.6, 500ms, 0.2};
-    o.inventory = [this] {
-      std::lock_guard lock(mu_);
-      std::vector<InventoryItem> items;
-      for (const auto& [name, state] : buckets_) items.push_back({"bucket", name, state});
-      return items;
-    };
+    o.resources.push_back({"s3", [this](uint64_t cursor, size_t max) { return ReadFeed(cursor, max); }});
     o.execute = [this](const std::string& kind, const std::string& args) -> Result<std::string> {
       std::lock_guard lock(mu_);
       executed_.push_back(kind + " " + args);
@@ -106,13 +103,44 @@ class AgentTest : public ::testing::Test {
   }
   Identity StoredIdentity() { return LoadIdentity(tmp_.path() + "/appliance/sync").value().value(); }
 
+  // The buckets as a service's change feed (appliance/service/resource_feed.h
+  // keeps the real one in LMDB; its own tests cover it): each change moves
+  // the bucket to the feed's head with its next version.
   void SetBucket(const std::string& name, const std::string& state) {
     std::lock_guard lock(mu_);
-    buckets_[name] = state;
+    Touch(name, state, false);
   }
   void RemoveBucket(const std::string& name) {
     std::lock_guard lock(mu_);
-    buckets_.erase(name);
+    if (buckets_.count(name)) Touch(name, "", true);
+  }
+  void Touch(const std::string& name, const std::string& state, bool deleted) {
+    FeedBucket& b = buckets_[name];
+    b.seq = ++feed_head_;
+    ++b.version;
+    b.state = state;
+    b.deleted = deleted;
+  }
+  Result<ResourcePage> ReadFeed(uint64_t cursor, size_t max) {
+    std::lock_guard lock(mu_);
+    std::map<uint64_t, std::string> by_seq;
+    for (const auto& [name, b] : buckets_) {
+      if (b.seq > cursor) by_seq[b.seq] = name;
+    }
+    ResourcePage page;
+    page.cursor = cursor;
+    for (const auto& [seq, name] : by_seq) {
+      if (page.changes.size() == max) {
+        page.more = true;
+        break;
+      }
+      page.cursor = seq;
+      const FeedBucket& b = buckets_[name];
+      if (cursor == 0 && b.deleted) continue;
+      page.changes.push_back({"bucket", name, b.state, b.version, b.deleted});
+    }
+    ++feed_reads_;
+    return page;
   }
   std::map<std::string, ResourceState> Reported(const std::string& zone) {
     std::map<std::string, ResourceState> out;
@@ -126,7 +154,15 @@ class AgentTest : public ::testing::Test {
   annex::testing::TempDir tmp_;
   std::unique_ptr<testing::TestControlPlane> cp_;
   std::mutex mu_;
-  std::map<std::string, std::string> buckets_;
+  struct FeedBucket {
+    uint64_t seq = 0;
+    uint64_t version = 0;
+    std::string state;
+    bool deleted = false;
+  };
+  std::map<std::string, FeedBucket> buckets_;
+  uint64_t feed_head_ = 0;
+  uint64_t feed_reads_ = 0;
   std::vector<std::string> executed_;
   std::atomic<int64_t> clock_skew_ms_{0};  // the appliance's clock, ahead of the control plane's by this much
 };
@@ -153,7 +189,7 @@ TEST_F(AgentTest, EnrollsReportsAndStaysInSyncAcrossAControlPlaneRestart) {
   SetBucket("alpha", "{\"acl\":\"public-read\"}");
   RemoveBucket("alpha");
   SetBucket("gamma", "{}");
-  ASSERT_TRUE((*agent)->SyncInventory().ok());
+  ASSERT_TRUE((*agent)->SyncResources().ok());
   EXPECT_GT((*agent)->status().outbox_depth, 0u);
 
   ASSERT_TRUE(cp_->Start());
@@ -201,7 +237,7 @@ TEST_F(AgentTest, ASlowCommandDoesNotHoldUpAcknowledgements) {
   ASSERT_TRUE(command.ok());
   ASSERT_TRUE(Eventually([&] { return cp_->registry().GetCommand(command->id).value()->state == "delivered"; }));
   SetBucket("while-it-runs", "{}");
-  ASSERT_TRUE((*agent)->SyncInventory().ok());
+  ASSERT_TRUE((*agent)->SyncResources().ok());
   EXPECT_TRUE(Eventually([&] { return Reported(zone).count("while-it-runs") == 1; }));
   EXPECT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; })) << "acknowledged meanwhile";
   EXPECT_EQ(cp_->registry().GetCommand(command->id).value()->state, "delivered");
@@ -231,6 +267,55 @@ TEST_F(AgentTest, ARestartedAgentKeepsItsIdentityAndSequence) {
   ASSERT_TRUE(Eventually([&] { return Reported("us-east-1-annex-braga").count("two"); }));
   EXPECT_EQ((*again)->status().last_sequence, sent + 2);  // numbering goes on: agent-started, then "two"
   EXPECT_TRUE((*again)->status().enrolled);
+}
+
+// Reports follow the feed: a quiet appliance records nothing, however many
+// resources it holds, and a burst larger than one page arrives whole.
+TEST_F(AgentTest, ReportsOnlyWhatChangedAndPagesThroughBursts) {
+  for (int i = 0; i < 600; ++i) SetBucket("b" + std::to_string(i), "{}");
+  auto agent = Agent::Start(Options(cp_->NewToken("tomar")));
+  ASSERT_TRUE(agent.ok());
+  const std::string zone = "us-east-1-annex-tomar";
+  ASSERT_TRUE(Eventually([&] { return Reported(zone).size() == 600; })) << (*agent)->status().last_error;
+  uint64_t sent = (*agent)->status().last_sequence;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*agent)->SyncResources().ok());
+  EXPECT_EQ((*agent)->status().last_sequence, sent) << "nothing changed, nothing recorded";
+  SetBucket("b7", "{\"acl\":\"public-read\"}");
+  RemoveBucket("b8");
+  ASSERT_TRUE((*agent)->SyncResources().ok());
+  EXPECT_EQ((*agent)->status().last_sequence, sent + 2);
+  ASSERT_TRUE(Eventually([&] { return Reported(zone).count("b8") == 0; }));
+  EXPECT_EQ(Reported(zone)["b7"].state_json, "{\"acl\":\"public-read\"}");
+  EXPECT_EQ(Reported(zone)["b7"].version, 2u);
+}
+
+// An appliance upgraded from the release that kept reported.json: what it
+// deleted since goes out as deleted, and versions go on above those sent.
+TEST_F(AgentTest, TakesOverFromAReportedFile) {
+  const std::string zone = "us-east-1-annex-leiria";
+  const std::string token = cp_->NewToken("leiria");
+  SetBucket("kept", "{}");
+  // As the old release left it: versions 7 and 9 sent; "gone" deleted since.
+  const std::string state = tmp_.path() + "/appliance/sync";
+  ASSERT_TRUE(os::PosixFileSystem().CreateDirs(state).ok());
+  nlohmann::json reported = {{std::string("bucket\0kept", 11), {{"version", 7}, {"state", "{}"}, {"deleted", false}}},
+                             {std::string("bucket\0gone", 11), {{"version", 9}, {"state", "{}"}, {"deleted", false}}}};
+  ASSERT_TRUE(os::WriteFileAtomic(os::PosixFileSystem(), state + "/reported.json", reported.dump(), 0600).ok());
+  auto agent = Agent::Start(Options(token));
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  EXPECT_FALSE(os::PosixFileSystem().Exists(state + "/reported.json"));
+  ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; })) << (*agent)->status().last_error;
+  auto now = Reported(zone);
+  ASSERT_EQ(now.count("kept"), 1u);
+  EXPECT_GT(now["kept"].version, 9u);
+  EXPECT_EQ(now.count("gone"), 0u);
+  bool gone_reported_deleted = false;
+  auto all = cp_->registry().ListResources(zone, /*include_deleted=*/true);
+  ASSERT_TRUE(all.ok());
+  for (const auto& r : *all) {
+    if (r.id == "gone") gone_reported_deleted = r.deleted && r.version > 9;
+  }
+  EXPECT_TRUE(gone_reported_deleted);
 }
 
 // Certificates are renewed at 70-90 % of their life, and the session goes on
@@ -267,7 +352,7 @@ TEST_F(AgentTest, ReenrollsWithANewKeyAndKeepsItsOutbox) {
     cp_->Stop();
     ASSERT_TRUE(Eventually([&] { return (*agent)->status().connected_since_unix_ms == 0; }));
     SetBucket("while-away", "{}");
-    ASSERT_TRUE((*agent)->SyncInventory().ok());
+    ASSERT_TRUE((*agent)->SyncResources().ok());
     ASSERT_EQ((*agent)->status().outbox_depth, 1u);
   }
   Identity old_identity = StoredIdentity();
@@ -369,7 +454,7 @@ TEST_F(AgentTest, ATokenForAnotherZoneStartsTheOutboxOver) {
     ASSERT_TRUE(agent.ok());
     ASSERT_TRUE(Eventually([&] { return Reported("us-east-1-annex-site-old").count("kept"); }));
     SetBucket("second", "{}");
-    ASSERT_TRUE((*agent)->SyncInventory().ok());
+    ASSERT_TRUE((*agent)->SyncResources().ok());
     ASSERT_TRUE(Eventually([&] { return (*agent)->status().outbox_depth == 0; }));
   }
   const std::string zone = "us-east-1-annex-site-new";

@@ -13,6 +13,36 @@ class BucketServiceTest : public ::testing::Test {
   S3Harness s3_{dir_.path()};
 };
 
+// What the sync agent reads: every bucket write, by S3 or by a control-plane
+// command, moves the bucket to the feed's head in the same commit, durably.
+TEST_F(BucketServiceTest, BucketChangesReachTheResourceFeed) {
+  ASSERT_EQ(s3_.Send("PUT", "/alpha").status, 200);
+  ASSERT_EQ(s3_.Send("PUT", "/beta").status, 200);
+  auto first = s3_.control().ChangesSince(0, 100).value();
+  ASSERT_EQ(first.changes.size(), 2u);
+  EXPECT_EQ(first.changes[0].entry.id, "alpha");
+  ASSERT_TRUE(first.changes[0].bucket.has_value());
+  EXPECT_EQ(first.changes[0].bucket->owner_id, "111111111111");
+  EXPECT_EQ(first.changes[0].bucket->acl, "private");
+
+  ASSERT_EQ(s3_.Send("PUT", "/alpha?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);
+  ASSERT_EQ(s3_.Send("DELETE", "/beta").status, 204);
+  ASSERT_EQ(s3_.Send("DELETE", "/missing").status, 404);  // a refused write changes nothing
+  ASSERT_TRUE(s3_.control().CreateBucket("gamma", "111111111111", "root").value());
+  s3_.Reopen();  // the feed is as durable as the buckets
+
+  auto next = s3_.control().ChangesSince(first.cursor, 100).value();
+  ASSERT_EQ(next.changes.size(), 3u);
+  EXPECT_EQ(next.changes[0].entry.id, "alpha");
+  EXPECT_EQ(next.changes[0].entry.version, 2u);
+  EXPECT_EQ(next.changes[0].bucket->acl, "public-read");
+  EXPECT_EQ(next.changes[1].entry.id, "beta");
+  EXPECT_TRUE(next.changes[1].entry.deleted);
+  EXPECT_FALSE(next.changes[1].bucket.has_value());
+  EXPECT_EQ(next.changes[2].entry.id, "gamma");
+  EXPECT_TRUE(s3_.control().ChangesSince(next.cursor, 100).value().changes.empty());
+}
+
 TEST_F(BucketServiceTest, CreateHeadListDelete) {
   auto r = s3_.Send("PUT", "/photos");
   EXPECT_EQ(r.status, 200) << r.body;

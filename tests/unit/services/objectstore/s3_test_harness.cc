@@ -112,6 +112,7 @@ S3Harness::~S3Harness() { Close(); }
 
 void S3Harness::Close() {
   if (service_) service_->Stop();
+  control_.reset();
   service_.reset();
 }
 
@@ -124,7 +125,7 @@ void S3Harness::Reopen() {
   options.region = "us-east-1";
   options.virtual_host_suffixes = {"s3.localhost", "localhost"};
   options.inline_threshold = inline_threshold_;
-  auto svc = NewObjectStoreService(options);
+  auto svc = NewObjectStoreService(options, &control_);
   if (!svc.ok()) {
     std::fprintf(stderr, "open failed: %s\n", svc.status().ToString().c_str());
     std::abort();

@@ -75,6 +75,8 @@ class S3Harness {
   void ActAnonymous();
 
   service::Service& service() { return *service_; }
+  // The appliance's own handle on the store (the sync agent's feed, control-plane commands).
+  StoreControl& control() { return *control_; }
   const std::string& dir() const { return dir_; }
   std::string data_dir() const { return dir_ + "/objectstore"; }
   os::ManualClock& clock() { return clock_; }
@@ -86,6 +88,7 @@ class S3Harness {
   os::ManualClock clock_;
   os::BlockingPool pool_{2};
   auth::Principal principal_;
+  std::unique_ptr<StoreControl> control_;
   std::unique_ptr<service::Service> service_;
 };
 
