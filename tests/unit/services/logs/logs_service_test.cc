@@ -1,0 +1,194 @@
+// The Logs service as the edge calls it: JSON 1.1 answers, CloudWatch's
+// error codes, and names looked up per account.
+
+#include "services/logs/logs_service.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "appliance/os/blocking_pool.h"
+#include "appliance/os/clock.h"
+#include "tests/unit/testing/temp_dir.h"
+
+namespace annex::logs {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int64_t kNowMs = 1700000000000;
+
+struct Answer {
+  int status = 0;
+  Json body;
+};
+
+class StringBody final : public http::BodyReader {
+ public:
+  explicit StringBody(std::string data) : data_(std::move(data)) {}
+  http::Task<Result<size_t>> Read(std::span<char> buf) override {
+    size_t n = std::min(buf.size(), data_.size() - offset_);
+    std::memcpy(buf.data(), data_.data() + offset_, n);
+    offset_ += n;
+    co_return n;
+  }
+
+ private:
+  std::string data_;
+  size_t offset_ = 0;
+};
+
+class Capture final : public http::ResponseWriter {
+ public:
+  http::Task<Status> Send(http::Response r) override {
+    response = std::move(r);
+    sent = true;
+    co_return Status::OK();
+  }
+  http::Task<Status> SendHead(http::Response head, uint64_t) override { co_return co_await Send(std::move(head)); }
+  http::Task<Status> SendBody(std::string_view chunk) override {
+    response.body.append(chunk);
+    co_return Status::OK();
+  }
+  http::Task<Status> SendFile(const os::RandomAccessFile&, uint64_t, uint64_t) override {
+    co_return Status::Internal("no files here");
+  }
+  bool head_sent() const override { return sent; }
+  http::Response response;
+  bool sent = false;
+};
+
+class LogsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogStore::Options options;
+    options.dir = dir_.path() + "/logs";
+    options.clock = &clock_;
+    options.maintenance_interval = std::chrono::milliseconds(0);
+    auto store = LogStore::Open(options);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    service_ = NewLogsService(*store_);
+  }
+
+  Answer Call(const std::string& op, const std::string& body, const std::string& account = "111111111111") {
+    http::Request req;
+    req.method = "POST";
+    EXPECT_TRUE(http::ParseTarget("/", req).ok());
+    req.headers.Add("x-amz-target", "Logs_20140328." + op);
+    req.content_length = body.size();
+    req.request_id = "test";
+    auth::Principal principal;
+    principal.anonymous = false;
+    principal.account_id = account;
+    StringBody reader(body);
+    Capture writer;
+    http::Headers trailers;
+    service::RequestContext ctx{req, writer, reader, trailers, principal, "us-east-1", clock_, pool_, "", 0, 0};
+    Status result;
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, [&]() -> http::Task<void> { result = co_await service_->Handle(ctx); },
+                          boost::asio::detached);
+    io.run();
+    Answer a;
+    if (!result.ok()) {
+      http::ApiError error = http::ApiErrorFromStatus(result, service_->descriptor().errors);
+      http::Response r = service_->RenderError(error, "test");
+      a.status = r.status;
+      a.body = Json::parse(r.body, nullptr, false);
+    } else {
+      a.status = writer.response.status;
+      a.body = writer.response.body.empty() ? Json::object() : Json::parse(writer.response.body, nullptr, false);
+    }
+    return a;
+  }
+  Answer Call(const std::string& op, const Json& body, const std::string& account = "111111111111") {
+    return Call(op, body.dump(), account);
+  }
+
+  testing::TempDir dir_;
+  os::ManualClock clock_{os::SystemTime(std::chrono::milliseconds(kNowMs))};
+  os::BlockingPool pool_{1};
+  std::unique_ptr<LogStore> store_;
+  std::unique_ptr<service::Service> service_;
+};
+
+TEST_F(LogsServiceTest, PutThenGetAnswersJson) {
+  ASSERT_EQ(Call("CreateLogGroup", Json{{"logGroupName", "/app"}}).status, 200);
+  ASSERT_EQ(Call("CreateLogStream", Json{{"logGroupName", "/app"}, {"logStreamName", "s"}}).status, 200);
+  Answer put = Call("PutLogEvents", Json{{"logGroupName", "/app"},
+                                         {"logStreamName", "s"},
+                                         {"logEvents", {{{"timestamp", kNowMs}, {"message", "hello"}}}}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_TRUE(put.body.contains("nextSequenceToken"));
+  Answer got = Call("GetLogEvents", Json{{"logGroupName", "/app"}, {"logStreamName", "s"}});
+  ASSERT_EQ(got.status, 200);
+  ASSERT_EQ(got.body["events"].size(), 1u);
+  EXPECT_EQ(got.body["events"][0]["message"], "hello");
+  EXPECT_EQ(got.body["events"][0]["timestamp"], kNowMs);
+  EXPECT_EQ(got.body["events"][0]["ingestionTime"], kNowMs);
+}
+
+TEST_F(LogsServiceTest, ErrorsHaveCloudWatchCodesAndStatuses) {
+  struct Case {
+    const char* op;
+    std::string body;
+    const char* code;
+  };
+  const Case cases[] = {
+      {"CreateLogGroup", "{", "SerializationException"},
+      {"CreateLogGroup", R"({"logGroupName": ["x"]})", "SerializationException"},
+      {"CreateLogGroup", R"({"logGroupName": "bad name"})", "InvalidParameterException"},
+      {"CreateLogGroup", "{}", "InvalidParameterException"},
+      {"DeleteLogGroup", R"({"logGroupName": "missing"})", "ResourceNotFoundException"},
+      {"PutRetentionPolicy", R"({"logGroupName": "g", "retentionInDays": 2})", "InvalidParameterException"},
+      {"DescribeLogGroups", R"({"limit": 51})", "InvalidParameterException"},
+      {"DescribeLogGroups", R"({"logGroupNamePrefix": "a", "logGroupNamePattern": "b"})", "InvalidParameterException"},
+      {"GetLogEvents", R"({"logGroupName": "g", "logStreamName": "s", "nextToken": "x/1"})", "InvalidParameterException"},
+      {"NoSuchThing", "{}", "UnknownOperationException"},
+  };
+  for (const Case& c : cases) {
+    Answer a = Call(c.op, c.body);
+    EXPECT_EQ(a.status, 400) << c.op << " " << c.body;
+    EXPECT_EQ(a.body.value("__type", ""), c.code) << c.op << " " << c.body << " " << a.body;
+  }
+}
+
+TEST_F(LogsServiceTest, EachAccountHasItsOwnGroups) {
+  ASSERT_EQ(Call("CreateLogGroup", Json{{"logGroupName", "/shared-name"}}, "111111111111").status, 200);
+  Answer other = Call("DescribeLogGroups", Json::object(), "222222222222");
+  EXPECT_TRUE(other.body["logGroups"].empty());
+  Answer arn = Call("ListTagsForResource",
+                    Json{{"resourceArn", "arn:aws:logs:us-east-1:111111111111:log-group:/shared-name"}}, "222222222222");
+  EXPECT_EQ(arn.body.value("__type", ""), "ResourceNotFoundException");
+  EXPECT_EQ(Call("CreateLogGroup", Json{{"logGroupName", "/shared-name"}}, "222222222222").status, 200);
+}
+
+TEST_F(LogsServiceTest, RejectedEventsAreReportedByIndex) {
+  ASSERT_EQ(Call("CreateLogGroup", Json{{"logGroupName", "g"}}).status, 200);
+  ASSERT_EQ(Call("CreateLogStream", Json{{"logGroupName", "g"}, {"logStreamName", "s"}}).status, 200);
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  auto put = [&](Json events) {
+    return Call("PutLogEvents", Json{{"logGroupName", "g"}, {"logStreamName", "s"}, {"logEvents", events}});
+  };
+  Answer old = put(Json::array({{{"timestamp", kNowMs - 14 * kDay - 1}, {"message", "old"}},
+                                {{"timestamp", kNowMs - 14 * kDay + 3600 * 1000}, {"message", "kept"}}}));
+  ASSERT_EQ(old.status, 200) << old.body;
+  EXPECT_EQ(old.body["rejectedLogEventsInfo"], (Json{{"tooOldLogEventEndIndex", 1}}));
+  Answer future = put(Json::array({{{"timestamp", kNowMs}, {"message", "now"}},
+                                   {{"timestamp", kNowMs + 3 * 3600 * 1000}, {"message", "future"}}}));
+  ASSERT_EQ(future.status, 200) << future.body;
+  EXPECT_EQ(future.body["rejectedLogEventsInfo"], (Json{{"tooNewLogEventStartIndex", 1}}));
+  Answer got = Call("GetLogEvents", Json{{"logGroupName", "g"}, {"logStreamName", "s"}, {"startFromHead", true}});
+  ASSERT_EQ(got.body["events"].size(), 2u);
+  EXPECT_EQ(got.body["events"][0]["message"], "kept");
+  EXPECT_EQ(got.body["events"][1]["message"], "now");
+}
+
+}  // namespace
+}  // namespace annex::logs
