@@ -193,7 +193,12 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     // Small bodies are read into memory; larger ones are spooled to an
     // unnamed file and hashed as they stream (a Lambda zip is tens of MB).
     std::optional<std::string> body_sha256;
-    if (hash_body && request.content_length.value_or(0) <= kMaxSignedBodyBytes) {
+    const uint64_t body_limit =
+        described.max_request_body_bytes ? described.max_request_body_bytes : options_.max_signed_body_bytes;
+    if (hash_body && request.content_length.value_or(0) > body_limit) {
+      status = http::ApiStatus("RequestEntityTooLarge",
+                               "Request must be smaller than " + std::to_string(body_limit) + " bytes");
+    } else if (hash_body && request.content_length.value_or(0) <= kMaxSignedBodyBytes) {
       Result<std::string> b = co_await http::ReadSmallBody(exchange.body(), kMaxSignedBodyBytes);
       if (!b.ok()) status = b.status();
       else small_body = std::move(*b);
@@ -203,7 +208,7 @@ http::Task<void> Edge::Dispatch(http::Exchange& exchange, http::ResponseWriter& 
     }
     if (hash_body && status.ok() && !small_body) {
       Result<SpooledBody> spooled =
-          co_await SpoolBody(exchange.body(), options_.spool_dir, options_.max_signed_body_bytes, *options_.blocking);
+          co_await SpoolBody(exchange.body(), options_.spool_dir, body_limit, *options_.blocking);
       if (!spooled.ok()) {
         status = spooled.status();
       } else {

@@ -49,6 +49,12 @@ struct Descriptor {
   Protocol protocol = Protocol::kRestXml;
   AuthMode auth = AuthMode::kSigV4;
   bool accepts_sigv2 = false;  // legacy S3 signatures (s3cmd's default)
+  // The largest body the edge reads for the service before it sees the
+  // request (signed Query and JSON bodies, hashed for the signature): a
+  // larger Content-Length is refused with 413 unread. 0: the platform's
+  // bound (80 MiB, a Lambda zip as base64). Services that stream their
+  // bodies themselves (S3 uploads) enforce their own limits.
+  uint64_t max_request_body_bytes = 0;
   std::vector<http::ErrorCodeStatus> errors;
 };
 

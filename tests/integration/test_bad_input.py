@@ -197,6 +197,22 @@ class BadInputTest(AnnexTestCase):
         self.assertEqual(status, 403, answer[:300])
         self.assertIn(b"SignatureDoesNotMatch", answer)
 
+    def test_signed_bodies_past_the_bound_are_refused_unread(self):
+        # The edge reads a signed Query body before the service runs; one
+        # declared larger than the bound (80 MiB) is refused from its
+        # Content-Length, in the caller's protocol, without being read.
+        url = urllib.parse.urlparse(self.daemon.endpoint)
+        headers = {"Host": url.netloc, "Content-Type": "application/x-www-form-urlencoded",
+                   "Content-Length": str(100 << 20), "X-Amz-Date": "20260101T000000Z",
+                   "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/iam/aws4_request, "
+                                    "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64}
+        started = time.monotonic()
+        status, _, body = harness.raw_request(url.hostname, url.port, "POST", "/", None, headers,
+                                              body=b"Action=ListUsers", timeout=20)
+        self.assertEqual(status, 413, body)
+        self.assertEqual(error_code(body), "RequestEntityTooLarge")
+        self.assertLess(time.monotonic() - started, 10, "answered without waiting for the body")
+
     def test_malformed_xml_complete_multipart_upload(self):
         status, _, body = self.req("POST", f"/{self.bucket}/mp", query={"uploads": ""})
         self.assertEqual(status, 200, body)
