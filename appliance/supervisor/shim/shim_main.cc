@@ -179,8 +179,9 @@ const char* StageName(int stage) {
   return stage > 0 && stage <= kExec ? names[stage] : "?";
 }
 
-// The workload's side of the fork: session, namespaces, limits, output,
-// user, directory, then exec. Any failure is reported and ends it.
+// The workload's side of the vfork: session, namespaces, limits, output,
+// user, directory, then exec. Any failure is reported and ends it. Runs on
+// the shim's memory: system calls only, no allocation, never returns.
 [[noreturn]] void RunWorkload(const Options& o, int report) {
   for (int sig : kForwarded) signal(sig, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);
@@ -314,7 +315,7 @@ int main(int argc, char** argv) {
     if (!WriteString(procs, "0")) {
       snprintf(line, sizeof line, "fail cgroup %d\n", errno);
       Report(line);
-      return 1;
+      _exit(1);
     }
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1);  // orphaned descendants come to us, not to init
@@ -322,15 +323,18 @@ int main(int argc, char** argv) {
   if (o.ns_pid && unshare(CLONE_NEWPID) != 0) {
     snprintf(line, sizeof line, "fail namespaces %d\n", errno);
     Report(line);
-    return 1;
+    _exit(1);
   }
   int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) return 1;
-  pid_t child = fork();
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) _exit(1);
+  // vfork: the workload's side runs on our memory until it execs (only
+  // system calls, and it never returns), so no page tables are copied — a
+  // plain fork made a start four times slower on the appliance's VMs.
+  pid_t child = vfork();
   if (child < 0) {
     snprintf(line, sizeof line, "fail fork %d\n", errno);
     Report(line);
-    return 1;
+    _exit(1);
   }
   if (child == 0) {
     close(exec_pipe[0]);
@@ -344,7 +348,7 @@ int main(int argc, char** argv) {
     waitpid(child, nullptr, 0);
     snprintf(line, sizeof line, "fail %s %d\n", StageName(stage), e);
     Report(line);
-    return 1;
+    _exit(1);
   }
   snprintf(line, sizeof line, "ok %d %llu\n", child, StartTime(child));
   Report(line);
@@ -363,5 +367,7 @@ int main(int argc, char** argv) {
   KillLeftovers(o);
   bool oom = ReadOomKills(o.oom_file) > oom_before;
   WriteExitFile(o, status, oom, child);
-  return 0;
+  // Straight out: no exit handlers (a sanitizer's leak check at exit hangs
+  // in a child subreaper, and there is nothing to flush).
+  _exit(0);
 }

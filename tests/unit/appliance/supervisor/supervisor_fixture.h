@@ -45,9 +45,8 @@ class SupervisorTest : public ::testing::Test {
   void TearDown() override {
     if (!sup_) return;
     for (const WorkloadState& w : sup_->List()) {
-      if (w.phase == WorkloadPhase::kRunning || w.phase == WorkloadPhase::kStopping) {
-        sup_->Stop(w.id, 0ms).status().IgnoreError();
-      }
+      // Whatever its phase: a workload due to restart may be running again by now.
+      sup_->Stop(w.id, 0ms).status().IgnoreError();
       EXPECT_TRUE(sup_->Remove(w.id).ok()) << w.id;
     }
     sup_.reset();
