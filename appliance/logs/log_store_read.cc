@@ -62,7 +62,13 @@ Result<std::vector<StoredEvent>> LogStore::ReadStream(const std::string& account
   if (read.forward) {
     std::string from = prefix;
     if (read.start_ms) from = std::max(from, EventKey(s->id, *read.start_ms, 0));
-    if (read.after) from = std::max(from, EventKey(s->id, read.after->timestamp_ms, read.after->seq + 1));
+    if (read.after) {
+      const StreamPosition& a = *read.after;
+      std::string next = a.seq == UINT64_MAX ? (a.timestamp_ms == INT64_MAX ? EventKeyPrefix(s->id + 1)
+                                                                            : EventKey(s->id, a.timestamp_ms + 1, 0))
+                                             : EventKey(s->id, a.timestamp_ms, a.seq + 1);
+      from = std::max(from, next);
+    }
     Status scan = c.Seek(from);
     for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
       ANNEX_ASSIGN_OR_RETURN(bool taken, take(c.key(), c.value()));
