@@ -62,6 +62,7 @@ class SupervisorTest : public ::testing::Test {
     o.cgroup_root = root_;
     o.clock = clock;
     o.max_sleep = 20ms;
+    o.layout = layout_;
     auto s = Supervisor::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sup_ = std::move(*s);

@@ -84,6 +84,28 @@ TEST_F(SupervisorTest, LimitsLandInThisMachinesCgroupFiles) {
   }
 }
 
+// The v2 code path on a real cgroup2 file system: the hybrid machines' empty
+// unified hierarchy has no controllers, so no limits, but joining works.
+TEST_F(SupervisorTest, OnAV2HierarchyAWorkloadJoinsItsCgroupBeforeItRuns) {
+  if (layout_.unified_mount.empty()) GTEST_SKIP() << "needs a cgroup2 mount";
+  if (layout_.mode != CgroupMode::kUnified) {  // hybrid: use its v2 half alone
+    layout_.mode = CgroupMode::kUnified;
+    layout_.v1_controllers.clear();
+    Reopen();
+  }
+  WorkloadSpec spec = Shell("cat /proc/self/cgroup");
+  auto w = sup_->Start("on-v2", spec, Never());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  WorkloadState ended = WaitPhase("on-v2", WorkloadPhase::kExited);
+  EXPECT_NE(ReadFile(ended.stdout_path).find("0::/" + root_ + "/on-v2\n"), std::string::npos)
+      << ReadFile(ended.stdout_path);
+  if (layout_.unified_controllers.find("memory") == std::string::npos) {
+    spec.limits.memory_max_bytes = 64 << 20;
+    EXPECT_EQ(sup_->Start("on-v2", spec, Never()).status().code(), StatusCode::kFailedPrecondition)
+        << "a limit the hierarchy cannot enforce is refused, not ignored";
+  }
+}
+
 TEST_F(SupervisorTest, NamespacesGiveAWorkloadItsOwnPidsHostnameAndNetwork) {
   WorkloadSpec spec = Shell(
       "echo pid=$$; echo host=$(cat /proc/sys/kernel/hostname); "
