@@ -293,76 +293,84 @@ void Report(const char* line) {
   close(kReportFd);
 }
 
-}  // namespace
+[[noreturn]] void Fail(const char* stage, int e) {
+  char line[128];
+  snprintf(line, sizeof line, "fail %s %d\n", stage, e);
+  Report(line);
+  _exit(1);
+}
 
-int main(int argc, char** argv) {
-  Options o = Parse(argc, argv);
-  signal(SIGPIPE, SIG_IGN);  // annexd may be gone by the time we report
-  sigset_t forwarded, old;
+// Signals meant for the workload are held until its PID is known.
+void InstallForwarding(sigset_t* old) {
+  sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int sig : kForwarded) sigaddset(&forwarded, sig);
-  sigprocmask(SIG_BLOCK, &forwarded, &old);  // until the child's pid is known
+  sigprocmask(SIG_BLOCK, &forwarded, old);
   struct sigaction sa = {};
   sa.sa_handler = Forward;
   sa.sa_flags = SA_RESTART;
   for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+}
 
-  WriteString("/proc/self/oom_score_adj", "-1000");  // the OOM killer takes the workload, never its witness
-  char line[128];
+void JoinCgroups(const Options& o) {
   for (int i = 0; i < o.n_cgroups; ++i) {
     char procs[4096];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", o.cgroups[i]);
-    if (!WriteString(procs, "0")) {
-      snprintf(line, sizeof line, "fail cgroup %d\n", errno);
-      Report(line);
-      _exit(1);
-    }
+    if (!WriteString(procs, "0")) Fail("cgroup", errno);
   }
-  prctl(PR_SET_CHILD_SUBREAPER, 1);  // orphaned descendants come to us, not to init
-  long long oom_before = ReadOomKills(o.oom_file);
-  if (o.ns_pid && unshare(CLONE_NEWPID) != 0) {
-    snprintf(line, sizeof line, "fail namespaces %d\n", errno);
-    Report(line);
-    _exit(1);
-  }
+}
+
+// Starts the workload and reports it; returns its PID once it has exec'd.
+pid_t StartWorkload(const Options& o, const sigset_t& old_mask) {
+  if (o.ns_pid && unshare(CLONE_NEWPID) != 0) Fail("namespaces", errno);
   int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) _exit(1);
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) Fail("pipe", errno);
   // vfork: the workload's side runs on our memory until it execs (only
   // system calls, and it never returns), so no page tables are copied — a
   // plain fork made a start four times slower on the appliance's VMs.
   pid_t child = vfork();
-  if (child < 0) {
-    snprintf(line, sizeof line, "fail fork %d\n", errno);
-    Report(line);
-    _exit(1);
-  }
+  if (child < 0) Fail("fork", errno);
   if (child == 0) {
     close(exec_pipe[0]);
     RunWorkload(o, exec_pipe[1]);
   }
   close(exec_pipe[1]);
   g_child = child;
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   int stage = 0;
   if (int e = AwaitExec(exec_pipe[0], &stage)) {
     waitpid(child, nullptr, 0);
-    snprintf(line, sizeof line, "fail %s %d\n", StageName(stage), e);
-    Report(line);
-    _exit(1);
+    Fail(StageName(stage), e);
   }
+  char line[128];
   snprintf(line, sizeof line, "ok %d %llu\n", child, StartTime(child));
   Report(line);
+  return child;
+}
 
-  int status = 0;
+// Reaps every orphan handed to us until the workload itself ends.
+int AwaitWorkload(pid_t child) {
   for (;;) {
-    int st;
-    pid_t reaped = waitpid(-1, &st, 0);
-    if (reaped == child) {
-      status = st;
-      break;
-    }
-    if (reaped < 0 && errno != EINTR) break;
+    int status;
+    pid_t reaped = waitpid(-1, &status, 0);
+    if (reaped == child) return status;
+    if (reaped < 0 && errno != EINTR) return 0;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = Parse(argc, argv);
+  signal(SIGPIPE, SIG_IGN);  // annexd may be gone by the time we report
+  sigset_t old_mask;
+  InstallForwarding(&old_mask);
+  WriteString("/proc/self/oom_score_adj", "-1000");  // the OOM killer takes the workload, never its witness
+  JoinCgroups(o);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);  // orphaned descendants come to us, not to init
+  long long oom_before = ReadOomKills(o.oom_file);
+  pid_t child = StartWorkload(o, old_mask);
+  int status = AwaitWorkload(child);
   g_child = 0;
   KillLeftovers(o);
   bool oom = ReadOomKills(o.oom_file) > oom_before;
