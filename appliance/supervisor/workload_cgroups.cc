@@ -216,18 +216,20 @@ std::vector<pid_t> WorkloadCgroups::Procs(const std::string& id) const {
 }
 
 size_t WorkloadCgroups::KillAll(const std::string& id, pid_t spare) const {
-  size_t signalled = 0;
+  std::set<pid_t> signalled;  // a dying process stays listed for a moment
   for (int round = 0; round < 200; ++round) {
-    size_t this_round = 0;
+    bool any = false;
     for (pid_t pid : Procs(id)) {
       if (pid == spare) continue;
-      if (::kill(pid, SIGKILL) == 0) ++this_round;
+      if (::kill(pid, SIGKILL) == 0) {
+        any = true;
+        signalled.insert(pid);
+      }
     }
-    if (this_round == 0) break;
-    signalled += this_round;
+    if (!any) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  return signalled;
+  return signalled.size();
 }
 
 uint64_t WorkloadCgroups::OomKills(const std::string& id) const {

@@ -55,7 +55,7 @@ class WorkloadCgroups {
   // Processes in the workload's cgroup (empty when it has none or no cgroup).
   std::vector<pid_t> Procs(const std::string& id) const;
   // SIGKILLs every process in it except `spare` (the shim) until none is
-  // left; returns how many were signalled. Bounded: a fork bomb within its
+  // left; returns how many processes were killed. Bounded: a fork bomb within its
   // pids limit is outpaced within a few rounds.
   size_t KillAll(const std::string& id, pid_t spare) const;
   // OOM kills counted in its cgroup since it was created.

@@ -12,7 +12,11 @@ to its stdout every ~50 ms. Every cycle:
     end (killed by signal 9, as its shim recorded it) and restarted it per
     its on-failure policy;
   * every workload's output is continuous: within a run, no counter is
-    missing or repeated — the kill of the host left no gap.
+    missing or repeated — the kill of the host left no gap;
+  * meanwhile the host keeps starting and removing one more workload
+    ("churn-*", a new id each time), so a kill may land between a spawn and
+    its record: whatever of them was running at the kill is either adopted
+    or killed by the restarted host, never left running untracked.
 
 Needs root and cgroups (the workloads get cgroups of their own under a
 unique root, removed afterwards). CYCLES (default 3) sets the number of kills.
@@ -79,13 +83,34 @@ class SupervisorCrashTest(unittest.TestCase):
         self.kill_host()
         done = subprocess.run(self.host_argv() + ["--cleanup"], capture_output=True, text=True, timeout=60)
         leftovers = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{self.root}")]
+        self.force_remove_root()  # even when the host's cleanup failed, leave nothing running
         subprocess.run(["rm", "-rf", str(self.work)])
         self.assertEqual(done.returncode, 0, f"cleanup failed: {done.stdout} {done.stderr}")
         self.assertEqual(leftovers, [], "the test's cgroup root was not removed")
 
+    def force_remove_root(self):
+        for pid in self.cgroup_procs("*"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for root in Path("/sys/fs/cgroup").glob(f"*/{self.root}"):
+            for _ in range(100):
+                children = [d for d in root.iterdir() if d.is_dir()]
+                for d in children:
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        pass
+                try:
+                    root.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
     def host_argv(self):
         return [HOST, "--data-dir", str(self.work), "--shim", SHIM, "--cgroup-root", self.root,
-                "--children", str(CHILDREN)]
+                "--children", str(CHILDREN), "--churn"]
 
     def start_host(self):
         (self.work / "status.json").unlink(missing_ok=True)
@@ -95,7 +120,7 @@ class SupervisorCrashTest(unittest.TestCase):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             status = self.status()
-            if status and status["host_pid"] == self.host.pid and len(status["workloads"]) == CHILDREN:
+            if status and status["host_pid"] == self.host.pid and len(self.counters(status)) == CHILDREN:
                 return status
             self.assertIsNone(self.host.poll(), "the host exited: " + self.host_log())
             time.sleep(0.05)
@@ -126,6 +151,37 @@ class SupervisorCrashTest(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"{what} not reported within {timeout} s; last status: {json.dumps(status)[:3000]}")
 
+    @staticmethod
+    def counters(status):
+        return {w["id"]: w for w in status["workloads"] if w["id"].startswith("counter-")}
+
+    def cgroup_procs(self, pattern):
+        """PIDs in the cgroups of the workloads matching `pattern`, in whichever hierarchies hold them."""
+        pids = set()
+        for procs in list(Path("/sys/fs/cgroup").glob(f"*/{self.root}/{pattern}/cgroup.procs")) + \
+                list(Path("/sys/fs/cgroup").glob(f"{self.root}/{pattern}/cgroup.procs")):
+            try:
+                pids.update(int(p) for p in procs.read_text().split())
+            except FileNotFoundError:
+                pass
+        return pids
+
+    def check_no_untracked(self, churn_pids, cycle):
+        """What ran in the churn workloads at the kill ends up adopted or dead."""
+        deadline = time.monotonic() + 3
+        while True:
+            status = self.status()
+            recorded = set()
+            for w in status["workloads"] if status else []:
+                if w["id"].startswith("churn-") and w["phase"] in ("running", "stopping"):
+                    recorded |= {w["pid"], w["shim_pid"]}
+            untracked = [p for p in churn_pids if alive(p) and p not in recorded]
+            if not untracked:
+                return
+            if time.monotonic() > deadline:
+                self.fail(f"cycle {cycle}: processes {untracked} of an unrecorded start still run")
+            time.sleep(0.05)
+
     def check_continuous(self, workload, when):
         runs = runs_of(workload["stdout"])
         self.assertTrue(runs, f"{when}: {workload['id']} wrote nothing")
@@ -138,11 +194,13 @@ class SupervisorCrashTest(unittest.TestCase):
         rng = random.Random(os.environ.get("CRASH_SEED", str(time.time())))
         started = time.monotonic()
         status = self.start_host()
-        status = self.wait_status(lambda s: all(w["phase"] == "running" for w in s["workloads"]), "20 running")
+        status = self.wait_status(lambda s: all(w["phase"] == "running" for w in self.counters(s).values()),
+                                  "20 running")
         for cycle in range(1, CYCLES + 1):
-            before = {w["id"]: w for w in status["workloads"]}
+            before = self.counters(status)
             time.sleep(rng.uniform(0.2, 0.6))
             self.kill_host()
+            churn_pids = self.cgroup_procs("churn-*")
             for w in before.values():
                 self.assertTrue(alive(w["pid"]), f"cycle {cycle}: {w['id']} died with the host")
             sizes = {i: os.path.getsize(w["stdout"]) for i, w in before.items()}
@@ -159,14 +217,15 @@ class SupervisorCrashTest(unittest.TestCase):
                                        f"cycle {cycle}: {i} stopped writing while the host was down")
 
             status = self.start_host()
-            self.assertEqual(status["adopted"], CHILDREN - 1, f"cycle {cycle}: {json.dumps(status)[:2000]}")
-            self.assertEqual(status["ended_while_down"], 1)
-            self.assertEqual(status["orphans_killed"], 0)
+            # Churn workloads recorded at the kill count too.
+            self.assertGreaterEqual(status["adopted"], CHILDREN - 1, f"cycle {cycle}: {json.dumps(status)[:2000]}")
+            self.assertGreaterEqual(status["ended_while_down"], 1)
+            self.check_no_untracked(churn_pids, cycle)
             status = self.wait_status(
-                lambda s: all(w["phase"] == "running" for w in s["workloads"]) and
-                next(w for w in s["workloads"] if w["id"] == victim["id"])["run"] == victim["run"] + 1,
+                lambda s: all(w["phase"] == "running" for w in self.counters(s).values()) and
+                self.counters(s)[victim["id"]]["run"] == victim["run"] + 1,
                 f"cycle {cycle}: the victim restarted")
-            now = {w["id"]: w for w in status["workloads"]}
+            now = self.counters(status)
             for i, w in before.items():
                 if i == victim["id"]:
                     continue
@@ -180,8 +239,8 @@ class SupervisorCrashTest(unittest.TestCase):
             time.sleep(0.2)
             for w in now.values():
                 self.check_continuous(w, f"cycle {cycle}")
-            print(f"cycle {cycle}: host killed, {CHILDREN - 1} adopted, {victim['id']} killed while down "
-                  f"and restarted", file=sys.stderr)
+            print(f"cycle {cycle}: host killed, {status['adopted']} adopted, {victim['id']} killed while down "
+                  f"and restarted, {status['orphans_killed']} unrecorded processes killed", file=sys.stderr)
         self.kill_host()
         print(f"supervisor crash test: {CYCLES} cycles in {time.monotonic() - started:.1f}s", file=sys.stderr)
 

@@ -3,8 +3,9 @@
 // `--children` counter workloads exist (each appends 0, 1, 2, … to its
 // stdout every ~50 ms, restarted on failure), and every 50 ms writes what
 // the supervisor reports to <data-dir>/status.json (atomically), until it
-// is killed. `--cleanup` stops and removes every workload and the cgroup
-// root instead.
+// is killed. With `--churn`, a thread starts, stops and removes workloads
+// "churn-*" over and over, so a kill can land between a spawn and its record.
+// `--cleanup` stops and removes every workload and the cgroup root instead.
 
 #include <signal.h>
 #include <unistd.h>
@@ -71,18 +72,43 @@ WorkloadSpec Counter() {
   return spec;
 }
 
+// Start, stop, remove, again, each time under a new id: every start is a
+// spawn whose record a kill may cut off, and no later start reuses (and so
+// cleans up) the cgroup of one that was cut off.
+void Churn(Supervisor& sup) {
+  WorkloadSpec spec;
+  spec.argv = {"/bin/sleep", "30"};
+  spec.stop_grace = 0ms;
+  RestartPolicy never;
+  never.mode = RestartMode::kNever;
+  for (const auto& w : sup.List()) {  // adopted from the host before us
+    if (w.id.rfind("churn-", 0) != 0) continue;
+    sup.Stop(w.id, 0ms).status().IgnoreError();
+    sup.Remove(w.id).IgnoreError();
+  }
+  for (uint64_t n = 0; !g_stop; ++n) {
+    std::string id = "churn-" + std::to_string(::getpid()) + "-" + std::to_string(n);
+    if (sup.Start(id, spec, never).ok()) {
+      std::this_thread::sleep_for(20ms);
+      sup.Stop(id, 0ms).status().IgnoreError();
+    }
+    sup.Remove(id).IgnoreError();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"supervisor crash-test host"};
   std::string data_dir, shim, cgroup_root;
   int children = 20;
-  bool cleanup = false;
+  bool cleanup = false, churn = false;
   app.add_option("--data-dir", data_dir)->required();
   app.add_option("--shim", shim)->required();
   app.add_option("--cgroup-root", cgroup_root)->required();
   app.add_option("--children", children);
   app.add_flag("--cleanup", cleanup, "stop and remove every workload, then exit");
+  app.add_flag("--churn", churn, "keep starting and removing one more workload");
   CLI11_PARSE(app, argc, argv);
 
   Supervisor::Options options;
@@ -97,9 +123,8 @@ int main(int argc, char** argv) {
   if (cleanup) {
     int failures = 0;
     for (const auto& w : (*sup)->List()) {
-      if (w.phase == WorkloadPhase::kRunning || w.phase == WorkloadPhase::kStopping) {
-        failures += !(*sup)->Stop(w.id, 200ms).ok();
-      }
+      // Whatever its phase: one due to restart may be running again by now.
+      failures += !(*sup)->Stop(w.id, 200ms).ok();
       failures += !(*sup)->Remove(w.id).ok();
     }
     failures += !(*sup)->cgroups().RemoveRoot().ok();
@@ -118,9 +143,12 @@ int main(int argc, char** argv) {
     }
   }
   ::signal(SIGTERM, [](int) { g_stop = true; });
+  std::thread churner;
+  if (churn) churner = std::thread([&] { Churn(**sup); });
   while (!g_stop) {
     WriteStatus(**sup, data_dir);
     std::this_thread::sleep_for(50ms);
   }
+  if (churner.joinable()) churner.join();
   return 0;  // the workloads keep running
 }
