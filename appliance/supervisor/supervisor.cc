@@ -220,7 +220,7 @@ Result<WorkloadState> Supervisor::Stop(const std::string& id, std::optional<std:
   if (!HasLiveRun(e.state.phase)) {
     e.state.phase = WorkloadPhase::kExited;
     ANNEX_RETURN_IF_ERROR(Persist(e.state));
-    Changed(e);
+    changed_.notify_all();
     return e.state;
   }
   if (e.state.phase == WorkloadPhase::kRunning) {

@@ -124,7 +124,6 @@ class Supervisor {
   void OnRunEnded(Entry& e, LastExit exit);
   void RestartDue(Entry& e);
   void EscalateStop(Entry& e);
-  void Changed(Entry& e);
   std::chrono::milliseconds UntilNextTimer() const;
   int64_t NowUnixMs() const;
 

@@ -21,11 +21,6 @@ void Supervisor::WakeMonitor() {
   (void)ignored;
 }
 
-void Supervisor::Changed(Entry& e) {
-  (void)e;
-  changed_.notify_all();
-}
-
 std::chrono::milliseconds Supervisor::UntilNextTimer() const {
   auto sleep = options_.max_sleep;
   os::MonoTime now = clock_.MonotonicNow();
@@ -119,7 +114,7 @@ void Supervisor::OnRunEnded(Entry& e, LastExit exit) {
   s.last_exit = std::move(exit);
   Status st = Persist(s);
   if (!st.ok()) log::Error("supervisor: recording an exit failed", {{"id", s.id}, {"error", st.ToString()}});
-  Changed(e);
+  changed_.notify_all();
 }
 
 void Supervisor::RestartDue(Entry& e) {
@@ -140,7 +135,7 @@ void Supervisor::RestartDue(Entry& e) {
   ++e.state.restarts;
   Status st = Persist(e.state);
   if (!st.ok()) log::Error("supervisor: recording a restart failed", {{"id", e.state.id}, {"error", st.ToString()}});
-  Changed(e);
+  changed_.notify_all();
 }
 
 // The grace is over: SIGKILL the workload and anything else in its cgroup,
