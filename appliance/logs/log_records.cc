@@ -88,7 +88,7 @@ Result<GroupRecord> DecodeGroup(std::string_view data) {
 std::string EncodeStream(const StreamRecord& r) {
   store::RecordWriter w(1);
   w.U64(r.id).Bytes(r.name).I64(r.creation_ms).Bool(r.has_events).I64(r.first_ms).Bool(r.ever_appended);
-  w.I64(r.last_ms).I64(r.last_ingestion_ms).U64(r.stored_bytes).U64(r.next_seq);
+  w.I64(r.last_ms).I64(r.last_ingestion_ms).U64(r.stored_bytes).U64(r.next_seq).I64(r.max_span_ms);
   return w.Finish();
 }
 
@@ -105,36 +105,9 @@ Result<StreamRecord> DecodeStream(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(s.last_ingestion_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(s.stored_bytes, r.U64());
   ANNEX_ASSIGN_OR_RETURN(s.next_seq, r.U64());
+  ANNEX_ASSIGN_OR_RETURN(s.max_span_ms, r.I64());
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return s;
-}
-
-std::string EncodeEventValue(int64_t ingestion_ms, std::string_view message) {
-  // A hand-rolled varint: this runs once per event on the append path.
-  std::string out;
-  out.reserve(message.size() + 10);
-  uint64_t v = static_cast<uint64_t>(ingestion_ms);
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-  out.append(message);
-  return out;
-}
-
-Status DecodeEventValue(std::string_view data, int64_t& ingestion_ms, std::string_view& message) {
-  uint64_t v = 0;
-  for (size_t i = 0, shift = 0; i < data.size() && shift < 64; ++i, shift += 7) {
-    auto byte = static_cast<uint8_t>(data[i]);
-    v |= uint64_t{byte & 0x7fu} << shift;
-    if (!(byte & 0x80)) {
-      ingestion_ms = static_cast<int64_t>(v);
-      message = data.substr(i + 1);
-      return Status::OK();
-    }
-  }
-  return Status::Corruption("log event value without an ingestion time");
 }
 
 LogGroupInfo ToInfo(const GroupRecord& r) {

@@ -4,7 +4,7 @@
 //
 //   groups   account \0 name-key            → GroupRecord
 //   streams  group id (8 BE) name-key       → StreamRecord
-//   events   stream id, timestamp, seq (8 BE each) → ingestion time, message
+//   events   stream id, timestamp, seq (8 BE each) → a chunk of events (log_chunk.h)
 //   doomed   stream id (8 BE)               → (empty) events still to delete
 //   meta     "next_id", "total_bytes"       → U64
 //
@@ -47,6 +47,7 @@ struct StreamRecord {
   int64_t last_ingestion_ms = 0;
   uint64_t stored_bytes = 0;
   uint64_t next_seq = 0;
+  int64_t max_span_ms = 0;  // widest chunk: last minus first timestamp
 };
 
 std::string NameKey(std::string_view name);
@@ -68,9 +69,6 @@ std::string EncodeGroup(const GroupRecord& r);
 Result<GroupRecord> DecodeGroup(std::string_view data);
 std::string EncodeStream(const StreamRecord& r);
 Result<StreamRecord> DecodeStream(std::string_view data);
-std::string EncodeEventValue(int64_t ingestion_ms, std::string_view message);
-// Views into `data`.
-Status DecodeEventValue(std::string_view data, int64_t& ingestion_ms, std::string_view& message);
 
 LogGroupInfo ToInfo(const GroupRecord& r);
 LogStreamInfo ToInfo(const StreamRecord& r);

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "appliance/core/log.h"
+#include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
 #include "appliance/os/clock.h"
 #include "appliance/store/group_commit.h"
@@ -268,15 +269,24 @@ void LogStore::AppendAsync(std::string account, std::string group, std::string s
       if (!create_missing) return StreamNotFound(stream);
       ANNEX_ASSIGN_OR_RETURN(s, NewStream(txn, *tables_, g->id, stream, now));
     }
+    // One chunk per append, its events in time order (stable: equal times keep their order).
+    std::vector<const LogEvent*> sorted;
+    sorted.reserve(events.size());
+    for (const LogEvent& e : events) sorted.push_back(&e);
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const LogEvent* a, const LogEvent* b) { return a->timestamp_ms < b->timestamp_ms; });
     uint64_t bytes = 0;
-    for (const LogEvent& e : events) {
+    for (const LogEvent* e : sorted) bytes += e->message.size();
+    if (!sorted.empty()) {
+      int64_t first = sorted.front()->timestamp_ms, last = sorted.back()->timestamp_ms;
       ANNEX_RETURN_IF_ERROR(
-          txn.Put(tables_->events, EventKey(s->id, e.timestamp_ms, s->next_seq++), EncodeEventValue(now, e.message)));
-      bytes += e.message.size();
-      s->first_ms = s->has_events ? std::min(s->first_ms, e.timestamp_ms) : e.timestamp_ms;
+          txn.Put(tables_->events, EventKey(s->id, first, s->next_seq), EncodeChunk(now, sorted)));
+      s->next_seq += sorted.size();
+      s->first_ms = s->has_events ? std::min(s->first_ms, first) : first;
       s->has_events = true;
-      s->last_ms = s->ever_appended ? std::max(s->last_ms, e.timestamp_ms) : e.timestamp_ms;
+      s->last_ms = s->ever_appended ? std::max(s->last_ms, last) : last;
       s->ever_appended = true;
+      s->max_span_ms = std::max(s->max_span_ms, last - first);
     }
     if (!events.empty()) s->last_ingestion_ms = now;
     s->stored_bytes += bytes;

@@ -56,14 +56,14 @@ struct LogTables;
 
 // Reads one stream in time order.
 struct StreamRead {
-  std::optional<int64_t> start_ms;  // inclusive
-  std::optional<int64_t> end_ms;    // exclusive
+  std::optional<int64_t> start_ms{};  // inclusive
+  std::optional<int64_t> end_ms{};    // exclusive
   // Forward: the oldest events from `start_ms` or after `after`. Backward:
   // the newest events before `end_ms` or `before`. Results are ascending
   // either way.
   bool forward = true;
-  std::optional<StreamPosition> after;
-  std::optional<StreamPosition> before;
+  std::optional<StreamPosition> after{};
+  std::optional<StreamPosition> before{};
   size_t limit = 10000;
   size_t max_bytes = size_t{1} << 20;  // message bytes per answer
 };
@@ -78,17 +78,17 @@ struct GroupPosition {
 
 // Reads the events of some or all streams of a group, merged in time order.
 struct GroupRead {
-  std::vector<std::string> stream_names;  // empty: every stream (with stream_prefix)
-  std::string stream_prefix;
-  std::optional<int64_t> start_ms;  // inclusive
-  std::optional<int64_t> end_ms;    // exclusive
-  std::optional<GroupPosition> after;
+  std::vector<std::string> stream_names{};  // empty: every stream (with stream_prefix)
+  std::string stream_prefix{};
+  std::optional<int64_t> start_ms{};  // inclusive
+  std::optional<int64_t> end_ms{};    // exclusive
+  std::optional<GroupPosition> after{};
   size_t limit = 10000;
   size_t max_bytes = size_t{1} << 20;
   // Events examined before the read stops with a resume position, so a
   // selective filter over a large group answers in bounded time.
   size_t scan_budget = 100000;
-  std::function<bool(std::string_view message)> match;  // null: every event
+  std::function<bool(std::string_view message)> match{};  // null: every event
 };
 
 struct GroupReadResult {
@@ -98,9 +98,9 @@ struct GroupReadResult {
 };
 
 struct ListGroupsQuery {
-  std::string prefix;
-  std::string contains_ci;   // case-insensitive substring (logGroupNamePattern)
-  std::string after;         // names after this one
+  std::string prefix{};
+  std::string contains_ci{};   // case-insensitive substring (logGroupNamePattern)
+  std::string after{};         // names after this one
   size_t limit = 50;
 };
 

@@ -5,6 +5,7 @@
 #include <climits>
 #include <map>
 
+#include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
 #include "appliance/logs/log_store.h"
 #include "appliance/store/group_commit.h"
@@ -29,9 +30,10 @@ struct Deleted {
   uint64_t bytes = 0;
 };
 
-// Deletes up to `max_events` of the stream's oldest events that are older
-// than `ref.cutoff_ms` (and, with `bytes_wanted`, no more than needed to
-// free that much), keeping the stream's and group's counters and the total.
+// Deletes the stream's oldest events that are older than `ref.cutoff_ms`
+// — whole chunks, and the old head of a chunk that straddles the cutoff —
+// stopping after about `max_events` (whole chunks) and, with `bytes_wanted`,
+// once that much is freed. Keeps the stream's and group's counters and the total.
 Result<Deleted> DeleteStreamHead(store::WriteTxn& txn, const LogTables& t, const StreamRef& ref, size_t max_events,
                                  uint64_t bytes_wanted) {
   Deleted d;
@@ -40,29 +42,49 @@ Result<Deleted> DeleteStreamHead(store::WriteTxn& txn, const LogTables& t, const
   ANNEX_ASSIGN_OR_RETURN(StreamRecord s, DecodeStream(*stream_value));
   std::string prefix = EventKeyPrefix(s.id);
   std::vector<std::string> doomed;
-  std::optional<int64_t> next_first;
+  std::vector<std::pair<std::string, std::string>> rewrites;  // chunks' surviving tails: key, value
   {
     ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.events));
     Status scan = c.Seek(prefix);
     for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
       ANNEX_ASSIGN_OR_RETURN(EventKeyParts k, ParseEventKey(c.key()));
-      bool enough = doomed.size() >= max_events || (bytes_wanted > 0 && d.bytes >= bytes_wanted);
-      if (k.timestamp_ms >= ref.cutoff_ms || enough) {
-        next_first = k.timestamp_ms;
-        break;
+      bool enough = d.events >= max_events || (bytes_wanted > 0 && d.bytes >= bytes_wanted);
+      if (k.timestamp_ms >= ref.cutoff_ms || enough) break;
+      ANNEX_ASSIGN_OR_RETURN(DecodedChunk chunk, DecodeChunk(c.value(), k.timestamp_ms, k.seq));
+      size_t keep_from = 0;
+      while (keep_from < chunk.events.size() && chunk.events[keep_from].timestamp_ms < ref.cutoff_ms &&
+             !(bytes_wanted > 0 && d.bytes >= bytes_wanted)) {
+        d.bytes += chunk.events[keep_from].message.size();
+        ++d.events;
+        ++keep_from;
       }
-      int64_t ingestion = 0;
-      std::string_view message;
-      ANNEX_RETURN_IF_ERROR(DecodeEventValue(c.value(), ingestion, message));
-      d.bytes += message.size();
       doomed.emplace_back(c.key());
+      if (keep_from < chunk.events.size()) {
+        // The chunk's newer events stay, under the key of the first of them.
+        std::vector<LogEvent> rest;
+        for (size_t i = keep_from; i < chunk.events.size(); ++i) {
+          rest.push_back(LogEvent{chunk.events[i].timestamp_ms, std::string(chunk.events[i].message)});
+        }
+        std::vector<const LogEvent*> pointers;
+        for (const auto& e : rest) pointers.push_back(&e);
+        const ChunkEvent& first = chunk.events[keep_from];
+        rewrites.emplace_back(EventKey(s.id, first.timestamp_ms, first.seq), EncodeChunk(chunk.ingestion_ms, pointers));
+      }
     }
     ANNEX_RETURN_IF_ERROR(scan);
   }
   for (const auto& key : doomed) ANNEX_RETURN_IF_ERROR(txn.Delete(t.events, key));
-  d.events = doomed.size();
-  s.has_events = next_first.has_value();
-  if (next_first) s.first_ms = *next_first;
+  for (const auto& [key, value] : rewrites) ANNEX_RETURN_IF_ERROR(txn.Put(t.events, key, value));
+  {
+    // The oldest event left is the first key's.
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.events));
+    ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
+    s.has_events = c.Valid() && c.key().starts_with(prefix);
+    if (s.has_events) {
+      ANNEX_ASSIGN_OR_RETURN(EventKeyParts k, ParseEventKey(c.key()));
+      s.first_ms = k.timestamp_ms;
+    }
+  }
   s.stored_bytes -= std::min(s.stored_bytes, d.bytes);
   ANNEX_RETURN_IF_ERROR(txn.Put(t.streams, ref.stream_key, EncodeStream(s)));
   ANNEX_ASSIGN_OR_RETURN(auto group_value, txn.Get(t.groups, ref.group_key));
@@ -76,7 +98,7 @@ Result<Deleted> DeleteStreamHead(store::WriteTxn& txn, const LogTables& t, const
   return d;
 }
 
-// Deletes up to `max_events` events of the first doomed stream; false when none is left.
+// Deletes about `max_events` events (whole chunks) of the first doomed stream; false when none is left.
 Result<bool> DropDoomed(store::WriteTxn& txn, const LogTables& t, size_t max_events, Deleted& d) {
   std::string doomed_key;
   {
@@ -92,20 +114,19 @@ Result<bool> DropDoomed(store::WriteTxn& txn, const LogTables& t, size_t max_eve
     ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.events));
     Status scan = c.Seek(prefix);
     for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
-      if (keys.size() >= max_events) {
+      if (d.events >= max_events) {
         more = true;
         break;
       }
-      int64_t ingestion = 0;
-      std::string_view message;
-      ANNEX_RETURN_IF_ERROR(DecodeEventValue(c.value(), ingestion, message));
-      d.bytes += message.size();
+      uint64_t count = 0, bytes = 0;
+      ANNEX_RETURN_IF_ERROR(ChunkTotals(c.value(), count, bytes));
+      d.events += count;
+      d.bytes += bytes;
       keys.emplace_back(c.key());
     }
     ANNEX_RETURN_IF_ERROR(scan);
   }
   for (const auto& key : keys) ANNEX_RETURN_IF_ERROR(txn.Delete(t.events, key));
-  d.events += keys.size();
   if (!more) ANNEX_RETURN_IF_ERROR(txn.Delete(t.doomed, doomed_key));
   ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, t, kTotalBytes));
   ANNEX_RETURN_IF_ERROR(PutCounter(txn, t, kTotalBytes, total - std::min(total, d.bytes)));
@@ -189,7 +210,7 @@ Result<MaintenanceReport> LogStore::Maintain(size_t max_batches) {
       }));
       report.events_expired += d.events;
       total_bytes_.fetch_sub(std::min(total_bytes_.load(), d.bytes));
-      more = d.events == batch;
+      more = d.events >= batch;
     }
   }
 

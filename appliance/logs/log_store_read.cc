@@ -1,11 +1,14 @@
 // LogStore's reads: one stream by time, and a group's streams merged.
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <queue>
 
+#include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
 #include "appliance/logs/log_store.h"
+#include "appliance/logs/log_stream_cursor.h"
 #include "appliance/store/lmdb_env.h"
 
 namespace annex::logs {
@@ -19,22 +22,85 @@ std::string EventId(int64_t timestamp_ms, uint64_t stream_id, uint64_t seq) {
   return buf;
 }
 
-Result<StoredEvent> DecodeEvent(std::string_view key, std::string_view value) {
-  ANNEX_ASSIGN_OR_RETURN(EventKeyParts k, ParseEventKey(key));
-  StoredEvent e;
-  std::string_view message;
-  ANNEX_RETURN_IF_ERROR(DecodeEventValue(value, e.ingestion_ms, message));
-  e.message = std::string(message);
-  e.timestamp_ms = k.timestamp_ms;
-  e.position = {k.timestamp_ms, k.seq};
-  e.event_id = EventId(k.timestamp_ms, k.stream_id, k.seq);
-  return e;
+StoredEvent MakeEvent(const ChunkEvent& e, int64_t ingestion_ms, uint64_t stream_id) {
+  StoredEvent out;
+  out.timestamp_ms = e.timestamp_ms;
+  out.ingestion_ms = ingestion_ms;
+  out.message = std::string(e.message);
+  out.position = {e.timestamp_ms, e.seq};
+  out.event_id = EventId(e.timestamp_ms, stream_id, e.seq);
+  return out;
 }
 
 bool Before(const GroupPosition& a, const GroupPosition& b) {
   if (a.timestamp_ms != b.timestamp_ms) return a.timestamp_ms < b.timestamp_ms;
   if (a.stream_id != b.stream_id) return a.stream_id < b.stream_id;
   return a.seq < b.seq;
+}
+
+bool PositionBefore(const StreamPosition& a, const StreamPosition& b) {
+  return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms : a.seq < b.seq;
+}
+
+// The first position after `p`.
+StreamPosition After(const StreamPosition& p) {
+  if (p.seq != UINT64_MAX) return {p.timestamp_ms, p.seq + 1};
+  return {p.timestamp_ms == INT64_MAX ? INT64_MAX : p.timestamp_ms + 1, 0};
+}
+
+// The newest events before `upper` (and at or after `start_ms`): chunks are
+// walked from the newest key back until none further back can hold one of
+// the `limit` newest found so far.
+Result<std::vector<StoredEvent>> ReadBackward(const store::ReadTxn& txn, const LogTables& t, const StreamRecord& s,
+                                              const StreamRead& read) {
+  StreamPosition upper{INT64_MAX, UINT64_MAX};
+  if (read.end_ms) upper = {*read.end_ms, 0};
+  if (read.before && PositionBefore(*read.before, upper)) upper = *read.before;
+  int64_t start = read.start_ms.value_or(INT64_MIN);
+  std::string prefix = EventKeyPrefix(s.id);
+  std::string below = upper.timestamp_ms == INT64_MAX && upper.seq == UINT64_MAX
+                          ? EventKeyPrefix(s.id + 1)
+                          : EventKey(s.id, upper.timestamp_ms, upper.seq);
+  struct Found {
+    ChunkEvent event;
+    int64_t ingestion_ms;
+  };
+  std::vector<Found> found;
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.events));
+  Status scan = c.SeekBefore(below);
+  for (; scan.ok() && c.Valid() && c.key().starts_with(prefix) && c.key() < std::string_view(below); scan = c.Prev()) {
+    ANNEX_ASSIGN_OR_RETURN(EventKeyParts k, ParseEventKey(c.key()));
+    int64_t reach = k.timestamp_ms > INT64_MAX - s.max_span_ms ? INT64_MAX : k.timestamp_ms + s.max_span_ms;
+    if (reach < start) break;
+    if (found.size() >= read.limit) {
+      // The limit-th newest found: a chunk ending before it adds nothing.
+      std::nth_element(found.begin(), found.begin() + static_cast<long>(read.limit - 1), found.end(),
+                       [](const Found& a, const Found& b) {
+                         return PositionBefore({b.event.timestamp_ms, b.event.seq}, {a.event.timestamp_ms, a.event.seq});
+                       });
+      found.resize(read.limit);
+      const ChunkEvent& oldest_kept = found.back().event;
+      if (reach < oldest_kept.timestamp_ms) break;
+    }
+    ANNEX_ASSIGN_OR_RETURN(DecodedChunk chunk, DecodeChunk(c.value(), k.timestamp_ms, k.seq));
+    for (const ChunkEvent& e : chunk.events) {
+      if (e.timestamp_ms < start || !PositionBefore({e.timestamp_ms, e.seq}, upper)) continue;
+      found.push_back(Found{e, chunk.ingestion_ms});
+    }
+  }
+  ANNEX_RETURN_IF_ERROR(scan);
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return PositionBefore({b.event.timestamp_ms, b.event.seq}, {a.event.timestamp_ms, a.event.seq});
+  });  // newest first
+  std::vector<StoredEvent> out;
+  size_t bytes = 0;
+  for (const Found& f : found) {
+    if (out.size() >= read.limit || (!out.empty() && bytes + f.event.message.size() > read.max_bytes)) break;
+    bytes += f.event.message.size();
+    out.push_back(MakeEvent(f.event, f.ingestion_ms, s.id));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace
@@ -46,47 +112,23 @@ Result<std::vector<StoredEvent>> LogStore::ReadStream(const std::string& account
   if (!g) return Status::NotFound("The specified log group does not exist: " + group);
   ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g->id, stream));
   if (!s) return Status::NotFound("The specified log stream does not exist: " + stream);
-  std::string prefix = EventKeyPrefix(s->id);
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->events));
+  if (!read.forward) return ReadBackward(txn, *tables_, *s, read);
+
+  StreamPosition from{read.start_ms.value_or(INT64_MIN), 0};
+  if (read.after && PositionBefore(from, After(*read.after))) from = After(*read.after);
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor raw, txn.OpenCursor(tables_->events));
+  StreamEventCursor c(std::move(raw), s->id, s->max_span_ms);
   std::vector<StoredEvent> out;
   size_t bytes = 0;
-  auto take = [&](std::string_view key, std::string_view value) -> Result<bool> {
-    ANNEX_ASSIGN_OR_RETURN(StoredEvent e, DecodeEvent(key, value));
-    if (read.start_ms && e.timestamp_ms < *read.start_ms) return false;
-    if (read.end_ms && e.timestamp_ms >= *read.end_ms) return false;
-    if (out.size() >= read.limit || (!out.empty() && bytes + e.message.size() > read.max_bytes)) return false;
+  Status scan = c.Seek(from);
+  for (; scan.ok() && c.Valid(); scan = c.Next()) {
+    const ChunkEvent& e = c.event();
+    if (read.end_ms && e.timestamp_ms >= *read.end_ms) break;
+    if (out.size() >= read.limit || (!out.empty() && bytes + e.message.size() > read.max_bytes)) break;
     bytes += e.message.size();
-    out.push_back(std::move(e));
-    return true;
-  };
-  if (read.forward) {
-    std::string from = prefix;
-    if (read.start_ms) from = std::max(from, EventKey(s->id, *read.start_ms, 0));
-    if (read.after) {
-      const StreamPosition& a = *read.after;
-      std::string next = a.seq == UINT64_MAX ? (a.timestamp_ms == INT64_MAX ? EventKeyPrefix(s->id + 1)
-                                                                            : EventKey(s->id, a.timestamp_ms + 1, 0))
-                                             : EventKey(s->id, a.timestamp_ms, a.seq + 1);
-      from = std::max(from, next);
-    }
-    Status scan = c.Seek(from);
-    for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
-      ANNEX_ASSIGN_OR_RETURN(bool taken, take(c.key(), c.value()));
-      if (!taken) break;
-    }
-    ANNEX_RETURN_IF_ERROR(scan);
-    return out;
-  }
-  std::string below = EventKeyPrefix(s->id + 1);
-  if (read.end_ms) below = std::min(below, EventKey(s->id, *read.end_ms, 0));
-  if (read.before) below = std::min(below, EventKey(s->id, read.before->timestamp_ms, read.before->seq));
-  Status scan = c.SeekBefore(below);
-  for (; scan.ok() && c.Valid() && c.key().starts_with(prefix) && c.key() < std::string_view(below); scan = c.Prev()) {
-    ANNEX_ASSIGN_OR_RETURN(bool taken, take(c.key(), c.value()));
-    if (!taken) break;
+    out.push_back(MakeEvent(e, c.ingestion_ms(), s->id));
   }
   ANNEX_RETURN_IF_ERROR(scan);
-  std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -126,7 +168,7 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
   };
   auto later = [](const Head& a, const Head& b) { return Before(b.pos, a.pos); };
   std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
-  std::vector<store::Cursor> cursors;
+  std::vector<StreamEventCursor> cursors;
   std::vector<const StreamRecord*> owners;
   cursors.reserve(streams.size());
   int64_t from_ms = read.start_ms.value_or(INT64_MIN);
@@ -134,14 +176,12 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
 
   // Moves cursor i to its next event in range (not at or before `after`), pushing it on the heap.
   auto advance = [&](size_t i, bool first) -> Status {
-    store::Cursor& c = cursors[i];
-    const StreamRecord& s = *owners[i];
-    std::string prefix = EventKeyPrefix(s.id);
-    Status scan = first ? c.Seek(EventKey(s.id, from_ms, 0)) : c.Next();
-    for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) {
-      ANNEX_ASSIGN_OR_RETURN(EventKeyParts k, ParseEventKey(c.key()));
-      if (read.end_ms && k.timestamp_ms >= *read.end_ms) return Status::OK();
-      GroupPosition pos{k.timestamp_ms, k.stream_id, k.seq};
+    StreamEventCursor& c = cursors[i];
+    Status scan = first ? c.Seek({from_ms, 0}) : c.Next();
+    for (; scan.ok() && c.Valid(); scan = c.Next()) {
+      const ChunkEvent& e = c.event();
+      if (read.end_ms && e.timestamp_ms >= *read.end_ms) return Status::OK();
+      GroupPosition pos{e.timestamp_ms, owners[i]->id, e.seq};
       if (read.after && !Before(*read.after, pos)) continue;
       heap.push(Head{pos, i});
       return Status::OK();
@@ -153,8 +193,8 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
     if (!s.has_events) continue;
     if (read.start_ms && s.last_ms < *read.start_ms) continue;
     if (read.end_ms && s.first_ms >= *read.end_ms) continue;
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->events));
-    cursors.push_back(std::move(c));
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor raw, txn.OpenCursor(tables_->events));
+    cursors.emplace_back(std::move(raw), s.id, s.max_span_ms);
     owners.push_back(&s);
     ANNEX_RETURN_IF_ERROR(advance(cursors.size() - 1, /*first=*/true));
   }
@@ -167,20 +207,13 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
     Head head = heap.top();
     heap.pop();
     ++scanned;
-    store::Cursor& c = cursors[head.index];
-    int64_t ingestion = 0;
-    std::string_view message;
-    ANNEX_RETURN_IF_ERROR(DecodeEventValue(c.value(), ingestion, message));
-    if (!read.match || read.match(message)) {
-      StoredEvent e;
-      e.timestamp_ms = head.pos.timestamp_ms;
-      e.ingestion_ms = ingestion;
-      e.message = std::string(message);
-      e.position = {head.pos.timestamp_ms, head.pos.seq};
-      e.stream = owners[head.index]->name;
-      e.event_id = EventId(head.pos.timestamp_ms, head.pos.stream_id, head.pos.seq);
-      bytes += e.message.size();
-      result.events.push_back(std::move(e));
+    StreamEventCursor& c = cursors[head.index];
+    const ChunkEvent& e = c.event();
+    if (!read.match || read.match(e.message)) {
+      StoredEvent out = MakeEvent(e, c.ingestion_ms(), head.pos.stream_id);
+      out.stream = owners[head.index]->name;
+      bytes += out.message.size();
+      result.events.push_back(std::move(out));
     }
     result.resume = head.pos;
     ANNEX_RETURN_IF_ERROR(advance(head.index, /*first=*/false));

@@ -77,6 +77,21 @@ TEST_F(LogStoreEvictionTest, RetentionDeletesOnlyEventsOlderThanTheGroupKeepsThe
   EXPECT_EQ(group->stored_bytes, 16u);
 }
 
+TEST_F(LogStoreEvictionTest, RetentionCutsChunksThatStraddleTheCutoff) {
+  auto store = Open(uint64_t{1} << 30);
+  // One append spanning the cutoff, and a later one whose range lies inside the first's.
+  ASSERT_TRUE(store->Append("1", "g", "s", {{kNowMs - 5 * kDayMs, "old1"}, {kNowMs - kDayMs, "new1"}}, true).ok());
+  ASSERT_TRUE(store->Append("1", "g", "s", {{kNowMs - 4 * kDayMs, "old2"}, {kNowMs - 2 * kDayMs, "new2"}}, true).ok());
+  ASSERT_TRUE(store->SetRetention("1", "g", 3).ok());
+  MaintenanceReport r = Drain(*store);
+  EXPECT_EQ(r.events_expired, 2u);
+  EXPECT_EQ(Messages(*store, "g", "s"), (std::vector<std::string>{"new2", "new1"}));
+  auto streams = store->ListStreams("1", "g");
+  ASSERT_TRUE(streams.ok());
+  EXPECT_EQ((*streams)[0].first_event_ms, kNowMs - 2 * kDayMs);
+  EXPECT_EQ((*streams)[0].stored_bytes, 8u);
+}
+
 TEST_F(LogStoreEvictionTest, SizeBoundEvictsTheOldestEventsAcrossStreams) {
   auto store = Open(40);  // bytes of messages
   // Two streams, interleaved in time; each message is 10 bytes.

@@ -159,6 +159,28 @@ TEST_F(LogStoreTest, GroupReadMergesStreamsAndResumes) {
   EXPECT_EQ(Messages(tail->events), (std::vector<std::string>{"o6 error"}));
 }
 
+TEST_F(LogStoreTest, BatchesThatOverlapInTimeReadInTimeOrder) {
+  // Three appends whose time ranges interleave, as a client retrying late batches makes them.
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{10, "a10"}, {100, "a100"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{50, "b50"}, {20, "b20"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{60, "c60"}, {150, "c150"}}), true).ok());
+  auto all = store_->ReadStream("1", "g", "s", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Messages(*all), (std::vector<std::string>{"a10", "b20", "b50", "c60", "a100", "c150"}));
+  auto from55 = store_->ReadStream("1", "g", "s", {.start_ms = 55, .end_ms = 120});
+  ASSERT_TRUE(from55.ok());
+  EXPECT_EQ(Messages(*from55), (std::vector<std::string>{"c60", "a100"}));
+  auto newest3 = store_->ReadStream("1", "g", "s", {.forward = false, .limit = 3});
+  ASSERT_TRUE(newest3.ok());
+  EXPECT_EQ(Messages(*newest3), (std::vector<std::string>{"c60", "a100", "c150"}));
+  auto before = store_->ReadStream("1", "g", "s", {.forward = false, .before = newest3->front().position, .limit = 2});
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(Messages(*before), (std::vector<std::string>{"b20", "b50"}));
+  auto merged = store_->ReadGroup("1", "g", {.start_ms = 50});
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(Messages(merged->events), (std::vector<std::string>{"b50", "c60", "a100", "c150"}));
+}
+
 TEST_F(LogStoreTest, EventsSurviveReopening) {
   ASSERT_TRUE(store_->Append("1", "g", "s", Events({{1, "one"}, {2, "two"}}), true).ok());
   ASSERT_TRUE(store_->SetRetention("1", "g", 7).ok());
