@@ -51,6 +51,7 @@ bench: test-deps build
 	tests/bench/image_bench.sh
 	tests/bench/sync_bench.sh
 	tests/bench/events_bench.sh
+	tests/bench/logs_bench.sh
 	tests/bench/supervisor_bench.sh
 
 clean:
