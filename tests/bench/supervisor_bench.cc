@@ -3,7 +3,8 @@
 //      cgroup, the shim's exec and cgroup join, the workload's exec, the
 //      durable record) against fork+exec of /bin/true by hand (the peer), and
 //      against fork + cgroup join + exec by hand (what the kernel charges for
-//      the join alone), interleaved so all three see the same machine;
+//      the join alone), and a supervisor without cgroups (what the joins
+//      cost it), interleaved so all four see the same machine;
 //   2. 500 idle supervised workloads: how much the supervising process grows
 //      per workload (RSS), and what each shim holds.
 // Prints one JSON line.
@@ -119,6 +120,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   Supervisor& sup = **opened;
+  Supervisor::Options bare = options;  // the same, without cgroups
+  bare.data_dir = dir + "/bare";
+  bare.layout = CgroupLayout{};
+  auto opened_bare = Supervisor::Open(bare);
+  if (!opened_bare.ok()) return 1;
   RestartPolicy never;
   never.mode = RestartMode::kNever;
   WorkloadSpec spec;
@@ -130,7 +136,7 @@ int main(int argc, char** argv) {
   std::vector<int> procs;
   for (const auto& d : paths->dirs) procs.push_back(::open((d + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
 
-  std::vector<double> peer, joined, supervised;
+  std::vector<double> peer, joined, supervised, without_cgroups;
   for (int i = 0; i < iterations; ++i) {
     peer.push_back(ForkExec({}));
     joined.push_back(ForkExec(procs));
@@ -144,6 +150,11 @@ int main(int argc, char** argv) {
     }
     sup.WaitFor(id, [](const WorkloadState& w) { return w.phase == WorkloadPhase::kExited; }, 10s);
     if (!sup.Remove(id).ok()) return 1;
+    t0 = Clock::now();
+    if (!(*opened_bare)->Start(id, spec, never).ok()) return 1;
+    without_cgroups.push_back(Ms(Clock::now() - t0));
+    (*opened_bare)->WaitFor(id, [](const WorkloadState& w) { return w.phase == WorkloadPhase::kExited; }, 10s);
+    if (!(*opened_bare)->Remove(id).ok()) return 1;
   }
   for (int fd : procs) ::close(fd);
   std::vector<double> commits = DurableCommits(dir + "/commit-peer", iterations);
@@ -178,6 +189,7 @@ int main(int argc, char** argv) {
       {"fork_exec", Summary(peer)},
       {"fork_join_exec", Summary(joined)},
       {"supervised", Summary(supervised)},
+      {"supervised_without_cgroups", Summary(without_cgroups)},
       {"durable_commit", Summary(commits)},
       {"ratio_p50", Percentile(supervised, 0.5) / Percentile(peer, 0.5)},
       {"ratio_p50_vs_join", Percentile(supervised, 0.5) / Percentile(joined, 0.5)},

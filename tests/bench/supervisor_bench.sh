@@ -28,6 +28,8 @@ print("fork+exec /bin/true by hand (peer)        p50 %6.2f ms  p90 %6.2f ms" % (
 print("fork + cgroup join + exec by hand         p50 %6.2f ms  p90 %6.2f ms" % (j["p50_ms"], j["p90_ms"]))
 print("Supervisor::Start (running, record durable) p50 %6.2f ms  p90 %6.2f ms" % (s["p50_ms"], s["p90_ms"]))
 print("  of which one durable LMDB commit         p50 %6.2f ms" % c["p50_ms"])
+n = d["supervised_without_cgroups"]
+print("the same Start without cgroups             p50 %6.2f ms  p90 %6.2f ms" % (n["p50_ms"], n["p90_ms"]))
 line("spawn-to-running vs fork+exec by hand (p50, %d runs)" % d["iterations"], "%.2fx" % d["ratio_p50"], "<= 1.5x",
      d["ratio_p50"] <= 1.5)
 print("  vs fork + cgroup join + exec by hand     %.2fx" % d["ratio_p50_vs_join"])
