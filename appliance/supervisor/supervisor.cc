@@ -64,7 +64,8 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(Options options) {
   } else {
     ANNEX_ASSIGN_OR_RETURN(layout, DetectCgroupLayout());
   }
-  std::unique_ptr<Supervisor> s(new Supervisor(std::move(options), std::move(*env), *table, std::move(layout), lock_fd));
+  std::unique_ptr<Supervisor> s(
+      new Supervisor(std::move(options), std::move(*env), *table, std::move(layout), lock_fd));
   if (s->epoll_fd_ < 0 || s->wake_fd_ < 0) return Status::FromErrno(errno, "epoll/eventfd");
   ANNEX_RETURN_IF_ERROR(s->Recover());
   s->monitor_ = std::thread([p = s.get()] { p->MonitorLoop(); });
