@@ -527,6 +527,9 @@ class Slot {
 // kept short so a burst of idle connections holds the few over-cap slots
 // only briefly.
 constexpr std::chrono::milliseconds kOverCapWait{250};
+// Connections past even the over-cap slots that may wait that long for
+// their head to see whether it is a health check; beyond, it is peeked at once.
+constexpr size_t kTriageSlots = 256;
 
 Response SlowDown(std::string_view request_id) {
   return RenderRestXmlError(MakeApiError("SlowDown", "Please reduce your request rate."), request_id);
@@ -547,6 +550,7 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   Slot::Counter connections = std::make_shared<std::atomic<size_t>>(0);
   Slot::Counter over_cap = std::make_shared<std::atomic<size_t>>(0);
+  Slot::Counter triaging = std::make_shared<std::atomic<size_t>>(0);
   Slot::Counter uploads = std::make_shared<std::atomic<size_t>>(0);
   os::DescriptorReserve reserve;  // used by the accept loops, which all run on contexts.front()
   // Requests being served, for AbandonRequests: each entry is added and
@@ -583,6 +587,8 @@ struct HttpServer::Impl {
                       bool over_cap);
   bool Exempt(const Request& request) const;
   bool AskedForExemptPath(Socket& socket) const;
+  Task<void> Triage(Socket socket, Slot slot);
+  void RefuseOverCap(Socket& socket);
   template <class Stream>
   Task<void> WriteRaw(Stream& stream, Response response, std::string_view request_id);
   Task<bool> ServeGuarded(Exchange& exchange);
@@ -776,24 +782,55 @@ Task<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
     Slot slot = Slot::TryTake(connections, options.max_connections);
     bool over = !slot;
     if (over) slot = Slot::TryTake(over_cap, options.over_cap_slots);
-    if (!slot && !tls && AskedForExemptPath(socket)) {
-      Dispatch(std::move(socket), Slot(), true, tls);  // a health check is answered even now
-      continue;
-    }
-    if (!slot) {
-      // Past the cap and its headroom: answer without reading (plain HTTP
-      // only; a TLS client cannot be answered before a handshake) and close.
-      if (!tls) {
-        std::string id = NewRequestId();
-        Response r = SlowDown(id);
-        std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
-        socket.non_blocking(true, ec);
-        socket.send(asio::buffer(bytes), 0, ec);  // best effort; Asio sends with MSG_NOSIGNAL
+    if (!slot && !tls) {
+      // Past the cap and its headroom: a health check is still answered.
+      // Its head may not have arrived yet (the client was just accepted),
+      // so a bounded number of connections get one readability wait.
+      if (Slot triage = Slot::TryTake(triaging, kTriageSlots)) {
+        asio::co_spawn(socket.get_executor(), Triage(std::move(socket), std::move(triage)), LogEscaped{"triage"});
+      } else if (AskedForExemptPath(socket)) {
+        Dispatch(std::move(socket), Slot(), true, tls);
+      } else {
+        RefuseOverCap(socket);
       }
       continue;
     }
+    if (!slot) continue;  // TLS: a client cannot be answered before a handshake
     Dispatch(std::move(socket), std::move(slot), over, tls);
   }
+}
+
+// Waits for the first bytes of an over-cap connection's head — one socket
+// wait raced against one timer, no polling — then serves it if it asks for
+// an exempt path and refuses it otherwise.
+Task<void> HttpServer::Impl::Triage(Socket socket, Slot slot) {
+  auto shared = std::make_shared<Socket>(std::move(socket));
+  asio::steady_timer timer(shared->get_executor(), kOverCapWait);
+  // The handler may run after this frame is gone: it owns the socket too.
+  timer.async_wait([shared](const beast::error_code& ec) {
+    beast::error_code ignored;
+    if (!ec) shared->cancel(ignored);
+  });
+  beast::error_code ec;
+  co_await shared->async_wait(tcp::socket::wait_read, asio::redirect_error(use_task, ec));
+  timer.cancel();
+  if (!ec && AskedForExemptPath(*shared)) {
+    Dispatch(std::move(*shared), Slot(), true, nullptr);
+  } else {
+    RefuseOverCap(*shared);
+    beast::error_code ignored;
+    shared->close(ignored);
+  }
+}
+
+// Answers 503 SlowDown without reading (best effort) and leaves the socket to close.
+void HttpServer::Impl::RefuseOverCap(Socket& socket) {
+  beast::error_code ec;
+  std::string id = NewRequestId();
+  Response r = SlowDown(id);
+  std::string bytes = SerializeHead(r.status, r.headers, r.body.size(), false, id, options) + r.body;
+  socket.non_blocking(true, ec);
+  socket.send(asio::buffer(bytes), 0, ec);  // Asio sends with MSG_NOSIGNAL
 }
 
 void HttpServer::Impl::Dispatch(Socket socket, Slot slot, bool over, asio::ssl::context* tls) {
