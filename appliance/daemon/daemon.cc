@@ -181,6 +181,7 @@ Status RunDaemon(const Config& config) {
   log_options.dir = os::JoinPath(config.data_dir, "logs");
   log_options.clock = &clock;
   ANNEX_ASSIGN_OR_RETURN(auto log_store, logs::LogStore::Open(log_options));
+  Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
   // Each service gets an environment of its own: its directory under the data dir.
   auto environment = [&](std::string_view dir) {
     service::Environment env;
@@ -191,6 +192,8 @@ Status RunDaemon(const Config& config) {
     env.region = config.region;
     env.domain = config.domain;
     env.root_account_id = root.account_id;
+    env.identities = identities.get();
+    env.metrics = &metrics;
     env.scheduler = scheduler.get();
     env.events = &event_bus;
     env.log_store = log_store.get();
@@ -201,7 +204,6 @@ Status RunDaemon(const Config& config) {
   ANNEX_RETURN_IF_ERROR(AddModule(modules, objectstore::NewModule(environment("objectstore"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, logs::NewModule(environment("logs"))));
 
-  Metrics metrics;  // before the sync link, which reads it until it stops
   std::vector<service::ServiceControl*> controls;
   for (auto& m : modules) {
     if (m.control) controls.push_back(m.control.get());

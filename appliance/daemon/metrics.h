@@ -13,9 +13,11 @@
 #include <tuple>
 #include <vector>
 
+#include "appliance/service/metrics_registry.h"
+
 namespace annex::daemon {
 
-class Metrics {
+class Metrics final : public service::MetricsRegistry {
  public:
   struct ServiceTotals {
     uint64_t requests = 0;
@@ -30,7 +32,7 @@ class Metrics {
   // Appends the counters in Prometheus exposition format.
   void Render(std::string& out) const;
   // Something else that renders its own metrics after the counters (set at startup).
-  void AddSource(std::function<void(std::string&)> source) { sources_.push_back(std::move(source)); }
+  void AddSource(std::function<void(std::string&)> source) override { sources_.push_back(std::move(source)); }
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "appliance/service/metrics_registry.h"
 #include "appliance/service/service.h"
 #include "appliance/service/service_control.h"
 
@@ -27,6 +28,9 @@ class EventBus;
 namespace annex::logs {
 class LogStore;
 }
+namespace annex::iam {
+class IdentityStore;
+}
 
 namespace annex::service {
 
@@ -34,12 +38,18 @@ struct Environment {
   std::string data_dir;  // the service's own directory, <data>/<service>; it may not exist yet
   os::FileSystem* fs = nullptr;
   os::Clock* clock = nullptr;
-  os::BlockingPool* blocking = nullptr;  // for blocking disk work off the io threads
+  // The executor for blocking and background work off the io threads
+  // (disk writes, a reconciler's pass); recurring work is a schedule.
+  os::BlockingPool* blocking = nullptr;
   std::string region;
   // The appliance's DNS domain ("localhost", "annex.example.com"): services
   // with Host-based addressing build their names on it (s3.<domain>).
   std::string domain;
   std::string root_account_id;  // the appliance root: control-plane commands act as it
+  // Accounts, users and their keys: a service with a check of its own
+  // (AuthMode::kOwnCheck, the registry's tokens) resolves principals here.
+  iam::IdentityStore* identities = nullptr;
+  MetricsRegistry* metrics = nullptr;
   schedule::Scheduler* scheduler = nullptr;
   events::EventBus* events = nullptr;
   // The platform's log store (CloudWatch Logs groups and streams), shared by
