@@ -37,6 +37,12 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(Options options) {
   if (::access(options.shim_path.c_str(), X_OK) != 0) {
     return Status::FailedPrecondition("annex-shim not found at " + options.shim_path);
   }
+  CgroupLayout layout;
+  if (options.layout) {
+    layout = *options.layout;
+  } else {
+    ANNEX_ASSIGN_OR_RETURN(layout, DetectCgroupLayout());
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir + "/workloads", ec);
   if (ec) return Status::IOError("cannot create " + options.data_dir + ": " + ec.message());
@@ -57,12 +63,6 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(Options options) {
   if (!table.ok()) {
     ::close(lock_fd);
     return table.status();
-  }
-  CgroupLayout layout;
-  if (options.layout) {
-    layout = *options.layout;
-  } else {
-    ANNEX_ASSIGN_OR_RETURN(layout, DetectCgroupLayout());
   }
   std::unique_ptr<Supervisor> s(
       new Supervisor(std::move(options), std::move(*env), *table, std::move(layout), lock_fd));

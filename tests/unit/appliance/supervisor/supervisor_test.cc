@@ -44,6 +44,16 @@ TEST_F(SupervisorTest, StartsAWorkloadAndRecordsHowItEnded) {
   EXPECT_NE(ReadFile(ended.stdout_path).find("second\n"), std::string::npos);
 }
 
+TEST_F(SupervisorTest, ASecondSupervisorOnTheSameDataDirIsRefused) {
+  Supervisor::Options o;
+  o.data_dir = dir_.path() + "/supervisor";
+  o.shim_path = ANNEX_SHIM_PATH;
+  o.cgroup_root = root_;
+  EXPECT_EQ(Supervisor::Open(o).status().code(), StatusCode::kUnavailable);
+  o.shim_path = dir_.path() + "/no-shim";
+  EXPECT_EQ(Supervisor::Open(o).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(SupervisorTest, AWorkloadRunsInItsOwnSessionAndCgroup) {
   auto w = sup_->Start("sleeper", Shell("exec sleep 30"), Never());
   ASSERT_TRUE(w.ok()) << w.status().ToString();
