@@ -98,6 +98,11 @@ class LogsService final : public service::Service {
     co_return co_await ctx.response.Send(std::move(response));
   }
 
+  void AppendMetrics(std::string& out) const override {
+    out += "# HELP annex_logs_stored_bytes Message bytes held by the log store.\n# TYPE annex_logs_stored_bytes gauge\n";
+    out += "annex_logs_stored_bytes " + std::to_string(store_.stored_bytes()) + "\n";
+  }
+
  private:
   LogStore& store_;
 };

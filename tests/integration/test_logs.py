@@ -443,7 +443,9 @@ class LogsRestartTest(AnnexTestCase):
                          [f"before restart {i}" for i in range(100)] + ["acknowledged before kill -9"])
         g = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
         self.assertEqual(g["retentionInDays"], 14)
-        self.assertGreater(g["storedBytes"], 0)
+        stored = sum(len(f"before restart {i}") for i in range(100)) + len("acknowledged before kill -9")
+        self.assertEqual(g["storedBytes"], stored)
+        self.assertIn(f"annex_logs_stored_bytes {stored}", self.daemon.metrics())
 
 
 if __name__ == "__main__":
