@@ -61,6 +61,7 @@ class LogsService final : public service::Service {
       d.target_prefixes = {std::string(kTargetPrefix)};
       d.protocol = service::Protocol::kJson11;
       d.auth = service::AuthMode::kSigV4;
+      d.max_request_body_bytes = kMaxBody;  // larger ones are refused (413) before a byte is read
       d.errors.assign(kLogsErrors.begin(), kLogsErrors.end());
       return d;
     }();
