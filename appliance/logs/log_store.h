@@ -8,10 +8,11 @@
 // Everything is namespaced by account id: no name reaches another account's
 // groups.
 //
-// Storage: one LMDB environment (<dir>/data.mdb). Events are keyed
-// (stream id, timestamp, seq), so a stream read or a "since t" read is one
-// range scan; group and stream records carry the counters the API reports.
-// Appends from many callers share one transaction and one device flush
+// Storage: one LMDB environment (<dir>/data.mdb). Each append is one chunk
+// (log_chunk.h) keyed (stream id, first timestamp, seq), so a stream read or
+// a "since t" read is a seek and a range scan (log_stream_cursor.h merges
+// chunks that overlap in time); group and stream records carry the counters
+// the API reports. Appends from many callers share one transaction
 // (store::GroupCommitter with the deferred meta sync): an append is
 // acknowledged only once durable.
 //
