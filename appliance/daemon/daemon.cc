@@ -19,6 +19,7 @@
 #include "appliance/daemon/admin_service.h"
 #include "appliance/daemon/edge.h"
 #include "appliance/daemon/sync_link.h"
+#include "appliance/daemon/workload_log_sink.h"
 #include "appliance/events/event_bus.h"
 #include "appliance/http/server.h"
 #include "appliance/http/tls_context.h"
@@ -29,6 +30,8 @@
 #include "appliance/schedule/scheduler.h"
 #include "appliance/service/environment.h"
 #include "appliance/supervisor/cgroup_layout.h"
+#include "appliance/supervisor/output_forwarder.h"
+#include "appliance/supervisor/supervisor.h"
 #include "services/logs/logs_service.h"
 #include "services/objectstore/object_store_service.h"
 
@@ -181,6 +184,31 @@ Status RunDaemon(const Config& config) {
   log_options.dir = os::JoinPath(config.data_dir, "logs");
   log_options.clock = &clock;
   ANNEX_ASSIGN_OR_RETURN(auto log_store, logs::LogStore::Open(log_options));
+  // Workloads run under the supervisor and outlive annexd; it re-adopts the
+  // ones still running. Without it (annexd not root) the appliance serves
+  // everything but workloads, and its health says so.
+  auto cgroups = supervisor::DetectCgroupLayout();
+  std::string cgroup_note = cgroups.ok() ? cgroups->Describe() : "unknown (" + cgroups.status().message() + ")";
+  log::Info("cgroups", {{"layout", cgroup_note}});
+  supervisor::Supervisor::Options supervisor_options;
+  supervisor_options.data_dir = os::JoinPath(config.data_dir, "supervisor");
+  supervisor_options.clock = &clock;
+  std::unique_ptr<supervisor::Supervisor> workloads;
+  std::string workloads_note;
+  if (::geteuid() != 0) {
+    workloads_note = "workloads unavailable: annexd needs root for cgroups and namespaces";
+  } else if (auto opened = supervisor::Supervisor::Open(supervisor_options); opened.ok()) {
+    workloads = std::move(*opened);
+  } else {
+    workloads_note = "workloads unavailable: " + opened.status().message();
+  }
+  if (!workloads_note.empty()) log::Warn("supervisor", {{"detail", workloads_note}});
+  WorkloadLogSink workload_logs(*log_store);
+  std::unique_ptr<supervisor::OutputForwarder> output_forwarder;
+  if (workloads) {
+    output_forwarder = std::make_unique<supervisor::OutputForwarder>(*workloads, workload_logs,
+                                                                     supervisor::OutputForwarder::Options{&clock});
+  }
   Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
   // Each service gets an environment of its own: its directory under the data dir.
   auto environment = [&](std::string_view dir) {
@@ -197,6 +225,7 @@ Status RunDaemon(const Config& config) {
     env.scheduler = scheduler.get();
     env.events = &event_bus;
     env.log_store = log_store.get();
+    env.supervisor = workloads.get();
     return env;
   };
   // The services, in start order; they stop in reverse. A new service is one line here.
@@ -220,15 +249,13 @@ Status RunDaemon(const Config& config) {
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(spool_dir));
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics, spool_dir});
   // Workloads are limited through cgroups; say which hierarchy this machine offers.
-  auto cgroups = supervisor::DetectCgroupLayout();
-  std::string cgroup_note = cgroups.ok() ? cgroups->Describe() : "unknown (" + cgroups.status().message() + ")";
-  log::Info("cgroups", {{"layout", cgroup_note}});
-  edge.AddHealthNote("cgroups " + cgroup_note);
+  edge.AddHealthNote("cgroups " + cgroup_note + (workloads_note.empty() ? "" : "; " + workloads_note));
   for (auto& m : modules) edge.AddService(m.service.get());
   edge.AddService(iam_service.get());
   edge.AddService(admin.get());
   scheduler->Start();
   event_bus.Start();
+  if (output_forwarder) output_forwarder->Start();
 
   // One io_context per io thread; connections never change threads.
   std::vector<std::unique_ptr<boost::asio::io_context>> owned;
@@ -278,7 +305,7 @@ Status RunDaemon(const Config& config) {
   for (auto& t : threads) t.join();
   // Stop order: the sync link first (its agent reads and writes through the
   // services), then scheduled work and event delivery, then blocking work,
-  // then the services in reverse start order.
+  // then the services in reverse start order, then the output forwarder.
   sync_link.reset();
   scheduler->Stop();
   event_bus.Stop();
@@ -286,6 +313,7 @@ Status RunDaemon(const Config& config) {
   admin->Stop();
   iam_service->Stop();
   for (auto it = modules.rbegin(); it != modules.rend(); ++it) it->service->Stop();
+  if (output_forwarder) output_forwarder->Stop();  // workloads run on; their output waits in files
   ::close(lock_fd);
   if (abandoned > 0) {
     log::Warn("annexd stopped; in-flight requests were abandoned", {{"abandoned", std::to_string(abandoned)}});

@@ -31,6 +31,9 @@ class LogStore;
 namespace annex::iam {
 class IdentityStore;
 }
+namespace annex::supervisor {
+class Supervisor;
+}
 
 namespace annex::service {
 
@@ -55,6 +58,11 @@ struct Environment {
   // The platform's log store (CloudWatch Logs groups and streams), shared by
   // every service that writes logs; one per appliance.
   logs::LogStore* log_store = nullptr;
+  // Runs the service's workloads (containers, databases, functions) so that
+  // they outlive annexd; their output reaches the log stream each spec
+  // names. Null where the appliance cannot run workloads (annexd without
+  // root): a service then refuses to start workloads and says why.
+  supervisor::Supervisor* supervisor = nullptr;
 };
 
 struct Module {

@@ -31,6 +31,9 @@ Status ValidateSpec(const WorkloadSpec& spec) {
   for (const auto& s : spec.argv) {
     if (s.find('\0') != std::string::npos) return Status::InvalidArgument("NUL byte in argv");
   }
+  if (!spec.log.empty() && (spec.log.account.empty() || spec.log.stream.empty())) {
+    return Status::InvalidArgument("a log destination needs an account, a group and a stream");
+  }
   return Status::OK();
 }
 

@@ -40,6 +40,17 @@ struct Namespaces {
   bool ipc = false;
 };
 
+// Where the supervisor's output forwarder (output_forwarder.h) sends each
+// line the workload writes to stdout or stderr: a log stream of the
+// appliance's log store, as ECS's awslogs driver or RDS's log exports name
+// one. An empty group keeps the output in the workload's files only.
+struct LogDestination {
+  std::string account;  // the owner's account id
+  std::string group;    // "/ecs/web", "/aws/rds/instance/db1/postgresql"
+  std::string stream;   // "web/app/<task-id>"
+  bool empty() const { return group.empty(); }
+};
+
 struct WorkloadSpec {
   std::vector<std::string> argv;  // argv[0] is an absolute path; PATH is not searched
   std::vector<std::string> env;   // "NAME=value", exactly what the workload gets
@@ -54,6 +65,7 @@ struct WorkloadSpec {
   std::vector<Rlimit> rlimits;
   // Stop(): SIGTERM, then SIGKILL after this long.
   std::chrono::milliseconds stop_grace{10'000};
+  LogDestination log;
 };
 
 // InvalidArgument naming the first field that cannot work (relative argv[0],

@@ -128,6 +128,7 @@ std::string EncodeWorkloadState(const WorkloadState& s) {
     w.I64(e.ended_unix_ms).Bytes(e.error);
   }
   w.Bytes(s.state_dir).Bytes(s.stdout_path).Bytes(s.stderr_path);
+  w.Bytes(s.spec.log.account).Bytes(s.spec.log.group).Bytes(s.spec.log.stream);
   return w.Finish();
 }
 
@@ -169,6 +170,11 @@ Result<WorkloadState> DecodeWorkloadState(std::string_view id, std::string_view 
   ANNEX_ASSIGN_OR_RETURN(s.state_dir, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(s.stdout_path, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(s.stderr_path, r.Bytes());
+  if (!r.AtEnd()) {  // records written before workloads had a log destination end here
+    ANNEX_ASSIGN_OR_RETURN(s.spec.log.account, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(s.spec.log.group, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(s.spec.log.stream, r.Bytes());
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return s;
 }

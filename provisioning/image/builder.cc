@@ -207,6 +207,8 @@ Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& roo
   for (const auto& [from, to] :
        std::vector<std::pair<std::string, std::string>>{{annexd, "/usr/bin/annexd"},
                                                         {o.bin_dir + "/annexctl", "/usr/bin/annexctl"},
+                                                        // every workload's parent, beside annexd where it looks
+                                                        {o.bin_dir + "/annex-shim", "/usr/bin/annex-shim"},
                                                         {o.bin_dir + "/annex-image", "/usr/bin/annex-image"}}) {
     if (!fs::exists(from)) return Status::NotFound(from + " does not exist (build it first)");
     ANNEX_RETURN_IF_ERROR(InstallBinary(from, root + to));
@@ -387,7 +389,7 @@ Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
     }
   } cleanup{work};
 
-  progress.Step("root filesystem: annexd, annexctl, annex-image, busybox, kernel " + in.kernel_version + " modules");
+  progress.Step("root filesystem: annexd, annex-shim, annexctl, annex-image, busybox, kernel " + in.kernel_version + " modules");
   ANNEX_RETURN_IF_ERROR(StageRoot(o, in, work + "/root", public_pem));
   ANNEX_RETURN_IF_ERROR(
       MakeExt4(work + "/root.img", kRootSize, work + "/root", "annex-root", DerivedUuid("root/" + o.version), o.epoch));

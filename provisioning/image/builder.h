@@ -32,7 +32,7 @@ struct BuildOptions {
   std::string version = "0.1.0";
   std::string min_installed_version = "0.0.0";
   uint64_t size = 1024 * kMiB;
-  std::string bin_dir;                          // annexd, annexctl, annex-image
+  std::string bin_dir;                          // annexd, annex-shim, annexctl, annex-image
   std::string annexd;                           // overrides bin_dir/annexd when set
   std::string share_dir;                        // init scripts (provisioning/rootfs, provisioning/initrd)
   std::string cache_dir;                        // Debian packages

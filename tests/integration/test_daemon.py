@@ -44,7 +44,7 @@ def gauges(text):
 
 def stored(text):
     """(objects gauge, bytes gauge) of what the object store holds."""
-    g = gauges(text)
+    g = {n: v for n, v in gauges(text).items() if n.startswith("annex_objectstore_")}
     objects = [v for n, v in g.items() if "object" in n and "byte" not in n]
     nbytes = [v for n, v in g.items() if "byte" in n]
     if len(objects) != 1 or len(nbytes) != 1:
