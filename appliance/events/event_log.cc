@@ -7,14 +7,10 @@
 namespace annex::events {
 namespace {
 
+using store::SeqKey;
+
 constexpr uint8_t kVersion = 1;
 constexpr std::string_view kLastSeqKey = "last_seq";
-
-std::string SeqKey(uint64_t seq) {
-  std::string key;
-  store::AppendBigEndian64(key, seq);
-  return key;
-}
 
 std::string EncodeEvent(const Event& e) {
   store::RecordWriter w(kVersion);

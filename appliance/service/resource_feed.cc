@@ -5,14 +5,10 @@
 namespace annex::service {
 namespace {
 
+using store::SeqKey;
+
 constexpr uint8_t kVersion = 1;
 constexpr std::string_view kLastSeqKey = "last_seq";
-
-std::string SeqKey(uint64_t seq) {
-  std::string key;
-  store::AppendBigEndian64(key, seq);
-  return key;
-}
 
 std::string ResourceKey(std::string_view kind, std::string_view id) {
   std::string key(kind);

@@ -52,6 +52,12 @@ class RecordReader {
 
 // Appends `v` as 8 big-endian bytes, so numeric order equals byte order.
 void AppendBigEndian64(std::string& out, uint64_t v);
+// The same as a key of its own: sequence-numbered tables (logs, feeds, outboxes).
+inline std::string SeqKey(uint64_t seq) {
+  std::string key;
+  AppendBigEndian64(key, seq);
+  return key;
+}
 void AppendBigEndian32(std::string& out, uint32_t v);
 uint32_t ReadBigEndian32(std::string_view in);
 uint64_t ReadBigEndian64(std::string_view in);

@@ -10,17 +10,8 @@ constexpr std::string_view kLastSeqKey = "last_seq";
 constexpr std::string_view kLastAckKey = "last_ack";
 
 // Big-endian, so LMDB's bytewise key order is numeric order.
-std::string SeqKey(uint64_t seq) {
-  std::string k(8, '\0');
-  for (int i = 7; i >= 0; --i, seq >>= 8) k[static_cast<size_t>(i)] = static_cast<char>(seq & 0xff);
-  return k;
-}
-
-uint64_t KeySeq(std::string_view k) {
-  uint64_t v = 0;
-  for (char c : k) v = (v << 8) | static_cast<uint8_t>(c);
-  return v;
-}
+using store::SeqKey;
+uint64_t KeySeq(std::string_view k) { return store::ReadBigEndian64(k); }
 
 Result<uint64_t> ReadCounter(const store::ReadTxn& txn, store::Table meta, std::string_view key) {
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(meta, key));
