@@ -11,11 +11,13 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "appliance/auth/sigv4_verifier.h"
 #include "appliance/core/log.h"
 #include "appliance/crypto/certificate_fingerprint.h"
+#include "appliance/crypto/hash.h"
 #include "appliance/daemon/admin_service.h"
 #include "appliance/daemon/edge.h"
 #include "appliance/daemon/sync_link.h"
@@ -193,6 +195,13 @@ Status RunDaemon(const Config& config) {
   supervisor::Supervisor::Options supervisor_options;
   supervisor_options.data_dir = os::JoinPath(config.data_dir, "supervisor");
   supervisor_options.clock = &clock;
+  // Each appliance data dir owns a cgroup subtree of its own: the supervisor
+  // kills what it finds in its subtree without a record, so two annexds on
+  // one machine (a developer's, the tests') must never share one.
+  std::error_code canonical_error;
+  std::string data_dir_path = std::filesystem::weakly_canonical(config.data_dir, canonical_error).string();
+  if (canonical_error) data_dir_path = config.data_dir;
+  supervisor_options.cgroup_root = "annex-workloads-" + crypto::Sha256Hex(data_dir_path).substr(0, 12);
   std::unique_ptr<supervisor::Supervisor> workloads;
   std::string workloads_note;
   if (::geteuid() != 0) {
