@@ -1,9 +1,9 @@
 #pragma once
 // ServiceDriver: runs one request through a service::Service the way the
 // edge does (a request context on an io_context, errors rendered with the
-// service's RenderError), with the principal the test chooses. For the
-// unit tests of small services (IAM, admin); the object store has its own
-// S3Harness.
+// service's RenderError), with the principal the test chooses, at
+// 1700000000 s on a manual clock. For the unit tests of small services
+// (IAM, admin, Logs); the object store has its own S3Harness.
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "appliance/auth/principal.h"
 #include "appliance/http/api_error.h"
@@ -36,8 +38,10 @@ class ServiceDriver {
  public:
   explicit ServiceDriver(service::Service& svc) : svc_(svc) {}
 
-  // `target` is the request-target ("/?Action=…"); `body` the raw payload.
-  DriverResponse Send(const auth::Principal& principal, std::string method, std::string target, std::string body = "") {
+  // `target` is the request-target ("/?Action=…"); `body` the raw payload;
+  // `headers` beside Host (an X-Amz-Target for the JSON services).
+  DriverResponse Send(const auth::Principal& principal, std::string method, std::string target, std::string body = "",
+                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::Request req;
     req.method = std::move(method);
     DriverResponse out;
@@ -47,6 +51,7 @@ class ServiceDriver {
       return out;
     }
     req.headers.Add("host", "127.0.0.1:4566");
+    for (const auto& [name, value] : headers) req.headers.Add(name, value);
     req.content_length = body.size();
     req.remote_address = "192.0.2.7:40000";
     req.request_id = "test-request";

@@ -3,17 +3,11 @@
 
 #include "services/logs/logs_service.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include <cstring>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "appliance/os/blocking_pool.h"
 #include "appliance/os/clock.h"
+#include "tests/unit/testing/service_driver.h"
 #include "tests/unit/testing/temp_dir.h"
 
 namespace annex::logs {
@@ -26,41 +20,6 @@ constexpr int64_t kNowMs = 1700000000000;
 struct Answer {
   int status = 0;
   Json body;
-};
-
-class StringBody final : public http::BodyReader {
- public:
-  explicit StringBody(std::string data) : data_(std::move(data)) {}
-  http::Task<Result<size_t>> Read(std::span<char> buf) override {
-    size_t n = std::min(buf.size(), data_.size() - offset_);
-    std::memcpy(buf.data(), data_.data() + offset_, n);
-    offset_ += n;
-    co_return n;
-  }
-
- private:
-  std::string data_;
-  size_t offset_ = 0;
-};
-
-class Capture final : public http::ResponseWriter {
- public:
-  http::Task<Status> Send(http::Response r) override {
-    response = std::move(r);
-    sent = true;
-    co_return Status::OK();
-  }
-  http::Task<Status> SendHead(http::Response head, uint64_t) override { co_return co_await Send(std::move(head)); }
-  http::Task<Status> SendBody(std::string_view chunk) override {
-    response.body.append(chunk);
-    co_return Status::OK();
-  }
-  http::Task<Status> SendFile(const os::RandomAccessFile&, uint64_t, uint64_t) override {
-    co_return Status::Internal("no files here");
-  }
-  bool head_sent() const override { return sent; }
-  http::Response response;
-  bool sent = false;
 };
 
 class LogsServiceTest : public ::testing::Test {
@@ -77,34 +36,14 @@ class LogsServiceTest : public ::testing::Test {
   }
 
   Answer Call(const std::string& op, const std::string& body, const std::string& account = "111111111111") {
-    http::Request req;
-    req.method = "POST";
-    EXPECT_TRUE(http::ParseTarget("/", req).ok());
-    req.headers.Add("x-amz-target", "Logs_20140328." + op);
-    req.content_length = body.size();
-    req.request_id = "test";
     auth::Principal principal;
     principal.anonymous = false;
     principal.account_id = account;
-    StringBody reader(body);
-    Capture writer;
-    http::Headers trailers;
-    service::RequestContext ctx{req, writer, reader, trailers, principal, "us-east-1", clock_, pool_, "", 0, 0};
-    Status result;
-    boost::asio::io_context io;
-    boost::asio::co_spawn(io, [&]() -> http::Task<void> { result = co_await service_->Handle(ctx); },
-                          boost::asio::detached);
-    io.run();
+    testing::DriverResponse r =
+        testing::ServiceDriver(*service_).Send(principal, "POST", "/", body, {{"x-amz-target", "Logs_20140328." + op}});
     Answer a;
-    if (!result.ok()) {
-      http::ApiError error = http::ApiErrorFromStatus(result, service_->descriptor().errors);
-      http::Response r = service_->RenderError(error, "test");
-      a.status = r.status;
-      a.body = Json::parse(r.body, nullptr, false);
-    } else {
-      a.status = writer.response.status;
-      a.body = writer.response.body.empty() ? Json::object() : Json::parse(writer.response.body, nullptr, false);
-    }
+    a.status = r.status;
+    a.body = r.body.empty() ? Json::object() : Json::parse(r.body, nullptr, false);
     return a;
   }
   Answer Call(const std::string& op, const Json& body, const std::string& account = "111111111111") {
@@ -112,8 +51,7 @@ class LogsServiceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  os::ManualClock clock_{os::SystemTime(std::chrono::milliseconds(kNowMs))};
-  os::BlockingPool pool_{1};
+  os::ManualClock clock_{os::SystemTime(std::chrono::milliseconds(kNowMs))};  // the store's; the driver's is the same
   std::unique_ptr<LogStore> store_;
   std::unique_ptr<service::Service> service_;
 };
