@@ -53,6 +53,24 @@ def health_ms(d):
     return status, took
 
 
+def kept_alive_connection(port):
+    """A connection that has been served one request and now waits, idle
+    between requests (75 s keep-alive), holding its connection slot."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(b"GET /_annex/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(4096)
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
 def read_until_closed(sock, timeout):
     sock.settimeout(timeout)
     got = b""
@@ -203,9 +221,11 @@ class SlowClientTest(AnnexTestCase):
         self.assertEqual(status, 200, body)
 
     def test_connections_past_the_cap_get_slow_down_and_health_still_answers(self):
-        idle = [socket.create_connection(("127.0.0.1", self.daemon.port)) for _ in range(8)]
+        # Eight connections between requests hold every slot (--max-connections 8)
+        # however slowly this test runs: keep-alive lasts 75 s, a fresh
+        # connection's wait for its head only a second here.
+        idle = [kept_alive_connection(self.daemon.port) for _ in range(8)]
         try:
-            time.sleep(0.2)
             status, _, body = self.daemon.signed("GET", f"/{self.bucket}")
             self.assertEqual(status, 503, body)
             self.assertEqual(harness.error_code(body), "SlowDown")
