@@ -123,7 +123,7 @@ Result<pid_t> SpawnShim(const std::vector<std::string>& args, const WorkloadSpec
 
 Result<ShimRun> ShimLauncher::Launch(const WorkloadSpec& spec, const std::string& state_dir, uint64_t run,
                                      const CgroupPaths& cgroups, const std::string& stdout_path,
-                                     const std::string& stderr_path) const {
+                                     const std::string& stderr_path, const Spawned& on_spawned) const {
   ANNEX_RETURN_IF_ERROR(ValidateSpec(spec));
   std::vector<std::string> args = ShimArgv(shim_path_, spec, state_dir, run, cgroups, stdout_path, stderr_path);
   int report[2];
@@ -135,13 +135,20 @@ Result<ShimRun> ShimLauncher::Launch(const WorkloadSpec& spec, const std::string
     return spawned.status();
   }
   pid_t shim_pid = *spawned;
-  Result<std::string> line = ReadReport(report[0]);
-  ::close(report[0]);
+  uint64_t shim_start_time = ProcessStartTime(shim_pid).value_or(0);  // our unreaped child: the PID is still it
   auto give_up = [shim_pid](Status s) {
     ::kill(shim_pid, SIGKILL);
     ::waitpid(shim_pid, nullptr, 0);
     return s;
   };
+  if (on_spawned) {
+    if (Status s = on_spawned(shim_pid, shim_start_time); !s.ok()) {
+      ::close(report[0]);
+      return give_up(s);
+    }
+  }
+  Result<std::string> line = ReadReport(report[0]);
+  ::close(report[0]);
   if (!line.ok()) return give_up(line.status());
   std::vector<std::string_view> words = Split(std::string_view(*line).substr(0, line->find('\n')), ' ');
   if (words.size() == 3 && words[0] == "fail") {
@@ -155,7 +162,7 @@ Result<ShimRun> ShimLauncher::Launch(const WorkloadSpec& spec, const std::string
   r.shim_pid = shim_pid;
   r.pid = static_cast<pid_t>(ParseUint(words[1]).value_or(0));
   r.pid_start_time = ParseUint(words[2]).value_or(0);
-  r.shim_start_time = ProcessStartTime(shim_pid).value_or(0);  // our unreaped child: the PID is still it
+  r.shim_start_time = shim_start_time;
   r.shim_pidfd = static_cast<int>(::syscall(SYS_pidfd_open, shim_pid, 0));
   if (r.shim_pidfd < 0) return give_up(Status::FromErrno(errno, "pidfd_open"));
   return r;

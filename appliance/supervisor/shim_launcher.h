@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,12 +46,17 @@ class ShimLauncher {
  public:
   explicit ShimLauncher(std::string shim_path) : shim_path_(std::move(shim_path)) {}
 
+  // Called once the shim runs, while it joins the cgroup and starts the
+  // workload: the supervisor commits the run's record meanwhile. An error
+  // ends the start.
+  using Spawned = std::function<Status(pid_t shim_pid, uint64_t shim_start_time)>;
+
   // Starts run number `run` with output appended to the given files.
   // NotFound / PermissionDenied / InvalidArgument when the workload could
   // not be started (nothing is left running then).
   Result<ShimRun> Launch(const WorkloadSpec& spec, const std::string& state_dir, uint64_t run,
-                         const CgroupPaths& cgroups, const std::string& stdout_path,
-                         const std::string& stderr_path) const;
+                         const CgroupPaths& cgroups, const std::string& stdout_path, const std::string& stderr_path,
+                         const Spawned& spawned = nullptr) const;
 
   const std::string& shim_path() const { return shim_path_; }
 

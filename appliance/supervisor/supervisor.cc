@@ -112,9 +112,15 @@ Status Supervisor::Persist(const WorkloadState& state) {
   return txn.Commit();
 }
 
+Status Supervisor::Unpersist(const std::string& id) {
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  ANNEX_RETURN_IF_ERROR(txn.Delete(table_, id));
+  return txn.Commit();
+}
+
 // Starts the next run of `e`: cgroup (limits rewritten), a fresh exit file
 // slot, the shim. On success the run is watched; the caller persists.
-Status Supervisor::LaunchRun(Entry& e) {
+Status Supervisor::LaunchRun(Entry& e, const ShimLauncher::Spawned& spawned) {
   WorkloadState& s = e.state;
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir, ec);
@@ -126,7 +132,7 @@ Status Supervisor::LaunchRun(Entry& e) {
     return Status::FromErrno(errno, "remove the last run's exit file");
   }
   ANNEX_ASSIGN_OR_RETURN(ShimRun run, launcher_.Launch(s.spec, s.state_dir, s.run + 1, paths, s.stdout_path,
-                                                       s.stderr_path));
+                                                       s.stderr_path, spawned));
   ++s.run;
   s.shim_pid = run.shim_pid;
   s.shim_start_time = run.shim_start_time;
@@ -182,23 +188,34 @@ Result<WorkloadState> Supervisor::Start(const std::string& id, const WorkloadSpe
   s.stderr_path = s.state_dir + "/" + shim::kStderrFile;
   if (it != entries_.end()) s.run = it->second->state.run;  // run numbers go on: exit files stay unambiguous
   auto entry = std::make_unique<Entry>(std::move(s));
-  if (Status launched = LaunchRun(*entry); !launched.ok()) {
+  // The record is committed while the shim joins the cgroup and starts the
+  // workload — the two take about as long — so a start costs one of them,
+  // not both. It names the shim; the workload's PID, not yet known, is
+  // found as the shim's child if annexd has to re-adopt the run.
+  bool recorded = false;
+  auto record = [&](pid_t shim_pid, uint64_t shim_start_time) -> Status {
+    WorkloadState starting = entry->state;
+    ++starting.run;
+    starting.phase = WorkloadPhase::kRunning;
+    starting.shim_pid = shim_pid;
+    starting.shim_start_time = shim_start_time;
+    starting.pid = 0;
+    starting.pid_start_time = 0;
+    starting.started_unix_ms = NowUnixMs();
+    ANNEX_RETURN_IF_ERROR(Persist(starting));
+    recorded = true;
+    return Status::OK();
+  };
+  if (Status launched = LaunchRun(*entry, record); !launched.ok()) {
     if (it == entries_.end()) {  // leave no trace of a workload that never ran
+      if (recorded) Unpersist(id).IgnoreError();
       cgroups_.Remove(id).IgnoreError();
       std::error_code ec;
       std::filesystem::remove_all(entry->state.state_dir, ec);
+    } else if (recorded) {
+      Persist(it->second->state).IgnoreError();  // the run it replaced stays on record
     }
     return launched;
-  }
-  // The record follows the spawn: a crash in between leaves a cgroup with no
-  // record, which the next Open() empties (SweepOrphans).
-  Status persisted = Persist(entry->state);
-  if (!persisted.ok()) {
-    cgroups_.KillAll(id, 0);
-    if (entry->pid_pidfd >= 0) SignalPidfd(entry->pid_pidfd, SIGKILL).IgnoreError();
-    SignalPidfd(entry->shim_pidfd, SIGKILL).IgnoreError();
-    ClosePidfds(*entry);
-    return persisted;
   }
   if (it != entries_.end()) {
     ClosePidfds(*it->second);

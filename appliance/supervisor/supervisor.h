@@ -117,7 +117,8 @@ class Supervisor {
 
   // All with mu_ held.
   Status Persist(const WorkloadState& state);
-  Status LaunchRun(Entry& e);
+  Status Unpersist(const std::string& id);
+  Status LaunchRun(Entry& e, const ShimLauncher::Spawned& spawned = nullptr);
   void Watch(Entry& e);
   void ClosePidfds(Entry& e);
   void OnShimExit(Entry& e);

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "appliance/core/log.h"
@@ -20,6 +21,20 @@ namespace {
 bool Exited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
   return ::poll(&p, 1, 0) == 1;
+}
+
+// The shim's child, from /proc/<shim>/task/<shim>/children: the shim
+// (verified by its pidfd just before) has exactly one, the workload. Not
+// found (the shim had not forked it yet): the PID stays 0 and the run is
+// watched through its shim alone.
+void FindWorkloadOfShim(WorkloadState& s) {
+  std::ifstream in("/proc/" + std::to_string(s.shim_pid) + "/task/" + std::to_string(s.shim_pid) + "/children");
+  long child = 0;
+  if (!(in >> child) || child <= 0) return;
+  auto start_time = ProcessStartTime(static_cast<pid_t>(child));
+  if (!start_time) return;
+  s.pid = static_cast<pid_t>(child);
+  s.pid_start_time = *start_time;
 }
 
 }  // namespace
@@ -59,6 +74,9 @@ void Supervisor::RecoverEntry(Entry& e) {
     }
     if (shim.ok()) {
       e.shim_pidfd = *shim;
+      // A record committed while the shim was starting the workload names
+      // only the shim: the workload is its one child.
+      if (s.pid == 0) FindWorkloadOfShim(s);
       auto pid = OpenVerifiedPidfd(s.pid, s.pid_start_time);
       e.pid_pidfd = pid.ok() ? *pid : -1;
       // The run's age, carried over from the wall clock, for the backoff's "healthy run".
