@@ -102,6 +102,21 @@ TEST_F(SupervisorTest, StartFailuresAreReportedAndLeaveNothingRunning) {
   EXPECT_TRUE(sup_->List().empty());
   EXPECT_TRUE(sup_->cgroups().Ids().empty()) << "no cgroup left behind";
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/supervisor/workloads/missing"));
+  // The record committed while the shim tried is gone too: a restart finds nothing.
+  Reopen();
+  EXPECT_TRUE(sup_->List().empty());
+
+  // A failed start of a workload that had run before leaves its last run on record.
+  ASSERT_TRUE(sup_->Start("again", Shell("exit 4"), Never()).ok());
+  WaitPhase("again", WorkloadPhase::kExited);
+  EXPECT_TRUE(sup_->Start("again", missing, Never()).status().IsNotFound());
+  Reopen();
+  auto kept = sup_->Get("again");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->phase, WorkloadPhase::kExited);
+  EXPECT_EQ(kept->run, 1u);
+  ASSERT_TRUE(kept->last_exit.has_value());
+  EXPECT_EQ(kept->last_exit->status.code, 4);
 }
 
 TEST_F(SupervisorTest, RestartsBackOffDoublingIntoACrashLoop) {
