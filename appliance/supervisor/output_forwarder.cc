@@ -1,10 +1,12 @@
 #include "appliance/supervisor/output_forwarder.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <set>
 
 #include "appliance/core/log.h"
 #include "appliance/os/file_system.h"
@@ -14,6 +16,12 @@ namespace annex::supervisor {
 namespace {
 
 constexpr const char* kOffsetsFile = "forwarded";
+
+// True when `path` exists and holds fewer than `offset` bytes.
+bool Shorter(const std::string& path, uint64_t offset) {
+  struct stat st;
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) < offset;
+}
 
 struct Chunk {
   std::vector<OutputLine> lines;
@@ -25,6 +33,8 @@ Result<Chunk> ReadLines(const std::string& path, uint64_t offset, bool ended, co
                         int64_t now_ms) {
   Chunk chunk;
   chunk.next = offset;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) <= offset) return chunk;  // nothing new
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return chunk;  // nothing written yet, or removed meanwhile
@@ -75,12 +85,16 @@ void OutputForwarder::Start() {
 void OutputForwarder::Stop() { loop_.Stop(); }
 
 Status OutputForwarder::ForwardOnce() {
+  std::lock_guard lock(mu_);
   Status first;
+  std::set<std::string> listed;
   for (const WorkloadState& w : supervisor_.List()) {
     if (w.spec.log.empty()) continue;
+    listed.insert(w.id);
     Status s = ForwardWorkload(w.id);
     if (!s.ok() && first.ok()) first = Status(s.code(), w.id + ": " + s.message());
   }
+  std::erase_if(offsets_, [&listed](const auto& entry) { return !listed.contains(entry.first); });
   return first;
 }
 
@@ -91,13 +105,22 @@ Status OutputForwarder::ForwardWorkload(const std::string& id) {
   if (!w) return Status::OK();
   bool ended = w->phase != WorkloadPhase::kRunning && w->phase != WorkloadPhase::kStopping;
   const std::string offsets_path = os::JoinPath(w->state_dir, kOffsetsFile);
-  Offsets at;
-  if (auto text = os::ReadFileToString(os::PosixFileSystem(), offsets_path); text.ok()) {
-    auto space = text->find(' ');
-    if (space == std::string::npos) return Status::Corruption(offsets_path + " is damaged");
-    std::from_chars(text->data(), text->data() + space, at.out);
-    std::from_chars(text->data() + space + 1, text->data() + text->size(), at.err);
+  auto known = offsets_.find(id);
+  // First sight since annexd started, or files shorter than what was
+  // forwarded (the workload was removed and started anew under its id; hole
+  // punching keeps sizes): go on from what its state dir says.
+  if (known == offsets_.end() || Shorter(w->stdout_path, known->second.out) ||
+      Shorter(w->stderr_path, known->second.err)) {
+    Offsets saved;
+    if (auto text = os::ReadFileToString(os::PosixFileSystem(), offsets_path); text.ok()) {
+      auto space = text->find(' ');
+      if (space == std::string::npos) return Status::Corruption(offsets_path + " is damaged");
+      std::from_chars(text->data(), text->data() + space, saved.out);
+      std::from_chars(text->data() + space + 1, text->data() + text->size(), saved.err);
+    }
+    known = offsets_.insert_or_assign(id, saved).first;
   }
+  const Offsets at = known->second;
   int64_t now =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
   Offsets next = at;
@@ -113,6 +136,7 @@ Status OutputForwarder::ForwardWorkload(const std::string& id) {
   if (!lines.empty()) ANNEX_RETURN_IF_ERROR(sink_.Append(w->spec.log, std::move(lines)));
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), offsets_path,
                                             std::to_string(next.out) + " " + std::to_string(next.err), 0600));
+  known->second = next;
   // What is forwarded need not stay on disk: free it, offsets unchanged.
   for (auto [path, done] : {std::pair{w->stdout_path, next.out}, std::pair{w->stderr_path, next.err}}) {
     uint64_t block = done / 4096 * 4096;

@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,10 @@ class OutputForwarder {
   OutputSink& sink_;
   Options options_;
   os::Clock& clock_;
+  std::mutex mu_;  // one pass at a time; guards offsets_
+  // Where each workload's forwarding stands, as saved in its state dir:
+  // read once, then kept, so a quiet pass costs a stat per file.
+  std::map<std::string, Offsets> offsets_;
   WakeLoop loop_;
 };
 

@@ -98,6 +98,22 @@ TEST_F(OutputForwarderTest, OutputWrittenWhileNothingForwardedArrivesLaterAndAFa
   EXPECT_EQ(got.back(), "/test/app|app/1|line 49");
 }
 
+// Removed and started again under the same id between two passes: the new
+// run's files start over, and so does the forwarding.
+TEST_F(OutputForwarderTest, AWorkloadStartedAnewUnderItsIdIsForwardedFromItsStart) {
+  if (!sup_) return;
+  auto forwarder = Forwarder();
+  ASSERT_TRUE(sup_->Start("job", Logged("echo first run with a long line of output"), Never()).ok());
+  WaitPhase("job", WorkloadPhase::kExited);
+  ASSERT_TRUE(forwarder->ForwardOnce().ok());
+  ASSERT_TRUE(sup_->Remove("job").ok());
+  ASSERT_TRUE(sup_->Start("job", Logged("echo again"), Never()).ok());
+  WaitPhase("job", WorkloadPhase::kExited);
+  ASSERT_TRUE(forwarder->ForwardOnce().ok());
+  EXPECT_EQ(sink_.received(), (std::vector<std::string>{"/test/app|app/1|first run with a long line of output",
+                                                         "/test/app|app/1|again"}));
+}
+
 TEST_F(OutputForwarderTest, WorkloadsWithoutADestinationStayInTheirFiles) {
   if (!sup_) return;
   ASSERT_TRUE(sup_->Start("quiet", Shell("echo not forwarded"), Never()).ok());
