@@ -20,7 +20,7 @@
 #include <deque>
 
 #include "appliance/os/clock.h"
-#include "appliance/supervisor/child_process.h"
+#include "appliance/supervisor/exit_status.h"
 
 namespace annex::supervisor {
 

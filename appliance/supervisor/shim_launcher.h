@@ -18,7 +18,7 @@
 #include <string>
 
 #include "appliance/core/result.h"
-#include "appliance/supervisor/child_process.h"
+#include "appliance/supervisor/exit_status.h"
 #include "appliance/supervisor/workload_cgroups.h"
 #include "appliance/supervisor/workload_spec.h"
 

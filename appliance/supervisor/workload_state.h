@@ -9,7 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "appliance/supervisor/child_process.h"
+#include "appliance/core/result.h"
+#include "appliance/supervisor/exit_status.h"
 #include "appliance/supervisor/restart_policy.h"
 #include "appliance/supervisor/workload_spec.h"
 

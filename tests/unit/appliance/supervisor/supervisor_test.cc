@@ -5,6 +5,7 @@
 // was down reported and restarted, unrecorded processes killed.
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -74,6 +75,19 @@ TEST_F(SupervisorTest, AWorkloadRunsInItsOwnSessionAndCgroup) {
   ASSERT_TRUE(sup_->Remove("sleeper").ok());
   EXPECT_FALSE(std::filesystem::exists(w->state_dir));
   EXPECT_FALSE(sup_->Get("sleeper").has_value());
+}
+
+// Nothing of annexd's — a listening socket a careless library left without
+// close-on-exec, LMDB files — lives on in a workload.
+TEST_F(SupervisorTest, AWorkloadInheritsNoDescriptorOfTheSupervisor) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);  // no close-on-exec
+  ASSERT_GE(listener, 0);
+  auto w = sup_->Start("fds", Shell("ls /proc/self/fd | tr '\\n' ' '"), Never());
+  ::close(listener);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  WaitPhase("fds", WorkloadPhase::kExited);
+  // 0-2, and the descriptor ls itself opens to list /proc/self/fd.
+  EXPECT_EQ(ReadFile(w->stdout_path), "0 1 2 3 ");
 }
 
 TEST_F(SupervisorTest, StopKillsAWorkloadThatIgnoresTermAfterTheGrace) {
