@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "appliance/store/counter.h"
 #include "appliance/store/record.h"
 
 namespace annex::events {
@@ -44,13 +45,6 @@ Result<SubscriberCursor> ReadCursor(const store::ReadTxn& txn, store::Table tabl
   return c;
 }
 
-Result<uint64_t> ReadLastSeq(const store::ReadTxn& txn, store::Table meta) {
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(meta, kLastSeqKey));
-  if (!value) return uint64_t{0};
-  if (value->size() != 8) return Status::Corruption("event_meta last_seq");
-  return store::ReadBigEndian64(*value);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(std::string name, store::LmdbEnv& env) {
@@ -64,11 +58,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(std::string name, store::LmdbEn
 Result<uint64_t> EventLog::Publish(store::WriteTxn& txn, std::string_view source, std::string_view type,
                                    std::string_view detail, int64_t time_ms) {
   // LMDB has one writer at a time, so reading and bumping the counter here is race-free.
-  ANNEX_ASSIGN_OR_RETURN(uint64_t seq, ReadLastSeq(txn, meta_));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t seq, store::ReadCounter(txn, meta_, kLastSeqKey));
   ++seq;
   Event e{name_, seq, std::string(source), std::string(type), std::string(detail), time_ms};
   ANNEX_RETURN_IF_ERROR(txn.Put(log_, SeqKey(seq), EncodeEvent(e)));
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(seq)));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, meta_, kLastSeqKey, seq));
   return seq;
 }
 
@@ -89,7 +83,7 @@ Result<std::vector<Event>> EventLog::ReadFrom(uint64_t first, size_t max) const 
 uint64_t EventLog::LastSequence() const {
   auto txn = env_.BeginRead();
   if (!txn.ok()) return 0;
-  auto seq = ReadLastSeq(*txn, meta_);
+  auto seq = store::ReadCounter(*txn, meta_, kLastSeqKey);
   return seq.ok() ? *seq : 0;
 }
 

@@ -133,19 +133,6 @@ LogStreamInfo ToInfo(const StreamRecord& r) {
   return info;
 }
 
-Result<uint64_t> GetCounter(const store::ReadTxn& txn, const LogTables& t, std::string_view name) {
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.meta, name));
-  if (!value) return uint64_t{0};
-  if (value->size() != 8) return Status::Corruption("log store counter " + std::string(name));
-  return store::ReadBigEndian64(*value);
-}
-
-Status PutCounter(store::WriteTxn& txn, const LogTables& t, std::string_view name, uint64_t value) {
-  std::string v;
-  store::AppendBigEndian64(v, value);
-  return txn.Put(t.meta, name, v);
-}
-
 Result<std::optional<GroupRecord>> LoadGroup(const store::ReadTxn& txn, const LogTables& t, std::string_view account,
                                              std::string_view group) {
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.groups, GroupKey(account, group)));

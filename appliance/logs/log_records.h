@@ -73,9 +73,7 @@ Result<StreamRecord> DecodeStream(std::string_view data);
 LogGroupInfo ToInfo(const GroupRecord& r);
 LogStreamInfo ToInfo(const StreamRecord& r);
 
-// meta counters
-Result<uint64_t> GetCounter(const store::ReadTxn& txn, const LogTables& t, std::string_view name);
-Status PutCounter(store::WriteTxn& txn, const LogTables& t, std::string_view name, uint64_t value);
+// Group and stream records by name (counters in the meta table: store/counter.h).
 Result<std::optional<GroupRecord>> LoadGroup(const store::ReadTxn& txn, const LogTables& t, std::string_view account,
                                              std::string_view group);
 Result<std::optional<StreamRecord>> LoadStream(const store::ReadTxn& txn, const LogTables& t, uint64_t group_id,

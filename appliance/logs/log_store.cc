@@ -6,6 +6,7 @@
 #include "appliance/core/log.h"
 #include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
+#include "appliance/store/counter.h"
 #include "appliance/os/clock.h"
 #include "appliance/store/group_commit.h"
 #include "appliance/store/lmdb_env.h"
@@ -22,9 +23,9 @@ Status StreamNotFound(std::string_view stream) {
 }
 
 Result<uint64_t> NextId(store::WriteTxn& txn, const LogTables& t) {
-  ANNEX_ASSIGN_OR_RETURN(uint64_t id, GetCounter(txn, t, kNextId));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t id, store::ReadCounter(txn, t.meta, kNextId));
   ++id;
-  ANNEX_RETURN_IF_ERROR(PutCounter(txn, t, kNextId, id));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, t.meta, kNextId, id));
   return id;
 }
 
@@ -109,7 +110,7 @@ Status LogStore::Write(std::function<Status(store::WriteTxn&)> op) { return comm
 
 Status LogStore::LoadTotals() {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, *tables_, kTotalBytes));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t total, store::ReadCounter(txn, tables_->meta, kTotalBytes));
   total_bytes_ = total;
   return Status::OK();
 }
@@ -293,8 +294,8 @@ void LogStore::AppendAsync(std::string account, std::string group, std::string s
     g->stored_bytes += bytes;
     ANNEX_RETURN_IF_ERROR(txn.Put(tables_->streams, StreamKey(g->id, stream), EncodeStream(*s)));
     ANNEX_RETURN_IF_ERROR(txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(*g)));
-    ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, *tables_, kTotalBytes));
-    ANNEX_RETURN_IF_ERROR(PutCounter(txn, *tables_, kTotalBytes, total + bytes));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t total, store::ReadCounter(txn, tables_->meta, kTotalBytes));
+    ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, tables_->meta, kTotalBytes, total + bytes));
     *added = bytes;
     return Status::OK();
   };

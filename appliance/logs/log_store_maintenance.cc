@@ -7,6 +7,7 @@
 
 #include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
+#include "appliance/store/counter.h"
 #include "appliance/logs/log_store.h"
 #include "appliance/store/group_commit.h"
 #include "appliance/store/lmdb_env.h"
@@ -93,8 +94,8 @@ Result<Deleted> DeleteStreamHead(store::WriteTxn& txn, const LogTables& t, const
     g.stored_bytes -= std::min(g.stored_bytes, d.bytes);
     ANNEX_RETURN_IF_ERROR(txn.Put(t.groups, ref.group_key, EncodeGroup(g)));
   }
-  ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, t, kTotalBytes));
-  ANNEX_RETURN_IF_ERROR(PutCounter(txn, t, kTotalBytes, total - std::min(total, d.bytes)));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t total, store::ReadCounter(txn, t.meta, kTotalBytes));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, t.meta, kTotalBytes, total - std::min(total, d.bytes)));
   return d;
 }
 
@@ -128,8 +129,8 @@ Result<bool> DropDoomed(store::WriteTxn& txn, const LogTables& t, size_t max_eve
   }
   for (const auto& key : keys) ANNEX_RETURN_IF_ERROR(txn.Delete(t.events, key));
   if (!more) ANNEX_RETURN_IF_ERROR(txn.Delete(t.doomed, doomed_key));
-  ANNEX_ASSIGN_OR_RETURN(uint64_t total, GetCounter(txn, t, kTotalBytes));
-  ANNEX_RETURN_IF_ERROR(PutCounter(txn, t, kTotalBytes, total - std::min(total, d.bytes)));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t total, store::ReadCounter(txn, t.meta, kTotalBytes));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, t.meta, kTotalBytes, total - std::min(total, d.bytes)));
   return true;
 }
 

@@ -1,5 +1,6 @@
 #include "appliance/service/resource_feed.h"
 
+#include "appliance/store/counter.h"
 #include "appliance/store/record.h"
 
 namespace annex::service {
@@ -45,10 +46,7 @@ Result<std::unique_ptr<ResourceFeed>> ResourceFeed::Open(store::LmdbEnv& env) {
 }
 
 Result<uint64_t> ResourceFeed::Head(const store::ReadTxn& txn) const {
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(meta_, kLastSeqKey));
-  if (!value) return uint64_t{0};
-  if (value->size() != 8) return Status::Corruption("resource_feed_meta last_seq");
-  return store::ReadBigEndian64(*value);
+  return store::ReadCounter(txn, meta_, kLastSeqKey);
 }
 
 Result<bool> ResourceFeed::Empty(const store::ReadTxn& txn) const {
@@ -73,7 +71,7 @@ Status ResourceFeed::Changed(store::WriteTxn& txn, std::string_view kind, std::s
   row.U64(seq).U64(version).Bool(deleted);
   ANNEX_RETURN_IF_ERROR(txn.Put(versions_, key, row.Finish()));
   ANNEX_RETURN_IF_ERROR(txn.Put(feed_, SeqKey(seq), key));
-  return txn.Put(meta_, kLastSeqKey, SeqKey(seq));
+  return store::WriteCounter(txn, meta_, kLastSeqKey, seq);
 }
 
 Result<ResourceFeed::Page> ResourceFeed::Since(const store::ReadTxn& txn, uint64_t cursor, size_t max) const {

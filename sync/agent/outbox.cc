@@ -1,5 +1,6 @@
 #include "sync/agent/outbox.h"
 
+#include "appliance/store/counter.h"
 #include "appliance/store/record.h"
 
 namespace annex::sync {
@@ -11,14 +12,6 @@ constexpr std::string_view kLastAckKey = "last_ack";
 
 // Big-endian, so LMDB's bytewise key order is numeric order.
 using store::SeqKey;
-uint64_t KeySeq(std::string_view k) { return store::ReadBigEndian64(k); }
-
-Result<uint64_t> ReadCounter(const store::ReadTxn& txn, store::Table meta, std::string_view key) {
-  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(meta, key));
-  if (!value) return uint64_t{0};
-  if (value->size() != 8) return Status::Corruption("outbox counter " + std::string(key) + " is damaged");
-  return KeySeq(*value);
-}
 
 }  // namespace
 
@@ -40,8 +33,8 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const std::string& dir) {
 
 Status Outbox::LoadCounters() {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(uint64_t seq, ReadCounter(txn, meta_, kLastSeqKey));
-  ANNEX_ASSIGN_OR_RETURN(uint64_t ack, ReadCounter(txn, meta_, kLastAckKey));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t seq, store::ReadCounter(txn, meta_, kLastSeqKey));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t ack, store::ReadCounter(txn, meta_, kLastAckKey));
   if (ack > seq) return Status::Corruption("outbox acknowledged more than it sent");
   last_seq_ = seq;
   last_ack_ = ack;
@@ -64,8 +57,8 @@ Result<uint64_t> Outbox::AppendAt(std::string_view kind, const std::vector<std::
   }
   // The counter is kept apart from the records, so numbers are not reused
   // even when every record has been acknowledged and deleted.
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(seq)));
-  if (!position.empty()) ANNEX_RETURN_IF_ERROR(txn.Put(positions_, position, SeqKey(value)));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, meta_, kLastSeqKey, seq));
+  if (!position.empty()) ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, positions_, position, value));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   last_seq_ = seq;
   return seq;
@@ -73,13 +66,13 @@ Result<uint64_t> Outbox::AppendAt(std::string_view kind, const std::vector<std::
 
 Result<uint64_t> Outbox::Position(std::string_view name) const {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  return ReadCounter(txn, positions_, name);
+  return store::ReadCounter(txn, positions_, name);
 }
 
 Status Outbox::SetPosition(std::string_view name, uint64_t value) {
   std::lock_guard lock(write_mu_);
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_RETURN_IF_ERROR(txn.Put(positions_, name, SeqKey(value)));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, positions_, name, value));
   return txn.Commit();
 }
 
@@ -95,7 +88,7 @@ Status Outbox::Acknowledge(uint64_t seq) {
     Status d = txn.Delete(records_, SeqKey(s));
     if (!d.ok() && d.code() != StatusCode::kNotFound) return d;
   }
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastAckKey, SeqKey(seq)));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, meta_, kLastAckKey, seq));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   last_ack_ = seq;
   return Status::OK();
@@ -108,8 +101,8 @@ Status Outbox::Reset() {
     Status d = txn.Delete(records_, SeqKey(s));
     if (!d.ok() && d.code() != StatusCode::kNotFound) return d;
   }
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastSeqKey, SeqKey(0)));
-  ANNEX_RETURN_IF_ERROR(txn.Put(meta_, kLastAckKey, SeqKey(0)));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, meta_, kLastSeqKey, 0));
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, meta_, kLastAckKey, 0));
   std::vector<std::string> positions;
   {
     ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(positions_));
@@ -133,7 +126,7 @@ Result<std::vector<OutboxRecord>> Outbox::ReadFrom(uint64_t first, size_t max) c
   ANNEX_RETURN_IF_ERROR(cursor.Seek(SeqKey(std::max<uint64_t>(first, last_ack_ + 1))));
   while (cursor.Valid() && out.size() < max) {
     OutboxRecord r;
-    r.seq = KeySeq(cursor.key());
+    r.seq = store::ReadBigEndian64(cursor.key());
     store::RecordReader reader(cursor.value());
     if (reader.version() != kRecordVersion) return Status::Corruption("outbox record of an unknown version");
     ANNEX_ASSIGN_OR_RETURN(r.kind, reader.Bytes());
