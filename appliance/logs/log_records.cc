@@ -1,6 +1,7 @@
 #include "appliance/logs/log_records.h"
 
 #include "appliance/crypto/hash.h"
+#include "appliance/store/counter.h"
 #include "appliance/store/record.h"
 
 namespace annex::logs {
@@ -149,6 +150,43 @@ Result<std::optional<StreamRecord>> LoadStream(const store::ReadTxn& txn, const 
   ANNEX_ASSIGN_OR_RETURN(StreamRecord r, DecodeStream(*value));
   if (r.name != stream) return std::optional<StreamRecord>();
   return std::optional<StreamRecord>(std::move(r));
+}
+
+Status GroupNotFound(std::string_view group) {
+  return Status::NotFound("The specified log group does not exist: " + std::string(group));
+}
+Status StreamNotFound(std::string_view stream) {
+  return Status::NotFound("The specified log stream does not exist: " + std::string(stream));
+}
+
+namespace {
+Result<uint64_t> NextId(store::WriteTxn& txn, const LogTables& t) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t id, store::ReadCounter(txn, t.meta, kNextId));
+  ++id;
+  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, t.meta, kNextId, id));
+  return id;
+}
+}  // namespace
+
+Result<GroupRecord> NewGroup(store::WriteTxn& txn, const LogTables& t, const std::string& account,
+                             const std::string& group, int64_t now_ms, const Tags& tags) {
+  GroupRecord g;
+  ANNEX_ASSIGN_OR_RETURN(g.id, NextId(txn, t));
+  g.name = group;
+  g.creation_ms = now_ms;
+  g.tags = tags;
+  ANNEX_RETURN_IF_ERROR(txn.Put(t.groups, GroupKey(account, group), EncodeGroup(g)));
+  return g;
+}
+
+Result<StreamRecord> NewStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, const std::string& stream,
+                               int64_t now_ms) {
+  StreamRecord s;
+  ANNEX_ASSIGN_OR_RETURN(s.id, NextId(txn, t));
+  s.name = stream;
+  s.creation_ms = now_ms;
+  ANNEX_RETURN_IF_ERROR(txn.Put(t.streams, StreamKey(group_id, stream), EncodeStream(s)));
+  return s;
 }
 
 }  // namespace annex::logs

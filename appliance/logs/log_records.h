@@ -6,7 +6,7 @@
 //   streams  group id (8 BE) name-key       → StreamRecord
 //   events   stream id, timestamp, seq (8 BE each) → a chunk of events (log_chunk.h)
 //   doomed   stream id (8 BE)               → (empty) events still to delete
-//   meta     "next_id", "total_bytes"       → U64
+//   meta     "next_id", "total_bytes", "journal_generation", "journal_offset" → U64
 //
 // A name-key is the name itself, or, for names over 400 bytes (LMDB keys
 // stop at 511), its first 400 bytes and a SHA-256 of the whole; the record
@@ -79,7 +79,21 @@ Result<std::optional<GroupRecord>> LoadGroup(const store::ReadTxn& txn, const Lo
 Result<std::optional<StreamRecord>> LoadStream(const store::ReadTxn& txn, const LogTables& t, uint64_t group_id,
                                                std::string_view stream);
 
+// NotFound with the Logs API's wording.
+Status GroupNotFound(std::string_view group);
+Status StreamNotFound(std::string_view stream);
+
+// New records under fresh ids (the meta table's next_id).
+Result<GroupRecord> NewGroup(store::WriteTxn& txn, const LogTables& t, const std::string& account,
+                             const std::string& group, int64_t now_ms, const Tags& tags);
+Result<StreamRecord> NewStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, const std::string& stream,
+                               int64_t now_ms);
+
 inline constexpr std::string_view kNextId = "next_id";
 inline constexpr std::string_view kTotalBytes = "total_bytes";
+// How far LMDB holds the journal (log_journal.h): its generation and the
+// offset past the last append committed.
+inline constexpr std::string_view kJournalGeneration = "journal_generation";
+inline constexpr std::string_view kJournalOffset = "journal_offset";
 
 }  // namespace annex::logs

@@ -5,7 +5,10 @@
 
 #include "appliance/core/log.h"
 #include "appliance/logs/log_chunk.h"
+#include "appliance/logs/log_journal.h"
 #include "appliance/logs/log_records.h"
+#include "appliance/logs/log_store_view.h"
+#include "appliance/logs/pending_chunks.h"
 #include "appliance/store/counter.h"
 #include "appliance/os/clock.h"
 #include "appliance/store/group_commit.h"
@@ -14,41 +17,6 @@
 
 namespace annex::logs {
 namespace {
-
-Status GroupNotFound(std::string_view group) {
-  return Status::NotFound("The specified log group does not exist: " + std::string(group));
-}
-Status StreamNotFound(std::string_view stream) {
-  return Status::NotFound("The specified log stream does not exist: " + std::string(stream));
-}
-
-Result<uint64_t> NextId(store::WriteTxn& txn, const LogTables& t) {
-  ANNEX_ASSIGN_OR_RETURN(uint64_t id, store::ReadCounter(txn, t.meta, kNextId));
-  ++id;
-  ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, t.meta, kNextId, id));
-  return id;
-}
-
-Result<GroupRecord> NewGroup(store::WriteTxn& txn, const LogTables& t, const std::string& account,
-                             const std::string& group, int64_t now_ms, const Tags& tags) {
-  GroupRecord g;
-  ANNEX_ASSIGN_OR_RETURN(g.id, NextId(txn, t));
-  g.name = group;
-  g.creation_ms = now_ms;
-  g.tags = tags;
-  ANNEX_RETURN_IF_ERROR(txn.Put(t.groups, GroupKey(account, group), EncodeGroup(g)));
-  return g;
-}
-
-Result<StreamRecord> NewStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, const std::string& stream,
-                               int64_t now_ms) {
-  StreamRecord s;
-  ANNEX_ASSIGN_OR_RETURN(s.id, NextId(txn, t));
-  s.name = stream;
-  s.creation_ms = now_ms;
-  ANNEX_RETURN_IF_ERROR(txn.Put(t.streams, StreamKey(group_id, stream), EncodeStream(s)));
-  return s;
-}
 
 // A group's record, or NotFound.
 Result<GroupRecord> RequireGroup(const store::ReadTxn& txn, const LogTables& t, const std::string& account,
@@ -70,7 +38,10 @@ Status DoomStream(store::WriteTxn& txn, const LogTables& t, uint64_t group_id, c
 }  // namespace
 
 LogStore::LogStore(Options options, std::unique_ptr<store::LmdbEnv> env, std::unique_ptr<LogTables> tables)
-    : options_(std::move(options)), env_(std::move(env)), tables_(std::move(tables)) {}
+    : options_(std::move(options)),
+      env_(std::move(env)),
+      tables_(std::move(tables)),
+      pending_(std::make_unique<PendingChunks>()) {}
 
 Result<std::unique_ptr<LogStore>> LogStore::Open(const Options& options) {
   if (!options.clock) return Status::InvalidArgument("log store needs a clock");
@@ -84,8 +55,10 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(const Options& options) {
   ANNEX_ASSIGN_OR_RETURN(tables->doomed, env->OpenTable("doomed"));
   ANNEX_ASSIGN_OR_RETURN(tables->meta, env->OpenTable("meta"));
   std::unique_ptr<LogStore> s(new LogStore(options, std::move(env), std::move(tables)));
-  ANNEX_RETURN_IF_ERROR(s->LoadTotals());
   s->committer_ = std::make_unique<store::GroupCommitter>(*s->env_);
+  ANNEX_RETURN_IF_ERROR(s->RecoverJournal());
+  ANNEX_RETURN_IF_ERROR(s->LoadTotals());
+  s->append_thread_ = std::thread([p = s.get()] { p->AppendLoop(); });
   if (options.maintenance_interval.count() > 0) {
     s->maintenance_thread_ = std::thread([p = s.get()] { p->MaintenanceLoop(); });
   }
@@ -99,6 +72,12 @@ LogStore::~LogStore() {
   }
   maintenance_cv_.notify_all();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  {
+    std::lock_guard lock(append_mu_);
+    append_stopping_ = true;
+  }
+  append_cv_.notify_all();
+  if (append_thread_.joinable()) append_thread_.join();  // answers what is queued, commits what is pending
   committer_.reset();  // commits what is queued
 }
 
@@ -107,6 +86,10 @@ int64_t LogStore::NowMs() const {
 }
 
 Status LogStore::Write(std::function<Status(store::WriteTxn&)> op) { return committer_->Run(std::move(op)); }
+
+uint64_t LogStore::stored_bytes() const {
+  return total_bytes_.load(std::memory_order_relaxed) + pending_->bytes();
+}
 
 Status LogStore::LoadTotals() {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
@@ -124,6 +107,8 @@ Status LogStore::CreateGroup(const std::string& account, const std::string& grou
 }
 
 Status LogStore::DeleteGroup(const std::string& account, const std::string& group) {
+  // Journaled events first, so the group's bytes and its doomed events include them.
+  ANNEX_RETURN_IF_ERROR(ApplyAll());
   return Write([&](store::WriteTxn& txn) -> Status {
     ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
     // Stream records go now (a few bytes each); their events in the background.
@@ -143,9 +128,17 @@ Status LogStore::DeleteGroup(const std::string& account, const std::string& grou
   });
 }
 
-Result<LogGroupInfo> LogStore::GetGroup(const std::string& account, const std::string& group) const {
+Result<LogStore::ReadView> LogStore::BeginReadView() const {
+  auto snapshot = pending_->Snapshot();  // before the transaction: see pending_chunks.h
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
+  ANNEX_ASSIGN_OR_RETURN(PendingView pending, PendingView::Make(*snapshot, txn, *tables_));
+  return ReadView{std::move(txn), std::move(pending)};
+}
+
+Result<LogGroupInfo> LogStore::GetGroup(const std::string& account, const std::string& group) const {
+  ANNEX_ASSIGN_OR_RETURN(ReadView view, BeginReadView());
+  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(view.txn, *tables_, account, group));
+  g.stored_bytes += view.pending.GroupBytes(g.id);
   return ToInfo(g);
 }
 
@@ -159,8 +152,8 @@ bool ContainsCaseInsensitive(std::string_view hay, std::string_view needle) {
 }  // namespace
 
 Result<GroupPage> LogStore::ListGroups(const std::string& account, const ListGroupsQuery& query) const {
-  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->groups));
+  ANNEX_ASSIGN_OR_RETURN(ReadView view, BeginReadView());
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, view.txn.OpenCursor(tables_->groups));
   std::string account_prefix = GroupKeyPrefix(account);
   std::string start = account_prefix + NameKey(query.prefix);
   if (!query.after.empty()) start = std::max(start, GroupKey(account, query.after));
@@ -178,6 +171,7 @@ Result<GroupPage> LogStore::ListGroups(const std::string& account, const ListGro
       page.more = true;
       break;
     }
+    g.stored_bytes += view.pending.GroupBytes(g.id);
     page.groups.push_back(ToInfo(g));
   }
   ANNEX_RETURN_IF_ERROR(scan);
@@ -221,6 +215,7 @@ Status LogStore::CreateStream(const std::string& account, const std::string& gro
 }
 
 Status LogStore::DeleteStream(const std::string& account, const std::string& group, const std::string& stream) {
+  ANNEX_RETURN_IF_ERROR(ApplyAll());  // as DeleteGroup
   return Write([&](store::WriteTxn& txn) -> Status {
     ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
     ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g.id, stream));
@@ -233,9 +228,9 @@ Status LogStore::DeleteStream(const std::string& account, const std::string& gro
 
 Result<std::vector<LogStreamInfo>> LogStore::ListStreams(const std::string& account, const std::string& group,
                                                          const std::string& prefix) const {
-  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(txn, *tables_, account, group));
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->streams));
+  ANNEX_ASSIGN_OR_RETURN(ReadView view, BeginReadView());
+  ANNEX_ASSIGN_OR_RETURN(GroupRecord g, RequireGroup(view.txn, *tables_, account, group));
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, view.txn.OpenCursor(tables_->streams));
   std::string group_prefix = StreamKeyPrefix(g.id);
   std::vector<LogStreamInfo> out;
   Status scan = c.Seek(group_prefix + NameKey(prefix));
@@ -245,7 +240,7 @@ Result<std::vector<LogStreamInfo>> LogStore::ListStreams(const std::string& acco
       if (s.name > prefix) break;
       continue;
     }
-    out.push_back(ToInfo(s));
+    out.push_back(ToInfo(view.pending.Merged(s)));
   }
   ANNEX_RETURN_IF_ERROR(scan);
   // Names over the plain-key length sort by prefix and hash in LMDB; the API sorts by name.
@@ -255,54 +250,16 @@ Result<std::vector<LogStreamInfo>> LogStore::ListStreams(const std::string& acco
 
 void LogStore::AppendAsync(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,
                            bool create_missing, std::function<void(Status)> done) {
-  auto added = std::make_shared<uint64_t>(0);
-  auto op = [this, account = std::move(account), group = std::move(group), stream = std::move(stream),
-             events = std::move(events), create_missing, added](store::WriteTxn& txn) -> Status {
-    *added = 0;
-    int64_t now = NowMs();
-    ANNEX_ASSIGN_OR_RETURN(auto g, LoadGroup(txn, *tables_, account, group));
-    if (!g) {
-      if (!create_missing) return GroupNotFound(group);
-      ANNEX_ASSIGN_OR_RETURN(g, NewGroup(txn, *tables_, account, group, now, {}));
+  {
+    std::lock_guard lock(append_mu_);
+    if (!append_stopping_) {
+      append_queue_.push_back(AppendRequest{std::move(account), std::move(group), std::move(stream),
+                                            std::move(events), create_missing, std::move(done)});
+      append_cv_.notify_all();
+      return;
     }
-    ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g->id, stream));
-    if (!s) {
-      if (!create_missing) return StreamNotFound(stream);
-      ANNEX_ASSIGN_OR_RETURN(s, NewStream(txn, *tables_, g->id, stream, now));
-    }
-    // One chunk per append, its events in time order (stable: equal times keep their order).
-    std::vector<const LogEvent*> sorted;
-    sorted.reserve(events.size());
-    for (const LogEvent& e : events) sorted.push_back(&e);
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const LogEvent* a, const LogEvent* b) { return a->timestamp_ms < b->timestamp_ms; });
-    uint64_t bytes = 0;
-    for (const LogEvent* e : sorted) bytes += e->message.size();
-    if (!sorted.empty()) {
-      int64_t first = sorted.front()->timestamp_ms, last = sorted.back()->timestamp_ms;
-      ANNEX_RETURN_IF_ERROR(
-          txn.Put(tables_->events, EventKey(s->id, first, s->next_seq), EncodeChunk(now, sorted)));
-      s->next_seq += sorted.size();
-      s->first_ms = s->has_events ? std::min(s->first_ms, first) : first;
-      s->has_events = true;
-      s->last_ms = s->ever_appended ? std::max(s->last_ms, last) : last;
-      s->ever_appended = true;
-      s->max_span_ms = std::max(s->max_span_ms, last - first);
-    }
-    if (!events.empty()) s->last_ingestion_ms = now;
-    s->stored_bytes += bytes;
-    g->stored_bytes += bytes;
-    ANNEX_RETURN_IF_ERROR(txn.Put(tables_->streams, StreamKey(g->id, stream), EncodeStream(*s)));
-    ANNEX_RETURN_IF_ERROR(txn.Put(tables_->groups, GroupKey(account, group), EncodeGroup(*g)));
-    ANNEX_ASSIGN_OR_RETURN(uint64_t total, store::ReadCounter(txn, tables_->meta, kTotalBytes));
-    ANNEX_RETURN_IF_ERROR(store::WriteCounter(txn, tables_->meta, kTotalBytes, total + bytes));
-    *added = bytes;
-    return Status::OK();
-  };
-  committer_->Submit(std::move(op), [this, added, done = std::move(done)](Status s) {
-    if (s.ok() && total_bytes_.fetch_add(*added, std::memory_order_relaxed) + *added > options_.max_bytes) Kick();
-    done(std::move(s));
-  });
+  }
+  done(Status::Unavailable("the log store is closing"));
 }
 
 Status LogStore::Append(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,

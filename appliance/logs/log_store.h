@@ -8,13 +8,17 @@
 // Everything is namespaced by account id: no name reaches another account's
 // groups.
 //
-// Storage: one LMDB environment (<dir>/data.mdb). Each append is one chunk
-// (log_chunk.h) keyed (stream id, first timestamp, seq), so a stream read or
-// a "since t" read is a seek and a range scan (log_stream_cursor.h merges
-// chunks that overlap in time); group and stream records carry the counters
-// the API reports. Appends from many callers share one transaction
-// (store::GroupCommitter with the deferred meta sync): an append is
-// acknowledged only once durable.
+// Storage: an append goes first to a write-ahead journal (log_journal.h):
+// one sequential write and one flush, shared by the appends that arrive
+// together, and then it is acknowledged. Its events are readable from that
+// moment (pending_chunks.h). A background commit copies journaled appends
+// into one LMDB environment (<dir>/data.mdb) many at a time, together with
+// the journal position they reach; after a crash, Open replays the journal
+// from there. In LMDB each append is one chunk (log_chunk.h) keyed (stream
+// id, first timestamp, seq), so a stream read or a "since t" read is a seek
+// and a range scan (log_stream_cursor.h merges chunks that overlap in time);
+// group and stream records carry the counters the API reports. Group and
+// stream changes commit to LMDB directly (store::GroupCommitter).
 //
 // Eviction: per-group retention (days) and a bound on the bytes stored
 // (oldest events first) are enforced by Maintain(), which deletes in bounded
@@ -29,6 +33,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "appliance/core/result.h"
@@ -54,6 +60,9 @@ class WriteTxn;
 namespace annex::logs {
 
 struct LogTables;
+class LogJournal;
+class PendingChunks;
+struct PendingChunk;
 
 // Reads one stream in time order.
 struct StreamRead {
@@ -129,6 +138,12 @@ class LogStore {
     // (tests call Maintain themselves).
     std::chrono::milliseconds maintenance_interval{std::chrono::seconds(60)};
     size_t batch_events = 5000;  // events deleted per transaction
+    // Journaled appends wait at most this long for their LMDB commit (or
+    // until apply_bytes are pending); 0: committed right after each flush.
+    std::chrono::milliseconds apply_interval{20};
+    uint64_t apply_bytes = uint64_t{8} << 20;
+    // The journal starts over once it is this large and LMDB has it all.
+    uint64_t journal_rotate_bytes = uint64_t{64} << 20;
   };
 
   static Result<std::unique_ptr<LogStore>> Open(const Options& options);
@@ -155,8 +170,8 @@ class LogStore {
 
   // Appends events to a stream, in any order (readers see them by
   // timestamp). With `create_missing`, a missing group or stream is created
-  // first; otherwise it is NotFound. Durable when `done` gets OK; `done`
-  // runs on the store's commit thread — keep it short.
+  // first; otherwise it is NotFound. Durable, and readable, when `done` gets
+  // OK; `done` runs on the store's append thread — keep it short.
   void AppendAsync(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,
                    bool create_missing, std::function<void(Status)> done);
   // Blocking form of AppendAsync.
@@ -169,13 +184,26 @@ class LogStore {
                                     const GroupRead& read) const;
 
   // One round of eviction: retention, the size bound, deleted groups and
-  // streams — at most `max_batches` transactions of Options::batch_events.
+  // streams — at most `max_batches` transactions of Options::batch_events —
+  // after committing the journaled appends to LMDB.
   Result<MaintenanceReport> Maintain(size_t max_batches = 64);
 
-  uint64_t stored_bytes() const { return total_bytes_.load(std::memory_order_relaxed); }
+  // Message bytes held, committed to LMDB or still only journaled.
+  uint64_t stored_bytes() const;
   const Options& options() const { return options_; }
 
  private:
+  struct AppendRequest {
+    std::string account, group, stream;
+    std::vector<LogEvent> events;
+    bool create_missing = false;
+    std::function<void(Status)> done;
+  };
+
+  // A read transaction and the pending appends it does not hold yet.
+  struct ReadView;
+  Result<ReadView> BeginReadView() const;
+
   LogStore(Options options, std::unique_ptr<store::LmdbEnv> env, std::unique_ptr<LogTables> tables);
   int64_t NowMs() const;
   Status Write(std::function<Status(store::WriteTxn&)> op);
@@ -183,11 +211,36 @@ class LogStore {
   void MaintenanceLoop();
   void Kick();
 
+  // The journal: recovery at Open, then the append thread.
+  Status RecoverJournal();
+  void AppendLoop();
+  // Resolves the stream (creating it if asked) and builds its chunk; no
+  // chunk for an empty append.
+  Result<std::shared_ptr<PendingChunk>> Prepare(AppendRequest& request);
+  // Copies journaled chunks into LMDB, with the journal position they reach.
+  Status ApplyChunks(store::WriteTxn& txn, const std::vector<std::shared_ptr<const PendingChunk>>& chunks,
+                     uint64_t& added_bytes);
+  // Starts a background commit of what is pending; false if one is running.
+  bool StartApply();
+  // Commits everything pending now and waits for it (any thread).
+  Status ApplyAll();
+
   Options options_;
   std::unique_ptr<store::LmdbEnv> env_;
   std::unique_ptr<LogTables> tables_;
   std::unique_ptr<store::GroupCommitter> committer_;
+  std::unique_ptr<LogJournal> journal_;              // append thread only (and Open, before it starts)
+  std::unique_ptr<PendingChunks> pending_;
+  std::unordered_map<uint64_t, uint64_t> next_seq_;  // stream id → next seq; append thread only
   std::atomic<uint64_t> total_bytes_{0};
+
+  std::mutex append_mu_;
+  std::condition_variable append_cv_;
+  std::deque<AppendRequest> append_queue_;
+  bool append_stopping_ = false;
+  bool applying_ = false;      // a background commit is running
+  bool apply_failed_ = false;  // the last one failed: wait before the next
+  std::thread append_thread_;
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;

@@ -169,6 +169,8 @@ Result<std::vector<StreamRef>> StreamsWithEvents(const store::ReadTxn& txn, cons
 }  // namespace
 
 Result<MaintenanceReport> LogStore::Maintain(size_t max_batches) {
+  // Eviction sees LMDB only: journaled appends go there first.
+  ANNEX_RETURN_IF_ERROR(ApplyAll());
   MaintenanceReport report;
   size_t batches = 0;
   const size_t batch = std::max<size_t>(1, options_.batch_events);

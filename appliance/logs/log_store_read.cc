@@ -8,6 +8,7 @@
 #include "appliance/logs/log_chunk.h"
 #include "appliance/logs/log_records.h"
 #include "appliance/logs/log_store.h"
+#include "appliance/logs/log_store_view.h"
 #include "appliance/logs/log_stream_cursor.h"
 #include "appliance/store/lmdb_env.h"
 
@@ -52,7 +53,7 @@ StreamPosition After(const StreamPosition& p) {
 // walked from the newest key back until none further back can hold one of
 // the `limit` newest found so far.
 Result<std::vector<StoredEvent>> ReadBackward(const store::ReadTxn& txn, const LogTables& t, const StreamRecord& s,
-                                              const StreamRead& read) {
+                                              const std::vector<PendingChunkPtr>& pending, const StreamRead& read) {
   StreamPosition upper{INT64_MAX, UINT64_MAX};
   if (read.end_ms) upper = {*read.end_ms, 0};
   if (read.before && PositionBefore(*read.before, upper)) upper = *read.before;
@@ -66,6 +67,14 @@ Result<std::vector<StoredEvent>> ReadBackward(const store::ReadTxn& txn, const L
     int64_t ingestion_ms;
   };
   std::vector<Found> found;
+  // Pending chunks are the latest appends, and few: taken whole.
+  for (const PendingChunkPtr& p : pending) {
+    ANNEX_ASSIGN_OR_RETURN(DecodedChunk chunk, DecodeChunk(p->chunk, p->first_ms, p->first_seq));
+    for (const ChunkEvent& e : chunk.events) {
+      if (e.timestamp_ms < start || !PositionBefore({e.timestamp_ms, e.seq}, upper)) continue;
+      found.push_back(Found{e, chunk.ingestion_ms});
+    }
+  }
   ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.events));
   Status scan = c.SeekBefore(below);
   for (; scan.ok() && c.Valid() && c.key().starts_with(prefix) && c.key() < std::string_view(below); scan = c.Prev()) {
@@ -107,17 +116,20 @@ Result<std::vector<StoredEvent>> ReadBackward(const store::ReadTxn& txn, const L
 
 Result<std::vector<StoredEvent>> LogStore::ReadStream(const std::string& account, const std::string& group,
                                                       const std::string& stream, const StreamRead& read) const {
-  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(ReadView view, BeginReadView());
+  const store::ReadTxn& txn = view.txn;
   ANNEX_ASSIGN_OR_RETURN(auto g, LoadGroup(txn, *tables_, account, group));
-  if (!g) return Status::NotFound("The specified log group does not exist: " + group);
-  ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g->id, stream));
-  if (!s) return Status::NotFound("The specified log stream does not exist: " + stream);
-  if (!read.forward) return ReadBackward(txn, *tables_, *s, read);
+  if (!g) return GroupNotFound(group);
+  ANNEX_ASSIGN_OR_RETURN(auto stored, LoadStream(txn, *tables_, g->id, stream));
+  if (!stored) return StreamNotFound(stream);
+  const StreamRecord s = view.pending.Merged(*stored);
+  const std::vector<PendingChunkPtr>& pending = view.pending.ForStream(s.id);
+  if (!read.forward) return ReadBackward(txn, *tables_, s, pending, read);
 
   StreamPosition from{read.start_ms.value_or(INT64_MIN), 0};
   if (read.after && PositionBefore(from, After(*read.after))) from = After(*read.after);
   ANNEX_ASSIGN_OR_RETURN(store::Cursor raw, txn.OpenCursor(tables_->events));
-  StreamEventCursor c(std::move(raw), s->id, s->max_span_ms);
+  StreamEventCursor c(std::move(raw), s.id, s.max_span_ms, pending);
   std::vector<StoredEvent> out;
   size_t bytes = 0;
   Status scan = c.Seek(from);
@@ -126,7 +138,7 @@ Result<std::vector<StoredEvent>> LogStore::ReadStream(const std::string& account
     if (read.end_ms && e.timestamp_ms >= *read.end_ms) break;
     if (out.size() >= read.limit || (!out.empty() && bytes + e.message.size() > read.max_bytes)) break;
     bytes += e.message.size();
-    out.push_back(MakeEvent(e, c.ingestion_ms(), s->id));
+    out.push_back(MakeEvent(e, c.ingestion_ms(), s.id));
   }
   ANNEX_RETURN_IF_ERROR(scan);
   return out;
@@ -134,16 +146,17 @@ Result<std::vector<StoredEvent>> LogStore::ReadStream(const std::string& account
 
 Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const std::string& group,
                                             const GroupRead& read) const {
-  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(ReadView view, BeginReadView());
+  const store::ReadTxn& txn = view.txn;
   ANNEX_ASSIGN_OR_RETURN(auto g, LoadGroup(txn, *tables_, account, group));
-  if (!g) return Status::NotFound("The specified log group does not exist: " + group);
+  if (!g) return GroupNotFound(group);
 
   // The streams to search: named ones, or all with the prefix.
   std::vector<StreamRecord> streams;
   if (!read.stream_names.empty()) {
     for (const auto& name : read.stream_names) {
       ANNEX_ASSIGN_OR_RETURN(auto s, LoadStream(txn, *tables_, g->id, name));
-      if (s) streams.push_back(std::move(*s));
+      if (s) streams.push_back(view.pending.Merged(*s));
     }
   } else {
     ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_->streams));
@@ -155,7 +168,7 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
         if (s.name > read.stream_prefix) break;
         continue;
       }
-      streams.push_back(std::move(s));
+      streams.push_back(view.pending.Merged(s));
     }
     ANNEX_RETURN_IF_ERROR(scan);
   }
@@ -194,7 +207,7 @@ Result<GroupReadResult> LogStore::ReadGroup(const std::string& account, const st
     if (read.start_ms && s.last_ms < *read.start_ms) continue;
     if (read.end_ms && s.first_ms >= *read.end_ms) continue;
     ANNEX_ASSIGN_OR_RETURN(store::Cursor raw, txn.OpenCursor(tables_->events));
-    cursors.emplace_back(std::move(raw), s.id, s.max_span_ms);
+    cursors.emplace_back(std::move(raw), s.id, s.max_span_ms, view.pending.ForStream(s.id));
     owners.push_back(&s);
     ANNEX_RETURN_IF_ERROR(advance(cursors.size() - 1, /*first=*/true));
   }

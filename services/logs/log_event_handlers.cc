@@ -31,7 +31,22 @@ Task<Status> AppendDurably(LogStore& store, std::string account, std::string gro
   co_return co_await boost::asio::async_initiate<decltype(use_task), void(Status)>(initiate, use_task);
 }
 
-Result<std::vector<LogEvent>> ParseEvents(const LogsParams& params) {
+Status CheckTimestamp(int64_t t) {
+  if (t < 0) {
+    return ConstraintError("logEvents.member.timestamp", std::to_string(t),
+                           "Member must have value greater than or equal to 0");
+  }
+  return Status::OK();
+}
+
+Result<std::vector<LogEvent>> ParseEvents(LogsParams& params) {
+  if (auto decoded = params.TakeLogEvents()) {
+    if (decoded->size() > kMaxBatchEvents) {
+      return ConstraintError("logEvents", "[...]", "Member must have length less than or equal to 10000");
+    }
+    for (const LogEvent& e : *decoded) ANNEX_RETURN_IF_ERROR(CheckTimestamp(e.timestamp_ms));
+    return std::move(*decoded);
+  }
   const Json* list = params.Member("logEvents");
   if (!list) {
     return InvalidParameter(
@@ -57,10 +72,7 @@ Result<std::vector<LogEvent>> ParseEvents(const LogsParams& params) {
       return SerializationError("Member 'timestamp' of a log event is out of range");
     }
     int64_t t = ts->get<int64_t>();
-    if (t < 0) {
-      return ConstraintError("logEvents.member.timestamp", std::to_string(t),
-                             "Member must have value greater than or equal to 0");
-    }
+    ANNEX_RETURN_IF_ERROR(CheckTimestamp(t));
     events.push_back(LogEvent{t, msg->get<std::string>()});
   }
   return events;

@@ -15,7 +15,7 @@ namespace annex::logs {
 
 struct LogsCall {
   service::RequestContext& ctx;
-  const LogsParams& params;
+  LogsParams& params;
   LogStore& store;
   std::string account;  // the caller's: every name is looked up within it
   int64_t now_ms = 0;

@@ -1,5 +1,6 @@
 #include "services/logs/logs_params.h"
 
+#include "appliance/core/json_scanner.h"
 #include "appliance/http/api_error.h"
 
 namespace annex::logs {
@@ -78,8 +79,65 @@ size_t Utf8Length(std::string_view s) {
   return n;
 }
 
+// A batch of log events is a megabyte of small strings: building nlohmann's
+// DOM for it was half of annexd's CPU per PutLogEvents (docs/performance.md).
+// The scanner reads the common shape only; anything else, including every
+// error, takes the general path, which decides and words the answer.
+std::optional<LogsParams> LogsParams::ParseBulk(std::string_view body) {
+  JsonScanner scanner(body);
+  if (!scanner.Consume('{')) return std::nullopt;
+  Json doc = Json::object();
+  std::optional<std::vector<LogEvent>> events;
+  std::string key, member;
+  auto read_events = [&](std::vector<LogEvent>& out) {
+    if (!scanner.Consume('[')) return false;
+    if (scanner.Consume(']')) return true;
+    do {
+      if (!scanner.Consume('{')) return false;
+      bool has_timestamp = false, has_message = false;
+      LogEvent event;
+      do {
+        if (!scanner.ReadString(member) || !scanner.Consume(':')) return false;
+        if (member == "timestamp" && !has_timestamp) {
+          if (!scanner.ReadInt64(event.timestamp_ms)) return false;
+          has_timestamp = true;
+        } else if (member == "message" && !has_message) {
+          if (!scanner.ReadString(event.message)) return false;
+          has_message = true;
+        } else {
+          return false;  // unknown or repeated members: the general path decides
+        }
+      } while (scanner.Consume(','));
+      if (!scanner.Consume('}') || !has_timestamp || !has_message) return false;
+      out.push_back(std::move(event));
+    } while (scanner.Consume(','));
+    return scanner.Consume(']');
+  };
+  if (!scanner.Consume('}')) {
+    do {
+      if (!scanner.ReadString(key) || !scanner.Consume(':')) return std::nullopt;
+      if (doc.contains(key) || (key == "logEvents" && events)) return std::nullopt;
+      if (key == "logEvents") {
+        events.emplace();
+        events->reserve(1024);
+        if (!read_events(*events)) return std::nullopt;
+        continue;
+      }
+      size_t begin = 0, end = 0;
+      if (!scanner.SkipValue(begin, end)) return std::nullopt;
+      Json value = Json::parse(body.substr(begin, end - begin), nullptr, /*allow_exceptions=*/false);
+      if (value.is_discarded()) return std::nullopt;
+      doc[key] = std::move(value);
+    } while (scanner.Consume(','));
+    if (!scanner.Consume('}')) return std::nullopt;
+  }
+  if (!scanner.AtEnd() || !events) return std::nullopt;
+  return LogsParams(std::move(doc), std::move(events));
+}
+
 Result<LogsParams> LogsParams::Parse(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return LogsParams(Json::object());
+  if (auto bulk = ParseBulk(body)) return std::move(*bulk);
   Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return SerializationError("The request body is not valid JSON");
   if (!doc.is_object()) return SerializationError("The request body must be a JSON object");

@@ -11,11 +11,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "appliance/core/result.h"
+#include "appliance/logs/log_types.h"
 
 namespace annex::logs {
 
@@ -43,6 +45,8 @@ Status ConstraintError(std::string_view member, std::string_view value, std::str
 class LogsParams {
  public:
   // SerializationException unless `body` is a JSON object ("" counts as {}).
+  // A `logEvents` array of {timestamp, message} objects is decoded straight
+  // into LogEvents (TakeLogEvents); everything else goes into a JSON document.
   static Result<LogsParams> Parse(std::string_view body);
 
   Result<std::optional<std::string>> String(std::string_view name, const StringRule& rule = {}) const;
@@ -55,10 +59,16 @@ class LogsParams {
   Result<std::optional<std::map<std::string, std::string>>> StringMap(std::string_view name) const;
   // The raw member, or null when absent.
   const Json* Member(std::string_view name) const;
+  // `logEvents` when Parse decoded it itself (then Member("logEvents") is
+  // null); nullopt otherwise. Once.
+  std::optional<std::vector<LogEvent>> TakeLogEvents() { return std::exchange(log_events_, std::nullopt); }
 
  private:
-  explicit LogsParams(Json doc) : doc_(std::move(doc)) {}
+  explicit LogsParams(Json doc, std::optional<std::vector<LogEvent>> log_events = std::nullopt)
+      : doc_(std::move(doc)), log_events_(std::move(log_events)) {}
+  static std::optional<LogsParams> ParseBulk(std::string_view body);
   Json doc_;
+  std::optional<std::vector<LogEvent>> log_events_;
 };
 
 // Characters, not bytes, as the model counts lengths (invalid UTF-8 counts bytes).

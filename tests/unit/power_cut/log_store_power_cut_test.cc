@@ -1,7 +1,8 @@
 // Acknowledged log appends survive a power cut: a child appends batches and
 // acknowledges each once Append returns, is killed, every write it had not
 // synced is undone (power_cut.h), and the reopened store must hold every
-// acknowledged batch, in order, with counters that match.
+// acknowledged batch, in order, with counters that match — whether the cut
+// finds them only in the journal, in LMDB, or across journal rotations.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,9 +24,28 @@ namespace {
 
 constexpr int kEventsPerBatch = 20;
 
-std::unique_ptr<logs::LogStore> OpenStore(const std::string& dir) {
+// How the child's store moves appends from the journal to LMDB.
+struct JournalCase {
+  const char* name;
+  std::chrono::milliseconds apply_interval;
+  uint64_t apply_bytes;
+  uint64_t journal_rotate_bytes;
+};
+
+const JournalCase kJournalCases[] = {
+    {"Defaults", std::chrono::milliseconds(20), uint64_t{8} << 20, uint64_t{64} << 20},
+    {"OnlyInTheJournal", std::chrono::hours(1), uint64_t{1} << 40, uint64_t{1} << 40},
+    {"AppliedAtOnceAndRotated", std::chrono::milliseconds(0), 1, 16 << 10},
+};
+
+std::unique_ptr<logs::LogStore> OpenStore(const std::string& dir, const JournalCase* journal = nullptr) {
   logs::LogStore::Options options;
   options.dir = dir;
+  if (journal) {
+    options.apply_interval = journal->apply_interval;
+    options.apply_bytes = journal->apply_bytes;
+    options.journal_rotate_bytes = journal->journal_rotate_bytes;
+  }
   options.clock = &os::SystemClock();
   options.maintenance_interval = std::chrono::milliseconds(0);
   auto store = logs::LogStore::Open(options);
@@ -34,7 +54,9 @@ std::unique_ptr<logs::LogStore> OpenStore(const std::string& dir) {
 
 std::string Message(uint64_t batch, int i) { return "batch " + std::to_string(batch) + " line " + std::to_string(i); }
 
-TEST(LogStorePowerCutTest, AcknowledgedAppendsSurvive) {
+class LogStorePowerCutTest : public ::testing::TestWithParam<JournalCase> {};
+
+TEST_P(LogStorePowerCutTest, AcknowledgedAppendsSurvive) {
   TempDir dir;
   TempDir journal_dir;
   std::string store_dir = dir.path() + "/logs";
@@ -44,7 +66,7 @@ TEST(LogStorePowerCutTest, AcknowledgedAppendsSurvive) {
   if (pid == 0) {
     ::close(pipe_fds[0]);
     power_cut::Arm(dir.path(), journal_dir.path() + "/journal");
-    auto store = OpenStore(store_dir);
+    auto store = OpenStore(store_dir, &GetParam());
     if (!store) ::_exit(2);
     for (uint64_t batch = 1;; ++batch) {
       std::vector<logs::LogEvent> events;
@@ -90,6 +112,9 @@ TEST(LogStorePowerCutTest, AcknowledgedAppendsSurvive) {
   EXPECT_EQ(group->stored_bytes, bytes);
   EXPECT_EQ(store->stored_bytes(), bytes);
 }
+
+INSTANTIATE_TEST_SUITE_P(Journal, LogStorePowerCutTest, ::testing::ValuesIn(kJournalCases),
+                         [](const ::testing::TestParamInfo<JournalCase>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace annex::testing

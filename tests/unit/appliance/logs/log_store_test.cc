@@ -1,5 +1,7 @@
 // LogStore: groups, streams, appends and reads as the Logs API and the
-// supervisor's output forwarder see them.
+// supervisor's output forwarder see them — every test twice: with appends
+// held in the journal until the store closes, and with each committed to
+// LMDB as soon as it is journaled.
 
 #include "appliance/logs/log_store.h"
 
@@ -13,7 +15,9 @@ namespace {
 
 constexpr int64_t kStartMs = 1700000000000;
 
-class LogStoreTest : public ::testing::Test {
+enum class Commit { kHeldInJournal, kEager };
+
+class LogStoreTest : public ::testing::TestWithParam<Commit> {
  protected:
   void SetUp() override { Reopen(); }
 
@@ -25,6 +29,13 @@ class LogStoreTest : public ::testing::Test {
     options.maintenance_interval = std::chrono::milliseconds(0);
     options.max_bytes = max_bytes_;
     options.batch_events = 3;
+    if (GetParam() == Commit::kHeldInJournal) {
+      options.apply_interval = std::chrono::hours(1);
+      options.apply_bytes = uint64_t{1} << 40;
+    } else {
+      options.apply_interval = std::chrono::milliseconds(0);
+      options.apply_bytes = 1;
+    }
     auto opened = LogStore::Open(options);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(*opened);
@@ -48,7 +59,7 @@ class LogStoreTest : public ::testing::Test {
   std::unique_ptr<LogStore> store_;
 };
 
-TEST_F(LogStoreTest, GroupsAreCreatedOnceAndListedByPrefixPerAccount) {
+TEST_P(LogStoreTest, GroupsAreCreatedOnceAndListedByPrefixPerAccount) {
   ASSERT_TRUE(store_->CreateGroup("111111111111", "/app/web").ok());
   ASSERT_TRUE(store_->CreateGroup("111111111111", "/app/db").ok());
   ASSERT_TRUE(store_->CreateGroup("111111111111", "/other").ok());
@@ -81,7 +92,7 @@ TEST_F(LogStoreTest, GroupsAreCreatedOnceAndListedByPrefixPerAccount) {
   EXPECT_EQ(store_->GetGroup("333333333333", "/app/web").status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(LogStoreTest, AppendNeedsTheStreamUnlessAskedToCreateIt) {
+TEST_P(LogStoreTest, AppendNeedsTheStreamUnlessAskedToCreateIt) {
   EXPECT_TRUE(store_->Append("111111111111", "g", "s", Events({{kStartMs, "x"}})).IsNotFound());
   ASSERT_TRUE(store_->Append("111111111111", "g", "s", Events({{kStartMs, "x"}}), /*create_missing=*/true).ok());
   auto streams = store_->ListStreams("111111111111", "g");
@@ -93,7 +104,7 @@ TEST_F(LogStoreTest, AppendNeedsTheStreamUnlessAskedToCreateIt) {
   EXPECT_EQ((*streams)[0].last_ingestion_ms, kStartMs);
 }
 
-TEST_F(LogStoreTest, ReadsAStreamInTimeOrderForwardAndBackward) {
+TEST_P(LogStoreTest, ReadsAStreamInTimeOrderForwardAndBackward) {
   ASSERT_TRUE(store_->CreateGroup("1", "g").ok());
   ASSERT_TRUE(store_->CreateStream("1", "g", "s").ok());
   EXPECT_EQ(store_->CreateStream("1", "g", "s").code(), StatusCode::kAlreadyExists);
@@ -125,7 +136,7 @@ TEST_F(LogStoreTest, ReadsAStreamInTimeOrderForwardAndBackward) {
   EXPECT_TRUE(past_end->empty());
 }
 
-TEST_F(LogStoreTest, GroupReadMergesStreamsAndResumes) {
+TEST_P(LogStoreTest, GroupReadMergesStreamsAndResumes) {
   ASSERT_TRUE(store_->Append("1", "g", "a", Events({{1, "a1"}, {3, "a3 error"}, {5, "a5"}}), true).ok());
   ASSERT_TRUE(store_->Append("1", "g", "b", Events({{2, "b2 error"}, {4, "b4"}}), true).ok());
   ASSERT_TRUE(store_->Append("1", "g", "other", Events({{6, "o6 error"}}), true).ok());
@@ -159,7 +170,7 @@ TEST_F(LogStoreTest, GroupReadMergesStreamsAndResumes) {
   EXPECT_EQ(Messages(tail->events), (std::vector<std::string>{"o6 error"}));
 }
 
-TEST_F(LogStoreTest, BatchesThatOverlapInTimeReadInTimeOrder) {
+TEST_P(LogStoreTest, BatchesThatOverlapInTimeReadInTimeOrder) {
   // Three appends whose time ranges interleave, as a client retrying late batches makes them.
   ASSERT_TRUE(store_->Append("1", "g", "s", Events({{10, "a10"}, {100, "a100"}}), true).ok());
   ASSERT_TRUE(store_->Append("1", "g", "s", Events({{50, "b50"}, {20, "b20"}}), true).ok());
@@ -181,7 +192,44 @@ TEST_F(LogStoreTest, BatchesThatOverlapInTimeReadInTimeOrder) {
   EXPECT_EQ(Messages(merged->events), (std::vector<std::string>{"b50", "c60", "a100", "c150"}));
 }
 
-TEST_F(LogStoreTest, EventsSurviveReopening) {
+TEST_P(LogStoreTest, CommittedAndJournaledAppendsReadAsOne) {
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{10, "a10"}, {100, "a100"}}), true).ok());
+  ASSERT_TRUE(store_->Maintain().ok());  // commits what is journaled
+  ASSERT_TRUE(store_->Append("1", "g", "s", Events({{50, "b50"}, {120, "b120"}}), true).ok());
+  ASSERT_TRUE(store_->Append("1", "g", "t", Events({{60, "t60"}}), true).ok());
+
+  auto all = store_->ReadStream("1", "g", "s", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Messages(*all), (std::vector<std::string>{"a10", "b50", "a100", "b120"}));
+  auto newest = store_->ReadStream("1", "g", "s", {.forward = false, .limit = 3});
+  ASSERT_TRUE(newest.ok());
+  EXPECT_EQ(Messages(*newest), (std::vector<std::string>{"b50", "a100", "b120"}));
+  auto merged = store_->ReadGroup("1", "g", {.start_ms = 55});
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(Messages(merged->events), (std::vector<std::string>{"t60", "a100", "b120"}));
+
+  auto streams = store_->ListStreams("1", "g");
+  ASSERT_TRUE(streams.ok());
+  ASSERT_EQ(streams->size(), 2u);
+  EXPECT_EQ((*streams)[0].stored_bytes, 14u);
+  EXPECT_EQ((*streams)[0].first_event_ms, 10);
+  EXPECT_EQ((*streams)[0].last_event_ms, 120);
+  auto group = store_->GetGroup("1", "g");
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->stored_bytes, 17u);
+  EXPECT_EQ(store_->stored_bytes(), 17u);
+
+  // Positions stay valid across the commit: a page read before it resumes after it.
+  auto first_two = store_->ReadStream("1", "g", "s", {.limit = 2});
+  ASSERT_TRUE(first_two.ok());
+  ASSERT_TRUE(store_->Maintain().ok());
+  auto rest = store_->ReadStream("1", "g", "s", {.after = first_two->back().position});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(Messages(*rest), (std::vector<std::string>{"a100", "b120"}));
+  EXPECT_EQ(store_->stored_bytes(), 17u);
+}
+
+TEST_P(LogStoreTest, EventsSurviveReopening) {
   ASSERT_TRUE(store_->Append("1", "g", "s", Events({{1, "one"}, {2, "two"}}), true).ok());
   ASSERT_TRUE(store_->SetRetention("1", "g", 7).ok());
   ASSERT_TRUE(store_->TagGroup("1", "g", {{"team", "core"}}).ok());
@@ -197,7 +245,7 @@ TEST_F(LogStoreTest, EventsSurviveReopening) {
   EXPECT_EQ(store_->stored_bytes(), 6u);
 }
 
-TEST_F(LogStoreTest, LongNamesAreKeptWhole) {
+TEST_P(LogStoreTest, LongNamesAreKeptWhole) {
   std::string long_a(500, 'a'), long_b = std::string(450, 'a') + "b";
   ASSERT_TRUE(store_->Append("1", long_a, long_a, Events({{1, "x"}}), true).ok());
   ASSERT_TRUE(store_->Append("1", long_a, long_b, Events({{1, "y"}}), true).ok());
@@ -209,13 +257,18 @@ TEST_F(LogStoreTest, LongNamesAreKeptWhole) {
   EXPECT_TRUE(store_->ReadStream("1", long_a, std::string(500, 'a') + "c", {}).status().IsNotFound());
 }
 
-TEST_F(LogStoreTest, UntagRemovesOnlyTheNamedKeys) {
+TEST_P(LogStoreTest, UntagRemovesOnlyTheNamedKeys) {
   ASSERT_TRUE(store_->CreateGroup("1", "g", {{"a", "1"}, {"b", "2"}}).ok());
   ASSERT_TRUE(store_->UntagGroup("1", "g", {"a", "missing"}).ok());
   auto group = store_->GetGroup("1", "g");
   ASSERT_TRUE(group.ok());
   EXPECT_EQ(group->tags, (Tags{{"b", "2"}}));
 }
+
+INSTANTIATE_TEST_SUITE_P(Commit, LogStoreTest, ::testing::Values(Commit::kHeldInJournal, Commit::kEager),
+                         [](const ::testing::TestParamInfo<Commit>& info) {
+                           return info.param == Commit::kHeldInJournal ? "HeldInJournal" : "Eager";
+                         });
 
 }  // namespace
 }  // namespace annex::logs

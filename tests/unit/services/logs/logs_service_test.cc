@@ -128,5 +128,56 @@ TEST_F(LogsServiceTest, RejectedEventsAreReportedByIndex) {
   EXPECT_EQ(got.body["events"][1]["message"], "now");
 }
 
+// PutLogEvents bodies in the common shape are read by a scanner of their
+// own; the rest by the general parser. Both must store the same events and
+// answer malformed batches with the same errors.
+TEST_F(LogsServiceTest, BatchesDecodeAlikeWhateverTheirShape) {
+  ASSERT_EQ(Call("CreateLogGroup", Json{{"logGroupName", "g"}}).status, 200);
+  ASSERT_EQ(Call("CreateLogStream", Json{{"logGroupName", "g"}, {"logStreamName", "s"}}).status, 200);
+  const std::string ts = std::to_string(kNowMs);
+  const std::string accepted[] = {
+      // The scanner's shape, with escapes, a surrogate pair and raw UTF-8.
+      R"( { "logGroupName" : "g", "logStreamName":"s", "logEvents":[{"timestamp":)" + ts +
+          R"(,"message":"tab\t\"q\" \u00e9 \ud83d\ude00 caf)" + "\xC3\xA9" + R"("}] } )",
+      // Members it leaves to the general parser: unknown keys, message first.
+      R"({"logGroupName":"g","logStreamName":"s","logEvents":[{"message":"second","timestamp":)" + ts +
+          R"(,"extra":1}]})",
+      // Members after logEvents, and a sequence token.
+      R"({"logEvents":[{"timestamp":)" + ts + R"(,"message":"third"}],"sequenceToken":"1","logGroupName":"g","logStreamName":"s"})",
+  };
+  for (const std::string& body : accepted) {
+    Answer a = Call("PutLogEvents", body);
+    EXPECT_EQ(a.status, 200) << body << " " << a.body;
+  }
+  Answer got = Call("GetLogEvents", Json{{"logGroupName", "g"}, {"logStreamName", "s"}, {"startFromHead", true}});
+  ASSERT_EQ(got.body["events"].size(), 3u) << got.body;
+  EXPECT_EQ(got.body["events"][0]["message"], "tab\t\"q\" \xC3\xA9 \xF0\x9F\x98\x80 caf\xC3\xA9");
+  EXPECT_EQ(got.body["events"][1]["message"], "second");
+  EXPECT_EQ(got.body["events"][2]["message"], "third");
+
+  struct Case {
+    std::string body;
+    const char* code;
+  };
+  const std::string head = R"({"logGroupName":"g","logStreamName":"s","logEvents":)";
+  const Case refused[] = {
+      {head + R"([{"timestamp":1.5,"message":"x"}]})", "SerializationException"},
+      {head + R"([{"timestamp":)" + ts + R"(,"message":"bad \x"}]})", "SerializationException"},
+      {head + "[{\"timestamp\":" + ts + ",\"message\":\"\xC3\"}]}", "SerializationException"},
+      {head + R"([{"timestamp":-1,"message":"x"}]})", "InvalidParameterException"},
+      {head + R"([{"timestamp":)" + ts + R"(}]})", "InvalidParameterException"},
+      {head + R"([{"timestamp":)" + ts + R"(,"message":""}]})", "InvalidParameterException"},
+      {head + R"([{"timestamp":)" + ts + R"(,"message":"x"}]} trailing)", "SerializationException"},
+      {head + "null}", "InvalidParameterException"},
+      {head + "[]}", "InvalidParameterException"},
+      {R"({"logGroupName":"g","logEvents":[{"timestamp":)" + ts + R"(,"message":"x"}]})", "InvalidParameterException"},
+  };
+  for (const Case& c : refused) {
+    Answer a = Call("PutLogEvents", c.body);
+    EXPECT_EQ(a.status, 400) << c.body;
+    EXPECT_EQ(a.body.value("__type", ""), c.code) << c.body << " " << a.body;
+  }
+}
+
 }  // namespace
 }  // namespace annex::logs
