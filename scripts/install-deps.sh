@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
-  libboost-dev liblmdb-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libboost-dev liblmdb-dev libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libpugixml-dev libcli11-dev libjemalloc-dev
   # The appliance <-> control plane link (sync/proto).
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc

@@ -1,5 +1,7 @@
 #include "appliance/core/json_scanner.h"
 
+#include <cstring>
+
 namespace annex {
 namespace {
 
@@ -35,6 +37,29 @@ void AppendUtf8(std::string& out, uint32_t cp) {
 // control character or the start of a multi-byte sequence.
 bool EndsPlainRun(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; }
 
+// Whether any of 8 bytes ends a plain run, tested a word at a time (the
+// classic "has a zero byte" and "has a byte less than n" tricks); messages
+// are mostly plain ASCII, so this skips most of them 8 bytes per step.
+bool WordEndsPlainRun(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  uint64_t special = (w & kHigh) | ((w - 0x20 * kOnes) & ~w & kHigh) | has_zero(w ^ ('"' * kOnes)) |
+                     has_zero(w ^ ('\\' * kOnes));
+  return special != 0;
+}
+
+// The end of the plain run starting at `pos`.
+size_t PlainRunEnd(const char* data, size_t pos, size_t size) {
+  while (pos + 8 <= size) {
+    uint64_t w;
+    std::memcpy(&w, data + pos, 8);
+    if (WordEndsPlainRun(w)) break;
+    pos += 8;
+  }
+  while (pos < size && !EndsPlainRun(static_cast<unsigned char>(data[pos]))) ++pos;
+  return pos;
+}
+
 }  // namespace
 
 void JsonScanner::SkipWhitespace() {
@@ -59,8 +84,7 @@ bool JsonScanner::ReadString(std::string& out) {
   const char* data = text_.data();
   const size_t size = text_.size();
   while (pos_ < size) {
-    size_t run = pos_;
-    while (run < size && !EndsPlainRun(static_cast<unsigned char>(data[run]))) ++run;
+    size_t run = PlainRunEnd(data, pos_, size);
     out.append(data + pos_, run - pos_);
     pos_ = run;
     if (pos_ >= size) return false;

@@ -250,11 +250,33 @@ Result<std::vector<LogStreamInfo>> LogStore::ListStreams(const std::string& acco
 
 void LogStore::AppendAsync(std::string account, std::string group, std::string stream, std::vector<LogEvent> events,
                            bool create_missing, std::function<void(Status)> done) {
+  // Encoding (and compressing) here spreads that work over the callers'
+  // threads: the append thread only numbers, journals and flushes.
+  std::shared_ptr<PendingChunk> chunk;
+  if (!events.empty()) {
+    std::vector<const LogEvent*> sorted;  // time order; equal times keep their order
+    sorted.reserve(events.size());
+    for (const LogEvent& e : events) sorted.push_back(&e);
+    auto earlier = [](const LogEvent* a, const LogEvent* b) { return a->timestamp_ms < b->timestamp_ms; };
+    if (!std::is_sorted(sorted.begin(), sorted.end(), earlier)) {  // PutLogEvents batches always are
+      std::stable_sort(sorted.begin(), sorted.end(), earlier);
+    }
+    chunk = std::make_shared<PendingChunk>();
+    chunk->account = account;
+    chunk->group = group;
+    chunk->stream = stream;
+    chunk->first_ms = sorted.front()->timestamp_ms;
+    chunk->last_ms = sorted.back()->timestamp_ms;
+    chunk->count = sorted.size();
+    for (const LogEvent* e : sorted) chunk->bytes += e->message.size();
+    chunk->ingestion_ms = NowMs();
+    chunk->chunk = EncodeChunk(chunk->ingestion_ms, sorted);
+  }
   {
     std::lock_guard lock(append_mu_);
     if (!append_stopping_) {
-      append_queue_.push_back(AppendRequest{std::move(account), std::move(group), std::move(stream),
-                                            std::move(events), create_missing, std::move(done)});
+      append_queue_.push_back(AppendRequest{std::move(chunk), std::move(account), std::move(group),
+                                            std::move(stream), create_missing, std::move(done)});
       append_cv_.notify_all();
       return;
     }

@@ -194,8 +194,10 @@ class LogStore {
 
  private:
   struct AppendRequest {
+    // Encoded by the caller's thread, names filled in; ids and seqs are the
+    // append thread's to give. Null for an append without events.
+    std::shared_ptr<PendingChunk> chunk;
     std::string account, group, stream;
-    std::vector<LogEvent> events;
     bool create_missing = false;
     std::function<void(Status)> done;
   };
@@ -214,8 +216,8 @@ class LogStore {
   // The journal: recovery at Open, then the append thread.
   Status RecoverJournal();
   void AppendLoop();
-  // Resolves the stream (creating it if asked) and builds its chunk; no
-  // chunk for an empty append.
+  // Resolves the stream (creating it if asked) and numbers the chunk's
+  // events; the chunk is null for an empty append.
   Result<std::shared_ptr<PendingChunk>> Prepare(AppendRequest& request);
   // Copies journaled chunks into LMDB, with the journal position they reach.
   Status ApplyChunks(store::WriteTxn& txn, const std::vector<std::shared_ptr<const PendingChunk>>& chunks,

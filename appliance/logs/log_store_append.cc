@@ -109,30 +109,14 @@ Result<std::shared_ptr<PendingChunk>> LogStore::Prepare(AppendRequest& r) {
       return Status::OK();
     }));
   }
-  if (r.events.empty()) return std::shared_ptr<PendingChunk>();  // the stream exists: nothing to store
-
-  // One chunk per append, its events in time order (stable: equal times keep their order).
-  std::vector<const LogEvent*> sorted;
-  sorted.reserve(r.events.size());
-  for (const LogEvent& e : r.events) sorted.push_back(&e);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const LogEvent* a, const LogEvent* b) { return a->timestamp_ms < b->timestamp_ms; });
-  auto c = std::make_shared<PendingChunk>();
-  c->account = r.account;
-  c->group = r.group;
-  c->stream = r.stream;
+  if (!r.chunk) return std::shared_ptr<PendingChunk>();  // the stream exists: nothing to store
+  std::shared_ptr<PendingChunk> c = std::move(r.chunk);
   c->group_id = g->id;
   c->stream_id = s->id;
-  c->first_ms = sorted.front()->timestamp_ms;
-  c->last_ms = sorted.back()->timestamp_ms;
   // Seqs come from here, not the record, which lags the journal by the pending appends.
   auto [next, inserted] = next_seq_.try_emplace(s->id, s->next_seq);
   c->first_seq = next->second;
-  c->count = sorted.size();
   next->second += c->count;
-  for (const LogEvent* e : sorted) c->bytes += e->message.size();
-  c->ingestion_ms = now;
-  c->chunk = EncodeChunk(now, sorted);
   return c;
 }
 

@@ -98,10 +98,10 @@ std::optional<LogsParams> LogsParams::ParseBulk(std::string_view body) {
       LogEvent event;
       do {
         if (!scanner.ReadString(member) || !scanner.Consume(':')) return false;
-        if (member == "timestamp" && !has_timestamp) {
+        if (member == std::string_view("timestamp") && !has_timestamp) {
           if (!scanner.ReadInt64(event.timestamp_ms)) return false;
           has_timestamp = true;
-        } else if (member == "message" && !has_message) {
+        } else if (member == std::string_view("message") && !has_message) {
           if (!scanner.ReadString(event.message)) return false;
           has_message = true;
         } else {
