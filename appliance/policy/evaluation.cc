@@ -1,0 +1,147 @@
+#include "appliance/policy/evaluation.h"
+
+#include <algorithm>
+
+#include "appliance/policy/condition.h"
+#include "appliance/policy/variables.h"
+#include "appliance/policy/wildcard.h"
+
+namespace annex::policy {
+namespace {
+
+// How a Principal entry covers the caller, weakest first.
+enum class Cover { kNo, kAccount, kRole, kDirect };
+
+Cover EntryCovers(const std::string& entry, const Caller& c) {
+  if (entry == "*") return Cover::kDirect;
+  if (c.type == CallerType::kAnonymous) return Cover::kNo;
+  if (entry == c.account_id || entry == "arn:aws:iam::" + c.account_id + ":root") {
+    return c.type == CallerType::kRoot ? Cover::kDirect : Cover::kAccount;
+  }
+  if (entry == c.arn) return Cover::kDirect;
+  if (c.type == CallerType::kRoleSession && entry == c.role_arn) return Cover::kRole;
+  return Cover::kNo;
+}
+
+Cover PrincipalCover(const Statement& s, const Caller& caller) {
+  if (!s.principal) return Cover::kDirect;  // an identity policy: its owner is the caller
+  Cover best = s.principal->everyone ? Cover::kDirect : Cover::kNo;
+  for (const auto& entry : s.principal->aws) best = std::max(best, EntryCovers(entry, caller));
+  if (s.not_principal) return best == Cover::kNo ? Cover::kDirect : Cover::kNo;
+  return best;
+}
+
+bool ActionMatches(const Statement& s, const std::string& action) {
+  bool any = std::any_of(s.actions.begin(), s.actions.end(),
+                         [&](const std::string& p) { return WildcardMatch(p, action, /*ignore_case=*/true); });
+  return s.not_action ? !any : any;
+}
+
+bool ResourceMatches(const Statement& s, const AuthorizationRequest& r, bool variables) {
+  if (!s.has_resource) return true;
+  bool any = std::any_of(s.resources.begin(), s.resources.end(), [&](const std::string& p) {
+    auto pattern = SubstituteVariables(p, r.context, variables);
+    return pattern && EscapedWildcardMatch(*pattern, r.resource);
+  });
+  return s.not_resource ? !any : any;
+}
+
+// What the statements of some policies say about the request.
+struct Findings {
+  bool allow = false;
+  bool deny = false;
+  Cover allow_cover = Cover::kNo;  // the strongest principal match of an Allow
+};
+
+void Scan(const Policy& policy, const AuthorizationRequest& r, Findings& f) {
+  for (const Statement& s : policy.statements) {
+    if (!ActionMatches(s, r.action) || !ResourceMatches(s, r, policy.variables())) continue;
+    Cover cover = PrincipalCover(s, r.caller);
+    if (cover == Cover::kNo) continue;
+    if (!ConditionsHold(s.conditions, r.context, policy.variables())) continue;
+    if (s.effect == Effect::kDeny) {
+      f.deny = true;
+    } else {
+      f.allow = true;
+      f.allow_cover = std::max(f.allow_cover, cover);
+    }
+  }
+}
+
+Findings ScanAll(const std::vector<const Policy*>& policies, const AuthorizationRequest& r) {
+  Findings f;
+  for (const Policy* p : policies) {
+    if (p) Scan(*p, r, f);
+  }
+  return f;
+}
+
+}  // namespace
+
+bool PrincipalMatches(const Statement& s, const Caller& caller, bool* direct) {
+  Cover cover = PrincipalCover(s, caller);
+  if (direct) *direct = cover == Cover::kDirect || cover == Cover::kRole;
+  return cover != Cover::kNo;
+}
+
+Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
+  const bool anonymous = r.caller.type == CallerType::kAnonymous;
+  Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r);
+  Findings boundary = policies.boundary && !anonymous ? ScanAll({policies.boundary}, r) : Findings{};
+  Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r) : Findings{};
+  Findings resource = policies.resource ? ScanAll({policies.resource}, r) : Findings{};
+
+  if (identity.deny) return {Decision::kExplicitDeny, PolicyType::kIdentity};
+  if (boundary.deny) return {Decision::kExplicitDeny, PolicyType::kBoundary};
+  if (session.deny) return {Decision::kExplicitDeny, PolicyType::kSession};
+  if (resource.deny) return {Decision::kExplicitDeny, PolicyType::kResource};
+
+  if (anonymous) {
+    if (resource.allow && resource.allow_cover == Cover::kDirect) return {Decision::kAllow, PolicyType::kNone};
+    return {Decision::kImplicitDeny, PolicyType::kResource};
+  }
+
+  const bool root = r.caller.type == CallerType::kRoot;
+  const bool identity_ok = root || identity.allow;  // the root is not limited by identity policies
+  const bool boundary_ok = !policies.boundary || boundary.allow;
+  const bool session_ok = !policies.has_session_policies || session.allow;
+  const bool identity_side = identity_ok && boundary_ok && session_ok;
+  const PolicyType lacking = !identity_ok ? PolicyType::kIdentity
+                             : !boundary_ok ? PolicyType::kBoundary
+                                            : PolicyType::kSession;
+  const bool same_account = r.resource_account.empty() || r.resource_account == r.caller.account_id;
+
+  if (same_account) {
+    if (identity_side) return {Decision::kAllow, PolicyType::kNone};
+    if (resource.allow) {
+      if (resource.allow_cover == Cover::kDirect) return {Decision::kAllow, PolicyType::kNone};
+      if (resource.allow_cover == Cover::kRole && boundary_ok && session_ok) return {Decision::kAllow, PolicyType::kNone};
+    }
+    return {Decision::kImplicitDeny, lacking};
+  }
+  if (!identity_side) return {Decision::kImplicitDeny, lacking};
+  if (resource.allow) return {Decision::kAllow, PolicyType::kNone};
+  return {Decision::kImplicitDeny, PolicyType::kResource};
+}
+
+std::string DenialMessage(const AuthorizationRequest& r, const Verdict& v) {
+  std::string who = r.caller.type == CallerType::kAnonymous ? "anonymous" : r.caller.arn;
+  std::string out = "User: " + who + " is not authorized to perform: " + r.action + " on resource: \"" + r.resource +
+                    "\"";
+  auto kind = [](PolicyType t) -> std::string {
+    switch (t) {
+      case PolicyType::kBoundary: return "permissions boundary";
+      case PolicyType::kSession: return "session policy";
+      case PolicyType::kResource: return "resource-based policy";
+      default: return "identity-based policy";
+    }
+  };
+  if (v.decision == Decision::kExplicitDeny) {
+    std::string k = kind(v.because);
+    bool vowel = k.front() == 'i';
+    return out + " with an explicit deny in " + (vowel ? "an " : "a ") + k;
+  }
+  return out + " because no " + kind(v.because) + " allows the " + r.action + " action";
+}
+
+}  // namespace annex::policy

@@ -1,0 +1,89 @@
+#pragma once
+// Policy: an IAM policy document, validated and compiled once when it is
+// stored, so a request only matches prepared patterns (evaluation.h).
+//
+// The language is AWS's (IAM JSON policy reference): Version, Statement (one
+// or a list), Sid, Effect, Principal/NotPrincipal (resource and trust
+// policies only), Action/NotAction, Resource/NotResource (not in trust
+// policies), Condition. Parse refuses what IAM refuses, with IAM's error
+// code and a message saying what is wrong: MalformedPolicyDocument, or
+// LimitExceeded for a document over its kind's size limit.
+//
+// Pure data and functions; thread-safe once built.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "appliance/core/result.h"
+
+namespace annex::policy {
+
+// Where a document is used decides which elements it may (or must) have.
+enum class PolicyKind {
+  kIdentity,  // managed or inline policies, permissions boundaries, session policies
+  kResource,  // bucket and repository policies: Principal required
+  kTrust,     // a role's AssumeRolePolicyDocument: Principal required, no Resource
+};
+
+enum class Effect { kAllow, kDeny };
+
+// Principal / NotPrincipal: "*", or principals by type.
+struct PrincipalSet {
+  bool everyone = false;              // "*" or {"AWS": "*"}
+  std::vector<std::string> aws;       // account ids and ARNs, as written
+  std::vector<std::string> services;  // "lambda.amazonaws.com", …
+  std::vector<std::string> federated;
+  std::vector<std::string> canonical_users;
+};
+
+enum class SetQualifier { kNone, kForAnyValue, kForAllValues };
+
+// One key of one operator: "StringLike": {"s3:prefix": ["home/", "home/*"]}.
+struct ConditionClause {
+  std::string op;  // the base operator as AWS spells it: "StringLike", "IpAddress", "Null", …
+  SetQualifier set = SetQualifier::kNone;
+  bool if_exists = false;
+  std::string key;  // lower case: condition keys are case-insensitive
+  std::vector<std::string> values;
+};
+
+struct Statement {
+  std::string sid;
+  Effect effect = Effect::kAllow;
+  std::optional<PrincipalSet> principal;  // set in resource and trust policies
+  bool not_principal = false;
+  std::vector<std::string> actions;  // lower case; `*` and `?` wildcards
+  bool not_action = false;
+  std::vector<std::string> resources;  // `*`, `?` and policy variables
+  bool not_resource = false;
+  bool has_resource = false;  // trust policies have none
+  std::vector<ConditionClause> conditions;
+};
+
+struct Policy {
+  std::string version;  // "2012-10-17" or "2008-10-17"
+  std::vector<Statement> statements;
+  // Policy variables (${aws:username}) are read only under 2012-10-17; under
+  // the old version they are literal text.
+  bool variables() const { return version == "2012-10-17"; }
+};
+
+// IAM's size limits in characters, whitespace not counted.
+inline constexpr size_t kManagedPolicyMaxChars = 6144;
+inline constexpr size_t kTrustPolicyMaxChars = 2048;
+inline constexpr size_t kResourcePolicyMaxBytes = 20 * 1024;  // S3's bucket policy limit
+
+// Parses and validates `document` as a policy of `kind`. `max_chars` bounds
+// its non-whitespace characters (0: no bound); over it, LimitExceeded.
+Result<Policy> ParsePolicy(std::string_view document, PolicyKind kind, size_t max_chars = 0);
+
+// Characters other than whitespace, as IAM counts a policy's size.
+size_t PolicySizeWithoutWhitespace(std::string_view document);
+
+// The base operators the Condition element accepts (without IfExists or a set qualifier).
+bool IsConditionOperator(std::string_view op);
+
+}  // namespace annex::policy
