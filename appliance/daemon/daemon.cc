@@ -247,7 +247,8 @@ Status RunDaemon(const Config& config) {
     if (m.control) controls.push_back(m.control.get());
   }
   ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, controls, metrics));
-  auto iam_service = iam::NewIamService(*identities);
+  ANNEX_ASSIGN_OR_RETURN(auto policies, iam::PolicyStore::Open(os::JoinPath(config.data_dir, "iam-policies"), clock));
+  auto iam_service = iam::NewIamService(*identities, *policies);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock, config.region);

@@ -18,6 +18,12 @@ enum class Kind {
   kMarker,            // markerType: 1-320, [\u0020-\u00FF]+
   kMaxItems,          // maxItemsType: integer 1-1000
   kArn,               // arnType: 20-2048
+  kPolicyName,        // policyNameType: 1-128, [\w+=,.@-]+
+  kPolicyDocument,    // policyDocumentType: 1-131072, [\u0009\u000A\u000D\u0020-\u00FF]+
+  kDescription,       // policyDescriptionType: 0-1000
+  kVersionId,         // policyVersionIdType: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?
+  kBool,              // booleanType: true | false
+  kScope,             // policyScopeType: All | AWS | Local
 };
 
 struct ParamRule {
@@ -53,11 +59,65 @@ const std::map<std::string_view, std::vector<ParamRule>, std::less<>>& Rules() {
        {{"UserName", "userName", Kind::kExistingUserName, false},
         {"AccessKeyId", "accessKeyId", Kind::kAccessKeyId, true},
         {"Status", "status", Kind::kStatus, true}}},
+      // Managed policies and their versions.
+      {"CreatePolicy",
+       {{"PolicyName", "policyName", Kind::kPolicyName, true},
+        {"Path", "path", Kind::kPath, false},
+        {"PolicyDocument", "policyDocument", Kind::kPolicyDocument, true},
+        {"Description", "description", Kind::kDescription, false}}},
+      {"GetPolicy", {{"PolicyArn", "policyArn", Kind::kArn, true}}},
+      {"DeletePolicy", {{"PolicyArn", "policyArn", Kind::kArn, true}}},
+      {"ListPolicies",
+       {{"Scope", "scope", Kind::kScope, false},
+        {"OnlyAttached", "onlyAttached", Kind::kBool, false},
+        {"PathPrefix", "pathPrefix", Kind::kPathPrefix, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"CreatePolicyVersion",
+       {{"PolicyArn", "policyArn", Kind::kArn, true},
+        {"PolicyDocument", "policyDocument", Kind::kPolicyDocument, true},
+        {"SetAsDefault", "setAsDefault", Kind::kBool, false}}},
+      {"GetPolicyVersion",
+       {{"PolicyArn", "policyArn", Kind::kArn, true}, {"VersionId", "versionId", Kind::kVersionId, true}}},
+      {"DeletePolicyVersion",
+       {{"PolicyArn", "policyArn", Kind::kArn, true}, {"VersionId", "versionId", Kind::kVersionId, true}}},
+      {"SetDefaultPolicyVersion",
+       {{"PolicyArn", "policyArn", Kind::kArn, true}, {"VersionId", "versionId", Kind::kVersionId, true}}},
+      {"ListPolicyVersions",
+       {{"PolicyArn", "policyArn", Kind::kArn, true},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"ListEntitiesForPolicy",
+       {{"PolicyArn", "policyArn", Kind::kArn, true},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      // A user's attached and inline policies.
+      {"AttachUserPolicy",
+       {{"UserName", "userName", Kind::kExistingUserName, true}, {"PolicyArn", "policyArn", Kind::kArn, true}}},
+      {"DetachUserPolicy",
+       {{"UserName", "userName", Kind::kExistingUserName, true}, {"PolicyArn", "policyArn", Kind::kArn, true}}},
+      {"ListAttachedUserPolicies",
+       {{"UserName", "userName", Kind::kExistingUserName, true},
+        {"PathPrefix", "pathPrefix", Kind::kPathPrefix, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"PutUserPolicy",
+       {{"UserName", "userName", Kind::kExistingUserName, true},
+        {"PolicyName", "policyName", Kind::kPolicyName, true},
+        {"PolicyDocument", "policyDocument", Kind::kPolicyDocument, true}}},
+      {"GetUserPolicy",
+       {{"UserName", "userName", Kind::kExistingUserName, true}, {"PolicyName", "policyName", Kind::kPolicyName, true}}},
+      {"DeleteUserPolicy",
+       {{"UserName", "userName", Kind::kExistingUserName, true}, {"PolicyName", "policyName", Kind::kPolicyName, true}}},
+      {"ListUserPolicies",
+       {{"UserName", "userName", Kind::kExistingUserName, true},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
   };
   return *rules;
 }
 
-bool TakesTags(std::string_view action) { return action == "CreateUser"; }
+bool TakesTags(std::string_view action) { return action == "CreateUser" || action == "CreatePolicy"; }
 
 // Decodes UTF-8 into code points; nullopt for malformed input (overlong
 // forms, surrogates, truncated sequences), which no IAM pattern matches.
@@ -140,6 +200,26 @@ bool MatchesArn(const std::u32string& v) {
   }
   return true;
 }
+bool MatchesPolicyName(const std::u32string& v) { return MatchesUserName(v); }
+bool MatchesDocument(const std::u32string& v) {
+  for (char32_t c : v) {
+    if (!(c == 0x09 || c == 0x0A || c == 0x0D || (c >= 0x20 && c <= 0xFF))) return false;
+  }
+  return true;
+}
+bool MatchesAnything(const std::u32string&) { return true; }
+bool MatchesVersionId(const std::u32string& v) {
+  if (v.size() < 2 || v[0] != 'v' || v[1] < '1' || v[1] > '9') return false;
+  size_t i = 2;
+  while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+  if (i == v.size()) return true;
+  if (v[i] != '.') return false;
+  for (++i; i < v.size(); ++i) {
+    char32_t c = v[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
 bool MatchesTag(const std::u32string& v) {
   for (char32_t c : v) {
     if (!IsTagChar(c)) return false;
@@ -189,6 +269,20 @@ std::optional<std::string> Check(Kind kind, std::string_view v) {
     case Kind::kStatus:
       if (v == "Active" || v == "Inactive") return std::nullopt;
       return std::string("Member must satisfy enum value set: [Active, Inactive]");
+    case Kind::kPolicyName:
+      return CheckString(v, 1, 128, MatchesPolicyName, "[\\w+=,.@-]+");
+    case Kind::kPolicyDocument:
+      return CheckString(v, 1, 131072, MatchesDocument, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+    case Kind::kDescription:
+      return CheckString(v, 0, 1000, MatchesAnything, ".*");
+    case Kind::kVersionId:
+      return CheckString(v, 1, 128, MatchesVersionId, "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?");
+    case Kind::kBool:
+      if (v == "true" || v == "false") return std::nullopt;
+      return std::string("Member must be a boolean");
+    case Kind::kScope:
+      if (v == "All" || v == "AWS" || v == "Local") return std::nullopt;
+      return std::string("Member must satisfy enum value set: [All, AWS, Local]");
   }
   return std::string("Member is not valid");
 }

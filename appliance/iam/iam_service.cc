@@ -4,6 +4,7 @@
 #include "appliance/http/xml.h"
 #include "appliance/iam/iam_access.h"
 #include "appliance/iam/iam_params.h"
+#include "appliance/iam/iam_policy_actions.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
@@ -18,7 +19,7 @@ void AddUser(http::XmlNode parent, const User& u) {
 
 class IamService final : public service::Service {
  public:
-  explicit IamService(IdentityStore& identities) : identities_(identities) {}
+  IamService(IdentityStore& identities, PolicyStore& policies) : identities_(identities), policies_(policies) {}
 
   const service::Descriptor& descriptor() const override {
     static const service::Descriptor d = [] {
@@ -80,10 +81,13 @@ class IamService final : public service::Service {
   Result<std::string> Dispatch(const std::string& action, const Params& p, const Identity& target,
                                service::RequestContext& ctx) {
     const std::string& account = target.account_id();
+    if (IsPolicyAction(action)) {
+      return RunPolicyAction(action, p, account, ctx.request.request_id, identities_, policies_);
+    }
     if (action == "CreateUser") return CreateUser(account, target.user_name(), ctx);
     if (action == "GetUser") return GetUser(target, ctx);
     if (action == "ListUsers") return ListUsers(account, ctx);
-    if (action == "DeleteUser") return Simple(action, identities_.DeleteUser(account, target.user_name()), ctx);
+    if (action == "DeleteUser") return DeleteUser(account, target.user_name(), ctx);
     if (action == "CreateAccessKey") return CreateAccessKey(target, ctx);
     if (action == "ListAccessKeys") return ListAccessKeys(target, ctx);
     if (action == "DeleteAccessKey")
@@ -116,6 +120,15 @@ class IamService final : public service::Service {
     http::XmlDocument doc("CreateUserResponse", kIamNamespace);
     AddUser(doc.root().Child("CreateUserResult").Child("User"), u);
     return Finish(doc, ctx);
+  }
+
+  Result<std::string> DeleteUser(const std::string& account, const std::string& user, service::RequestContext& ctx) {
+    ANNEX_ASSIGN_OR_RETURN(bool has_policies, policies_.HasPolicies(account, EntityType::kUser, user));
+    if (has_policies) {
+      return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must delete policies first.",
+                    "DeleteConflict");
+    }
+    return Simple("DeleteUser", identities_.DeleteUser(account, user), ctx);
   }
 
   Result<std::string> GetUser(const Identity& target, service::RequestContext& ctx) {
@@ -163,12 +176,13 @@ class IamService final : public service::Service {
   }
 
   IdentityStore& identities_;
+  PolicyStore& policies_;
 };
 
 }  // namespace
 
-std::unique_ptr<service::Service> NewIamService(IdentityStore& identities) {
-  return std::make_unique<IamService>(identities);
+std::unique_ptr<service::Service> NewIamService(IdentityStore& identities, PolicyStore& policies) {
+  return std::make_unique<IamService>(identities, policies);
 }
 
 }  // namespace annex::iam

@@ -1,25 +1,29 @@
 #pragma once
 // IamService: the IAM Query API (Action=CreateUser&…, XML responses) for the
-// users and access keys of the caller's account. Each request is validated
-// (iam_params.h), then checked against the fixed access rule that stands in
-// for policies until they exist (iam_access.h), and only then acted on.
+// users, access keys and policies of the caller's account. Each request is
+// validated (iam_params.h), then checked against the fixed access rule that
+// stands in until IAM's own actions are authorized by policies
+// (iam_access.h), and only then acted on.
 
 #include <array>
 #include <memory>
 
 #include "appliance/iam/identity_store.h"
+#include "appliance/iam/policy_store.h"
 #include "appliance/service/service.h"
 
 namespace annex::iam {
 
 // The identity store's error codes, with IAM's HTTP statuses.
-inline constexpr std::array<http::ErrorCodeStatus, 4> kIamErrors = {{
+inline constexpr std::array<http::ErrorCodeStatus, 6> kIamErrors = {{
     {"DeleteConflict", 409},
     {"EntityAlreadyExists", 409},
+    {"InvalidInput", 400},
     {"LimitExceeded", 409},
+    {"MalformedPolicyDocument", 400},
     {"NoSuchEntity", 404},
 }};
 
-std::unique_ptr<service::Service> NewIamService(IdentityStore& identities);
+std::unique_ptr<service::Service> NewIamService(IdentityStore& identities, PolicyStore& policies);
 
 }  // namespace annex::iam

@@ -106,7 +106,8 @@ class IamServiceFuzzTest : public ::testing::Test {
   void SetUp() override {
     log::SetSink(DiscardLog);  // thousands of refusals; their lines are iam_service_test's subject
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
-    service_ = NewIamService(*store_);
+    policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
+    service_ = NewIamService(*store_, *policies_);
     auto account = store_->CreateAccount("acct").value();
     account_ = account.first.id;
     root_key_ = account.second.access_key_id;
@@ -139,6 +140,7 @@ class IamServiceFuzzTest : public ::testing::Test {
   os::ManualClock clock_{os::SystemTime(std::chrono::seconds(1700000000))};
   annex::testing::TempDir tmp_;
   std::unique_ptr<IdentityStore> store_;
+  std::unique_ptr<PolicyStore> policies_;
   std::unique_ptr<service::Service> service_;
   std::string account_, other_account_, root_key_, mallory_key_, bob_key_, other_key_;
 };

@@ -32,7 +32,8 @@ class IamServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
-    service_ = NewIamService(*store_);
+    policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
+    service_ = NewIamService(*store_, *policies_);
     driver_ = std::make_unique<annex::testing::ServiceDriver>(*service_);
     auto account = store_->CreateAccount("acct").value();
     account_ = account.first.id;
@@ -66,6 +67,7 @@ class IamServiceTest : public ::testing::Test {
   os::ManualClock clock_{os::SystemTime(std::chrono::seconds(1700000000))};
   annex::testing::TempDir tmp_;
   std::unique_ptr<IdentityStore> store_;
+  std::unique_ptr<PolicyStore> policies_;
   std::unique_ptr<service::Service> service_;
   std::unique_ptr<annex::testing::ServiceDriver> driver_;
   std::string account_, root_key_, mallory_key_, bob_key_, other_root_key_;

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""IAM managed and inline policies against a real annexd, through boto3 and awscli.
+
+Creating, versioning and deleting customer managed policies; the AWS managed
+ones by their real ARNs; attaching and inlining policies on users; IAM's
+errors for malformed documents, quotas and conflicts.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import AWS_CLI, REGION, AnnexTestCase, have  # noqa: E402
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    HAVE_BOTO3 = True
+except ImportError:  # pragma: no cover - reported as a skip
+    HAVE_BOTO3 = False
+
+READ_PHOTOS = {"Version": "2012-10-17",
+               "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos/*"}]}
+WRITE_PHOTOS = {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::photos/*"}]}
+
+
+def unique(prefix):
+    return prefix + os.urandom(3).hex()
+
+
+@unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for this Python")
+class IamPoliciesBoto3Test(AnnexTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        session = boto3.session.Session()
+        cls.iam = session.client("iam", endpoint_url=cls.daemon.endpoint, region_name=REGION,
+                                 aws_access_key_id=cls.daemon.access_key,
+                                 aws_secret_access_key=cls.daemon.secret_key,
+                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+    def code(self, call, **kw):
+        with self.assertRaises(ClientError) as e:
+            call(**kw)
+        return e.exception.response["Error"]["Code"]
+
+    def test_managed_policy_lifecycle(self):
+        name = unique("ReadPhotos")
+        p = self.iam.create_policy(PolicyName=name, Path="/team/", Description="read photos",
+                                   PolicyDocument=json.dumps(READ_PHOTOS))["Policy"]
+        self.assertTrue(p["Arn"].endswith(":policy/team/" + name), p)
+        self.assertEqual(p["DefaultVersionId"], "v1")
+        self.assertTrue(p["PolicyId"].startswith("ANPA"))
+        got = self.iam.get_policy(PolicyArn=p["Arn"])["Policy"]
+        self.assertEqual(got["Description"], "read photos")
+        self.assertEqual(self.code(self.iam.create_policy, PolicyName=name, PolicyDocument=json.dumps(READ_PHOTOS)),
+                         "EntityAlreadyExists")
+
+        v2 = self.iam.create_policy_version(PolicyArn=p["Arn"], PolicyDocument=json.dumps(WRITE_PHOTOS),
+                                            SetAsDefault=True)["PolicyVersion"]
+        self.assertEqual(v2["VersionId"], "v2")
+        self.assertTrue(v2["IsDefaultVersion"])
+        doc = self.iam.get_policy_version(PolicyArn=p["Arn"], VersionId="v2")["PolicyVersion"]["Document"]
+        self.assertEqual(doc, WRITE_PHOTOS)  # botocore decodes the URL-encoded document
+        versions = self.iam.list_policy_versions(PolicyArn=p["Arn"])["Versions"]
+        self.assertEqual(sorted(v["VersionId"] for v in versions), ["v1", "v2"])
+        self.assertEqual(self.code(self.iam.delete_policy_version, PolicyArn=p["Arn"], VersionId="v2"),
+                         "DeleteConflict")
+        self.assertEqual(self.code(self.iam.delete_policy, PolicyArn=p["Arn"]), "DeleteConflict")
+        self.iam.delete_policy_version(PolicyArn=p["Arn"], VersionId="v1")
+        local = [x["PolicyName"] for x in self.iam.list_policies(Scope="Local")["Policies"]]
+        self.assertIn(name, local)
+        self.iam.delete_policy(PolicyArn=p["Arn"])
+        self.assertEqual(self.code(self.iam.get_policy, PolicyArn=p["Arn"]), "NoSuchEntity")
+
+    def test_aws_managed_policies_by_their_real_arns(self):
+        names = {x["PolicyName"]: x["Arn"] for x in self.iam.list_policies(Scope="AWS")["Policies"]}
+        for expected in ("AdministratorAccess", "ReadOnlyAccess", "AmazonS3FullAccess", "AmazonS3ReadOnlyAccess",
+                         "AWSLambdaBasicExecutionRole", "AmazonECSTaskExecutionRolePolicy",
+                         "AmazonEC2ContainerRegistryReadOnly", "CloudWatchLogsFullAccess"):
+            self.assertIn(expected, names)
+        self.assertEqual(names["AWSLambdaBasicExecutionRole"],
+                         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+        doc = self.iam.get_policy_version(PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                                          VersionId="v1")["PolicyVersion"]["Document"]
+        self.assertEqual(doc["Statement"][0]["Effect"], "Allow")
+        self.assertEqual(self.code(self.iam.delete_policy, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                         "InvalidInput")
+
+    def test_user_policies_attached_and_inline(self):
+        user = unique("carol")
+        self.iam.create_user(UserName=user)
+        ro = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        self.iam.attach_user_policy(UserName=user, PolicyArn=ro)
+        attached = self.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+        self.assertEqual(attached, [{"PolicyName": "AmazonS3ReadOnlyAccess", "PolicyArn": ro}])
+        users = self.iam.list_entities_for_policy(PolicyArn=ro)["PolicyUsers"]
+        self.assertIn(user, [u["UserName"] for u in users])
+        self.assertEqual(self.iam.get_policy(PolicyArn=ro)["Policy"]["AttachmentCount"], 1)
+
+        self.iam.put_user_policy(UserName=user, PolicyName="write", PolicyDocument=json.dumps(WRITE_PHOTOS))
+        self.assertEqual(self.iam.list_user_policies(UserName=user)["PolicyNames"], ["write"])
+        got = self.iam.get_user_policy(UserName=user, PolicyName="write")
+        self.assertEqual(got["PolicyDocument"], WRITE_PHOTOS)
+
+        self.assertEqual(self.code(self.iam.delete_user, UserName=user), "DeleteConflict")
+        self.assertEqual(self.code(self.iam.attach_user_policy, UserName="nobody-" + user, PolicyArn=ro),
+                         "NoSuchEntity")
+        self.iam.detach_user_policy(UserName=user, PolicyArn=ro)
+        self.iam.delete_user_policy(UserName=user, PolicyName="write")
+        self.assertEqual(self.code(self.iam.get_user_policy, UserName=user, PolicyName="write"), "NoSuchEntity")
+        self.iam.delete_user(UserName=user)
+
+    def test_malformed_and_oversized_documents_store_nothing(self):
+        name = unique("Bad")
+        bad_documents = [
+            "not json",
+            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}),
+            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]}),
+            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                                "Resource": "photos"}]}),
+            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                                                                "Action": "s3:*", "Resource": "*"}]}),
+        ]
+        for doc in bad_documents:
+            self.assertEqual(self.code(self.iam.create_policy, PolicyName=name, PolicyDocument=doc),
+                             "MalformedPolicyDocument", doc)
+        statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/key-padding-x"}
+        huge = {"Version": "2012-10-17", "Statement": [statement] * 100}
+        self.assertEqual(self.code(self.iam.create_policy, PolicyName=name, PolicyDocument=json.dumps(huge)),
+                         "LimitExceeded")
+        local = [x["PolicyName"] for x in self.iam.list_policies(Scope="Local")["Policies"]]
+        self.assertNotIn(name, local)
+
+    def test_users_may_not_manage_policies(self):
+        user = unique("dave")
+        self.iam.create_user(UserName=user)
+        key = self.iam.create_access_key(UserName=user)["AccessKey"]
+        session = boto3.session.Session()
+        as_user = session.client("iam", endpoint_url=self.daemon.endpoint, region_name=REGION,
+                                 aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        self.assertEqual(self.code(as_user.attach_user_policy, UserName=user,
+                                   PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"), "AccessDenied")
+        self.assertEqual(self.code(as_user.create_policy, PolicyName=unique("Mine"),
+                                   PolicyDocument=json.dumps(READ_PHOTOS)), "AccessDenied")
+
+
+class IamPoliciesAwsCliTest(AnnexTestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not have(AWS_CLI):
+            raise unittest.SkipTest(f"awscli not installed at {AWS_CLI}")
+        super().setUpClass()
+        cls.env = cls.daemon.client_env()
+
+    def aws(self, *args):
+        p = subprocess.run([AWS_CLI, "--endpoint-url", self.daemon.endpoint, "--output", "json", "iam", *args],
+                           env=self.env, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            self.fail(f"`aws iam {' '.join(args)}` exited {p.returncode}\n{p.stdout}{p.stderr}")
+        return json.loads(p.stdout) if p.stdout.strip() else {}
+
+    def test_create_attach_and_read_back(self):
+        path = self.daemon.workdir / "read-photos.json"
+        path.write_text(json.dumps(READ_PHOTOS, indent=2))
+        name = unique("ReadPhotos")
+        arn = self.aws("create-policy", "--policy-name", name, "--policy-document", f"file://{path}")["Policy"]["Arn"]
+        self.aws("create-user", "--user-name", "erin-" + name)
+        self.aws("attach-user-policy", "--user-name", "erin-" + name, "--policy-arn", arn)
+        attached = self.aws("list-attached-user-policies", "--user-name", "erin-" + name)["AttachedPolicies"]
+        self.assertEqual(attached, [{"PolicyName": name, "PolicyArn": arn}])
+        version = self.aws("get-policy-version", "--policy-arn", arn, "--version-id", "v1")["PolicyVersion"]
+        self.assertEqual(version["Document"], READ_PHOTOS)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
