@@ -12,6 +12,7 @@ struct Principal {
   std::string user_name;      // empty for the account's root
   std::string access_key_id;
   std::string arn;            // arn:aws:iam::<account>:root or :user/<name>
+  std::string user_id;        // aws:userid: the user's AIDA… id, or the account id for a root
   bool is_root() const { return !anonymous && user_name.empty(); }
 };
 

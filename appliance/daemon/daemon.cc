@@ -26,6 +26,7 @@
 #include "appliance/http/server.h"
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
+#include "appliance/iam/policy_authorizer.h"
 #include "appliance/iam/root_credentials.h"
 #include "appliance/logs/log_store.h"
 #include "appliance/os/server_process.h"
@@ -173,6 +174,8 @@ Status RunDaemon(const Config& config) {
   ANNEX_ASSIGN_OR_RETURN(int lock_fd, LockDataDir(config.data_dir));
 
   ANNEX_ASSIGN_OR_RETURN(auto identities, iam::IdentityStore::Open(os::JoinPath(config.data_dir, "iam"), clock));
+  ANNEX_ASSIGN_OR_RETURN(auto policies, iam::PolicyStore::Open(os::JoinPath(config.data_dir, "iam-policies"), clock));
+  iam::PolicyAuthorizer authorizer(*policies);
   std::optional<iam::RootKeyFromEnv> env_key;
   if (!config.root_access_key_id.empty()) env_key = iam::RootKeyFromEnv{config.root_access_key_id, config.root_secret_access_key};
   ANNEX_ASSIGN_OR_RETURN(auto root, iam::EnsureRootCredentials(*identities, fs, config.data_dir, env_key));
@@ -230,6 +233,7 @@ Status RunDaemon(const Config& config) {
     env.domain = config.domain;
     env.root_account_id = root.account_id;
     env.identities = identities.get();
+    env.authorizer = &authorizer;
     env.metrics = &metrics;
     env.scheduler = scheduler.get();
     env.events = &event_bus;
@@ -247,7 +251,6 @@ Status RunDaemon(const Config& config) {
     if (m.control) controls.push_back(m.control.get());
   }
   ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, controls, metrics));
-  ANNEX_ASSIGN_OR_RETURN(auto policies, iam::PolicyStore::Open(os::JoinPath(config.data_dir, "iam-policies"), clock));
   auto iam_service = iam::NewIamService(*identities, *policies);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 

@@ -163,6 +163,14 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   c.principal.access_key_id = key->access_key_id;
   c.principal.arn = key->user_name.empty() ? "arn:aws:iam::" + key->account_id + ":root"
                                            : "arn:aws:iam::" + key->account_id + ":user/" + key->user_name;
+  c.principal.user_id = key->account_id;  // aws:userid of a root
+  if (!key->user_name.empty()) {
+    auto user_raw = txn->Get(users_, UserKey(key->account_id, key->user_name));
+    if (!user_raw.ok() || !user_raw->has_value()) return std::nullopt;  // a key outliving its user signs nothing
+    auto user = DecodeUser(**user_raw);
+    if (!user.ok()) return std::nullopt;
+    c.principal.user_id = user->user_id;
+  }
   std::unique_lock lock(cache_mu_);
   if (generation == cache_generation_) {
     if (cache_.size() > 10000) cache_.clear();  // bounded; unknown keys are never cached

@@ -37,6 +37,8 @@ class Supervisor;
 
 namespace annex::service {
 
+class Authorizer;
+
 struct Environment {
   std::string data_dir;  // the service's own directory, <data>/<service>; it may not exist yet
   os::FileSystem* fs = nullptr;
@@ -52,6 +54,9 @@ struct Environment {
   // Accounts, users and their keys: a service with a check of its own
   // (AuthMode::kOwnCheck, the registry's tokens) resolves principals here.
   iam::IdentityStore* identities = nullptr;
+  // IAM policy evaluation (authorizer.h): every request a service acts on
+  // for a principal is authorized through it.
+  const Authorizer* authorizer = nullptr;
   MetricsRegistry* metrics = nullptr;
   schedule::Scheduler* scheduler = nullptr;
   events::EventBus* events = nullptr;

@@ -57,6 +57,7 @@ Status DropUploads(store::WriteTxn& txn, const Tables& t, std::string_view bucke
 
 http::Task<Status> ListBuckets(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(RequireAccount(call));
+  ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3Account(call));
   const auth::Principal& me = call.ctx.principal;
   http::XmlDocument doc("ListAllMyBucketsResult", http::kS3XmlNamespace);
   AddOwner(doc.root(), "Owner", me.account_id, me.account_name);
@@ -79,6 +80,7 @@ http::Task<Status> ListBuckets(S3Call& call) {
 http::Task<Status> CreateBucket(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(RequireAccount(call));
   ANNEX_CO_RETURN_IF_ERROR(ValidateBucketName(call.bucket()));
+  ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3Account(call));
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));

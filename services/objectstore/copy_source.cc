@@ -4,6 +4,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_actions.h"
 
 namespace annex::objectstore {
 
@@ -31,7 +32,8 @@ Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source) {
     const Tables& t = call.store.meta().tables();
     ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, source.bucket));
     ANNEX_ASSIGN_OR_RETURN(object, GetObject(txn, t, source.bucket, source.key));
-    ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kReadObject, object ? &*object : nullptr));
+    S3Target read{"s3:GetObject", ObjectArn(source.bucket, source.key)};
+    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, object ? &*object : nullptr, &read));
   }
   if (!object) return NoSuchKey();
   Preconditions pre = ParsePreconditions(call.headers(), "x-amz-copy-source-");

@@ -102,7 +102,7 @@ http::Task<Status> ListObjects(S3Call& call, bool v2) {
     ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kList));
+    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
     ANNEX_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
     body = RenderList(call.bucket(), params, page);
   }

@@ -116,7 +116,7 @@ http::Task<Status> ListParts(S3Call& call) {
     ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
     ANNEX_CO_ASSIGN_OR_RETURN(upload, GetUpload(txn, t, call.bucket(), call.key(), Param(call.query(), "uploadId")));
     if (!upload) co_return NoSuchUpload();
     ANNEX_CO_ASSIGN_OR_RETURN(parts, GetParts(txn, t, upload->upload_id));
@@ -166,7 +166,7 @@ http::Task<Status> ListMultipartUploads(S3Call& call) {
     ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
     ANNEX_CO_ASSIGN_OR_RETURN(page, ScanUploads(txn, t, call.bucket(), query));
   }
   http::XmlDocument doc("ListMultipartUploadsResult", http::kS3XmlNamespace);

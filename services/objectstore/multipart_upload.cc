@@ -23,7 +23,7 @@ Result<UploadRecord> LoadUpload(S3Call& call) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   const Tables& t = call.store.meta().tables();
   ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kOwner));
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
   const std::string* id = call.query().Get("uploadId");
   if (!id) return NoSuchUpload();
   ANNEX_ASSIGN_OR_RETURN(auto upload, GetUpload(txn, t, call.bucket(), call.key(), *id));

@@ -7,6 +7,7 @@
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_actions.h"
 #include "services/objectstore/s3_errors.h"
 #include "services/objectstore/s3_xml.h"
 
@@ -84,7 +85,12 @@ http::Task<Status> DeleteObjects(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
   ANNEX_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
   std::vector<Status> results(req.keys.size());
-  for (size_t i = 0; i < req.keys.size(); ++i) results[i] = ValidateObjectKey(req.keys[i]);
+  for (size_t i = 0; i < req.keys.size(); ++i) {
+    results[i] = ValidateObjectKey(req.keys[i]);
+    // S3 authorizes each key on its own; a denied one is an <Error> entry.
+    S3Target target{"s3:DeleteObject", ObjectArn(call.bucket(), req.keys[i])};
+    if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target);
+  }
   const Tables& t = call.store.meta().tables();
   std::vector<std::string> files;
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {

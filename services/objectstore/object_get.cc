@@ -52,7 +52,7 @@ Status LoadReadableObject(S3Call& call, ObjectRecord& object) {
   const Tables& t = call.store.meta().tables();
   ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
   ANNEX_ASSIGN_OR_RETURN(bool found, LoadObject(txn, t, call.bucket(), call.key(), object));
-  ANNEX_RETURN_IF_ERROR(Authorize(call.ctx.principal, bucket, Access::kReadObject, found ? &object : nullptr));
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, found ? &object : nullptr));
   if (!found) return NoSuchKey();
   return Status::OK();
 }

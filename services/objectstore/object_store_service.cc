@@ -86,7 +86,7 @@ class ObjectStoreService final : public service::Service {
     if (origin && op != S3Op::kCorsPreflight && !address.bucket.empty()) {
       co_return co_await HandleCrossOrigin(ctx, std::move(address), op, *origin);
     }
-    S3Call call{ctx, *store_, std::move(address)};
+    S3Call call{ctx, *store_, std::move(address), op};
     co_return co_await Dispatch(op, call);
   }
 
@@ -117,7 +117,7 @@ class ObjectStoreService final : public service::Service {
     CorsResponseWriter writer(ctx.response, std::move(cors));
     service::RequestContext inner{ctx.request, writer,    ctx.body,     ctx.trailers,  ctx.principal, ctx.region,
                                   ctx.clock,   ctx.blocking, ctx.operation, /*bytes_in=*/0, /*bytes_out=*/0};
-    S3Call call{inner, *store_, std::move(address)};
+    S3Call call{inner, *store_, std::move(address), op};
     Status s = co_await Dispatch(op, call);
     ctx.bytes_in = inner.bytes_in;
     ctx.bytes_out = inner.bytes_out;
@@ -148,6 +148,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.clock = env.clock;
   options.region = env.region;
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
+  options.authorizer = env.authorizer;
   std::unique_ptr<StoreControl> store;
   service::Module module;
   ANNEX_ASSIGN_OR_RETURN(module.service, NewObjectStoreService(options, &store));

@@ -19,6 +19,7 @@
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
 #include "appliance/service/environment.h"
+#include "appliance/service/authorizer.h"
 #include "appliance/service/service.h"
 #include "services/objectstore/store_control.h"
 
@@ -36,6 +37,9 @@ struct ObjectStoreOptions {
   std::vector<std::string> virtual_host_suffixes;
   // Objects up to this size live inline in their LMDB record (no data file).
   size_t inline_threshold = 64 * 1024;
+  // IAM policy evaluation for the owning account's users (s3_call.h); null:
+  // the owning account's users act as its root (tests of the engine alone).
+  const service::Authorizer* authorizer = nullptr;
 };
 
 // Opens (creating) the store under options.data_dir, removes temp files and

@@ -13,6 +13,7 @@
 #include "services/objectstore/acl.h"
 #include "services/objectstore/object_store.h"
 #include "services/objectstore/s3_address.h"
+#include "services/objectstore/s3_router.h"
 
 namespace annex::objectstore {
 
@@ -20,6 +21,7 @@ struct S3Call {
   service::RequestContext& ctx;
   ObjectStore& store;
   S3Address address;
+  S3Op op = S3Op::kGetObject;  // what the request asks for (s3_actions.h gives its IAM action)
 
   const http::Request& request() const { return ctx.request; }
   const http::Headers& headers() const { return ctx.request.headers; }
@@ -35,8 +37,27 @@ Status NoSuchUpload();
 // The bucket's record, or NoSuchBucket. `txn` from store.meta().BeginRead().
 Result<BucketRecord> LoadBucket(const store::ReadTxn& txn, const Tables& tables, std::string_view bucket);
 
+// An action on a resource other than the call's own: the source of a copy,
+// one key of a DeleteObjects.
+struct S3Target {
+  std::string_view action;  // "s3:GetObject"
+  std::string resource;     // its ARN
+};
+
+// Whether the caller may do the call's operation (or `target`) on `bucket`:
+// the bucket's own account decides by IAM — its root always, its users as
+// their policies allow (the call's action on its resource, with the
+// request's s3: condition keys) — and everyone else by the ACLs (acl.h).
+// OK or AccessDenied.
+Status AuthorizeS3(const S3Call& call, const BucketRecord& bucket, Access access,
+                   const ObjectRecord* object = nullptr, const S3Target* target = nullptr);
+
+// The same for an operation on no bucket yet (ListBuckets, CreateBucket):
+// the caller's own account, by its policies.
+Status AuthorizeS3Account(const S3Call& call);
+
 // Reads the bucket named by the call and checks that the caller may do
-// `access` to it (acl.h): NoSuchBucket / AccessDenied.
+// `access` to it (AuthorizeS3): NoSuchBucket / AccessDenied.
 Result<BucketRecord> LoadAuthorizedBucket(S3Call& call, Access access);
 
 // A 200 (or `status`) response carrying an S3 XML document.

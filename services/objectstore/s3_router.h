@@ -43,6 +43,9 @@ enum class S3Op {
   kGetBucketConfigNotSet,  // GET ?policy, ?lifecycle … of features never configured here
   kGetObjectTagging,
 };
+// The last operation above: a new one goes before it or moves this along
+// (s3_actions_test walks every operation up to here).
+inline constexpr S3Op kLastS3Op = S3Op::kGetObjectTagging;
 
 // The operation, or NotImplemented (a known S3 operation this store does
 // not offer) / MethodNotAllowed (no S3 operation uses this method here).

@@ -442,8 +442,13 @@ class AwsCliApiTest(AwsCliBase):
         listed = self.aws("iam", "list-access-keys", "--user-name", "alice", env=acct_env, json_out=True)
         self.assertEqual([k["AccessKeyId"] for k in listed["AccessKeyMetadata"]], [key["AccessKeyId"]])
 
-        # The user's key acts as its account: it sees the account's buckets, not root's.
+        # A user may do nothing until a policy allows it; then it acts within its account.
         user_env = self.daemon.client_env(key["AccessKeyId"], key["SecretAccessKey"])
+        p = self.aws("s3", "ls", env=user_env, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("AccessDenied", p.stderr)
+        self.aws("iam", "attach-user-policy", "--user-name", "alice", "--policy-arn",
+                 "arn:aws:iam::aws:policy/AmazonS3FullAccess", env=acct_env)
         buckets = self.aws("s3", "ls", env=user_env).stdout.split()
         self.assertIn(own_bucket, buckets)
         self.assertNotIn(root_bucket, buckets)

@@ -151,6 +151,119 @@ class IamPoliciesBoto3Test(AnnexTestCase):
                                    PolicyDocument=json.dumps(READ_PHOTOS)), "AccessDenied")
 
 
+@unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for this Python")
+class S3PolicyEnforcementTest(AnnexTestCase):
+    """Every S3 request of a user is authorized by its policies, as AWS decides."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        session = boto3.session.Session()
+        cls.iam = session.client("iam", endpoint_url=cls.daemon.endpoint, region_name=REGION,
+                                 aws_access_key_id=cls.daemon.access_key,
+                                 aws_secret_access_key=cls.daemon.secret_key,
+                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cls.root_s3 = cls.daemon.boto3_client()
+        cls.bucket = unique("pol-")
+        cls.root_s3.create_bucket(Bucket=cls.bucket)
+        for key in ("public/a.txt", "secret/b.txt", "home/alice/notes.txt", "home/bob/notes.txt", "keep/c.txt"):
+            cls.root_s3.put_object(Bucket=cls.bucket, Key=key, Body=b"x")
+
+    def user(self, name, managed=(), inline=None):
+        """A new user with the given policies and its S3 client."""
+        name = unique(name + "-")
+        self.iam.create_user(UserName=name)
+        for arn in managed:
+            self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        if inline:
+            self.iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
+        key = self.iam.create_access_key(UserName=name)["AccessKey"]
+        return name, self.daemon.boto3_client(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def denied(self, call, **kw):
+        with self.assertRaises(ClientError) as e:
+            call(**kw)
+        self.assertEqual(e.exception.response["Error"]["Code"], "AccessDenied")
+
+    def test_a_user_without_policies_may_do_nothing(self):
+        _, s3 = self.user("nobody")
+        self.denied(s3.list_buckets)
+        self.denied(s3.get_object, Bucket=self.bucket, Key="public/a.txt")
+
+    def test_read_only_lists_and_reads_but_never_writes(self):
+        _, s3 = self.user("reader", managed=["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"])
+        self.assertIn(self.bucket, [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=self.bucket)["Contents"]]
+        self.assertIn("public/a.txt", keys)
+        self.assertEqual(s3.get_object(Bucket=self.bucket, Key="public/a.txt")["Body"].read(), b"x")
+        s3.head_object(Bucket=self.bucket, Key="public/a.txt")
+        self.denied(s3.put_object, Bucket=self.bucket, Key="public/new.txt", Body=b"y")
+        self.denied(s3.delete_object, Bucket=self.bucket, Key="public/a.txt")
+        self.denied(s3.create_bucket, Bucket=unique("ro-"))
+        self.denied(s3.copy_object, Bucket=self.bucket, Key="public/copy.txt",
+                    CopySource={"Bucket": self.bucket, "Key": "public/a.txt"})
+        self.assertEqual(self.root_s3.get_object(Bucket=self.bucket, Key="public/a.txt")["Body"].read(), b"x")
+
+    def test_an_explicit_deny_on_a_prefix_beats_an_allow_on_the_bucket(self):
+        deny = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "s3:*", "Resource": f"arn:aws:s3:::{self.bucket}/secret/*"}]}
+        _, s3 = self.user("full", managed=["arn:aws:iam::aws:policy/AmazonS3FullAccess"], inline=deny)
+        self.assertEqual(s3.get_object(Bucket=self.bucket, Key="public/a.txt")["Body"].read(), b"x")
+        self.denied(s3.get_object, Bucket=self.bucket, Key="secret/b.txt")
+        self.denied(s3.put_object, Bucket=self.bucket, Key="secret/new.txt", Body=b"y")
+        s3.put_object(Bucket=self.bucket, Key="public/by-full.txt", Body=b"y")
+
+    def test_conditions_on_prefix_and_source_address(self):
+        listing = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{self.bucket}",
+             "Condition": {"StringLike": {"s3:prefix": ["public/*"]}}}]}
+        _, s3 = self.user("lister", inline=listing)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=self.bucket, Prefix="public/")["Contents"]]
+        self.assertTrue(all(k.startswith("public/") for k in keys), keys)
+        self.denied(s3.list_objects_v2, Bucket=self.bucket)
+        self.denied(s3.list_objects_v2, Bucket=self.bucket, Prefix="secret/")
+
+        office = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}
+        _, remote = self.user("office", inline=office)
+        self.denied(remote.get_object, Bucket=self.bucket, Key="public/a.txt")  # this client is 127.0.0.1
+        local = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}
+        _, here = self.user("local", inline=local)
+        here.get_object(Bucket=self.bucket, Key="public/a.txt")
+
+    def test_home_folders_by_user_name(self):
+        home = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": f"arn:aws:s3:::{self.bucket}/home/${{aws:username}}/*"}]}
+        name, s3 = self.user("homer", inline=home)
+        s3.put_object(Bucket=self.bucket, Key=f"home/{name}/diary.txt", Body=b"mine")
+        self.assertEqual(s3.get_object(Bucket=self.bucket, Key=f"home/{name}/diary.txt")["Body"].read(), b"mine")
+        self.denied(s3.get_object, Bucket=self.bucket, Key="home/alice/notes.txt")
+        self.denied(s3.put_object, Bucket=self.bucket, Key="home/bob/notes.txt", Body=b"not mine")
+
+    def test_delete_objects_authorizes_each_key(self):
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{self.bucket}/tmp/*"}]}
+        _, s3 = self.user("cleaner", inline=policy)
+        self.root_s3.put_object(Bucket=self.bucket, Key="tmp/x.txt", Body=b"x")
+        result = s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": "tmp/x.txt"},
+                                                                           {"Key": "keep/c.txt"}]})
+        self.assertEqual([d["Key"] for d in result.get("Deleted", [])], ["tmp/x.txt"])
+        self.assertEqual([(e["Key"], e["Code"]) for e in result.get("Errors", [])], [("keep/c.txt", "AccessDenied")])
+        self.root_s3.head_object(Bucket=self.bucket, Key="keep/c.txt")
+
+    def test_policy_changes_apply_to_the_next_request(self):
+        name, s3 = self.user("changing")
+        self.denied(s3.get_object, Bucket=self.bucket, Key="public/a.txt")
+        self.iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        s3.get_object(Bucket=self.bucket, Key="public/a.txt")
+        self.iam.detach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        self.denied(s3.get_object, Bucket=self.bucket, Key="public/a.txt")
+
+
 class IamPoliciesAwsCliTest(AnnexTestCase):
     @classmethod
     def setUpClass(cls):

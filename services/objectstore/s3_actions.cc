@@ -1,0 +1,49 @@
+#include "services/objectstore/s3_actions.h"
+
+namespace annex::objectstore {
+
+S3Permission PermissionFor(S3Op op) {
+  using R = S3Resource;
+  switch (op) {
+    case S3Op::kListBuckets: return {"s3:ListAllMyBuckets", R::kNone};
+    case S3Op::kCreateBucket: return {"s3:CreateBucket", R::kBucket};
+    case S3Op::kHeadBucket: return {"s3:ListBucket", R::kBucket};
+    case S3Op::kDeleteBucket: return {"s3:DeleteBucket", R::kBucket};
+    case S3Op::kGetBucketLocation: return {"s3:GetBucketLocation", R::kBucket};
+    case S3Op::kGetBucketVersioning: return {"s3:GetBucketVersioning", R::kBucket};
+    case S3Op::kGetBucketAcl: return {"s3:GetBucketAcl", R::kBucket};
+    case S3Op::kPutBucketAcl: return {"s3:PutBucketAcl", R::kBucket};
+    case S3Op::kGetBucketCors: return {"s3:GetBucketCORS", R::kBucket};
+    case S3Op::kPutBucketCors: return {"s3:PutBucketCORS", R::kBucket};
+    case S3Op::kDeleteBucketCors: return {"s3:PutBucketCORS", R::kBucket};  // S3 authorizes the delete as a put
+    case S3Op::kListObjects: return {"s3:ListBucket", R::kBucket};
+    case S3Op::kListObjectsV2: return {"s3:ListBucket", R::kBucket};
+    case S3Op::kListMultipartUploads: return {"s3:ListBucketMultipartUploads", R::kBucket};
+    case S3Op::kDeleteObjects: return {"s3:DeleteObject", R::kPerKey};
+    case S3Op::kPutObject: return {"s3:PutObject", R::kObject};
+    case S3Op::kCopyObject: return {"s3:PutObject", R::kObject};  // and s3:GetObject on the source
+    case S3Op::kGetObject: return {"s3:GetObject", R::kObject};
+    case S3Op::kHeadObject: return {"s3:GetObject", R::kObject};
+    case S3Op::kDeleteObject: return {"s3:DeleteObject", R::kObject};
+    case S3Op::kGetObjectAcl: return {"s3:GetObjectAcl", R::kObject};
+    case S3Op::kPutObjectAcl: return {"s3:PutObjectAcl", R::kObject};
+    case S3Op::kCreateMultipartUpload: return {"s3:PutObject", R::kObject};
+    case S3Op::kUploadPart: return {"s3:PutObject", R::kObject};
+    case S3Op::kUploadPartCopy: return {"s3:PutObject", R::kObject};  // and s3:GetObject on the source
+    case S3Op::kCompleteMultipartUpload: return {"s3:PutObject", R::kObject};
+    case S3Op::kAbortMultipartUpload: return {"s3:AbortMultipartUpload", R::kObject};
+    case S3Op::kListParts: return {"s3:ListMultipartUploadParts", R::kObject};
+    case S3Op::kCorsPreflight: return {"", R::kPublic};
+    case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};  // the "none" answers of GET ?policy …
+    case S3Op::kGetObjectTagging: return {"s3:GetObjectTagging", R::kObject};
+  }
+  return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
+}
+
+std::string BucketArn(std::string_view bucket) { return "arn:aws:s3:::" + std::string(bucket); }
+
+std::string ObjectArn(std::string_view bucket, std::string_view key) {
+  return "arn:aws:s3:::" + std::string(bucket) + "/" + std::string(key);
+}
+
+}  // namespace annex::objectstore
