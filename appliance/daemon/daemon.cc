@@ -251,7 +251,7 @@ Status RunDaemon(const Config& config) {
     if (m.control) controls.push_back(m.control.get());
   }
   ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, controls, metrics));
-  auto iam_service = iam::NewIamService(*identities, *policies);
+  auto iam_service = iam::NewIamService(*identities, *policies, &authorizer);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock, config.region);

@@ -5,15 +5,6 @@
 #include "appliance/http/api_error.h"
 
 namespace annex::iam {
-namespace {
-
-// What a user may do to itself; everything else needs the account root.
-bool UserMayActOnItself(std::string_view action) {
-  return action == "GetUser" || action == "CreateAccessKey" || action == "ListAccessKeys" ||
-         action == "UpdateAccessKey" || action == "DeleteAccessKey";
-}
-
-}  // namespace
 
 Identity CallerIdentity(const auth::Principal& caller) {
   if (caller.is_root()) return Identity::Root(caller.account_id);
@@ -29,21 +20,47 @@ Identity TargetIdentity(const auth::Principal& caller, std::string_view action, 
   return Identity::User(caller.account_id, *user);
 }
 
-std::string IamResourceArn(std::string_view action, const Identity& target) {
-  // IAM names the user path for account-wide listings.
-  if (action == "ListUsers") return "arn:aws:iam::" + target.account_id() + ":user/";
+std::string IamResourceArn(std::string_view action, const Identity& target, const http::QueryParams& params) {
+  const std::string account_arn = "arn:aws:iam::" + target.account_id() + ":";
+  // IAM names the user path for account-wide user listings; policy listings have no resource.
+  if (action == "ListUsers") return account_arn + "user/";
+  if (action == "ListPolicies") return "*";
+  if (action == "CreatePolicy") {
+    const std::string* path = params.Get("Path");
+    const std::string* name = params.Get("PolicyName");
+    return account_arn + "policy" + (path ? *path : std::string("/")) + (name ? *name : std::string());
+  }
+  bool about_a_policy = action.find("Policy") != std::string_view::npos && !action.ends_with("UserPolicy") &&
+                        !action.ends_with("UserPolicies");
+  if (const std::string* arn = params.Get("PolicyArn"); arn && about_a_policy) return *arn;
   return target.Arn();
 }
 
-Status AuthorizeIamAction(const auth::Principal& caller, std::string_view action, const Identity& target) {
+Status AuthorizeIamAction(const service::RequestContext& ctx, const service::Authorizer* authorizer,
+                          std::string_view action, const Identity& target, const http::QueryParams& params) {
+  const auth::Principal& caller = ctx.principal;
   bool same_account = !caller.anonymous && !caller.account_id.empty() && caller.account_id == target.account_id();
   if (same_account && caller.is_root()) return Status::OK();
-  bool self = same_account && !caller.is_root() && !target.is_root() && !caller.user_name.empty() &&
-              target.user_name() == caller.user_name;
-  if (self && UserMayActOnItself(action)) return Status::OK();
+  std::string resource = IamResourceArn(action, target, params);
+  std::string iam_action = "iam:" + std::string(action);
+  policy::Verdict verdict;
+  if (same_account && authorizer) {
+    service::AccessRequest request;
+    request.action = iam_action;
+    request.resource = resource;
+    request.resource_account = target.account_id();
+    if (const std::string* arn = params.Get("PolicyArn")) request.context.Set("iam:PolicyARN", *arn);
+    verdict = authorizer->Check(ctx, request);
+    if (verdict.allowed()) return Status::OK();
+  }
   std::string who = caller.anonymous ? std::string("anonymous") : caller.arn;
-  return http::ApiStatus("AccessDenied", "User: " + who + " is not authorized to perform: iam:" + std::string(action) +
-                                             " on resource: " + IamResourceArn(action, target));
+  std::string message = "User: " + who + " is not authorized to perform: " + iam_action + " on resource: " + resource;
+  if (verdict.decision == policy::Decision::kExplicitDeny) {
+    message += " with an explicit deny in an identity-based policy";
+  } else {
+    message += " because no identity-based policy allows the " + iam_action + " action";
+  }
+  return http::ApiStatus("AccessDenied", std::move(message));
 }
 
 }  // namespace annex::iam

@@ -1,16 +1,16 @@
 #pragma once
-// Who may do what through the IAM API, until IAM policies exist
-// (docs/iam-coverage.md):
+// Who may do what through the IAM API:
 //
-//   - The account root may manage every user and access key of its account,
-//     its own root keys included.
-//   - A user may read itself (GetUser) and manage its own access keys
-//     (Create/List/Update/DeleteAccessKey, naming itself or no one).
-//   - Nothing else: no user may touch the root, another user, or anything
-//     of another account. User management is the root's.
+//   - The account root may do everything in its account (identity
+//     policies do not bind it).
+//   - A user may do what its IAM policies allow: `iam:<Action>` on the
+//     resource the action is about (a user's ARN, a policy's ARN, or "*"
+//     for account-wide listings), as AWS's authorization reference lists.
+//     Without policies, nothing — not even reading itself, as in AWS.
+//   - Nobody acts in another account: every request acts in the caller's
+//     own account, and no parameter can name another.
 //
-// Every request acts in the caller's own account; no parameter can name
-// another account. Pure functions; thread-safe.
+// Thread-safe.
 
 #include <string_view>
 
@@ -18,6 +18,7 @@
 #include "appliance/core/status.h"
 #include "appliance/http/query.h"
 #include "appliance/iam/identity_store.h"
+#include "appliance/service/authorizer.h"
 
 namespace annex::iam {
 
@@ -29,12 +30,15 @@ Identity CallerIdentity(const auth::Principal& caller);
 // absent, the caller itself. ListUsers acts on the account (its root).
 Identity TargetIdentity(const auth::Principal& caller, std::string_view action, const http::QueryParams& params);
 
-// OK when `caller` may perform `action` on `target`; otherwise AccessDenied
-// (403) worded as IAM's: "User: ARN is not authorized to perform:
-// iam:ACTION on resource: ARN".
-Status AuthorizeIamAction(const auth::Principal& caller, std::string_view action, const Identity& target);
+// OK when the request's caller may perform `action` on its resource;
+// otherwise AccessDenied (403) worded as IAM's: "User: ARN is not
+// authorized to perform: iam:ACTION on resource: ARN because no
+// identity-based policy allows the iam:ACTION action". Without an
+// authorizer only the root may act.
+Status AuthorizeIamAction(const service::RequestContext& ctx, const service::Authorizer* authorizer,
+                          std::string_view action, const Identity& target, const http::QueryParams& params);
 
-// The resource ARN `action` on `target` is about, for messages and logs.
-std::string IamResourceArn(std::string_view action, const Identity& target);
+// The resource ARN `action` is authorized on, for policies, messages and logs.
+std::string IamResourceArn(std::string_view action, const Identity& target, const http::QueryParams& params);
 
 }  // namespace annex::iam

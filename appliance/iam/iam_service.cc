@@ -19,7 +19,8 @@ void AddUser(http::XmlNode parent, const User& u) {
 
 class IamService final : public service::Service {
  public:
-  IamService(IdentityStore& identities, PolicyStore& policies) : identities_(identities), policies_(policies) {}
+  IamService(IdentityStore& identities, PolicyStore& policies, const service::Authorizer* authorizer)
+      : identities_(identities), policies_(policies), authorizer_(authorizer) {}
 
   const service::Descriptor& descriptor() const override {
     static const service::Descriptor d = [] {
@@ -71,8 +72,8 @@ class IamService final : public service::Service {
       return valid;
     }
     Identity target = TargetIdentity(ctx.principal, action, p);
-    if (Status allowed = AuthorizeIamAction(ctx.principal, action, target); !allowed.ok()) {
-      service::LogRefusal(ctx, "iam:" + action, IamResourceArn(action, target), allowed);
+    if (Status allowed = AuthorizeIamAction(ctx, authorizer_, action, target, p); !allowed.ok()) {
+      service::LogRefusal(ctx, "iam:" + action, IamResourceArn(action, target, p), allowed);
       return allowed;
     }
     return Dispatch(action, p, target, ctx);
@@ -177,12 +178,14 @@ class IamService final : public service::Service {
 
   IdentityStore& identities_;
   PolicyStore& policies_;
+  const service::Authorizer* authorizer_;
 };
 
 }  // namespace
 
-std::unique_ptr<service::Service> NewIamService(IdentityStore& identities, PolicyStore& policies) {
-  return std::make_unique<IamService>(identities, policies);
+std::unique_ptr<service::Service> NewIamService(IdentityStore& identities, PolicyStore& policies,
+                                                const service::Authorizer* authorizer) {
+  return std::make_unique<IamService>(identities, policies, authorizer);
 }
 
 }  // namespace annex::iam

@@ -10,6 +10,7 @@
 namespace annex::logs {
 
 inline constexpr auto kLogsErrors = std::to_array<http::ErrorCodeStatus>({
+    {"AccessDeniedException", 400},
     {"DataAlreadyAcceptedException", 400},
     {"InvalidOperationException", 400},
     {"InvalidParameterException", 400},

@@ -5,6 +5,7 @@
 
 #include "appliance/core/co_status.h"
 #include "appliance/http/api_error.h"
+#include "appliance/service/authorizer.h"
 #include "services/logs/logs_call.h"
 #include "services/logs/logs_errors.h"
 
@@ -49,9 +50,32 @@ const NamedOperation* FindOperation(std::string_view name) {
   return nullptr;
 }
 
+// The resource a request is authorized on, as the authorization reference
+// names it: the log stream for the operations on one, else the log group,
+// else the ARN a tagging operation names, else "*" (account-wide listings).
+std::string AuthorizedResource(std::string_view op, const LogsParams& params, const service::RequestContext& ctx) {
+  auto text = [&](std::string_view name) -> std::string {
+    const Json* j = params.Member(name);
+    return j && j->is_string() ? j->get<std::string>() : std::string();
+  };
+  std::string group_arn = "arn:aws:logs:" + ctx.region + ":" + ctx.principal.account_id + ":log-group:";
+  std::string group = text("logGroupName");
+  if (std::string id = text("logGroupIdentifier"); group.empty() && !id.empty()) {
+    if (id.starts_with("arn:")) return id.ends_with(":*") ? id.substr(0, id.size() - 2) : id;
+    group = id;
+  }
+  if (!group.empty()) {
+    std::string stream = text("logStreamName");
+    bool on_stream = op == "PutLogEvents" || op == "GetLogEvents" || op == "DeleteLogStream";
+    return group_arn + group + (on_stream && !stream.empty() ? ":log-stream:" + stream : "");
+  }
+  if (std::string arn = text("resourceArn"); !arn.empty()) return arn.ends_with(":*") ? arn.substr(0, arn.size() - 2) : arn;
+  return "*";
+}
+
 class LogsService final : public service::Service {
  public:
-  explicit LogsService(LogStore& store) : store_(store) {}
+  LogsService(LogStore& store, const service::Authorizer* authorizer) : store_(store), authorizer_(authorizer) {}
 
   const service::Descriptor& descriptor() const override {
     static const service::Descriptor d = [] {
@@ -86,6 +110,7 @@ class LogsService final : public service::Service {
       co_return body.status();
     }
     ANNEX_CO_ASSIGN_OR_RETURN(LogsParams params, LogsParams::Parse(*body));
+    ANNEX_CO_RETURN_IF_ERROR(Authorize(ctx, op->name, params));
     int64_t now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock.Now().time_since_epoch()).count();
     LogsCall call{ctx, params, store_, ctx.principal.account_id, now_ms};
@@ -105,17 +130,36 @@ class LogsService final : public service::Service {
   }
 
  private:
+  // The root of the account acts freely in it; its users as their IAM policies allow.
+  Status Authorize(const service::RequestContext& ctx, std::string_view op, const LogsParams& params) const {
+    if (ctx.principal.is_root()) return Status::OK();
+    service::AccessRequest request;
+    request.action = "logs:" + std::string(op);
+    request.resource = AuthorizedResource(op, params, ctx);
+    policy::AuthorizationRequest evaluated;
+    if (authorizer_) {
+      policy::Verdict v = authorizer_->Check(ctx, request, &evaluated);
+      if (v.allowed()) return Status::OK();
+      return http::ApiStatus("AccessDeniedException", policy::DenialMessage(evaluated, v));
+    }
+    return http::ApiStatus("AccessDeniedException", "User: " + ctx.principal.arn + " is not authorized to perform: " +
+                                                         request.action);
+  }
+
   LogStore& store_;
+  const service::Authorizer* authorizer_;
 };
 
 }  // namespace
 
-std::unique_ptr<service::Service> NewLogsService(LogStore& store) { return std::make_unique<LogsService>(store); }
+std::unique_ptr<service::Service> NewLogsService(LogStore& store, const service::Authorizer* authorizer) {
+  return std::make_unique<LogsService>(store, authorizer);
+}
 
 Result<service::Module> NewModule(const service::Environment& env) {
   if (!env.log_store) return Status::FailedPrecondition("the logs service needs the platform's log store");
   service::Module module;
-  module.service = NewLogsService(*env.log_store);
+  module.service = NewLogsService(*env.log_store, env.authorizer);
   return module;
 }
 

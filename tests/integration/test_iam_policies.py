@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -262,6 +263,62 @@ class S3PolicyEnforcementTest(AnnexTestCase):
         s3.get_object(Bucket=self.bucket, Key="public/a.txt")
         self.iam.detach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
         self.denied(s3.get_object, Bucket=self.bucket, Key="public/a.txt")
+
+
+@unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for this Python")
+class LogsPolicyEnforcementTest(AnnexTestCase):
+    """CloudWatch Logs requests of a user are authorized by its policies (logs:<Operation> on the group or stream)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        session = boto3.session.Session()
+        kw = dict(endpoint_url=cls.daemon.endpoint, region_name=REGION,
+                  config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cls.iam = session.client("iam", aws_access_key_id=cls.daemon.access_key,
+                                 aws_secret_access_key=cls.daemon.secret_key, **kw)
+        cls.kw = kw
+        cls.root_logs = session.client("logs", aws_access_key_id=cls.daemon.access_key,
+                                       aws_secret_access_key=cls.daemon.secret_key, **kw)
+        for group in ("/app/web", "/app/db"):
+            cls.root_logs.create_log_group(logGroupName=group)
+            cls.root_logs.create_log_stream(logGroupName=group, logStreamName="s")
+
+    def logs_as(self, inline=None, managed=()):
+        name = unique("logger-")
+        self.iam.create_user(UserName=name)
+        for arn in managed:
+            self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        if inline:
+            self.iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
+        key = self.iam.create_access_key(UserName=name)["AccessKey"]
+        return boto3.session.Session().client("logs", aws_access_key_id=key["AccessKeyId"],
+                                              aws_secret_access_key=key["SecretAccessKey"], **self.kw)
+
+    def denied(self, call, **kw):
+        with self.assertRaises(ClientError) as e:
+            call(**kw)
+        self.assertEqual(e.exception.response["Error"]["Code"], "AccessDeniedException")
+        return e.exception.response["Error"]["Message"]
+
+    def test_without_policies_nothing(self):
+        logs = self.logs_as()
+        message = self.denied(logs.describe_log_groups)
+        self.assertIn("is not authorized to perform: logs:DescribeLogGroups", message)
+
+    def test_full_access_and_a_stream_scoped_writer(self):
+        admin = self.logs_as(managed=["arn:aws:iam::aws:policy/CloudWatchLogsFullAccess"])
+        admin.create_log_group(logGroupName=unique("/admin/"))
+        writer = self.logs_as(inline={"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:GetLogEvents"],
+            "Resource": f"arn:aws:logs:{REGION}:*:log-group:/app/web:*"}]})
+        event = [{"timestamp": int(time.time() * 1000), "message": "hello"}]
+        writer.put_log_events(logGroupName="/app/web", logStreamName="s", logEvents=event)
+        self.assertEqual(writer.get_log_events(logGroupName="/app/web", logStreamName="s")["events"][-1]["message"],
+                         "hello")
+        self.denied(writer.put_log_events, logGroupName="/app/db", logStreamName="s", logEvents=event)
+        self.denied(writer.create_log_group, logGroupName="/app/new")
+        self.denied(writer.delete_log_group, logGroupName="/app/web")
 
 
 class IamPoliciesAwsCliTest(AnnexTestCase):

@@ -52,8 +52,14 @@ class IamPrivilegeTest(AnnexTestCase):
         root = cls.daemon.creds()
         cls.root = root
         cls.account_id = cls.iam_ok(root, "GetUser")["Arn"][0].split(":")[4]
+        # AWS's example policy for users who manage their own keys, and nothing else.
+        self_management = json.dumps({"Version": "2012-10-17", "Statement": {
+            "Effect": "Allow", "Resource": "arn:aws:iam::*:user/${aws:username}",
+            "Action": ["iam:GetUser", "iam:CreateAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey",
+                       "iam:DeleteAccessKey"]}})
         for name in ("mallory", "bob"):
             cls.iam_ok(root, "CreateUser", UserName=name)
+            cls.iam_ok(root, "PutUserPolicy", UserName=name, PolicyName="self", PolicyDocument=self_management)
         cls.mallory = cls.new_key(root, "mallory")
         cls.bob = cls.new_key(root, "bob")
 

@@ -12,12 +12,17 @@
 
 #include "appliance/core/log.h"
 #include "appliance/iam/iam_service.h"
+#include "appliance/iam/policy_authorizer.h"
 #include "appliance/iam/identity_store.h"
 #include "tests/unit/testing/service_driver.h"
 #include "tests/unit/testing/temp_dir.h"
 
 namespace annex::iam {
 namespace {
+
+constexpr const char* kSelfManagement = R"({"Version":"2012-10-17","Statement":{"Effect":"Allow",
+  "Action":["iam:GetUser","iam:CreateAccessKey","iam:ListAccessKeys","iam:UpdateAccessKey","iam:DeleteAccessKey"],
+  "Resource":"arn:aws:iam::*:user/${aws:username}"}})";
 
 constexpr int kIterations = 3000;
 
@@ -107,12 +112,17 @@ class IamServiceFuzzTest : public ::testing::Test {
     log::SetSink(DiscardLog);  // thousands of refusals; their lines are iam_service_test's subject
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
     policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
-    service_ = NewIamService(*store_, *policies_);
+    authorizer_ = std::make_unique<PolicyAuthorizer>(*policies_);
+    service_ = NewIamService(*store_, *policies_, authorizer_.get());
     auto account = store_->CreateAccount("acct").value();
     account_ = account.first.id;
     root_key_ = account.second.access_key_id;
     ASSERT_TRUE(store_->CreateUser(account_, "mallory").ok());
     ASSERT_TRUE(store_->CreateUser(account_, "bob").ok());
+    // AWS's example policy for users who manage their own keys: nothing else.
+    for (const char* user : {"mallory", "bob"}) {
+      ASSERT_TRUE(policies_->PutInlinePolicy(account_, EntityType::kUser, user, "self", kSelfManagement).ok());
+    }
     mallory_key_ = store_->CreateAccessKey(Identity::User(account_, "mallory"))->access_key_id;
     bob_key_ = store_->CreateAccessKey(Identity::User(account_, "bob"))->access_key_id;
     auto other = store_->CreateAccount("other").value();
@@ -141,6 +151,7 @@ class IamServiceFuzzTest : public ::testing::Test {
   annex::testing::TempDir tmp_;
   std::unique_ptr<IdentityStore> store_;
   std::unique_ptr<PolicyStore> policies_;
+  std::unique_ptr<PolicyAuthorizer> authorizer_;
   std::unique_ptr<service::Service> service_;
   std::string account_, other_account_, root_key_, mallory_key_, bob_key_, other_key_;
 };

@@ -3,6 +3,7 @@
 // however the request names them. Refusals are logged.
 
 #include "appliance/iam/iam_service.h"
+#include "appliance/iam/policy_authorizer.h"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,10 @@
 
 namespace annex::iam {
 namespace {
+
+constexpr const char* kSelfManagement = R"({"Version":"2012-10-17","Statement":{"Effect":"Allow",
+  "Action":["iam:GetUser","iam:CreateAccessKey","iam:ListAccessKeys","iam:UpdateAccessKey","iam:DeleteAccessKey"],
+  "Resource":"arn:aws:iam::*:user/${aws:username}"}})";
 
 using annex::testing::DriverResponse;
 using annex::testing::XmlErrorCode;
@@ -33,13 +38,18 @@ class IamServiceTest : public ::testing::Test {
   void SetUp() override {
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
     policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
-    service_ = NewIamService(*store_, *policies_);
+    authorizer_ = std::make_unique<PolicyAuthorizer>(*policies_);
+    service_ = NewIamService(*store_, *policies_, authorizer_.get());
     driver_ = std::make_unique<annex::testing::ServiceDriver>(*service_);
     auto account = store_->CreateAccount("acct").value();
     account_ = account.first.id;
     root_key_ = account.second.access_key_id;
     ASSERT_TRUE(store_->CreateUser(account_, "mallory").ok());
     ASSERT_TRUE(store_->CreateUser(account_, "bob").ok());
+    // AWS's example policy for users who manage their own keys: nothing else.
+    for (const char* user : {"mallory", "bob"}) {
+      ASSERT_TRUE(policies_->PutInlinePolicy(account_, EntityType::kUser, user, "self", kSelfManagement).ok());
+    }
     mallory_key_ = store_->CreateAccessKey(Identity::User(account_, "mallory"))->access_key_id;
     bob_key_ = store_->CreateAccessKey(Identity::User(account_, "bob"))->access_key_id;
     other_root_key_ = store_->CreateAccount("other")->second.access_key_id;
@@ -68,6 +78,7 @@ class IamServiceTest : public ::testing::Test {
   annex::testing::TempDir tmp_;
   std::unique_ptr<IdentityStore> store_;
   std::unique_ptr<PolicyStore> policies_;
+  std::unique_ptr<PolicyAuthorizer> authorizer_;
   std::unique_ptr<service::Service> service_;
   std::unique_ptr<annex::testing::ServiceDriver> driver_;
   std::string account_, root_key_, mallory_key_, bob_key_, other_root_key_;
@@ -167,6 +178,34 @@ TEST_F(IamServiceTest, UserManagementIsTheRoots) {
   EXPECT_EQ(self.status, 200) << self.body;
   EXPECT_NE(self.body.find("<UserName>mallory</UserName>"), std::string::npos);
   EXPECT_EQ(Call(mallory_key_, "GetUser", {{"UserName", "mallory"}}).status, 200);
+}
+
+TEST_F(IamServiceTest, UsersActByTheirPoliciesOnly) {
+  ASSERT_TRUE(store_->CreateUser(account_, "carol").ok());
+  std::string carol_key = store_->CreateAccessKey(Identity::User(account_, "carol"))->access_key_id;
+  // Without a policy a user may not even read itself, as in AWS.
+  auto self = Call(carol_key, "GetUser");
+  EXPECT_EQ(self.status, 403);
+  EXPECT_NE(self.body.find("User: arn:aws:iam::" + account_ + ":user/carol is not authorized to perform: iam:GetUser "
+                           "on resource: arn:aws:iam::" + account_ + ":user/carol because no identity-based policy "
+                           "allows the iam:GetUser action"),
+            std::string::npos)
+      << self.body;
+  // A policy granting user management makes carol an administrator of users, not of policies.
+  ASSERT_TRUE(policies_->PutInlinePolicy(account_, EntityType::kUser, "carol", "users",
+                                         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*User","iam:ListUsers"],"Resource":"*"},)"
+                                         R"({"Effect":"Deny","Action":"iam:DeleteUser","Resource":"arn:aws:iam::*:user/bob"}]})")
+                  .ok());
+  EXPECT_EQ(Call(carol_key, "CreateUser", {{"UserName", "dan"}}).status, 200);
+  EXPECT_EQ(Call(carol_key, "ListUsers").status, 200);
+  EXPECT_EQ(Call(carol_key, "DeleteUser", {{"UserName", "dan"}}).status, 200);
+  auto bob = Call(carol_key, "DeleteUser", {{"UserName", "bob"}});
+  EXPECT_EQ(XmlErrorCode(bob.body), "AccessDenied");
+  EXPECT_NE(bob.body.find("with an explicit deny in an identity-based policy"), std::string::npos) << bob.body;
+  EXPECT_EQ(XmlErrorCode(Call(carol_key, "AttachUserPolicy", {{"UserName", "carol"},
+                                                              {"PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}})
+                             .body),
+            "AccessDenied");
 }
 
 TEST_F(IamServiceTest, RootManagesItsAccount) {

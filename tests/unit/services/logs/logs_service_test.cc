@@ -32,7 +32,7 @@ class LogsServiceTest : public ::testing::Test {
     auto store = LogStore::Open(options);
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
-    service_ = NewLogsService(*store_);
+    service_ = NewLogsService(*store_, nullptr);
   }
 
   Answer Call(const std::string& op, const std::string& body, const std::string& account = "111111111111") {
