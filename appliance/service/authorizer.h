@@ -28,8 +28,9 @@ struct AccessRequest {
 class Authorizer {
  public:
   virtual ~Authorizer() = default;
-  // The verdict, with `request` completed (global keys, the caller) for
-  // the denial message (policy::DenialMessage).
+  // The verdict. `request.context` is consumed; `evaluated`, when given,
+  // receives the request as evaluated (the caller and global keys added),
+  // for policy::DenialMessage.
   virtual policy::Verdict Check(const RequestContext& ctx, AccessRequest& request,
                                 policy::AuthorizationRequest* evaluated = nullptr) const = 0;
 };
