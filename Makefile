@@ -53,6 +53,7 @@ bench: test-deps build
 	tests/bench/events_bench.sh
 	tests/bench/logs_bench.sh
 	tests/bench/supervisor_bench.sh
+	tests/bench/authz_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

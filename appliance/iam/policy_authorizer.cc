@@ -1,5 +1,7 @@
 #include "appliance/iam/policy_authorizer.h"
 
+#include <algorithm>
+
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 
@@ -26,36 +28,52 @@ policy::Caller CallerOf(const auth::Principal& p) {
   return c;
 }
 
+std::optional<std::vector<std::string>> GlobalKey(const service::RequestContext& ctx, std::string_view key) {
+  auto is = [&](std::string_view name) {
+    return key.size() == name.size() &&
+           std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+             return policy::RequestContext::CaseInsensitiveLess::Lower(a) ==
+                    policy::RequestContext::CaseInsensitiveLess::Lower(b);
+           });
+  };
+  using Values = std::vector<std::string>;
+  const auth::Principal& p = ctx.principal;
+  if (is("aws:CurrentTime")) return Values{FormatIso8601(ctx.clock.Now())};
+  if (is("aws:EpochTime")) {
+    return Values{std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.Now().time_since_epoch()).count())};
+  }
+  if (is("aws:SecureTransport")) return Values{ctx.request.tls ? "true" : "false"};
+  if (is("aws:RequestedRegion")) return Values{ctx.region};
+  if (is("aws:MultiFactorAuthPresent")) return Values{"false"};
+  if (is("aws:SourceIp")) {
+    std::string ip = AddressOnly(ctx.request.remote_address);
+    if (ip.empty()) return std::nullopt;
+    return Values{std::move(ip)};
+  }
+  if (is("aws:PrincipalType")) return Values{p.anonymous ? "Anonymous" : p.is_root() ? "Account" : "User"};
+  if (p.anonymous) return std::nullopt;
+  if (is("aws:PrincipalArn")) return Values{p.arn};
+  if (is("aws:PrincipalAccount")) return Values{p.account_id};
+  if (is("aws:userid") && !p.user_id.empty()) return Values{p.user_id};
+  if (is("aws:username") && !p.is_root()) return Values{p.user_name};
+  return std::nullopt;
+}
+
 }  // namespace
 
 void AddGlobalKeys(const service::RequestContext& ctx, policy::RequestContext& context) {
-  const auth::Principal& p = ctx.principal;
-  auto now = ctx.clock.Now();
-  context.Set("aws:CurrentTime", FormatIso8601(now));
-  context.Set("aws:EpochTime",
-              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
-  context.Set("aws:SecureTransport", ctx.request.tls ? "true" : "false");
-  context.Set("aws:RequestedRegion", ctx.region);
-  context.Set("aws:MultiFactorAuthPresent", "false");
-  if (std::string ip = AddressOnly(ctx.request.remote_address); !ip.empty()) context.Set("aws:SourceIp", ip);
-  if (p.anonymous) {
-    context.Set("aws:PrincipalType", "Anonymous");
-    return;
-  }
-  context.Set("aws:PrincipalArn", p.arn);
-  context.Set("aws:PrincipalAccount", p.account_id);
-  context.Set("aws:PrincipalType", p.is_root() ? "Account" : "User");
-  if (!p.user_id.empty()) context.Set("aws:userid", p.user_id);
-  if (!p.is_root()) context.Set("aws:username", p.user_name);
+  // `ctx` outlives the evaluation the context is made for.
+  context.SetResolver([&ctx](std::string_view key) { return GlobalKey(ctx, key); });
 }
 
 policy::Verdict PolicyAuthorizer::Check(const service::RequestContext& ctx, service::AccessRequest& request,
                                         policy::AuthorizationRequest* evaluated) const {
   policy::AuthorizationRequest r;
   r.caller = CallerOf(ctx.principal);
-  r.action = request.action;
-  r.resource = request.resource;
-  r.resource_account = request.resource_account;
+  r.action = std::move(request.action);
+  r.resource = std::move(request.resource);
+  r.resource_account = std::move(request.resource_account);
   r.context = std::move(request.context);
   AddGlobalKeys(ctx, r.context);
 

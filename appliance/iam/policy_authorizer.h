@@ -24,10 +24,11 @@ class PolicyAuthorizer final : public service::Authorizer {
   const PolicyStore& policies_;
 };
 
-// The request's global condition keys: aws:SourceIp, aws:CurrentTime,
+// The request's global condition keys — aws:SourceIp, aws:CurrentTime,
 // aws:EpochTime, aws:SecureTransport, aws:PrincipalArn, aws:PrincipalAccount,
 // aws:PrincipalType, aws:RequestedRegion, aws:username, aws:userid,
-// aws:MultiFactorAuthPresent (false: the appliance has no MFA).
+// aws:MultiFactorAuthPresent (false: the appliance has no MFA) — each
+// computed when a policy first reads it. `ctx` must outlive `context`.
 void AddGlobalKeys(const service::RequestContext& ctx, policy::RequestContext& context);
 
 }  // namespace annex::iam

@@ -184,7 +184,7 @@ Status PolicyStore::Init() {
 }
 
 void PolicyStore::Changed() {
-  std::lock_guard lock(cache_mu_);
+  std::unique_lock lock(cache_mu_);
   cache_.clear();
   ++generation_;
 }
@@ -519,7 +519,7 @@ Result<std::shared_ptr<const CompiledPolicies>> PolicyStore::IdentityPolicies(co
   std::string key = EntityPrefix(account, type, entity);
   uint64_t generation = 0;
   {
-    std::lock_guard lock(cache_mu_);
+    std::shared_lock lock(cache_mu_);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     generation = generation_;
   }
@@ -536,7 +536,7 @@ Result<std::shared_ptr<const CompiledPolicies>> PolicyStore::IdentityPolicies(co
     ANNEX_ASSIGN_OR_RETURN(policy::Policy p, policy::ParsePolicy(v.document, policy::PolicyKind::kIdentity));
     compiled->policies.push_back(std::move(p));
   }
-  std::lock_guard lock(cache_mu_);
+  std::unique_lock lock(cache_mu_);
   // A change while compiling may have been read only in part: keep nothing then.
   if (generation == generation_) cache_.emplace(key, compiled);
   return std::shared_ptr<const CompiledPolicies>(compiled);

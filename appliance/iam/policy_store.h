@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <utility>
 #include <string>
 #include <vector>
@@ -117,7 +118,8 @@ class PolicyStore {
   store::Table attachments_;  // account \0 type \0 entity \0 arn → ""
   store::Table inline_;       // account \0 type \0 entity \0 name → document
 
-  mutable std::mutex cache_mu_;
+  // Every request of a user reads the cache; readers share the lock.
+  mutable std::shared_mutex cache_mu_;
   mutable std::map<std::string, std::shared_ptr<const CompiledPolicies>> cache_;  // by entity key
   uint64_t generation_ = 0;  // bumped by every change, under cache_mu_
 };

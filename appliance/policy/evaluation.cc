@@ -1,6 +1,7 @@
 #include "appliance/policy/evaluation.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "appliance/policy/condition.h"
 #include "appliance/policy/variables.h"
@@ -31,18 +32,27 @@ Cover PrincipalCover(const Statement& s, const Caller& caller) {
   return best;
 }
 
-bool ActionMatches(const Statement& s, const std::string& action) {
-  bool any = std::any_of(s.actions.begin(), s.actions.end(),
-                         [&](const std::string& p) { return WildcardMatch(p, action, /*ignore_case=*/true); });
+// `action` is lower case, as the compiled patterns are.
+bool ActionMatches(const Statement& s, std::string_view action) {
+  bool any = false;
+  for (size_t i = 0; i < s.actions.size() && !any; ++i) {
+    any = action.starts_with(s.action_prefixes[i]) && WildcardMatch(s.actions[i], action);
+  }
   return s.not_action ? !any : any;
 }
 
 bool ResourceMatches(const Statement& s, const AuthorizationRequest& r, bool variables) {
   if (!s.has_resource) return true;
-  bool any = std::any_of(s.resources.begin(), s.resources.end(), [&](const std::string& p) {
-    auto pattern = SubstituteVariables(p, r.context, variables);
-    return pattern && EscapedWildcardMatch(*pattern, r.resource);
-  });
+  bool any = false;
+  for (size_t i = 0; i < s.resources.size() && !any; ++i) {
+    const std::string& p = s.resources[i];
+    if (!s.resource_needs_substitution[i]) {
+      any = WildcardMatch(p, r.resource);  // no variable, no backslash: as written
+    } else {
+      auto pattern = SubstituteVariables(p, r.context, variables);
+      any = pattern && EscapedWildcardMatch(*pattern, r.resource);
+    }
+  }
   return s.not_resource ? !any : any;
 }
 
@@ -53,9 +63,9 @@ struct Findings {
   Cover allow_cover = Cover::kNo;  // the strongest principal match of an Allow
 };
 
-void Scan(const Policy& policy, const AuthorizationRequest& r, Findings& f) {
+void Scan(const Policy& policy, const AuthorizationRequest& r, std::string_view action, Findings& f) {
   for (const Statement& s : policy.statements) {
-    if (!ActionMatches(s, r.action) || !ResourceMatches(s, r, policy.variables())) continue;
+    if (!ActionMatches(s, action) || !ResourceMatches(s, r, policy.variables())) continue;
     Cover cover = PrincipalCover(s, r.caller);
     if (cover == Cover::kNo) continue;
     if (!ConditionsHold(s.conditions, r.context, policy.variables())) continue;
@@ -68,10 +78,10 @@ void Scan(const Policy& policy, const AuthorizationRequest& r, Findings& f) {
   }
 }
 
-Findings ScanAll(const std::vector<const Policy*>& policies, const AuthorizationRequest& r) {
+Findings ScanAll(const std::vector<const Policy*>& policies, const AuthorizationRequest& r, std::string_view action) {
   Findings f;
   for (const Policy* p : policies) {
-    if (p) Scan(*p, r, f);
+    if (p) Scan(*p, r, action, f);
   }
   return f;
 }
@@ -86,10 +96,13 @@ bool PrincipalMatches(const Statement& s, const Caller& caller, bool* direct) {
 
 Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
   const bool anonymous = r.caller.type == CallerType::kAnonymous;
-  Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r);
-  Findings boundary = policies.boundary && !anonymous ? ScanAll({policies.boundary}, r) : Findings{};
-  Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r) : Findings{};
-  Findings resource = policies.resource ? ScanAll({policies.resource}, r) : Findings{};
+  std::string action = r.action;  // actions compare without case: lowered once, as the patterns were
+  std::transform(action.begin(), action.end(), action.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r, action);
+  Findings boundary = policies.boundary && !anonymous ? ScanAll({policies.boundary}, r, action) : Findings{};
+  Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r, action) : Findings{};
+  Findings resource = policies.resource ? ScanAll({policies.resource}, r, action) : Findings{};
 
   if (identity.deny) return {Decision::kExplicitDeny, PolicyType::kIdentity};
   if (boundary.deny) return {Decision::kExplicitDeny, PolicyType::kBoundary};

@@ -221,6 +221,7 @@ Result<Statement> ParseStatement(const Json& j, PolicyKind kind) {
   for (auto& a : actions) {
     ANNEX_RETURN_IF_ERROR(CheckAction(a));
     s.actions.push_back(Lower(a));
+    s.action_prefixes.push_back(s.actions.back().substr(0, s.actions.back().find_first_of("*?")));
   }
 
   bool has_resource = j.contains("Resource"), has_not_resource = j.contains("NotResource");
@@ -234,7 +235,10 @@ Result<Statement> ParseStatement(const Json& j, PolicyKind kind) {
     ANNEX_ASSIGN_OR_RETURN(s.resources, StringOrList(j.at(has_resource ? "Resource" : "NotResource"),
                                                      has_resource ? "Resource" : "NotResource"));
     if (s.resources.empty()) return Malformed("Policy statement must contain resources.");
-    for (const auto& r : s.resources) ANNEX_RETURN_IF_ERROR(CheckResource(r));
+    for (const auto& r : s.resources) {
+      ANNEX_RETURN_IF_ERROR(CheckResource(r));
+      s.resource_needs_substitution.push_back(r.find_first_of("$\\") != std::string::npos);
+    }
   }
 
   if (auto condition = j.find("Condition"); condition != j.end()) {

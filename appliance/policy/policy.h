@@ -56,8 +56,15 @@ struct Statement {
   std::optional<PrincipalSet> principal;  // set in resource and trust policies
   bool not_principal = false;
   std::vector<std::string> actions;  // lower case; `*` and `?` wildcards
+  // Per action: its literal part before the first wildcard. An action that
+  // does not start with it cannot match, and most statements of a large
+  // policy set are ruled out by that alone.
+  std::vector<std::string> action_prefixes;
   bool not_action = false;
   std::vector<std::string> resources;  // `*`, `?` and policy variables
+  // Per resource: it holds a variable or a backslash, so it must go through
+  // substitution; the others match as written (the common case).
+  std::vector<bool> resource_needs_substitution;
   bool not_resource = false;
   bool has_resource = false;  // trust policies have none
   std::vector<ConditionClause> conditions;

@@ -6,6 +6,17 @@ namespace annex::policy {
 namespace {
 
 bool Match(std::string_view pattern, std::string_view text, bool ignore_case, bool escapes) {
+  if (!ignore_case && !escapes) {
+    // Most patterns fail in their literal prefix (another bucket, another
+    // action): a plain comparison up to the first wildcard settles them.
+    size_t i = 0;
+    for (; i < pattern.size() && pattern[i] != '*' && pattern[i] != '?'; ++i) {
+      if (i >= text.size() || text[i] != pattern[i]) return false;
+    }
+    if (i == pattern.size()) return text.size() == pattern.size();
+    pattern.remove_prefix(i);
+    text.remove_prefix(i);
+  }
   auto same = [ignore_case](char a, char b) {
     if (!ignore_case) return a == b;
     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));

@@ -28,7 +28,7 @@ struct AccessRequest {
 class Authorizer {
  public:
   virtual ~Authorizer() = default;
-  // The verdict. `request.context` is consumed; `evaluated`, when given,
+  // The verdict. `request` is consumed; `evaluated`, when given,
   // receives the request as evaluated (the caller and global keys added),
   // for policy::DenialMessage.
   virtual policy::Verdict Check(const RequestContext& ctx, AccessRequest& request,
