@@ -13,10 +13,8 @@ constexpr std::string_view kUpperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr std::string_view kSecretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kMaxKeysPerUser = 2;
 
-int64_t ToMillis(os::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-os::SystemTime FromMillis(int64_t ms) { return os::SystemTime(std::chrono::milliseconds(ms)); }
+using os::FromUnixMillis;
+using os::ToUnixMillis;
 
 std::string UserKey(std::string_view account_id, std::string_view user) {
   std::string k(account_id);
@@ -26,7 +24,7 @@ std::string UserKey(std::string_view account_id, std::string_view user) {
 }
 
 std::string EncodeAccount(const Account& a) {
-  return store::RecordWriter(kVersion).Bytes(a.id).Bytes(a.name).I64(ToMillis(a.created)).Finish();
+  return store::RecordWriter(kVersion).Bytes(a.id).Bytes(a.name).I64(ToUnixMillis(a.created)).Finish();
 }
 
 Result<Account> DecodeAccount(std::string_view data) {
@@ -35,13 +33,13 @@ Result<Account> DecodeAccount(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(a.id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(a.name, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
-  a.created = FromMillis(ms);
+  a.created = FromUnixMillis(ms);
   return a;
 }
 
 std::string EncodeUser(const User& u) {
   return store::RecordWriter(kVersion).Bytes(u.account_id).Bytes(u.name).Bytes(u.user_id).Bytes(u.arn)
-      .I64(ToMillis(u.created)).Finish();
+      .I64(ToUnixMillis(u.created)).Finish();
 }
 
 Result<User> DecodeUser(std::string_view data) {
@@ -52,13 +50,13 @@ Result<User> DecodeUser(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(u.user_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.arn, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
-  u.created = FromMillis(ms);
+  u.created = FromUnixMillis(ms);
   return u;
 }
 
 std::string EncodeKey(const AccessKey& k) {
   return store::RecordWriter(kVersion).Bytes(k.access_key_id).Bytes(k.secret_access_key).Bytes(k.account_id)
-      .Bytes(k.user_name).Bool(k.active).I64(ToMillis(k.created)).Finish();
+      .Bytes(k.user_name).Bool(k.active).I64(ToUnixMillis(k.created)).Finish();
 }
 
 Result<AccessKey> DecodeKey(std::string_view data) {
@@ -70,7 +68,7 @@ Result<AccessKey> DecodeKey(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(k.user_name, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(k.active, r.Bool());
   ANNEX_ASSIGN_OR_RETURN(int64_t ms, r.I64());
-  k.created = FromMillis(ms);
+  k.created = FromUnixMillis(ms);
   return k;
 }
 

@@ -28,10 +28,8 @@ Status Limit(std::string message) {
   return Status(StatusCode::kResourceExhausted, std::move(message), "LimitExceeded");
 }
 
-int64_t ToMillis(os::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-os::SystemTime FromMillis(int64_t ms) { return os::SystemTime(std::chrono::milliseconds(ms)); }
+using os::FromUnixMillis;
+using os::ToUnixMillis;
 
 std::string Join(std::initializer_list<std::string_view> parts) {
   std::string out;
@@ -79,9 +77,9 @@ struct Stored {
 std::string Encode(const Stored& s) {
   store::RecordWriter w(kVersion);
   w.Bytes(s.meta.arn).Bytes(s.meta.id).Bytes(s.meta.name).Bytes(s.meta.path).Bytes(s.meta.description);
-  w.Bytes(s.meta.default_version).I64(ToMillis(s.meta.created)).I64(ToMillis(s.meta.updated)).U64(s.next_version);
+  w.Bytes(s.meta.default_version).I64(ToUnixMillis(s.meta.created)).I64(ToUnixMillis(s.meta.updated)).U64(s.next_version);
   w.U64(s.versions.size());
-  for (const auto& v : s.versions) w.Bytes(v.version_id).Bytes(v.document).I64(ToMillis(v.created));
+  for (const auto& v : s.versions) w.Bytes(v.version_id).Bytes(v.document).I64(ToUnixMillis(v.created));
   return w.Finish();
 }
 
@@ -96,8 +94,8 @@ Result<Stored> Decode(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(s.meta.default_version, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(int64_t created, r.I64());
   ANNEX_ASSIGN_OR_RETURN(int64_t updated, r.I64());
-  s.meta.created = FromMillis(created);
-  s.meta.updated = FromMillis(updated);
+  s.meta.created = FromUnixMillis(created);
+  s.meta.updated = FromUnixMillis(updated);
   ANNEX_ASSIGN_OR_RETURN(s.next_version, r.U64());
   ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
   if (n > kMaxVersions) return Status::Corruption("policy record with too many versions");
@@ -106,7 +104,7 @@ Result<Stored> Decode(std::string_view data) {
     ANNEX_ASSIGN_OR_RETURN(v.version_id, r.Bytes());
     ANNEX_ASSIGN_OR_RETURN(v.document, r.Bytes());
     ANNEX_ASSIGN_OR_RETURN(int64_t at, r.I64());
-    v.created = FromMillis(at);
+    v.created = FromUnixMillis(at);
     v.is_default = v.version_id == s.meta.default_version;
     s.versions.push_back(std::move(v));
   }
@@ -122,7 +120,7 @@ ManagedPolicy FromAws(const AwsManagedPolicy& p) {
   m.path = std::string(p.path);
   m.description = std::string(p.description);
   m.aws_managed = true;
-  m.created = m.updated = FromMillis(1423526400000);  // 2015-02-10, when AWS published them
+  m.created = m.updated = FromUnixMillis(1423526400000);  // 2015-02-10, when AWS published them
   return m;
 }
 

@@ -4,11 +4,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 namespace annex::os {
 
 using SystemTime = std::chrono::system_clock::time_point;
+
+// Unix milliseconds, as records store times.
+inline int64_t ToUnixMillis(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline SystemTime FromUnixMillis(int64_t ms) { return SystemTime(std::chrono::milliseconds(ms)); }
 using MonoTime = std::chrono::steady_clock::time_point;
 
 class Clock {

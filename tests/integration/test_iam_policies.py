@@ -34,16 +34,32 @@ def unique(prefix):
     return prefix + os.urandom(3).hex()
 
 
+def client(daemon, service, access_key=None, secret_key=None):
+    """A boto3 client for `service` on the appliance, as the root unless given a key."""
+    return boto3.session.Session().client(
+        service, endpoint_url=daemon.endpoint, region_name=REGION,
+        aws_access_key_id=access_key or daemon.access_key, aws_secret_access_key=secret_key or daemon.secret_key,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def new_user(iam, prefix, managed=(), inline=None):
+    """A new user with the given policies; returns its name and access key."""
+    name = unique(prefix + "-")
+    iam.create_user(UserName=name)
+    for arn in managed:
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    if inline:
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, key["AccessKeyId"], key["SecretAccessKey"]
+
+
 @unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for this Python")
 class IamPoliciesBoto3Test(AnnexTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        session = boto3.session.Session()
-        cls.iam = session.client("iam", endpoint_url=cls.daemon.endpoint, region_name=REGION,
-                                 aws_access_key_id=cls.daemon.access_key,
-                                 aws_secret_access_key=cls.daemon.secret_key,
-                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cls.iam = client(cls.daemon, "iam")
 
     def code(self, call, **kw):
         with self.assertRaises(ClientError) as e:
@@ -139,13 +155,8 @@ class IamPoliciesBoto3Test(AnnexTestCase):
         self.assertNotIn(name, local)
 
     def test_users_may_not_manage_policies(self):
-        user = unique("dave")
-        self.iam.create_user(UserName=user)
-        key = self.iam.create_access_key(UserName=user)["AccessKey"]
-        session = boto3.session.Session()
-        as_user = session.client("iam", endpoint_url=self.daemon.endpoint, region_name=REGION,
-                                 aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        user, key, secret = new_user(self.iam, "dave")
+        as_user = client(self.daemon, "iam", key, secret)
         self.assertEqual(self.code(as_user.attach_user_policy, UserName=user,
                                    PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"), "AccessDenied")
         self.assertEqual(self.code(as_user.create_policy, PolicyName=unique("Mine"),
@@ -159,11 +170,7 @@ class S3PolicyEnforcementTest(AnnexTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        session = boto3.session.Session()
-        cls.iam = session.client("iam", endpoint_url=cls.daemon.endpoint, region_name=REGION,
-                                 aws_access_key_id=cls.daemon.access_key,
-                                 aws_secret_access_key=cls.daemon.secret_key,
-                                 config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cls.iam = client(cls.daemon, "iam")
         cls.root_s3 = cls.daemon.boto3_client()
         cls.bucket = unique("pol-")
         cls.root_s3.create_bucket(Bucket=cls.bucket)
@@ -172,14 +179,8 @@ class S3PolicyEnforcementTest(AnnexTestCase):
 
     def user(self, name, managed=(), inline=None):
         """A new user with the given policies and its S3 client."""
-        name = unique(name + "-")
-        self.iam.create_user(UserName=name)
-        for arn in managed:
-            self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
-        if inline:
-            self.iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
-        key = self.iam.create_access_key(UserName=name)["AccessKey"]
-        return name, self.daemon.boto3_client(key["AccessKeyId"], key["SecretAccessKey"])
+        name, key, secret = new_user(self.iam, name, managed, inline)
+        return name, self.daemon.boto3_client(key, secret)
 
     def denied(self, call, **kw):
         with self.assertRaises(ClientError) as e:
@@ -272,28 +273,15 @@ class LogsPolicyEnforcementTest(AnnexTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        session = boto3.session.Session()
-        kw = dict(endpoint_url=cls.daemon.endpoint, region_name=REGION,
-                  config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-        cls.iam = session.client("iam", aws_access_key_id=cls.daemon.access_key,
-                                 aws_secret_access_key=cls.daemon.secret_key, **kw)
-        cls.kw = kw
-        cls.root_logs = session.client("logs", aws_access_key_id=cls.daemon.access_key,
-                                       aws_secret_access_key=cls.daemon.secret_key, **kw)
+        cls.iam = client(cls.daemon, "iam")
+        cls.root_logs = client(cls.daemon, "logs")
         for group in ("/app/web", "/app/db"):
             cls.root_logs.create_log_group(logGroupName=group)
             cls.root_logs.create_log_stream(logGroupName=group, logStreamName="s")
 
     def logs_as(self, inline=None, managed=()):
-        name = unique("logger-")
-        self.iam.create_user(UserName=name)
-        for arn in managed:
-            self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
-        if inline:
-            self.iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
-        key = self.iam.create_access_key(UserName=name)["AccessKey"]
-        return boto3.session.Session().client("logs", aws_access_key_id=key["AccessKeyId"],
-                                              aws_secret_access_key=key["SecretAccessKey"], **self.kw)
+        _, key, secret = new_user(self.iam, "logger", managed, inline)
+        return client(self.daemon, "logs", key, secret)
 
     def denied(self, call, **kw):
         with self.assertRaises(ClientError) as e:
