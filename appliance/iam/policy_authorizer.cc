@@ -1,7 +1,5 @@
 #include "appliance/iam/policy_authorizer.h"
 
-#include <algorithm>
-
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 
@@ -29,13 +27,7 @@ policy::Caller CallerOf(const auth::Principal& p) {
 }
 
 std::optional<std::vector<std::string>> GlobalKey(const service::RequestContext& ctx, std::string_view key) {
-  auto is = [&](std::string_view name) {
-    return key.size() == name.size() &&
-           std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-             return policy::RequestContext::CaseInsensitiveLess::Lower(a) ==
-                    policy::RequestContext::CaseInsensitiveLess::Lower(b);
-           });
-  };
+  auto is = [&](std::string_view name) { return EqualsIgnoreCase(key, name); };
   using Values = std::vector<std::string>;
   const auth::Principal& p = ctx.principal;
   if (is("aws:CurrentTime")) return Values{FormatIso8601(ctx.clock.Now())};

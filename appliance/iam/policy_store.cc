@@ -4,6 +4,7 @@
 
 #include "appliance/crypto/hash.h"
 #include "appliance/iam/aws_managed_policies.h"
+#include "appliance/iam/identity_store.h"
 #include "appliance/store/record.h"
 
 namespace annex::iam {
@@ -45,13 +46,8 @@ std::string EntityPrefix(const std::string& account, EntityType type, const std:
   return Join({account, EntityTypeName(type), entity}) + std::string(1, '\0');
 }
 
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_+=,.@-").find(c) != std::string_view::npos;
-  });
-}
+// IAM's policyNameType is userNameType's pattern, up to 128 characters.
+bool ValidName(std::string_view name) { return IsValidUserName(name, 128); }
 
 bool ValidPath(std::string_view path) {
   if (path.empty() || path.size() > 512 || path.front() != '/' || path.back() != '/') return false;

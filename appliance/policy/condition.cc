@@ -10,19 +10,12 @@
 #include <ctime>
 #include <optional>
 
+#include "appliance/core/strings.h"
 #include "appliance/policy/variables.h"
 #include "appliance/policy/wildcard.h"
 
 namespace annex::policy {
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 // The literal text of an escaped pattern (variables.h).
 std::string Unescape(std::string_view escaped) {
@@ -144,10 +137,10 @@ bool Negated(std::string_view op) {
 bool Compare(std::string_view op, std::string_view value, std::string_view escaped_policy) {
   if (op == "StringEquals" || op == "StringNotEquals") return value == Unescape(escaped_policy);
   if (op == "StringEqualsIgnoreCase" || op == "StringNotEqualsIgnoreCase") {
-    return IEquals(value, Unescape(escaped_policy));
+    return EqualsIgnoreCase(value, Unescape(escaped_policy));
   }
   if (op == "StringLike" || op == "StringNotLike") return EscapedWildcardMatch(escaped_policy, value);
-  if (op == "Bool") return IEquals(value, Unescape(escaped_policy));
+  if (op == "Bool") return EqualsIgnoreCase(value, Unescape(escaped_policy));
   if (op == "BinaryEquals") return value == Unescape(escaped_policy);
   if (op == "IpAddress" || op == "NotIpAddress") return InCidr(Unescape(escaped_policy), value);
   if (op.starts_with("Arn")) return ArnMatch(escaped_policy, value);
@@ -171,7 +164,7 @@ bool ClauseHolds(const ConditionClause& c, const RequestContext& context, bool v
   bool absent = !values || values->empty();
   if (c.op == "Null") {
     for (const auto& v : c.values) {
-      if (IEquals(v, "true") ? absent : IEquals(v, "false") ? !absent : false) return true;
+      if (EqualsIgnoreCase(v, "true") ? absent : EqualsIgnoreCase(v, "false") ? !absent : false) return true;
     }
     return false;
   }

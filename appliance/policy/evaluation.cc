@@ -1,8 +1,8 @@
 #include "appliance/policy/evaluation.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "appliance/core/strings.h"
 #include "appliance/policy/condition.h"
 #include "appliance/policy/variables.h"
 #include "appliance/policy/wildcard.h"
@@ -96,9 +96,7 @@ bool PrincipalMatches(const Statement& s, const Caller& caller, bool* direct) {
 
 Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
   const bool anonymous = r.caller.type == CallerType::kAnonymous;
-  std::string action = r.action;  // actions compare without case: lowered once, as the patterns were
-  std::transform(action.begin(), action.end(), action.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string action = ToLower(r.action);  // actions compare without case: lowered once, as the patterns were
   Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r, action);
   Findings boundary = policies.boundary && !anonymous ? ScanAll({policies.boundary}, r, action) : Findings{};
   Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r, action) : Findings{};

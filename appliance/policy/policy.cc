@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "appliance/core/strings.h"
+
 namespace annex::policy {
 namespace {
 
@@ -13,12 +15,6 @@ using Json = nlohmann::json;
 
 Status Malformed(std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message), "MalformedPolicyDocument");
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 constexpr auto kOperators = std::to_array<std::string_view>({
@@ -137,7 +133,7 @@ Result<std::vector<ConditionClause>> ParseConditions(const Json& j) {
         return Malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.");
       }
       ConditionClause clause = base;
-      clause.key = Lower(key);
+      clause.key = ToLower(key);
       std::vector<std::string> values;
       auto add = [&](const Json& v) -> Status {
         if (v.is_string()) {
@@ -220,7 +216,7 @@ Result<Statement> ParseStatement(const Json& j, PolicyKind kind) {
   if (actions.empty()) return Malformed("Policy statement must contain actions.");
   for (auto& a : actions) {
     ANNEX_RETURN_IF_ERROR(CheckAction(a));
-    s.actions.push_back(Lower(a));
+    s.actions.push_back(ToLower(a));
     s.action_prefixes.push_back(s.actions.back().substr(0, s.actions.back().find_first_of("*?")));
   }
 
