@@ -77,6 +77,16 @@ std::string SigV2Verifier::StringToSign(const http::Request& request, std::strin
     if (!v.empty()) v += ",";
     v += std::string(Trim(f.value));
   }
+  // A presigned URL carries its x-amz-* "headers" (the session token) in the query.
+  if (!request.headers.Has("authorization")) {
+    for (const auto& [name, value] : request.query.params()) {
+      std::string lower = ToLower(name);
+      if (!StartsWith(lower, "x-amz-")) continue;
+      std::string& v = amz[lower];
+      if (!v.empty()) v += ",";
+      v += std::string(Trim(value));
+    }
+  }
   for (const auto& [name, value] : amz) s += name + ":" + value + "\n";
   s += CanonicalResource(request);
   return s;
@@ -117,6 +127,9 @@ Result<AuthResult> SigV2Verifier::Verify(const http::Request& request) const {
   if (!credential) {
     return http::ApiStatus("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
   }
+  const std::string* token = request.headers.Get("x-amz-security-token");
+  if (!token) token = request.query.Get("x-amz-security-token");
+  ANNEX_RETURN_IF_ERROR(CheckSessionToken(*credential, token ? *token : std::string_view(), now));
   std::string expected = Base64Encode(crypto::HmacSha1(credential->secret_access_key, StringToSign(request, date_line)));
   if (!SignaturesEqual(expected, signature)) return Mismatch();
   AuthResult result;

@@ -350,6 +350,7 @@ Result<Credential> SigV4Verifier::CheckClaim(const internal::SigV4Claim& claim) 
     return http::ApiStatus("InvalidAccessKeyId",
                            "The AWS Access Key Id you provided does not exist in our records.");
   }
+  ANNEX_RETURN_IF_ERROR(CheckSessionToken(*credential, claim.session_token, now));
   return std::move(*credential);
 }
 

@@ -27,6 +27,8 @@
 #include "appliance/http/tls_context.h"
 #include "appliance/iam/iam_service.h"
 #include "appliance/iam/policy_authorizer.h"
+#include "appliance/iam/role_sessions.h"
+#include "appliance/iam/sts_service.h"
 #include "appliance/iam/root_credentials.h"
 #include "appliance/logs/log_store.h"
 #include "appliance/os/server_process.h"
@@ -175,7 +177,8 @@ Status RunDaemon(const Config& config) {
 
   ANNEX_ASSIGN_OR_RETURN(auto identities, iam::IdentityStore::Open(os::JoinPath(config.data_dir, "iam"), clock));
   ANNEX_ASSIGN_OR_RETURN(auto policies, iam::PolicyStore::Open(os::JoinPath(config.data_dir, "iam-policies"), clock));
-  iam::PolicyAuthorizer authorizer(*policies);
+  iam::PolicyAuthorizer authorizer(*identities, *policies);
+  iam::RoleSessions role_sessions(*identities, *policies);
   std::optional<iam::RootKeyFromEnv> env_key;
   if (!config.root_access_key_id.empty()) env_key = iam::RootKeyFromEnv{config.root_access_key_id, config.root_secret_access_key};
   ANNEX_ASSIGN_OR_RETURN(auto root, iam::EnsureRootCredentials(*identities, fs, config.data_dir, env_key));
@@ -234,6 +237,7 @@ Status RunDaemon(const Config& config) {
     env.root_account_id = root.account_id;
     env.identities = identities.get();
     env.authorizer = &authorizer;
+    env.role_credentials = &role_sessions;
     env.metrics = &metrics;
     env.scheduler = scheduler.get();
     env.events = &event_bus;
@@ -252,6 +256,7 @@ Status RunDaemon(const Config& config) {
   }
   ANNEX_ASSIGN_OR_RETURN(auto sync_link, SyncLink::Start(config, controls, metrics));
   auto iam_service = iam::NewIamService(*identities, *policies, &authorizer);
+  auto sts_service = iam::NewStsService(*identities, role_sessions, &authorizer);
   auto admin = NewAdminService(*identities, root.account_id, sync_link.get());
 
   auth::SigV4Verifier verifier(*identities, clock, config.region);
@@ -265,6 +270,7 @@ Status RunDaemon(const Config& config) {
   edge.AddHealthNote("cgroups " + cgroup_note + (workloads_note.empty() ? "" : "; " + workloads_note));
   for (auto& m : modules) edge.AddService(m.service.get());
   edge.AddService(iam_service.get());
+  edge.AddService(sts_service.get());
   edge.AddService(admin.get());
   scheduler->Start();
   event_bus.Start();

@@ -54,11 +54,18 @@ class StatusRecordingWriter final : public http::ResponseWriter {
   int status_ = 0;
 };
 
-// Each protocol has its own name for an unknown access key.
+// Each protocol has its own names for an unknown access key, a bad session
+// token and an expired one; the verifier speaks S3's.
 Status RemapAuthError(Status status, service::Protocol protocol) {
-  std::string_view code = service::UnknownAccessKeyCode(protocol);
-  if (status.subcode() == "InvalidAccessKeyId" && code != "InvalidAccessKeyId") {
-    return http::ApiStatus(code, "The security token included in the request is invalid.");
+  if (protocol == service::Protocol::kRestXml) return status;
+  std::string_view code = status.subcode();
+  if (code == "InvalidAccessKeyId" || code == "InvalidToken") {
+    return http::ApiStatus(service::UnknownAccessKeyCode(protocol),
+                           "The security token included in the request is invalid.");
+  }
+  if (code == "ExpiredToken") {
+    return http::ApiStatus(protocol == service::Protocol::kQuery ? "ExpiredToken" : "ExpiredTokenException",
+                           "The security token included in the request is expired");
   }
   return status;
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "appliance/http/api_error.h"
+#include "appliance/iam/iam_policy_actions.h"
 
 namespace annex::iam {
 
@@ -22,17 +23,25 @@ Identity TargetIdentity(const auth::Principal& caller, std::string_view action, 
 
 std::string IamResourceArn(std::string_view action, const Identity& target, const http::QueryParams& params) {
   const std::string account_arn = "arn:aws:iam::" + target.account_id() + ":";
-  // IAM names the user path for account-wide user listings; policy listings have no resource.
+  auto param = [&](std::string_view name) {
+    const std::string* v = params.Get(name);
+    return v ? *v : std::string();
+  };
+  // IAM names the path for account-wide listings; policy listings have no resource.
   if (action == "ListUsers") return account_arn + "user/";
+  if (action == "ListGroups") return account_arn + "group/";
+  if (action == "ListRoles") return account_arn + "role/";
   if (action == "ListPolicies") return "*";
   if (action == "CreatePolicy") {
-    const std::string* path = params.Get("Path");
-    const std::string* name = params.Get("PolicyName");
-    return account_arn + "policy" + (path ? *path : std::string("/")) + (name ? *name : std::string());
+    return account_arn + "policy" + (params.Get("Path") ? param("Path") : std::string("/")) + param("PolicyName");
   }
-  bool about_a_policy = action.find("Policy") != std::string_view::npos && !action.ends_with("UserPolicy") &&
-                        !action.ends_with("UserPolicies");
-  if (const std::string* arn = params.Get("PolicyArn"); arn && about_a_policy) return *arn;
+  if (action == "ListGroupsForUser") return target.Arn();
+  // An action about a group or role is authorized on it (AddUserToGroup on
+  // the group, AttachRolePolicy on the role); one about a managed policy on
+  // the policy; the rest on the user.
+  if (params.Get("GroupName")) return account_arn + "group/" + param("GroupName");
+  if (params.Get("RoleName")) return account_arn + "role/" + param("RoleName");
+  if (params.Get("PolicyArn") && !EntityPolicyActionType(action)) return param("PolicyArn");
   return target.Arn();
 }
 

@@ -1,5 +1,6 @@
 #include "appliance/iam/iam_params.h"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,15 @@ enum class Kind {
   kVersionId,         // policyVersionIdType: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?
   kBool,              // booleanType: true | false
   kScope,             // policyScopeType: All | AWS | Local
+  kGroupName,         // groupNameType: 1-128, [\w+=,.@-]+
+  kRoleName,          // roleNameType: 1-64, [\w+=,.@-]+
+  kRoleDescription,   // roleDescriptionType: 0-1000
+  kMaxSessionDuration,  // roleMaxSessionDurationType: 3600-43200
+  kRoleSessionName,   // roleSessionNameType: 2-64, [\w+=,.@-]*
+  kExternalId,        // externalIdType: 2-1224, [\w+=,.@:\/-]*
+  kSessionPolicy,     // sessionPolicyDocumentType: 1-2048
+  kRoleDuration,      // roleDurationSecondsType: 900-43200
+  kSessionTokenDuration,  // durationSecondsType: 900-129600
 };
 
 struct ParamRule {
@@ -35,8 +45,41 @@ struct ParamRule {
 
 constexpr size_t kMaxTags = 50;  // tagListType
 
-const std::map<std::string_view, std::vector<ParamRule>, std::less<>>& Rules() {
-  static const auto* rules = new std::map<std::string_view, std::vector<ParamRule>, std::less<>>{
+using RuleMap = std::map<std::string_view, std::vector<ParamRule>, std::less<>>;
+RuleMap BaseRules();
+
+// The attached and inline policy actions of groups and roles, as users'.
+void AddEntityPolicyRules(RuleMap& rules, std::string_view entity, ParamRule name) {
+  static std::deque<std::string> names;  // stable: the map's keys view them
+  auto add = [&](std::string verb_prefix, std::string suffix, std::vector<ParamRule> params) {
+    names.push_back(verb_prefix + std::string(entity) + suffix);
+    params.insert(params.begin(), name);
+    rules.emplace(names.back(), std::move(params));
+  };
+  ParamRule arn{"PolicyArn", "policyArn", Kind::kArn, true};
+  ParamRule policy_name{"PolicyName", "policyName", Kind::kPolicyName, true};
+  ParamRule marker{"Marker", "marker", Kind::kMarker, false}, max_items{"MaxItems", "maxItems", Kind::kMaxItems, false};
+  add("Attach", "Policy", {arn});
+  add("Detach", "Policy", {arn});
+  add("ListAttached", "Policies", {{"PathPrefix", "pathPrefix", Kind::kPathPrefix, false}, marker, max_items});
+  add("Put", "Policy", {policy_name, {"PolicyDocument", "policyDocument", Kind::kPolicyDocument, true}});
+  add("Get", "Policy", {policy_name});
+  add("Delete", "Policy", {policy_name});
+  add("List", "Policies", {marker, max_items});
+}
+
+const RuleMap& Rules() {
+  static const RuleMap* rules = [] {
+    auto* r = new RuleMap(BaseRules());
+    AddEntityPolicyRules(*r, "Group", {"GroupName", "groupName", Kind::kGroupName, true});
+    AddEntityPolicyRules(*r, "Role", {"RoleName", "roleName", Kind::kRoleName, true});
+    return r;
+  }();
+  return *rules;
+}
+
+RuleMap BaseRules() {
+  return RuleMap{
       {"CreateUser",
        {{"UserName", "userName", Kind::kUserName, true},
         {"Path", "path", Kind::kPath, false},
@@ -113,11 +156,61 @@ const std::map<std::string_view, std::vector<ParamRule>, std::less<>>& Rules() {
        {{"UserName", "userName", Kind::kExistingUserName, true},
         {"Marker", "marker", Kind::kMarker, false},
         {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"PutUserPermissionsBoundary",
+       {{"UserName", "userName", Kind::kExistingUserName, true},
+        {"PermissionsBoundary", "permissionsBoundary", Kind::kArn, true}}},
+      {"DeleteUserPermissionsBoundary", {{"UserName", "userName", Kind::kExistingUserName, true}}},
+      // Groups.
+      {"CreateGroup",
+       {{"GroupName", "groupName", Kind::kGroupName, true}, {"Path", "path", Kind::kPath, false}}},
+      {"GetGroup",
+       {{"GroupName", "groupName", Kind::kGroupName, true},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"ListGroups",
+       {{"PathPrefix", "pathPrefix", Kind::kPathPrefix, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"DeleteGroup", {{"GroupName", "groupName", Kind::kGroupName, true}}},
+      {"AddUserToGroup",
+       {{"GroupName", "groupName", Kind::kGroupName, true}, {"UserName", "userName", Kind::kExistingUserName, true}}},
+      {"RemoveUserFromGroup",
+       {{"GroupName", "groupName", Kind::kGroupName, true}, {"UserName", "userName", Kind::kExistingUserName, true}}},
+      {"ListGroupsForUser",
+       {{"UserName", "userName", Kind::kExistingUserName, true},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      // Roles.
+      {"CreateRole",
+       {{"RoleName", "roleName", Kind::kRoleName, true},
+        {"Path", "path", Kind::kPath, false},
+        {"AssumeRolePolicyDocument", "assumeRolePolicyDocument", Kind::kPolicyDocument, true},
+        {"Description", "description", Kind::kRoleDescription, false},
+        {"MaxSessionDuration", "maxSessionDuration", Kind::kMaxSessionDuration, false},
+        {"PermissionsBoundary", "permissionsBoundary", Kind::kArn, false}}},
+      {"GetRole", {{"RoleName", "roleName", Kind::kRoleName, true}}},
+      {"ListRoles",
+       {{"PathPrefix", "pathPrefix", Kind::kPathPrefix, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"DeleteRole", {{"RoleName", "roleName", Kind::kRoleName, true}}},
+      {"UpdateRole",
+       {{"RoleName", "roleName", Kind::kRoleName, true},
+        {"Description", "description", Kind::kRoleDescription, false},
+        {"MaxSessionDuration", "maxSessionDuration", Kind::kMaxSessionDuration, false}}},
+      {"UpdateAssumeRolePolicy",
+       {{"RoleName", "roleName", Kind::kRoleName, true},
+        {"PolicyDocument", "policyDocument", Kind::kPolicyDocument, true}}},
+      {"PutRolePermissionsBoundary",
+       {{"RoleName", "roleName", Kind::kRoleName, true},
+        {"PermissionsBoundary", "permissionsBoundary", Kind::kArn, true}}},
+      {"DeleteRolePermissionsBoundary", {{"RoleName", "roleName", Kind::kRoleName, true}}},
   };
-  return *rules;
 }
 
-bool TakesTags(std::string_view action) { return action == "CreateUser" || action == "CreatePolicy"; }
+bool TakesTags(std::string_view action) {
+  return action == "CreateUser" || action == "CreatePolicy" || action == "CreateRole" || action == "AssumeRole";
+}
 
 // Decodes UTF-8 into code points; nullopt for malformed input (overlong
 // forms, surrogates, truncated sequences), which no IAM pattern matches.
@@ -208,6 +301,18 @@ bool MatchesDocument(const std::u32string& v) {
   return true;
 }
 bool MatchesAnything(const std::u32string&) { return true; }
+bool MatchesExternalId(const std::u32string& v) {
+  for (char32_t c : v) {
+    if (!IsWordChar(c) && std::u32string_view(U"+=,.@:/-").find(c) == std::u32string_view::npos) return false;
+  }
+  return true;
+}
+bool MatchesRoleDescription(const std::u32string& v) {
+  for (char32_t c : v) {
+    if (!(c == 0x09 || c == 0x0A || c == 0x0D || (c >= 0x20 && c <= 0x7E) || (c >= 0xA1 && c <= 0xFF))) return false;
+  }
+  return true;
+}
 bool MatchesVersionId(const std::u32string& v) {
   if (v.size() < 2 || v[0] != 'v' || v[1] < '1' || v[1] > '9') return false;
   size_t i = 2;
@@ -238,15 +343,17 @@ std::optional<std::string> CheckString(std::string_view value, size_t min, size_
   return std::nullopt;
 }
 
-std::optional<std::string> CheckMaxItems(std::string_view value) {
-  if (value.empty() || value.size() > 4 || value.find_first_not_of("0123456789") != std::string_view::npos) {
+std::optional<std::string> CheckIntegerRange(std::string_view value, int min, int max) {
+  if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string_view::npos) {
     return std::string("Member must be an integer");
   }
   int n = std::stoi(std::string(value));
-  if (n < 1) return std::string("Member must have value greater than or equal to 1");
-  if (n > 1000) return std::string("Member must have value less than or equal to 1000");
+  if (n < min) return "Member must have value greater than or equal to " + std::to_string(min);
+  if (n > max) return "Member must have value less than or equal to " + std::to_string(max);
   return std::nullopt;
 }
+
+std::optional<std::string> CheckMaxItems(std::string_view value) { return CheckIntegerRange(value, 1, 1000); }
 
 std::optional<std::string> Check(Kind kind, std::string_view v) {
   switch (kind) {
@@ -283,6 +390,24 @@ std::optional<std::string> Check(Kind kind, std::string_view v) {
     case Kind::kScope:
       if (v == "All" || v == "AWS" || v == "Local") return std::nullopt;
       return std::string("Member must satisfy enum value set: [All, AWS, Local]");
+    case Kind::kGroupName:
+      return CheckString(v, 1, 128, MatchesUserName, "[\\w+=,.@-]+");
+    case Kind::kRoleName:
+      return CheckString(v, 1, 64, MatchesUserName, "[\\w+=,.@-]+");
+    case Kind::kRoleDescription:
+      return CheckString(v, 0, 1000, MatchesRoleDescription, "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*");
+    case Kind::kMaxSessionDuration:
+      return CheckIntegerRange(v, 3600, 43200);
+    case Kind::kRoleSessionName:
+      return CheckString(v, 2, 64, MatchesUserName, "[\\w+=,.@-]*");
+    case Kind::kExternalId:
+      return CheckString(v, 2, 1224, MatchesExternalId, "[\\w+=,.@:\\/-]*");
+    case Kind::kSessionPolicy:
+      return CheckString(v, 1, 2048, MatchesDocument, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+    case Kind::kRoleDuration:
+      return CheckIntegerRange(v, 900, 43200);
+    case Kind::kSessionTokenDuration:
+      return CheckIntegerRange(v, 900, 129600);
   }
   return std::string("Member is not valid");
 }
@@ -344,6 +469,21 @@ void CheckTags(const http::QueryParams& params, Problems& problems) {
   }
 }
 
+// PolicyArns.member.N.arn (AssumeRole's managed session policies): at most
+// 10, each an ARN.
+void CheckPolicyArnList(const http::QueryParams& params, Problems& problems) {
+  constexpr std::string_view kPrefix = "PolicyArns.member.";
+  size_t count = 0;
+  for (const auto& [name, value] : params.params()) {
+    if (!std::string_view(name).starts_with(kPrefix)) continue;
+    if (++count > 10) {
+      problems.Add("policyArns", "Member must have length less than or equal to 10");
+      return;
+    }
+    if (auto bad = Check(Kind::kArn, value)) problems.Add("policyArns.member.arn", *bad);
+  }
+}
+
 // Every parameter this action reads, and Action itself, at most once.
 void CheckDuplicates(std::string_view action, const std::vector<ParamRule>& rules, const http::QueryParams& params,
                      Problems& problems) {
@@ -360,9 +500,12 @@ void CheckDuplicates(std::string_view action, const std::vector<ParamRule>& rule
 
 bool IsSupportedIamAction(std::string_view action) { return Rules().contains(action); }
 
-Status ValidateIamParams(std::string_view action, const http::QueryParams& params) {
-  auto it = Rules().find(action);
-  if (it == Rules().end()) {
+namespace {
+
+// Validates against `rules`, the action's entry in a service's table.
+Status ValidateWith(const RuleMap& rules, std::string_view action, const http::QueryParams& params) {
+  auto it = rules.find(action);
+  if (it == rules.end()) {
     // Echoed only when it is a plausible action name: the message goes back in XML.
     bool plain = !action.empty() && action.size() <= 64 && MatchesWord(std::u32string(action.begin(), action.end()));
     return Status(StatusCode::kInvalidArgument,
@@ -379,7 +522,37 @@ Status ValidateIamParams(std::string_view action, const http::QueryParams& param
     if (auto bad = Check(rule.kind, *value)) problems.Add(rule.member, *bad);
   }
   if (TakesTags(action)) CheckTags(params, problems);
+  CheckPolicyArnList(params, problems);
   return problems.ToStatus();
+}
+
+// STS's model (botocore data/sts/2011-06-15): roleSessionNameType,
+// externalIdType, sessionPolicyDocumentType, roleDurationSecondsType,
+// durationSecondsType.
+const RuleMap& StsRules() {
+  static const RuleMap* rules = new RuleMap{
+      {"GetCallerIdentity", {}},
+      {"AssumeRole",
+       {{"RoleArn", "roleArn", Kind::kArn, true},
+        {"RoleSessionName", "roleSessionName", Kind::kRoleSessionName, true},
+        {"Policy", "policy", Kind::kSessionPolicy, false},
+        {"DurationSeconds", "durationSeconds", Kind::kRoleDuration, false},
+        {"ExternalId", "externalId", Kind::kExternalId, false}}},
+      {"GetSessionToken", {{"DurationSeconds", "durationSeconds", Kind::kSessionTokenDuration, false}}},
+  };
+  return *rules;
+}
+
+}  // namespace
+
+Status ValidateIamParams(std::string_view action, const http::QueryParams& params) {
+  return ValidateWith(Rules(), action, params);
+}
+
+bool IsSupportedStsAction(std::string_view action) { return StsRules().contains(action); }
+
+Status ValidateStsParams(std::string_view action, const http::QueryParams& params) {
+  return ValidateWith(StsRules(), action, params);
 }
 
 }  // namespace annex::iam

@@ -30,4 +30,8 @@ bool IsSupportedIamAction(std::string_view action);
 // not take are ignored, as IAM ignores them.
 Status ValidateIamParams(std::string_view action, const http::QueryParams& params);
 
+// The same for STS's actions (GetCallerIdentity, AssumeRole, GetSessionToken).
+bool IsSupportedStsAction(std::string_view action);
+Status ValidateStsParams(std::string_view action, const http::QueryParams& params);
+
 }  // namespace annex::iam

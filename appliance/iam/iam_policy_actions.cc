@@ -2,34 +2,65 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "appliance/core/strings.h"
-#include "appliance/http/xml.h"
+#include "appliance/iam/iam_paging.h"
+#include "appliance/iam/iam_response.h"
 
 namespace annex::iam {
 namespace {
 
-constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
-
-constexpr auto kPolicyActions = std::to_array<std::string_view>({
+constexpr auto kManagedPolicyActions = std::to_array<std::string_view>({
     "CreatePolicy", "GetPolicy", "DeletePolicy", "ListPolicies", "CreatePolicyVersion", "GetPolicyVersion",
     "DeletePolicyVersion", "SetDefaultPolicyVersion", "ListPolicyVersions", "ListEntitiesForPolicy",
-    "AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies", "PutUserPolicy", "GetUserPolicy",
-    "DeleteUserPolicy", "ListUserPolicies",
 });
 
-std::string Param(const http::QueryParams& p, std::string_view name) {
-  const std::string* v = p.Get(name);
-  return v ? *v : std::string();
+// The entity policy actions, with the entity's type left out:
+// "AttachGroupPolicy" is Attach…Policy for a group.
+constexpr auto kEntityPolicyVerbs = std::to_array<std::pair<std::string_view, std::string_view>>({
+    {"Attach", "Policy"}, {"Detach", "Policy"}, {"ListAttached", "Policies"}, {"Put", "Policy"},
+    {"Get", "Policy"}, {"Delete", "Policy"}, {"List", "Policies"},
+});
+
+struct EntityAction {
+  std::string_view verb;  // "Attach", "ListAttached", …
+  EntityType type;
+};
+
+std::optional<EntityAction> ParseEntityAction(std::string_view action) {
+  for (EntityType type : {EntityType::kUser, EntityType::kGroup, EntityType::kRole}) {
+    for (const auto& [verb, suffix] : kEntityPolicyVerbs) {
+      std::string name = std::string(verb) + std::string(EntityTypeName(type)) + std::string(suffix);
+      if (name == action) return EntityAction{verb, type};
+    }
+  }
+  return std::nullopt;
 }
 
-// IAM returns documents URL-encoded (RFC 3986); clients decode them.
-std::string EncodeDocument(std::string_view document) { return UriEncode(document, /*keep_slash=*/false); }
+std::string_view EntityParam(EntityType type) {
+  switch (type) {
+    case EntityType::kUser: return "UserName";
+    case EntityType::kGroup: return "GroupName";
+    case EntityType::kRole: return "RoleName";
+  }
+  return "UserName";
+}
+
+Status CheckEntityExists(const IdentityStore& identities, const std::string& account, EntityType type,
+                         const std::string& name) {
+  switch (type) {
+    case EntityType::kUser: return identities.GetUser(account, name).status();
+    case EntityType::kGroup: return identities.GetGroup(account, name).status();
+    case EntityType::kRole: return identities.GetRole(account, name).status();
+  }
+  return Status::OK();
+}
 
 void AddPolicy(http::XmlNode node, const ManagedPolicy& p) {
   node.Add("PolicyName", p.name).Add("PolicyId", p.id).Add("Arn", p.arn).Add("Path", p.path)
       .Add("DefaultVersionId", p.default_version).Add("AttachmentCount", p.attachment_count)
-      .Add("PermissionsBoundaryUsageCount", uint64_t{0}).AddBool("IsAttachable", true);
+      .Add("PermissionsBoundaryUsageCount", p.boundary_count).AddBool("IsAttachable", true);
   if (!p.description.empty()) node.Add("Description", p.description);
   node.Add("CreateDate", FormatIso8601(p.created)).Add("UpdateDate", FormatIso8601(p.updated));
 }
@@ -40,45 +71,70 @@ void AddVersion(http::XmlNode node, const PolicyVersion& v, bool with_document) 
       .Add("CreateDate", FormatIso8601(v.created));
 }
 
-class Responder {
- public:
-  Responder(std::string_view action, const std::string& request_id)
-      : doc_(std::string(action) + "Response", kIamNamespace), action_(action), request_id_(request_id) {}
-  // The <ActionResult> element, created on first use.
-  http::XmlNode Result() {
-    if (!result_) result_ = doc_.root().Child(std::string(action_) + "Result").raw();
-    return http::XmlNode(result_);
-  }
-  std::string Finish() {
-    doc_.root().Child("ResponseMetadata").Add("RequestId", request_id_);
-    return doc_.Render();
-  }
-
- private:
-  http::XmlDocument doc_;
-  std::string_view action_;
-  const std::string& request_id_;
-  pugi::xml_node result_;
-};
-
 bool Flag(const http::QueryParams& p, std::string_view name) { return Param(p, name) == "true"; }
 
-}  // namespace
-
-bool IsPolicyAction(std::string_view action) {
-  return std::find(kPolicyActions.begin(), kPolicyActions.end(), action) != kPolicyActions.end();
+std::vector<ManagedPolicy> UnderPath(std::vector<ManagedPolicy> list, const http::QueryParams& p) {
+  std::string prefix = p.Get("PathPrefix") ? Param(p, "PathPrefix") : "/";
+  std::erase_if(list, [&](const ManagedPolicy& m) { return !m.path.starts_with(prefix); });
+  return list;
 }
 
-Result<std::string> RunPolicyAction(std::string_view action, const http::QueryParams& p, const std::string& account,
-                                    const std::string& request_id, IdentityStore& identities, PolicyStore& policies) {
-  Responder out(action, request_id);
+Status RunEntityPolicyAction(const EntityAction& a, const http::QueryParams& p, const std::string& account,
+                             IdentityStore& identities, PolicyStore& policies, Responder& out) {
+  const std::string entity = Param(p, EntityParam(a.type));
   const std::string arn = Param(p, "PolicyArn");
-  const std::string user = Param(p, "UserName");
-  // A user's policies need the user.
-  if (action.ends_with("UserPolicy") || action.ends_with("UserPolicies")) {
-    ANNEX_RETURN_IF_ERROR(identities.GetUser(account, user).status());
+  const std::string name = Param(p, "PolicyName");
+  ANNEX_RETURN_IF_ERROR(CheckEntityExists(identities, account, a.type, entity));
+  if (a.verb == "Attach") return policies.AttachPolicy(account, a.type, entity, arn);
+  if (a.verb == "Detach") return policies.DetachPolicy(account, a.type, entity, arn);
+  if (a.verb == "ListAttached") {
+    ANNEX_ASSIGN_OR_RETURN(auto attached, policies.ListAttachedPolicies(account, a.type, entity));
+    attached = UnderPath(std::move(attached), p);
+    std::sort(attached.begin(), attached.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+    auto page = Paginate(attached, p, [](const ManagedPolicy& m) { return m.name; });
+    auto node = out.Result().Child("AttachedPolicies");
+    for (const auto& m : page.items) node.Child("member").Add("PolicyName", m.name).Add("PolicyArn", m.arn);
+    page.Finish(out.Result());
+    return Status::OK();
   }
+  if (a.verb == "Put") return policies.PutInlinePolicy(account, a.type, entity, name, Param(p, "PolicyDocument"));
+  if (a.verb == "Get") {
+    ANNEX_ASSIGN_OR_RETURN(std::string doc, policies.GetInlinePolicy(account, a.type, entity, name));
+    out.Result().Add(EntityParam(a.type), entity).Add("PolicyName", name).Add("PolicyDocument", EncodeDocument(doc));
+    return Status::OK();
+  }
+  if (a.verb == "Delete") return policies.DeleteInlinePolicy(account, a.type, entity, name);
+  ANNEX_ASSIGN_OR_RETURN(auto names, policies.ListInlinePolicies(account, a.type, entity));
+  std::sort(names.begin(), names.end());
+  auto page = Paginate(names, p, [](const std::string& n) { return n; });
+  auto node = out.Result().Child("PolicyNames");
+  for (const auto& n : page.items) node.Add("member", n);
+  page.Finish(out.Result());
+  return Status::OK();
+}
 
+void AddEntitiesForPolicy(const std::vector<std::pair<EntityType, std::string>>& entities, const std::string& account,
+                          const IdentityStore& identities, Responder& out) {
+  auto groups = out.Result().Child("PolicyGroups");
+  auto users = out.Result().Child("PolicyUsers");
+  auto roles = out.Result().Child("PolicyRoles");
+  for (const auto& [type, name] : entities) {
+    if (type == EntityType::kUser) {
+      auto u = identities.GetUser(account, name);
+      users.Child("member").Add("UserName", name).Add("UserId", u.ok() ? u->user_id : std::string());
+    } else if (type == EntityType::kGroup) {
+      auto g = identities.GetGroup(account, name);
+      groups.Child("member").Add("GroupName", name).Add("GroupId", g.ok() ? g->group_id : std::string());
+    } else {
+      auto r = identities.GetRole(account, name);
+      roles.Child("member").Add("RoleName", name).Add("RoleId", r.ok() ? r->role_id : std::string());
+    }
+  }
+}
+
+Status RunManagedPolicyAction(std::string_view action, const http::QueryParams& p, const std::string& account,
+                              IdentityStore& identities, PolicyStore& policies, Responder& out) {
+  const std::string arn = Param(p, "PolicyArn");
   if (action == "CreatePolicy") {
     ANNEX_ASSIGN_OR_RETURN(ManagedPolicy m, policies.CreatePolicy(account, Param(p, "PolicyName"), Param(p, "Path"),
                                                                   Param(p, "Description"), Param(p, "PolicyDocument")));
@@ -87,17 +143,16 @@ Result<std::string> RunPolicyAction(std::string_view action, const http::QueryPa
     ANNEX_ASSIGN_OR_RETURN(ManagedPolicy m, policies.GetPolicy(account, arn));
     AddPolicy(out.Result().Child("Policy"), m);
   } else if (action == "DeletePolicy") {
-    ANNEX_RETURN_IF_ERROR(policies.DeletePolicy(account, arn));
+    return policies.DeletePolicy(account, arn);
   } else if (action == "ListPolicies") {
     std::string scope = Param(p, "Scope");
     PolicyScope s = scope == "AWS" ? PolicyScope::kAws : scope == "Local" ? PolicyScope::kLocal : PolicyScope::kAll;
     ANNEX_ASSIGN_OR_RETURN(auto list, policies.ListPolicies(account, s, Flag(p, "OnlyAttached")));
-    std::string prefix = p.Get("PathPrefix") ? Param(p, "PathPrefix") : "/";
+    list = UnderPath(std::move(list), p);
+    auto page = Paginate(list, p, [](const ManagedPolicy& m) { return m.name; });
     auto node = out.Result().Child("Policies");
-    for (const auto& m : list) {
-      if (m.path.starts_with(prefix)) AddPolicy(node.Child("member"), m);
-    }
-    out.Result().AddBool("IsTruncated", false);
+    for (const auto& m : page.items) AddPolicy(node.Child("member"), m);
+    page.Finish(out.Result());
   } else if (action == "CreatePolicyVersion") {
     ANNEX_ASSIGN_OR_RETURN(PolicyVersion v, policies.CreatePolicyVersion(account, arn, Param(p, "PolicyDocument"),
                                                                          Flag(p, "SetAsDefault")));
@@ -106,57 +161,45 @@ Result<std::string> RunPolicyAction(std::string_view action, const http::QueryPa
     ANNEX_ASSIGN_OR_RETURN(PolicyVersion v, policies.GetPolicyVersion(account, arn, Param(p, "VersionId")));
     AddVersion(out.Result().Child("PolicyVersion"), v, true);
   } else if (action == "DeletePolicyVersion") {
-    ANNEX_RETURN_IF_ERROR(policies.DeletePolicyVersion(account, arn, Param(p, "VersionId")));
+    return policies.DeletePolicyVersion(account, arn, Param(p, "VersionId"));
   } else if (action == "SetDefaultPolicyVersion") {
-    ANNEX_RETURN_IF_ERROR(policies.SetDefaultPolicyVersion(account, arn, Param(p, "VersionId")));
+    return policies.SetDefaultPolicyVersion(account, arn, Param(p, "VersionId"));
   } else if (action == "ListPolicyVersions") {
     ANNEX_ASSIGN_OR_RETURN(auto versions, policies.ListPolicyVersions(account, arn));
+    // Newest first, as IAM lists them; the marker is the version id.
     std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
     auto node = out.Result().Child("Versions");
     for (const auto& v : versions) AddVersion(node.Child("member"), v, false);
-    out.Result().AddBool("IsTruncated", false);
+    out.Result().AddBool("IsTruncated", false);  // at most 5 versions: one page
   } else if (action == "ListEntitiesForPolicy") {
     ANNEX_ASSIGN_OR_RETURN(auto entities, policies.ListEntitiesForPolicy(account, arn));
-    auto groups = out.Result().Child("PolicyGroups");
-    auto users = out.Result().Child("PolicyUsers");
-    auto roles = out.Result().Child("PolicyRoles");
-    for (const auto& [type, name] : entities) {
-      if (type == EntityType::kUser) {
-        auto u = identities.GetUser(account, name);
-        users.Child("member").Add("UserName", name).Add("UserId", u.ok() ? u->user_id : std::string());
-      } else if (type == EntityType::kGroup) {
-        groups.Child("member").Add("GroupName", name);
-      } else {
-        roles.Child("member").Add("RoleName", name);
-      }
-    }
+    AddEntitiesForPolicy(entities, account, identities, out);
     out.Result().AddBool("IsTruncated", false);
-  } else if (action == "AttachUserPolicy") {
-    ANNEX_RETURN_IF_ERROR(policies.AttachPolicy(account, EntityType::kUser, user, arn));
-  } else if (action == "DetachUserPolicy") {
-    ANNEX_RETURN_IF_ERROR(policies.DetachPolicy(account, EntityType::kUser, user, arn));
-  } else if (action == "ListAttachedUserPolicies") {
-    ANNEX_ASSIGN_OR_RETURN(auto attached, policies.ListAttachedPolicies(account, EntityType::kUser, user));
-    std::string prefix = p.Get("PathPrefix") ? Param(p, "PathPrefix") : "/";
-    auto node = out.Result().Child("AttachedPolicies");
-    for (const auto& m : attached) {
-      if (m.path.starts_with(prefix)) node.Child("member").Add("PolicyName", m.name).Add("PolicyArn", m.arn);
-    }
-    out.Result().AddBool("IsTruncated", false);
-  } else if (action == "PutUserPolicy") {
-    ANNEX_RETURN_IF_ERROR(
-        policies.PutInlinePolicy(account, EntityType::kUser, user, Param(p, "PolicyName"), Param(p, "PolicyDocument")));
-  } else if (action == "GetUserPolicy") {
-    ANNEX_ASSIGN_OR_RETURN(std::string doc,
-                           policies.GetInlinePolicy(account, EntityType::kUser, user, Param(p, "PolicyName")));
-    out.Result().Add("UserName", user).Add("PolicyName", Param(p, "PolicyName")).Add("PolicyDocument", EncodeDocument(doc));
-  } else if (action == "DeleteUserPolicy") {
-    ANNEX_RETURN_IF_ERROR(policies.DeleteInlinePolicy(account, EntityType::kUser, user, Param(p, "PolicyName")));
-  } else if (action == "ListUserPolicies") {
-    ANNEX_ASSIGN_OR_RETURN(auto names, policies.ListInlinePolicies(account, EntityType::kUser, user));
-    auto node = out.Result().Child("PolicyNames");
-    for (const auto& n : names) node.Add("member", n);
-    out.Result().AddBool("IsTruncated", false);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+bool IsPolicyAction(std::string_view action) {
+  return std::find(kManagedPolicyActions.begin(), kManagedPolicyActions.end(), action) !=
+             kManagedPolicyActions.end() ||
+         ParseEntityAction(action).has_value();
+}
+
+std::optional<EntityType> EntityPolicyActionType(std::string_view action) {
+  auto parsed = ParseEntityAction(action);
+  if (!parsed) return std::nullopt;
+  return parsed->type;
+}
+
+Result<std::string> RunPolicyAction(std::string_view action, const http::QueryParams& p, const std::string& account,
+                                    const std::string& request_id, IdentityStore& identities, PolicyStore& policies) {
+  Responder out(action, request_id);
+  if (auto entity = ParseEntityAction(action)) {
+    ANNEX_RETURN_IF_ERROR(RunEntityPolicyAction(*entity, p, account, identities, policies, out));
+  } else if (IsPolicyAction(action)) {
+    ANNEX_RETURN_IF_ERROR(RunManagedPolicyAction(action, p, account, identities, policies, out));
   } else {
     return Status(StatusCode::kInvalidArgument, "Could not find operation " + std::string(action), "InvalidAction");
   }

@@ -3,19 +3,15 @@
 #include "appliance/core/strings.h"
 #include "appliance/http/xml.h"
 #include "appliance/iam/iam_access.h"
+#include "appliance/iam/iam_entity_actions.h"
+#include "appliance/iam/iam_paging.h"
 #include "appliance/iam/iam_params.h"
 #include "appliance/iam/iam_policy_actions.h"
+#include "appliance/iam/iam_response.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
 namespace {
-
-constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
-
-void AddUser(http::XmlNode parent, const User& u) {
-  parent.Add("Path", "/").Add("UserName", u.name).Add("UserId", u.user_id).Add("Arn", u.arn)
-      .Add("CreateDate", FormatIso8601(u.created));
-}
 
 class IamService final : public service::Service {
  public:
@@ -67,6 +63,14 @@ class IamService final : public service::Service {
       service::LogRefusal(ctx, "iam:" + action, named ? "UserName=" + *named : "", denied);
       return denied;
     }
+    // Like AWS: a user's own session (GetSessionToken) without MFA may not
+    // call IAM; the appliance has no MFA.
+    if (ctx.principal.session && !ctx.principal.is_role_session()) {
+      Status denied = http::ApiStatus("AccessDenied", "Cannot call IAM APIs with session credentials obtained "
+                                                      "by GetSessionToken without MFA");
+      service::LogRefusal(ctx, "iam:" + action, "", denied);
+      return denied;
+    }
     if (Status valid = ValidateIamParams(action, p); !valid.ok()) {
       service::LogRefusal(ctx, "iam:" + action, named ? "UserName=" + *named : "", valid);
       return valid;
@@ -85,9 +89,12 @@ class IamService final : public service::Service {
     if (IsPolicyAction(action)) {
       return RunPolicyAction(action, p, account, ctx.request.request_id, identities_, policies_);
     }
-    if (action == "CreateUser") return CreateUser(account, target.user_name(), ctx);
+    if (IsEntityAction(action)) {
+      return RunEntityAction(action, p, account, ctx.request.request_id, identities_, policies_);
+    }
+    if (action == "CreateUser") return CreateUser(account, target.user_name(), p, ctx);
     if (action == "GetUser") return GetUser(target, ctx);
-    if (action == "ListUsers") return ListUsers(account, ctx);
+    if (action == "ListUsers") return ListUsers(account, p, ctx);
     if (action == "DeleteUser") return DeleteUser(account, target.user_name(), ctx);
     if (action == "CreateAccessKey") return CreateAccessKey(target, ctx);
     if (action == "ListAccessKeys") return ListAccessKeys(target, ctx);
@@ -98,11 +105,6 @@ class IamService final : public service::Service {
       return Simple(action, identities_.SetAccessKeyActive(target, Param(p, "AccessKeyId"), active), ctx);
     }
     return Status(StatusCode::kInvalidArgument, "Could not find operation " + action, "InvalidAction");
-  }
-
-  static std::string Param(const Params& p, std::string_view name) {
-    const std::string* v = p.Get(name);
-    return v ? *v : std::string();
   }
 
   static std::string Finish(http::XmlDocument& doc, const service::RequestContext& ctx) {
@@ -116,10 +118,21 @@ class IamService final : public service::Service {
     return Finish(doc, ctx);
   }
 
-  Result<std::string> CreateUser(const std::string& account, const std::string& user, service::RequestContext& ctx) {
+  Result<std::optional<std::string>> BoundaryOf(const std::string& account, const std::string& user) const {
+    return policies_.GetBoundary(account, EntityType::kUser, user);
+  }
+
+  Result<std::string> CreateUser(const std::string& account, const std::string& user, const Params& p,
+                                 service::RequestContext& ctx) {
+    std::optional<std::string> boundary;
+    if (const std::string* arn = p.Get("PermissionsBoundary")) {
+      ANNEX_RETURN_IF_ERROR(policies_.GetPolicy(account, *arn).status());
+      boundary = *arn;
+    }
     ANNEX_ASSIGN_OR_RETURN(User u, identities_.CreateUser(account, user));
+    if (boundary) ANNEX_RETURN_IF_ERROR(policies_.SetBoundary(account, EntityType::kUser, user, *boundary));
     http::XmlDocument doc("CreateUserResponse", kIamNamespace);
-    AddUser(doc.root().Child("CreateUserResult").Child("User"), u);
+    AddUserXml(doc.root().Child("CreateUserResult").Child("User"), u, boundary);
     return Finish(doc, ctx);
   }
 
@@ -129,7 +142,8 @@ class IamService final : public service::Service {
       return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must delete policies first.",
                     "DeleteConflict");
     }
-    return Simple("DeleteUser", identities_.DeleteUser(account, user), ctx);
+    ANNEX_RETURN_IF_ERROR(identities_.DeleteUser(account, user));
+    return Simple("DeleteUser", policies_.DeleteBoundary(account, EntityType::kUser, user), ctx);
   }
 
   Result<std::string> GetUser(const Identity& target, service::RequestContext& ctx) {
@@ -140,17 +154,22 @@ class IamService final : public service::Service {
       return Finish(doc, ctx);
     }
     ANNEX_ASSIGN_OR_RETURN(User u, identities_.GetUser(target.account_id(), target.user_name()));
-    AddUser(node, u);
+    ANNEX_ASSIGN_OR_RETURN(auto boundary, BoundaryOf(u.account_id, u.name));
+    AddUserXml(node, u, boundary);
     return Finish(doc, ctx);
   }
 
-  Result<std::string> ListUsers(const std::string& account, service::RequestContext& ctx) {
+  Result<std::string> ListUsers(const std::string& account, const Params& p, service::RequestContext& ctx) {
     ANNEX_ASSIGN_OR_RETURN(auto users, identities_.ListUsers(account));
     http::XmlDocument doc("ListUsersResponse", kIamNamespace);
     auto result = doc.root().Child("ListUsersResult");
     auto list = result.Child("Users");
-    for (const User& u : users) AddUser(list.Child("member"), u);
-    result.AddBool("IsTruncated", false);
+    auto page = Paginate(users, p, [](const User& u) { return u.name; });
+    for (const User& u : page.items) {
+      ANNEX_ASSIGN_OR_RETURN(auto boundary, BoundaryOf(account, u.name));
+      AddUserXml(list.Child("member"), u, boundary);
+    }
+    page.Finish(result);
     return Finish(doc, ctx);
   }
 

@@ -2,6 +2,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "appliance/iam/identity_keys.h"
 #include "appliance/os/random.h"
 #include "appliance/store/record.h"
 
@@ -9,7 +10,6 @@ namespace annex::iam {
 namespace {
 
 constexpr uint8_t kVersion = 1;
-constexpr std::string_view kUpperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr std::string_view kSecretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kMaxKeysPerUser = 2;
 
@@ -124,6 +124,12 @@ Status IdentityStore::Init() {
   ANNEX_ASSIGN_OR_RETURN(account_names_, env_->OpenTable("account_names"));
   ANNEX_ASSIGN_OR_RETURN(users_, env_->OpenTable("users"));
   ANNEX_ASSIGN_OR_RETURN(keys_, env_->OpenTable("access_keys"));
+  ANNEX_ASSIGN_OR_RETURN(groups_, env_->OpenTable("groups"));
+  ANNEX_ASSIGN_OR_RETURN(members_, env_->OpenTable("group_members"));
+  ANNEX_ASSIGN_OR_RETURN(user_groups_, env_->OpenTable("user_groups"));
+  ANNEX_ASSIGN_OR_RETURN(roles_, env_->OpenTable("roles"));
+  ANNEX_ASSIGN_OR_RETURN(sessions_, env_->OpenTable("sessions"));
+  ANNEX_ASSIGN_OR_RETURN(session_expiry_, env_->OpenTable("session_expiry"));
   return Status::OK();
 }
 
@@ -143,30 +149,24 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   }
   auto txn = env_->BeginRead();
   if (!txn.ok()) return std::nullopt;
-  auto raw = txn->Get(keys_, access_key_id);
-  if (!raw.ok() || !raw->has_value()) return std::nullopt;
-  auto key = DecodeKey(**raw);
-  if (!key.ok() || !key->active) return std::nullopt;
-  auto acct_raw = txn->Get(accounts_, key->account_id);
+  std::optional<auth::Credential> found =
+      access_key_id.starts_with("ASIA") ? FindSession(*txn, access_key_id) : FindLongTermKey(*txn, access_key_id);
+  if (!found) return std::nullopt;
+  auth::Credential& c = *found;
+  auto acct_raw = txn->Get(accounts_, c.principal.account_id);
   if (!acct_raw.ok() || !acct_raw->has_value()) return std::nullopt;
   auto account = DecodeAccount(**acct_raw);
   if (!account.ok()) return std::nullopt;
-  auth::Credential c;
-  c.access_key_id = key->access_key_id;
-  c.secret_access_key = key->secret_access_key;
-  c.principal.anonymous = false;
-  c.principal.account_id = key->account_id;
   c.principal.account_name = account->name;
-  c.principal.user_name = key->user_name;
-  c.principal.access_key_id = key->access_key_id;
-  c.principal.arn = key->user_name.empty() ? "arn:aws:iam::" + key->account_id + ":root"
-                                           : "arn:aws:iam::" + key->account_id + ":user/" + key->user_name;
-  c.principal.user_id = key->account_id;  // aws:userid of a root
-  if (!key->user_name.empty()) {
-    auto user_raw = txn->Get(users_, UserKey(key->account_id, key->user_name));
+  if (c.principal.is_root()) {
+    c.principal.arn = "arn:aws:iam::" + c.principal.account_id + ":root";
+    c.principal.user_id = c.principal.account_id;  // aws:userid of a root
+  } else if (c.principal.is_user()) {
+    auto user_raw = txn->Get(users_, UserKey(c.principal.account_id, c.principal.user_name));
     if (!user_raw.ok() || !user_raw->has_value()) return std::nullopt;  // a key outliving its user signs nothing
     auto user = DecodeUser(**user_raw);
     if (!user.ok()) return std::nullopt;
+    c.principal.arn = user->arn;
     c.principal.user_id = user->user_id;
   }
   std::unique_lock lock(cache_mu_);
@@ -177,10 +177,26 @@ std::optional<auth::Credential> IdentityStore::Find(std::string_view access_key_
   return c;
 }
 
+std::optional<auth::Credential> IdentityStore::FindLongTermKey(const store::ReadTxn& txn,
+                                                               std::string_view access_key_id) const {
+  auto raw = txn.Get(keys_, access_key_id);
+  if (!raw.ok() || !raw->has_value()) return std::nullopt;
+  auto key = DecodeKey(**raw);
+  if (!key.ok() || !key->active) return std::nullopt;
+  auth::Credential c;
+  c.access_key_id = key->access_key_id;
+  c.secret_access_key = key->secret_access_key;
+  c.principal.anonymous = false;
+  c.principal.account_id = key->account_id;
+  c.principal.user_name = key->user_name;
+  c.principal.access_key_id = key->access_key_id;
+  return c;
+}
+
 Result<AccessKey> IdentityStore::NewKeyLocked(store::WriteTxn& txn, const std::string& account_id,
                                               const std::string& user_name) {
   AccessKey k;
-  k.access_key_id = "AKIA" + os::RandomString(16, kUpperAlnum);
+  k.access_key_id = "AKIA" + os::RandomString(16, internal::kIdAlphabet);
   k.secret_access_key = os::RandomString(40, kSecretAlphabet);
   k.account_id = account_id;
   k.user_name = user_name;
@@ -276,7 +292,7 @@ Result<User> IdentityStore::CreateUser(const std::string& account_id, const std:
     return Status(StatusCode::kAlreadyExists, "User with name " + user_name + " already exists.",
                   "EntityAlreadyExists");
   }
-  User u{account_id, user_name, "AIDA" + os::RandomString(17, kUpperAlnum),
+  User u{account_id, user_name, "AIDA" + os::RandomString(17, internal::kIdAlphabet),
          "arn:aws:iam::" + account_id + ":user/" + user_name, clock_.Now()};
   ANNEX_RETURN_IF_ERROR(txn.Put(users_, key, EncodeUser(u)));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
@@ -309,6 +325,11 @@ Status IdentityStore::DeleteUser(const std::string& account_id, const std::strin
   ANNEX_ASSIGN_OR_RETURN(auto keys, ListAccessKeys(Identity::User(account_id, user_name)));
   if (!keys.empty()) {
     return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must delete access keys first.",
+                  "DeleteConflict");
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto groups, ListGroupsForUser(account_id, user_name));
+  if (!groups.empty()) {
+    return Status(StatusCode::kFailedPrecondition, "Cannot delete entity, must remove user from all groups first.",
                   "DeleteConflict");
   }
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginWrite());

@@ -7,6 +7,8 @@
 //
 // Thread-safe. Lookups are LMDB reads; changes are durable when they return.
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -61,6 +63,47 @@ class Identity {
   bool root_;
 };
 
+struct Group {
+  std::string account_id;
+  std::string name;
+  std::string path = "/";
+  std::string group_id;  // AGPA…
+  std::string arn;       // arn:aws:iam::ACCOUNT:group/PATHNAME
+  os::SystemTime created;
+};
+
+struct Role {
+  std::string account_id;
+  std::string name;
+  std::string path = "/";
+  std::string role_id;  // AROA…
+  std::string arn;      // arn:aws:iam::ACCOUNT:role/PATHNAME
+  std::string trust_policy;  // AssumeRolePolicyDocument, validated by the caller
+  std::string description;
+  int max_session_seconds = 3600;  // 3600–43200
+  std::vector<std::pair<std::string, std::string>> tags;
+  os::SystemTime created;
+};
+
+// What a session is created for: a role (AssumeRole, workload credentials)
+// or a user's or root's own session (GetSessionToken).
+struct SessionSpec {
+  std::string account_id;
+  std::string user_name;     // GetSessionToken of a user
+  const Role* role = nullptr;  // AssumeRole
+  std::string session_name;  // a role session's RoleSessionName
+  std::chrono::seconds duration{3600};
+  std::vector<std::string> policies;  // session policy documents, validated by the caller
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+
+struct TemporaryCredentials {
+  std::string access_key_id;  // ASIA…
+  std::string secret_access_key;
+  std::string session_token;
+  os::SystemTime expiration;
+};
+
 struct AccessKey {
   std::string access_key_id;  // AKIA…
   std::string secret_access_key;
@@ -96,6 +139,32 @@ class IdentityStore final : public auth::CredentialLookup {
   Result<std::vector<User>> ListUsers(const std::string& account_id) const;
   Status DeleteUser(const std::string& account_id, const std::string& user_name);
 
+  // Groups and their members; errors as for users.
+  Result<Group> CreateGroup(const std::string& account_id, const std::string& name, const std::string& path);
+  Result<Group> GetGroup(const std::string& account_id, const std::string& name) const;
+  Result<std::vector<Group>> ListGroups(const std::string& account_id) const;
+  // DeleteConflict while the group has members.
+  Status DeleteGroup(const std::string& account_id, const std::string& name);
+  Status AddUserToGroup(const std::string& account_id, const std::string& group, const std::string& user);
+  Status RemoveUserFromGroup(const std::string& account_id, const std::string& group, const std::string& user);
+  Result<std::vector<std::string>> ListGroupMembers(const std::string& account_id, const std::string& group) const;
+  Result<std::vector<Group>> ListGroupsForUser(const std::string& account_id, const std::string& user) const;
+  // The user's group names, cached until a membership changes: every
+  // request of a user reads them. Null when they cannot be read.
+  std::shared_ptr<const std::vector<std::string>> GroupNamesOfUser(const std::string& account_id,
+                                                                   const std::string& user) const;
+
+  // Roles. The trust policy is stored as given; its validation is the caller's.
+  Result<Role> CreateRole(Role role);
+  Result<Role> GetRole(const std::string& account_id, const std::string& name) const;
+  Result<std::vector<Role>> ListRoles(const std::string& account_id) const;
+  Status UpdateRole(const Role& role);
+  Status DeleteRole(const std::string& account_id, const std::string& name);
+
+  // Temporary credentials (STS). The session is durable when this returns;
+  // expired sessions are swept as new ones are made.
+  Result<TemporaryCredentials> CreateSession(const SessionSpec& spec);
+
   // Keys of `owner`. For Identity::User the name must be valid
   // (ValidationError) and the user must exist (NoSuchEntity). A key of any
   // other identity reads as NoSuchEntity.
@@ -116,6 +185,11 @@ class IdentityStore final : public auth::CredentialLookup {
 
   // Forgets a cached credential after its key changed.
   void Invalidate(const std::string& access_key_id);
+  // A credential as its table stores it; Find adds the account and user.
+  std::optional<auth::Credential> FindLongTermKey(const store::ReadTxn& txn, std::string_view access_key_id) const;
+  std::optional<auth::Credential> FindSession(const store::ReadTxn& txn, std::string_view access_key_id) const;
+  Status SweepExpiredSessions(store::WriteTxn& txn);
+  void MembershipChanged();
 
   std::unique_ptr<store::LmdbEnv> env_;
   const os::Clock& clock_;
@@ -133,7 +207,21 @@ class IdentityStore final : public auth::CredentialLookup {
   store::Table account_names_;  // name → account id
   store::Table users_;          // account id '\0' user name → User
   store::Table keys_;           // access key id → AccessKey
+  store::Table groups_;         // account id '\0' group name → Group
+  store::Table members_;        // account id '\0' group '\0' user → ""
+  store::Table user_groups_;    // account id '\0' user '\0' group → ""
+  store::Table roles_;          // account id '\0' role name → Role
+  store::Table sessions_;       // ASIA… key id → session record
+  store::Table session_expiry_; // big-endian expiry ms + key id → ""
+
+  mutable std::shared_mutex groups_mu_;
+  mutable std::map<std::string, std::shared_ptr<const std::vector<std::string>>> groups_of_user_;
+  uint64_t membership_generation_ = 0;  // under groups_mu_
 };
+
+// IAM's role and group name rules: [\w+=,.@-], 1–64 for roles, 1–128 for groups.
+bool IsValidRoleName(std::string_view name);
+bool IsValidGroupName(std::string_view name);
 
 // Validates an IAM user name: 1–`max_length` of [A-Za-z0-9+=,.@_-] (ASCII
 // only, as IAM's [\w+=,.@-]+). New names may have 64 characters; names of

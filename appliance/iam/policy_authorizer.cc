@@ -22,8 +22,19 @@ policy::Caller CallerOf(const auth::Principal& p) {
   if (p.anonymous) return c;
   c.account_id = p.account_id;
   c.arn = p.arn;
-  c.type = p.is_root() ? policy::CallerType::kRoot : policy::CallerType::kUser;
+  if (p.is_role_session()) {
+    c.type = policy::CallerType::kRoleSession;
+    c.role_arn = p.role_arn;
+  } else {
+    c.type = p.is_root() ? policy::CallerType::kRoot : policy::CallerType::kUser;
+  }
   return c;
+}
+
+std::string_view PrincipalType(const auth::Principal& p) {
+  if (p.anonymous) return "Anonymous";
+  if (p.is_role_session()) return "AssumedRole";
+  return p.is_root() ? "Account" : "User";
 }
 
 std::optional<std::vector<std::string>> GlobalKey(const service::RequestContext& ctx, std::string_view key) {
@@ -43,12 +54,20 @@ std::optional<std::vector<std::string>> GlobalKey(const service::RequestContext&
     if (ip.empty()) return std::nullopt;
     return Values{std::move(ip)};
   }
-  if (is("aws:PrincipalType")) return Values{p.anonymous ? "Anonymous" : p.is_root() ? "Account" : "User"};
+  if (is("aws:PrincipalType")) return Values{std::string(PrincipalType(p))};
   if (p.anonymous) return std::nullopt;
-  if (is("aws:PrincipalArn")) return Values{p.arn};
+  // A role session's aws:PrincipalArn is its role's ARN, not the session's.
+  if (is("aws:PrincipalArn")) return Values{p.is_role_session() ? p.role_arn : p.arn};
   if (is("aws:PrincipalAccount")) return Values{p.account_id};
   if (is("aws:userid") && !p.user_id.empty()) return Values{p.user_id};
-  if (is("aws:username") && !p.is_root()) return Values{p.user_name};
+  if (is("aws:username") && p.is_user()) return Values{p.user_name};
+  constexpr std::string_view kTagPrefix = "aws:PrincipalTag/";
+  if (p.session && key.size() > kTagPrefix.size() && EqualsIgnoreCase(key.substr(0, kTagPrefix.size()), kTagPrefix)) {
+    std::string_view tag = key.substr(kTagPrefix.size());
+    for (const auto& [k, v] : p.session->tags) {
+      if (EqualsIgnoreCase(k, tag)) return Values{v};
+    }
+  }
   return std::nullopt;
 }
 
@@ -57,6 +76,34 @@ std::optional<std::vector<std::string>> GlobalKey(const service::RequestContext&
 void AddGlobalKeys(const service::RequestContext& ctx, policy::RequestContext& context) {
   // `ctx` outlives the evaluation the context is made for.
   context.SetResolver([&ctx](std::string_view key) { return GlobalKey(ctx, key); });
+}
+
+// The caller's identity policies and boundary: a user's own and its
+// groups', or a role session's role's. False when they cannot be read.
+bool PolicyAuthorizer::CollectIdentityPolicies(const auth::Principal& p, IdentityPolicyHold& hold,
+                                               policy::PolicySet& set) const {
+  auto add = [&](EntityType type, const std::string& name) {
+    auto compiled = policies_.IdentityPolicies(p.account_id, type, name);
+    if (!compiled.ok()) {
+      log::Error("iam: reading identity policies failed", {{"principal", p.arn},
+                                                          {"error", compiled.status().ToString()}});
+      return false;
+    }
+    for (const auto& policy : (*compiled)->policies) set.identity.push_back(&policy);
+    // Groups have no boundary; a user's or role's own applies.
+    if ((*compiled)->boundary) set.boundary = &*(*compiled)->boundary;
+    hold.push_back(std::move(*compiled));
+    return true;
+  };
+  if (p.is_role_session()) return add(EntityType::kRole, p.role_name);
+  if (!p.is_user()) return true;
+  if (!add(EntityType::kUser, p.user_name)) return false;
+  auto groups = identities_.GroupNamesOfUser(p.account_id, p.user_name);
+  if (!groups) return false;
+  for (const std::string& group : *groups) {
+    if (!add(EntityType::kGroup, group)) return false;
+  }
+  return true;
 }
 
 policy::Verdict PolicyAuthorizer::Check(const service::RequestContext& ctx, service::AccessRequest& request,
@@ -71,17 +118,16 @@ policy::Verdict PolicyAuthorizer::Check(const service::RequestContext& ctx, serv
 
   policy::PolicySet set;
   set.resource = request.resource_policy;
-  std::shared_ptr<const CompiledPolicies> identity;
-  if (r.caller.type == policy::CallerType::kUser) {
-    auto compiled = policies_.IdentityPolicies(ctx.principal.account_id, EntityType::kUser, ctx.principal.user_name);
-    if (!compiled.ok()) {
-      // Policies that cannot be read allow nothing: a failure never widens access.
-      log::Error("iam: reading a user's policies failed", {{"user", ctx.principal.arn},
-                                                           {"error", compiled.status().ToString()}});
-    } else {
-      identity = std::move(*compiled);
-      for (const auto& p : identity->policies) set.identity.push_back(&p);
-    }
+  set.resource_required = request.resource_policy_required;
+  IdentityPolicyHold hold;
+  // Policies that cannot be read allow nothing: a failure never widens access.
+  if (!CollectIdentityPolicies(ctx.principal, hold, set)) {
+    if (evaluated) *evaluated = std::move(r);
+    return policy::Verdict{policy::Decision::kImplicitDeny, policy::PolicyType::kIdentity};
+  }
+  if (const auth::Session* session = ctx.principal.session.get(); session && session->policies) {
+    set.has_session_policies = true;
+    for (const auto& policy : *session->policies) set.session.push_back(&policy);
   }
   policy::Verdict v = policy::Evaluate(r, set);
   if (evaluated) *evaluated = std::move(r);

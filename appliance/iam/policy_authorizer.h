@@ -1,13 +1,18 @@
 #pragma once
 // PolicyAuthorizer: service::Authorizer by IAM policy evaluation. It knows
 // the caller from the request's principal, finds the caller's identity
-// policies in the PolicyStore (compiled once per change), adds the global
-// condition keys the appliance can know, and evaluates (appliance/policy).
+// policies in the PolicyStore (compiled once per change) — a user's own and
+// its groups', or a role session's role's — with the permissions boundary
+// and the session's policies, adds the global condition keys the appliance
+// can know, and evaluates (appliance/policy).
 //
 // Thread-safe.
 
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "appliance/iam/identity_store.h"
 #include "appliance/iam/policy_store.h"
 #include "appliance/service/authorizer.h"
 
@@ -15,19 +20,26 @@ namespace annex::iam {
 
 class PolicyAuthorizer final : public service::Authorizer {
  public:
-  explicit PolicyAuthorizer(const PolicyStore& policies) : policies_(policies) {}
+  PolicyAuthorizer(const IdentityStore& identities, const PolicyStore& policies)
+      : identities_(identities), policies_(policies) {}
 
   policy::Verdict Check(const service::RequestContext& ctx, service::AccessRequest& request,
                         policy::AuthorizationRequest* evaluated = nullptr) const override;
 
  private:
+  // Keeps the compiled policies a PolicySet points into alive.
+  using IdentityPolicyHold = std::vector<std::shared_ptr<const CompiledPolicies>>;
+  bool CollectIdentityPolicies(const auth::Principal& p, IdentityPolicyHold& hold, policy::PolicySet& set) const;
+
+  const IdentityStore& identities_;
   const PolicyStore& policies_;
 };
 
 // The request's global condition keys — aws:SourceIp, aws:CurrentTime,
 // aws:EpochTime, aws:SecureTransport, aws:PrincipalArn, aws:PrincipalAccount,
 // aws:PrincipalType, aws:RequestedRegion, aws:username, aws:userid,
-// aws:MultiFactorAuthPresent (false: the appliance has no MFA) — each
+// aws:PrincipalTag/* (session tags), aws:MultiFactorAuthPresent (false:
+// the appliance has no MFA) — each
 // computed when a policy first reads it. `ctx` must outlive `context`.
 void AddGlobalKeys(const service::RequestContext& ctx, policy::RequestContext& context);
 

@@ -174,6 +174,7 @@ Status PolicyStore::Init() {
   ANNEX_ASSIGN_OR_RETURN(policies_, env_->OpenTable("policies"));
   ANNEX_ASSIGN_OR_RETURN(attachments_, env_->OpenTable("attachments"));
   ANNEX_ASSIGN_OR_RETURN(inline_, env_->OpenTable("inline"));
+  ANNEX_ASSIGN_OR_RETURN(boundaries_, env_->OpenTable("boundaries"));
   return Status::OK();
 }
 
@@ -217,6 +218,18 @@ Result<std::vector<std::pair<std::string, std::pair<EntityType, std::string>>>> 
   return out;
 }
 
+// How many entities of the account have `arn` as their permissions boundary.
+Result<uint64_t> BoundaryUses(const store::ReadTxn& txn, store::Table table, const std::string& account,
+                              const std::string& arn) {
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(table));
+  std::string prefix = account + std::string(1, '\0');
+  uint64_t uses = 0;
+  Status scan = c.Seek(prefix);
+  for (; scan.ok() && c.Valid() && c.key().starts_with(prefix); scan = c.Next()) uses += c.value() == arn;
+  ANNEX_RETURN_IF_ERROR(scan);
+  return uses;
+}
+
 }  // namespace
 
 Result<ManagedPolicy> PolicyStore::CreatePolicy(const std::string& account, const std::string& name,
@@ -258,6 +271,7 @@ Result<ManagedPolicy> PolicyStore::GetPolicy(const std::string& account, const s
   }
   ANNEX_ASSIGN_OR_RETURN(auto attached, AttachmentsOf(txn, attachments_, account, arn));
   meta.attachment_count = attached.size();
+  ANNEX_ASSIGN_OR_RETURN(meta.boundary_count, BoundaryUses(txn, boundaries_, account, arn));
   return meta;
 }
 
@@ -293,7 +307,8 @@ Status PolicyStore::DeletePolicy(const std::string& account, const std::string& 
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
   ANNEX_ASSIGN_OR_RETURN(Stored s, LoadCustomer(txn, policies_, account, arn));
   ANNEX_ASSIGN_OR_RETURN(auto attached, AttachmentsOf(txn, attachments_, account, arn));
-  if (!attached.empty()) return Conflict("Cannot delete a policy attached to entities.");
+  ANNEX_ASSIGN_OR_RETURN(uint64_t boundary_uses, BoundaryUses(txn, boundaries_, account, arn));
+  if (!attached.empty() || boundary_uses > 0) return Conflict("Cannot delete a policy attached to entities.");
   if (s.versions.size() > 1) return Conflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
   ANNEX_RETURN_IF_ERROR(txn.Delete(policies_, Join({account, s.meta.name})));
   return txn.Commit();
@@ -507,6 +522,36 @@ Result<bool> PolicyStore::HasPolicies(const std::string& account, EntityType typ
   return !attached.empty();
 }
 
+Status PolicyStore::SetBoundary(const std::string& account, EntityType type, const std::string& entity,
+                                const std::string& arn) {
+  Status exists = GetPolicy(account, arn).status();
+  if (exists.IsNotFound()) return InvalidInput("ARN " + arn + " is not valid.");
+  ANNEX_RETURN_IF_ERROR(exists);
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  ANNEX_RETURN_IF_ERROR(txn.Put(boundaries_, EntityPrefix(account, type, entity), arn));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  Changed();
+  return Status::OK();
+}
+
+Result<std::optional<std::string>> PolicyStore::GetBoundary(const std::string& account, EntityType type,
+                                                            const std::string& entity) const {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(boundaries_, EntityPrefix(account, type, entity)));
+  if (!value) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(*value));
+}
+
+Status PolicyStore::DeleteBoundary(const std::string& account, EntityType type, const std::string& entity) {
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  Status s = txn.Delete(boundaries_, EntityPrefix(account, type, entity));
+  if (s.IsNotFound()) return Status::OK();  // no boundary: nothing to remove
+  ANNEX_RETURN_IF_ERROR(s);
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  Changed();
+  return Status::OK();
+}
+
 Result<std::shared_ptr<const CompiledPolicies>> PolicyStore::IdentityPolicies(const std::string& account,
                                                                               EntityType type,
                                                                               const std::string& entity) const {
@@ -529,6 +574,13 @@ Result<std::shared_ptr<const CompiledPolicies>> PolicyStore::IdentityPolicies(co
     ANNEX_ASSIGN_OR_RETURN(PolicyVersion v, GetPolicyVersion(account, m.arn, m.default_version));
     ANNEX_ASSIGN_OR_RETURN(policy::Policy p, policy::ParsePolicy(v.document, policy::PolicyKind::kIdentity));
     compiled->policies.push_back(std::move(p));
+  }
+  ANNEX_ASSIGN_OR_RETURN(auto boundary, GetBoundary(account, type, entity));
+  if (boundary) {
+    ANNEX_ASSIGN_OR_RETURN(ManagedPolicy m, GetPolicy(account, *boundary));
+    ANNEX_ASSIGN_OR_RETURN(PolicyVersion v, GetPolicyVersion(account, m.arn, m.default_version));
+    ANNEX_ASSIGN_OR_RETURN(policy::Policy p, policy::ParsePolicy(v.document, policy::PolicyKind::kIdentity));
+    compiled->boundary = std::move(p);
   }
   std::unique_lock lock(cache_mu_);
   // A change while compiling may have been read only in part: keep nothing then.

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <utility>
 #include <string>
@@ -39,6 +40,7 @@ struct ManagedPolicy {
   std::string description;
   std::string default_version = "v1";
   uint64_t attachment_count = 0;
+  uint64_t boundary_count = 0;  // entities it is the permissions boundary of
   bool aws_managed = false;
   os::SystemTime created;
   os::SystemTime updated;
@@ -58,6 +60,7 @@ enum class PolicyScope { kAll, kAws, kLocal };
 // version of each attached managed policy.
 struct CompiledPolicies {
   std::vector<policy::Policy> policies;
+  std::optional<policy::Policy> boundary;  // the permissions boundary's default version
 };
 
 class PolicyStore {
@@ -103,7 +106,14 @@ class PolicyStore {
   // Whether anything is attached to or inlined in the entity (DeleteUser refuses then).
   Result<bool> HasPolicies(const std::string& account, EntityType type, const std::string& entity) const;
 
-  // The entity's identity policies, compiled; cached until a change.
+  // Permissions boundaries of users and roles: a managed policy (InvalidInput
+  // when the ARN names none). A policy in use as one cannot be deleted.
+  Status SetBoundary(const std::string& account, EntityType type, const std::string& entity, const std::string& arn);
+  Result<std::optional<std::string>> GetBoundary(const std::string& account, EntityType type,
+                                                 const std::string& entity) const;
+  Status DeleteBoundary(const std::string& account, EntityType type, const std::string& entity);
+
+  // The entity's identity policies and boundary, compiled; cached until a change.
   Result<std::shared_ptr<const CompiledPolicies>> IdentityPolicies(const std::string& account, EntityType type,
                                                                    const std::string& entity) const;
 
@@ -117,6 +127,7 @@ class PolicyStore {
   store::Table policies_;     // account \0 name → managed policy record (versions inside)
   store::Table attachments_;  // account \0 type \0 entity \0 arn → ""
   store::Table inline_;       // account \0 type \0 entity \0 name → document
+  store::Table boundaries_;   // account \0 type \0 entity \0 → policy ARN
 
   // Every request of a user reads the cache; readers share the lock.
   mutable std::shared_mutex cache_mu_;

@@ -22,6 +22,7 @@ struct AccessRequest {
   std::string resource;          // its ARN; "*" for an action on no resource
   std::string resource_account;  // the owner's account; empty: the caller's
   const policy::Policy* resource_policy = nullptr;
+  bool resource_policy_required = false;  // a role's trust policy: its Allow is needed in any case
   policy::RequestContext context;  // the service's keys (s3:prefix, …)
 };
 

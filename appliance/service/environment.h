@@ -38,6 +38,7 @@ class Supervisor;
 namespace annex::service {
 
 class Authorizer;
+class RoleCredentialSource;
 
 struct Environment {
   std::string data_dir;  // the service's own directory, <data>/<service>; it may not exist yet
@@ -57,6 +58,8 @@ struct Environment {
   // IAM policy evaluation (authorizer.h): every request a service acts on
   // for a principal is authorized through it.
   const Authorizer* authorizer = nullptr;
+  // Temporary credentials of a role for a workload (role_credentials.h).
+  RoleCredentialSource* role_credentials = nullptr;
   MetricsRegistry* metrics = nullptr;
   schedule::Scheduler* scheduler = nullptr;
   events::EventBus* events = nullptr;

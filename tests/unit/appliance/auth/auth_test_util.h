@@ -98,6 +98,15 @@ class MapCredentials final : public CredentialLookup {
     c.principal.access_key_id = akid;
     map_[akid] = std::move(c);
   }
+  // Temporary credentials: valid with `token` until `expiration`.
+  void PutSession(std::string akid, std::string secret, std::string token,
+                  std::chrono::system_clock::time_point expiration) {
+    Put(akid, std::move(secret));
+    auto session = std::make_shared<Session>();
+    session->token = std::move(token);
+    session->expiration = expiration;
+    map_[akid].principal.session = std::move(session);
+  }
   std::optional<Credential> Find(std::string_view access_key_id) const override {
     auto it = map_.find(std::string(access_key_id));
     if (it == map_.end()) return std::nullopt;

@@ -349,6 +349,38 @@ TEST_F(VerifierTest, SignedRequestRoundTripsWithAwkwardKeys) {
   EXPECT_TRUE(verifier_.Verify(r).ok());
 }
 
+// Temporary credentials sign only with their own session token (header or
+// presigned query), and only until they expire; a long-term key refuses a
+// token rather than ignoring it.
+TEST_F(VerifierTest, SessionTokens) {
+  constexpr char kSessionKey[] = "ASIAIOSFODNN7EXAMPL";
+  creds_.PutSession(kSessionKey, kSecret, "the-token", clock_.Now() + 15min);
+  SignOptions options;
+  options.time = clock_.Now();
+  auto verify = [&](SigningCredentials creds) {
+    http::Request r = MakeRequest("GET", "/bucket/key", {{"Host", "s3.local"}});
+    SignRequest(r, creds, options);
+    return verifier_.Verify(r);
+  };
+  auto code = [&](SigningCredentials creds) { return verify(creds).status().subcode(); };
+  EXPECT_TRUE(verify({kSessionKey, kSecret, "the-token"}).ok());
+  EXPECT_EQ(code({kSessionKey, kSecret, ""}), "InvalidToken");
+  EXPECT_EQ(code({kSessionKey, kSecret, "the-tokeX"}), "InvalidToken");
+  EXPECT_EQ(code({kAkid, kSecret, "the-token"}), "InvalidToken");
+  EXPECT_TRUE(verify({kAkid, kSecret, ""}).ok());
+
+  http::Request presigned = MakeRequest("GET", "/bucket/key", {{"Host", "s3.local"}});
+  PresignOptions presign;
+  presign.time = clock_.Now();
+  ASSERT_TRUE(PresignRequest(presigned, {kSessionKey, kSecret, "the-token"}, presign).ok());
+  EXPECT_TRUE(verifier_.Verify(presigned).ok());
+
+  clock_.Advance(15min);
+  options.time = clock_.Now();
+  EXPECT_EQ(code({kSessionKey, kSecret, "the-token"}), "ExpiredToken");
+  EXPECT_EQ(verifier_.Verify(presigned).status().subcode(), "ExpiredToken");
+}
+
 // A signed request replayed with an x-amz-* header added (a public ACL, a
 // copy source, metadata) must not pass as what the signer authorized.
 TEST_F(VerifierTest, RefusesUnsignedAmzHeaders) {

@@ -112,7 +112,7 @@ class IamServiceFuzzTest : public ::testing::Test {
     log::SetSink(DiscardLog);  // thousands of refusals; their lines are iam_service_test's subject
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
     policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
-    authorizer_ = std::make_unique<PolicyAuthorizer>(*policies_);
+    authorizer_ = std::make_unique<PolicyAuthorizer>(*store_, *policies_);
     service_ = NewIamService(*store_, *policies_, authorizer_.get());
     auto account = store_->CreateAccount("acct").value();
     account_ = account.first.id;

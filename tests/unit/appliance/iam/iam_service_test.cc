@@ -38,7 +38,7 @@ class IamServiceTest : public ::testing::Test {
   void SetUp() override {
     store_ = IdentityStore::Open(tmp_.path() + "/iam", clock_).value();
     policies_ = PolicyStore::Open(tmp_.path() + "/iam-policies", clock_).value();
-    authorizer_ = std::make_unique<PolicyAuthorizer>(*policies_);
+    authorizer_ = std::make_unique<PolicyAuthorizer>(*store_, *policies_);
     service_ = NewIamService(*store_, *policies_, authorizer_.get());
     driver_ = std::make_unique<annex::testing::ServiceDriver>(*service_);
     auto account = store_->CreateAccount("acct").value();
