@@ -36,6 +36,8 @@ std::string IamResourceArn(std::string_view action, const Identity& target, cons
     return account_arn + "policy" + (params.Get("Path") ? param("Path") : std::string("/")) + param("PolicyName");
   }
   if (action == "ListGroupsForUser") return target.Arn();
+  if (action == "SimulatePrincipalPolicy") return param("PolicySourceArn");
+  if (action == "SimulateCustomPolicy") return "*";
   // An action about a group or role is authorized on it (AddUserToGroup on
   // the group, AttachRolePolicy on the role); one about a managed policy on
   // the policy; the rest on the user.

@@ -205,6 +205,20 @@ RuleMap BaseRules() {
        {{"RoleName", "roleName", Kind::kRoleName, true},
         {"PermissionsBoundary", "permissionsBoundary", Kind::kArn, true}}},
       {"DeleteRolePermissionsBoundary", {{"RoleName", "roleName", Kind::kRoleName, true}}},
+      // The policy simulator; its lists (ActionNames, ContextEntries, …) are read by the action.
+      {"SimulatePrincipalPolicy",
+       {{"PolicySourceArn", "policySourceArn", Kind::kArn, true},
+        {"ResourcePolicy", "resourcePolicy", Kind::kPolicyDocument, false},
+        {"ResourceOwner", "resourceOwner", Kind::kArn, false},
+        {"CallerArn", "callerArn", Kind::kArn, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
+      {"SimulateCustomPolicy",
+       {{"ResourcePolicy", "resourcePolicy", Kind::kPolicyDocument, false},
+        {"ResourceOwner", "resourceOwner", Kind::kArn, false},
+        {"CallerArn", "callerArn", Kind::kArn, false},
+        {"Marker", "marker", Kind::kMarker, false},
+        {"MaxItems", "maxItems", Kind::kMaxItems, false}}},
   };
 }
 

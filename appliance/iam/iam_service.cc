@@ -8,6 +8,7 @@
 #include "appliance/iam/iam_params.h"
 #include "appliance/iam/iam_policy_actions.h"
 #include "appliance/iam/iam_response.h"
+#include "appliance/iam/iam_simulate.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
@@ -88,6 +89,9 @@ class IamService final : public service::Service {
     const std::string& account = target.account_id();
     if (IsPolicyAction(action)) {
       return RunPolicyAction(action, p, account, ctx.request.request_id, identities_, policies_);
+    }
+    if (IsSimulateAction(action)) {
+      return RunSimulateAction(action, p, account, ctx.request.request_id, identities_, policies_, ctx.clock);
     }
     if (IsEntityAction(action)) {
       return RunEntityAction(action, p, account, ctx.request.request_id, identities_, policies_);

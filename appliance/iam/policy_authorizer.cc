@@ -78,14 +78,13 @@ void AddGlobalKeys(const service::RequestContext& ctx, policy::RequestContext& c
   context.SetResolver([&ctx](std::string_view key) { return GlobalKey(ctx, key); });
 }
 
-// The caller's identity policies and boundary: a user's own and its
-// groups', or a role session's role's. False when they cannot be read.
-bool PolicyAuthorizer::CollectIdentityPolicies(const auth::Principal& p, IdentityPolicyHold& hold,
-                                               policy::PolicySet& set) const {
-  auto add = [&](EntityType type, const std::string& name) {
-    auto compiled = policies_.IdentityPolicies(p.account_id, type, name);
+bool CollectEntityPolicies(const IdentityStore& identities, const PolicyStore& policies, const std::string& account,
+                           EntityType type, const std::string& name, CompiledPolicyHold& hold,
+                           policy::PolicySet& set) {
+  auto add = [&](EntityType t, const std::string& entity) {
+    auto compiled = policies.IdentityPolicies(account, t, entity);
     if (!compiled.ok()) {
-      log::Error("iam: reading identity policies failed", {{"principal", p.arn},
+      log::Error("iam: reading identity policies failed", {{"entity", std::string(EntityTypeName(t)) + " " + entity},
                                                           {"error", compiled.status().ToString()}});
       return false;
     }
@@ -95,10 +94,9 @@ bool PolicyAuthorizer::CollectIdentityPolicies(const auth::Principal& p, Identit
     hold.push_back(std::move(*compiled));
     return true;
   };
-  if (p.is_role_session()) return add(EntityType::kRole, p.role_name);
-  if (!p.is_user()) return true;
-  if (!add(EntityType::kUser, p.user_name)) return false;
-  auto groups = identities_.GroupNamesOfUser(p.account_id, p.user_name);
+  if (!add(type, name)) return false;
+  if (type != EntityType::kUser) return true;
+  auto groups = identities.GroupNamesOfUser(account, name);
   if (!groups) return false;
   for (const std::string& group : *groups) {
     if (!add(EntityType::kGroup, group)) return false;
@@ -119,9 +117,15 @@ policy::Verdict PolicyAuthorizer::Check(const service::RequestContext& ctx, serv
   policy::PolicySet set;
   set.resource = request.resource_policy;
   set.resource_required = request.resource_policy_required;
-  IdentityPolicyHold hold;
+  CompiledPolicyHold hold;
+  const auth::Principal& p = ctx.principal;
+  bool read = true;
+  if (p.is_role_session()) read = CollectEntityPolicies(identities_, policies_, p.account_id, EntityType::kRole,
+                                                        p.role_name, hold, set);
+  if (p.is_user()) read = CollectEntityPolicies(identities_, policies_, p.account_id, EntityType::kUser, p.user_name,
+                                                hold, set);
   // Policies that cannot be read allow nothing: a failure never widens access.
-  if (!CollectIdentityPolicies(ctx.principal, hold, set)) {
+  if (!read) {
     if (evaluated) *evaluated = std::move(r);
     return policy::Verdict{policy::Decision::kImplicitDeny, policy::PolicyType::kIdentity};
   }

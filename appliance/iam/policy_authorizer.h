@@ -18,6 +18,16 @@
 
 namespace annex::iam {
 
+// Keeps the compiled policies a PolicySet points into alive.
+using CompiledPolicyHold = std::vector<std::shared_ptr<const CompiledPolicies>>;
+
+// Adds the identity policies and permissions boundary of an entity to
+// `set`: a user's own and its groups', a group's, or a role's. False when
+// they cannot be read (the caller must then allow nothing).
+bool CollectEntityPolicies(const IdentityStore& identities, const PolicyStore& policies, const std::string& account,
+                           EntityType type, const std::string& name, CompiledPolicyHold& hold,
+                           policy::PolicySet& set);
+
 class PolicyAuthorizer final : public service::Authorizer {
  public:
   PolicyAuthorizer(const IdentityStore& identities, const PolicyStore& policies)
@@ -27,10 +37,6 @@ class PolicyAuthorizer final : public service::Authorizer {
                         policy::AuthorizationRequest* evaluated = nullptr) const override;
 
  private:
-  // Keeps the compiled policies a PolicySet points into alive.
-  using IdentityPolicyHold = std::vector<std::shared_ptr<const CompiledPolicies>>;
-  bool CollectIdentityPolicies(const auth::Principal& p, IdentityPolicyHold& hold, policy::PolicySet& set) const;
-
   const IdentityStore& identities_;
   const PolicyStore& policies_;
 };
