@@ -225,7 +225,8 @@ TEST_F(VerifierTest, PresignedErrors) {
   r.headers.Add("x-amz-acl", "public-read");
   EXPECT_EQ(Code(verifier_.Verify(r)), "AccessDenied");
 
-  SigningCredentials creds{kAkid, kSecret, "session-token"};
+  creds_.PutSession("ASIAWEEKLONGSESSION1", kSecret, "session-token", clock_.Now() + 8 * 24h);
+  SigningCredentials creds{"ASIAWEEKLONGSESSION1", kSecret, "session-token"};
   PresignOptions options;
   options.time = clock_.Now();
   options.expires_seconds = 604800;
