@@ -107,6 +107,7 @@ Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
   if (session.deny) return {Decision::kExplicitDeny, PolicyType::kSession};
   if (resource.deny) return {Decision::kExplicitDeny, PolicyType::kResource};
 
+  if (policies.resource_required && !resource.allow) return {Decision::kImplicitDeny, PolicyType::kResource};
   if (anonymous) {
     if (resource.allow && resource.allow_cover == Cover::kDirect) return {Decision::kAllow, PolicyType::kNone};
     return {Decision::kImplicitDeny, PolicyType::kResource};

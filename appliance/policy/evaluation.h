@@ -57,6 +57,9 @@ struct PolicySet {
   bool has_session_policies = false;    // an assumed role's session was narrowed
   std::vector<const Policy*> session{};
   const Policy* resource = nullptr;     // the resource's own policy, when it has one
+  // The resource policy must allow in any case, as a role's trust policy
+  // must (AWS's exception to rule 3): without its Allow, denied.
+  bool resource_required = false;
 };
 
 enum class Decision { kAllow, kExplicitDeny, kImplicitDeny };
