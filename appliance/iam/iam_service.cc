@@ -9,6 +9,7 @@
 #include "appliance/iam/iam_policy_actions.h"
 #include "appliance/iam/iam_response.h"
 #include "appliance/iam/iam_simulate.h"
+#include "appliance/service/query_protocol.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
@@ -33,23 +34,14 @@ class IamService final : public service::Service {
   }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {
-    Result<std::string> body = co_await http::ReadSmallBody(ctx.body, 1 << 20);
-    if (!body.ok()) co_return body.status();
-    // Query parameters may come in the URL or in a form body.
-    std::string raw = ctx.request.raw_query;
-    if (!body->empty()) raw = raw.empty() ? *body : raw + "&" + *body;
-    auto params = http::QueryParams::Parse(raw, true);
-    if (!params.ok()) co_return http::ApiStatus("MalformedQueryString", params.status().message());
-    const std::string* action = params->Get("Action");
-    if (!action) co_return http::ApiStatus("MissingAction", "Missing Action");
+    Result<http::QueryParams> params = co_await service::ReadQueryRequest(ctx);
+    if (!params.ok()) co_return params.status();
+    const std::string& action = *params->Get("Action");
     // Unknown names stay out of metrics labels: the client chooses them.
-    ctx.operation = IsSupportedIamAction(*action) ? *action : "InvalidAction";
-    Result<std::string> result = Run(*action, *params, ctx);
+    ctx.operation = IsSupportedIamAction(action) ? action : "InvalidAction";
+    Result<std::string> result = Run(action, *params, ctx);
     if (!result.ok()) co_return result.status();
-    http::Response response;
-    response.headers.Set("content-type", "text/xml");
-    response.body = std::move(*result);
-    co_return co_await ctx.response.Send(std::move(response));
+    co_return co_await service::SendQueryResponse(ctx, std::move(*result));
   }
 
  private:

@@ -309,16 +309,7 @@ Result<User> IdentityStore::GetUser(const std::string& account_id, const std::st
 
 Result<std::vector<User>> IdentityStore::ListUsers(const std::string& account_id) const {
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(users_));
-  std::string prefix = UserKey(account_id, "");
-  std::vector<User> out;
-  ANNEX_RETURN_IF_ERROR(cursor.Seek(prefix));
-  while (cursor.Valid() && StartsWith(cursor.key(), prefix)) {
-    ANNEX_ASSIGN_OR_RETURN(User u, DecodeUser(cursor.value()));
-    out.push_back(std::move(u));
-    ANNEX_RETURN_IF_ERROR(cursor.Next());
-  }
-  return out;
+  return internal::DecodeAll<User>(txn, users_, UserKey(account_id, ""), DecodeUser);
 }
 
 Status IdentityStore::DeleteUser(const std::string& account_id, const std::string& user_name) {

@@ -89,16 +89,7 @@ Result<Group> IdentityStore::GetGroup(const std::string& account_id, const std::
 
 Result<std::vector<Group>> IdentityStore::ListGroups(const std::string& account_id) const {
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(groups_));
-  std::string prefix = JoinKey({account_id, ""});
-  std::vector<Group> out;
-  ANNEX_RETURN_IF_ERROR(cursor.Seek(prefix));
-  while (cursor.Valid() && StartsWith(cursor.key(), prefix)) {
-    ANNEX_ASSIGN_OR_RETURN(Group g, DecodeGroup(cursor.value()));
-    out.push_back(std::move(g));
-    ANNEX_RETURN_IF_ERROR(cursor.Next());
-  }
-  return out;
+  return internal::DecodeAll<Group>(txn, groups_, JoinKey({account_id, ""}), DecodeGroup);
 }
 
 Status IdentityStore::DeleteGroup(const std::string& account_id, const std::string& name) {

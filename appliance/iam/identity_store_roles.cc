@@ -144,16 +144,7 @@ Result<Role> IdentityStore::GetRole(const std::string& account_id, const std::st
 
 Result<std::vector<Role>> IdentityStore::ListRoles(const std::string& account_id) const {
   ANNEX_ASSIGN_OR_RETURN(auto txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(auto cursor, txn.OpenCursor(roles_));
-  std::string prefix = JoinKey({account_id, ""});
-  std::vector<Role> out;
-  ANNEX_RETURN_IF_ERROR(cursor.Seek(prefix));
-  while (cursor.Valid() && StartsWith(cursor.key(), prefix)) {
-    ANNEX_ASSIGN_OR_RETURN(Role role, DecodeRole(cursor.value()));
-    out.push_back(std::move(role));
-    ANNEX_RETURN_IF_ERROR(cursor.Next());
-  }
-  return out;
+  return internal::DecodeAll<Role>(txn, roles_, JoinKey({account_id, ""}), DecodeRole);
 }
 
 Status IdentityStore::UpdateRole(const Role& role) {

@@ -6,6 +6,7 @@
 #include "appliance/iam/iam_response.h"
 #include "appliance/iam/policy_authorizer.h"
 #include "appliance/policy/policy.h"
+#include "appliance/service/query_protocol.h"
 #include "appliance/service/refusal_log.h"
 
 namespace annex::iam {
@@ -68,24 +69,16 @@ class StsService final : public service::Service {
   }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {
-    Result<std::string> body = co_await http::ReadSmallBody(ctx.body, 1 << 20);
-    if (!body.ok()) co_return body.status();
-    std::string raw = ctx.request.raw_query;
-    if (!body->empty()) raw = raw.empty() ? *body : raw + "&" + *body;
-    auto params = http::QueryParams::Parse(raw, true);
-    if (!params.ok()) co_return http::ApiStatus("MalformedQueryString", params.status().message());
-    const std::string* action = params->Get("Action");
-    if (!action) co_return http::ApiStatus("MissingAction", "Missing Action");
-    ctx.operation = IsSupportedStsAction(*action) ? *action : "InvalidAction";
-    Result<std::string> result = Run(*action, *params, ctx);
+    Result<http::QueryParams> params = co_await service::ReadQueryRequest(ctx);
+    if (!params.ok()) co_return params.status();
+    const std::string& action = *params->Get("Action");
+    ctx.operation = IsSupportedStsAction(action) ? action : "InvalidAction";
+    Result<std::string> result = Run(action, *params, ctx);
     if (!result.ok()) {
       service::LogRefusal(ctx, "sts:" + ctx.operation, Param(*params, "RoleArn"), result.status());
       co_return result.status();
     }
-    http::Response response;
-    response.headers.Set("content-type", "text/xml");
-    response.body = std::move(*result);
-    co_return co_await ctx.response.Send(std::move(response));
+    co_return co_await service::SendQueryResponse(ctx, std::move(*result));
   }
 
  private:
