@@ -330,6 +330,17 @@ class GroupsAndBoundariesTest(RolesBase):
         self.assertEqual(self.code(self.iam.put_user_permissions_boundary, UserName=name,
                                    PermissionsBoundary=f"arn:aws:iam::{self.account}:policy/none"), "InvalidInput")
 
+    def test_permissions_boundary_caps_a_role(self):
+        _, sts, _ = self.user_sts(inline=allow("sts:AssumeRole"))
+        name, arn = self.role(trust({"AWS": self.account}), policies=[S3_FULL], PermissionsBoundary=S3_READ)
+        self.assertEqual(self.iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"],
+                         S3_READ)
+        s3 = session_client(self.daemon, "s3", sts.assume_role(RoleArn=arn, RoleSessionName="b1")["Credentials"])
+        s3.get_object(Bucket=self.bucket, Key="public/a.txt")
+        self.assertEqual(self.code(s3.put_object, Bucket=self.bucket, Key="r", Body=b"r"), "AccessDenied")
+        self.iam.delete_role_permissions_boundary(RoleName=name)
+        s3.put_object(Bucket=self.bucket, Key="r", Body=b"r")  # the same session: the change applies at once
+
     def test_list_paging(self):
         prefix = unique("page")
         for i in range(5):
