@@ -1,6 +1,8 @@
 #include "appliance/policy/evaluation.h"
 
 #include <algorithm>
+#include <cstring>
+#include <span>
 
 #include "appliance/core/strings.h"
 #include "appliance/policy/condition.h"
@@ -32,6 +34,31 @@ Cover PrincipalCover(const Statement& s, const Caller& caller) {
   return best;
 }
 
+// The request's action in lower case, on the stack unless it is unusually long.
+class LowerAction {
+ public:
+  explicit LowerAction(std::string_view action) {
+    if (action.size() > sizeof(buffer_)) {
+      heap_ = ToLower(action);
+      view_ = heap_;
+      return;
+    }
+    for (size_t i = 0; i < action.size(); ++i) {
+      char c = action[i];
+      buffer_[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    view_ = std::string_view(buffer_, action.size());
+  }
+  LowerAction(const LowerAction&) = delete;
+  LowerAction& operator=(const LowerAction&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char buffer_[128];
+  std::string heap_;
+  std::string_view view_;
+};
+
 // `action` is lower case, as the compiled patterns are.
 bool ActionMatches(const Statement& s, std::string_view action) {
   bool any = false;
@@ -41,15 +68,32 @@ bool ActionMatches(const Statement& s, std::string_view action) {
   return s.not_action ? !any : any;
 }
 
+bool PatternMatches(std::string_view pattern, const PatternShape& shape, const AuthorizationRequest& r,
+                    bool variables) {
+  std::string_view resource = r.resource;
+  if (resource.size() < shape.literal || std::memcmp(resource.data(), pattern.data(), shape.literal) != 0) {
+    return false;  // its literal beginning rules it out: no substitution can change that
+  }
+  if (shape.needs_substitution) {
+    auto substituted = SubstituteVariables(pattern, r.context, variables);
+    return substituted && EscapedWildcardMatch(*substituted, resource);
+  }
+  if (shape.anything_after) return true;
+  if (shape.literal == pattern.size()) return resource.size() == pattern.size();
+  return WildcardMatch(pattern.substr(shape.literal), resource.substr(shape.literal));
+}
+
 bool ResourceMatches(const Statement& s, const AuthorizationRequest& r, bool variables) {
   if (!s.has_resource) return true;
   bool any = false;
-  for (size_t i = 0; i < s.resources.size() && !any; ++i) {
-    const std::string& p = s.resources[i];
-    if (!s.resource_needs_substitution[i]) {
-      any = WildcardMatch(p, r.resource);  // no variable, no backslash: as written
-    } else {
-      auto pattern = SubstituteVariables(p, r.context, variables);
+  if (s.resource_shapes.size() == s.resources.size()) {
+    for (size_t i = 0; i < s.resources.size() && !any; ++i) {
+      any = PatternMatches(s.resources[i], s.resource_shapes[i], r, variables);
+    }
+  } else {
+    // A statement assembled by hand rather than parsed: each pattern as written.
+    for (size_t i = 0; i < s.resources.size() && !any; ++i) {
+      auto pattern = SubstituteVariables(s.resources[i], r.context, variables);
       any = pattern && EscapedWildcardMatch(*pattern, r.resource);
     }
   }
@@ -63,22 +107,36 @@ struct Findings {
   Cover allow_cover = Cover::kNo;  // the strongest principal match of an Allow
 };
 
-void Scan(const Policy& policy, const AuthorizationRequest& r, std::string_view action, Findings& f) {
-  for (const Statement& s : policy.statements) {
-    if (!ActionMatches(s, action) || !ResourceMatches(s, r, policy.variables())) continue;
-    Cover cover = PrincipalCover(s, r.caller);
-    if (cover == Cover::kNo) continue;
-    if (!ConditionsHold(s.conditions, r.context, policy.variables())) continue;
-    if (s.effect == Effect::kDeny) {
-      f.deny = true;
-    } else {
-      f.allow = true;
-      f.allow_cover = std::max(f.allow_cover, cover);
-    }
+void Consider(const Statement& s, const AuthorizationRequest& r, bool variables, Findings& f) {
+  if (!ResourceMatches(s, r, variables)) return;
+  Cover cover = PrincipalCover(s, r.caller);
+  if (cover == Cover::kNo) return;
+  if (!ConditionsHold(s.conditions, r.context, variables)) return;
+  if (s.effect == Effect::kDeny) {
+    f.deny = true;
+  } else {
+    f.allow = true;
+    f.allow_cover = std::max(f.allow_cover, cover);
   }
 }
 
-Findings ScanAll(const std::vector<const Policy*>& policies, const AuthorizationRequest& r, std::string_view action) {
+// The statements whose action matches, through the policy's index when it
+// has one (ParsePolicy builds it), each in turn otherwise: the same
+// statements in the same order either way.
+void Scan(const Policy& policy, const AuthorizationRequest& r, std::string_view action, Findings& f) {
+  const bool variables = policy.variables();
+  if (!policy.action_index.Covers(policy.statements.size())) {
+    for (const Statement& s : policy.statements) {
+      if (ActionMatches(s, action)) Consider(s, r, variables, f);
+    }
+    return;
+  }
+  StatementMatches matches;
+  policy.action_index.Find(action, matches);
+  for (uint32_t i : matches.Sorted()) Consider(policy.statements[i], r, variables, f);
+}
+
+Findings ScanAll(std::span<const Policy* const> policies, const AuthorizationRequest& r, std::string_view action) {
   Findings f;
   for (const Policy* p : policies) {
     if (p) Scan(*p, r, action, f);
@@ -96,11 +154,13 @@ bool PrincipalMatches(const Statement& s, const Caller& caller, bool* direct) {
 
 Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
   const bool anonymous = r.caller.type == CallerType::kAnonymous;
-  const std::string action = ToLower(r.action);  // actions compare without case: lowered once, as the patterns were
+  // Actions compare without case: lowered once, as the patterns were.
+  LowerAction lowered(r.action);
+  const std::string_view action = lowered.view();
   Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r, action);
-  Findings boundary = policies.boundary && !anonymous ? ScanAll({policies.boundary}, r, action) : Findings{};
+  Findings boundary = policies.boundary && !anonymous ? ScanAll({&policies.boundary, 1}, r, action) : Findings{};
   Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r, action) : Findings{};
-  Findings resource = policies.resource ? ScanAll({policies.resource}, r, action) : Findings{};
+  Findings resource = policies.resource ? ScanAll({&policies.resource, 1}, r, action) : Findings{};
 
   if (identity.deny) return {Decision::kExplicitDeny, PolicyType::kIdentity};
   if (boundary.deny) return {Decision::kExplicitDeny, PolicyType::kBoundary};

@@ -233,7 +233,7 @@ Result<Statement> ParseStatement(const Json& j, PolicyKind kind) {
     if (s.resources.empty()) return Malformed("Policy statement must contain resources.");
     for (const auto& r : s.resources) {
       ANNEX_RETURN_IF_ERROR(CheckResource(r));
-      s.resource_needs_substitution.push_back(r.find_first_of("$\\") != std::string::npos);
+      s.resource_shapes.push_back(ShapeOf(r));
     }
   }
 
@@ -244,6 +244,15 @@ Result<Statement> ParseStatement(const Json& j, PolicyKind kind) {
 }
 
 }  // namespace
+
+PatternShape ShapeOf(std::string_view pattern) {
+  PatternShape shape;
+  shape.literal = std::min(pattern.find_first_of("*?$\\"), pattern.size());
+  shape.needs_substitution = pattern.find_first_of("$\\") != std::string_view::npos;
+  std::string_view rest = pattern.substr(shape.literal);
+  shape.anything_after = !rest.empty() && rest.find_first_not_of('*') == std::string_view::npos;
+  return shape;
+}
 
 bool IsConditionOperator(std::string_view op) {
   return std::find(kOperators.begin(), kOperators.end(), op) != kOperators.end();
@@ -301,6 +310,11 @@ Result<Policy> ParsePolicy(std::string_view document, PolicyKind kind, size_t ma
     }
     sids.push_back(s.sid);
   }
+  for (size_t i = 0; i < policy.statements.size(); ++i) {
+    const Statement& s = policy.statements[i];
+    policy.action_index.Add(static_cast<uint32_t>(i), s.actions, s.not_action);
+  }
+  policy.action_index.Finish();
   return policy;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "appliance/core/result.h"
+#include "appliance/policy/action_index.h"
 
 namespace annex::policy {
 
@@ -50,6 +51,19 @@ struct ConditionClause {
   std::vector<std::string> values;
 };
 
+// How a Resource pattern is matched, worked out once when it is parsed.
+struct PatternShape {
+  // Its characters before the first `*`, `?`, `$` or backslash: whatever
+  // the substitution of variables, a resource must begin with them.
+  size_t literal = 0;
+  // It holds a variable or a backslash, so it goes through substitution
+  // (variables.h); the others match as written (the common case).
+  bool needs_substitution = false;
+  // As written, only `*`s follow the literal part: any rest matches.
+  bool anything_after = false;
+};
+PatternShape ShapeOf(std::string_view pattern);
+
 struct Statement {
   std::string sid;
   Effect effect = Effect::kAllow;
@@ -62,9 +76,9 @@ struct Statement {
   std::vector<std::string> action_prefixes;
   bool not_action = false;
   std::vector<std::string> resources;  // `*`, `?` and policy variables
-  // Per resource: it holds a variable or a backslash, so it must go through
-  // substitution; the others match as written (the common case).
-  std::vector<bool> resource_needs_substitution;
+  // Per resource, how it is matched (ShapeOf): most are ruled out by their
+  // literal beginning alone (another bucket, another key prefix).
+  std::vector<PatternShape> resource_shapes;
   bool not_resource = false;
   bool has_resource = false;  // trust policies have none
   std::vector<ConditionClause> conditions;
@@ -73,6 +87,11 @@ struct Statement {
 struct Policy {
   std::string version;  // "2012-10-17" or "2008-10-17"
   std::vector<Statement> statements;
+  // The statements by their Action patterns, built by ParsePolicy; a request
+  // visits only those whose Action can match. Statements changed after
+  // parsing need a new index (a policy whose statement count differs from
+  // the index's is scanned whole).
+  ActionIndex action_index;
   // Policy variables (${aws:username}) are read only under 2012-10-17; under
   // the old version they are literal text.
   bool variables() const { return version == "2012-10-17"; }
