@@ -44,11 +44,11 @@ Result<SyncEnrollRequest> ParseEnrollRequest(const std::string& body) {
 }
 
 // The appliance root's own identity: its root account, and that account's
-// root rather than one of its users. Holding some key of the root account is
-// not enough.
+// root rather than one of its users — with its long-term key, not a session
+// (GetSessionToken) of it. Holding some key of the root account is not enough.
 bool IsApplianceRoot(const auth::Principal& p, const std::string& root_account_id) {
   return !p.anonymous && !root_account_id.empty() && p.account_id == root_account_id && p.is_root() &&
-         p.arn == "arn:aws:iam::" + root_account_id + ":root";
+         !p.session && p.arn == "arn:aws:iam::" + root_account_id + ":root";
 }
 
 // {"name": "ACCOUNT-NAME"}: a non-empty string, never a default.
