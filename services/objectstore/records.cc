@@ -6,7 +6,8 @@
 namespace annex::objectstore {
 namespace {
 
-constexpr uint8_t kBucketVersion = 1;
+// Version 2 added the bucket policy and the public access block.
+constexpr uint8_t kBucketVersion = 2;
 constexpr uint8_t kObjectVersion = 1;
 constexpr uint8_t kUploadVersion = 1;
 constexpr uint8_t kPartVersion = 1;
@@ -78,6 +79,20 @@ Status ReadCors(RecordReader& r, std::vector<CorsRule>& rules) {
   return Status::OK();
 }
 
+// The fields version 2 added: the policy and the public access block.
+Status ReadBucketAccess(RecordReader& r, BucketRecord& b) {
+  ANNEX_ASSIGN_OR_RETURN(b.policy, r.Bytes());
+  ANNEX_ASSIGN_OR_RETURN(b.policy_id, r.U64());
+  ANNEX_ASSIGN_OR_RETURN(bool has_block, r.Bool());
+  if (!has_block) return Status::OK();
+  PublicAccessBlock p;
+  for (bool* field : {&p.block_public_acls, &p.ignore_public_acls, &p.block_public_policy, &p.restrict_public_buckets}) {
+    ANNEX_ASSIGN_OR_RETURN(*field, r.Bool());
+  }
+  b.public_access_block = p;
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string EncodeBucket(const BucketRecord& b) {
@@ -92,12 +107,18 @@ std::string EncodeBucket(const BucketRecord& b) {
     WriteStrings(w, rule.expose_headers);
     w.I64(rule.max_age_seconds);
   }
+  w.Bytes(b.policy).U64(b.policy_id);
+  w.Bool(b.public_access_block.has_value());
+  if (b.public_access_block) {
+    const PublicAccessBlock& p = *b.public_access_block;
+    w.Bool(p.block_public_acls).Bool(p.ignore_public_acls).Bool(p.block_public_policy).Bool(p.restrict_public_buckets);
+  }
   return std::move(w).Finish();
 }
 
 Result<BucketRecord> DecodeBucket(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kBucketVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kBucketVersion));
   BucketRecord b;
   ANNEX_ASSIGN_OR_RETURN(b.owner_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(b.owner_name, r.Bytes());
@@ -105,6 +126,7 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(b.region, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(b.acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadCors(r, b.cors));
+  if (r.version() >= 2) ANNEX_RETURN_IF_ERROR(ReadBucketAccess(r, b));
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return b;
 }

@@ -15,6 +15,7 @@
 // files as segments, so completion moves no data.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,16 @@ struct CorsRule {
   int64_t max_age_seconds = -1;  // -1: not set
 };
 
+// S3 Block Public Access, as set on one bucket (PutPublicAccessBlock).
+struct PublicAccessBlock {
+  bool block_public_acls = false;        // refuse requests that set a public ACL
+  bool ignore_public_acls = false;       // public ACLs grant nothing
+  bool block_public_policy = false;      // refuse PutBucketPolicy of a public policy
+  bool restrict_public_buckets = false;  // a public policy grants only to the owner's account
+
+  bool operator==(const PublicAccessBlock&) const = default;
+};
+
 struct BucketRecord {
   std::string owner_id;    // account id
   std::string owner_name;  // account name (S3 DisplayName)
@@ -42,6 +53,13 @@ struct BucketRecord {
   std::string region;
   CannedAcl acl = CannedAcl::kPrivate;
   std::vector<CorsRule> cors;  // empty: no CORS configuration
+  std::string policy;          // the bucket policy as PutBucketPolicy stored it; empty: none
+  // A random id given to each stored policy: the key its compiled form is
+  // cached under (bucket_policy_cache.h), so a request never re-parses it.
+  uint64_t policy_id = 0;
+  std::optional<PublicAccessBlock> public_access_block;  // nullopt: none configured
+
+  bool has_policy() const { return !policy.empty(); }
 };
 
 // The representation headers S3 stores with an object and returns on GET.

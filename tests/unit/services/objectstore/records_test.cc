@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "appliance/store/record.h"
+
 namespace annex::objectstore {
 namespace {
 
@@ -74,6 +76,33 @@ TEST(RecordsTest, DetectsSizeMismatchAndUnknownVersion) {
   std::string encoded = EncodeObject(SampleObject());
   encoded[0] = 99;
   EXPECT_EQ(DecodeObject(encoded).status().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordsTest, BucketRoundTripWithPolicyAndPublicAccessBlock) {
+  BucketRecord b;
+  b.owner_id = "111111111111";
+  b.policy = R"({"Version":"2012-10-17","Statement":[]})";
+  b.policy_id = 0x1234567890abcdefULL;
+  b.public_access_block = PublicAccessBlock{true, false, true, false};
+  auto back = DecodeBucket(EncodeBucket(b));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->policy, b.policy);
+  EXPECT_EQ(back->policy_id, b.policy_id);
+  EXPECT_EQ(back->public_access_block, b.public_access_block);
+  b.public_access_block.reset();
+  EXPECT_FALSE(DecodeBucket(EncodeBucket(b))->public_access_block.has_value());
+}
+
+// Buckets stored before policies existed (record version 1) still read, with none.
+TEST(RecordsTest, DecodesVersionOneBuckets) {
+  store::RecordWriter w(1);
+  w.Bytes("111111111111").Bytes("alice").I64(42).Bytes("us-east-1").U64(1).U64(0);
+  auto back = DecodeBucket(std::move(w).Finish());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->owner_name, "alice");
+  EXPECT_EQ(back->acl, CannedAcl::kPublicRead);
+  EXPECT_FALSE(back->has_policy());
+  EXPECT_FALSE(back->public_access_block.has_value());
 }
 
 TEST(RecordsTest, BucketRoundTripWithCors) {
