@@ -6,6 +6,7 @@
 #include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
 #include "appliance/http/xml.h"
+#include "services/objectstore/public_access_block.h"
 #include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
@@ -13,8 +14,6 @@ namespace {
 
 constexpr std::string_view kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
 constexpr std::string_view kXsi = "http://www.w3.org/2001/XMLSchema-instance";
-
-Status Denied() { return http::ApiStatus("AccessDenied", "Access Denied"); }
 
 Status MalformedAcl() {
   return http::ApiStatus("MalformedACLError",
@@ -64,19 +63,14 @@ bool IsOwner(const auth::Principal& p, const BucketRecord& bucket) {
   return !p.anonymous && p.account_id == bucket.owner_id;
 }
 
-Status Authorize(const auth::Principal& p, const BucketRecord& bucket, Access access, const ObjectRecord* object) {
-  if (IsOwner(p, bucket)) return Status::OK();
+bool PublicAclGrants(const BucketRecord& bucket, Access access, const ObjectRecord* object) {
+  if (!PublicAclsHonoured(bucket)) return false;
   switch (access) {
-    case Access::kList:
-      return bucket.acl == CannedAcl::kPublicRead ? Status::OK() : Denied();
-    case Access::kReadObject:
-      if (bucket.acl == CannedAcl::kPublicRead) return Status::OK();
-      if (object && object->acl == CannedAcl::kPublicRead) return Status::OK();
-      return Denied();
-    case Access::kOwner:
-      return Denied();
+    case Access::kList: return bucket.acl == CannedAcl::kPublicRead;
+    case Access::kReadObject: return object && object->acl == CannedAcl::kPublicRead;
+    case Access::kOwner: return false;
   }
-  return Denied();
+  return false;
 }
 
 Result<std::optional<CannedAcl>> ParseAclHeaders(const http::Headers& headers) {

@@ -1,11 +1,10 @@
 #pragma once
-// Access control: who may do what to a bucket or object, and the canned
-// ACLs (private, public-read) with their S3 XML form.
-//
-// The owning account has full access (its users act as the account for
-// now). Everyone else — other accounts and anonymous callers — is denied,
-// except that public-read on the bucket grants listing and reading its
-// objects, and public-read on an object grants reading that object.
+// The canned ACLs (private, public-read) with their S3 XML form, and what
+// they grant. The owner's FULL_CONTROL is its own account's business
+// (identity and bucket policies, s3_call.h); the only other grant an ACL
+// can hold is AllUsers READ, which S3 reads as: on a bucket, listing it;
+// on an object, reading that object. A public-read bucket does not make
+// its objects readable.
 
 #include <optional>
 #include <string>
@@ -18,10 +17,11 @@
 
 namespace annex::objectstore {
 
+// What a request needs from an ACL grant.
 enum class Access {
-  kReadObject,  // GetObject, HeadObject, copy source
-  kList,        // ListObjects, HeadBucket by non-owners
-  kOwner,       // everything else
+  kReadObject,  // GetObject, HeadObject, copy source: the object's READ
+  kList,        // ListObjects, ListMultipartUploads, HeadBucket: the bucket's READ
+  kOwner,       // everything else: no ACL grants it
 };
 
 // The stable 64-hex canonical user id S3 shows for an account.
@@ -29,9 +29,10 @@ std::string CanonicalUserId(std::string_view account_id);
 
 bool IsOwner(const auth::Principal& p, const BucketRecord& bucket);
 
-// OK or AccessDenied. `object` may be null (bucket-level access).
-Status Authorize(const auth::Principal& p, const BucketRecord& bucket, Access access,
-                 const ObjectRecord* object = nullptr);
+// Whether the bucket's or the object's public-read ACL grants `access` to
+// anyone; never when the bucket's IgnorePublicAcls is on. `object` may be
+// null (a missing object, or bucket-level access).
+bool PublicAclGrants(const BucketRecord& bucket, Access access, const ObjectRecord* object = nullptr);
 
 // Reads x-amz-acl. nullopt when absent; NotImplemented for canned ACLs
 // other than private/public-read and for x-amz-grant-* headers.

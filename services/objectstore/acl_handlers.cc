@@ -5,6 +5,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/public_access_block.h"
 #include "services/objectstore/s3_router.h"
 
 namespace annex::objectstore {
@@ -50,6 +51,7 @@ http::Task<Status> GetBucketAcl(S3Call& call) {
 http::Task<Status> PutBucketAcl(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ANNEX_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call, bucket.owner_id));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
@@ -71,6 +73,7 @@ http::Task<Status> PutObjectAcl(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ANNEX_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call, bucket.owner_id));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   const std::string& key = call.key();

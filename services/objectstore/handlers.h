@@ -23,7 +23,7 @@ http::Task<Status> PutBucketAcl(S3Call& call);
 http::Task<Status> GetObjectAcl(S3Call& call);
 http::Task<Status> PutObjectAcl(S3Call& call);
 
-// GET of a bucket configuration this store never holds (policy, lifecycle…).
+// GET of a bucket configuration this store never holds (lifecycle, website…).
 http::Task<Status> GetBucketConfigNotSet(S3Call& call);
 // Objects carry no tags: an empty TagSet.
 http::Task<Status> GetObjectTagging(S3Call& call);
@@ -33,6 +33,15 @@ http::Task<Status> GetBucketCors(S3Call& call);
 http::Task<Status> PutBucketCors(S3Call& call);
 http::Task<Status> DeleteBucketCors(S3Call& call);
 http::Task<Status> CorsPreflight(S3Call& call);
+
+// bucket_policy_handlers.cc
+http::Task<Status> GetBucketPolicy(S3Call& call);
+http::Task<Status> PutBucketPolicy(S3Call& call);
+http::Task<Status> DeleteBucketPolicy(S3Call& call);
+http::Task<Status> GetBucketPolicyStatus(S3Call& call);
+http::Task<Status> GetPublicAccessBlock(S3Call& call);
+http::Task<Status> PutPublicAccessBlock(S3Call& call);
+http::Task<Status> DeletePublicAccessBlock(S3Call& call);
 
 // list_objects.cc
 http::Task<Status> ListObjects(S3Call& call, bool v2);

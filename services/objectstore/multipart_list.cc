@@ -166,7 +166,7 @@ http::Task<Status> ListMultipartUploads(S3Call& call) {
     ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
+    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
     ANNEX_CO_ASSIGN_OR_RETURN(page, ScanUploads(txn, t, call.bucket(), query));
   }
   http::XmlDocument doc("ListMultipartUploadsResult", http::kS3XmlNamespace);

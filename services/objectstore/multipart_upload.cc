@@ -12,6 +12,7 @@
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
+#include "services/objectstore/public_access_block.h"
 #include "services/objectstore/range.h"
 
 namespace annex::objectstore {
@@ -113,6 +114,7 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   UploadRecord u;
   ANNEX_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
   if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
     auto parsed = crypto::ParseChecksumAlgorithm(*alg);
     if (!parsed) co_return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");

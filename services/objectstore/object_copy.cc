@@ -11,6 +11,7 @@
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/object_write.h"
+#include "services/objectstore/public_access_block.h"
 
 namespace annex::objectstore {
 namespace {
@@ -77,6 +78,7 @@ std::string RenderCopyResult(const ObjectRecord& r) {
 http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, c.acl));
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
   if (src.size > kMaxCopySize) {
     co_return http::ApiStatus("InvalidRequest",

@@ -9,6 +9,7 @@
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
+#include "services/objectstore/public_access_block.h"
 
 namespace annex::objectstore {
 namespace {
@@ -68,6 +69,7 @@ Status CheckAbsent(S3Call& call) {
 http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(PutRequest p, ParsePut(call));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, p.acl));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,

@@ -1,7 +1,7 @@
 #pragma once
 // ObjectStore: the state every S3 handler shares — options, the metadata
-// store and the data files — and the startup sequence that opens them and
-// removes what a crash left behind.
+// store, the data files and the compiled bucket policies — and the startup
+// sequence that opens them and removes what a crash left behind.
 //
 // Thread-safe (its parts are).
 
@@ -11,6 +11,7 @@
 
 #include "appliance/http/exchange.h"
 #include "appliance/os/blocking_pool.h"
+#include "services/objectstore/bucket_policy_cache.h"
 #include "services/objectstore/data_files.h"
 #include "services/objectstore/metadata_store.h"
 #include "services/objectstore/object_store_service.h"
@@ -25,6 +26,7 @@ class ObjectStore {
   const ObjectStoreOptions& options() const { return options_; }
   MetadataStore& meta() { return *meta_; }
   DataFiles& files() { return *files_; }
+  BucketPolicyCache& bucket_policies() { return bucket_policies_; }
   os::Clock& clock() { return *options_.clock; }
   int64_t NowMillis() const;
   int64_t NowNanos() const;
@@ -42,6 +44,7 @@ class ObjectStore {
   ObjectStoreOptions options_;
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<DataFiles> files_;
+  BucketPolicyCache bucket_policies_;
 };
 
 }  // namespace annex::objectstore

@@ -27,6 +27,13 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kGetBucketCors: return GetBucketCors(call);
     case S3Op::kPutBucketCors: return PutBucketCors(call);
     case S3Op::kDeleteBucketCors: return DeleteBucketCors(call);
+    case S3Op::kGetBucketPolicy: return GetBucketPolicy(call);
+    case S3Op::kPutBucketPolicy: return PutBucketPolicy(call);
+    case S3Op::kDeleteBucketPolicy: return DeleteBucketPolicy(call);
+    case S3Op::kGetBucketPolicyStatus: return GetBucketPolicyStatus(call);
+    case S3Op::kGetPublicAccessBlock: return GetPublicAccessBlock(call);
+    case S3Op::kPutPublicAccessBlock: return PutPublicAccessBlock(call);
+    case S3Op::kDeletePublicAccessBlock: return DeletePublicAccessBlock(call);
     case S3Op::kListObjects: return ListObjects(call, /*v2=*/false);
     case S3Op::kListObjectsV2: return ListObjects(call, /*v2=*/true);
     case S3Op::kListMultipartUploads: return ListMultipartUploads(call);

@@ -1,11 +1,12 @@
 #pragma once
 // The S3-compatible object store: the "s3" service of annexd.
 //
-// Buckets, objects, listings, multipart uploads, ACLs and CORS with S3's
-// semantics, status codes and XML bodies. Metadata lives in an LMDB
-// environment under `data_dir`/meta; object data inline in LMDB (small
-// objects) or in data files under `data_dir`/data. A write is acknowledged
-// only once durable (see data_files.h and metadata_store.h).
+// Buckets, objects, listings, multipart uploads, ACLs, CORS, bucket policies
+// and Block Public Access with S3's semantics, status codes and XML bodies.
+// Metadata lives in an LMDB environment under `data_dir`/meta; object data
+// inline in LMDB (small objects) or in data files under `data_dir`/data. A
+// write is acknowledged only once durable (see data_files.h and
+// metadata_store.h).
 //
 // Thread-safe: Handle() may run concurrently on any number of io threads.
 
@@ -37,8 +38,9 @@ struct ObjectStoreOptions {
   std::vector<std::string> virtual_host_suffixes;
   // Objects up to this size live inline in their LMDB record (no data file).
   size_t inline_threshold = 64 * 1024;
-  // IAM policy evaluation for the owning account's users (s3_call.h); null:
-  // the owning account's users act as its root (tests of the engine alone).
+  // The platform's policy evaluation, asked for every request with the
+  // bucket's policy (s3_call.h: AuthorizeS3); null (tests of the engine
+  // alone): the owning account does everything, others what ACLs grant.
   const service::Authorizer* authorizer = nullptr;
 };
 

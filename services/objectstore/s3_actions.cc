@@ -16,6 +16,13 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetBucketCors: return {"s3:GetBucketCORS", R::kBucket};
     case S3Op::kPutBucketCors: return {"s3:PutBucketCORS", R::kBucket};
     case S3Op::kDeleteBucketCors: return {"s3:PutBucketCORS", R::kBucket};  // S3 authorizes the delete as a put
+    case S3Op::kGetBucketPolicy: return {"s3:GetBucketPolicy", R::kBucket};
+    case S3Op::kPutBucketPolicy: return {"s3:PutBucketPolicy", R::kBucket};
+    case S3Op::kDeleteBucketPolicy: return {"s3:DeleteBucketPolicy", R::kBucket};
+    case S3Op::kGetBucketPolicyStatus: return {"s3:GetBucketPolicyStatus", R::kBucket};
+    case S3Op::kGetPublicAccessBlock: return {"s3:GetBucketPublicAccessBlock", R::kBucket};
+    case S3Op::kPutPublicAccessBlock: return {"s3:PutBucketPublicAccessBlock", R::kBucket};
+    case S3Op::kDeletePublicAccessBlock: return {"s3:PutBucketPublicAccessBlock", R::kBucket};  // as a put, too
     case S3Op::kListObjects: return {"s3:ListBucket", R::kBucket};
     case S3Op::kListObjectsV2: return {"s3:ListBucket", R::kBucket};
     case S3Op::kListMultipartUploads: return {"s3:ListBucketMultipartUploads", R::kBucket};
@@ -34,7 +41,8 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kAbortMultipartUpload: return {"s3:AbortMultipartUpload", R::kObject};
     case S3Op::kListParts: return {"s3:ListMultipartUploadParts", R::kObject};
     case S3Op::kCorsPreflight: return {"", R::kPublic};
-    case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};  // the "none" answers of GET ?policy …
+    // The "none" answers of GET ?lifecycle, ?website …: one read permission stands for them all.
+    case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};
     case S3Op::kGetObjectTagging: return {"s3:GetObjectTagging", R::kObject};
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)

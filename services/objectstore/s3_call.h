@@ -44,11 +44,15 @@ struct S3Target {
   std::string resource;     // its ARN
 };
 
-// Whether the caller may do the call's operation (or `target`) on `bucket`:
-// the bucket's own account decides by IAM — its root always, its users as
-// their policies allow (the call's action on its resource, with the
-// request's s3: condition keys) — and everyone else by the ACLs (acl.h).
-// OK or AccessDenied.
+// Whether the caller may do the call's operation (or `target`) on `bucket`
+// (or `object`), as S3 decides (s3_authorize.cc): the platform's Authorizer
+// evaluates the caller's identity policies with the bucket policy — within
+// the owner's account either allows, across accounts both must, an
+// explicit Deny anywhere wins, the owner's root is bound by the bucket
+// policy's Denies only (and may always manage the policy itself), anonymous
+// callers only by what the policy grants to "*". Where only the bucket's
+// side was missing, a public-read ACL grants `access` (acl.h). OK or
+// AccessDenied.
 Status AuthorizeS3(const S3Call& call, const BucketRecord& bucket, Access access,
                    const ObjectRecord* object = nullptr, const S3Target* target = nullptr);
 

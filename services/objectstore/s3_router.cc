@@ -8,26 +8,26 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 27> kUnsupportedSubresources = {
-    "accelerate", "analytics",  "attributes",    "encryption",    "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle",  "logging",       "metrics",       "notification",        "object-lock",
-    "ownershipControls", "policy", "policyStatus", "publicAccessBlock", "replication",   "requestPayment",
-    "restore",    "retention",  "select",        "tagging",       "torrent",             "versions",
-    "website",    "session",    "renameObject",
+constexpr std::array<std::string_view, 24> kUnsupportedSubresources = {
+    "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory", "legal-hold",
+    "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
+    "requestPayment", "restore", "retention", "select", "tagging", "torrent", "versions", "website", "session",
+    "renameObject",
 };
+
+// Bucket sub-resources served here that name nothing on an object.
+constexpr std::array<std::string_view, 3> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 9> kUnsetConfigs = {{
-    {"policy", "NoSuchBucketPolicy"},
+constexpr std::array<UnsetConfig, 7> kUnsetConfigs = {{
     {"tagging", "NoSuchTagSet"},
     {"lifecycle", "NoSuchLifecycleConfiguration"},
     {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
     {"website", "NoSuchWebsiteConfiguration"},
-    {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration"},
     {"ownershipControls", "OwnershipControlsNotFoundError"},
     {"object-lock", "ObjectLockConfigurationNotFoundError"},
     {"replication", "ReplicationConfigurationNotFoundError"},
@@ -47,6 +47,9 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "GET") {
     if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
+    if (q.Has("policy")) return S3Op::kGetBucketPolicy;
+    if (q.Has("policyStatus")) return S3Op::kGetBucketPolicyStatus;
+    if (q.Has("publicAccessBlock")) return S3Op::kGetPublicAccessBlock;
     if (q.Has("cors")) return S3Op::kGetBucketCors;
     if (q.Has("location")) return S3Op::kGetBucketLocation;
     if (q.Has("versioning")) return S3Op::kGetBucketVersioning;
@@ -58,12 +61,16 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
+    if (q.Has("policy")) return S3Op::kPutBucketPolicy;
+    if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
     if (q.Has("versioning")) return NotImplemented();
     return S3Op::kCreateBucket;
   }
   if (m == "HEAD") return S3Op::kHeadBucket;
   if (m == "DELETE") {
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
+    if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
+    if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
     return S3Op::kDeleteBucket;
   }
   if (m == "POST") {
@@ -110,6 +117,9 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
   for (auto sub : kUnsupportedSubresources) {
     if (request.query.Has(sub)) return NotImplemented();
   }
+  for (auto sub : kBucketOnlySubresources) {
+    if (has_key && request.query.Has(sub)) return NotImplemented();
+  }
   if (!has_bucket) {
     // "//key": a key without a bucket names nothing; it must not fall back to the service.
     if (has_key) return http::ApiStatus("InvalidBucketName", "The specified bucket is not valid.");
@@ -133,6 +143,13 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketCors: return "GetBucketCors";
     case S3Op::kPutBucketCors: return "PutBucketCors";
     case S3Op::kDeleteBucketCors: return "DeleteBucketCors";
+    case S3Op::kGetBucketPolicy: return "GetBucketPolicy";
+    case S3Op::kPutBucketPolicy: return "PutBucketPolicy";
+    case S3Op::kDeleteBucketPolicy: return "DeleteBucketPolicy";
+    case S3Op::kGetBucketPolicyStatus: return "GetBucketPolicyStatus";
+    case S3Op::kGetPublicAccessBlock: return "GetPublicAccessBlock";
+    case S3Op::kPutPublicAccessBlock: return "PutPublicAccessBlock";
+    case S3Op::kDeletePublicAccessBlock: return "DeletePublicAccessBlock";
     case S3Op::kListObjects: return "ListObjects";
     case S3Op::kListObjectsV2: return "ListObjectsV2";
     case S3Op::kListMultipartUploads: return "ListMultipartUploads";

@@ -22,6 +22,13 @@ enum class S3Op {
   kGetBucketCors,
   kPutBucketCors,
   kDeleteBucketCors,
+  kGetBucketPolicy,
+  kPutBucketPolicy,
+  kDeleteBucketPolicy,
+  kGetBucketPolicyStatus,
+  kGetPublicAccessBlock,
+  kPutPublicAccessBlock,
+  kDeletePublicAccessBlock,
   kListObjects,
   kListObjectsV2,
   kListMultipartUploads,
@@ -40,7 +47,7 @@ enum class S3Op {
   kAbortMultipartUpload,
   kListParts,
   kCorsPreflight,
-  kGetBucketConfigNotSet,  // GET ?policy, ?lifecycle … of features never configured here
+  kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
 };
 // The last operation above: a new one goes before it or moves this along
@@ -55,7 +62,7 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
 std::string_view S3OpName(S3Op op);
 
 // For kGetBucketConfigNotSet: the "not configured" error S3 answers for the
-// request's sub-resource (GET ?policy → NoSuchBucketPolicy …).
+// request's sub-resource (GET ?lifecycle → NoSuchLifecycleConfiguration …).
 std::string_view UnsetConfigError(const http::Request& request);
 
 }  // namespace annex::objectstore

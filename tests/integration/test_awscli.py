@@ -367,16 +367,24 @@ class AwsCliApiTest(AwsCliBase):
         url = f"{self.daemon.endpoint}/{bucket}/pub.txt"
         self.assertEqual(harness.http_request("GET", url)[0], 403)
 
+        listing = f"{self.daemon.endpoint}/{bucket}?list-type=2"
+        self.assertEqual(harness.http_request("GET", listing)[0], 403)
+
+        # public-read on a bucket lets anyone list it (S3's bucket READ grant); its
+        # objects stay as private as their own ACLs.
         self.aws("s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
         acl = self.s3api("get-bucket-acl", "--bucket", bucket)
         grants = {(g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"]) for g in acl["Grants"]}
         self.assertIn(("http://acs.amazonaws.com/groups/global/AllUsers", "READ"), grants)
         self.assertIn((acl["Owner"]["ID"], "FULL_CONTROL"), grants)
+        status, _, body = harness.http_request("GET", listing)
+        self.assertEqual(status, 200)
+        self.assertEqual(harness.xml_findall_text(body, "Key"), ["pub.txt"])
         status, _, body = harness.http_request("GET", url)
-        self.assertEqual((status, body), (200, b"public bytes"))
+        self.assertEqual((status, harness.error_code(body)), (403, "AccessDenied"))
 
         self.aws("s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "private")
-        status, _, body = harness.http_request("GET", url)
+        status, _, body = harness.http_request("GET", listing)
         self.assertEqual(status, 403)
         self.assertEqual(harness.error_code(body), "AccessDenied")
 

@@ -549,9 +549,11 @@ class Boto3Test(AnnexTestCase):
         self.assertEqual(self.s3.get_object(Bucket=bucket, Key="secret.txt")["Body"].read(), b"root's data")
         self.assertEqual(other.list_objects_v2(Bucket=theirs)["KeyCount"], 0)
 
-        # public-read: the other account may read, not write.
+        # A public-read bucket: the other account may list it, as S3's bucket READ grant
+        # allows, but neither read its objects (their own ACLs decide) nor write.
         self.s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
-        self.assertEqual(other.get_object(Bucket=bucket, Key="secret.txt")["Body"].read(), b"root's data")
+        self.assertEqual([c["Key"] for c in other.list_objects_v2(Bucket=bucket)["Contents"]], ["secret.txt"])
+        self.assertError("AccessDenied", other.get_object, Bucket=bucket, Key="secret.txt", status=403)
         self.assertError("AccessDenied", other.put_object, Bucket=bucket, Key="intruder", Body=b"x", status=403)
 
     def test_public_read_anonymous(self):
@@ -575,19 +577,25 @@ class Boto3Test(AnnexTestCase):
         self.s3.put_object_acl(Bucket=bucket, Key="one.txt", ACL="private")
         self.assertError("AccessDenied", anon.get_object, Bucket=bucket, Key="one.txt", status=403)
 
-        # A public-read bucket: anyone may list and read, nobody anonymous may write.
+        # A public-read bucket: anyone may list it (S3's bucket READ grant), not read its
+        # objects; an object is read through its own ACL (or a bucket policy). Nobody
+        # anonymous may write.
         self.s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
-        self.assertEqual(anon.get_object(Bucket=bucket, Key="hello.txt")["Body"].read(), b"hello world")
         self.assertEqual(sorted(c["Key"] for c in anon.list_objects_v2(Bucket=bucket)["Contents"]),
                          ["hello.txt", "one.txt"])
+        self.assertError("AccessDenied", anon.get_object, Bucket=bucket, Key="hello.txt", status=403)
+        self.s3.put_object_acl(Bucket=bucket, Key="hello.txt", ACL="public-read")
+        self.assertEqual(anon.get_object(Bucket=bucket, Key="hello.txt")["Body"].read(), b"hello world")
         with urllib.request.urlopen(url, timeout=30) as resp:
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.read(), b"hello world")
             self.assertEqual(resp.headers["Content-Type"], "text/plain")
         self.assertError("AccessDenied", anon.put_object, Bucket=bucket, Key="graffiti", Body=b"x", status=403)
         self.assertError("AccessDenied", anon.delete_object, Bucket=bucket, Key="hello.txt", status=403)
-        self.assertError("AccessDenied", anon.delete_objects, Bucket=bucket,
-                         Delete={"Objects": [{"Key": "hello.txt"}]}, status=403)
+        # DeleteObjects answers for each key, as S3 does: a refused one is an AccessDenied entry.
+        result = anon.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "hello.txt"}]})
+        self.assertEqual([(e["Key"], e["Code"]) for e in result.get("Errors", [])], [("hello.txt", "AccessDenied")])
+        self.assertNotIn("Deleted", result)
         self.assertError("AccessDenied", anon.put_bucket_acl, Bucket=bucket, ACL="private", status=403)
         self.assertError("AccessDenied", anon.get_bucket_acl, Bucket=bucket, status=403)
         self.assertError("AccessDenied", anon.create_multipart_upload, Bucket=bucket, Key="m", status=403)

@@ -134,16 +134,27 @@ TEST_F(BucketServiceTest, CrossAccountAccessAndPublicRead) {
   EXPECT_EQ(s3_.Send("GET", "/private/public.txt").body, "hello");
   EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").status, 403);
 
+  // A public-read bucket lets anyone list it, as S3's bucket READ grant
+  // does; its objects stay as private as their own ACLs.
   s3_.ActAs("111111111111", "alice");
   EXPECT_EQ(s3_.Send("PUT", "/private?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);
-  s3_.ActAnonymous();
-  EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").body, "secret");
-  r = s3_.Send("GET", "/private?list-type=2");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("<Key>doc.txt</Key>"), std::string::npos);
-  EXPECT_EQ(s3_.Send("GET", "/private/missing").ErrorCode(), "NoSuchKey");
-  EXPECT_EQ(s3_.Send("PUT", "/private/x", "x").ErrorCode(), "AccessDenied");
-  EXPECT_EQ(s3_.Send("GET", "/private?acl").ErrorCode(), "AccessDenied");
+  for (bool anonymous : {true, false}) {
+    if (anonymous) {
+      s3_.ActAnonymous();
+    } else {
+      s3_.ActAs("222222222222", "bob");
+    }
+    r = s3_.Send("GET", "/private?list-type=2");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("<Key>doc.txt</Key>"), std::string::npos);
+    EXPECT_EQ(s3_.Send("HEAD", "/private").status, 200);
+    EXPECT_EQ(s3_.Send("GET", "/private?uploads").status, 200);
+    EXPECT_EQ(s3_.Send("GET", "/private/doc.txt").ErrorCode(), "AccessDenied");
+    EXPECT_EQ(s3_.Send("GET", "/private/public.txt").body, "hello");
+    EXPECT_EQ(s3_.Send("GET", "/private/missing").ErrorCode(), "AccessDenied");
+    EXPECT_EQ(s3_.Send("PUT", "/private/x", "x").ErrorCode(), "AccessDenied");
+    EXPECT_EQ(s3_.Send("GET", "/private?acl").ErrorCode(), "AccessDenied");
+  }
 }
 
 TEST_F(BucketServiceTest, AclDocuments) {

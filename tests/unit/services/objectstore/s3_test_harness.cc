@@ -101,6 +101,39 @@ std::string TestResponse::ErrorCode() const {
   return body.substr(a + 6, b - a - 6);
 }
 
+policy::Verdict TestAuthorizer::Check(const service::RequestContext& ctx, service::AccessRequest& request,
+                                     policy::AuthorizationRequest* evaluated) const {
+  const auth::Principal& p = ctx.principal;
+  policy::AuthorizationRequest r;
+  if (!p.anonymous) {
+    r.caller.type = p.is_root() ? policy::CallerType::kRoot : policy::CallerType::kUser;
+    r.caller.account_id = p.account_id;
+    r.caller.arn = p.arn;
+  }
+  r.action = std::move(request.action);
+  r.resource = std::move(request.resource);
+  r.resource_account = std::move(request.resource_account);
+  r.context = std::move(request.context);
+  policy::PolicySet set;
+  set.resource = request.resource_policy;
+  std::lock_guard lock(mu_);
+  auto it = users_.find(p.account_id + "/" + p.user_name);
+  if (!p.anonymous && !p.is_root() && it != users_.end()) set.identity.push_back(&it->second);
+  policy::Verdict v = policy::Evaluate(r, set);
+  if (evaluated) *evaluated = std::move(r);
+  return v;
+}
+
+void TestAuthorizer::SetUserPolicy(const std::string& account, const std::string& name, const std::string& document) {
+  auto parsed = policy::ParsePolicy(document, policy::PolicyKind::kIdentity);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "bad identity policy: %s\n", parsed.status().ToString().c_str());
+    std::abort();
+  }
+  std::lock_guard lock(mu_);
+  users_[account + "/" + name] = std::move(*parsed);
+}
+
 S3Harness::S3Harness(const std::string& dir, os::FileSystem* fs, size_t inline_threshold)
     : dir_(dir), fs_(fs), inline_threshold_(inline_threshold),
       clock_(os::SystemTime(std::chrono::seconds(1700000000))) {
@@ -125,6 +158,7 @@ void S3Harness::Reopen() {
   options.region = "us-east-1";
   options.virtual_host_suffixes = {"s3.localhost", "localhost"};
   options.inline_threshold = inline_threshold_;
+  options.authorizer = &authorizer_;
   auto svc = NewObjectStoreService(options, &control_);
   if (!svc.ok()) {
     std::fprintf(stderr, "open failed: %s\n", svc.status().ToString().c_str());
@@ -139,6 +173,16 @@ void S3Harness::ActAs(std::string account_id, std::string account_name) {
   principal_.account_id = std::move(account_id);
   principal_.account_name = std::move(account_name);
   principal_.arn = "arn:aws:iam::" + principal_.account_id + ":root";
+}
+
+void S3Harness::ActAsUser(std::string account_id, std::string user_name) {
+  principal_ = auth::Principal{};
+  principal_.anonymous = false;
+  principal_.account_id = std::move(account_id);
+  principal_.account_name = "account-" + principal_.account_id;
+  principal_.user_name = std::move(user_name);
+  principal_.arn = "arn:aws:iam::" + principal_.account_id + ":user/" + principal_.user_name;
+  principal_.user_id = "AIDA" + principal_.user_name;
 }
 
 void S3Harness::ActAnonymous() { principal_ = auth::Principal{}; }

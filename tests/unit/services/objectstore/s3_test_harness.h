@@ -12,12 +12,15 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "appliance/auth/principal.h"
 #include "appliance/http/exchange.h"
+#include "appliance/policy/policy.h"
+#include "appliance/service/authorizer.h"
 #include "appliance/os/blocking_pool.h"
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
@@ -28,6 +31,22 @@
 namespace annex::objectstore::testing {
 
 using annex::testing::TempDir;
+
+// The platform's decision for the object store's requests, with identity
+// policies held here: policy::Evaluate over a user's policies (set with
+// SetUserPolicy; roots and anonymous callers have none) and the bucket
+// policy the store passes. Global condition keys are not known.
+class TestAuthorizer final : public service::Authorizer {
+ public:
+  policy::Verdict Check(const service::RequestContext& ctx, service::AccessRequest& request,
+                        policy::AuthorizationRequest* evaluated = nullptr) const override;
+  // Replaces the identity policy of user `name` of `account`.
+  void SetUserPolicy(const std::string& account, const std::string& name, const std::string& document);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, policy::Policy> users_;  // "account/name" → its policy
+};
 
 // Every regular file below `dir`, as paths relative to it.
 std::vector<std::string> ListFilesRecursive(const std::string& dir);
@@ -72,7 +91,12 @@ class S3Harness {
   std::vector<TestResponse> SendConcurrently(const std::vector<TestRequest>& requests);
 
   void ActAs(std::string account_id, std::string account_name);
+  // An IAM user of the account; its policies are set on authorizer().
+  void ActAsUser(std::string account_id, std::string user_name);
   void ActAnonymous();
+
+  // Where the identity policies of ActAsUser's users are set.
+  TestAuthorizer& authorizer() { return authorizer_; }
 
   service::Service& service() { return *service_; }
   // The appliance's own handle on the store (the sync agent's feed, control-plane commands).
@@ -88,6 +112,7 @@ class S3Harness {
   os::ManualClock clock_;
   os::BlockingPool pool_{2};
   auth::Principal principal_;
+  TestAuthorizer authorizer_;
   std::unique_ptr<StoreControl> control_;
   std::unique_ptr<service::Service> service_;
 };
