@@ -15,4 +15,7 @@ namespace annex::policy {
 
 bool ConditionsHold(const std::vector<ConditionClause>& clauses, const RequestContext& context, bool variables);
 
+// Fills the clause's prepared fields from its operator and values (policy.h).
+void PrepareCondition(ConditionClause& clause);
+
 }  // namespace annex::policy

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "appliance/core/strings.h"
+#include "appliance/policy/condition.h"
 
 namespace annex::policy {
 namespace {
@@ -156,6 +157,7 @@ Result<std::vector<ConditionClause>> ParseConditions(const Json& j) {
         ANNEX_RETURN_IF_ERROR(add(value));
       }
       clause.values = std::move(values);
+      PrepareCondition(clause);
       out.push_back(std::move(clause));
     }
   }

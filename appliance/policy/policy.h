@@ -12,6 +12,7 @@
 // Pure data and functions; thread-safe once built.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,27 @@ struct PrincipalSet {
 
 enum class SetQualifier { kNone, kForAnyValue, kForAllValues };
 
+// What an operator compares, and how (its positive form: StringNotLike is
+// kStringLike, negated).
+enum class Comparison : uint8_t {
+  kStringEquals, kStringEqualsIgnoreCase, kStringLike, kNumeric, kDate, kBool, kBinaryEquals, kIpAddress, kArn, kNull,
+};
+enum class Relation : uint8_t { kEquals, kLessThan, kLessThanEquals, kGreaterThan, kGreaterThanEquals };
+
+// An IpAddress value parsed: a block of addresses (a bare address is a /32 or /128).
+struct AddressBlock {
+  bool valid = false;  // an invalid block matches no address
+  bool v6 = false;
+  int bits = 0;
+  unsigned char network[16] = {};
+};
+
+// A condition value prepared for its comparison when the policy is parsed.
+struct PreparedValue {
+  std::optional<double> number;  // kNumeric, kDate: the value read as one (nullopt: it matches nothing)
+  AddressBlock block;            // kIpAddress
+};
+
 // One key of one operator: "StringLike": {"s3:prefix": ["home/", "home/*"]}.
 struct ConditionClause {
   std::string op;  // the base operator as AWS spells it: "StringLike", "IpAddress", "Null", …
@@ -49,6 +71,18 @@ struct ConditionClause {
   bool if_exists = false;
   std::string key;  // lower case: condition keys are case-insensitive
   std::vector<std::string> values;
+
+  // Worked out from the above once, by ParsePolicy (PrepareCondition in
+  // condition.h); a clause assembled by hand is prepared when evaluated.
+  bool prepared = false;
+  Comparison comparison = Comparison::kStringEquals;
+  Relation relation = Relation::kEquals;
+  bool negated = false;
+  // No value holds a policy variable or a backslash: each is its own
+  // pattern, compared as written, and `prepared_values` (one per value)
+  // hold what could be read from them in advance.
+  bool literal_values = false;
+  std::vector<PreparedValue> prepared_values;
 };
 
 // How a Resource pattern is matched, worked out once when it is parsed.

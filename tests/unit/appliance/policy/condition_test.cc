@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace annex::policy {
 namespace {
 
@@ -13,7 +15,9 @@ struct Case {
   bool holds;
 };
 
-bool Holds(const Case& c) {
+// `literal` false sends every value through substitution and the general
+// comparison, as a value with a policy variable goes: both ways must agree.
+bool Holds(const Case& c, bool literal = true) {
   std::string doc = std::string(R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":)") +
                     c.condition + "}}";
   auto policy = ParsePolicy(doc, PolicyKind::kIdentity);
@@ -21,7 +25,12 @@ bool Holds(const Case& c) {
   if (!policy.ok()) return false;
   RequestContext context;
   for (const auto& [key, values] : c.context) context.SetAll(key, values);
-  return ConditionsHold(policy->statements[0].conditions, context, true);
+  auto clauses = policy->statements[0].conditions;
+  for (auto& clause : clauses) {
+    EXPECT_TRUE(clause.prepared);
+    if (!literal) clause.literal_values = false;
+  }
+  return ConditionsHold(clauses, context, true);
 }
 
 TEST(ConditionTest, EveryOperatorFamily) {
@@ -103,8 +112,59 @@ TEST(ConditionTest, EveryOperatorFamily) {
   int i = 0;
   for (const Case& c : cases) {
     EXPECT_EQ(Holds(c), c.holds) << "case " << i << ": " << c.condition;
+    EXPECT_EQ(Holds(c, /*literal=*/false), c.holds) << "case " << i << " (substituted): " << c.condition;
     ++i;
   }
+}
+
+// Values read in advance (addresses, numbers, dates) and compared as written
+// decide as the general path does, which substitutes and reads each value
+// per request; and a clause assembled by hand (not prepared) as a parsed one.
+TEST(ConditionTest, PreparedValuesAgreeWithTheGeneralPath) {
+  static const char* kOperators[] = {
+      "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+      "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+      "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+      "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+      "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null"};
+  // Every family's values, and values of other families and malformed ones for each operator.
+  static const char* kValues[] = {
+      "alice", "Alice", "a*", "a?ice", "", "home/*", "10", "10.0", "2.5", "-1", "1e1", "0x10", "ten", " 5",
+      "2026-12-06T23:00:00Z", "2026-12-07", "1796511600", "2026-12-06T23:00:00.5+01:00", "2026-13-01",
+      "10.0.0.0/8", "10.1.2.3", "10.0.0.0/0", "::1/128", "::1", "2001:db8::/32", "2001:db8::7", "::ffff:10.1.2.3",
+      "10.0.0.0/33", "300.1.1.1", "10.0.0.0/8.0", "10.0.0.0/-1", "10.0.0.0/x", "/8",
+      "arn:aws:iam::*:role/admin-*", "arn:aws:iam::111122223333:role/admin-ops", "arn:aws:iam::111122223333:*",
+      "not-an-arn", "true", "false", "TRUE"};
+  constexpr size_t kCount = sizeof(kValues) / sizeof(kValues[0]);
+  std::mt19937 rng(42);
+  int held = 0, failed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    ConditionClause clause;
+    clause.op = kOperators[rng() % 27];
+    clause.set = static_cast<SetQualifier>(rng() % 3);
+    clause.if_exists = clause.op != "Null" && rng() % 4 == 0;
+    clause.key = "k:key";
+    for (size_t n = 1 + rng() % 3; n > 0; --n) clause.values.push_back(kValues[rng() % kCount]);
+    ConditionClause by_hand = clause;
+    PrepareCondition(clause);
+    ASSERT_TRUE(clause.literal_values);
+    ConditionClause general = clause;
+    general.literal_values = false;
+
+    RequestContext context;
+    size_t n = rng() % 4;  // 0: the key is absent
+    if (n > 0) {
+      std::vector<std::string> values;
+      for (; n > 0; --n) values.push_back(kValues[rng() % kCount]);
+      context.SetAll("K:Key", values);
+    }
+    bool prepared = ConditionsHold({clause}, context, true);
+    ASSERT_EQ(prepared, ConditionsHold({general}, context, true)) << "round " << round << ": " << clause.op;
+    ASSERT_EQ(prepared, ConditionsHold({by_hand}, context, true)) << "round " << round << ": " << clause.op;
+    (prepared ? held : failed)++;
+  }
+  EXPECT_GT(held, 4000);
+  EXPECT_GT(failed, 4000);
 }
 
 }  // namespace
