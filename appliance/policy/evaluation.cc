@@ -121,22 +121,23 @@ void Consider(const Statement& s, const AuthorizationRequest& r, bool variables,
 }
 
 // The statements whose action matches, through the policy's index when it
-// has one (ParsePolicy builds it), each in turn otherwise: the same
-// statements in the same order either way.
-void Scan(const Policy& policy, const AuthorizationRequest& r, std::string_view action, Findings& f) {
+// has one (ParsePolicy builds it), each in turn otherwise: the index only
+// leaves out statements that could not apply, and keeps their order.
+void Scan(const Policy& policy, const AuthorizationRequest& r, const StatementIndex::Action& action, Findings& f) {
   const bool variables = policy.variables();
-  if (!policy.action_index.Covers(policy.statements.size())) {
+  if (!policy.index.Covers(policy.statements.size())) {
     for (const Statement& s : policy.statements) {
-      if (ActionMatches(s, action)) Consider(s, r, variables, f);
+      if (ActionMatches(s, action.text)) Consider(s, r, variables, f);
     }
     return;
   }
   StatementMatches matches;
-  policy.action_index.Find(action, matches);
+  policy.index.Find(action, r.resource, matches);
   for (uint32_t i : matches.Sorted()) Consider(policy.statements[i], r, variables, f);
 }
 
-Findings ScanAll(std::span<const Policy* const> policies, const AuthorizationRequest& r, std::string_view action) {
+Findings ScanAll(std::span<const Policy* const> policies, const AuthorizationRequest& r,
+                 const StatementIndex::Action& action) {
   Findings f;
   for (const Policy* p : policies) {
     if (p) Scan(*p, r, action, f);
@@ -156,7 +157,7 @@ Verdict Evaluate(const AuthorizationRequest& r, const PolicySet& policies) {
   const bool anonymous = r.caller.type == CallerType::kAnonymous;
   // Actions compare without case: lowered once, as the patterns were.
   LowerAction lowered(r.action);
-  const std::string_view action = lowered.view();
+  const StatementIndex::Action action(lowered.view());
   Findings identity = anonymous ? Findings{} : ScanAll(policies.identity, r, action);
   Findings boundary = policies.boundary && !anonymous ? ScanAll({&policies.boundary, 1}, r, action) : Findings{};
   Findings session = policies.has_session_policies && !anonymous ? ScanAll(policies.session, r, action) : Findings{};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -314,9 +315,11 @@ Result<Policy> ParsePolicy(std::string_view document, PolicyKind kind, size_t ma
   }
   for (size_t i = 0; i < policy.statements.size(); ++i) {
     const Statement& s = policy.statements[i];
-    policy.action_index.Add(static_cast<uint32_t>(i), s.actions, s.not_action);
+    std::span<const std::string> resources;  // none rule a resource out unless a Resource element lists them
+    if (s.has_resource && !s.not_resource) resources = s.resources;
+    policy.index.Add(static_cast<uint32_t>(i), s.actions, s.not_action, resources);
   }
-  policy.action_index.Finish();
+  policy.index.Finish();
   return policy;
 }
 

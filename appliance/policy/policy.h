@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "appliance/core/result.h"
-#include "appliance/policy/action_index.h"
+#include "appliance/policy/statement_index.h"
 
 namespace annex::policy {
 
@@ -121,11 +121,11 @@ struct Statement {
 struct Policy {
   std::string version;  // "2012-10-17" or "2008-10-17"
   std::vector<Statement> statements;
-  // The statements by their Action patterns, built by ParsePolicy; a request
-  // visits only those whose Action can match. Statements changed after
-  // parsing need a new index (a policy whose statement count differs from
-  // the index's is scanned whole).
-  ActionIndex action_index;
+  // The statements by their Action and Resource patterns, built by
+  // ParsePolicy; a request visits only those that can apply to it.
+  // Statements changed after parsing need a new index (a policy whose
+  // statement count differs from the index's is scanned whole).
+  StatementIndex index;
   // Policy variables (${aws:username}) are read only under 2012-10-17; under
   // the old version they are literal text.
   bool variables() const { return version == "2012-10-17"; }

@@ -1,10 +1,11 @@
-// The action index finds exactly the statements a scan of every statement
-// would: cases by hand (wildcards in the service prefix, `*`, NotAction,
-// case, several patterns in one statement), then differential runs over
-// random statements and actions, and over whole policies evaluated with and
-// without their index.
+// The statement index finds exactly the statements a scan of every
+// statement would let through its action and resource tests: cases by hand
+// (wildcards in the service prefix, `*`, NotAction, several patterns in one
+// statement, resources' literal beginnings), then differential runs over
+// random statements, actions and resources, and over whole policies
+// evaluated with and without their index.
 
-#include "appliance/policy/action_index.h"
+#include "appliance/policy/statement_index.h"
 
 #include <gtest/gtest.h>
 
@@ -21,37 +22,44 @@ namespace {
 struct TestStatement {
   std::vector<std::string> actions;  // lower case, as ParsePolicy keeps them
   bool not_action = false;
+  std::vector<std::string> resources = {};  // a Resource element's patterns; none: any resource
 };
 
-ActionIndex Index(const std::vector<TestStatement>& statements) {
-  ActionIndex index;
+StatementIndex Index(const std::vector<TestStatement>& statements) {
+  StatementIndex index;
   for (size_t i = 0; i < statements.size(); ++i) {
-    index.Add(static_cast<uint32_t>(i), statements[i].actions, statements[i].not_action);
+    index.Add(static_cast<uint32_t>(i), statements[i].actions, statements[i].not_action, statements[i].resources);
   }
   index.Finish();
   return index;
 }
 
-std::vector<uint32_t> Found(const ActionIndex& index, std::string_view action) {
+std::vector<uint32_t> Found(const StatementIndex& index, std::string_view action, std::string_view resource = "") {
   StatementMatches matches;
-  index.Find(action, matches);
+  index.Find(StatementIndex::Action(action), resource, matches);
   auto sorted = matches.Sorted();
   return {sorted.begin(), sorted.end()};
 }
 
 // What a scan of every statement decides: the statements whose Action
-// matches, or whose NotAction does not.
-std::vector<uint32_t> Scanned(const std::vector<TestStatement>& statements, std::string_view action) {
+// matches (or whose NotAction does not), and of which some Resource pattern
+// could match the resource by its text before any wildcard or variable.
+std::vector<uint32_t> Scanned(const std::vector<TestStatement>& statements, std::string_view action,
+                              std::string_view resource = "") {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < statements.size(); ++i) {
     bool any = false;
     for (const auto& p : statements[i].actions) any = any || WildcardMatch(p, action);
-    if (any != statements[i].not_action) out.push_back(static_cast<uint32_t>(i));
+    bool named = statements[i].resources.empty();
+    for (const auto& r : statements[i].resources) {
+      named = named || resource.starts_with(std::string_view(r).substr(0, r.find_first_of("*?$\\")));
+    }
+    if (any != statements[i].not_action && named) out.push_back(static_cast<uint32_t>(i));
   }
   return out;
 }
 
-TEST(ActionIndexTest, FindsExactlyTheMatchingStatements) {
+TEST(StatementIndexTest, FindsExactlyTheMatchingStatements) {
   const std::vector<TestStatement> statements = {
       {{"s3:getobject"}},                  // 0: exact
       {{"s3:get*"}},                       // 1: literal prefix then `*`
@@ -67,7 +75,7 @@ TEST(ActionIndexTest, FindsExactlyTheMatchingStatements) {
       {{"s3*"}},                           // 11: a wildcard before the colon
       {{"s3:g**"}},                        // 12: several stars
   };
-  ActionIndex index = Index(statements);
+  StatementIndex index = Index(statements);
   ASSERT_TRUE(index.Covers(statements.size()));
   EXPECT_FALSE(index.Covers(statements.size() + 1));
   EXPECT_EQ(Found(index, "s3:getobject"), (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 7, 8, 11, 12}));
@@ -83,20 +91,46 @@ TEST(ActionIndexTest, FindsExactlyTheMatchingStatements) {
   }
 }
 
-TEST(ActionIndexTest, MoreMatchesThanFitInline) {
+TEST(StatementIndexTest, ResourcesAreRuledOutByTheirLiteralBeginning) {
+  const std::vector<TestStatement> statements = {
+      {{"s3:*"}},                                                      // 0: no Resource element
+      {{"s3:*"}, false, {"arn:aws:s3:::photos/*"}},                     // 1
+      {{"s3:*"}, false, {"arn:aws:s3:::photos/a.jpg"}},                 // 2: no wildcard
+      {{"s3:*"}, false, {"arn:aws:s3:::docs/*", "arn:aws:s3:::photos/secret/*"}},  // 3: either
+      {{"s3:*"}, false, {"arn:aws:s3:::docs/*", "*"}},                  // 4: "*" names everything
+      {{"s3:*"}, false, {"arn:aws:s3:::home/${aws:username}/*"}},       // 5: up to the variable
+      {{"s3:*"}, false, {"arn:aws:s3:::ph?tos/*"}},                     // 6: up to the `?`
+      {{"s3:*"}, false, {"arn:aws:s3:::photos/a\\*"}},                // 7: up to the backslash
+      {{"iam:*"}, false, {"arn:aws:s3:::photos/*"}},                    // 8: another action
+      {{"iam:*"}, true, {"arn:aws:s3:::photos/*"}},                     // 9: NotAction
+  };
+  StatementIndex index = Index(statements);
+  EXPECT_EQ(Found(index, "s3:getobject", "arn:aws:s3:::photos/a.jpg"), (std::vector<uint32_t>{0, 1, 2, 4, 6, 7, 9}));
+  EXPECT_EQ(Found(index, "s3:getobject", "arn:aws:s3:::photos/secret/x"),
+            (std::vector<uint32_t>{0, 1, 3, 4, 6, 9}));
+  EXPECT_EQ(Found(index, "s3:getobject", "arn:aws:s3:::home/alice/x"), (std::vector<uint32_t>{0, 4, 5}));
+  EXPECT_EQ(Found(index, "s3:getobject", "arn:aws:s3:::pho"), (std::vector<uint32_t>{0, 4, 6}));
+  EXPECT_EQ(Found(index, "iam:createuser", "arn:aws:s3:::photos/x"), (std::vector<uint32_t>{8}));
+  for (std::string_view resource : {"arn:aws:s3:::photos/a.jpg", "arn:aws:s3:::photos/secret/x", "", "*",
+                                    "arn:aws:s3:::home/alice/x", "arn:aws:s3:::pho", "arn:aws:s3:::docs/1"}) {
+    EXPECT_EQ(Found(index, "s3:getobject", resource), Scanned(statements, "s3:getobject", resource)) << resource;
+  }
+}
+
+TEST(StatementIndexTest, MoreMatchesThanFitInline) {
   std::vector<TestStatement> statements(100, TestStatement{{"s3:*"}});
   statements[50] = {{"iam:*"}};
-  ActionIndex index = Index(statements);
+  StatementIndex index = Index(statements);
   std::vector<uint32_t> found = Found(index, "s3:getobject");
   EXPECT_EQ(found.size(), 99u);
   EXPECT_EQ(found, Scanned(statements, "s3:getobject"));
 }
 
-TEST(ActionIndexTest, EmptyIndexAndUnfinishedIndexCoverNothing) {
-  ActionIndex none;
+TEST(StatementIndexTest, EmptyIndexAndUnfinishedIndexCoverNothing) {
+  StatementIndex none;
   EXPECT_FALSE(none.Covers(0));
   EXPECT_FALSE(none.Covers(3));
-  ActionIndex unfinished;
+  StatementIndex unfinished;
   std::vector<std::string> s3 = {"s3:*"};
   unfinished.Add(0, s3, false);
   EXPECT_FALSE(unfinished.Covers(1));
@@ -121,28 +155,6 @@ std::string RandomText(std::mt19937& rng, bool wildcards) {
   return out;
 }
 
-TEST(ActionIndexTest, AgreesWithAScanOverRandomStatements) {
-  std::mt19937 rng(20261207);
-  for (int round = 0; round < 300; ++round) {
-    std::vector<TestStatement> statements(1 + rng() % 40);
-    for (auto& s : statements) {
-      size_t n = 1 + rng() % 3;
-      for (size_t i = 0; i < n; ++i) s.actions.push_back(RandomText(rng, true));
-      s.not_action = rng() % 6 == 0;
-    }
-    ActionIndex index = Index(statements);
-    for (int probe = 0; probe < 60; ++probe) {
-      // Half the probes are a pattern's own literal text, so that exact matches happen.
-      std::string action = probe % 2 ? RandomText(rng, false) : statements[rng() % statements.size()].actions[0];
-      action.erase(std::remove_if(action.begin(), action.end(), [](char c) { return c == '*' || c == '?'; }),
-                   action.end());
-      ASSERT_EQ(Found(index, action), Scanned(statements, action)) << "round " << round << " action " << action;
-    }
-  }
-}
-
-// Whole policies: the verdict with each policy's index equals the verdict
-// of a scan of every statement (the index and resource shapes removed).
 std::string RandomResource(std::mt19937& rng, bool pattern) {
   static const char kKey[] = "bk/1a";
   static const char* kPieces[] = {"*", "?", "${aws:username}", "\\\\", "${aws:userid, 'x*'}", "$"};
@@ -155,6 +167,32 @@ std::string RandomResource(std::mt19937& rng, bool pattern) {
   return out;
 }
 
+TEST(StatementIndexTest, AgreesWithAScanOverRandomStatements) {
+  std::mt19937 rng(20261207);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<TestStatement> statements(1 + rng() % 40);
+    for (auto& s : statements) {
+      size_t n = 1 + rng() % 3;
+      for (size_t i = 0; i < n; ++i) s.actions.push_back(RandomText(rng, true));
+      s.not_action = rng() % 6 == 0;
+      for (size_t i = rng() % 3; i > 0; --i) s.resources.push_back(RandomResource(rng, true));
+    }
+    StatementIndex index = Index(statements);
+    for (int probe = 0; probe < 60; ++probe) {
+      // Half the probes are a pattern's own literal text, so that exact matches happen.
+      std::string action = probe % 2 ? RandomText(rng, false) : statements[rng() % statements.size()].actions[0];
+      action.erase(std::remove_if(action.begin(), action.end(), [](char c) { return c == '*' || c == '?'; }),
+                   action.end());
+      std::string resource = RandomResource(rng, false);
+      ASSERT_EQ(Found(index, action), Scanned(statements, action)) << "round " << round << " action " << action;
+      ASSERT_EQ(Found(index, action, resource), Scanned(statements, action, resource))
+          << "round " << round << " action " << action << " resource " << resource;
+    }
+  }
+}
+
+// Whole policies: the verdict with each policy's index equals the verdict
+// of a scan of every statement (the index and resource shapes removed).
 std::string RandomPolicy(std::mt19937& rng) {
   static const char* kResources[] = {
       "*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/k?", "arn:aws:s3:::b/home/${aws:username}/*", "arn:aws:s3:::*",
@@ -183,7 +221,7 @@ std::string RandomPolicy(std::mt19937& rng) {
   return doc + "]}";
 }
 
-TEST(ActionIndexTest, EvaluationWithAndWithoutTheIndexAgrees) {
+TEST(StatementIndexTest, EvaluationWithAndWithoutTheIndexAgrees) {
   std::mt19937 rng(7);
   static const char* kRequestResources[] = {"arn:aws:s3:::b/k1", "arn:aws:s3:::b/home/alice/x", "arn:aws:s3:::b/",
                                             "arn:aws:s3:::c/k1", "arn:aws:s3:::b/y/x",
@@ -196,9 +234,9 @@ TEST(ActionIndexTest, EvaluationWithAndWithoutTheIndexAgrees) {
       std::string doc = RandomPolicy(rng);
       auto p = ParsePolicy(doc, PolicyKind::kIdentity);
       ASSERT_TRUE(p.ok()) << doc << ": " << p.status().ToString();
-      ASSERT_TRUE(p->action_index.Covers(p->statements.size()));
+      ASSERT_TRUE(p->index.Covers(p->statements.size()));
       indexed.push_back(*p);
-      p->action_index = ActionIndex{};
+      p->index = StatementIndex{};
       for (auto& s : p->statements) s.resource_shapes.clear();
       scanned.push_back(std::move(*p));
     }
