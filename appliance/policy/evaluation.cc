@@ -26,11 +26,29 @@ Cover EntryCovers(const std::string& entry, const Caller& c) {
   return Cover::kNo;
 }
 
+// NotPrincipal exempts the caller only when it names every principal the
+// caller stands for, as AWS requires: its account, and its user, or its
+// role and its session. Naming alice alone still denies alice.
+bool NamesWholeChain(const PrincipalSet& set, const Caller& c) {
+  if (set.everyone) return true;
+  auto listed = [&set](std::string_view arn) {
+    return std::find(set.aws.begin(), set.aws.end(), arn) != set.aws.end();
+  };
+  bool account = listed(c.account_id) || listed("arn:aws:iam::" + c.account_id + ":root");
+  switch (c.type) {
+    case CallerType::kAnonymous: return false;
+    case CallerType::kRoot: return account;
+    case CallerType::kUser: return account && listed(c.arn);
+    case CallerType::kRoleSession: return account && listed(c.arn) && listed(c.role_arn);
+  }
+  return false;
+}
+
 Cover PrincipalCover(const Statement& s, const Caller& caller) {
   if (!s.principal) return Cover::kDirect;  // an identity policy: its owner is the caller
+  if (s.not_principal) return NamesWholeChain(*s.principal, caller) ? Cover::kNo : Cover::kDirect;
   Cover best = s.principal->everyone ? Cover::kDirect : Cover::kNo;
   for (const auto& entry : s.principal->aws) best = std::max(best, EntryCovers(entry, caller));
-  if (s.not_principal) return best == Cover::kNo ? Cover::kDirect : Cover::kNo;
   return best;
 }
 

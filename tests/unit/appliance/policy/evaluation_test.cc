@@ -173,10 +173,17 @@ TEST(EvaluationTest, ResourcePoliciesWithinOneAccount) {
   Policy all_but_alice = Must(Grant("Deny", R"({"AWS":"arn:aws:iam::111122223333:user/alice"})", "s3:*",
                                     "arn:aws:s3:::photos/*"),
                               PolicyKind::kResource);
-  std::string not_principal = R"({"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:*","Resource":"arn:aws:s3:::photos/*"}})";
+  // AWS exempts a user only when NotPrincipal names both it and its account.
+  std::string not_principal = R"({"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/alice","arn:aws:iam::111122223333:root"]},"Action":"s3:*","Resource":"arn:aws:s3:::photos/*"}})";
   Policy deny_others = Must(not_principal, PolicyKind::kResource);
   Policy all = Must(Allow("s3:*", "*"));
   EXPECT_TRUE(Evaluate(r, {.identity = {&all}, .resource = &deny_others}).allowed());
+  for (const char* partial : {R"("arn:aws:iam::111122223333:user/alice")", R"("111122223333")"}) {
+    Policy half = Must(R"({"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":)" +
+                           std::string(partial) + R"(},"Action":"s3:*","Resource":"arn:aws:s3:::photos/*"}})",
+                       PolicyKind::kResource);
+    EXPECT_EQ(Evaluate(r, {.identity = {&all}, .resource = &half}).decision, Decision::kExplicitDeny) << partial;
+  }
   auto bob = Request(User(kAccount, "bob"), "s3:GetObject", "arn:aws:s3:::photos/a");
   EXPECT_EQ(Evaluate(bob, {.identity = {&all}, .resource = &deny_others}).decision, Decision::kExplicitDeny);
   EXPECT_EQ(Evaluate(r, {.identity = {&all}, .resource = &all_but_alice}).decision, Decision::kExplicitDeny);
