@@ -6,6 +6,10 @@
 # for an explicit deny, and the one Allow comes last. Rounds alternate
 # root/user in one annexd (the user first in every other round) and the
 # medians are compared. Goal: the user's req/s >= 0.9x the root's.
+# It also prints annexd's CPU time per request for each (from its threads'
+# schedstat): on a shared machine req/s swing by tens of percent between
+# rounds, while the CPU difference per request shows what authorization
+# itself costs.
 #
 #   tests/bench/authz_bench.sh [BUILD_DIR]   (env: SECONDS_EACH, ROUNDS, CONCURRENCY)
 set -euo pipefail
@@ -23,6 +27,7 @@ LOADGEN="$BUILD/bin/annex-loadgen"
 SECONDS_EACH=${SECONDS_EACH:-5}
 ROUNDS=${ROUNDS:-5}
 CONCURRENCY=${CONCURRENCY:-8}
+WARMUP=1
 BUCKET=authz-bench
 echo "== authorization: $(nproc) cores, 4 KiB GETs, $CONCURRENCY connections, $ROUNDS x ${SECONDS_EACH}s rounds each"
 annex_start "$BUILD/bin/annexd" "$WORK" annexd
@@ -65,10 +70,16 @@ read -r USER_KEY USER_SECRET <<<"$user_keys"
 # The objects, written once by the root (a get run PUTs its key set first).
 "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get --size 4096 --keys 200 --requests 1 --bucket "$BUCKET" \
   --concurrency 4 >/dev/null
-get() {  # get ACCESS SECRET
-  "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get --size 4096 --keys 200 --bucket "$BUCKET" --no-prepare \
-    --no-create-bucket --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup 1 \
-    --access-key "$1" --secret-key "$2"
+# annexd's CPU time so far in ns, all threads (schedstat: time on a CPU).
+annexd_cpu_ns() { cat /proc/"$ANNEX_PID"/task/*/schedstat 2>/dev/null | awk '{ns += $1} END {printf "%.0f", ns}'; }
+get() {  # get ACCESS SECRET: the load generator's JSON, with annexd's CPU time for the run added
+  local before after json
+  before=$(annexd_cpu_ns)
+  json=$("$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get --size 4096 --keys 200 --bucket "$BUCKET" --no-prepare \
+    --no-create-bucket --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup "$WARMUP" \
+    --access-key "$1" --secret-key "$2")
+  after=$(annexd_cpu_ns)
+  echo "${json%\}},\"annexd_cpu_ns\":$((after - before))}"
 }
 results=()
 for ((r = 0; r < ROUNDS; r++)); do
@@ -78,6 +89,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, sys, statistics
+warmup = float(sys.argv[1])
 rows = {"root": [], "user": []}
 for line in sys.stdin:
     who, data = line.split(" ", 1)
@@ -87,9 +99,18 @@ for line in sys.stdin:
     rows[who].append(d)
 def med(who, key):
     return statistics.median(r[key] for r in rows[who])
+# annexd CPU per request: its CPU time over the run (warm-up included) by
+# the requests the run made (at the measured rate over the warm-up too).
+# Less disturbed than req/s by whatever else the machine runs.
+for r in rows["root"] + rows["user"]:
+    r["cpu_us"] = r["annexd_cpu_ns"] / 1000 / (r["ops_per_s"] * (r["seconds"] + warmup))
 root, user = med("root", "ops_per_s"), med("user", "ops_per_s")
-print("account root (not bound by policies)      %8.0f req/s  p50 %.2f ms" % (root, med("root", "p50_ms")))
-print("user, 10 policies x 10 statements        %8.0f req/s  p50 %.2f ms" % (user, med("user", "p50_ms")))
+root_cpu, user_cpu = med("root", "cpu_us"), med("user", "cpu_us")
+print("account root (not bound by policies)      %8.0f req/s  p50 %.2f ms  annexd %.1f us CPU/req" %
+      (root, med("root", "p50_ms"), root_cpu))
+print("user, 10 policies x 10 statements        %8.0f req/s  p50 %.2f ms  annexd %.1f us CPU/req" %
+      (user, med("user", "p50_ms"), user_cpu))
+print("authorization: %+.1f us annexd CPU per request (user - root, medians)" % (user_cpu - root_cpu))
 ratio = user / root if root else 0
 print("ratio %.2fx   goal >= 0.90x   %s" % (ratio, "ok" if ratio >= 0.9 else "MISSED"))
-'
+' "$WARMUP"
