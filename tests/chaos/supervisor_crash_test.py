@@ -183,7 +183,13 @@ class SupervisorCrashTest(unittest.TestCase):
             time.sleep(0.05)
 
     def check_continuous(self, workload, when):
+        # A run just restarted may not have written its first line yet on a
+        # loaded machine: wait for it, a few seconds at most.
+        deadline = time.monotonic() + 5
         runs = runs_of(workload["stdout"])
+        while len(runs) < workload["run"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            runs = runs_of(workload["stdout"])
         self.assertTrue(runs, f"{when}: {workload['id']} wrote nothing")
         for n, run in enumerate(runs):
             self.assertEqual(run, list(range(len(run))),
