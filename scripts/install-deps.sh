@@ -7,6 +7,8 @@ BUILD_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost-dev liblmdb-dev libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libpugixml-dev libcli11-dev libjemalloc-dev
+  # Image archives and layers (services/registry).
+  libarchive-dev
   # The appliance <-> control plane link (sync/proto).
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # annex-image assembles disk images with these (no mounts needed).
@@ -17,6 +19,8 @@ TEST_PACKAGES=(
   awscli python3-boto3 s3cmd rclone curl nginx procps
   # Boot tests: images run under qemu, through OVMF's UEFI firmware too.
   qemu-system-x86 ovmf fdisk
+  # Registry clients, and the reference registry the image benchmark compares with.
+  skopeo podman umoci docker-registry
 )
 
 want=("${BUILD_PACKAGES[@]}")

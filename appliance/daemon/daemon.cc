@@ -38,6 +38,7 @@
 #include "appliance/supervisor/output_forwarder.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/logs/logs_service.h"
+#include "services/registry/registry_service.h"
 #include "services/objectstore/object_store_service.h"
 
 namespace annex::daemon {
@@ -225,6 +226,7 @@ Status RunDaemon(const Config& config) {
                                                                      supervisor::OutputForwarder::Options{&clock});
   }
   Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
+  std::vector<service::Module> modules;
   // Each service gets an environment of its own: its directory under the data dir.
   auto environment = [&](std::string_view dir) {
     service::Environment env;
@@ -243,12 +245,15 @@ Status RunDaemon(const Config& config) {
     env.events = &event_bus;
     env.log_store = log_store.get();
     env.supervisor = workloads.get();
+    for (const auto& m : modules) {
+      if (m.images) env.images = m.images;
+    }
     return env;
   };
   // The services, in start order; they stop in reverse. A new service is one line here.
-  std::vector<service::Module> modules;
   ANNEX_RETURN_IF_ERROR(AddModule(modules, objectstore::NewModule(environment("objectstore"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, logs::NewModule(environment("logs"))));
+  ANNEX_RETURN_IF_ERROR(AddModule(modules, registry::NewModule(environment("registry"))));
 
   std::vector<service::ServiceControl*> controls;
   for (auto& m : modules) {

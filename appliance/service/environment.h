@@ -38,6 +38,7 @@ class Supervisor;
 namespace annex::service {
 
 class Authorizer;
+class ImageStore;
 class RoleCredentialSource;
 
 struct Environment {
@@ -71,11 +72,17 @@ struct Environment {
   // names. Null where the appliance cannot run workloads (annexd without
   // root): a service then refuses to start workloads and says why.
   supervisor::Supervisor* supervisor = nullptr;
+  // Runnable root filesystems of the registry's images (image_store.h), for
+  // services built after the registry; null before it or without one.
+  ImageStore* images = nullptr;
 };
 
 struct Module {
   std::unique_ptr<Service> service;
   std::unique_ptr<ServiceControl> control;  // null: nothing to report to the control plane
+  // The images this module serves to workloads (the registry's), owned by
+  // the module's service; later modules get it in their Environment.
+  ImageStore* images = nullptr;
 };
 
 }  // namespace annex::service
