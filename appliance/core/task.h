@@ -7,6 +7,9 @@
 //
 //   Task<Status> Handle(...) { co_await socket.async_wait(..., use_task); }
 
+// Boost 1.74's Asio uses std::exchange without including <utility>.
+#include <utility>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>

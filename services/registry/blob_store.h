@@ -15,8 +15,8 @@
 // an upload; their hash state is rebuilt from the file when needed.
 //
 // All methods block on the disk: call them from the blocking pool.
-// Thread-safe, except that one upload must not be appended to by two
-// callers at once (the registry store's upload lease guarantees that).
+// Thread-safe. One upload must not be appended to by two callers at once:
+// a request holds the upload's lease (Lease()) while it appends.
 
 #include <cstdint>
 #include <functional>
@@ -48,6 +48,25 @@ class BlobStore {
   Result<std::string> PutWhole(std::string_view content);
 
   // --- uploads
+  // Exclusive use of one upload for the length of a request; released on
+  // destruction.
+  class UploadLease {
+   public:
+    UploadLease(UploadLease&& other) noexcept : store_(other.store_), uuid_(std::move(other.uuid_)) {
+      other.store_ = nullptr;
+    }
+    UploadLease(const UploadLease&) = delete;
+    ~UploadLease();
+
+   private:
+    friend class BlobStore;
+    UploadLease(BlobStore* store, std::string uuid) : store_(store), uuid_(std::move(uuid)) {}
+    BlobStore* store_;
+    std::string uuid_;
+  };
+  // Aborted (BLOB_UPLOAD_INVALID) while another request holds it.
+  Result<UploadLease> Lease(std::string_view uuid);
+
   // Starts an empty upload file.
   Status CreateUpload(std::string_view uuid);
   // Appends to the upload; `offset` must be its current size (the client's

@@ -12,6 +12,13 @@
 //   blobs         digest                         → BlobRecord       how many repo_blobs rows name it
 //   uploads       uuid                           → UploadRecord
 //
+// Errors carry the distribution API's codes as subcodes where one fits
+// (NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN, BLOB_UPLOAD_UNKNOWN,
+// DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN, MANIFEST_INVALID) and ECR's
+// otherwise (RepositoryAlreadyExistsException, RepositoryNotEmptyException,
+// ImageTagAlreadyExistsException, ImageReferencedByManifestList); each API
+// maps them to its own.
+//
 // Every mutation is one durable transaction. A blob file is removed only
 // after the commit that drops its last reference, under the same lock that
 // publishing a blob takes, so a push racing the collector never loses a
@@ -205,6 +212,10 @@ class RegistryStore {
   // Held while a blob file is published or removed together with its row.
   mutable std::mutex blob_files_mu_;
 };
+
+// The ids of the store's resources in its feed: "<account>/<repo>" and
+// "<account>/<repo>@<digest>".
+std::string RepositoryFeedId(std::string_view account, std::string_view repo);
 
 // Encodes/decodes records (exposed for tests and the fuzzers).
 std::string EncodeRepository(const RepositoryRecord& r);
