@@ -181,7 +181,8 @@ Status RegistryStore::DeleteRepository(std::string_view account, std::string_vie
 Status RegistryStore::Tables::KeysWithPrefix(const store::ReadTxn& txn, store::Table table, std::string_view prefix,
                                              std::vector<std::string>* out) const {
   ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(table));
-  Status s = c.Seek(prefix);
+  // LMDB refuses an empty key to seek to: the whole table starts at its first.
+  Status s = prefix.empty() ? c.SeekFirst() : c.Seek(prefix);
   for (; s.ok() && c.Valid() && c.key().starts_with(prefix); s = c.Next()) {
     out->emplace_back(c.key().substr(prefix.size()));
   }
