@@ -152,21 +152,27 @@ Result<uint64_t> BlobStore::Append(std::string_view uuid, uint64_t offset, std::
     return Status(StatusCode::kOutOfRange,
                   "upload is at byte " + std::to_string(size) + ", not " + std::to_string(offset), "RANGE_INVALID");
   }
+  UploadState::Running* running = nullptr;
+  {
+    std::lock_guard lock(uploads_->mu);
+    auto it = uploads_->running.find(uuid);
+    if (it != uploads_->running.end()) running = it->second.get();
+  }
   Status written = WriteAll(f.fd, data);
-  std::lock_guard lock(uploads_->mu);
-  auto it = uploads_->running.find(uuid);
+  if (written.ok() && running && running->hashed == size) {
+    // Hashed outside the lock: the caller's lease makes the state its own.
+    running->sha256.Update(data);
+    running->hashed += data.size();
+    return size + data.size();
+  }
   if (!written.ok()) {
-    // Cut back to what was acknowledged; the running hash is rebuilt when needed.
+    // Cut back to what was acknowledged.
     if (::ftruncate(f.fd, static_cast<off_t>(size)) != 0) {}
-    if (it != uploads_->running.end()) uploads_->running.erase(it);
-    return written;
   }
-  if (it != uploads_->running.end() && it->second->hashed == size) {
-    it->second->sha256.Update(data);
-    it->second->hashed += data.size();
-  } else if (it != uploads_->running.end()) {
-    uploads_->running.erase(it);  // out of step: rehash at commit
-  }
+  // Out of step (a failed write, or a restart): the hash is rebuilt at commit.
+  std::lock_guard lock(uploads_->mu);
+  uploads_->running.erase(std::string(uuid));
+  if (!written.ok()) return written;
   return size + data.size();
 }
 
