@@ -8,8 +8,13 @@
 //   annexctl sync status                the link to the control plane (JSON)
 //   annexctl sync enroll --control-plane HOST:PORT --token TOKEN [--force]
 //                                       enroll now (or re-enroll), wait for the outcome
+//   annexctl images import FILE [--repository R]
+//                                       a `docker save` archive or OCI layout tar into the registry
+//   annexctl images export R:TAG -o FILE
+//                                       an image as a docker-archive tar (podman load, skopeo)
 //
-// Requests to the admin API are SigV4-signed (service "annex") with the root
+// Requests to the admin API are SigV4-signed (service "annex"), image
+// transfers as the registry's (service "ecr"), with the root
 // credentials from ANNEX_ROOT_ACCESS_KEY_ID/ANNEX_ROOT_SECRET_ACCESS_KEY or
 // <data-dir>/credentials. An https:// endpoint is verified against
 // --ca-bundle, else <data-dir>/tls/ca.pem when it exists, else the system's
@@ -29,6 +34,7 @@
 #include <thread>
 
 #include "appliance/core/log_reader.h"
+#include "appliance/cli/image_transfer.h"
 #include "appliance/crypto/certificate_fingerprint.h"
 
 namespace {
@@ -254,6 +260,17 @@ int SyncEnroll(const Options& o, const EnrollArgs& a) {
   return 0;
 }
 
+// `annexctl images import|export`: the root credentials and the endpoint as every other command finds them.
+int TransferImage(const Options& o, bool import, const std::string& what, const std::string& where) {
+  Credentials creds;
+  std::string error;
+  if (!LoadCredentials(o, &creds, &error)) return Fail(error);
+  std::string ca_bundle = o.ca_bundle;
+  if (ca_bundle.empty() && std::ifstream(o.data_dir + "/tls/ca.pem")) ca_bundle = o.data_dir + "/tls/ca.pem";
+  annex::cli::TransferTarget target{o.endpoint, o.region, creds.access_key_id, creds.secret_access_key, ca_bundle};
+  return import ? annex::cli::ImportImage(target, what, where) : annex::cli::ExportImage(target, what, where);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -328,6 +345,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   sync_enroll->callback([&] { rc = SyncEnroll(o, enroll); });
+
+  auto* images = app.add_subcommand("images", "Move images in and out of the registry as archive files");
+  images->require_subcommand(1);
+  std::string image_file, image_repository, image_name, image_out;
+  auto* image_import = images->add_subcommand(
+      "import", "Import a `docker save` archive or an OCI image layout (tar, gzip'd or not); prints the images as JSON");
+  image_import->add_option("FILE", image_file, "The archive")->required();
+  image_import->add_option("--repository", image_repository,
+                           "Store the images in this repository (NAME or NAME:TAG) instead of the archive's names");
+  image_import->callback([&] { rc = TransferImage(o, true, image_file, image_repository); });
+  auto* image_export = images->add_subcommand(
+      "export", "Export an image as a docker-archive tar (for podman load, docker load, skopeo)");
+  image_export->add_option("IMAGE", image_name, "REPOSITORY:TAG")->required();
+  image_export->add_option("-o,--output", image_out, "The archive to write")->required();
+  image_export->callback([&] { rc = TransferImage(o, false, image_name, image_out); });
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI11_PARSE(app, argc, argv);

@@ -11,6 +11,7 @@
 #include "services/registry/ecr_api.h"
 #include "services/registry/ecr_errors.h"
 #include "services/registry/image_transfer_api.h"
+#include "services/registry/lifecycle_runner.h"
 #include "services/registry/registry_control.h"
 #include "services/registry/registry_image_store.h"
 
@@ -100,6 +101,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
     ANNEX_RETURN_IF_ERROR(
         env.scheduler->Put({std::string(kGcSchedule), "rate(15 minutes)", std::string(kGcTarget), ""}));
   }
+  ANNEX_RETURN_IF_ERROR(RegisterLifecycleSchedule(registry));
   registry->images = NewRegistryImageStore(*registry);
   service::Module module;
   module.images = registry->images.get();
