@@ -54,6 +54,7 @@ bench: test-deps build
 	tests/bench/logs_bench.sh
 	tests/bench/supervisor_bench.sh
 	tests/bench/authz_bench.sh
+	tests/bench/registry_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

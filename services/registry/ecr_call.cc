@@ -78,13 +78,10 @@ Result<std::string> ReadNextToken(const EcrCall& call) {
 
 Task<Result<RepositoryRecord>> UpdateRepository(EcrCall& call, std::function<Status(RepositoryRecord&)> change) {
   if (!call.repository) co_return RepositoryNotFound(call, call.repository_name);
-  Result<RepositoryRecord> updated = co_await call.Blocking([&]() -> Result<RepositoryRecord> {
-    // Read again: the record read for authorization may be stale by now.
-    ANNEX_ASSIGN_OR_RETURN(RepositoryRecord repo, call.registry.store->GetRepository(call.account, call.repository_name));
-    ANNEX_RETURN_IF_ERROR(change(repo));
-    ANNEX_RETURN_IF_ERROR(call.registry.store->UpdateRepository(repo));
-    return repo;
-  });
+  // One transaction: the record read for authorization may be stale by now,
+  // and a concurrent change must not be lost.
+  Result<RepositoryRecord> updated = co_await call.Blocking(
+      [&] { return call.registry.store->UpdateRepository(call.account, call.repository_name, change); });
   if (!updated.ok()) co_return ToEcrError(call, updated.status());
   call.repository = *updated;
   co_return updated;

@@ -38,6 +38,8 @@ class RegistryService final : public service::Service {
       // /v2/ callers present ECR tokens (Basic or Bearer), checked here;
       // ECR API calls are SigV4 like every other service's.
       d.auth = service::AuthMode::kOwnCheck;
+      // UploadLayerPart carries a 20 MiB part as base64 in its JSON body.
+      d.max_request_body_bytes = uint64_t{32} << 20;
       d.errors.assign(kEcrErrors.begin(), kEcrErrors.end());
       return d;
     }();

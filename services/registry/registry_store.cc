@@ -140,15 +140,18 @@ Result<std::vector<std::string>> RegistryStore::Catalog(std::string_view account
   return names;
 }
 
-Status RegistryStore::UpdateRepository(const RepositoryRecord& repo) {
+Result<RepositoryRecord> RegistryStore::UpdateRepository(std::string_view account, std::string_view name,
+                                                         const std::function<Status(RepositoryRecord&)>& change) {
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_ASSIGN_OR_RETURN(RepositoryRecord existing, t_->Repository(txn, repo.account, repo.name));
-  RepositoryRecord updated = repo;
-  updated.created_ms = existing.created_ms;
-  updated.registry_id = existing.registry_id;
-  ANNEX_RETURN_IF_ERROR(txn.Put(t_->repositories, JoinKey({repo.account, repo.name}), EncodeRepository(updated)));
-  ANNEX_RETURN_IF_ERROR(feed_->Changed(txn, "repository", RepositoryFeedId(repo.account, repo.name)));
-  return txn.Commit();
+  ANNEX_ASSIGN_OR_RETURN(RepositoryRecord repo, t_->Repository(txn, account, name));
+  ANNEX_RETURN_IF_ERROR(change(repo));
+  // The identity of the record is not the caller's to change.
+  repo.account = account;
+  repo.name = name;
+  ANNEX_RETURN_IF_ERROR(txn.Put(t_->repositories, JoinKey({account, name}), EncodeRepository(repo)));
+  ANNEX_RETURN_IF_ERROR(feed_->Changed(txn, "repository", RepositoryFeedId(account, name)));
+  ANNEX_RETURN_IF_ERROR(txn.Commit());
+  return repo;
 }
 
 Status RegistryStore::DeleteRepository(std::string_view account, std::string_view name, bool force) {

@@ -116,8 +116,12 @@ class RegistryStore {
   // Every repository of `account` in name order (after `after`, at most `limit`; 0: all).
   Result<std::vector<RepositoryRecord>> ListRepositories(std::string_view account, std::string_view after = {},
                                                          size_t limit = 0) const;
-  // Replaces the record's mutable fields (mutability, policies, tags, scanning).
-  Status UpdateRepository(const RepositoryRecord& repo);
+  // Reads, changes and writes the record in one transaction, so two
+  // concurrent changes (a tag and a policy) cannot lose one another.
+  // `change` runs under the store's write lock: keep it short. Returns the
+  // record as written.
+  Result<RepositoryRecord> UpdateRepository(std::string_view account, std::string_view name,
+                                            const std::function<Status(RepositoryRecord&)>& change);
   // FailedPrecondition (RepositoryNotEmpty) if it holds images and !force;
   // else removes it with its manifests, tags and blob links.
   Status DeleteRepository(std::string_view account, std::string_view name, bool force);

@@ -113,7 +113,9 @@ TEST(LifecyclePolicy, RefusesInvalidPoliciesAsEcrDoes) {
   for (const std::string& text : bad) {
     auto p = ParseLifecyclePolicy(text);
     EXPECT_FALSE(p.ok()) << text;
-    if (!p.ok()) EXPECT_EQ(p.status().subcode(), "InvalidParameterException") << text;
+    if (!p.ok()) {
+      EXPECT_EQ(p.status().subcode(), "InvalidParameterException") << text;
+    }
   }
   EXPECT_FALSE(ParseLifecyclePolicy(R"({"rules":[]})").ok());  // under 100 characters
   EXPECT_FALSE(ParseLifecyclePolicy(std::string(30721, ' ')).ok());

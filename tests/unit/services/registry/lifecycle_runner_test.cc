@@ -56,10 +56,11 @@ class LifecycleRunnerTest : public ::testing::Test {
   }
 
   void SetPolicy(const std::string& text) {
-    auto repo = store_->GetRepository(kAccount, "app");
-    ASSERT_TRUE(repo.ok());
-    repo->lifecycle_policy = text;
-    ASSERT_TRUE(store_->UpdateRepository(*repo).ok());
+    auto updated = store_->UpdateRepository(kAccount, "app", [&](RepositoryRecord& r) {
+      r.lifecycle_policy = text;
+      return Status::OK();
+    });
+    ASSERT_TRUE(updated.ok()) << updated.status().ToString();
   }
 
   LifecycleRunStats Run() {

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Registry push and pull (`make bench`): skopeo copies a ~200 MiB image of
+# several gzip'd layers from a local OCI layout into annexd's registry and
+# back, and the same into Debian's docker-registry (the reference
+# distribution registry, filesystem storage on the same disk), in the same
+# run. Each round pushes to a fresh repository so every layer really
+# travels. Goal: annexd >= 1.0x the reference on push and on pull.
+#
+#   tests/bench/registry_bench.sh [BUILD_DIR]   (env: ROUNDS=3, LAYERS=4, LAYER_MIB=50)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+source "$ROOT/tests/bench/lib.sh"
+WORK=$(mktemp -d "$BUILD/registry-bench.XXXXXX")  # on the build disk: /tmp may be tmpfs
+cleanup() {
+  for pid in "${BENCH_PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ROUNDS=${ROUNDS:-3}
+LAYERS=${LAYERS:-4}
+LAYER_MIB=${LAYER_MIB:-50}
+for tool in skopeo docker-registry /usr/bin/aws; do
+  command -v "$tool" >/dev/null || { echo "registry_bench: $tool is missing (make test-deps installs it)" >&2; exit 1; }
+done
+
+# An OCI layout of incompressible layers, built here with no network.
+python3 - "$WORK/layout" "$LAYERS" "$LAYER_MIB" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+root, layers, mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+blobs = os.path.join(root, "blobs", "sha256")
+os.makedirs(blobs)
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, d), "wb").write(data)
+    return "sha256:" + d, len(data)
+descs, diff_ids = [], []
+for i in range(layers):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        payload = os.urandom(mib << 20)
+        info = tarfile.TarInfo("layer%d/data.bin" % i)
+        info.size = len(payload)
+        t.addfile(info, io.BytesIO(payload))
+    diff_ids.append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
+    digest, size = put(gzip.compress(raw.getvalue(), compresslevel=1))
+    descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size})
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+cdigest, csize = put(config)
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdigest, "size": csize},
+                       "layers": descs}).encode()
+mdigest, msize = put(manifest)
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "digest": mdigest, "size": msize, "annotations": {"org.opencontainers.image.ref.name": "v1"}}]},
+          open(os.path.join(root, "index.json"), "w"))
+open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+PY
+IMAGE_BYTES=$(du -sb "$WORK/layout/blobs" | cut -f1)
+echo "== registry: $(nproc) cores, data on $(df --output=source "$WORK" | tail -1), image $((IMAGE_BYTES >> 20)) MiB in $LAYERS layers, $ROUNDS rounds"
+
+# The reference registry: filesystem storage, no auth, plain HTTP on loopback.
+REG_PORT=$(free_port)
+mkdir -p "$WORK/reference"
+cat >"$WORK/reference.yml" <<YML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $WORK/reference}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$REG_PORT}
+YML
+docker-registry serve "$WORK/reference.yml" >"$WORK/reference.log" 2>&1 &
+BENCH_PIDS+=($!)
+wait_http "http://127.0.0.1:$REG_PORT/v2/" 30 "${BENCH_PIDS[-1]}" || { cat "$WORK/reference.log" >&2; exit 1; }
+
+annex_start "$BUILD/bin/annexd" "$WORK" annexd
+export AWS_ACCESS_KEY_ID=$ANNEX_ROOT_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$ANNEX_ROOT_SECRET_ACCESS_KEY
+export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+aws_ecr() { /usr/bin/aws --endpoint-url "http://$ANNEX_ENDPOINT" ecr "$@"; }
+TOKEN=$(aws_ecr get-login-password)
+
+# seconds COMMAND...: wall time of one run, in seconds.
+seconds() {
+  local start=$EPOCHREALTIME
+  "$@" >/dev/null
+  awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
+}
+add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
+declare -A total=([annex-push]=0 [annex-pull]=0 [ref-push]=0 [ref-pull]=0)
+for ((r = 1; r <= ROUNDS; r++)); do
+  aws_ecr create-repository --repository-name "bench/app-$r" >/dev/null
+  t=$(seconds skopeo copy -q --dest-tls-verify=false --dest-creds "AWS:$TOKEN" \
+    "oci:$WORK/layout:v1" "docker://$ANNEX_ENDPOINT/bench/app-$r:v1")
+  total[annex-push]=$(add "${total[annex-push]}" "$t")
+  t=$(seconds skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout:v1" "docker://127.0.0.1:$REG_PORT/bench/app-$r:v1")
+  total[ref-push]=$(add "${total[ref-push]}" "$t")
+  rm -rf "$WORK/pulled"
+  t=$(seconds skopeo copy -q --src-tls-verify=false --src-creds "AWS:$TOKEN" \
+    "docker://$ANNEX_ENDPOINT/bench/app-$r:v1" "dir:$WORK/pulled")
+  total[annex-pull]=$(add "${total[annex-pull]}" "$t")
+  rm -rf "$WORK/pulled"
+  t=$(seconds skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$REG_PORT/bench/app-$r:v1" "dir:$WORK/pulled")
+  total[ref-pull]=$(add "${total[ref-pull]}" "$t")
+done
+
+python3 - "$IMAGE_BYTES" "$ROUNDS" "${total[annex-push]}" "${total[ref-push]}" "${total[annex-pull]}" "${total[ref-pull]}" <<'PY'
+import sys
+size, rounds = int(sys.argv[1]), int(sys.argv[2])
+ap, rp, al, rl = map(float, sys.argv[3:7])
+mbps = lambda t: size * rounds / t / 1e6
+for name, a, r in (("push", ap, rp), ("pull", al, rl)):
+    ratio = mbps(a) / mbps(r)
+    print("%s  annexd %7.1f MB/s   docker-registry %7.1f MB/s   ratio %.2fx   goal >= 1.00x   %s"
+          % (name, mbps(a), mbps(r), ratio, "ok" if ratio >= 1.0 else "MISSED"))
+PY
