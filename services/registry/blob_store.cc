@@ -67,10 +67,11 @@ BlobStore::BlobStore(os::FileSystem& fs, std::string root)
     : fs_(fs), root_(std::move(root)), uploads_(std::make_unique<UploadState>()) {}
 BlobStore::~BlobStore() = default;
 
-BlobStore::UploadLease::~UploadLease() {
+void BlobStore::UploadLease::Release() {
   if (!store_) return;
   std::lock_guard lock(store_->uploads_->mu);
   store_->uploads_->leased.erase(uuid_);
+  store_ = nullptr;
 }
 
 Status BlobStore::Init() {

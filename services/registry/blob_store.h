@@ -56,7 +56,10 @@ class BlobStore {
       other.store_ = nullptr;
     }
     UploadLease(const UploadLease&) = delete;
-    ~UploadLease();
+    ~UploadLease() { Release(); }
+    // Gives the upload up before the lease goes out of scope: a client
+    // sends its next request for the upload as soon as it has the answer.
+    void Release();
 
    private:
     friend class BlobStore;
@@ -64,7 +67,8 @@ class BlobStore {
     BlobStore* store_;
     std::string uuid_;
   };
-  // Aborted (BLOB_UPLOAD_INVALID) while another request holds it.
+  // Aborted (BLOB_UPLOAD_INVALID) while another request holds it. Appends
+  // and RegistryStore::CompleteUpload need it held.
   Result<UploadLease> Lease(std::string_view uuid);
 
   // Starts an empty upload file.

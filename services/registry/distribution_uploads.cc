@@ -10,9 +10,7 @@
 // (BLOB_UPLOAD_INVALID) rather than interleaved. Upload records and files
 // outlive a restart, so a client resumes where GET says it stopped.
 
-#include <mutex>
 #include <optional>
-#include <unordered_set>
 
 #include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
@@ -26,39 +24,6 @@ namespace {
 // Socket reads gather this much before one append: few pool hand-offs and
 // large writes, at a bounded cost per upload in flight.
 constexpr size_t kChunkBytes = size_t{4} << 20;
-
-// Marks an upload as being written by one request.
-class UploadLease {
- public:
-  explicit UploadLease(std::string uuid) : uuid_(std::move(uuid)) {
-    std::lock_guard lock(Mu());
-    held_ = Leased().insert(uuid_).second;
-  }
-  ~UploadLease() { Release(); }
-  // Before the response goes out: a client sends its next request for the
-  // upload as soon as it has the answer to this one.
-  void Release() {
-    if (!held_) return;
-    std::lock_guard lock(Mu());
-    Leased().erase(uuid_);
-    held_ = false;
-  }
-  UploadLease(const UploadLease&) = delete;
-  UploadLease& operator=(const UploadLease&) = delete;
-  bool held() const { return held_; }
-
- private:
-  static std::mutex& Mu() {
-    static std::mutex* mu = new std::mutex();
-    return *mu;
-  }
-  static std::unordered_set<std::string>& Leased() {
-    static auto* leased = new std::unordered_set<std::string>();
-    return *leased;
-  }
-  std::string uuid_;
-  bool held_ = false;
-};
 
 Status Busy() {
   return DistributionError("BLOB_UPLOAD_INVALID", "another request is writing this upload; retry when it is done");
@@ -165,24 +130,24 @@ Task<Status> PatchUpload(DistributionCall& call) {
   call.ctx.operation = "UploadLayerPart";
   ANNEX_CO_RETURN_IF_ERROR(AuthorizeRepository(call, "ecr:UploadLayerPart").status());
   ANNEX_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
-  UploadLease lease(upload.uuid);
-  if (!lease.held()) co_return Busy();
+  Result<BlobStore::UploadLease> lease = call.blobs().Lease(upload.uuid);
+  if (!lease.ok()) co_return Busy();
   ANNEX_CO_ASSIGN_OR_RETURN(uint64_t size, co_await UploadSize(call, upload.uuid));
   Status range = CheckContentRange(call.request(), size);
   if (!range.ok()) {
-    lease.Release();
+    lease->Release();
     co_return co_await SendWithRange(call, range, upload.uuid);
   }
   Result<uint64_t> appended = co_await AppendBody(call, upload.uuid, size);
   if (!appended.ok() && appended.status().code() == StatusCode::kOutOfRange) {
-    lease.Release();
+    lease->Release();
     co_return co_await SendWithRange(call, DistributionError("RANGE_INVALID", appended.status().message()),
                                      upload.uuid);
   }
   ANNEX_CO_RETURN_IF_ERROR(appended.status());
   // What is acknowledged survives a crash: a resumed upload continues from it.
   ANNEX_CO_RETURN_IF_ERROR(co_await call.ctx.blocking.Run([&] { return call.blobs().SyncUpload(upload.uuid); }));
-  lease.Release();
+  lease->Release();
   co_return co_await call.ctx.response.Send(Accepted(call, upload.uuid, *appended));
 }
 
@@ -206,10 +171,10 @@ Task<Status> PutUpload(DistributionCall& call) {
   ANNEX_CO_RETURN_IF_ERROR(AuthorizeRepository(call, "ecr:CompleteLayerUpload").status());
   ANNEX_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string digest, DigestParam(call));
-  UploadLease lease(upload.uuid);
-  if (!lease.held()) co_return Busy();
+  Result<BlobStore::UploadLease> lease = call.blobs().Lease(upload.uuid);
+  if (!lease.ok()) co_return Busy();
   ANNEX_CO_RETURN_IF_ERROR((co_await Finish(call, upload.uuid, digest)).status());
-  lease.Release();
+  lease->Release();
   co_return co_await call.ctx.response.Send(Created(call, digest));
 }
 
@@ -267,10 +232,10 @@ Task<Status> UploadStatus(DistributionCall& call, bool cancel) {
     ANNEX_CO_ASSIGN_OR_RETURN(uint64_t size, co_await UploadSize(call, upload.uuid));
     co_return co_await call.ctx.response.Send(Accepted(call, upload.uuid, size, 204));
   }
-  UploadLease lease(upload.uuid);
-  if (!lease.held()) co_return Busy();
+  Result<BlobStore::UploadLease> lease = call.blobs().Lease(upload.uuid);
+  if (!lease.ok()) co_return Busy();
   ANNEX_CO_RETURN_IF_ERROR(co_await call.ctx.blocking.Run([&] { return call.store().CancelUpload(upload.uuid); }));
-  lease.Release();
+  lease->Release();
   co_return co_await call.ctx.response.Send(DistributionResponse(204));
 }
 

@@ -140,7 +140,8 @@ Task<Answer> CompleteLayerUpload(EcrCall& call) {
       call.registry.store->CancelUpload(uuid).IgnoreError();
       return http::ApiStatus("LayerAlreadyExistsException", "The layer with digest '" + digest + "' already exists " + Where(call));
     }
-    // No lease here: CompleteUpload takes the upload as a whole.
+    // Held while publishing: a part still being appended would race the hash.
+    ANNEX_ASSIGN_OR_RETURN(BlobStore::UploadLease lease, call.registry.blobs->Lease(uuid));
     ANNEX_ASSIGN_OR_RETURN(uint64_t have, call.registry.blobs->UploadSize(uuid));
     if (have == 0) return http::ApiStatus("EmptyUploadException", "The upload with id '" + uuid + "' contains no layer parts");
     Result<uint64_t> done = call.registry.store->CompleteUpload(uuid, digest);
