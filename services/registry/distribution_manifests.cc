@@ -105,11 +105,8 @@ Task<Status> GetManifest(DistributionCall& call, bool head) {
   r.body = std::move(manifest->bytes);
   ANNEX_CO_RETURN_IF_ERROR(co_await call.ctx.response.Send(std::move(r)));
   if (!head) {
-    // After the answer: the pull time is bookkeeping the client need not wait for.
-    co_await call.ctx.blocking.Run([&] {
-      call.store().NotePull(call.account, call.path.name, manifest->digest);
-      return 0;
-    });
+    // In memory: the pull time is bookkeeping no pull should wait for.
+    call.store().NotePull(call.account, call.path.name, manifest->digest);
   }
   co_return Status::OK();
 }

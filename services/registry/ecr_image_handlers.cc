@@ -135,10 +135,7 @@ Task<Answer> BatchGetImage(EcrCall& call) {
       continue;
     }
     // Best effort: a pull is recorded for DescribeImages' lastRecordedPullTime.
-    (co_await call.Blocking([&] {
-      call.registry.store->NotePull(call.account, call.repository_name, m.digest);
-      return Status::OK();
-    })).IgnoreError();
+    call.registry.store->NotePull(call.account, call.repository_name, m.digest);
     Json image = {{"registryId", call.account},
                   {"repositoryName", call.repository_name},
                   {"imageId", ImageIdJson(m.digest, id.tag.value_or(""))},

@@ -52,7 +52,7 @@ std::string RepositoryFeedId(std::string_view account, std::string_view repo) {
 RegistryStore::RegistryStore(std::unique_ptr<store::LmdbEnv> env, BlobStore& blobs, os::Clock& clock,
                              const Options& options)
     : env_(std::move(env)), t_(std::make_unique<Tables>()), blobs_(blobs), clock_(clock), options_(options) {}
-RegistryStore::~RegistryStore() = default;
+RegistryStore::~RegistryStore() { FlushPulls().IgnoreError(); }
 
 Result<std::unique_ptr<RegistryStore>> RegistryStore::Open(const std::string& dir, BlobStore& blobs,
                                                            os::Clock& clock, const Options& options) {
@@ -289,24 +289,9 @@ Result<ManifestRecord> RegistryStore::GetManifest(std::string_view account, std:
   }
   ANNEX_ASSIGN_OR_RETURN(auto m, txn.Get(t_->manifests, prefix + digest));
   if (!m) return ManifestUnknown(reference);
-  return DecodeManifest(digest, *m);
-}
-
-void RegistryStore::NotePull(std::string_view account, std::string_view repo, std::string_view digest) {
-  // Approximate, as ECR's lastRecordedPullTime is: at most one write a minute per image.
-  constexpr int64_t kResolutionMs = 60'000;
-  int64_t now = os::ToUnixMillis(clock_.Now());
-  Result<ManifestRecord> current = GetManifest(account, repo, digest);
-  if (!current.ok() || now - current->last_pulled_ms < kResolutionMs) return;
-  Result<store::WriteTxn> txn = env_->BeginWrite();
-  if (!txn.ok()) return;
-  std::string key = JoinKey({account, repo, digest});
-  Result<std::optional<std::string_view>> v = txn->Get(t_->manifests, key);
-  if (!v.ok() || !*v) return;
-  Result<ManifestRecord> m = DecodeManifest(digest, **v);
-  if (!m.ok()) return;
-  m->last_pulled_ms = now;
-  if (txn->Put(t_->manifests, key, EncodeManifest(*m)).ok()) txn->Commit().IgnoreError();
+  ANNEX_ASSIGN_OR_RETURN(ManifestRecord record, DecodeManifest(digest, *m));
+  t_->OverlayPull(prefix + digest, record);
+  return record;
 }
 
 Status RegistryStore::DeleteManifest(std::string_view account, std::string_view repo, std::string_view digest) {
@@ -405,6 +390,7 @@ Result<std::vector<ImageEntry>> RegistryStore::ListImages(std::string_view accou
     std::string_view digest = c.key().substr(prefix.size());
     ImageEntry e;
     ANNEX_ASSIGN_OR_RETURN(e.manifest, DecodeManifest(digest, c.value()));
+    t_->OverlayPull(c.key(), e.manifest);
     if (auto it = tags_of.find(digest); it != tags_of.end()) e.tags = std::move(it->second);
     out.push_back(std::move(e));
   }

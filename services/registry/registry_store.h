@@ -161,8 +161,11 @@ class RegistryStore {
   // By digest ("sha256:…") or by tag.
   Result<ManifestRecord> GetManifest(std::string_view account, std::string_view repo,
                                      std::string_view reference) const;
-  // Records a pull (DescribeImages' lastRecordedPullTime); best effort.
+  // Records a pull (DescribeImages' lastRecordedPullTime) in memory: reads
+  // see it at once, FlushPulls (every collector pass, and on close) writes
+  // it. Approximate, as ECR's is; a crash may lose the latest pulls' times.
   void NotePull(std::string_view account, std::string_view repo, std::string_view digest);
+  Status FlushPulls();
   // Deletes a manifest and every tag pointing at it. FailedPrecondition
   // while an index in the repository still lists it.
   Status DeleteManifest(std::string_view account, std::string_view repo, std::string_view digest);

@@ -42,8 +42,34 @@ Status RegistryStore::Tables::Unlink(store::WriteTxn& txn, const std::string& ke
   return Status::OK();
 }
 
+void RegistryStore::NotePull(std::string_view account, std::string_view repo, std::string_view digest) {
+  int64_t now = os::ToUnixMillis(clock_.Now());
+  std::lock_guard lock(t_->pulls_mu);
+  t_->pending_pulls[JoinKey({account, repo, digest})] = now;
+}
+
+Status RegistryStore::FlushPulls() {
+  std::map<std::string, int64_t, std::less<>> pulls;
+  {
+    std::lock_guard lock(t_->pulls_mu);
+    pulls.swap(t_->pending_pulls);
+  }
+  if (pulls.empty()) return Status::OK();
+  ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
+  for (const auto& [key, when] : pulls) {
+    ANNEX_ASSIGN_OR_RETURN(auto v, txn.Get(t_->manifests, key));
+    if (!v) continue;  // deleted since
+    ANNEX_ASSIGN_OR_RETURN(ManifestRecord m, DecodeManifest(key.substr(key.rfind('\0') + 1), *v));
+    if (m.last_pulled_ms >= when) continue;
+    m.last_pulled_ms = when;
+    ANNEX_RETURN_IF_ERROR(txn.Put(t_->manifests, key, EncodeManifest(m)));
+  }
+  return txn.Commit();
+}
+
 Result<RegistryStore::GcStats> RegistryStore::CollectGarbage(size_t max_items) {
   GcStats stats;
+  ANNEX_RETURN_IF_ERROR(FlushPulls());
   int64_t now = os::ToUnixMillis(clock_.Now());
   // 1. Links no manifest of their repository references, once past the
   //    grace period a push needs between its blobs and its manifest. One

@@ -3,6 +3,8 @@
 // a transaction (private to registry_store*.cc).
 
 #include <atomic>
+#include <map>
+#include <mutex>
 
 #include "appliance/os/clock.h"
 #include "services/registry/registry_store.h"
@@ -13,6 +15,17 @@ struct RegistryStore::Tables {
   store::Table repositories, manifests, tags, repo_blobs, blobs, unreferenced, uploads;
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> stored_bytes{0};
+  // Pull times not yet written (manifest key → Unix ms): a pull costs no
+  // write; FlushPulls writes them in one transaction.
+  std::mutex pulls_mu;
+  std::map<std::string, int64_t, std::less<>> pending_pulls;
+
+  // Gives `m` its latest pull time, written or not.
+  void OverlayPull(std::string_view manifest_key, ManifestRecord& m) {
+    std::lock_guard lock(pulls_mu);
+    auto it = pending_pulls.find(manifest_key);
+    if (it != pending_pulls.end() && it->second > m.last_pulled_ms) m.last_pulled_ms = it->second;
+  }
 
   Result<RepositoryRecord> Repository(const store::ReadTxn& txn, std::string_view account,
                                       std::string_view name) const;
