@@ -5,10 +5,7 @@
 #include "appliance/core/strings.h"
 #include "appliance/os/file_system.h"
 #include "services/registry/repository_name.h"
-#if __has_include("services/registry/image_import.h")
 #include "services/registry/image_import.h"
-#define ANNEX_REGISTRY_HAS_IMPORT 1
-#endif
 
 namespace annex::registry {
 namespace {
@@ -130,8 +127,9 @@ class RegistryControl final : public service::ServiceControl {
     return state.dump();
   }
 
+  // Importing an archive again stores nothing new (blobs and manifests are
+  // content-addressed) and reports the same images: idempotent, as commands must be.
   Result<std::string> Import(const std::string& path, const std::string& repository) {
-#ifdef ANNEX_REGISTRY_HAS_IMPORT
     ImportOptions options;
     options.repository = repository;
     auto imported = ImportArchive(*registry_, registry_->env.root_account_id, path, options);
@@ -141,10 +139,6 @@ class RegistryControl final : public service::ServiceControl {
       text += " " + i.repository + (i.tag.empty() ? "@" + i.digest : ":" + i.tag);
     }
     return text;
-#else
-    (void)repository;
-    return Status::Unavailable("image import is not available in this build; cannot import " + path);
-#endif
   }
 
   std::shared_ptr<Registry> registry_;

@@ -34,7 +34,7 @@ annex_start() {
   for attempt in 1 2 3; do
     port=$(free_port)
     mkdir -p "$work/$name-data"
-    "$bin" --data-dir "$work/$name-data" --listen "127.0.0.1:$port" --log-level warn "$@" \
+    "$bin" --data-dir "$work/$name-data" --listen "127.0.0.1:$port" --log-level ${ANNEX_LOG_LEVEL:-warn} "$@" \
       >"$work/$name.log" 2>&1 &
     ANNEX_PID=$!
     BENCH_PIDS+=("$ANNEX_PID")
@@ -52,7 +52,7 @@ stop_pid() {
   local pid=$1 i
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null

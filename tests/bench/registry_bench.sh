@@ -4,9 +4,14 @@
 # back, and the same into Debian's docker-registry (the reference
 # distribution registry, filesystem storage on the same disk), in the same
 # run. Each round pushes to a fresh repository so every layer really
-# travels. Goal: annexd >= 1.0x the reference on push and on pull.
+# travels, then pulls it with one client and with CLIENTS at once (several
+# hosts pulling the same image, as a service scaling out does); the two
+# servers take turns going first. Goal: annexd >= 1.0x the reference on
+# push and on pull. One skopeo pulling alone is bound by its own hashing
+# and writing, so that ratio sits at parity; concurrent pulls show the
+# server's own cost.
 #
-#   tests/bench/registry_bench.sh [BUILD_DIR]   (env: ROUNDS=3, LAYERS=4, LAYER_MIB=50)
+#   tests/bench/registry_bench.sh [BUILD_DIR]   (env: ROUNDS=5, LAYERS=4, LAYER_MIB=50, CLIENTS=3)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -18,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
+CLIENTS=${CLIENTS:-3}
 LAYERS=${LAYERS:-4}
 LAYER_MIB=${LAYER_MIB:-50}
 for tool in skopeo docker-registry /usr/bin/aws; do
@@ -87,30 +93,64 @@ seconds() {
   awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
 }
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
-declare -A total=([annex-push]=0 [annex-pull]=0 [ref-push]=0 [ref-pull]=0)
+# Pulled copies go to memory where there is room, so the disk is not what is measured.
+PULLS=/dev/shm
+[[ -d $PULLS && -w $PULLS ]] || PULLS=$WORK
+PULL_DIR=$(mktemp -d "$PULLS/registry-bench-pull.XXXXXX")
+trap 'cleanup; rm -rf "$PULL_DIR"' EXIT
+
+# push SERVER ROUND, pull SERVER ROUND, pull_many SERVER ROUND: one timed copy.
+endpoint() { [[ $1 == annex ]] && echo "$ANNEX_ENDPOINT" || echo "127.0.0.1:$REG_PORT"; }
+creds() { [[ $1 == annex ]] && echo "AWS:$TOKEN" || echo "none:none"; }
+push() {
+  local auth=(--dest-creds "$(creds "$1")")
+  [[ $1 == annex ]] || auth=()
+  skopeo copy -q --dest-tls-verify=false "${auth[@]}" "oci:$WORK/layout:v1" "docker://$(endpoint "$1")/bench/app-$2:v1"
+}
+pull_one() {
+  local auth=(--src-creds "$(creds "$1")")
+  [[ $1 == annex ]] || auth=()
+  rm -rf "$PULL_DIR/$3"
+  skopeo copy -q --src-tls-verify=false "${auth[@]}" "docker://$(endpoint "$1")/bench/app-$2:v1" "dir:$PULL_DIR/$3"
+}
+pull() { pull_one "$1" "$2" single; }
+pull_many() {
+  local pids=() c status=0
+  for ((c = 1; c <= CLIENTS; c++)); do
+    pull_one "$1" "$2" "client-$c" &
+    pids+=($!)
+  done
+  for c in "${pids[@]}"; do wait "$c" || status=1; done
+  rm -rf "$PULL_DIR"/client-*
+  return $status
+}
+
+declare -A total
+for key in push pull many; do total[annex-$key]=0; total[ref-$key]=0; done
 for ((r = 1; r <= ROUNDS; r++)); do
   aws_ecr create-repository --repository-name "bench/app-$r" >/dev/null
-  t=$(seconds skopeo copy -q --dest-tls-verify=false --dest-creds "AWS:$TOKEN" \
-    "oci:$WORK/layout:v1" "docker://$ANNEX_ENDPOINT/bench/app-$r:v1")
-  total[annex-push]=$(add "${total[annex-push]}" "$t")
-  t=$(seconds skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout:v1" "docker://127.0.0.1:$REG_PORT/bench/app-$r:v1")
-  total[ref-push]=$(add "${total[ref-push]}" "$t")
-  rm -rf "$WORK/pulled"
-  t=$(seconds skopeo copy -q --src-tls-verify=false --src-creds "AWS:$TOKEN" \
-    "docker://$ANNEX_ENDPOINT/bench/app-$r:v1" "dir:$WORK/pulled")
-  total[annex-pull]=$(add "${total[annex-pull]}" "$t")
-  rm -rf "$WORK/pulled"
-  t=$(seconds skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$REG_PORT/bench/app-$r:v1" "dir:$WORK/pulled")
-  total[ref-pull]=$(add "${total[ref-pull]}" "$t")
+  order=(annex ref)
+  ((r % 2)) || order=(ref annex)
+  for step in push pull pull_many; do
+    for server in "${order[@]}"; do
+      key=${step#pull_}
+      [[ $step == pull_many ]] && key=many
+      t=$(seconds "$step" "$server" "$r")
+      total[$server-$key]=$(add "${total[$server-$key]}" "$t")
+    done
+  done
 done
+rm -rf "$PULL_DIR"
 
-python3 - "$IMAGE_BYTES" "$ROUNDS" "${total[annex-push]}" "${total[ref-push]}" "${total[annex-pull]}" "${total[ref-pull]}" <<'PY'
+python3 - "$IMAGE_BYTES" "$ROUNDS" "$CLIENTS" "${total[annex-push]}" "${total[ref-push]}" \
+  "${total[annex-pull]}" "${total[ref-pull]}" "${total[annex-many]}" "${total[ref-many]}" <<'PY'
 import sys
-size, rounds = int(sys.argv[1]), int(sys.argv[2])
-ap, rp, al, rl = map(float, sys.argv[3:7])
-mbps = lambda t: size * rounds / t / 1e6
-for name, a, r in (("push", ap, rp), ("pull", al, rl)):
-    ratio = mbps(a) / mbps(r)
-    print("%s  annexd %7.1f MB/s   docker-registry %7.1f MB/s   ratio %.2fx   goal >= 1.00x   %s"
-          % (name, mbps(a), mbps(r), ratio, "ok" if ratio >= 1.0 else "MISSED"))
+size, rounds, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ap, rp, al, rl, am, rm = map(float, sys.argv[4:10])
+mbps = lambda t, n=1: size * rounds * n / t / 1e6
+rows = (("push", mbps(ap), mbps(rp)), ("pull, 1 client", mbps(al), mbps(rl)),
+        ("pull, %d clients" % clients, mbps(am, clients), mbps(rm, clients)))
+for name, a, r in rows:
+    print("%-17s annexd %7.1f MB/s   docker-registry %7.1f MB/s   ratio %.2fx   goal >= 1.00x   %s"
+          % (name, a, r, a / r, "ok" if a / r >= 1.0 else "MISSED"))
 PY
