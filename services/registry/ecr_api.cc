@@ -5,9 +5,8 @@
 
 #include "appliance/core/log.h"
 #include "appliance/http/api_error.h"
-#include "appliance/service/authorizer.h"
 #include "services/registry/ecr_call.h"
-#include "services/registry/ecr_repository_policy.h"
+#include "services/registry/registry_authorize.h"
 #include "services/registry/repository_name.h"
 
 namespace annex::registry {
@@ -110,35 +109,19 @@ Task<Status> Respond(service::RequestContext& ctx, const Json& answer) {
 
 }  // namespace
 
-// The root of an account acts freely in its own registry; everyone else as
-// their IAM policies and the repository's policy allow. GetAuthorizationToken
-// is on "*"; listings are on all of the registry's repositories.
+// As registry_authorize.h decides for every API. GetAuthorizationToken and
+// DescribeRegistry are on "*" (IAM's resource type for them); listings
+// without a name are on all of the registry's repositories.
 Status AuthorizeOn(const EcrCall& call, std::string_view op, std::string_view name, const RepositoryRecord* repo) {
-  const auth::Principal& p = call.ctx.principal;
-  if (p.is_root() && p.account_id == call.account) return Status::OK();
-  service::AccessRequest request;
-  request.action = "ecr:" + std::string(op);
-  request.resource = op == "GetAuthorizationToken" ? "*" : call.registry.RepositoryArn(call.account, name.empty() ? "*" : name);
-  request.resource_account = call.account;
-  std::shared_ptr<const policy::Policy> resource_policy;
-  if (repo && !repo->policy.empty()) {
-    Result<std::shared_ptr<const policy::Policy>> compiled = CompileRepositoryPolicy(repo->policy);
-    if (!compiled.ok()) {
-      // A stored policy that no longer compiles must neither grant nor deny silently.
-      log::Error("registry: stored repository policy does not compile", {{"repository", std::string(name)}});
-      return Status::Internal("repository policy unreadable");
-    }
-    resource_policy = std::move(*compiled);
-    request.resource_policy = resource_policy.get();
-  }
-  const service::Authorizer* authorizer = call.registry.env.authorizer;
-  std::string denial = "User: " + p.arn + " is not authorized to perform: " + request.action + " on resource: " +
-                       request.resource;
-  if (!authorizer) return http::ApiStatus("AccessDeniedException", denial);
-  policy::AuthorizationRequest evaluated;
-  policy::Verdict v = authorizer->Check(call.ctx, request, &evaluated);
-  if (v.allowed()) return Status::OK();
-  return http::ApiStatus("AccessDeniedException", policy::DenialMessage(evaluated, v));
+  RegistryAccess access;
+  access.action = "ecr:" + std::string(op);
+  const bool registry_wide = op == "GetAuthorizationToken" || op == "DescribeRegistry";
+  access.resource = registry_wide ? "*" : call.registry.RepositoryArn(call.account, name.empty() ? "*" : name);
+  access.account = call.account;
+  access.repository = repo;
+  Status s = AuthorizeRegistry(call.registry, call.ctx, access);
+  if (s.code() == StatusCode::kPermissionDenied) return http::ApiStatus("AccessDeniedException", s.message());
+  return s;
 }
 
 http::Task<Status> HandleEcr(Registry& registry, service::RequestContext& ctx) {
