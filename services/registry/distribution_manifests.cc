@@ -9,6 +9,7 @@
 #include "services/registry/digest.h"
 #include "services/registry/distribution_call.h"
 #include "services/registry/distribution_errors.h"
+#include "services/registry/image_tag.h"
 #include "services/registry/manifest.h"
 
 namespace annex::registry {
@@ -25,7 +26,7 @@ Result<Reference> ParseReference(std::string_view ref) {
     if (!IsValidDigest(ref)) return DistributionError("DIGEST_INVALID", "invalid digest: " + std::string(ref.substr(0, 80)));
     return Reference{true, std::string(ref)};
   }
-  if (!IsValidTag(ref)) {
+  if (!IsValidImageTag(ref)) {
     return DistributionError("TAG_INVALID", "invalid tag: must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
   }
   return Reference{false, std::string(ref)};

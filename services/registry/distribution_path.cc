@@ -96,15 +96,6 @@ bool IsValidRepositoryName(std::string_view name) {
   return true;
 }
 
-bool IsValidTag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 128) return false;
-  if (!IsAlnum(tag.front()) && tag.front() != '_') return false;
-  for (char c : tag) {
-    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') return false;
-  }
-  return true;
-}
-
 bool IsValidUploadId(std::string_view uuid) {
   if (uuid.empty() || uuid.size() > 128) return false;
   for (char c : uuid) {

@@ -39,8 +39,6 @@ Result<DistributionPath> ParseDistributionPath(std::string_view raw_path);
 // ECR's repository name rule: 2–256 characters of
 // (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*
 bool IsValidRepositoryName(std::string_view name);
-// [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
-bool IsValidTag(std::string_view tag);
 // Upload ids the store hands out: 1–128 of [0-9a-zA-Z_-].
 bool IsValidUploadId(std::string_view uuid);
 

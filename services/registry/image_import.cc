@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "appliance/http/api_error.h"
+#include "services/registry/image_tag.h"
 #include "services/registry/manifest.h"
 #include "services/registry/repository_name.h"
 
@@ -50,6 +51,8 @@ Result<std::vector<std::set<Target>>> AssignTargets(const ArchivePlan& plan, std
         if (!forced->tag.empty()) r.tag = forced->tag;
       }
       if (r.tag.empty()) r.tag = "latest";
+      // Archive names (RepoTags, ref.name) and --repository alike: one rule for every tag.
+      ANNEX_RETURN_IF_ERROR(ValidateImageTag(r.tag, forced && !forced->tag.empty() ? "repository" : "RepoTags"));
       if (r.repository.empty()) {
         return Refuse("the archive does not name a repository for its image" +
                       (m.references.empty() ? std::string() : " tagged '" + r.tag + "'") +

@@ -463,6 +463,47 @@ class CrossAccountTest(RegistryBase):
         self.assertTrue(owner.isdigit())
 
 
+@unittest.skipUnless(have(SKOPEO), "skopeo is not installed")
+class OneRuleForEveryApiTest(RegistryBase):
+    """The JSON API and /v2/ agree: on tags, on compiled repository policies, on what binds the root."""
+
+    def inspect(self, ref, check=True):
+        return self.skopeo("inspect", "--raw", "--tls-verify=false", "--creds", "AWS:" + self.password,
+                           f"docker://{self.host}/{ref}", check=check)
+
+    def test_a_tag_set_by_put_image_pulls(self):
+        repo = self.create_repo("agree/tags")
+        layout, desc, manifest = self.simple_layout("agree-tags")
+        self.push(f"oci:{layout.root}:v1", f"{repo}:v1")
+        self.ecr("PutImage", {"repositoryName": repo, "imageManifest": manifest.decode(), "imageTag": "v1.0_json-set"})
+        self.assertEqual(self.inspect(f"{repo}:v1.0_json-set").stdout.encode().strip(), manifest.strip())
+        status, _, body = self.ecr_raw("PutImage", {"repositoryName": repo, "imageManifest": manifest.decode(),
+                                                    "imageTag": "not pullable"})
+        self.assertEqual((status, json.loads(body)["__type"].split("#")[-1]), (400, "InvalidParameterException"))
+
+    def ecr_raw(self, op, body):
+        return self.daemon.signed("POST", "/", body=json.dumps(body), service="ecr",
+                                  headers={"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921." + op,
+                                           "Content-Type": "application/x-amz-json-1.1"})
+
+    def test_root_denied_by_the_policy_everywhere_but_the_policy(self):
+        repo = self.create_repo("agree/root")
+        layout, _, _ = self.simple_layout("agree-root")
+        self.push(f"oci:{layout.root}:v1", f"{repo}:v1")
+        # ECR's usual form: no Resource, the repository it is attached to.
+        deny = {"Version": "2012-10-17", "Statement": [{
+            "Sid": "nopull", "Effect": "Deny", "Principal": "*", "Action": ["ecr:BatchGetImage", "ecr:DescribeImages"]}]}
+        self.ecr("SetRepositoryPolicy", {"repositoryName": repo, "policyText": json.dumps(deny)})
+        status, _, body = self.v2("GET", f"/v2/{repo}/manifests/v1")
+        self.assertEqual((status, self.error(body)), (403, "DENIED"))
+        self.assertNotEqual(self.inspect(f"{repo}:v1", check=False).returncode, 0)
+        status, _, body = self.ecr_raw("DescribeImages", {"repositoryName": repo})
+        self.assertEqual((status, json.loads(body)["__type"].split("#")[-1]), (400, "AccessDeniedException"))
+        self.ecr("GetRepositoryPolicy", {"repositoryName": repo})
+        self.ecr("DeleteRepositoryPolicy", {"repositoryName": repo})
+        self.inspect(f"{repo}:v1")
+
+
 @unittest.skipUnless(have(PODMAN) and os.geteuid() == 0, "podman as root is needed")
 class PodmanTest(RegistryBase):
     def podman(self, *args, stdin=None, check=True):

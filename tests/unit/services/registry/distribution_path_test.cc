@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "services/registry/distribution_errors.h"
+#include "services/registry/image_tag.h"
 
 namespace annex::registry {
 namespace {
@@ -81,14 +82,25 @@ TEST(DistributionPathTest, NameRules) {
 }
 
 TEST(DistributionPathTest, TagRules) {
-  EXPECT_TRUE(IsValidTag("latest"));
-  EXPECT_TRUE(IsValidTag("_v1.2-rc"));
-  EXPECT_TRUE(IsValidTag(std::string(128, 'a')));
-  EXPECT_FALSE(IsValidTag(std::string(129, 'a')));
-  EXPECT_FALSE(IsValidTag(".v1"));
-  EXPECT_FALSE(IsValidTag("-v1"));
-  EXPECT_FALSE(IsValidTag("a:b"));
-  EXPECT_FALSE(IsValidTag(""));
+  EXPECT_TRUE(IsValidImageTag("latest"));
+  EXPECT_TRUE(IsValidImageTag("_v1.2-rc"));
+  EXPECT_TRUE(IsValidImageTag(std::string(128, 'a')));
+  EXPECT_FALSE(IsValidImageTag(std::string(129, 'a')));
+  EXPECT_FALSE(IsValidImageTag(".v1"));
+  EXPECT_FALSE(IsValidImageTag("-v1"));
+  EXPECT_FALSE(IsValidImageTag("a:b"));
+  EXPECT_FALSE(IsValidImageTag(""));
+}
+
+// Every path that sets a tag answers with the same rule; the ECR API's
+// wording is InvalidParameterException.
+TEST(DistributionPathTest, TagValidationForTheJsonApis) {
+  EXPECT_TRUE(ValidateImageTag("v1.2_rc-3").ok());
+  Status bad = ValidateImageTag("has space");
+  EXPECT_EQ(bad.subcode(), "InvalidParameterException");
+  EXPECT_NE(bad.message().find("imageTag"), std::string::npos);
+  EXPECT_FALSE(ValidateImageTag(std::string(129, 'a'), "repository").ok());
+  EXPECT_FALSE(ValidateImageTag("a/b").ok());
 }
 
 TEST(DistributionErrorsTest, ShapeAndStatuses) {
