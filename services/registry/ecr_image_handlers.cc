@@ -77,33 +77,35 @@ Task<Answer> ListImages(EcrCall& call) {
   co_return out;
 }
 
-Task<Answer> DescribeImages(EcrCall& call) {
-  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<ImageId> ids, ParseImageIds(call, 1, kMaxBatchImageIds));
-  ANNEX_CO_ASSIGN_OR_RETURN(TagFilter filter, ParseTagFilter(call));
-  ANNEX_CO_ASSIGN_OR_RETURN(auto max, call.params.Long("maxResults", 1, kMaxListResults));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string after, ReadNextToken(call));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<ImageEntry> images, co_await LoadImages(call));
+namespace {
+
+// DescribeImages with imageIds: each must resolve (ImageNotFoundException otherwise).
+Task<Answer> DescribeImagesById(EcrCall& call, const std::vector<ImageId>& ids,
+                                const std::vector<ImageEntry>& images) {
   Json out = {{"imageDetails", Json::array()}};
-  if (!ids.empty()) {
-    for (const ImageId& id : ids) {
-      Resolved r = co_await call.Blocking([&] { return ResolveImage(call, id); });
-      if (r.failure_code == "InvalidImageDigest" || r.failure_code == "MissingDigestAndTag") {
-        co_return InvalidParameter(r.failure_reason);
-      }
-      const ImageEntry* found = nullptr;
-      for (const ImageEntry& e : images) {
-        if (r.manifest && e.manifest.digest == r.manifest->digest) found = &e;
-      }
-      if (!found) {
-        co_return http::ApiStatus("ImageNotFoundException",
-                                  "The image with " + DescribeImageId(id) + " does not exist within the repository with name '" +
-                                      call.repository_name + "' in the registry with id '" + call.account + "'");
-      }
-      out["imageDetails"].push_back(ImageDetail(call, *found));
+  for (const ImageId& id : ids) {
+    Resolved r = co_await call.Blocking([&] { return ResolveImage(call, id); });
+    if (r.failure_code == "InvalidImageDigest" || r.failure_code == "MissingDigestAndTag") {
+      co_return InvalidParameter(r.failure_reason);
     }
-    co_return out;
+    const ImageEntry* found = nullptr;
+    for (const ImageEntry& e : images) {
+      if (r.manifest && e.manifest.digest == r.manifest->digest) found = &e;
+    }
+    if (!found) {
+      co_return http::ApiStatus("ImageNotFoundException",
+                                "The image with " + DescribeImageId(id) + " does not exist within the repository with name '" +
+                                    call.repository_name + "' in the registry with id '" + call.account + "'");
+    }
+    out["imageDetails"].push_back(ImageDetail(call, *found));
   }
-  size_t limit = static_cast<size_t>(max.value_or(kDefaultListResults));
+  co_return out;
+}
+
+// One page of every image passing `filter`, in digest order after `after`.
+Json DescribeImagesPage(const EcrCall& call, const std::vector<ImageEntry>& images, TagFilter filter,
+                        const std::string& after, size_t limit) {
+  Json out = {{"imageDetails", Json::array()}};
   std::string last;
   for (const ImageEntry& e : images) {
     if (!Passes(filter, e) || (!after.empty() && e.manifest.digest <= after)) continue;
@@ -114,7 +116,30 @@ Task<Answer> DescribeImages(EcrCall& call) {
     out["imageDetails"].push_back(ImageDetail(call, e));
     last = e.manifest.digest;
   }
-  co_return out;
+  return out;
+}
+
+}  // namespace
+
+// imageIds is optional (the model's DescribeImagesRequest): without it every
+// image, filtered by tagStatus and paged (100 a page by default); with it
+// (1–100 ids) exactly those, and then no paging.
+Task<Answer> DescribeImages(EcrCall& call) {
+  const Json* given = call.params.Member("imageIds");
+  const bool by_id = given && !given->is_null();
+  std::vector<ImageId> ids;
+  if (by_id) {
+    ANNEX_CO_ASSIGN_OR_RETURN(ids, ParseImageIds(call, 1, kMaxBatchImageIds));
+  }
+  ANNEX_CO_ASSIGN_OR_RETURN(TagFilter filter, ParseTagFilter(call));
+  ANNEX_CO_ASSIGN_OR_RETURN(auto max, call.params.Long("maxResults", 1, kMaxListResults));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string after, ReadNextToken(call));
+  if (by_id && (max || !after.empty())) {
+    co_return InvalidParameter("maxResults and nextToken cannot be used when you specify images with imageIds");
+  }
+  ANNEX_CO_ASSIGN_OR_RETURN(std::vector<ImageEntry> images, co_await LoadImages(call));
+  if (by_id) co_return co_await DescribeImagesById(call, ids, images);
+  co_return DescribeImagesPage(call, images, filter, after, static_cast<size_t>(max.value_or(kDefaultListResults)));
 }
 
 Task<Answer> BatchGetImage(EcrCall& call) {

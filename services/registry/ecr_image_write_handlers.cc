@@ -3,6 +3,7 @@
 #include "appliance/http/api_error.h"
 #include "services/registry/digest.h"
 #include "services/registry/ecr_images.h"
+#include "services/registry/image_tag.h"
 #include "services/registry/manifest.h"
 
 namespace annex::registry {
@@ -68,12 +69,24 @@ Status PutError(const EcrCall& call, Status s, const std::optional<std::string>&
   return ToEcrError(call, std::move(s));
 }
 
+// A refused deletion, by tag or by digest, as BatchDeleteImage reports it:
+// the store refuses to remove an image an index still lists.
+Json DeleteFailure(const ImageId& id, const Status& s) {
+  if (s.subcode() == "ImageReferencedByManifestList") {
+    return ImageFailure(id, "ImageReferencedByManifestList",
+                        "Requested image is referenced by a manifest list: " + s.message());
+  }
+  return ImageFailure(id, "ImageNotFound", "Requested image not found");
+}
+
 }  // namespace
 
 Task<Answer> PutImage(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::string bytes, call.params.RequiredString("imageManifest", 1, kMaxManifestBytes));
   ANNEX_CO_ASSIGN_OR_RETURN(auto media_type, call.params.String("imageManifestMediaType"));
   ANNEX_CO_ASSIGN_OR_RETURN(auto tag, call.params.String("imageTag", 1, kMaxImageTag));
+  // Stricter than ECR's 1–300 characters: a tag /v2/ clients could not pull is refused here.
+  if (tag) ANNEX_CO_RETURN_IF_ERROR(ValidateImageTag(*tag));
   ANNEX_CO_ASSIGN_OR_RETURN(auto claimed, call.params.String("imageDigest"));
   ANNEX_CO_ASSIGN_OR_RETURN(RepositoryRecord repo, RequireRepository(call));
   Result<Manifest> parsed = ParseManifest(bytes, media_type.value_or(""));
@@ -115,16 +128,12 @@ Task<Answer> BatchDeleteImage(EcrCall& call) {
       if (!r.manifest) return ImageFailure(id, r.failure_code, r.failure_reason);
       if (id.tag) {
         Result<std::string> d = store.DeleteTag(call.account, call.repository_name, *id.tag, /*delete_untagged=*/true);
-        if (!d.ok()) return ImageFailure(id, "ImageNotFound", "Requested image not found");
+        if (!d.ok()) return DeleteFailure(id, d.status());  // the tag stays
         deleted.push_back(ImageIdJson(*d, *id.tag));
         return nullptr;
       }
       Status s = store.DeleteManifest(call.account, call.repository_name, r.manifest->digest);
-      if (s.code() == StatusCode::kFailedPrecondition) {
-        return ImageFailure(id, "ImageReferencedByManifestList",
-                            "Requested image is referenced by a manifest list: " + s.message());
-      }
-      if (!s.ok()) return ImageFailure(id, "ImageNotFound", "Requested image not found");
+      if (!s.ok()) return DeleteFailure(id, s);
       deleted.push_back(ImageIdJson(r.manifest->digest, ""));
       return nullptr;
     });

@@ -10,6 +10,8 @@ namespace annex::registry {
 namespace {
 
 constexpr int64_t kMaxDescribeResults = 1000;
+// Without maxResults ECR answers up to 100 and a nextToken (the model's documentation).
+constexpr int64_t kDefaultDescribeResults = 100;
 constexpr size_t kMaxRepositoryNames = 100;
 
 Result<TagMutability> ParseMutability(const std::string& value) {
@@ -87,7 +89,7 @@ Task<Answer> DescribeRepositories(EcrCall& call) {
     }
     co_return out;
   }
-  size_t limit = static_cast<size_t>(max.value_or(kMaxDescribeResults));
+  size_t limit = static_cast<size_t>(max.value_or(kDefaultDescribeResults));
   // One more than asked tells whether a next page exists.
   Result<std::vector<RepositoryRecord>> repos = co_await call.Blocking(
       [&] { return call.registry.store->ListRepositories(call.account, after, limit + 1); });

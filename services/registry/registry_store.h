@@ -152,8 +152,9 @@ class RegistryStore {
     bool created = false;  // a manifest new to the repository
   };
   // Stores the manifest (every blob it references must be in the
-  // repository: MANIFEST_BLOB_UNKNOWN; every child of an index must be a
-  // manifest in it: MANIFEST_UNKNOWN) and points `tag` at it when given.
+  // repository, and every child of an index a manifest in it: both
+  // MANIFEST_BLOB_UNKNOWN, as the distribution spec names a missing
+  // reference) and points `tag` at it when given.
   // An IMMUTABLE repository refuses to move an existing tag
   // (ImageTagAlreadyExistsException / TAG_INVALID at the API).
   Result<PutManifestResult> PutManifest(std::string_view account, std::string_view repo, std::string_view bytes,

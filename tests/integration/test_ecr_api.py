@@ -318,6 +318,107 @@ class EcrBoto3Test(AnnexTestCase):
             theirs.delete_repository(repositoryName=repo, registryId=self.account)
         self.assertEqual(self.code(e), "AccessDeniedException")
 
+    def test_describe_images_without_image_ids_lists_and_pages(self):
+        repo = self.repo()
+        tagged = {push_image(self.ecr, repo, f"t{i}", f"desc{repo}{i}")[0] for i in range(3)}
+        untagged = push_image(self.ecr, repo, None, f"desc{repo}u")[0]
+        everything = self.ecr.describe_images(repositoryName=repo)["imageDetails"]
+        self.assertEqual({d["imageDigest"] for d in everything}, tagged | {untagged})
+        only_tagged = self.ecr.describe_images(repositoryName=repo, filter={"tagStatus": "TAGGED"})["imageDetails"]
+        self.assertEqual({d["imageDigest"] for d in only_tagged}, tagged)
+        pages = self.ecr.get_paginator("describe_images").paginate(
+            repositoryName=repo, PaginationConfig={"PageSize": 1})
+        paged = [d["imageDigest"] for page in pages for d in page["imageDetails"]]
+        self.assertEqual(sorted(paged), sorted(tagged | {untagged}))
+        with self.assertRaises(ClientError) as e:
+            self.ecr.describe_images(repositoryName=repo, imageIds=[{"imageTag": "t0"}], maxResults=5)
+        self.assertEqual(self.code(e), "InvalidParameterException")
+
+    def test_tags_follow_the_distribution_rule(self):
+        repo = self.repo()
+        _, manifest = push_image(self.ecr, repo, "ok_tag-1.0", f"tagrule{repo}")
+        for bad in ("has space", ".dot-first", "x" * 129, "a/b"):
+            with self.assertRaises(ClientError) as e:
+                self.ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=bad)
+            self.assertEqual(self.code(e), "InvalidParameterException", bad)
+        self.assertEqual([i.get("imageTag") for i in self.ecr.list_images(repositoryName=repo)["imageIds"]],
+                         ["ok_tag-1.0"])
+
+    def index_of(self, repo, tag, children):
+        index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                            "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest(m.encode()), "size": len(m),
+                                           "platform": {"os": "linux", "architecture": "amd64"}}
+                                          for m in children]})
+        return self.ecr.put_image(repositoryName=repo, imageManifest=index, imageTag=tag)["image"]["imageId"]
+
+    def test_delete_of_an_image_an_index_lists(self):
+        repo = self.repo()
+        child, manifest = push_image(self.ecr, repo, "child", f"idx{repo}")
+        self.index_of(repo, "multi", [manifest])
+        for image_id in ({"imageTag": "child"}, {"imageDigest": child}):
+            r = self.ecr.batch_delete_image(repositoryName=repo, imageIds=[image_id])
+            self.assertEqual(r["imageIds"], [])
+            self.assertEqual(r["failures"][0]["failureCode"], "ImageReferencedByManifestList", r)
+        # Refused, so the tag stays.
+        self.assertEqual(self.ecr.batch_get_image(repositoryName=repo, imageIds=[{"imageTag": "child"}])
+                         ["images"][0]["imageId"]["imageDigest"], child)
+        self.ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageTag": "multi"}])
+        r = self.ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageTag": "child"}])
+        self.assertEqual(r["failures"], [])
+
+    def test_describe_repositories_pages_by_100_by_default(self):
+        other = self.daemon.create_account(unique("many-"))
+        theirs = ecr_client(self.daemon, other["AccessKeyId"], other["SecretAccessKey"])
+        for i in range(101):
+            theirs.create_repository(repositoryName=f"r{i:03d}")
+        first = theirs.describe_repositories()
+        self.assertEqual(len(first["repositories"]), 100)
+        self.assertIn("nextToken", first)
+        rest = theirs.describe_repositories(nextToken=first["nextToken"])
+        self.assertEqual([r["repositoryName"] for r in rest["repositories"]], ["r100"])
+
+    def test_root_is_bound_only_by_the_policys_denies(self):
+        repo = self.repo()
+        push_image(self.ecr, repo, "v1", f"root{repo}")
+        deny_all = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "nothing", "Effect": "Deny", "Principal": "*", "Action": "ecr:*"}]})
+        self.ecr.set_repository_policy(repositoryName=repo, policyText=deny_all)
+        for call in (lambda: self.ecr.describe_images(repositoryName=repo),
+                     lambda: self.ecr.batch_get_image(repositoryName=repo, imageIds=[{"imageTag": "v1"}])):
+            with self.assertRaises(ClientError) as e:
+                call()
+            self.assertEqual(self.code(e), "AccessDeniedException")
+        # The policy itself stays the root's to manage: it cannot lock itself out.
+        self.assertEqual(self.ecr.get_repository_policy(repositoryName=repo)["policyText"], deny_all)
+        self.ecr.set_repository_policy(repositoryName=repo, policyText=deny_all)
+        self.ecr.delete_repository_policy(repositoryName=repo)
+        self.assertEqual(len(self.ecr.describe_images(repositoryName=repo)["imageDetails"]), 1)
+
+    def test_describe_registry_is_authorized_on_star(self):
+        iam = boto3.session.Session().client(
+            "iam", endpoint_url=self.daemon.endpoint, region_name=REGION,
+            aws_access_key_id=self.daemon.access_key, aws_secret_access_key=self.daemon.secret_key)
+        name = unique("reg-")
+        iam.create_user(UserName=name)
+        # Repositories denied, the registry allowed: only a check on "*" passes.
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ecr:DescribeRegistry", "Resource": "*"},
+                {"Effect": "Deny", "Action": "ecr:DescribeRegistry",
+                 "Resource": f"arn:aws:ecr:*:*:repository/*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        user = ecr_client(self.daemon, key["AccessKeyId"], key["SecretAccessKey"])
+        wait_for("the new key", lambda: _succeeds(user.describe_registry), timeout=10)
+        self.assertEqual(user.describe_registry()["registryId"], self.account)
+
+
+def _succeeds(fn):
+    try:
+        fn()
+        return True
+    except ClientError:
+        return False
+
 
 def raw_ecr(daemon, operation, body):
     headers = {"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921." + operation,
@@ -376,6 +477,8 @@ class EcrAwsCliTest(AnnexTestCase):
         self.assertEqual(json.loads(got["lifecyclePolicyText"]), json.loads(keep_newest(3)))
         password = self.aws("get-login-password").stdout.strip()
         self.assertGreater(len(password), 20)
+        images = json.loads(self.aws("describe-images", "--repository-name", name).stdout)
+        self.assertEqual(images["imageDetails"], [])
         missing = self.aws("describe-repositories", "--repository-names", name + "-x", check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("RepositoryNotFoundException", missing.stderr)
