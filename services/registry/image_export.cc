@@ -5,6 +5,7 @@
 #include <set>
 
 #include "services/registry/digest.h"
+#include "services/registry/host_platform.h"
 #include "services/registry/manifest.h"
 
 namespace annex::registry {
@@ -14,17 +15,12 @@ using Json = nlohmann::json;
 
 constexpr uint64_t kMaxConfigBytes = uint64_t{16} << 20;
 
-#if defined(__aarch64__)
-constexpr std::string_view kHostArchitecture = "arm64";
-#else
-constexpr std::string_view kHostArchitecture = "amd64";
-#endif
-
 // The child of an index to export: this platform's, else the first.
 Result<std::string> PickFromIndex(const Manifest& index) {
   if (index.manifests.empty()) return Status::NotFound("the image index lists no manifest");
   for (const Descriptor& d : index.manifests) {
-    if (d.platform_os == "linux" && d.platform_architecture == kHostArchitecture) return d.digest;
+    const Platform& host = HostPlatform();
+    if (d.platform_os == host.os && d.platform_architecture == host.architecture) return d.digest;
   }
   return index.manifests.front().digest;
 }

@@ -43,7 +43,7 @@ struct ImageExport {
 
 // The archive of `repository:reference` (a tag or a digest) in `account`.
 // An index is exported as its manifest for this appliance's platform
-// (linux/amd64 or linux/arm64), else its first. NotFound for a missing
+// (HostPlatform()), else its first. NotFound for a missing
 // repository or image. Blocks (opens the blob files).
 Result<ImageExport> PrepareExport(Registry& registry, std::string_view account, std::string_view repository,
                                   std::string_view reference);

@@ -1,7 +1,6 @@
 #include "services/registry/image_transfer_api.h"
 
 #include <array>
-#include <atomic>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -10,10 +9,10 @@
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "appliance/os/random.h"
-#include "appliance/service/authorizer.h"
-#include "services/registry/ecr_repository_policy.h"
 #include "services/registry/image_export.h"
 #include "services/registry/image_import.h"
+#include "services/registry/image_tag.h"
+#include "services/registry/registry_authorize.h"
 #include "services/registry/repository_name.h"
 
 namespace annex::registry {
@@ -33,26 +32,15 @@ constexpr std::array<std::string_view, 2> kPullActions = {"ecr:BatchGetImage", "
 
 Status Denied(std::string message) { return http::ApiStatus("AccessDeniedException", std::move(message)); }
 
-// `action` on repository `name` (with its policy when `repo` exists).
+// `action` on repository `name` (with its policy when `repo` exists), as
+// registry_authorize.h decides for every API.
 Status Ask(const Registry& registry, const service::RequestContext& ctx, std::string_view action,
            std::string_view name, const RepositoryRecord* repo) {
-  std::shared_ptr<const policy::Policy> policy;
-  if (repo && !repo->policy.empty()) {
-    ANNEX_ASSIGN_OR_RETURN(policy, CompileRepositoryPolicy(repo->policy));
-  }
-  // The root of the account acts freely in it, bound only by a policy's Deny.
-  if (ctx.principal.is_root() && !policy) return Status::OK();
-  const service::Authorizer* authorizer = registry.env.authorizer;
-  if (!authorizer) return ctx.principal.is_root() ? Status::OK() : Denied("no authorizer on this appliance");
-  service::AccessRequest request;
-  request.action = std::string(action);
-  request.resource = registry.RepositoryArn(ctx.principal.account_id, name);
-  request.resource_account = ctx.principal.account_id;
-  request.resource_policy = policy.get();
-  policy::AuthorizationRequest evaluated;
-  policy::Verdict verdict = authorizer->Check(ctx, request, &evaluated);
-  if (verdict.allowed()) return Status::OK();
-  return Denied(policy::DenialMessage(evaluated, verdict));
+  const std::string& account = ctx.principal.account_id;
+  RegistryAccess access{std::string(action), registry.RepositoryArn(account, name), account, repo};
+  Status s = AuthorizeRegistry(registry, ctx, access);
+  if (s.code() == StatusCode::kPermissionDenied) return Denied(s.message());
+  return s;
 }
 
 // Push rights on `name`; creating it too when it does not exist yet.
@@ -65,44 +53,40 @@ Status AuthorizePush(Registry& registry, const service::RequestContext& ctx, con
   return Status::OK();
 }
 
-// The store's and the reader's errors in the ECR API's words.
+// The distribution API's codes the store uses (NAME_UNKNOWN, MANIFEST_UNKNOWN…).
+bool IsDistributionCode(std::string_view code) {
+  return !code.empty() && code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string_view::npos;
+}
+
+// The store's and the reader's errors in the ECR API's words, with ECR's
+// statuses (400, as every ECR client error): a missing repository is
+// RepositoryNotFoundException, a missing image ImageNotFoundException, a
+// bad archive or reference InvalidParameterException. ECR codes pass through.
 Status AsApiError(const Status& s) {
-  if (s.ok() || !s.subcode().empty()) return s;
+  if (s.ok() || (!s.subcode().empty() && !IsDistributionCode(s.subcode()))) return s;
+  const std::string& code = s.subcode();
+  if (code == "NAME_UNKNOWN") return http::ApiStatus("RepositoryNotFoundException", s.message());
+  if (code == "MANIFEST_UNKNOWN" || s.code() == StatusCode::kNotFound) {
+    return http::ApiStatus("ImageNotFoundException", s.message());
+  }
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kCorruption:
+    case StatusCode::kFailedPrecondition:
       return http::ApiStatus("InvalidParameterException", s.message());
-    case StatusCode::kNotFound:
-      return http::ApiStatus("ImageNotFoundException", s.message());
     default:
-      return s;
+      return code.empty() ? s : Status(s.code(), s.message());  // no distribution code on this API
   }
 }
 
 std::string SpoolDir(const Registry& registry) { return os::JoinPath(registry.env.data_dir, "import-spool"); }
 
 // An import in flight is a record beside its spool file: "receiving", then
-// "importing". A restart finds the ones it interrupted, fails them (logged)
-// and removes their files; what they stored is unreferenced blobs, which
-// the garbage collector reclaims.
+// "importing". At startup FailInterruptedImports (below) fails the ones a
+// restart interrupted.
 Status RecordImport(const Registry& registry, const std::string& id, std::string_view state, std::string_view account) {
   Json record{{"id", id}, {"state", state}, {"account", account}};
   return os::WriteFileAtomic(*registry.env.fs, os::JoinPath(SpoolDir(registry), id + ".json"), record.dump(), 0600);
-}
-
-void FailInterruptedImports(const Registry& registry) {
-  os::FileSystem& fs = *registry.env.fs;
-  Result<std::vector<std::string>> names = fs.ListDir(SpoolDir(registry));
-  if (!names.ok()) return;
-  for (const std::string& name : *names) {
-    std::string path = os::JoinPath(SpoolDir(registry), name);
-    if (name.ends_with(".json")) {
-      Result<std::string> record = os::ReadFileToString(fs, path);
-      log::Warn("registry: an image import was interrupted by a restart and has failed",
-                {{"record", record.ok() ? *record : name}});
-    }
-    fs.Remove(path).IgnoreError();
-  }
 }
 
 // Writes the request body to `path`, at most kMaxImportBytes; disk writes
@@ -158,15 +142,16 @@ http::Task<Status> HandleImport(Registry& registry, service::RequestContext& ctx
     Result<ImageReference> ref = ParseImageReference(*repository);
     std::string name = ref.ok() && !ref->repository.empty() ? ref->repository : *repository;
     ANNEX_CO_RETURN_IF_ERROR(ValidateRepositoryName(name, "repository"));
+    size_t colon = repository->rfind(':'), slash = repository->rfind('/');
+    if (ref.ok() && colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+      ANNEX_CO_RETURN_IF_ERROR(ValidateImageTag(repository->substr(colon + 1), "repository"));
+    }
     ANNEX_CO_RETURN_IF_ERROR(co_await ctx.blocking.Run([&] { return AuthorizePush(registry, ctx, name); }));
   }
   if (ctx.request.content_length.value_or(0) > kMaxImportBytes) {
     co_return http::ApiStatus("LimitExceededException",
                               "The archive is larger than the " + std::to_string(kMaxImportBytes) + " bytes allowed");
   }
-  static std::atomic<bool> swept{false};
-  if (!swept.exchange(true)) co_await ctx.blocking.Run([&] { FailInterruptedImports(registry); return 0; });
-
   const std::string id = os::RandomHex(16);
   const std::string path = os::JoinPath(SpoolDir(registry), id + ".tar");
   const std::string& account = ctx.principal.account_id;
@@ -223,6 +208,11 @@ http::Task<Status> HandleExport(Registry& registry, service::RequestContext& ctx
     }
     return PrepareExport(registry, account, name, reference);
   });
+  if (!prepared.ok() && prepared.status().subcode() == "MANIFEST_UNKNOWN") {
+    co_return http::ApiStatus("ImageNotFoundException", "The image '" + reference +
+                                                            "' does not exist within the repository with name '" +
+                                                            name + "' in the registry with id '" + account + "'");
+  }
   if (!prepared.ok()) co_return AsApiError(prepared.status());
   http::Response head;
   head.headers.Set("content-type", "application/x-tar");
@@ -250,6 +240,24 @@ http::Task<Status> HandleImageTransfer(Registry& registry, service::RequestConte
   if (op == "export" && ctx.request.method == "GET") co_return co_await HandleExport(registry, ctx);
   co_return http::ApiStatus("InvalidParameterException",
                             "Unknown image transfer request: " + ctx.request.method + " " + ctx.request.path);
+}
+
+size_t FailInterruptedImports(const Registry& registry) {
+  os::FileSystem& fs = *registry.env.fs;
+  Result<std::vector<std::string>> names = fs.ListDir(SpoolDir(registry));
+  if (!names.ok()) return 0;  // no import ever ran
+  size_t failed = 0;
+  for (const std::string& name : *names) {
+    std::string path = os::JoinPath(SpoolDir(registry), name);
+    if (name.ends_with(".json")) {
+      Result<std::string> record = os::ReadFileToString(fs, path);
+      log::Warn("registry: an image import was interrupted by a restart and has failed",
+                {{"record", record.ok() ? *record : name}});
+      ++failed;
+    }
+    fs.Remove(path).IgnoreError();
+  }
+  return failed;
 }
 
 }  // namespace annex::registry

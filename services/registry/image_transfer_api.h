@@ -23,4 +23,11 @@ inline constexpr std::string_view kImageTransferPrefix = "/_annex/api/images/";
 
 http::Task<Status> HandleImageTransfer(Registry& registry, service::RequestContext& ctx);
 
+// Fails the imports a restart interrupted: logs each one ("an image import
+// was interrupted by a restart and has failed") and removes its spool files.
+// What they stored is unreferenced blobs, which the garbage collector
+// reclaims. Call once at startup, after the store opens and before serving.
+// Returns how many imports it failed.
+size_t FailInterruptedImports(const Registry& registry);
+
 }  // namespace annex::registry

@@ -6,6 +6,7 @@
 
 #include "appliance/core/log.h"
 #include "services/registry/digest.h"
+#include "services/registry/host_platform.h"
 #include "services/registry/image_snapshots.h"
 #include "services/registry/manifest.h"
 
@@ -17,16 +18,10 @@ using Json = nlohmann::json;
 // Image configs are a few KiB; a bound keeps a hostile one out of memory.
 constexpr uint64_t kMaxConfigBytes = uint64_t{8} << 20;
 
-struct Platform {
-  std::string os = "linux";
-  std::string architecture = "amd64";
-  std::string variant;  // empty: any
-};
-
-// "os/arch[/variant]"; empty means linux/amd64, the appliance's own.
+// "os/arch[/variant]"; empty means the appliance's own (HostPlatform()).
 Result<Platform> ParsePlatform(std::string_view text) {
+  if (text.empty()) return HostPlatform();
   Platform p;
-  if (text.empty()) return p;
   size_t slash = text.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) {
     return Status::InvalidArgument("platform '" + std::string(text) + "' is not os/architecture[/variant]");
@@ -37,10 +32,6 @@ Result<Platform> ParsePlatform(std::string_view text) {
   p.architecture = std::string(rest.substr(0, second));
   if (second != std::string_view::npos) p.variant = std::string(rest.substr(second + 1));
   return p;
-}
-
-std::string PlatformName(const Platform& p) {
-  return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
 }
 
 Result<std::string> ReadBlob(const BlobStore& blobs, const std::string& digest, uint64_t limit) {

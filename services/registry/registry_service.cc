@@ -83,6 +83,8 @@ Result<service::Module> NewModule(const service::Environment& env) {
     log::Info("registry: removed what a crash left behind", {{"blobs", std::to_string(cleaned.blobs_removed)},
                                                                {"uploads", std::to_string(cleaned.uploads_expired)}});
   }
+  // Before serving: an import a restart cut short is failed now, not when the next one arrives.
+  FailInterruptedImports(*registry);
   ANNEX_ASSIGN_OR_RETURN(registry->tokens, RegistryTokens::Open(*env.fs, os::JoinPath(env.data_dir, "token.key"),
                                                                 *env.identities, *env.clock));
   if (env.scheduler) {

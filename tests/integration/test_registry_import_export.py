@@ -169,6 +169,63 @@ class ImageImportExportTest(AnnexTestCase):
         self.assertFalse(out.exists())
         self.assertFalse(Path(str(out) + ".partial").exists())
 
+    def transfer_error(self, method, path, query, body=b""):
+        status, _, data = self.daemon.signed(method, path, query=query, body=body, service="ecr")
+        return status, json.loads(data).get("__type", "").split("#")[-1]
+
+    def test_export_of_a_missing_tag_is_image_not_found(self):
+        self.annexctl("images", "import", self.docker_archive, "--repository", "exp-missing:v1")
+        p = self.annexctl("images", "export", "exp-missing:nope", "-o", self.work / "nope.tar", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ImageNotFoundException", p.stderr)
+        # ECR's status for its client errors, over the raw API too.
+        self.assertEqual(self.transfer_error("GET", "/_annex/api/images/export", {"image": "exp-missing:nope"}),
+                         (400, "ImageNotFoundException"))
+        self.assertEqual(self.transfer_error("GET", "/_annex/api/images/export", {"image": "exp-nothing:v1"}),
+                         (400, "RepositoryNotFoundException"))
+
+    def test_import_tags_follow_the_distribution_rule(self):
+        p = self.annexctl("images", "import", self.docker_archive, "--repository", "badtag:.hidden", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("InvalidParameterException", p.stderr)
+        self.assertFalse(self.repository_exists("badtag"))
+        # An archive's own RepoTags are held to the same rule.
+        bad = self.work / "badtags.tar"
+        with tarfile.open(self.docker_archive) as src, tarfile.open(bad, "w") as dst:
+            for m in src.getmembers():
+                data = src.extractfile(m).read() if m.isfile() else None
+                if m.name == "manifest.json":
+                    manifest = json.loads(data)
+                    manifest[0]["RepoTags"] = ["badtags:-dash"]
+                    data = json.dumps(manifest).encode()
+                    m.size = len(data)
+                dst.addfile(m, io.BytesIO(data) if data is not None else None)
+        p = self.annexctl("images", "import", bad, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("InvalidParameterException", p.stderr)
+        self.assertFalse(self.repository_exists("badtags"))
+
+    def test_root_export_is_bound_by_the_policys_deny(self):
+        self.annexctl("images", "import", self.docker_archive, "--repository", "exp-denied:v1")
+        deny = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "ecr:BatchGetImage"}]})
+        self.aws("ecr", "set-repository-policy", "--repository-name", "exp-denied", "--policy-text", deny)
+        p = self.annexctl("images", "export", "exp-denied:v1", "-o", self.work / "denied.tar", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("AccessDenied", p.stderr)
+        self.aws("ecr", "delete-repository-policy", "--repository-name", "exp-denied")
+        self.annexctl("images", "export", "exp-denied:v1", "-o", self.work / "allowed.tar")
+
+    def test_interrupted_imports_are_failed_at_startup(self):
+        spool = self.daemon.data_dir / "registry" / "import-spool"
+        spool.mkdir(parents=True, exist_ok=True)
+        (spool / "cafe.json").write_text('{"id": "cafe", "state": "importing", "account": "x"}')
+        (spool / "cafe.tar").write_bytes(b"half an archive")
+        self.daemon.restart()
+        self.assertEqual(list(spool.iterdir()), [])
+        self.assertIn("an image import was interrupted by a restart and has failed",
+                      self.daemon.log_path.read_text(errors="replace"))
+
     def refused(self, path, repository, reason):
         p = self.annexctl("images", "import", path, "--repository", repository, check=False)
         self.assertNotEqual(p.returncode, 0, p.stdout)

@@ -10,6 +10,8 @@
 #include "appliance/crypto/hash.h"
 #include "appliance/os/clock.h"
 #include "services/registry/digest.h"
+#include "services/registry/host_platform.h"
+#include "services/registry/image_export.h"
 #include "tests/unit/services/registry/image_layer_builder.h"
 #include "tests/unit/testing/temp_dir.h"
 
@@ -144,29 +146,37 @@ TEST_F(RegistryImageStoreTest, ImagesSharingABaseLayerShareInodes) {
   EXPECT_EQ(Read(two->rootfs_dir + "/etc/os"), "patched");
 }
 
+// The default child of an index is the host's platform, for root
+// filesystems and exports alike (one HostPlatform()); another is chosen by name.
 TEST_F(RegistryImageStoreTest, AnIndexResolvesToTheRequestedPlatform) {
+  const std::string host = HostPlatform().architecture;
+  const std::string other = host == "arm64" ? "amd64" : "arm64";
   CreateRepo("multi");
-  std::string amd = PushImage("multi", {LayerBuilder().File("arch", "amd64")}, "", "amd64");
-  std::string arm = PushImage("multi", {LayerBuilder().File("arch", "arm64")}, "", "arm64");
+  std::string mine = PushImage("multi", {LayerBuilder().File("arch", host)}, "", host);
+  std::string theirs = PushImage("multi", {LayerBuilder().File("arch", other)}, "", other);
   auto entry = [](const std::string& m, const std::string& arch) {
     std::string d = Descriptor(kOciManifest, m);
     d.pop_back();
     return d + R"(,"platform":{"os":"linux","architecture":")" + arch + R"("}})";
   };
+  // The host's child listed second: a default of "the first" would be caught.
   std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
-                      entry(arm, "arm64") + "," + entry(amd, "amd64") + "]}";
+                      entry(theirs, other) + "," + entry(mine, host) + "]}";
   Put("multi", index, "latest");
 
   Result<service::PreparedRootfs> def = Prepare("multi", "latest");
   ASSERT_TRUE(def.ok()) << def.status().ToString();
-  EXPECT_EQ(def->image.manifest_digest, DigestOf(amd));
-  EXPECT_EQ(Read(def->rootfs_dir + "/arch"), "amd64");
-  Result<service::PreparedRootfs> a = Prepare("multi", "latest", "linux/arm64");
+  EXPECT_EQ(def->image.manifest_digest, DigestOf(mine));
+  EXPECT_EQ(Read(def->rootfs_dir + "/arch"), host);
+  Result<ImageExport> exported = PrepareExport(registry_, kAccount, "multi", "latest");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  EXPECT_EQ(exported->digest, DigestOf(mine));
+  Result<service::PreparedRootfs> a = Prepare("multi", "latest", "linux/" + other);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(Read(a->rootfs_dir + "/arch"), "arm64");
-  EXPECT_EQ(Prepare("multi", "latest", "linux/s390x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Read(a->rootfs_dir + "/arch"), other);
+  EXPECT_EQ(Prepare("multi", "latest", "linux/mips64").status().code(), StatusCode::kNotFound);
   // A single-platform image for another architecture is not runnable here either.
-  EXPECT_EQ(Prepare("multi", DigestOf(arm)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Prepare("multi", DigestOf(theirs)).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(RegistryImageStoreTest, ALayerThatDoesNotMatchTheConfigsDiffIdIsRefused) {
