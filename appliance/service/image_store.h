@@ -56,7 +56,16 @@ class ImageStore {
   // the tag or the platform is missing.
   virtual Result<ResolvedImage> Resolve(const ImageReference& ref, std::string_view platform) = 0;
   // Resolves and unpacks the image (or finds it already unpacked).
-  virtual Result<PreparedRootfs> Prepare(const ImageReference& ref, std::string_view platform) = 0;
+  // `holder` names the workload that will run on it ("ecs/<task>/<container>"):
+  // the root filesystem is kept for it, across restarts, until
+  // Release(holder) — even if the image is deleted from the registry
+  // meanwhile. A holder holds one root filesystem: preparing another moves
+  // its hold. An empty holder holds nothing: the root filesystem is then
+  // kept at least a day after its last Prepare.
+  virtual Result<PreparedRootfs> Prepare(const ImageReference& ref, std::string_view platform,
+                                         std::string_view holder) = 0;
+  // Lets go of what `holder` holds (nothing held is not an error).
+  virtual Status Release(std::string_view holder) = 0;
 };
 
 }  // namespace annex::service

@@ -75,6 +75,7 @@ Status SnapshotCache::Init() {
     ANNEX_RETURN_IF_ERROR(rootfs::RemoveTree(root_ + "/tmp/" + name));
   }
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(root_ + "/sha256"));
+  ANNEX_RETURN_IF_ERROR(fs.CreateDirs(root_ + "/holds"));
   return fs.CreateDirs(root_ + "/empty");
 }
 
@@ -108,7 +109,7 @@ bool IsDir(const std::string& path) {
 
 }  // namespace
 
-Result<std::string> SnapshotCache::Ensure(const std::vector<LayerSource>& layers, const OpenBlob& open) {
+Result<std::string> SnapshotCache::EnsureLocked(const std::vector<LayerSource>& layers, const OpenBlob& open) {
   if (layers.empty()) return root_ + "/empty";
   std::vector<std::string> diff_ids;
   for (const LayerSource& l : layers) {

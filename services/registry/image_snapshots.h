@@ -18,6 +18,14 @@
 //                        complete (after syncfs), removed on failure and by
 //                        Init after a crash
 //   empty                the root of an image without layers
+//   holds/<sha256(holder)>  the chain id a workload holds (Hold/Release)
+//
+// Snapshots are collected (Collect) when no workload holds them and none
+// was returned by Ensure for a while (a snapshot's mtime is its last use).
+// A hold is taken in the same shared section as the Ensure it follows, and
+// Collect moves snapshots out of sha256/ under the exclusive side, so a
+// snapshot is never removed between its Ensure and its hold, nor while a
+// build clones it.
 //
 // A layer whose uncompressed content does not hash to the diffID the image
 // config lists is refused (Corruption) and leaves nothing behind.
@@ -25,10 +33,12 @@
 // Thread-safe: concurrent Ensure calls for the same chain build it once
 // (a mutex per chain id); different chains build in parallel. Blocks.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -58,8 +68,21 @@ class SnapshotCache {
   Status Init();
 
   // The snapshot directory of all of `layers`, built (with any missing
-  // lower snapshots) from the blobs `open` returns.
-  Result<std::string> Ensure(const std::vector<LayerSource>& layers, const OpenBlob& open);
+  // lower snapshots) from the blobs `open` returns, and held for `holder`
+  // unless it is empty.
+  Result<std::string> Ensure(const std::vector<LayerSource>& layers, const OpenBlob& open,
+                             std::string_view holder = {});
+  // Drops `holder`'s hold; a holder with none is not an error.
+  Status Release(std::string_view holder);
+
+  struct CollectStats {
+    uint64_t removed = 0;
+    uint64_t held = 0;
+    uint64_t kept = 0;  // used within `unused_for`
+  };
+  // Removes the snapshots no holder holds and no Ensure returned within
+  // `unused_for` (by the wall clock the file system stamps mtimes with).
+  Result<CollectStats> Collect(std::chrono::seconds unused_for);
 
   // Where the snapshot of `chain_id` lives (whether or not it exists).
   std::string SnapshotDir(const std::string& chain_id) const;
@@ -72,10 +95,14 @@ class SnapshotCache {
   Status Build(const std::string& parent_dir, const std::string& chain_id, const LayerSource& layer,
                const OpenBlob& open);
   Result<std::string> TempDir(const std::string& chain_id);
+  Result<std::string> EnsureLocked(const std::vector<LayerSource>& layers, const OpenBlob& open);
+  std::string HoldPath(std::string_view holder) const;
 
   std::string root_;
   UnpackLimits limits_;
   std::unique_ptr<ChainLocks> locks_;
+  // Shared by Ensure (and its hold), exclusive while Collect moves snapshots away.
+  std::shared_mutex collect_mu_;
   mutable std::mutex mu_;
   uint64_t temp_counter_ = 0;  // guarded by mu_
   uint64_t layers_built_ = 0;  // guarded by mu_

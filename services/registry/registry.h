@@ -16,12 +16,14 @@
 
 namespace annex::registry {
 
+class RegistryImageStore;
+
 struct Registry {
   service::Environment env;  // region, domain, authorizer, identities, clock, blocking pool…
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<RegistryStore> store;
   std::unique_ptr<RegistryTokens> tokens;
-  std::unique_ptr<service::ImageStore> images;  // registry_image_store.h
+  std::unique_ptr<RegistryImageStore> images;  // registry_image_store.h
 
   // "<account>.dkr.ecr.<region>.<domain>": the registry host of `account`,
   // as repositoryUri and proxyEndpoint name it.

@@ -86,9 +86,9 @@ bool Matches(const Descriptor& d, const Platform& want) {
          (want.variant.empty() || d.platform_variant == want.variant);
 }
 
-class RegistryImageStore : public service::ImageStore {
+class SnapshotImageStore final : public RegistryImageStore {
  public:
-  explicit RegistryImageStore(Registry& registry)
+  explicit SnapshotImageStore(Registry& registry)
       : registry_(registry), snapshots_(registry.env.data_dir + "/rootfs") {}
 
   Result<service::ResolvedImage> Resolve(const service::ImageReference& ref, std::string_view platform) override {
@@ -96,16 +96,29 @@ class RegistryImageStore : public service::ImageStore {
     return std::move(r.image);
   }
 
-  Result<service::PreparedRootfs> Prepare(const service::ImageReference& ref, std::string_view platform) override {
+  Result<service::PreparedRootfs> Prepare(const service::ImageReference& ref, std::string_view platform,
+                                          std::string_view holder) override {
     ANNEX_RETURN_IF_ERROR(InitOnce());
     ANNEX_ASSIGN_OR_RETURN(Resolution r, ResolveFull(ref, platform));
     std::vector<LayerSource> layers;
     for (size_t i = 0; i < r.diff_ids.size(); ++i) layers.push_back({r.image.layer_digests[i], r.diff_ids[i]});
     const BlobStore& blobs = *registry_.blobs;
     ANNEX_ASSIGN_OR_RETURN(std::string dir,
-                           snapshots_.Ensure(layers, [&](const std::string& digest) { return blobs.Open(digest); }));
+                           snapshots_.Ensure(
+                               layers, [&](const std::string& digest) { return blobs.Open(digest); }, holder));
     registry_.store->NotePull(ref.account, ref.repository, r.image.manifest_digest);
     return service::PreparedRootfs{std::move(r.image), std::move(dir)};
+  }
+
+  Status Release(std::string_view holder) override {
+    ANNEX_RETURN_IF_ERROR(InitOnce());
+    return snapshots_.Release(holder);
+  }
+
+  Result<uint64_t> CollectUnused(std::chrono::seconds unused_for) override {
+    ANNEX_RETURN_IF_ERROR(InitOnce());
+    ANNEX_ASSIGN_OR_RETURN(SnapshotCache::CollectStats stats, snapshots_.Collect(unused_for));
+    return stats.removed;
   }
 
  private:
@@ -128,7 +141,7 @@ class RegistryImageStore : public service::ImageStore {
   Status init_status_;
 };
 
-Result<ManifestRecord> RegistryImageStore::SelectPlatform(const service::ImageReference& ref,
+Result<ManifestRecord> SnapshotImageStore::SelectPlatform(const service::ImageReference& ref,
                                                           const ManifestRecord& index, const Manifest& parsed,
                                                           const Platform& want) {
   for (const Descriptor& d : parsed.manifests) {
@@ -138,7 +151,7 @@ Result<ManifestRecord> RegistryImageStore::SelectPlatform(const service::ImageRe
                           " manifest");
 }
 
-Result<Resolution> RegistryImageStore::ResolveFull(const service::ImageReference& ref,
+Result<Resolution> SnapshotImageStore::ResolveFull(const service::ImageReference& ref,
                                                    std::string_view platform_text) {
   ANNEX_ASSIGN_OR_RETURN(Platform want, ParsePlatform(platform_text));
   ANNEX_ASSIGN_OR_RETURN(ManifestRecord record,
@@ -159,8 +172,8 @@ Result<Resolution> RegistryImageStore::ResolveFull(const service::ImageReference
 
 }  // namespace
 
-std::unique_ptr<service::ImageStore> NewRegistryImageStore(Registry& registry) {
-  return std::make_unique<RegistryImageStore>(registry);
+std::unique_ptr<RegistryImageStore> NewRegistryImageStore(Registry& registry) {
+  return std::make_unique<SnapshotImageStore>(registry);
 }
 
 }  // namespace annex::registry

@@ -4,6 +4,7 @@
 // into shared, read-only root filesystems under <data>/registry/rootfs/
 // (image_unpacker.h does the unpacking of each layer).
 
+#include <chrono>
 #include <memory>
 
 #include "appliance/service/image_store.h"
@@ -11,6 +12,14 @@
 
 namespace annex::registry {
 
-std::unique_ptr<service::ImageStore> NewRegistryImageStore(Registry& registry);
+class RegistryImageStore : public service::ImageStore {
+ public:
+  // Removes the root filesystems no workload holds and none prepared
+  // within `unused_for`; returns how many went. Run by the registry's
+  // collector schedule.
+  virtual Result<uint64_t> CollectUnused(std::chrono::seconds unused_for) = 0;
+};
+
+std::unique_ptr<RegistryImageStore> NewRegistryImageStore(Registry& registry);
 
 }  // namespace annex::registry

@@ -22,6 +22,8 @@ namespace {
 // their space within the hour, cheap when there is nothing to do.
 constexpr std::string_view kGcSchedule = "registry/gc";
 constexpr std::string_view kGcTarget = "registry.gc";
+// How long an unpacked image nobody holds is kept after its last use.
+constexpr std::chrono::hours kUnusedRootfsKept{24};
 
 class RegistryService final : public service::Service {
  public:
@@ -99,6 +101,12 @@ Result<service::Module> NewModule(const service::Environment& env) {
                                                   {"bytes", std::to_string(stats->bytes_freed)},
                                                   {"links", std::to_string(stats->links_removed)},
                                                   {"uploads", std::to_string(stats->uploads_expired)}});
+      }
+      // Root filesystems no workload holds, a day after their last use.
+      if (r->images) {
+        Result<uint64_t> removed = r->images->CollectUnused(kUnusedRootfsKept);
+        if (!removed.ok()) return removed.status();
+        if (*removed) log::Info("registry: unused root filesystems removed", {{"count", std::to_string(*removed)}});
       }
       return Status::OK();
     });

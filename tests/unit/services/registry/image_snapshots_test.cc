@@ -1,6 +1,7 @@
 #include "services/registry/image_snapshots.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -178,6 +179,71 @@ TEST_F(ImageSnapshotsTest, AnImageWithoutLayersIsAnEmptyRoot) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(fs::is_directory(*r));
   EXPECT_TRUE(fs::is_empty(*r));
+}
+
+}  // namespace
+}  // namespace annex::registry
+
+namespace annex::registry {
+namespace {
+
+// Makes a snapshot look unused for `hours`.
+void Age(const std::string& dir, int hours) {
+  timespec times[2];
+  clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= hours * 3600;
+  times[1] = times[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, dir.c_str(), times, 0), 0);
+}
+
+TEST_F(ImageSnapshotsTest, CollectRemovesOnlyWhatNobodyHoldsOrUsedLately) {
+  LayerSource base = blobs_.Add(LayerBuilder().File("etc/os", "debian"));
+  LayerSource held_top = blobs_.Add(LayerBuilder().File("app/held", "1"));
+  LayerSource idle_top = blobs_.Add(LayerBuilder().File("app/idle", "2"));
+  Result<std::string> held = cache_.Ensure({base, held_top}, blobs_.Opener(), "ecs/task-1/web");
+  Result<std::string> idle = cache_.Ensure({base, idle_top}, blobs_.Opener());
+  ASSERT_TRUE(held.ok() && idle.ok());
+  std::string base_dir = cache_.SnapshotDir(base.diff_id);
+  for (const std::string& dir : {*held, *idle, base_dir}) Age(dir, 48);
+
+  auto stats = cache_.Collect(std::chrono::hours(24));
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->held, 1u);
+  EXPECT_EQ(stats->removed, 2u);  // the idle image and the base nobody holds on its own
+  EXPECT_EQ(Read(*held + "/etc/os"), "debian");  // a held top keeps its files: they are its own links
+  EXPECT_FALSE(fs::exists(*idle));
+  EXPECT_FALSE(fs::exists(base_dir));
+
+  // A snapshot used within the period stays; once released and idle, it goes.
+  Result<std::string> again = cache_.Ensure({base, idle_top}, blobs_.Opener());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(cache_.Collect(std::chrono::hours(24))->kept, 2u);  // the rebuilt base and idle image
+  ASSERT_TRUE(cache_.Release("ecs/task-1/web").ok());
+  ASSERT_TRUE(cache_.Release("ecs/task-1/web").ok());  // releasing twice is fine
+  Age(*held, 48);
+  EXPECT_EQ(cache_.Collect(std::chrono::hours(24))->removed, 1u);
+  EXPECT_FALSE(fs::exists(*held));
+  EXPECT_TRUE(fs::exists(*again));
+}
+
+TEST_F(ImageSnapshotsTest, HoldsOutliveTheCache) {
+  LayerSource layer = blobs_.Add(LayerBuilder().File("a", "x"));
+  Result<std::string> dir = cache_.Ensure({layer}, blobs_.Opener(), "lambda/fn-1");
+  ASSERT_TRUE(dir.ok());
+  Age(*dir, 72);
+  SnapshotCache reopened(tmp_.path() + "/rootfs");  // annexd restarted
+  ASSERT_TRUE(reopened.Init().ok());
+  auto stats = reopened.Collect(std::chrono::hours(24));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->removed, 0u);
+  EXPECT_TRUE(fs::exists(*dir + "/a"));
+}
+
+TEST_F(ImageSnapshotsTest, TheEmptyRootIsNeverCollected) {
+  Result<std::string> empty = cache_.Ensure({}, blobs_.Opener(), "ecs/scratch");
+  ASSERT_TRUE(empty.ok());
+  ASSERT_TRUE(cache_.Collect(std::chrono::seconds(0)).ok());
+  EXPECT_TRUE(fs::is_directory(*empty));
 }
 
 }  // namespace

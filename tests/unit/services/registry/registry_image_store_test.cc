@@ -94,7 +94,7 @@ class RegistryImageStoreTest : public ::testing::Test {
 
   Result<service::PreparedRootfs> Prepare(const std::string& repo, const std::string& reference,
                                           std::string_view platform = "") {
-    return images_->Prepare({kAccount, repo, reference}, platform);
+    return images_->Prepare({kAccount, repo, reference}, platform, "");
   }
 
   annex::testing::TempDir dir_;
