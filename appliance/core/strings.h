@@ -39,6 +39,11 @@ std::string ToLower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWith(std::string_view s, std::string_view prefix);
 std::string_view Trim(std::string_view s);
+// Whether `text` matches `pattern`, in which `*` stands for any run of
+// characters (none included) and everything else for itself. Linear in
+// practice (backtracks to the last star only), so a hostile pattern costs
+// no more than a long one. Log filter terms, CORS origins, lifecycle tags.
+bool StarMatch(std::string_view text, std::string_view pattern, bool ignore_case = false);
 std::vector<std::string_view> Split(std::string_view s, char sep);
 
 // Parses a non-negative decimal that fits in uint64 with no sign or junk.

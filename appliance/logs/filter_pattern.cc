@@ -1,5 +1,7 @@
 #include "appliance/logs/filter_pattern.h"
 
+#include "appliance/core/strings.h"
+
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -22,26 +24,6 @@ std::string_view Trim(std::string_view s) {
 
 Status Invalid(std::string why) { return Status::InvalidArgument("Invalid filter pattern: " + why); }
 
-// `*` matches any run of characters; everything else literally.
-bool WildcardMatch(std::string_view text, std::string_view pattern) {
-  size_t t = 0, p = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::optional<double> ParseNumber(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -79,8 +61,8 @@ bool CompareValue(std::string_view text, std::optional<double> number, Op op, co
     if (!number) return op == Op::kNe;
     return CompareNumbers(*number, op, *want.number);
   }
-  if (op == Op::kEq) return WildcardMatch(text, want.text);
-  if (op == Op::kNe) return !WildcardMatch(text, want.text);
+  if (op == Op::kEq) return StarMatch(text, want.text);
+  if (op == Op::kNe) return !StarMatch(text, want.text);
   return false;  // < > on strings: refused at parse time
 }
 

@@ -86,28 +86,12 @@ std::string RenderCorsConfiguration(const std::vector<CorsRule>& rules) {
   return doc.Render();
 }
 
-bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case) {
-  auto eq = [&](std::string_view a, std::string_view b) { return ignore_case ? EqualsIgnoreCase(a, b) : a == b; };
-  size_t star = pattern.find('*');
-  if (star == std::string_view::npos) return eq(pattern, text);
-  std::string_view head = pattern.substr(0, star);
-  std::string_view tail = pattern.substr(star + 1);
-  if (text.size() < head.size() + tail.size()) return false;
-  if (!eq(text.substr(0, head.size()), head)) return false;
-  // Further stars in the tail match greedily from the right.
-  std::string_view rest = text.substr(head.size());
-  if (tail.find('*') == std::string_view::npos) return eq(rest.substr(rest.size() - tail.size()), tail);
-  for (size_t i = 0; i <= rest.size(); ++i) {
-    if (WildcardMatch(tail, rest.substr(i), ignore_case)) return true;
-  }
-  return false;
-}
 
 const CorsRule* MatchCorsRule(const std::vector<CorsRule>& rules, std::string_view origin, std::string_view method,
                               const std::vector<std::string>& request_headers) {
   for (const auto& rule : rules) {
     bool origin_ok = false;
-    for (const auto& o : rule.allowed_origins) origin_ok = origin_ok || WildcardMatch(o, origin, false);
+    for (const auto& o : rule.allowed_origins) origin_ok = origin_ok || StarMatch(origin, o, false);
     if (!origin_ok) continue;
     bool method_ok = false;
     for (const auto& m : rule.allowed_methods) method_ok = method_ok || m == method;
@@ -115,7 +99,7 @@ const CorsRule* MatchCorsRule(const std::vector<CorsRule>& rules, std::string_vi
     bool headers_ok = true;
     for (const auto& h : request_headers) {
       bool one = false;
-      for (const auto& a : rule.allowed_headers) one = one || WildcardMatch(a, h, true);
+      for (const auto& a : rule.allowed_headers) one = one || StarMatch(h, a, true);
       headers_ok = headers_ok && one;
     }
     if (headers_ok) return &rule;

@@ -25,9 +25,6 @@ std::string RenderCorsConfiguration(const std::vector<CorsRule>& rules);
 const CorsRule* MatchCorsRule(const std::vector<CorsRule>& rules, std::string_view origin, std::string_view method,
                               const std::vector<std::string>& request_headers);
 
-// '*' matches any run of characters; comparison is case-insensitive when asked.
-bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);
-
 // Access-Control-* response headers for a matched rule. `preflight` adds
 // Allow-Methods/Allow-Headers/Max-Age; otherwise Expose-Headers.
 void AddCorsHeaders(const CorsRule& rule, std::string_view origin, bool preflight,

@@ -1,5 +1,7 @@
 #include "services/registry/lifecycle_policy.h"
 
+#include "appliance/core/strings.h"
+
 #include <algorithm>
 #include <set>
 
@@ -194,26 +196,7 @@ Result<LifecyclePolicy> ParseLifecyclePolicy(std::string_view text) {
   return policy;
 }
 
-bool TagMatchesPattern(std::string_view tag, std::string_view pattern) {
-  // Iterative glob with backtracking to the last star: linear in practice.
-  size_t t = 0, p = 0, star = std::string_view::npos, mark = 0;
-  while (t < tag.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == tag[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
+bool TagMatchesPattern(std::string_view tag, std::string_view pattern) { return StarMatch(tag, pattern); }
 
 std::vector<LifecycleExpiry> EvaluateLifecyclePolicy(const LifecyclePolicy& policy,
                                                      const std::vector<LifecycleImage>& images, int64_t now_ms) {

@@ -19,6 +19,9 @@ namespace annex::registry {
 class RegistryImageStore;
 
 struct Registry {
+  Registry();
+  ~Registry();  // out of line: the image store is only declared here
+
   service::Environment env;  // region, domain, authorizer, identities, clock, blocking pool…
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<RegistryStore> store;

@@ -16,6 +16,10 @@
 #include "services/registry/registry_image_store.h"
 
 namespace annex::registry {
+
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 namespace {
 
 // The garbage collector's schedule: often enough that deleted images free
