@@ -43,7 +43,11 @@ Result<std::string> NameOf(const std::vector<std::string>& segments, size_t coun
 
 Result<DistributionPath> FromSegments(const std::vector<std::string>& s) {
   const size_t n = s.size();
-  auto at = [&](size_t from_right) -> std::string_view { return from_right <= n ? s[n - from_right] : ""; };
+  // Both branches as views: `cond ? s[i] : ""` would make a temporary
+  // std::string, and the view would outlive it.
+  auto at = [&](size_t from_right) -> std::string_view {
+    return from_right <= n ? std::string_view(s[n - from_right]) : std::string_view();
+  };
   DistributionPath p;
   size_t name_segments = 0;
   if (n >= 4 && at(3) == "blobs" && at(2) == "uploads") {

@@ -67,6 +67,46 @@ Status RegistryStore::FlushPulls() {
   return txn.Commit();
 }
 
+// Cursors of a write transaction are closed by its commit: these scans
+// keep theirs in their own scope, closed before the caller commits.
+Result<std::vector<std::string>> RegistryStore::Tables::StaleLinks(const store::ReadTxn& txn,
+                                                                   const std::string& prefix, int64_t now_ms,
+                                                                   int64_t grace_ms) const {
+  std::set<std::string, std::less<>> referenced;
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor mc, txn.OpenCursor(manifests));
+  for (Status s = mc.Seek(prefix); s.ok() && mc.Valid() && mc.key().starts_with(prefix); s = mc.Next()) {
+    ANNEX_ASSIGN_OR_RETURN(ManifestRecord m, DecodeManifest(mc.key().substr(prefix.size()), mc.value()));
+    referenced.insert(m.blobs.begin(), m.blobs.end());
+  }
+  std::vector<std::string> stale;
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor lc, txn.OpenCursor(repo_blobs));
+  for (Status s = lc.Seek(prefix); s.ok() && lc.Valid() && lc.key().starts_with(prefix); s = lc.Next()) {
+    std::string_view digest = lc.key().substr(prefix.size());
+    if (referenced.count(digest)) continue;
+    ANNEX_ASSIGN_OR_RETURN(RepoBlobRecord link, DecodeRepoBlob(lc.value()));
+    if (now_ms - link.linked_ms >= grace_ms) stale.emplace_back(digest);
+  }
+  return stale;
+}
+
+Result<std::vector<std::pair<std::string, uint64_t>>> RegistryStore::Tables::DeadBlobs(const store::ReadTxn& txn,
+                                                                                       size_t max) const {
+  std::vector<std::pair<std::string, uint64_t>> dead;
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(unreferenced));
+  for (Status s = c.SeekFirst(); s.ok() && c.Valid() && dead.size() < max; s = c.Next()) {
+    std::string digest(c.key());
+    ANNEX_ASSIGN_OR_RETURN(auto row, txn.Get(blobs, digest));
+    uint64_t size = 0;
+    if (row) {
+      ANNEX_ASSIGN_OR_RETURN(BlobRecord b, DecodeBlob(*row));
+      if (b.refs > 0) continue;
+      size = b.size;
+    }
+    dead.emplace_back(std::move(digest), size);
+  }
+  return dead;
+}
+
 Result<RegistryStore::GcStats> RegistryStore::CollectGarbage(size_t max_items) {
   GcStats stats;
   ANNEX_RETURN_IF_ERROR(FlushPulls());
@@ -85,20 +125,7 @@ Result<RegistryStore::GcStats> RegistryStore::CollectGarbage(size_t max_items) {
     if (stats.links_removed >= max_items) break;
     std::string prefix = repo_key + std::string(1, '\0');
     ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-    std::set<std::string, std::less<>> referenced;
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor mc, txn.OpenCursor(t_->manifests));
-    for (Status s = mc.Seek(prefix); s.ok() && mc.Valid() && mc.key().starts_with(prefix); s = mc.Next()) {
-      ANNEX_ASSIGN_OR_RETURN(ManifestRecord m, DecodeManifest(mc.key().substr(prefix.size()), mc.value()));
-      referenced.insert(m.blobs.begin(), m.blobs.end());
-    }
-    std::vector<std::string> stale;
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor lc, txn.OpenCursor(t_->repo_blobs));
-    for (Status s = lc.Seek(prefix); s.ok() && lc.Valid() && lc.key().starts_with(prefix); s = lc.Next()) {
-      std::string_view digest = lc.key().substr(prefix.size());
-      if (referenced.count(digest)) continue;
-      ANNEX_ASSIGN_OR_RETURN(RepoBlobRecord link, DecodeRepoBlob(lc.value()));
-      if (now - link.linked_ms >= options_.unreferenced_blob_grace_ms) stale.emplace_back(digest);
-    }
+    ANNEX_ASSIGN_OR_RETURN(std::vector<std::string> stale, t_->StaleLinks(txn, prefix, now, options_.unreferenced_blob_grace_ms));
     if (stale.empty()) continue;
     for (const std::string& digest : stale) ANNEX_RETURN_IF_ERROR(t_->Unlink(txn, prefix + digest, digest));
     ANNEX_RETURN_IF_ERROR(txn.Commit());
@@ -109,19 +136,7 @@ Result<RegistryStore::GcStats> RegistryStore::CollectGarbage(size_t max_items) {
   {
     std::lock_guard lock(blob_files_mu_);
     ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-    std::vector<std::pair<std::string, uint64_t>> dead;
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t_->unreferenced));
-    for (Status s = c.SeekFirst(); s.ok() && c.Valid() && dead.size() < max_items; s = c.Next()) {
-      std::string digest(c.key());
-      ANNEX_ASSIGN_OR_RETURN(auto row, txn.Get(t_->blobs, digest));
-      uint64_t size = 0;
-      if (row) {
-        ANNEX_ASSIGN_OR_RETURN(BlobRecord b, DecodeBlob(*row));
-        if (b.refs > 0) continue;
-        size = b.size;
-      }
-      dead.emplace_back(std::move(digest), size);
-    }
+    ANNEX_ASSIGN_OR_RETURN(auto dead, t_->DeadBlobs(txn, max_items));
     for (const auto& [digest, size] : dead) {
       ANNEX_RETURN_IF_ERROR(txn.Delete(t_->unreferenced, digest));
       Status s = txn.Delete(t_->blobs, digest);

@@ -42,6 +42,12 @@ struct RegistryStore::Tables {
   // Drops the link `key` to `digest`; a blob left without links becomes
   // the collector's.
   Status Unlink(store::WriteTxn& txn, const std::string& key, std::string_view digest) const;
+  // The repository's links (`prefix`: account\0repo\0) no manifest of it
+  // references, linked longer than `grace_ms` ago.
+  Result<std::vector<std::string>> StaleLinks(const store::ReadTxn& txn, const std::string& prefix, int64_t now_ms,
+                                              int64_t grace_ms) const;
+  // Up to `max` blobs without links, with their sizes.
+  Result<std::vector<std::pair<std::string, uint64_t>>> DeadBlobs(const store::ReadTxn& txn, size_t max) const;
   // After a commit: counts a blob the store did not have.
   void Counted(bool new_blob, uint64_t size) {
     if (!new_blob) return;

@@ -198,6 +198,12 @@ class Daemon:
             env["ANNEX_ROOT_ACCESS_KEY_ID"] = self.access_key
             env["ANNEX_ROOT_SECRET_ACCESS_KEY"] = self.secret_key
         env.update(self.extra_env)
+        if env.get("LD_PRELOAD"):
+            # A sanitized annexd needs its sanitizer runtime loaded before any
+            # preloaded library (the clockshift library), or it refuses to start.
+            runtime = _sanitizer_runtime(annexd_path())
+            if runtime:
+                env["LD_PRELOAD"] = runtime + ":" + env["LD_PRELOAD"]
         return env
 
     def start(self, wait=True, timeout=20.0):
@@ -388,6 +394,24 @@ class Daemon:
         status, _, body = http_request("GET", self.endpoint + "/_annex/metrics")
         assert status == 200, f"/_annex/metrics answered {status}"
         return body.decode()
+
+
+_runtimes = {}
+
+
+def _sanitizer_runtime(binary):
+    """The path of the ASan runtime `binary` links, or None (resolved once, with ldd)."""
+    if binary not in _runtimes:
+        found = None
+        try:
+            out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30).stdout
+            for line in out.splitlines():
+                if "libasan.so" in line and "=>" in line:
+                    found = line.split("=>")[1].split("(")[0].strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        _runtimes[binary] = found
+    return _runtimes[binary]
 
 
 def read_credentials_file(path, profile):

@@ -87,6 +87,7 @@ class RegistryGarbageCollectionTest(AnnexTestCase):
 
     def shift_clock(self, seconds):
         self.clock_file.write_text(f"{seconds}\n")
+        time.sleep(0.2)  # annexd re-reads the offset at most every 50 ms
 
     def test_deleted_images_free_their_blobs_after_the_grace_period(self):
         shared = os.urandom(200_000)
