@@ -77,7 +77,8 @@ storage: {filesystem: {rootdirectory: $WORK/reference}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$REG_PORT}
 YML
 docker-registry serve "$WORK/reference.yml" >"$WORK/reference.log" 2>&1 &
-BENCH_PIDS+=($!)
+REF_PID=$!
+BENCH_PIDS+=($REF_PID)
 wait_http "http://127.0.0.1:$REG_PORT/v2/" 30 "${BENCH_PIDS[-1]}" || { cat "$WORK/reference.log" >&2; exit 1; }
 
 annex_start "$BUILD/bin/annexd" "$WORK" annexd
@@ -93,6 +94,8 @@ seconds() {
   awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
 }
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
+# cpu_ticks PID: the process's user + system CPU so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Pulled copies go to memory where there is room, so the disk is not what is measured.
 PULLS=/dev/shm
 [[ -d $PULLS && -w $PULLS ]] || PULLS=$WORK
@@ -125,8 +128,8 @@ pull_many() {
   return $status
 }
 
-declare -A total
-for key in push pull many; do total[annex-$key]=0; total[ref-$key]=0; done
+declare -A total cpu
+for key in push pull many; do total[annex-$key]=0; total[ref-$key]=0; cpu[annex-$key]=0; cpu[ref-$key]=0; done
 for ((r = 1; r <= ROUNDS; r++)); do
   aws_ecr create-repository --repository-name "bench/app-$r" >/dev/null
   order=(annex ref)
@@ -135,22 +138,32 @@ for ((r = 1; r <= ROUNDS; r++)); do
     for server in "${order[@]}"; do
       key=${step#pull_}
       [[ $step == pull_many ]] && key=many
+      pid=$ANNEX_PID
+      [[ $server == ref ]] && pid=$REF_PID
+      before=$(cpu_ticks "$pid")
       t=$(seconds "$step" "$server" "$r")
       total[$server-$key]=$(add "${total[$server-$key]}" "$t")
+      cpu[$server-$key]=$((cpu[$server-$key] + $(cpu_ticks "$pid") - before))
     done
   done
 done
 rm -rf "$PULL_DIR"
 
-python3 - "$IMAGE_BYTES" "$ROUNDS" "$CLIENTS" "${total[annex-push]}" "${total[ref-push]}" \
-  "${total[annex-pull]}" "${total[ref-pull]}" "${total[annex-many]}" "${total[ref-many]}" <<'PY'
+python3 - "$IMAGE_BYTES" "$ROUNDS" "$CLIENTS" "$(getconf CLK_TCK)" \
+  "${total[annex-push]}" "${total[ref-push]}" "${total[annex-pull]}" "${total[ref-pull]}" \
+  "${total[annex-many]}" "${total[ref-many]}" \
+  "${cpu[annex-push]}" "${cpu[ref-push]}" "${cpu[annex-pull]}" "${cpu[ref-pull]}" "${cpu[annex-many]}" "${cpu[ref-many]}" <<'PY'
 import sys
-size, rounds, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ap, rp, al, rl, am, rm = map(float, sys.argv[4:10])
+size, rounds, clients, hz = map(int, sys.argv[1:5])
+ap, rp, al, rl, am, rm = map(float, sys.argv[5:11])
+cpu = [int(x) / hz for x in sys.argv[11:17]]
 mbps = lambda t, n=1: size * rounds * n / t / 1e6
-rows = (("push", mbps(ap), mbps(rp)), ("pull, 1 client", mbps(al), mbps(rl)),
-        ("pull, %d clients" % clients, mbps(am, clients), mbps(rm, clients)))
-for name, a, r in rows:
+gb = lambda n=1: size * rounds * n / 1e9
+rows = (("push", mbps(ap), mbps(rp), cpu[0] / gb(), cpu[1] / gb()),
+        ("pull, 1 client", mbps(al), mbps(rl), cpu[2] / gb(), cpu[3] / gb()),
+        ("pull, %d clients" % clients, mbps(am, clients), mbps(rm, clients), cpu[4] / gb(clients), cpu[5] / gb(clients)))
+for name, a, r, ac, rc in rows:
     print("%-17s annexd %7.1f MB/s   docker-registry %7.1f MB/s   ratio %.2fx   goal >= 1.00x   %s"
           % (name, a, r, a / r, "ok" if a / r >= 1.0 else "MISSED"))
+    print("%-17s server CPU per GB: annexd %.2f s, docker-registry %.2f s" % ("", ac, rc))
 PY
