@@ -74,7 +74,7 @@ class RegistryControl final : public service::ServiceControl {
   std::vector<Command> Commands() const override {
     const char* schema =
         R"({"path": {"pattern": "^[A-Za-z0-9._/-]{1,1024}$"}, )"
-        R"("repository": {"pattern": "^$|^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"}})";
+        R"("repository": {"optional": true, "pattern": "^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"}})";
     return {{"ImportImage", schema}};
   }
 

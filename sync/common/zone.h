@@ -16,8 +16,9 @@ namespace annex::sync {
 struct CommandSpec {
   std::string kind;     // "CreateBucket"
   std::string service;  // "s3"
-  // The arguments: a JSON object naming each (required, string) argument
-  // with an ECMAScript `pattern` its value must match, e.g.
+  // The arguments: a JSON object naming each (string) argument with an
+  // ECMAScript `pattern` its value must match, required unless marked
+  // `"optional": true`, e.g.
   // {"bucket": {"pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"}}.
   std::string args_schema_json;
 };

@@ -145,6 +145,8 @@ Result<std::string> CommandArgs(const json& in, const ZoneCapacity& advertised, 
     if (!schema.contains(key)) return Invalid(kind + " takes no argument \"" + key + "\"");
   }
   for (const auto& [key, rule] : schema.items()) {
+    bool optional = rule.is_object() && rule.contains("optional") && rule["optional"] == true;
+    if (!args.contains(key) && optional) continue;
     if (!args.contains(key) || !args[key].is_string()) return Invalid(kind + " needs args." + key + " (a string)");
     std::string value = args[key].get<std::string>();
     if (rule.is_object() && rule.contains("pattern") && rule["pattern"].is_string()) {

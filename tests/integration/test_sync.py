@@ -7,6 +7,9 @@ shows up as usage on the control plane (GET /v1/zones/{zone}/usage), and its age
 """
 
 import json
+import tarfile
+import io
+import hashlib
 import os
 import signal
 import subprocess
@@ -22,6 +25,26 @@ from test_control_plane import ControlPlane, zone_of  # noqa: E402
 SITE = "lisbon-1"
 ZONE = zone_of(SITE)
 USAGE_INTERVAL_MS = 300
+
+
+def docker_archive(repo_tag, content):
+    """A minimal `docker save` archive of one image with one layer holding `content`."""
+    def tar_of(files):
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as t:
+            for name, data in files:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+    layer = tar_of([("app/hello.txt", content)])
+    layer_hex = hashlib.sha256(layer).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + layer_hex]}}).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [repo_tag],
+                            "Layers": [layer_hex + "/layer.tar"]}]).encode()
+    return tar_of([("manifest.json", manifest), (config_name, config), (layer_hex + "/layer.tar", layer)])
 
 
 class SyncTest(unittest.TestCase):
@@ -107,7 +130,7 @@ class SyncTest(unittest.TestCase):
         status, _, z = self.cp.api("GET", f"/v1/zones/{ZONE}")
         self.assertEqual(status, 200, z)
         kinds = {(c["kind"], c["service"]) for c in z["capacity"]["commands"]}
-        self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3")})
+        self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3"), ("ImportImage", "ecr")})
         status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
                                      body={"kind": "LaunchRocket", "args": {"bucket": "photos"}})
         self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
@@ -117,6 +140,43 @@ class SyncTest(unittest.TestCase):
             status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
                                          body={"kind": "CreateBucket", "args": args})
             self.assertEqual((status, err["__type"]), (400, "ValidationError"), (args, err))
+
+    def test_3c_control_plane_imports_an_image_archive_already_on_the_appliance(self):
+        # An operator carried a `docker save` archive to the appliance; the control plane imports it.
+        imports = self.appliance.data_dir / "registry" / "imports"
+        imports.mkdir(parents=True, exist_ok=True)
+        (imports / "web.tar").write_bytes(docker_archive("mirror/web:1.0", b"hello from the archive"))
+        status, _, cmd = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     {"kind": "ImportImage", "args": {"path": "web.tar"}})
+        self.assertEqual(status, 201, cmd)
+        cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
+
+        def state():
+            st, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/commands/{cmd_id}")
+            return body.get("state") or body.get("command", {}).get("state")
+        wait_for("the import command done", lambda: state() in ("succeeded", "failed"))
+        self.assertEqual(state(), "succeeded")
+
+        def images():
+            st, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/resources")
+            return {r["id"] for r in body["resources"] if r["type"] == "image"}
+        wait_for("the imported image reported", lambda: any("/mirror/web@sha256:" in i for i in images()))
+        import boto3
+        ecr = boto3.session.Session().client(
+            "ecr", endpoint_url=self.appliance.endpoint, region_name=REGION,
+            aws_access_key_id=self.appliance.access_key, aws_secret_access_key=self.appliance.secret_key)
+        tags = [i.get("imageTag") for i in ecr.list_images(repositoryName="mirror/web")["imageIds"]]
+        self.assertEqual(tags, ["1.0"])
+        # The optional repository is checked by the pattern the appliance advertised.
+        status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     {"kind": "ImportImage", "args": {"path": "web.tar", "repository": "Bad Name"}})
+        self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
+        # A path outside the imports directory never reaches a file.
+        status, _, cmd = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     {"kind": "ImportImage", "args": {"path": "../credentials"}})
+        if status == 201:
+            cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
+            wait_for("the escaping import refused", lambda: state() == "failed")
 
     def test_4_offline_changes_arrive_once_after_the_control_plane_returns(self):
         self.cp.proc.send_signal(signal.SIGKILL)  # the control plane dies mid-session
