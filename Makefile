@@ -40,7 +40,7 @@ test:
 
 test-asan: deps
 	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANNEX_SANITIZE=ON
-	@scripts/stage.sh asan-build cmake --build $(ASAN_DIR) -j $(JOBS) --target annex_unit_tests annexd annexctl
+	@scripts/stage.sh asan-build cmake --build $(ASAN_DIR) -j $(JOBS) --target annex_unit_tests annexd annexctl annex-clockshift
 	@scripts/stage.sh asan-tests sh -c 'cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L "unit|sanitized"'
 
 unit: build
