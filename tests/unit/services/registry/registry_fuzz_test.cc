@@ -12,6 +12,7 @@
 #include <random>
 
 #include "appliance/core/log.h"
+#include "appliance/core/strings.h"
 #include "appliance/iam/identity_store.h"
 #include "appliance/iam/policy_authorizer.h"
 #include "appliance/iam/policy_store.h"
@@ -32,24 +33,6 @@ constexpr char kAllowEverything[] =
 constexpr char kEcrTarget[] = "AmazonEC2ContainerRegistry_V20150921.";
 
 void DiscardLog(std::string_view) {}
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 class RegistryFuzzTest : public ::testing::Test {
  protected:
@@ -101,7 +84,7 @@ class RegistryFuzzTest : public ::testing::Test {
       std::string id = Json::parse(up.body)["uploadId"];
       ASSERT_EQ(Ecr(owner_, "UploadLayerPart",
                     {{"repositoryName", "secret/app"}, {"uploadId", id}, {"partFirstByte", 0},
-                     {"partLastByte", blob.size() - 1}, {"layerPartBlob", Base64(blob)}})
+                     {"partLastByte", blob.size() - 1}, {"layerPartBlob", Base64Encode(blob)}})
                     .status,
                 200);
       ASSERT_EQ(Ecr(owner_, "CompleteLayerUpload",
@@ -183,7 +166,7 @@ TEST_F(RegistryFuzzTest, RandomRequestsNeverReachAnotherAccountsImage) {
       auth::Principal who = mallory_;
       if (rng() % 3 == 0) {
         who = auth::Principal{};  // anonymous: the token decides
-        headers.push_back({"authorization", pick({"Basic " + mallory_token_, "Basic " + Base64("AWS:" + bytes(20)),
+        headers.push_back({"authorization", pick({"Basic " + mallory_token_, "Basic " + Base64Encode("AWS:" + bytes(20)),
                                                   "Bearer " + bytes(10), "Basic !!", ""})});
       }
       std::string method = pick({"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"});
