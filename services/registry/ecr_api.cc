@@ -76,10 +76,10 @@ Status ResolveTarget(EcrCall& call, Target target) {
     ANNEX_ASSIGN_OR_RETURN(std::string arn, call.params.RequiredString("resourceArn", 1, 2048));
     std::string prefix = "arn:aws:ecr:" + call.registry.env.region + ":";
     std::string_view rest(arn);
-    if (!rest.starts_with(prefix)) return InvalidParameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
+    if (!rest.starts_with(prefix)) return service::InvalidParameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
     rest.remove_prefix(prefix.size());
     if (rest.size() < 12 + 12 || !IsAccountId(rest.substr(0, 12)) || rest.substr(12, 12) != ":repository/") {
-      return InvalidParameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
+      return service::InvalidParameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
     }
     call.account = std::string(rest.substr(0, 12));
     call.repository_name = std::string(rest.substr(24));
@@ -88,7 +88,7 @@ Status ResolveTarget(EcrCall& call, Target target) {
   ANNEX_ASSIGN_OR_RETURN(auto registry_id, call.params.String("registryId"));
   if (registry_id) {
     if (!IsAccountId(*registry_id)) {
-      return ConstraintError("registryId", "must satisfy regular expression '[0-9]{12}'");
+      return service::ConstraintError("registryId", "must satisfy regular expression '[0-9]{12}'");
     }
     call.account = *registry_id;
   }
@@ -138,11 +138,11 @@ http::Task<Status> HandleEcr(Registry& registry, service::RequestContext& ctx) {
   Result<std::string> body = co_await http::ReadSmallBody(ctx.body, kMaxBody);
   if (!body.ok()) {
     if (body.status().subcode() == "MaxMessageLengthExceeded") {
-      co_return InvalidParameter("Request body larger than " + std::to_string(kMaxBody) + " bytes");
+      co_return service::InvalidParameter("Request body larger than " + std::to_string(kMaxBody) + " bytes");
     }
     co_return body.status();
   }
-  ANNEX_CO_ASSIGN_OR_RETURN(EcrParams params, EcrParams::Parse(*body));
+  ANNEX_CO_ASSIGN_OR_RETURN(service::JsonParams params, service::JsonParams::Parse(*body));
   EcrCall call{ctx, params, registry, "", "", std::nullopt, os::ToUnixMillis(ctx.clock.Now())};
   ANNEX_CO_RETURN_IF_ERROR(ResolveTarget(call, op->target));
   if (!call.repository_name.empty()) {

@@ -38,7 +38,7 @@ Status ToEcrError(const EcrCall& call, Status s) {
       return http::ApiStatus("RepositoryAlreadyExistsException",
                              "The repository with name '" + call.repository_name +
                                  "' already exists in the registry with id '" + call.account + "'");
-    case StatusCode::kInvalidArgument: return InvalidParameter(s.message());
+    case StatusCode::kInvalidArgument: return service::InvalidParameter(s.message());
     default: return s;
   }
 }
@@ -71,7 +71,7 @@ Result<std::string> ReadNextToken(const EcrCall& call) {
   if (!token || token->empty()) return std::string();
   std::optional<std::string> decoded = Base64Decode(*token);
   if (!decoded || !decoded->starts_with(kTokenPrefix) || decoded->size() == kTokenPrefix.size()) {
-    return InvalidParameter("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'");
+    return service::InvalidParameter("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'");
   }
   return decoded->substr(kTokenPrefix.size());
 }

@@ -13,14 +13,16 @@
 #include "appliance/core/co_status.h"
 #include "appliance/core/task.h"
 #include "appliance/service/request_context.h"
-#include "services/registry/ecr_params.h"
+#include "appliance/service/json_params.h"
 #include "services/registry/registry.h"
 
 namespace annex::registry {
 
+using Json = nlohmann::json;
+
 struct EcrCall {
   service::RequestContext& ctx;
-  EcrParams& params;
+  service::JsonParams& params;
   Registry& registry;
   // The registry the call acts in: registryId when given, else the caller's account.
   std::string account;

@@ -14,11 +14,11 @@ enum class TagFilter { kAny, kTagged, kUntagged };
 Result<TagFilter> ParseTagFilter(const EcrCall& call) {
   ANNEX_ASSIGN_OR_RETURN(const Json* filter, call.params.Object("filter"));
   if (!filter) return TagFilter::kAny;
-  ANNEX_ASSIGN_OR_RETURN(auto status, NestedString(*filter, "tagStatus", "filter"));
+  ANNEX_ASSIGN_OR_RETURN(auto status, service::NestedString(*filter, "tagStatus", "filter"));
   if (!status || *status == "ANY") return TagFilter::kAny;
   if (*status == "TAGGED") return TagFilter::kTagged;
   if (*status == "UNTAGGED") return TagFilter::kUntagged;
-  return ConstraintError("filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]");
+  return service::ConstraintError("filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]");
 }
 
 bool Passes(TagFilter f, const ImageEntry& e) {
@@ -86,7 +86,7 @@ Task<Answer> DescribeImagesById(EcrCall& call, const std::vector<ImageId>& ids,
   for (const ImageId& id : ids) {
     Resolved r = co_await call.Blocking([&] { return ResolveImage(call, id); });
     if (r.failure_code == "InvalidImageDigest" || r.failure_code == "MissingDigestAndTag") {
-      co_return InvalidParameter(r.failure_reason);
+      co_return service::InvalidParameter(r.failure_reason);
     }
     const ImageEntry* found = nullptr;
     for (const ImageEntry& e : images) {
@@ -135,7 +135,7 @@ Task<Answer> DescribeImages(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto max, call.params.Long("maxResults", 1, kMaxListResults));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string after, ReadNextToken(call));
   if (by_id && (max || !after.empty())) {
-    co_return InvalidParameter("maxResults and nextToken cannot be used when you specify images with imageIds");
+    co_return service::InvalidParameter("maxResults and nextToken cannot be used when you specify images with imageIds");
   }
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<ImageEntry> images, co_await LoadImages(call));
   if (by_id) co_return co_await DescribeImagesById(call, ids, images);

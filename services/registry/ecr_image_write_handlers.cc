@@ -60,7 +60,7 @@ Status PutError(const EcrCall& call, Status s, const std::optional<std::string>&
   const std::string& sub = s.subcode();
   if (sub == "MANIFEST_BLOB_UNKNOWN" || sub == "BLOB_UNKNOWN") return http::ApiStatus("LayersNotFoundException", s.message());
   if (sub == "MANIFEST_UNKNOWN") return http::ApiStatus("ReferencedImagesNotFoundException", s.message());
-  if (sub == "MANIFEST_INVALID") return InvalidParameter(s.message());
+  if (sub == "MANIFEST_INVALID") return service::InvalidParameter(s.message());
   if (sub == "TAG_INVALID" || (tag && s.code() == StatusCode::kAlreadyExists)) {
     return http::ApiStatus("ImageTagAlreadyExistsException",
                            "The image tag '" + tag.value_or("") + "' already exists in the '" + call.repository_name +
@@ -91,7 +91,7 @@ Task<Answer> PutImage(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(RepositoryRecord repo, RequireRepository(call));
   Result<Manifest> parsed = ParseManifest(bytes, media_type.value_or(""));
   if (!parsed.ok()) {
-    co_return InvalidParameter("Invalid parameter at 'imageManifest' failed to satisfy constraint: '" +
+    co_return service::InvalidParameter("Invalid parameter at 'imageManifest' failed to satisfy constraint: '" +
                                parsed.status().message() + "'");
   }
   std::string digest = DigestOf(bytes);

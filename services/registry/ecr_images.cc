@@ -8,15 +8,15 @@ Result<std::vector<ImageId>> ParseImageIds(const EcrCall& call, size_t min_items
   ANNEX_ASSIGN_OR_RETURN(const Json* list, call.params.ObjectList("imageIds", min_items, max_items));
   std::vector<ImageId> out;
   if (!list) {
-    if (min_items > 0) return MissingMember("imageIds");
+    if (min_items > 0) return service::MissingMember("imageIds");
     return out;
   }
   for (const Json& j : *list) {
     ImageId id;
-    ANNEX_ASSIGN_OR_RETURN(id.digest, NestedString(j, "imageDigest", "imageIds.member"));
-    ANNEX_ASSIGN_OR_RETURN(id.tag, NestedString(j, "imageTag", "imageIds.member"));
+    ANNEX_ASSIGN_OR_RETURN(id.digest, service::NestedString(j, "imageDigest", "imageIds.member"));
+    ANNEX_ASSIGN_OR_RETURN(id.tag, service::NestedString(j, "imageTag", "imageIds.member"));
     if (id.tag && (id.tag->empty() || id.tag->size() > kMaxImageTag)) {
-      return ConstraintError("imageIds.member.imageTag", "must have length between 1 and 300");
+      return service::ConstraintError("imageIds.member.imageTag", "must have length between 1 and 300");
     }
     out.push_back(std::move(id));
   }

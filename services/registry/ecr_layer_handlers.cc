@@ -33,7 +33,7 @@ Result<std::string> RequiredUploadId(const EcrCall& call) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
     ok = dash ? uuid[i] == '-' : std::isxdigit(static_cast<unsigned char>(uuid[i])) != 0;
   }
-  if (!ok) return ConstraintError("uploadId", "must satisfy regular expression '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'");
+  if (!ok) return service::ConstraintError("uploadId", "must satisfy regular expression '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'");
   return uuid;
 }
 
@@ -41,7 +41,7 @@ Result<std::string> RequiredUploadId(const EcrCall& call) {
 
 Task<Answer> BatchCheckLayerAvailability(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto digests, call.params.StringList("layerDigests", 1, 100));
-  if (!digests) co_return MissingMember("layerDigests");
+  if (!digests) co_return service::MissingMember("layerDigests");
   if (!call.repository) co_return RepositoryNotFound(call, call.repository_name);
   Json out = {{"layers", Json::array()}, {"failures", Json::array()}};
   for (const std::string& digest : *digests) {
@@ -65,7 +65,7 @@ Task<Answer> BatchCheckLayerAvailability(EcrCall& call) {
 Task<Answer> GetDownloadUrlForLayer(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::string digest, call.params.RequiredString("layerDigest", 1, 1000));
   if (!call.repository) co_return RepositoryNotFound(call, call.repository_name);
-  if (!IsValidDigest(digest)) co_return ConstraintError("layerDigest", "must be a sha256 digest");
+  if (!IsValidDigest(digest)) co_return service::ConstraintError("layerDigest", "must be a sha256 digest");
   Result<uint64_t> size = co_await call.Blocking(
       [&] { return call.registry.store->RepositoryBlob(call.account, call.repository_name, digest); });
   if (!size.ok()) {
@@ -93,12 +93,12 @@ Task<Answer> UploadLayerPart(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto first, call.params.Long("partFirstByte", 0));
   ANNEX_CO_ASSIGN_OR_RETURN(auto last, call.params.Long("partLastByte", 0));
   ANNEX_CO_ASSIGN_OR_RETURN(auto blob64, call.params.String("layerPartBlob"));
-  if (!first) co_return MissingMember("partFirstByte");
-  if (!last) co_return MissingMember("partLastByte");
-  if (!blob64) co_return MissingMember("layerPartBlob");
+  if (!first) co_return service::MissingMember("partFirstByte");
+  if (!last) co_return service::MissingMember("partLastByte");
+  if (!blob64) co_return service::MissingMember("layerPartBlob");
   std::optional<std::string> blob = Base64Decode(*blob64);
-  if (!blob) co_return SerializationError("Member 'layerPartBlob' is not valid base64");
-  if (blob->size() > static_cast<size_t>(kPartSize)) co_return ConstraintError("layerPartBlob", "must be at most 20971520 bytes");
+  if (!blob) co_return service::SerializationError("Member 'layerPartBlob' is not valid base64");
+  if (blob->size() > static_cast<size_t>(kPartSize)) co_return service::ConstraintError("layerPartBlob", "must be at most 20971520 bytes");
   if (!call.repository) co_return RepositoryNotFound(call, call.repository_name);
   if (blob->empty() || *last - *first + 1 != static_cast<int64_t>(blob->size())) {
     co_return http::ApiStatus("InvalidLayerPartException",
@@ -129,7 +129,7 @@ Task<Answer> UploadLayerPart(EcrCall& call) {
 Task<Answer> CompleteLayerUpload(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::string uuid, RequiredUploadId(call));
   ANNEX_CO_ASSIGN_OR_RETURN(auto digests, call.params.StringList("layerDigests", 1, 100));
-  if (!digests) co_return MissingMember("layerDigests");
+  if (!digests) co_return service::MissingMember("layerDigests");
   if (!call.repository) co_return RepositoryNotFound(call, call.repository_name);
   const std::string& digest = digests->front();
   if (!IsValidDigest(digest)) co_return http::ApiStatus("InvalidLayerException", "Invalid layer digest " + digest);

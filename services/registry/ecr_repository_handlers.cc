@@ -18,9 +18,9 @@ Result<TagMutability> ParseMutability(const std::string& value) {
   if (value == "MUTABLE") return TagMutability::kMutable;
   if (value == "IMMUTABLE") return TagMutability::kImmutable;
   if (value == "IMMUTABLE_WITH_EXCLUSION" || value == "MUTABLE_WITH_EXCLUSION") {
-    return InvalidParameter("Image tag mutability " + value + " (exclusion filters) is not supported on this appliance");
+    return service::InvalidParameter("Image tag mutability " + value + " (exclusion filters) is not supported on this appliance");
   }
-  return ConstraintError("imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE]");
+  return service::ConstraintError("imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE]");
 }
 
 const char* MutabilityName(TagMutability m) { return m == TagMutability::kImmutable ? "IMMUTABLE" : "MUTABLE"; }
@@ -31,7 +31,7 @@ Result<std::optional<bool>> ScanOnPush(const EcrCall& call) {
   if (!config) return std::optional<bool>();
   auto it = config->find("scanOnPush");
   if (it == config->end() || it->is_null()) return std::optional<bool>(false);
-  if (!it->is_boolean()) return SerializationError("Member 'imageScanningConfiguration.scanOnPush' must be a boolean");
+  if (!it->is_boolean()) return service::SerializationError("Member 'imageScanningConfiguration.scanOnPush' must be a boolean");
   return std::optional<bool>(it->get<bool>());
 }
 
@@ -39,14 +39,14 @@ Result<std::optional<bool>> ScanOnPush(const EcrCall& call) {
 Status CheckEncryption(const EcrCall& call) {
   ANNEX_ASSIGN_OR_RETURN(const Json* config, call.params.Object("encryptionConfiguration"));
   if (!config) return Status::OK();
-  ANNEX_ASSIGN_OR_RETURN(auto type, NestedString(*config, "encryptionType", "encryptionConfiguration"));
-  if (!type) return MissingMember("encryptionConfiguration.encryptionType");
+  ANNEX_ASSIGN_OR_RETURN(auto type, service::NestedString(*config, "encryptionType", "encryptionConfiguration"));
+  if (!type) return service::MissingMember("encryptionConfiguration.encryptionType");
   if (*type == "AES256") return Status::OK();
   if (*type == "KMS" || *type == "KMS_DSSE") {
-    return InvalidParameter("Encryption type " + *type + " is not available on this appliance: it has no KMS. "
+    return service::InvalidParameter("Encryption type " + *type + " is not available on this appliance: it has no KMS. "
                             "Use AES256.");
   }
-  return ConstraintError("encryptionConfiguration.encryptionType",
+  return service::ConstraintError("encryptionConfiguration.encryptionType",
                          "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]");
 }
 
@@ -128,7 +128,7 @@ Task<Answer> PutImageTagMutability(EcrCall& call) {
 
 Task<Answer> PutImageScanningConfiguration(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto scan, ScanOnPush(call));
-  if (!scan) co_return MissingMember("imageScanningConfiguration");
+  if (!scan) co_return service::MissingMember("imageScanningConfiguration");
   Result<RepositoryRecord> repo = co_await UpdateRepository(call, [&](RepositoryRecord& r) {
     r.scan_on_push = *scan;
     return Status::OK();

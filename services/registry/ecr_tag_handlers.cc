@@ -43,8 +43,8 @@ Result<std::map<std::string, std::string>> ParseTagList(const EcrCall& call, std
   if (list->size() > kMaxTags) return TooManyTags();
   std::string where = std::string(member) + ".member";
   for (const Json& t : *list) {
-    ANNEX_ASSIGN_OR_RETURN(auto key, NestedString(t, "Key", where));
-    ANNEX_ASSIGN_OR_RETURN(auto value, NestedString(t, "Value", where));
+    ANNEX_ASSIGN_OR_RETURN(auto key, service::NestedString(t, "Key", where));
+    ANNEX_ASSIGN_OR_RETURN(auto value, service::NestedString(t, "Value", where));
     if (!key || !value) return InvalidTag("Each tag needs a Key and a Value");
     if (key->empty() || key->size() > kMaxTagKey || !ValidTagText(*key)) {
       return InvalidTag("Tag key '" + key->substr(0, kMaxTagKey) + "' must be 1 to 128 characters of letters, digits, "
@@ -61,7 +61,7 @@ Result<std::map<std::string, std::string>> ParseTagList(const EcrCall& call, std
 }
 
 Task<Answer> TagResource(EcrCall& call) {
-  if (!call.params.Member("tags")) co_return MissingMember("tags");
+  if (!call.params.Member("tags")) co_return service::MissingMember("tags");
   ANNEX_CO_ASSIGN_OR_RETURN(auto tags, ParseTagList(call, "tags"));
   Result<RepositoryRecord> repo = co_await UpdateRepository(call, [&](RepositoryRecord& r) -> Status {
     std::map<std::string, std::string> merged = r.tags;
@@ -76,7 +76,7 @@ Task<Answer> TagResource(EcrCall& call) {
 
 Task<Answer> UntagResource(EcrCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto keys, call.params.StringList("tagKeys", 0, 200));
-  if (!keys) co_return MissingMember("tagKeys");
+  if (!keys) co_return service::MissingMember("tagKeys");
   Result<RepositoryRecord> repo = co_await UpdateRepository(call, [&](RepositoryRecord& r) -> Status {
     for (const std::string& k : *keys) r.tags.erase(k);
     return Status::OK();

@@ -1,9 +1,9 @@
 #pragma once
-// EcrParams: typed access to an ECR request's JSON members, answering as ECR
-// does — a body that is not a JSON object, or a member of the wrong JSON
-// type, is a SerializationException; a member that breaks a constraint of
-// the model (required, length, range, enum) an InvalidParameterException
-// naming the member.
+// JsonParams: typed access to the members of a JSON 1.1 request (ECR, ECS),
+// answering as those services do — a body that is not a JSON object, or a
+// member of the wrong JSON type, is a SerializationException; a member that
+// breaks a constraint of the model (required, length, range, enum) an
+// InvalidParameterException naming the member.
 
 #include <cstdint>
 #include <optional>
@@ -15,7 +15,7 @@
 
 #include "appliance/core/result.h"
 
-namespace annex::registry {
+namespace annex::service {
 
 using Json = nlohmann::json;
 
@@ -24,10 +24,10 @@ Status InvalidParameter(std::string message);
 Status ConstraintError(std::string_view member, std::string_view constraint);
 Status SerializationError(std::string message);
 
-class EcrParams {
+class JsonParams {
  public:
   // SerializationException unless `body` is a JSON object ("" counts as {}).
-  static Result<EcrParams> Parse(std::string_view body);
+  static Result<JsonParams> Parse(std::string_view body);
 
   // A string member of min..max bytes; nullopt when absent or null.
   Result<std::optional<std::string>> String(std::string_view name, size_t min = 0, size_t max = SIZE_MAX) const;
@@ -43,9 +43,12 @@ class EcrParams {
   Result<const Json*> ObjectList(std::string_view name, size_t min_items, size_t max_items) const;
   // The raw member, or null when absent.
   const Json* Member(std::string_view name) const;
+  // The whole request (an operation that takes a document, such as ECS's
+  // RegisterTaskDefinition, reads it with its own rules).
+  const Json& doc() const { return doc_; }
 
  private:
-  explicit EcrParams(Json doc) : doc_(std::move(doc)) {}
+  explicit JsonParams(Json doc) : doc_(std::move(doc)) {}
   Json doc_;
 };
 
@@ -55,4 +58,4 @@ Result<std::optional<std::string>> NestedString(const Json& object, std::string_
 // "Value null at 'x' failed …": the message of a missing required member.
 Status MissingMember(std::string_view name);
 
-}  // namespace annex::registry
+}  // namespace annex::service

@@ -1,8 +1,8 @@
-#include "services/registry/ecr_params.h"
+#include "appliance/service/json_params.h"
 
 #include "appliance/http/api_error.h"
 
-namespace annex::registry {
+namespace annex::service {
 namespace {
 
 const char* TypeName(const Json& j) {
@@ -39,21 +39,21 @@ Status ConstraintError(std::string_view member, std::string_view constraint) {
 
 Status MissingMember(std::string_view name) { return ConstraintError(name, "Member must not be null"); }
 
-Result<EcrParams> EcrParams::Parse(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return EcrParams(Json::object());
+Result<JsonParams> JsonParams::Parse(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return JsonParams(Json::object());
   Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return SerializationError("The request body is not valid JSON");
   if (!doc.is_object()) return SerializationError("The request body must be a JSON object");
-  return EcrParams(std::move(doc));
+  return JsonParams(std::move(doc));
 }
 
-const Json* EcrParams::Member(std::string_view name) const {
+const Json* JsonParams::Member(std::string_view name) const {
   auto it = doc_.find(name);
   if (it == doc_.end() || it->is_null()) return nullptr;
   return &*it;
 }
 
-Result<std::optional<std::string>> EcrParams::String(std::string_view name, size_t min, size_t max) const {
+Result<std::optional<std::string>> JsonParams::String(std::string_view name, size_t min, size_t max) const {
   const Json* j = Member(name);
   if (!j) return std::optional<std::string>();
   if (!j->is_string()) return WrongType(name, *j, "a string");
@@ -61,13 +61,13 @@ Result<std::optional<std::string>> EcrParams::String(std::string_view name, size
   return std::optional<std::string>(j->get<std::string>());
 }
 
-Result<std::string> EcrParams::RequiredString(std::string_view name, size_t min, size_t max) const {
+Result<std::string> JsonParams::RequiredString(std::string_view name, size_t min, size_t max) const {
   ANNEX_ASSIGN_OR_RETURN(auto v, String(name, min, max));
   if (!v) return MissingMember(name);
   return std::move(*v);
 }
 
-Result<std::optional<int64_t>> EcrParams::Long(std::string_view name, int64_t min, int64_t max) const {
+Result<std::optional<int64_t>> JsonParams::Long(std::string_view name, int64_t min, int64_t max) const {
   const Json* j = Member(name);
   if (!j) return std::optional<int64_t>();
   if (!j->is_number_integer()) return WrongType(name, *j, "an integer");
@@ -80,14 +80,14 @@ Result<std::optional<int64_t>> EcrParams::Long(std::string_view name, int64_t mi
   return std::optional<int64_t>(v);
 }
 
-Result<std::optional<bool>> EcrParams::Bool(std::string_view name) const {
+Result<std::optional<bool>> JsonParams::Bool(std::string_view name) const {
   const Json* j = Member(name);
   if (!j) return std::optional<bool>();
   if (!j->is_boolean()) return WrongType(name, *j, "a boolean");
   return std::optional<bool>(j->get<bool>());
 }
 
-Result<std::optional<std::vector<std::string>>> EcrParams::StringList(std::string_view name, size_t min_items,
+Result<std::optional<std::vector<std::string>>> JsonParams::StringList(std::string_view name, size_t min_items,
                                                                       size_t max_items) const {
   const Json* j = Member(name);
   if (!j) return std::optional<std::vector<std::string>>();
@@ -106,13 +106,13 @@ Result<std::optional<std::vector<std::string>>> EcrParams::StringList(std::strin
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
-Result<const Json*> EcrParams::Object(std::string_view name) const {
+Result<const Json*> JsonParams::Object(std::string_view name) const {
   const Json* j = Member(name);
   if (j && !j->is_object()) return WrongType(name, *j, "an object");
   return j;
 }
 
-Result<const Json*> EcrParams::ObjectList(std::string_view name, size_t min_items, size_t max_items) const {
+Result<const Json*> JsonParams::ObjectList(std::string_view name, size_t min_items, size_t max_items) const {
   const Json* j = Member(name);
   if (!j) return j;
   if (!j->is_array()) return WrongType(name, *j, "an array");
@@ -135,4 +135,4 @@ Result<std::optional<std::string>> NestedString(const Json& object, std::string_
   return std::optional<std::string>(it->get<std::string>());
 }
 
-}  // namespace annex::registry
+}  // namespace annex::service
