@@ -13,6 +13,9 @@ BUILD_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # annex-image assembles disk images with these (no mounts needed).
   e2fsprogs dosfstools mtools binutils faketime
+  # What ECS tasks run on (services/containers): the OCI runtimes, task
+  # networks (bridge, veth, network namespaces) and port-mapping DNAT.
+  crun runc iproute2 nftables
 )
 # Real clients and peers the integration tests and benchmarks drive.
 TEST_PACKAGES=(
@@ -21,6 +24,8 @@ TEST_PACKAGES=(
   qemu-system-x86 ovmf fdisk
   # Registry clients, and the reference registry the image benchmark compares with.
   skopeo podman umoci docker-registry
+  # Container tests build their images offline from a static busybox.
+  busybox-static
 )
 
 want=("${BUILD_PACKAGES[@]}")

@@ -38,6 +38,7 @@
 #include "appliance/supervisor/output_forwarder.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/logs/logs_service.h"
+#include "services/containers/containers_service.h"
 #include "services/registry/registry_service.h"
 #include "services/objectstore/object_store_service.h"
 
@@ -254,6 +255,7 @@ Status RunDaemon(const Config& config) {
   ANNEX_RETURN_IF_ERROR(AddModule(modules, objectstore::NewModule(environment("objectstore"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, logs::NewModule(environment("logs"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, registry::NewModule(environment("registry"))));
+  ANNEX_RETURN_IF_ERROR(AddModule(modules, containers::NewModule(environment("containers"))));
 
   std::vector<service::ServiceControl*> controls;
   for (auto& m : modules) {

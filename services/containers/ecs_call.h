@@ -1,0 +1,77 @@
+#pragma once
+// EcsCall: one ECS request as its operation sees it — the parsed
+// parameters, the caller's account, the service state — and the operations
+// themselves, one function each (verify → execute → answer JSON).
+// ecs_api.cc dispatches.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "appliance/core/co_status.h"
+#include "appliance/core/task.h"
+#include "appliance/service/json_params.h"
+#include "appliance/service/request_context.h"
+#include "services/containers/ecs.h"
+
+namespace annex::containers {
+
+struct EcsCall {
+  service::RequestContext& ctx;
+  service::JsonParams& params;
+  Ecs& ecs;
+  std::string account;  // the caller's: every name is looked up within it
+  int64_t now_ms = 0;
+
+  // Runs a blocking store call (LMDB commits fsync) off the io thread.
+  template <typename F>
+  Task<std::invoke_result_t<F>> Blocking(F fn) {
+    return ctx.blocking.Run(std::move(fn));
+  }
+};
+
+using Answer = Result<Json>;
+
+Status ClientError(std::string message);
+Status InvalidParameter(std::string message);
+Status ClusterNotFound();
+
+// Epoch seconds with milliseconds, as botocore's timestamp shapes read JSON.
+double EpochSeconds(int64_t ms);
+
+// The cluster a `cluster` member names (a name or an ARN; "default" when
+// absent). InvalidParameterException for a malformed one.
+Result<std::string> ClusterName(const EcsCall& call, std::string_view member = "cluster");
+// The cluster's document; ClusterNotFoundException unless it exists and is ACTIVE.
+Task<Result<Json>> RequireActiveCluster(EcsCall& call, const std::string& cluster);
+
+// A resource id in an ARN or given bare: the part after the last '/'.
+std::string_view LastPathPart(std::string_view arn_or_id);
+
+// Opaque pagination tokens around a position (a store key).
+std::string MakeNextToken(std::string_view position);
+Result<std::string> ReadNextToken(const EcsCall& call);
+// maxResults (1-100) or `fallback`.
+Result<size_t> ReadMaxResults(const EcsCall& call, size_t fallback);
+
+// Clusters (ecs_cluster_handlers.cc)
+Task<Answer> CreateCluster(EcsCall& call);
+Task<Answer> DescribeClusters(EcsCall& call);
+Task<Answer> ListClusters(EcsCall& call);
+Task<Answer> DeleteCluster(EcsCall& call);
+Task<Answer> ListContainerInstances(EcsCall& call);
+Task<Answer> DescribeContainerInstances(EcsCall& call);
+// Task definitions (ecs_task_definition_handlers.cc)
+Task<Answer> RegisterTaskDefinition(EcsCall& call);
+Task<Answer> DescribeTaskDefinition(EcsCall& call);
+Task<Answer> ListTaskDefinitions(EcsCall& call);
+Task<Answer> ListTaskDefinitionFamilies(EcsCall& call);
+Task<Answer> DeregisterTaskDefinition(EcsCall& call);
+// Tasks (ecs_task_handlers.cc)
+Task<Answer> RunTask(EcsCall& call);
+Task<Answer> DescribeTasks(EcsCall& call);
+Task<Answer> ListTasks(EcsCall& call);
+Task<Answer> StopTask(EcsCall& call);
+
+}  // namespace annex::containers
