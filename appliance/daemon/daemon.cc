@@ -38,6 +38,7 @@
 #include "appliance/supervisor/output_forwarder.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/logs/logs_service.h"
+#include "appliance/network/workload_network.h"
 #include "services/containers/containers_service.h"
 #include "services/registry/registry_service.h"
 #include "services/objectstore/object_store_service.h"
@@ -46,6 +47,14 @@ namespace annex::daemon {
 namespace {
 
 constexpr auto kAbandonGrace = std::chrono::seconds(2);
+
+// The workloads' subnet: a /22 (1,022 tasks) of 10.128.0.0/9 picked by the
+// data dir's hash `tag`, so appliances sharing a machine get disjoint ones.
+std::string TaskSubnet(const std::string& tag) {
+  unsigned slot = static_cast<unsigned>(std::stoul(tag.substr(0, 4), nullptr, 16)) % 8192;  // 2^13 /22s in a /9
+  unsigned second = 128 + (slot >> 6), third = (slot & 63) << 2;
+  return "10." + std::to_string(second) + "." + std::to_string(third) + ".0/22";
+}
 
 // One annexd per data dir: a second one would corrupt nothing (LMDB locks)
 // but would fight over ports and orphan cleanup, so refuse early.
@@ -220,6 +229,26 @@ Status RunDaemon(const Config& config) {
     workloads_note = "workloads unavailable: " + opened.status().message();
   }
   if (!workloads_note.empty()) log::Warn("supervisor", {{"detail", workloads_note}});
+  // The workloads' bridge network. Bridge, nft table and subnet are the data
+  // dir's own, like its cgroup subtree, so two appliances on one machine
+  // (tests beside a developer's) never share or rewrite each other's.
+  std::unique_ptr<network::WorkloadNetwork> workload_network;
+  if (workloads) {
+    std::string tag = crypto::Sha256Hex(data_dir_path);
+    network::WorkloadNetworkOptions net;
+    net.data_dir = os::JoinPath(config.data_dir, "network");
+    net.bridge = "annex" + tag.substr(0, 8);
+    net.nft_table = "annex_" + tag.substr(0, 8);
+    net.subnet = TaskSubnet(tag);
+    workload_network = std::make_unique<network::WorkloadNetwork>(net);
+    if (Status s = workload_network->Open(); !s.ok()) {
+      workloads_note = "workload network unavailable: " + s.message();
+      log::Warn("network", {{"detail", workloads_note}});
+      workload_network.reset();
+    } else {
+      log::Info("network", {{"bridge", net.bridge}, {"subnet", net.subnet}});
+    }
+  }
   WorkloadLogSink workload_logs(*log_store);
   std::unique_ptr<supervisor::OutputForwarder> output_forwarder;
   if (workloads) {
@@ -246,6 +275,7 @@ Status RunDaemon(const Config& config) {
     env.events = &event_bus;
     env.log_store = log_store.get();
     env.supervisor = workloads.get();
+    env.network = workload_network.get();
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }

@@ -34,6 +34,9 @@ class IdentityStore;
 namespace annex::supervisor {
 class Supervisor;
 }
+namespace annex::network {
+class WorkloadNetwork;
+}
 
 namespace annex::service {
 
@@ -72,6 +75,9 @@ struct Environment {
   // names. Null where the appliance cannot run workloads (annexd without
   // root): a service then refuses to start workloads and says why.
   supervisor::Supervisor* supervisor = nullptr;
+  // The bridge network workloads get their own network namespace on (an
+  // address, NAT, published host ports); null where the supervisor is.
+  network::WorkloadNetwork* network = nullptr;
   // Runnable root filesystems of the registry's images (image_store.h), for
   // services built after the registry; null before it or without one.
   ImageStore* images = nullptr;

@@ -9,6 +9,7 @@
 #include "appliance/os/random.h"
 #include "services/containers/ecs_api.h"
 #include "services/containers/ecs_errors.h"
+#include "services/containers/task_reconciler.h"
 
 namespace annex::containers {
 namespace {
@@ -37,10 +38,47 @@ Result<std::string> ServerId(os::FileSystem& fs, const std::string& dir) {
   return id;
 }
 
+// The task runtime, when this appliance can run containers; otherwise null
+// and `ecs.runtime_unavailable` says why (RunTask answers with it).
+Result<std::unique_ptr<TaskReconciler>> NewReconciler(const service::Environment& env, Ecs& ecs) {
+  auto unavailable = [&](std::string why) {
+    ecs.runtime_unavailable = "This appliance cannot run tasks: " + why;
+    log::Warn("containers: tasks unavailable", {{"detail", why}});
+    return std::unique_ptr<TaskReconciler>();
+  };
+  if (!env.supervisor) return unavailable("the workload supervisor is unavailable (annexd runs without root)");
+  if (!env.network) return unavailable("the workload network is unavailable");
+  if (!env.images) return unavailable("there is no image store");
+  Result<OciRuntime> runtime = SelectRuntime({.state_root = os::JoinPath(env.data_dir, "runtime")});
+  if (!runtime.ok()) return unavailable("no OCI runtime: " + runtime.status().message());
+  log::Info("containers: OCI runtime", {{"runtime", runtime->binary()}, {"reason", runtime->reason()}});
+  TaskReconcilerOptions options;
+  options.ecs = &ecs;
+  options.supervisor = env.supervisor;
+  options.images = env.images;
+  options.network = env.network;
+  options.runtime = std::make_unique<OciRuntime>(std::move(*runtime));
+  options.tasks_dir = os::JoinPath(env.data_dir, "tasks");
+  options.volume_root = os::JoinPath(env.data_dir, "volumes");
+  ANNEX_RETURN_IF_ERROR(env.fs->CreateDirs(options.tasks_dir));
+  ANNEX_RETURN_IF_ERROR(env.fs->CreateDirs(options.volume_root));
+  auto reconciler = std::make_unique<TaskReconciler>(std::move(options));
+  ecs.runtime = reconciler.get();
+  return reconciler;
+}
+
 class ContainersService final : public service::Service {
  public:
-  ContainersService(std::unique_ptr<Ecs> ecs, const service::Authorizer* authorizer)
-      : ecs_(std::move(ecs)), authorizer_(authorizer) {}
+  ContainersService(std::unique_ptr<Ecs> ecs, std::unique_ptr<TaskReconciler> reconciler,
+                    const service::Authorizer* authorizer)
+      : ecs_(std::move(ecs)), reconciler_(std::move(reconciler)), authorizer_(authorizer) {}
+  ~ContainersService() override { Stop(); }
+
+  // Tasks run on without annexd: only the reconciler's thread ends here.
+  void Stop() override {
+    reconciler_.reset();
+    ecs_->runtime = nullptr;
+  }
 
   const service::Descriptor& descriptor() const override {
     static const service::Descriptor d = [] {
@@ -63,6 +101,7 @@ class ContainersService final : public service::Service {
 
  private:
   std::unique_ptr<Ecs> ecs_;
+  std::unique_ptr<TaskReconciler> reconciler_;
   const service::Authorizer* authorizer_;
 };
 
@@ -77,9 +116,9 @@ Result<service::Module> NewModule(const service::Environment& env) {
   ecs->host = MeasureHost();
   ANNEX_ASSIGN_OR_RETURN(ecs->server_id, ServerId(*env.fs, env.data_dir));
   ANNEX_ASSIGN_OR_RETURN(ecs->store, EcsStore::Open(os::JoinPath(env.data_dir, "db")));
-  ecs->runtime_unavailable = "This appliance cannot run tasks: the task runtime is not available.";
+  ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<TaskReconciler> reconciler, NewReconciler(env, *ecs));
   service::Module module;
-  module.service = std::make_unique<ContainersService>(std::move(ecs), env.authorizer);
+  module.service = std::make_unique<ContainersService>(std::move(ecs), std::move(reconciler), env.authorizer);
   return module;
 }
 

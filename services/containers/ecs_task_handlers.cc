@@ -156,7 +156,9 @@ Json NewTask(const EcsCall& call, const TaskDefinition& def, const std::string& 
   Json containers = Json::array();
   int64_t container_cpu = 0, container_memory = 0;
   std::vector<int> host_ports;
+  std::vector<bool> essential;
   for (const ContainerDefinition& c : def.containerDefinitions) {
+    essential.push_back(c.essential);
     Json j = {{"containerArn", call.ecs.Arn(call.account, "container/" + run.cluster + "/" + id + "/" + NewUuid())},
               {"taskArn", task_arn},
               {"name", c.name},
@@ -215,6 +217,7 @@ Json NewTask(const EcsCall& call, const TaskDefinition& def, const std::string& 
       {"reservedCpu", cpu ? cpu : container_cpu},
       {"reservedMemory", memory ? memory : container_memory},
       {"hostPorts", host_ports},
+      {"essential", essential},
   };
   return task;
 }
