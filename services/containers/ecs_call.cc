@@ -24,6 +24,10 @@ Status ClientError(std::string message) { return http::ApiStatus("ClientExceptio
 Status InvalidParameter(std::string message) { return http::ApiStatus("InvalidParameterException", std::move(message)); }
 Status ClusterNotFound() { return http::ApiStatus("ClusterNotFoundException", "Cluster not found."); }
 
+bool OneOf(std::string_view value, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
 double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 std::string_view LastPathPart(std::string_view arn_or_id) {

@@ -37,6 +37,9 @@ Status ClientError(std::string message);
 Status InvalidParameter(std::string message);
 Status ClusterNotFound();
 
+// True when `value` is one of an enum's `allowed` names.
+bool OneOf(std::string_view value, std::initializer_list<std::string_view> allowed);
+
 // Epoch seconds with milliseconds, as botocore's timestamp shapes read JSON.
 double EpochSeconds(int64_t ms);
 

@@ -120,6 +120,11 @@ Task<Answer> CreateCluster(EcsCall& call) {
 Task<Answer> DescribeClusters(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto names, call.params.StringList("clusters", 0, 100));
   ANNEX_CO_ASSIGN_OR_RETURN(auto include, call.params.StringList("include", 0, 10));
+  for (const std::string& i : include.value_or(std::vector<std::string>{})) {
+    if (!OneOf(i, {"ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"})) {
+      co_return InvalidParameter("Invalid include value: " + i);
+    }
+  }
   bool with_tags = include && std::find(include->begin(), include->end(), "TAGS") != include->end();
   if (!names || names->empty()) names = std::vector<std::string>{"default"};
   Json clusters = Json::array(), failures = Json::array();
@@ -245,6 +250,9 @@ Task<Answer> ListContainerInstances(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(size_t limit, ReadMaxResults(call, 100));
   (void)limit;  // one instance per cluster: it always fits
   if (filter && !filter->empty()) co_return InvalidParameter("Cluster query language filters are not supported.");
+  if (status && !OneOf(*status, {"ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"})) {
+    co_return InvalidParameter("Invalid status: " + *status);
+  }
   ANNEX_CO_ASSIGN_OR_RETURN(Json doc, co_await RequireActiveCluster(call, cluster));
   Json arns = Json::array();
   if (!status || *status == "ACTIVE") arns.push_back(call.ecs.ContainerInstanceArn(call.account, cluster));

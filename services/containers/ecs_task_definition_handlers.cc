@@ -132,6 +132,15 @@ Task<Answer> ListTaskDefinitions(EcsCall& call) {
   std::string prefix = family && !family->empty() ? EcsKey({call.account, *family}) + "/" : call.account + "/";
   auto docs = co_await call.Blocking([&] { return call.ecs.store->Scan(EcsKind::kTaskDefinition, prefix); });
   if (!docs.ok()) co_return docs.status();
+  // By family name, then revision: store keys put "a-b/…" before "a/…".
+  std::stable_sort(docs->begin(), docs->end(), [](const auto& a, const auto& b) {
+    std::string fa = a.second.value("family", ""), fb = b.second.value("family", "");
+    if (fa != fb) return fa < fb;
+    return a.second.value("revision", 0) < b.second.value("revision", 0);
+  });
+  if (family && !family->empty()) {  // the prefix scan also found "<family>-x/…"; keep the family itself
+    std::erase_if(*docs, [&](const auto& d) { return d.second.value("family", "") != *family; });
+  }
   if (descending) std::reverse(docs->begin(), docs->end());
   Json arns = Json::array();
   Json answer = Json::object();
@@ -159,7 +168,8 @@ Task<Answer> ListTaskDefinitionFamilies(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(auto status, call.params.String("status"));
   ANNEX_CO_ASSIGN_OR_RETURN(size_t limit, ReadMaxResults(call, 100));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string after, ReadNextToken(call));
-  std::string want = status.value_or("ACTIVE");
+  // Without a status ECS lists every family, ACTIVE and INACTIVE.
+  std::string want = status.value_or("ALL");
   if (want != "ACTIVE" && want != "INACTIVE" && want != "ALL") co_return InvalidParameter("Invalid status: " + want);
   auto docs = co_await call.Blocking([&] {
     return call.ecs.store->Scan(EcsKind::kTaskDefinition, call.account + "/" + family_prefix.value_or(""));

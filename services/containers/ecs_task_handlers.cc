@@ -271,7 +271,17 @@ Task<Answer> RunTask(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(TaskDefinition def, LoadTaskDefinition(call.ecs, call.account, **found));
   ANNEX_CO_RETURN_IF_ERROR(CheckLaunch(call, def, run));
   ANNEX_CO_ASSIGN_OR_RETURN(Json overrides, ParseOverrides(call, def));
-  if (!call.ecs.runtime) co_return http::ApiStatus("ServerException", call.ecs.runtime_unavailable);
+  // Without a runtime the container instance is as good as disconnected: ECS
+  // reports that as an AGENT failure per task, not as an error.
+  if (!call.ecs.runtime) {
+    Json failures = Json::array();
+    for (int i = 0; i < run.count; ++i) {
+      failures.push_back({{"arn", call.ecs.ContainerInstanceArn(call.account, run.cluster)},
+                          {"reason", "AGENT"},
+                          {"detail", call.ecs.runtime_unavailable}});
+    }
+    co_return Json{{"tasks", Json::array()}, {"failures", failures}};
+  }
   std::string def_key = EcsKey({call.account, def.family}) + "/" + RevisionKey(def.revision);
 
   Json tasks = Json::array(), failures = Json::array();
@@ -336,6 +346,9 @@ Task<Answer> ListTasks(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(size_t limit, ReadMaxResults(call, 100));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string after, ReadNextToken(call));
   if (family && started_by) co_return InvalidParameter("startedBy may not be specified with family.");
+  if (launch_type && !OneOf(*launch_type, {"EC2", "FARGATE", "EXTERNAL"})) {
+    co_return InvalidParameter("Invalid launchType: " + *launch_type);
+  }
   std::string want_status = desired.value_or("RUNNING");
   if (want_status != "RUNNING" && want_status != "PENDING" && want_status != "STOPPED") {
     co_return InvalidParameter("Invalid desiredStatus: " + want_status);

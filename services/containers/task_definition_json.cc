@@ -70,7 +70,7 @@ Json ToJson(const TaskDefinition& def) {
   Json j = {{"taskDefinitionArn", def.taskDefinitionArn}, {"family", def.family}, {"revision", def.revision}};
   j["status"] = def.status;
   j["compatibilities"] = def.compatibilities;
-  j["requiresCompatibilities"] = def.requiresCompatibilities;
+  if (!def.requiresCompatibilities.empty()) j["requiresCompatibilities"] = def.requiresCompatibilities;
   j["registeredAt"] = def.registeredAt;
   for (const char* list : {"containerDefinitions", "volumes", "placementConstraints"}) j[list] = Json::array();
   for (const auto& c : def.containerDefinitions) j["containerDefinitions"].push_back(ContainerToJson(c));
