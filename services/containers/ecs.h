@@ -14,6 +14,9 @@ namespace annex::containers {
 
 class TaskRuntime;
 
+// Epoch seconds with milliseconds, as botocore's timestamp shapes read JSON.
+inline double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
 // This appliance server as an ECS container instance: what it offers every
 // cluster (ECS's registeredResources).
 struct HostResources {

@@ -27,20 +27,25 @@ struct NamedOperation {
 
 constexpr auto kOperations = std::to_array<NamedOperation>({
     {"CreateCluster", CreateCluster, Scope::kAccount},
+    {"CreateService", CreateService, Scope::kCluster},
     {"DeleteCluster", DeleteCluster, Scope::kCluster},
+    {"DeleteService", DeleteService, Scope::kCluster},
     {"DeregisterTaskDefinition", DeregisterTaskDefinition, Scope::kAccount},
     {"DescribeClusters", DescribeClusters, Scope::kAccount},
     {"DescribeContainerInstances", DescribeContainerInstances, Scope::kCluster},
+    {"DescribeServices", DescribeServices, Scope::kCluster},
     {"DescribeTaskDefinition", DescribeTaskDefinition, Scope::kAccount},
     {"DescribeTasks", DescribeTasks, Scope::kCluster},
     {"ListClusters", ListClusters, Scope::kAccount},
     {"ListContainerInstances", ListContainerInstances, Scope::kCluster},
+    {"ListServices", ListServices, Scope::kCluster},
     {"ListTaskDefinitionFamilies", ListTaskDefinitionFamilies, Scope::kAccount},
     {"ListTaskDefinitions", ListTaskDefinitions, Scope::kAccount},
     {"ListTasks", ListTasks, Scope::kCluster},
     {"RegisterTaskDefinition", RegisterTaskDefinition, Scope::kAccount},
     {"RunTask", RunTask, Scope::kCluster},
     {"StopTask", StopTask, Scope::kCluster},
+    {"UpdateService", UpdateService, Scope::kCluster},
 });
 
 const NamedOperation* FindOperation(std::string_view name) {

@@ -28,8 +28,6 @@ bool OneOf(std::string_view value, std::initializer_list<std::string_view> allow
   return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
 }
 
-double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
-
 std::string_view LastPathPart(std::string_view arn_or_id) {
   size_t slash = arn_or_id.rfind('/');
   return slash == std::string_view::npos ? arn_or_id : arn_or_id.substr(slash + 1);

@@ -14,6 +14,7 @@
 #include "appliance/service/json_params.h"
 #include "appliance/service/request_context.h"
 #include "services/containers/ecs.h"
+#include "services/containers/task_factory.h"
 
 namespace annex::containers {
 
@@ -40,9 +41,6 @@ Status ClusterNotFound();
 // True when `value` is one of an enum's `allowed` names.
 bool OneOf(std::string_view value, std::initializer_list<std::string_view> allowed);
 
-// Epoch seconds with milliseconds, as botocore's timestamp shapes read JSON.
-double EpochSeconds(int64_t ms);
-
 // The cluster a `cluster` member names (a name or an ARN; "default" when
 // absent). InvalidParameterException for a malformed one.
 Result<std::string> ClusterName(const EcsCall& call, std::string_view member = "cluster");
@@ -57,6 +55,14 @@ std::string MakeNextToken(std::string_view position);
 Result<std::string> ReadNextToken(const EcsCall& call);
 // maxResults (1-100) or `fallback`.
 Result<size_t> ReadMaxResults(const EcsCall& call, size_t fallback);
+
+// What RunTask and CreateService both take: cluster, launchType (or a
+// FARGATE capacity provider strategy), platformVersion, networkConfiguration,
+// count, startedBy, group, tags (ecs_task_handlers.cc).
+Result<RunRequest> ParseRun(const EcsCall& call);
+// ECS's checks of launch type, platform version and network configuration
+// against the task definition; fills in the platform version LATEST names.
+Status CheckLaunch(const TaskDefinition& def, RunRequest& run);
 
 // Clusters (ecs_cluster_handlers.cc)
 Task<Answer> CreateCluster(EcsCall& call);
@@ -76,5 +82,11 @@ Task<Answer> RunTask(EcsCall& call);
 Task<Answer> DescribeTasks(EcsCall& call);
 Task<Answer> ListTasks(EcsCall& call);
 Task<Answer> StopTask(EcsCall& call);
+// Services (ecs_service_handlers.cc)
+Task<Answer> CreateService(EcsCall& call);
+Task<Answer> UpdateService(EcsCall& call);
+Task<Answer> DeleteService(EcsCall& call);
+Task<Answer> DescribeServices(EcsCall& call);
+Task<Answer> ListServices(EcsCall& call);
 
 }  // namespace annex::containers

@@ -13,33 +13,13 @@
 #include "services/containers/ecs_task_definitions.h"
 #include "services/containers/fargate_sizes.h"
 #include "services/containers/task_document.h"
+#include "services/containers/task_factory.h"
 #include "services/containers/task_runtime.h"
 
 namespace annex::containers {
 namespace {
 
 constexpr int kMaxCount = 10;
-
-// ECS task ids are 32 hex digits.
-std::string NewTaskId() { return os::RandomHex(16); }
-
-std::string NewUuid() {
-  std::string hex = NewTaskId();
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-         hex.substr(20);
-}
-
-struct RunRequest {
-  std::string cluster;
-  std::string launch_type;
-  std::string platform_version;
-  int count = 1;
-  Json overrides;
-  Json network;  // networkConfiguration.awsvpcConfiguration, or null
-  std::string started_by;
-  std::string group;
-  Json tags;
-};
 
 // The container overrides, checked against the definition's containers.
 Result<Json> ParseOverrides(const EcsCall& call, const TaskDefinition& def) {
@@ -74,8 +54,26 @@ Result<Json> ParseOverrides(const EcsCall& call, const TaskDefinition& def) {
   return overrides;
 }
 
+Result<std::string> TaskKey(const EcsCall& call, const std::string& cluster, std::string_view given) {
+  if (given.starts_with("arn:")) {
+    std::string prefix = call.ecs.Arn(call.account, "task/" + cluster + "/");
+    if (!given.starts_with(prefix)) return std::string();
+  }
+  std::string_view id = LastPathPart(given);
+  if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), ::isxdigit)) return std::string();
+  return EcsKey({call.account, cluster, id});
+}
+
+Json TaskJson(const Json& task, bool with_tags) {
+  Json out = RenderTask(task);
+  if (!with_tags) out.erase("tags");
+  return out;
+}
+
+}  // namespace
+
 // ECS's checks of launch type, platform version and network configuration.
-Status CheckLaunch(const EcsCall& call, const TaskDefinition& def, RunRequest& run) {
+Status CheckLaunch(const TaskDefinition& def, RunRequest& run) {
   if (run.launch_type != "EC2" && run.launch_type != "FARGATE") {
     if (run.launch_type == "EXTERNAL") return InvalidParameter("The EXTERNAL launch type is not supported by this cluster.");
     return InvalidParameter("Invalid launch type: " + run.launch_type);
@@ -146,120 +144,6 @@ Result<RunRequest> ParseRun(const EcsCall& call) {
   return run;
 }
 
-// A container's memory as the task's reservation counts it.
-int64_t ContainerMemory(const ContainerDefinition& c) { return c.memory.value_or(c.memoryReservation.value_or(0)); }
-
-Json NewTask(const EcsCall& call, const TaskDefinition& def, const std::string& def_key, const RunRequest& run,
-             const Json& overrides, const std::string& id) {
-  std::string task_arn = call.ecs.TaskArn(call.account, run.cluster, id);
-  int64_t cpu = def.cpu.value_or(0), memory = def.memory.value_or(0);
-  Json containers = Json::array();
-  int64_t container_cpu = 0, container_memory = 0;
-  std::vector<int> host_ports;
-  std::vector<bool> essential;
-  for (const ContainerDefinition& c : def.containerDefinitions) {
-    essential.push_back(c.essential);
-    Json j = {{"containerArn", call.ecs.Arn(call.account, "container/" + run.cluster + "/" + id + "/" + NewUuid())},
-              {"taskArn", task_arn},
-              {"name", c.name},
-              {"image", c.image},
-              {"lastStatus", "PENDING"},
-              {"networkInterfaces", Json::array()},
-              {"cpu", std::to_string(c.cpu)}};
-    if (c.memory) j["memory"] = std::to_string(*c.memory);
-    if (c.memoryReservation) j["memoryReservation"] = std::to_string(*c.memoryReservation);
-    containers.push_back(std::move(j));
-    container_cpu += c.cpu;
-    container_memory += ContainerMemory(c);
-    for (const PortMapping& p : c.portMappings) {
-      if (p.hostPort && *p.hostPort > 0) host_ports.push_back(*p.hostPort);
-    }
-  }
-  Json task = {
-      {"taskArn", task_arn},
-      {"clusterArn", call.ecs.ClusterArn(call.account, run.cluster)},
-      {"taskDefinitionArn", def.taskDefinitionArn},
-      {"overrides", overrides},
-      {"lastStatus", "PROVISIONING"},
-      {"desiredStatus", "RUNNING"},
-      {"containers", containers},
-      {"version", 1},
-      {"createdAt", EpochSeconds(call.now_ms)},
-      {"launchType", run.launch_type},
-      {"availabilityZone", call.ecs.region + "a"},
-      {"group", run.group.empty() ? "family:" + def.family : run.group},
-      {"connectivity", "CONNECTED"},
-      {"connectivityAt", EpochSeconds(call.now_ms)},
-      {"attachments", Json::array()},
-      {"attributes", Json::array({{{"name", "ecs.cpu-architecture"}, {"value", "x86_64"}}})},
-      {"tags", run.tags},
-      {"enableExecuteCommand", false},
-      {"healthStatus", "UNKNOWN"},
-  };
-  if (def.cpu) task["cpu"] = std::to_string(*def.cpu);
-  if (def.memory) task["memory"] = std::to_string(*def.memory);
-  if (!run.started_by.empty()) task["startedBy"] = run.started_by;
-  if (run.launch_type == "FARGATE") {
-    task["platformVersion"] = run.platform_version;
-    task["platformFamily"] = "Linux";
-    task["capacityProviderName"] = "FARGATE";
-    int gib = def.ephemeralStorageGiB.value_or(20);
-    task["ephemeralStorage"] = {{"sizeInGiB", gib}};
-  } else {
-    task["containerInstanceArn"] = call.ecs.ContainerInstanceArn(call.account, run.cluster);
-  }
-  task[kPrivate] = {
-      {"account", call.account},
-      {"cluster", run.cluster},
-      {"id", id},
-      {"taskDefinitionKey", def_key},
-      {"network", run.network},
-      {"reservedCpu", cpu ? cpu : container_cpu},
-      {"reservedMemory", memory ? memory : container_memory},
-      {"hostPorts", host_ports},
-      {"essential", essential},
-  };
-  return task;
-}
-
-// Why the host cannot take `want` more, as ECS's failure reasons say it; empty if it can.
-Result<std::string> CapacityShortfall(const Ecs& ecs, const Reservation& want) {
-  ANNEX_ASSIGN_OR_RETURN(auto tasks, ecs.store->Scan(EcsKind::kTask, ""));
-  int64_t cpu = ecs.host.cpu_units, memory = ecs.host.memory_mib;
-  std::set<int> ports;
-  for (const auto& [key, task] : tasks) {
-    if (TaskStopped(task)) continue;
-    Reservation r = TaskReservation(task);
-    cpu -= r.cpu_units;
-    memory -= r.memory_mib;
-    ports.insert(r.host_ports.begin(), r.host_ports.end());
-  }
-  if (want.cpu_units > cpu) return std::string("RESOURCE:CPU");
-  if (want.memory_mib > memory) return std::string("RESOURCE:MEMORY");
-  for (int p : want.host_ports) {
-    if (ports.count(p)) return std::string("RESOURCE:PORTS");
-  }
-  return std::string();
-}
-
-Result<std::string> TaskKey(const EcsCall& call, const std::string& cluster, std::string_view given) {
-  if (given.starts_with("arn:")) {
-    std::string prefix = call.ecs.Arn(call.account, "task/" + cluster + "/");
-    if (!given.starts_with(prefix)) return std::string();
-  }
-  std::string_view id = LastPathPart(given);
-  if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), ::isxdigit)) return std::string();
-  return EcsKey({call.account, cluster, id});
-}
-
-Json TaskJson(const Json& task, bool with_tags) {
-  Json out = RenderTask(task);
-  if (!with_tags) out.erase("tags");
-  return out;
-}
-
-}  // namespace
-
 Task<Answer> RunTask(EcsCall& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::string ref, call.params.RequiredString("taskDefinition"));
   ANNEX_CO_ASSIGN_OR_RETURN(RunRequest run, ParseRun(call));
@@ -269,7 +153,7 @@ Task<Answer> RunTask(EcsCall& call) {
   if (!*found) co_return ClientError("Unable to find task definition.");
   if ((**found).value("status", "") != "ACTIVE") co_return ClientError("TaskDefinition is inactive");
   ANNEX_CO_ASSIGN_OR_RETURN(TaskDefinition def, LoadTaskDefinition(call.ecs, call.account, **found));
-  ANNEX_CO_RETURN_IF_ERROR(CheckLaunch(call, def, run));
+  ANNEX_CO_RETURN_IF_ERROR(CheckLaunch(def, run));
   ANNEX_CO_ASSIGN_OR_RETURN(Json overrides, ParseOverrides(call, def));
   // Without a runtime the container instance is as good as disconnected: ECS
   // reports that as an AGENT failure per task, not as an error.
@@ -289,7 +173,7 @@ Task<Answer> RunTask(EcsCall& call) {
     std::vector<std::pair<std::string, Json>> docs;
     for (int i = 0; i < run.count; ++i) {
       std::string id = NewTaskId();
-      Json task = NewTask(call, def, def_key, run, overrides, id);
+      Json task = NewTask(call.ecs, call.account, call.now_ms, def, def_key, run, overrides, id);
       Reservation want = TaskReservation(task);
       for (const auto& [key, placed] : docs) {  // this request's earlier tasks count too
         Reservation r = TaskReservation(placed);

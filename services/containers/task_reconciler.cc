@@ -45,7 +45,7 @@ bool Active(const supervisor::WorkloadState& w) {
 
 }  // namespace
 
-TaskReconciler::TaskReconciler(TaskReconcilerOptions options) : o_(std::move(options)) {
+TaskReconciler::TaskReconciler(TaskReconcilerOptions options) : o_(std::move(options)), services_(*o_.ecs) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -71,6 +71,7 @@ void TaskReconciler::Loop() {
 }
 
 void TaskReconciler::Pass() {
+  services_.Pass();
   Result<std::vector<std::pair<std::string, Json>>> tasks = o_.ecs->store->Scan(EcsKind::kTask, "");
   if (!tasks.ok()) {
     log::Warn("containers: reading tasks", {{"error", tasks.status().ToString()}});

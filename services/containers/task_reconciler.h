@@ -23,6 +23,7 @@
 
 #include "services/containers/ecs.h"
 #include "services/containers/oci_runtime.h"
+#include "services/containers/service_scheduler.h"
 #include "services/containers/task_runtime.h"
 
 namespace annex::os {
@@ -71,6 +72,7 @@ class TaskReconciler final : public TaskRuntime {
   void Fail(Json& task, const std::string& code, const std::string& reason);
 
   TaskReconcilerOptions o_;
+  ServiceScheduler services_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;
