@@ -5,7 +5,6 @@ codes and the lifecycle in DescribeTasks, a host volume's file, published bridge
 answer HTTP, the out-of-memory kill, awslogs output in CloudWatch Logs, tasks that outlive a kill -9 of annexd,
 namespaces that isolate two tasks, and a missing image."""
 
-import hashlib
 import http.client
 import json
 import os
@@ -21,36 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from ecs_fixture import SUBNETS, build_busybox_image, client, kill_leftovers, skip_reason, unique  # noqa: E402
 from harness import AWS_CLI, AnnexTestCase, REGION, have, wait_for  # noqa: E402
 
-try:
-    import boto3  # noqa: F401
-    from botocore.config import Config
-    HAVE_BOTO3 = True
-except ImportError:  # pragma: no cover - reported as a skip
-    HAVE_BOTO3 = False
-
-TOOLS = {name: shutil.which(name) for name in ("crun", "umoci", "skopeo", "busybox")}
 # ECS's task lifecycle, in order.
 LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
              "STOPPED"]
-APPLETS = ["sh", "echo", "cat", "sleep", "ls", "id", "hostname", "ip", "ifconfig", "httpd", "nc", "wc", "head", "dd",
-           "tail", "mkdir", "tr", "true"]
-SUBNETS = {"awsvpcConfiguration": {"subnets": ["subnet-0123456789abcdef0"]}}
 # A web server that serves /www/index.html and ends on SIGTERM (busybox sh as PID 1 ignores it otherwise).
 WEB = "mkdir -p /www && echo \"$PAGE\" > /www/index.html && trap 'exit 0' TERM; httpd -f -p 80 -h /www & wait"
 TIMEOUT = 30
-
-
-def unique(prefix):
-    return prefix + os.urandom(4).hex()
-
-
-def run(*args, check=True, timeout=120, **kw):
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} failed ({p.returncode}): {p.stdout}{p.stderr}")
-    return p
 
 
 def http_get(host, port, timeout=3):
@@ -71,18 +49,6 @@ def answers(host, port):
             return True
     except OSError:
         return False
-
-
-def skip_reason():
-    """Why this machine cannot run these tests, or None."""
-    if os.geteuid() != 0:
-        return "running ECS tasks needs root (cgroups, namespaces, crun)"
-    missing = [n for n, p in TOOLS.items() if not p]
-    if missing:
-        return f"{', '.join(missing)} not installed (needed to build the image and run it)"
-    if not HAVE_BOTO3:
-        return "boto3 is not installed"
-    return None
 
 
 # A skip of the class (not of setUpClass) counts each test as skipped: ctest then reports "Not Run" (exit 77).
@@ -109,22 +75,7 @@ class EcsTasksTest(AnnexTestCase):
 
     @classmethod
     def build_image(cls):
-        """busybox:latest, built offline: a rootfs with a static busybox and its applets, /bin/sh as command."""
-        layout, bundle = cls.work / "L", cls.work / "b"
-        run("umoci", "init", "--layout", layout)
-        run("umoci", "new", "--image", f"{layout}:latest")
-        run("umoci", "unpack", "--rootless", "--image", f"{layout}:latest", bundle)
-        rootfs = bundle / "rootfs"
-        for d in ("bin", "etc", "tmp"):
-            (rootfs / d).mkdir(parents=True, exist_ok=True)
-        shutil.copy(os.path.realpath(TOOLS["busybox"]), rootfs / "bin" / "busybox")
-        for applet in APPLETS:
-            (rootfs / "bin" / applet).symlink_to("busybox")
-        (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
-        (rootfs / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
-        run("umoci", "repack", "--image", f"{layout}:latest", bundle)
-        run("umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "/bin/sh", "--config.env", "PATH=/bin")
-        run("skopeo", "copy", f"oci:{layout}:latest", f"docker-archive:{cls.work / 'bb.tar'}:busybox:latest")
+        build_busybox_image(cls.work)
 
     @classmethod
     def tearDownClass(cls):
@@ -153,38 +104,13 @@ class EcsTasksTest(AnnexTestCase):
 
     @classmethod
     def kill_leftovers(cls, daemon):
-        """Whatever a failed test left on the host: containers, namespaces, the bridge and its nft table."""
-        daemon.kill()
-        state = daemon.data_dir / "containers" / "runtime"
-        if state.is_dir():
-            p = run("crun", "--root", state, "list", "-q", check=False)
-            for cid in p.stdout.split():
-                run("crun", "--root", state, "delete", "-f", cid, check=False)
-        names = run("ip", "netns", "list", check=False).stdout
-        for tid in cls.task_ids:
-            for line in names.splitlines():
-                if line.split() and line.split()[0] == f"annex-ecs-{tid}":
-                    run("ip", "netns", "del", f"annex-ecs-{tid}", check=False)
-        # The bridge, nft table and cgroup subtree are named after the data dir's hash (appliance/daemon/daemon.cc).
-        tag = hashlib.sha256(os.path.realpath(daemon.data_dir).encode()).hexdigest()
-        run("ip", "link", "del", f"annex{tag[:8]}", check=False)
-        run("nft", "delete", "table", "ip", f"annex_{tag[:8]}", check=False)
-        for root in Path("/sys/fs/cgroup").glob(f"*/annex-workloads-{tag[:12]}"):
-            for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [root]:
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
+        kill_leftovers(daemon, cls.task_ids)
 
     # -- helpers -----------------------------------------------------------
 
     @classmethod
     def client(cls, service):
-        import boto3 as b3
-        return b3.session.Session().client(
-            service, endpoint_url=cls.daemon.endpoint, region_name=REGION,
-            aws_access_key_id=cls.daemon.access_key, aws_secret_access_key=cls.daemon.secret_key,
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        return client(cls.daemon, service)
 
     @classmethod
     def ecs(cls):
