@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
@@ -31,10 +32,22 @@ namespace {
 const std::vector<std::string> kStorageModules = {"virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
                                                   "ahci",       "nvme",       "ext4",        "crc32c_generic"};
 const std::vector<std::string> kNetworkModules = {"virtio_net", "e1000", "e1000e", "igb", "ixgbe"};
+// ECS tasks: overlayfs roots, a veth pair per task on a bridge, and the nft
+// table appliance/network writes (nat chains, fib, ct, dnat, masquerade).
+// Loaded at boot: without modules.dep the kernel cannot load them on demand.
+// br_netfilter is left out: task traffic is routed, not filtered on the bridge.
+const std::vector<std::string> kContainerModules = {"overlay",       "veth",    "bridge",      "nf_tables",
+                                                    "nft_chain_nat", "nft_nat", "nft_masq",    "nft_ct",
+                                                    "nft_fib_ipv4",  "nf_nat",  "nf_conntrack"};
 // Host tools the appliance runs at boot: ESP access (boot blessing) and the
 // data partition (create, grow, check).
 const std::vector<std::string> kMtoolsLinks = {"mcopy", "mdel", "mdir", "mmd", "mren", "mtype"};
 const std::vector<std::string> kSbinTools = {"mke2fs", "e2fsck", "resize2fs", "debugfs"};
+// What annexd runs for containers, where it looks for them (OciRuntime and
+// HostCommandRunner Options): the OCI runtimes (crun, runc as fallback) and
+// iproute2's ip and nft for the task network. busybox's own ip is /sbin/ip.
+const std::vector<std::pair<std::string, std::string>> kContainerTools = {
+    {"crun", "/usr/bin/crun"}, {"runc", "/usr/sbin/runc"}, {"ip", "/usr/sbin/ip"}, {"nft", "/usr/sbin/nft"}};
 
 Status Err(const std::error_code& ec, const std::string& what) {
   return ec ? Status::IOError(what + ": " + ec.message()) : Status::OK();
@@ -225,13 +238,21 @@ Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& roo
     ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + "/usr/sbin/" + tool));
     elf.push_back(path);
   }
+  for (const auto& [tool, to] : kContainerTools) {
+    std::string path = FindTool(tool);
+    if (path.empty()) return Status::NotFound(tool + " is not installed (scripts/install-deps.sh installs it)");
+    ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + to));
+    elf.push_back(path);
+  }
   ANNEX_RETURN_IF_ERROR(InstallLibraries(elf, root));
   // mtools converts FAT names through iconv's code page 850 module.
   const std::string gconv = "/usr/lib/x86_64-linux-gnu/gconv";
   for (const char* f : {"IBM850.so", "gconv-modules", "gconv-modules.cache", "gconv-modules.d/gconv-modules-extra.conf"}) {
     if (fs::exists(gconv + "/" + f)) ANNEX_RETURN_IF_ERROR(CopyFile(gconv + "/" + f, root + gconv + "/" + f, 0644));
   }
-  ANNEX_RETURN_IF_ERROR(InstallModules(in.kernel_root, in.kernel_version, kNetworkModules, root, "modules"));
+  std::vector<std::string> modules = kNetworkModules;
+  modules.insert(modules.end(), kContainerModules.begin(), kContainerModules.end());
+  ANNEX_RETURN_IF_ERROR(InstallModules(in.kernel_root, in.kernel_version, modules, root, "modules"));
 
   ANNEX_RETURN_IF_ERROR(CopyFile(o.share_dir + "/rootfs/init", root + "/sbin/annex-init", 0755));
   ANNEX_RETURN_IF_ERROR(Symlink("annex-init", root + "/sbin/init.annex"));
@@ -389,7 +410,8 @@ Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
     }
   } cleanup{work};
 
-  progress.Step("root filesystem: annexd, annex-shim, annexctl, annex-image, busybox, kernel " + in.kernel_version + " modules");
+  progress.Step("root filesystem: annexd, annex-shim, annexctl, annex-image, busybox, crun, runc, ip, nft, kernel " +
+                in.kernel_version + " modules");
   ANNEX_RETURN_IF_ERROR(StageRoot(o, in, work + "/root", public_pem));
   ANNEX_RETURN_IF_ERROR(
       MakeExt4(work + "/root.img", kRootSize, work + "/root", "annex-root", DerivedUuid("root/" + o.version), o.epoch));

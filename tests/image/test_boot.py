@@ -6,6 +6,10 @@ DirectKernelBootTest  boots the kernel and initramfs straight from qemu (the
                       the appliance with boto3 through a forwarded port, over
                       plain HTTP and over HTTPS with the CA it generated
                       (checked against the fingerprint on the console).
+                      The ECS task runtime is there: health has no
+                      workload notes, and from the maintenance console
+                      crun, runc, ip and nft run, a network namespace is
+                      made and removed, and crun runs a container.
 UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
                       path with boot counting): A runs 1.0.0; the running
                       system installs 1.1.0 (a second disk) into B from its
@@ -18,6 +22,7 @@ UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
 
 import hashlib
 import os
+import re
 import socket
 import ssl
 import urllib.request
@@ -42,6 +47,24 @@ def s3(endpoint, verify=None):
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
                         region_name="us-east-1", verify=verify,
                         config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=60))
+
+
+# Typed into the maintenance shell: the tools annexd runs for ECS tasks, a
+# network namespace, a container run by crun from a busybox bundle, annexd's
+# nft table, and what annexd logged about its OCI runtime. Paths are absolute: busybox sh runs its
+# own ip applet before anything on PATH.
+GUEST_CONTAINERS_CHECK = r"""for t in /usr/bin/crun /usr/sbin/runc /usr/sbin/ip /usr/sbin/nft; do
+  case $t in *ip) v=-V ;; *) v=--version ;; esac
+  echo "TOOL-$((6 * 7)) $t: $($t $v 2>&1 | tr '\n' ' ')"
+done
+/usr/sbin/ip netns add annex-boot-check && /usr/sbin/ip netns del annex-boot-check && echo "NETNS-$((6 * 7)) created and deleted"
+mkdir -p /tmp/ct/rootfs/bin && cp /bin/busybox /tmp/ct/rootfs/bin/
+(cd /tmp/ct && /usr/bin/crun spec && sed -i -e 's/"terminal": true/"terminal": false/' -e 's|^\([[:space:]]*\)"sh"$|\1"/bin/busybox", "sh", "-c", "echo CONTAINER-$((6 * 7)) ran in $(cat /proc/self/cgroup)"|' config.json)
+/usr/bin/crun run --bundle /tmp/ct annex-boot-check 2>&1
+echo "NFT-$((6 * 7)) $(/usr/sbin/nft list tables 2>&1 | tr '\n' ' ')"
+echo "LOG-$((6 * 7)) $(grep -c 'tasks unavailable' /data/annex/log/annexd.log) $(grep -o 'OCI runtime.*' /data/annex/log/annexd.log | head -1)"
+echo "CONTAINERS-CHECKED-$((6 * 7))"
+"""
 
 
 def wait_ready(vm, timeout):
@@ -127,6 +150,39 @@ class DirectKernelBootTest(BootTestCase):
         # The data filesystem spans the grown partition, not the image's.
         size = int(vm.wait_for(r"grown to (\d+) MiB", 1).group(1))
         self.assertGreater(size, 1000)
+        self.check_containers(vm, health)
+
+    def check_containers(self, vm, health):
+        """ECS tasks can run here: the workload supervisor and network came
+        up (health), annexd chose crun, and in the guest the runtimes and
+        iproute2/nftables run, a network namespace comes and goes, and crun
+        runs a container (busybox, in a cgroup of its own)."""
+        self.assertRegex(health, r"(?m)^ecs ready$", health)
+        for note in ("workloads unavailable", "workload network unavailable", "cannot run tasks"):
+            self.assertNotIn(note, health)
+        started = time.time()
+        vm.wait_for(r"maintenance shell on the console", 60)
+        # Markers are computed by the guest's shell ($((6 * 7))), so the
+        # console's echo of what is typed never matches them.
+        vm.type("\ncat > /tmp/containers-check.sh <<'ANNEX_EOF'\n" + GUEST_CONTAINERS_CHECK + "ANNEX_EOF\n")
+        vm.type("sh /tmp/containers-check.sh\n")
+        done = vm.wait_for(r"CONTAINERS-CHECKED-42", 60)
+        console = vm.console()[:done.start()]
+        out = console[console.rfind("sh /tmp/containers-check.sh"):]  # what the script printed
+        tools = dict(re.findall(r"TOOL-42 (\S+): (.*)", out))
+        print(f"containers check in the guest: {time.time() - started:.1f} s; "
+              + "; ".join(f"{t}: {v.strip()[:60]}" for t, v in sorted(tools.items())), file=sys.stderr)
+        self.assertRegex(tools.get("/usr/bin/crun", ""), r"crun version \d", out)
+        self.assertRegex(tools.get("/usr/sbin/runc", ""), r"runc version \d", out)
+        self.assertRegex(tools.get("/usr/sbin/ip", ""), r"iproute2-\d", out)
+        self.assertRegex(tools.get("/usr/sbin/nft", ""), r"nftables v\d", out)
+        self.assertRegex(out, r"NETNS-42 created and deleted")
+        # cgroup v2, in a cgroup namespace of its own.
+        self.assertRegex(out, r"CONTAINER-42 ran in 0::/\s")
+        # annexd's workload network wrote its NAT table (nat chains, fib, ct, masquerade).
+        self.assertRegex(out, r"NFT-42 .*table ip annex_[0-9a-f]{8}")
+        # annexd picked crun and never said tasks were unavailable.
+        self.assertRegex(out, r"LOG-42 0 .*runtime=/usr/bin/crun")
 
 
     def check_https(self, vm, body):

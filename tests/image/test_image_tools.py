@@ -103,6 +103,46 @@ class ImageToolsTest(unittest.TestCase):
             for label in ("annex-esp", "annex-root-a", "annex-root-b", "annex-data"):
                 self.assertIn(f'name="{label}"', dump)
 
+    def test_root_ships_container_runtimes_network_tools_their_libraries_and_modules(self):
+        """What annexd runs for ECS tasks is in the root slot at the paths it
+        looks at, with every library ldd resolves for it here, and the kernel
+        modules for overlay roots, veth/bridge and nft NAT are loaded at boot."""
+        import json
+        root = {a["name"]: a for a in json.loads(Path(f"{self.image}.manifest").read_text())["artifacts"]}["root"]
+        root_img = self.ws.dir / "root-a.img"
+        subprocess.run(["dd", f"if={self.image}", f"of={root_img}", "bs=1M", f"skip={root['offset']}",
+                        f"count={root['size']}", "iflag=skip_bytes,count_bytes", "conv=sparse", "status=none"],
+                       check=True)
+        debugfs = shutil.which("debugfs") or "/sbin/debugfs"
+
+        def in_root(*requests):
+            script = self.ws.dir / "debugfs.cmd"
+            script.write_text("".join(f"{r}\n" for r in requests))
+            return subprocess.run([debugfs, "-f", str(script), str(root_img)], capture_output=True, text=True,
+                                  check=True).stdout
+
+        tools = {"crun": "/usr/bin/crun", "runc": "/usr/sbin/runc", "ip": "/usr/sbin/ip", "nft": "/usr/sbin/nft"}
+        for tool, path in tools.items():
+            host = shutil.which(tool) or path
+            listing = in_root(f"stat {path}")
+            self.assertIn("Type: regular", listing, f"{path} in the root slot")
+            self.assertIn("Mode:  0755", listing, path)
+            libs = [w for line in subprocess.run(["ldd", host], capture_output=True, text=True).stdout.splitlines()
+                    for w in line.replace("=>", " ").split()[:2] if w.startswith("/")]
+            self.assertTrue(libs, f"ldd found no libraries for {host}")
+            for lib in libs:
+                self.assertIn("Type: regular", in_root(f"stat {lib}"), f"{lib} (needed by {path}) in the root slot")
+        modules = in_root("cat /etc/annex/modules").splitlines()
+        loaded = {Path(m).name.removesuffix(".ko") for m in modules if m.endswith(".ko")}
+        for m in ("overlay", "veth", "bridge", "nf_tables", "nft_chain_nat", "nft_nat", "nft_masq", "nft_ct",
+                  "nft_fib_ipv4", "nf_nat", "nf_conntrack"):
+            self.assertIn(m, loaded)
+        # Dependencies come first: the list is the insmod order.
+        names = [Path(m).name.removesuffix(".ko") for m in modules if m.endswith(".ko")]
+        self.assertLess(names.index("nf_conntrack"), names.index("nf_nat"))
+        self.assertLess(names.index("nf_tables"), names.index("nft_masq"))
+        self.assertLess(names.index("stp"), names.index("bridge"))
+
     # ---- verify
 
     def test_verify_accepts_the_image(self):
