@@ -48,6 +48,26 @@ namespace {
 
 constexpr auto kAbandonGrace = std::chrono::seconds(2);
 
+// Workloads reach annexd's plain listener at their gateway and ECS's task
+// endpoint (169.254.170.2:80) on it, by DNAT to loopback; returns its port,
+// or 0 when the listener is not on loopback or every address.
+uint16_t ForwardApiToWorkloads(network::WorkloadNetwork& net, const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
+  if (port <= 0 || port > 65535 || (host != "127.0.0.1" && host != "0.0.0.0" && host != "localhost")) {
+    log::Warn("network: workloads cannot reach the API", {{"listen", listen}});
+    return 0;
+  }
+  for (auto [address, at] : {std::pair<std::string, int>{"169.254.170.2", 80}, {net.gateway(), port}}) {
+    if (Status s = net.ForwardToHost(address, static_cast<uint16_t>(at), static_cast<uint16_t>(port)); !s.ok()) {
+      log::Warn("network: forwarding to the API", {{"address", address}, {"error", s.ToString()}});
+      return 0;
+    }
+  }
+  return static_cast<uint16_t>(port);
+}
+
 // The workloads' subnet: a /22 (1,022 tasks) of 10.128.0.0/9 picked by the
 // data dir's hash `tag`, so appliances sharing a machine get disjoint ones.
 std::string TaskSubnet(const std::string& tag) {
@@ -233,6 +253,7 @@ Status RunDaemon(const Config& config) {
   // dir's own, like its cgroup subtree, so two appliances on one machine
   // (tests beside a developer's) never share or rewrite each other's.
   std::unique_ptr<network::WorkloadNetwork> workload_network;
+  uint16_t workload_api_port = 0;
   if (workloads) {
     std::string tag = crypto::Sha256Hex(data_dir_path);
     network::WorkloadNetworkOptions net;
@@ -247,6 +268,7 @@ Status RunDaemon(const Config& config) {
       workload_network.reset();
     } else {
       log::Info("network", {{"bridge", net.bridge}, {"subnet", net.subnet}});
+      workload_api_port = ForwardApiToWorkloads(*workload_network, config.listen);
     }
   }
   WorkloadLogSink workload_logs(*log_store);
@@ -276,6 +298,7 @@ Status RunDaemon(const Config& config) {
     env.log_store = log_store.get();
     env.supervisor = workloads.get();
     env.network = workload_network.get();
+    env.workload_api_port = workload_api_port;
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }

@@ -35,6 +35,9 @@ service::Service* Router::Route(const http::Request& request, Unrouted* unrouted
   }
   std::string host = ToLower(request.HostWithoutPort());
   for (auto* s : services_) {
+    for (const auto& name : s->descriptor().hosts) {
+      if (host == name) return s;
+    }
     for (const auto& suffix : s->descriptor().host_suffixes) {
       if (HostHasSuffix(host, ToLower(suffix))) return s;
     }

@@ -18,6 +18,10 @@ std::string RenderNatTable(const NatTableSpec& spec) {
   s += "  }\n";
   s += "  chain prerouting {\n";
   s += "    type nat hook prerouting priority dstnat; policy accept;\n";
+  for (const HostEndpoint& e : spec.endpoints) {
+    s += "    iifname " + bridge + " ip daddr " + e.address.ToString() + " tcp dport " + std::to_string(e.port) +
+         " dnat to 127.0.0.1:" + std::to_string(e.host_port) + "\n";
+  }
   s += "    fib daddr type local jump published\n";
   s += "  }\n";
   s += "  chain output {\n";

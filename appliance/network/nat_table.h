@@ -7,6 +7,9 @@
 //   prerouting / output   traffic to a local address on a published port is
 //                         DNATed to its workload (output: the host itself,
 //                         e.g. curl 127.0.0.1:<port>)
+//   prerouting            traffic from the bridge to a host endpoint is
+//                         DNATed to annexd's loopback listener
+//                         (route_localnet on the bridge lets it through)
 //   postrouting           masquerade: workloads' traffic leaving through any
 //                         other interface; loopback-sourced traffic DNATed
 //                         onto the bridge (the kernel would drop a 127/8
@@ -30,11 +33,20 @@ struct NatRule {
   Ipv4Address workload;
 };
 
+// An appliance endpoint workloads reach at `address:port` (ECS's
+// 169.254.170.2:80), served by annexd on 127.0.0.1:`host_port`.
+struct HostEndpoint {
+  Ipv4Address address;
+  uint16_t port = 0;
+  uint16_t host_port = 0;
+};
+
 struct NatTableSpec {
   std::string table;   // nft table name, family ip
   std::string bridge;  // the bridge interface
   Ipv4Subnet subnet;
   std::vector<NatRule> rules;
+  std::vector<HostEndpoint> endpoints;
 };
 
 // An nft script that replaces the table (creating it if missing) atomically.

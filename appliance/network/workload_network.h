@@ -33,6 +33,7 @@
 #include "appliance/network/command_runner.h"
 #include "appliance/network/ip_commands.h"
 #include "appliance/network/ipv4.h"
+#include "appliance/network/nat_table.h"
 #include "appliance/network/network_state.h"
 #include "appliance/os/file_system.h"
 
@@ -95,6 +96,12 @@ class WorkloadNetwork {
   // Idempotent; not persisted (the owner adds it after each Open).
   Status AddServiceAddress(std::string_view ipv4);
 
+  // Lets every workload reach annexd's loopback listener 127.0.0.1:`host_port`
+  // at `ipv4`:`port` (ECS's task endpoint 169.254.170.2:80, the gateway's API
+  // port): a DNAT from the bridge. Idempotent; not persisted (the owner adds
+  // it after each Open).
+  Status ForwardToHost(std::string_view ipv4, uint16_t port, uint16_t host_port);
+
   // Removes everything this network made on the host — every attachment,
   // the nft table, the bridge — and its state file. For uninstall and tests.
   Status Destroy();
@@ -132,6 +139,7 @@ class WorkloadNetwork {
   std::unique_ptr<AddressPool> pool_;              // guarded by mu_
   std::map<std::string, AttachmentRecord> attachments_;  // by id; guarded by mu_
   uint16_t port_cursor_ = 0;                       // next ephemeral port to try; guarded by mu_
+  std::vector<HostEndpoint> endpoints_;            // guarded by mu_
 };
 
 }  // namespace annex::network

@@ -14,11 +14,30 @@ bool Same(const PortBinding& b, Protocol protocol, uint16_t host_port) {
 }  // namespace
 
 Status WorkloadNetwork::ApplyNatLocked() {
-  NatTableSpec spec{options_.nft_table, options_.bridge, subnet_, {}};
+  NatTableSpec spec{options_.nft_table, options_.bridge, subnet_, {}, endpoints_};
   for (const auto& [id, record] : attachments_) {
     for (const PortBinding& b : record.ports) spec.rules.push_back({b, record.address});
   }
   return RunChecked(runner_, {"nft", "-f", "-"}, RenderNatTable(spec));
+}
+
+Status WorkloadNetwork::ForwardToHost(std::string_view ipv4, uint16_t port, uint16_t host_port) {
+  std::lock_guard lock(mu_);
+  ANNEX_RETURN_IF_ERROR(CheckOpenLocked());
+  std::optional<Ipv4Address> address = Ipv4Address::Parse(ipv4);
+  if (!address || port == 0 || host_port == 0) {
+    return Status::InvalidArgument("bad host endpoint " + std::string(ipv4) + ":" + std::to_string(port));
+  }
+  for (const HostEndpoint& e : endpoints_) {
+    if (e.address == *address && e.port == port) {
+      if (e.host_port == host_port) return Status::OK();
+      return Status::AlreadyExists(std::string(ipv4) + ":" + std::to_string(port) + " already leads elsewhere");
+    }
+  }
+  endpoints_.push_back({*address, port, host_port});
+  Status s = ApplyNatLocked();
+  if (!s.ok()) endpoints_.pop_back();
+  return s;
 }
 
 bool WorkloadNetwork::HostPortTaken(Protocol protocol, uint16_t port, const std::vector<PortBinding>& extra) const {

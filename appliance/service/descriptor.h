@@ -3,7 +3,7 @@
 // the edge and the error renderer need no service's name or codes.
 //
 //   routes      which requests are its: SigV4 signing names, X-Amz-Target
-//               prefixes, path prefixes, Host suffixes, and at most one
+//               prefixes, path prefixes, Host names and suffixes, and at most one
 //               service that takes what no other claims (S3: anonymous GETs
 //               of public objects carry no hint at all)
 //   protocol    the wire shape of its requests and errors
@@ -11,7 +11,7 @@
 //   errors      its own error codes with their HTTP statuses; the platform's
 //               (authentication, throttling, internal errors) come on top
 //
-// The edge picks a service in this order: X-Amz-Target prefix, Host suffix,
+// The edge picks a service in this order: X-Amz-Target prefix, Host name or suffix,
 // SigV4 signing name, path prefix, the catch-all.
 
 #include <cstdint>
@@ -45,6 +45,7 @@ struct Descriptor {
   std::vector<std::string> target_prefixes;
   std::vector<std::string> path_prefixes;
   std::vector<std::string> host_suffixes;  // "execute-api.localhost": Host "<id>.execute-api.localhost"
+  std::vector<std::string> hosts;          // exact Host names: "169.254.170.2", ECS's task endpoint
   bool catch_all = false;
   Protocol protocol = Protocol::kRestXml;
   AuthMode auth = AuthMode::kSigV4;

@@ -78,6 +78,10 @@ struct Environment {
   // The bridge network workloads get their own network namespace on (an
   // address, NAT, published host ports); null where the supervisor is.
   network::WorkloadNetwork* network = nullptr;
+  // The port of annexd's plain HTTP listener that workloads reach at their
+  // gateway address (and the ECS task endpoint at 169.254.170.2:80 leads
+  // to); 0 when they cannot reach it.
+  uint16_t workload_api_port = 0;
   // Runnable root filesystems of the registry's images (image_store.h), for
   // services built after the registry; null before it or without one.
   ImageStore* images = nullptr;

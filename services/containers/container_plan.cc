@@ -82,6 +82,10 @@ Result<ContainerPlan> PlanContainer(const TaskContext& task, const TaskDefinitio
   env.emplace("AWS_REGION", task.region);
   env.emplace("AWS_DEFAULT_REGION", task.region);
   env.emplace("AWS_EXECUTION_ENV", task.fargate ? "AWS_ECS_FARGATE" : "AWS_ECS_EC2");
+  for (const std::string& kv : task.extra_env) {
+    size_t eq = kv.find('=');
+    env[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
   for (const auto& [k, v] : env) merged.env.push_back(k + "=" + v);
   merged.working_dir = c.workingDirectory.value_or("");
   merged.user = c.user.value_or("");

@@ -23,6 +23,9 @@ struct TaskContext {
   std::string netns_path;    // the task's network namespace ("" for networkMode none)
   std::string hostname;
   bool fargate = false;
+  // "NAME=value" set for this container after everything else (ECS's own:
+  // the metadata and credentials endpoints, AWS_ENDPOINT_URL).
+  std::vector<std::string> extra_env;
 };
 
 struct ContainerPlan {

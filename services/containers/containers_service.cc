@@ -9,7 +9,9 @@
 #include "appliance/os/random.h"
 #include "services/containers/ecs_api.h"
 #include "services/containers/ecs_errors.h"
+#include "services/containers/task_endpoint.h"
 #include "services/containers/task_reconciler.h"
+#include "appliance/network/workload_network.h"
 
 namespace annex::containers {
 namespace {
@@ -70,8 +72,9 @@ Result<std::unique_ptr<TaskReconciler>> NewReconciler(const service::Environment
 class ContainersService final : public service::Service {
  public:
   ContainersService(std::unique_ptr<Ecs> ecs, std::unique_ptr<TaskReconciler> reconciler,
-                    const service::Authorizer* authorizer)
-      : ecs_(std::move(ecs)), reconciler_(std::move(reconciler)), authorizer_(authorizer) {}
+                    const service::Environment& env)
+      : ecs_(std::move(ecs)), reconciler_(std::move(reconciler)), authorizer_(env.authorizer),
+        endpoint_(*ecs_, env.role_credentials) {}
   ~ContainersService() override { Stop(); }
 
   // Tasks run on without annexd: only the reconciler's thread ends here.
@@ -86,8 +89,11 @@ class ContainersService final : public service::Service {
       d.name = "ecs";
       d.signing_names = {"ecs"};
       d.target_prefixes = {std::string(kEcsTargetPrefix)};
+      d.hosts = {std::string(kTaskEndpointHost)};
       d.protocol = service::Protocol::kJson11;
-      d.auth = service::AuthMode::kSigV4;
+      // Tasks call their endpoint unsigned (they are known by their address);
+      // the API refuses unsigned calls itself.
+      d.auth = service::AuthMode::kSigV4OrAnonymous;
       d.max_request_body_bytes = uint64_t{1} << 20;
       d.errors.assign(kEcsErrors.begin(), kEcsErrors.end());
       return d;
@@ -95,7 +101,14 @@ class ContainersService final : public service::Service {
     return d;
   }
 
+  // Ready either way: the API serves without a runtime, and RunTask says why
+  // it cannot place tasks; the detail tells the operator.
+  service::Health health() const override {
+    return {true, ecs_->runtime ? "" : ecs_->runtime_unavailable};
+  }
+
   http::Task<Status> Handle(service::RequestContext& ctx) override {
+    if (ctx.request.HostWithoutPort() == kTaskEndpointHost) co_return co_await endpoint_.Handle(ctx);
     co_return co_await HandleEcs(*ecs_, authorizer_, ctx);
   }
 
@@ -103,6 +116,7 @@ class ContainersService final : public service::Service {
   std::unique_ptr<Ecs> ecs_;
   std::unique_ptr<TaskReconciler> reconciler_;
   const service::Authorizer* authorizer_;
+  TaskEndpoint endpoint_;
 };
 
 }  // namespace
@@ -116,9 +130,12 @@ Result<service::Module> NewModule(const service::Environment& env) {
   ecs->host = MeasureHost();
   ANNEX_ASSIGN_OR_RETURN(ecs->server_id, ServerId(*env.fs, env.data_dir));
   ANNEX_ASSIGN_OR_RETURN(ecs->store, EcsStore::Open(os::JoinPath(env.data_dir, "db")));
+  if (env.network && env.workload_api_port) {
+    ecs->api_endpoint = "http://" + env.network->gateway() + ":" + std::to_string(env.workload_api_port);
+  }
   ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<TaskReconciler> reconciler, NewReconciler(env, *ecs));
   service::Module module;
-  module.service = std::make_unique<ContainersService>(std::move(ecs), std::move(reconciler), env.authorizer);
+  module.service = std::make_unique<ContainersService>(std::move(ecs), std::move(reconciler), env);
   return module;
 }
 

@@ -34,6 +34,9 @@ struct Ecs {
   // then fails with the reason.
   TaskRuntime* runtime = nullptr;
   std::string runtime_unavailable;  // why runtime is null
+  // How tasks reach the appliance's API ("http://<gateway>:4566"), set as
+  // their AWS_ENDPOINT_URL; empty when they cannot.
+  std::string api_endpoint;
 
   // arn:aws:ecs:<region>:<account>:<resource>
   std::string Arn(std::string_view account, std::string_view resource) const {

@@ -270,7 +270,8 @@ Task<Answer> ListServices(EcsCall& call) {
   Json arns = Json::array();
   Json answer = Json::object();
   for (const auto& [key, doc] : *docs) {
-    if (doc.value("status", "") == "INACTIVE") continue;
+    // A DRAINING service is on its way out: ECS no longer lists it.
+    if (doc.value("status", "") != "ACTIVE") continue;
     if (launch_type && doc.value("launchType", "") != *launch_type) continue;
     if (strategy && doc.value("schedulingStrategy", "") != *strategy) continue;
     if (arns.size() == limit) {

@@ -90,7 +90,16 @@ Json NewTask(const Ecs& ecs, const std::string& account, int64_t now_ms, const T
       {"reservedMemory", memory ? memory : container_memory},
       {"hostPorts", host_ports},
       {"essential", essential},
+      {"networkMode", def.networkMode.value_or("bridge")},
+      // The task's key to its metadata endpoint (task_endpoint.h).
+      {"endpointToken", os::RandomHex(16)},
   };
+  // The task role: the override's, else the definition's.
+  std::string role = overrides.value("taskRoleArn", def.taskRoleArn.value_or(""));
+  if (!role.empty()) {
+    task[kPrivate]["taskRoleArn"] = role;
+    task[kPrivate]["credentialsId"] = NewUuid();
+  }
   return task;
 }
 

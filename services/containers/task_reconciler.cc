@@ -12,6 +12,7 @@
 #include "services/containers/ecs_task_definitions.h"
 #include "services/containers/oci_bundle.h"
 #include "services/containers/task_document.h"
+#include "services/containers/task_endpoint.h"
 
 namespace annex::containers {
 namespace {
@@ -183,6 +184,7 @@ Status TaskReconciler::Provision(Json& task) {
   ANNEX_ASSIGN_OR_RETURN(network::Attachment a, o_.network->Attach("ecs-" + id));
   p["netnsPath"] = a.netns_path;
   p["ipv4"] = a.ipv4;
+  p["gateway"] = a.gateway;
   // Published ports: bridge mode maps host ports, as ECS's bridge mode does.
   std::vector<network::PortRequest> requests;
   std::vector<std::pair<std::string, size_t>> owners;
@@ -261,6 +263,9 @@ Status TaskReconciler::StartContainers(Json& task) {
                               ": " + image.status().message());
     }
     state["imageDigest"] = image->image.manifest_digest;
+    // A task with a network of its own reaches the task endpoint and the API through it.
+    ctx.extra_env.clear();
+    if (!ctx.netns_path.empty()) ctx.extra_env = TaskEndpointEnv(task, i, o_.ecs->api_endpoint);
     ANNEX_ASSIGN_OR_RETURN(ContainerPlan plan,
                            PlanContainer(ctx, def, c, ContainerOverride(task["overrides"], c.name), *image, workload));
     for (const BindMount& b : plan.launch.binds) {

@@ -390,6 +390,8 @@ class EcsServicesTest(AnnexTestCase):
 
         deleted = self.aws("delete-service", "--cluster", cluster, "--service", name, "--force")["service"]
         self.assertEqual((deleted["status"], deleted["desiredCount"]), ("DRAINING", 0), deleted)
+        # A DRAINING service is no longer listed, as ECS documents.
+        self.assertNotIn(deleted["serviceArn"], self.ecs().list_services(cluster=cluster)["serviceArns"])
         service = wait_for(f"{name} INACTIVE", lambda: (lambda s: s if s["status"] == "INACTIVE" else None)(
             self.service(name, cluster)), TIMEOUT, interval=0.1)
         self.assertEqual(service["desiredCount"], 0)
