@@ -55,6 +55,7 @@ bench: test-deps build
 	tests/bench/supervisor_bench.sh
 	tests/bench/authz_bench.sh
 	tests/bench/registry_bench.sh
+	tests/bench/ecs_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
