@@ -7,6 +7,7 @@
 #include "appliance/core/log.h"
 #include "appliance/os/file_system.h"
 #include "appliance/os/random.h"
+#include "services/containers/containers_control.h"
 #include "services/containers/ecs_api.h"
 #include "services/containers/ecs_errors.h"
 #include "services/containers/task_endpoint.h"
@@ -135,6 +136,8 @@ Result<service::Module> NewModule(const service::Environment& env) {
   }
   ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<TaskReconciler> reconciler, NewReconciler(env, *ecs));
   service::Module module;
+  // The control holds the state the service owns; the service outlives the sync link.
+  module.control = NewContainersControl(*ecs, env.root_account_id);
   module.service = std::make_unique<ContainersService>(std::move(ecs), std::move(reconciler), env);
   return module;
 }

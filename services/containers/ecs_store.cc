@@ -15,6 +15,16 @@ Result<Json> Decode(std::string_view key, std::string_view value) {
 
 }  // namespace
 
+std::string_view KindName(EcsKind kind) {
+  switch (kind) {
+    case EcsKind::kCluster: return "cluster";
+    case EcsKind::kTaskDefinition: return "task-definition";
+    case EcsKind::kTask: return "task";
+    case EcsKind::kService: return "service";
+  }
+  return "";
+}
+
 std::string EcsKey(std::initializer_list<std::string_view> parts) {
   std::string key;
   for (std::string_view p : parts) {
@@ -37,11 +47,26 @@ Result<std::unique_ptr<EcsStore>> EcsStore::Open(const std::string& dir) {
     ANNEX_ASSIGN_OR_RETURN(store::Table t, env->OpenTable(name));
     tables.push_back(t);
   }
-  return std::unique_ptr<EcsStore>(new EcsStore(std::move(env), std::move(tables)));
+  ANNEX_ASSIGN_OR_RETURN(auto feed, service::ResourceFeed::Open(*env));
+  return std::unique_ptr<EcsStore>(new EcsStore(std::move(env), std::move(tables), std::move(feed)));
+}
+
+Status EcsStore::Write(store::WriteTxn& txn, EcsKind kind, std::string_view key, const Json* doc) {
+  if (doc) {
+    ANNEX_RETURN_IF_ERROR(txn.Put(table(kind), key, doc->dump()));
+  } else {
+    Status s = txn.Delete(table(kind), key);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  }
+  return feed_->Changed(txn, KindName(kind), key, /*deleted=*/doc == nullptr);
 }
 
 Result<std::optional<Json>> EcsStore::Get(EcsKind kind, std::string_view key) const {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  return Get(txn, kind, key);
+}
+
+Result<std::optional<Json>> EcsStore::Get(const store::ReadTxn& txn, EcsKind kind, std::string_view key) const {
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(table(kind), key));
   if (!value) return std::optional<Json>();
   ANNEX_ASSIGN_OR_RETURN(Json doc, Decode(key, *value));
@@ -77,20 +102,19 @@ Result<std::optional<std::pair<std::string, Json>>> EcsStore::Last(EcsKind kind,
 
 Status EcsStore::Put(EcsKind kind, std::string_view key, const Json& doc) {
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  ANNEX_RETURN_IF_ERROR(txn.Put(table(kind), key, doc.dump()));
+  ANNEX_RETURN_IF_ERROR(Write(txn, kind, key, &doc));
   return txn.Commit();
 }
 
 Status EcsStore::PutAll(EcsKind kind, const std::vector<std::pair<std::string, Json>>& docs) {
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  for (const auto& [key, doc] : docs) ANNEX_RETURN_IF_ERROR(txn.Put(table(kind), key, doc.dump()));
+  for (const auto& [key, doc] : docs) ANNEX_RETURN_IF_ERROR(Write(txn, kind, key, &doc));
   return txn.Commit();
 }
 
 Status EcsStore::Delete(EcsKind kind, std::string_view key) {
   ANNEX_ASSIGN_OR_RETURN(store::WriteTxn txn, env_->BeginWrite());
-  Status s = txn.Delete(table(kind), key);
-  if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  ANNEX_RETURN_IF_ERROR(Write(txn, kind, key, nullptr));
   return txn.Commit();
 }
 
@@ -105,11 +129,7 @@ Result<std::optional<Json>> EcsStore::Update(EcsKind kind, std::string_view key,
   }
   bool existed = doc.has_value();
   ANNEX_RETURN_IF_ERROR(change(doc));
-  if (doc) {
-    ANNEX_RETURN_IF_ERROR(txn.Put(table(kind), key, doc->dump()));
-  } else if (existed) {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(table(kind), key));
-  }
+  if (doc || existed) ANNEX_RETURN_IF_ERROR(Write(txn, kind, key, doc ? &*doc : nullptr));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   return doc;
 }
@@ -126,8 +146,8 @@ Result<Json> EcsStore::AppendRevision(std::string_view family_prefix,
     }
   }  // the cursor closes before the commit
   ANNEX_ASSIGN_OR_RETURN(Json doc, make(last + 1));
-  ANNEX_RETURN_IF_ERROR(txn.Put(table(EcsKind::kTaskDefinition), std::string(family_prefix) + RevisionKey(last + 1),
-                                doc.dump()));
+  ANNEX_RETURN_IF_ERROR(
+      Write(txn, EcsKind::kTaskDefinition, std::string(family_prefix) + RevisionKey(last + 1), &doc));
   ANNEX_RETURN_IF_ERROR(txn.Commit());
   return doc;
 }

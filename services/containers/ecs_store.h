@@ -14,6 +14,10 @@
 // "<account>/<cluster>/<id>" for tasks and services. ECS names never hold a
 // '/', so a prefix selects exactly one account's (or cluster's) documents.
 //
+// Every write also records its change in the store's resource feed
+// (resource_feed.h, kinds "cluster", "task-definition", "task", "service",
+// ids the store keys), in the same commit: the control plane's inventory.
+//
 // Thread-safe (LMDB serializes writers).
 
 #include <cstdint>
@@ -28,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "appliance/core/result.h"
+#include "appliance/service/resource_feed.h"
 #include "appliance/store/lmdb_env.h"
 
 namespace annex::containers {
@@ -35,6 +40,9 @@ namespace annex::containers {
 using Json = nlohmann::json;
 
 enum class EcsKind { kCluster, kTaskDefinition, kTask, kService };
+
+// The feed's name of a kind ("task-definition").
+std::string_view KindName(EcsKind kind);
 
 // Joins key parts with '/': Key({account, cluster, id}).
 std::string EcsKey(std::initializer_list<std::string_view> parts);
@@ -68,13 +76,22 @@ class EcsStore {
   // and writes `make(revision)` under it, in one transaction.
   Result<Json> AppendRevision(std::string_view family_prefix, const std::function<Result<Json>(int64_t)>& make);
 
+  store::LmdbEnv& env() { return *env_; }
+  service::ResourceFeed& feed() { return *feed_; }
+  // The document a feed entry names, read in `txn`; nullopt when gone.
+  Result<std::optional<Json>> Get(const store::ReadTxn& txn, EcsKind kind, std::string_view key) const;
+
  private:
-  EcsStore(std::unique_ptr<store::LmdbEnv> env, std::vector<store::Table> tables)
-      : env_(std::move(env)), tables_(std::move(tables)) {}
+  EcsStore(std::unique_ptr<store::LmdbEnv> env, std::vector<store::Table> tables,
+           std::unique_ptr<service::ResourceFeed> feed)
+      : env_(std::move(env)), tables_(std::move(tables)), feed_(std::move(feed)) {}
+  // Writes (or deletes, for null) `doc` and records the change in the feed.
+  Status Write(store::WriteTxn& txn, EcsKind kind, std::string_view key, const Json* doc);
   store::Table table(EcsKind kind) const { return tables_[static_cast<size_t>(kind)]; }
 
   std::unique_ptr<store::LmdbEnv> env_;
   std::vector<store::Table> tables_;
+  std::unique_ptr<service::ResourceFeed> feed_;
 };
 
 }  // namespace annex::containers

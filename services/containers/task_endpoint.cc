@@ -1,5 +1,7 @@
 #include "services/containers/task_endpoint.h"
 
+#include <algorithm>
+
 #include "appliance/core/strings.h"
 #include "services/containers/task_document.h"
 
@@ -107,6 +109,15 @@ std::vector<std::string> TaskEndpointEnv(const Json& task, size_t index, const s
   return env;
 }
 
+void TaskEndpoint::ForgetStoppedTasks(const std::vector<std::pair<std::string, Json>>& tasks) {
+  std::lock_guard lock(mu_);
+  std::erase_if(credentials_, [&](const auto& entry) {
+    return std::none_of(tasks.begin(), tasks.end(), [&](const auto& t) {
+      return !TaskStopped(t.second) && t.second[kPrivate].value("id", "") == entry.first;
+    });
+  });
+}
+
 Result<service::RoleCredentials> TaskEndpoint::Credentials(const Json& task) {
   const Json& p = task[kPrivate];
   std::string id = p.value("id", "");
@@ -140,6 +151,7 @@ http::Task<Status> TaskEndpoint::Handle(service::RequestContext& ctx) {
     if (!TaskStopped(t) && t[kPrivate].value("ipv4", "") == ip) task = &t;
   }
   if (!task) co_return co_await ctx.response.Send(JsonResponse(404, NotFound("no task at " + ip)));
+  ForgetStoppedTasks(*tasks);
   const Json& p = (*task)[kPrivate];
 
   if (path.starts_with("/v2/credentials/")) {
@@ -160,8 +172,10 @@ http::Task<Status> TaskEndpoint::Handle(service::RequestContext& ctx) {
     std::string what = rest.size() > token.size() ? rest.substr(token.size()) : "";
     std::string prefix = p.value("endpointToken", "") + "-";
     size_t index = SIZE_MAX;
-    if (token.starts_with(prefix) && token.size() > prefix.size()) {
-      index = std::strtoul(token.c_str() + prefix.size(), nullptr, 10);
+    std::string digits = token.size() > prefix.size() ? token.substr(prefix.size()) : "";
+    if (token.starts_with(prefix) && !digits.empty() && digits.size() <= 3 &&
+        digits.find_first_not_of("0123456789") == std::string::npos) {
+      index = std::stoul(digits);
     }
     if (index >= (*task)["containers"].size()) break;
     if (what.empty()) co_return co_await ctx.response.Send(JsonResponse(200, ContainerMetadata(*task, index)));

@@ -17,6 +17,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "appliance/core/task.h"
 #include "appliance/service/request_context.h"
@@ -34,6 +36,8 @@ class TaskEndpoint {
 
  private:
   Result<service::RoleCredentials> Credentials(const Json& task);
+  // Drops the cached credentials of tasks no longer running.
+  void ForgetStoppedTasks(const std::vector<std::pair<std::string, Json>>& tasks);
   Ecs& ecs_;
   service::RoleCredentialSource* roles_;
   std::mutex mu_;

@@ -130,7 +130,8 @@ class SyncTest(unittest.TestCase):
         status, _, z = self.cp.api("GET", f"/v1/zones/{ZONE}")
         self.assertEqual(status, 200, z)
         kinds = {(c["kind"], c["service"]) for c in z["capacity"]["commands"]}
-        self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3"), ("ImportImage", "ecr")})
+        self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3"), ("ImportImage", "ecr"),
+                                 ("SetServiceDesiredCount", "ecs")})
         status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
                                      body={"kind": "LaunchRocket", "args": {"bucket": "photos"}})
         self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
@@ -177,6 +178,48 @@ class SyncTest(unittest.TestCase):
         if status == 201:
             cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
             wait_for("the escaping import refused", lambda: state() == "failed")
+
+    def test_3d_control_plane_sets_a_services_desired_count(self):
+        import boto3
+        ecs = boto3.session.Session().client(
+            "ecs", endpoint_url=self.appliance.endpoint, region_name=REGION,
+            aws_access_key_id=self.appliance.access_key, aws_secret_access_key=self.appliance.secret_key)
+        ecs.create_cluster(clusterName="edge")
+        ecs.register_task_definition(family="web", containerDefinitions=[
+            {"name": "app", "image": "web:1", "memory": 32}])
+        ecs.create_service(cluster="edge", serviceName="web", taskDefinition="web", desiredCount=0)
+
+        def resources(kind):
+            st, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/resources")
+            return {r["id"] for r in body["resources"] if r["type"] == kind}
+        wait_for("the service reported", lambda: any(i.endswith("/edge/web") for i in resources("service")))
+        self.assertTrue(any(i.endswith("/edge") for i in resources("cluster")))
+
+        def run(args):
+            status, _, cmd = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                         {"kind": "SetServiceDesiredCount", "args": args})
+            self.assertEqual(status, 201, cmd)
+            cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
+
+            def state():
+                _, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/commands/{cmd_id}")
+                return body.get("state") or body.get("command", {}).get("state")
+            wait_for("the command done", lambda: state() in ("succeeded", "failed"))
+            return state()
+        self.assertEqual(run({"cluster": "edge", "service": "web", "desiredCount": "3"}), "succeeded")
+        service = ecs.describe_services(cluster="edge", services=["web"])["services"][0]
+        self.assertEqual(service["desiredCount"], 3)
+        self.assertTrue(any("desired count set to 3 by the control plane" in e["message"]
+                            for e in service["events"]), service["events"])
+        # Applying it again is a no-op that still succeeds; a missing service fails.
+        self.assertEqual(run({"cluster": "edge", "service": "web", "desiredCount": "3"}), "succeeded")
+        self.assertEqual(run({"cluster": "edge", "service": "nope", "desiredCount": "1"}), "failed")
+        status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                     {"kind": "SetServiceDesiredCount",
+                                      "args": {"cluster": "edge", "service": "web", "desiredCount": "many"}})
+        self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
+        ecs.update_service(cluster="edge", service="web", desiredCount=0)
+        ecs.delete_service(cluster="edge", service="web")
 
     def test_4_offline_changes_arrive_once_after_the_control_plane_returns(self):
         self.cp.proc.send_signal(signal.SIGKILL)  # the control plane dies mid-session
