@@ -4,6 +4,9 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -69,11 +72,33 @@ uint16_t ForwardApiToWorkloads(network::WorkloadNetwork& net, const std::string&
 }
 
 // The workloads' subnet: a /22 (1,022 tasks) of 10.128.0.0/9 picked by the
-// data dir's hash `tag`, so appliances sharing a machine get disjoint ones.
-std::string TaskSubnet(const std::string& tag) {
-  unsigned slot = static_cast<unsigned>(std::stoul(tag.substr(0, 4), nullptr, 16)) % 8192;  // 2^13 /22s in a /9
-  unsigned second = 128 + (slot >> 6), third = (slot & 63) << 2;
-  return "10." + std::to_string(second) + "." + std::to_string(third) + ".0/22";
+// data dir's hash `tag`, so appliances sharing a machine get disjoint ones;
+// a /22 another interface already has an address in (another appliance's
+// bridge, the site's LAN) is skipped for the next. `bridge` may hold one:
+// its own, from an earlier start.
+std::string TaskSubnet(const std::string& tag, const std::string& bridge) {
+  std::vector<std::pair<uint32_t, std::string>> used;  // host-order address, interface
+  if (ifaddrs* list = nullptr; ::getifaddrs(&list) == 0) {
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+      used.emplace_back(ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr), i->ifa_name);
+    }
+    ::freeifaddrs(list);
+  }
+  unsigned first = static_cast<unsigned>(std::stoul(tag.substr(0, 4), nullptr, 16)) % 8192;  // 2^13 /22s in a /9
+  for (unsigned k = 0; k < 8192; ++k) {
+    unsigned slot = (first + k) % 8192;
+    uint32_t base = (10u << 24) | (128u << 16) | (slot << 10);
+    bool ours = false, taken = false;
+    for (const auto& [address, name] : used) {
+      if ((address & ~0x3FFu) != base) continue;
+      (name == bridge ? ours : taken) = true;
+    }
+    if (ours || !taken) {
+      return "10." + std::to_string((base >> 16) & 255) + "." + std::to_string((base >> 8) & 255) + ".0/22";
+    }
+  }
+  return "10.128.0.0/22";  // every slot in use: Open reports the clash
 }
 
 // One annexd per data dir: a second one would corrupt nothing (LMDB locks)
@@ -260,7 +285,7 @@ Status RunDaemon(const Config& config) {
     net.data_dir = os::JoinPath(config.data_dir, "network");
     net.bridge = "annex" + tag.substr(0, 8);
     net.nft_table = "annex_" + tag.substr(0, 8);
-    net.subnet = TaskSubnet(tag);
+    net.subnet = TaskSubnet(tag, net.bridge);
     workload_network = std::make_unique<network::WorkloadNetwork>(net);
     if (Status s = workload_network->Open(); !s.ok()) {
       workloads_note = "workload network unavailable: " + s.message();

@@ -79,6 +79,10 @@ FileSystem& PosixFileSystem();
 // `mode` applies to the new file (e.g. 0600 for secrets).
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view contents,
                        unsigned mode = 0644);
+// The same, atomic for readers and against a crash of the process (old or
+// new contents, never part), but not flushed: for files made again after a
+// power loss anyway (a container bundle), where fsyncs cost start latency.
+Status ReplaceFile(FileSystem& fs, const std::string& path, std::string_view contents, unsigned mode = 0644);
 // Reads a whole (small) file.
 Result<std::string> ReadFileToString(FileSystem& fs, const std::string& path);
 

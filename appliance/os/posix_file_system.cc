@@ -215,12 +215,16 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return out;
 }
 
-Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view contents, unsigned mode) {
+namespace {
+
+// Writes a temporary file beside `path` and renames it over `path`; with
+// `durable`, the file and the directory entry are flushed too.
+Status ReplaceWith(FileSystem& fs, const std::string& path, std::string_view contents, unsigned mode, bool durable) {
   std::string tmp = path + ".tmp-" + RandomHex(6);
   auto file = fs.NewWritableFile(tmp, mode);
   if (!file.ok()) return file.status();
   Status s = (*file)->Append(contents);
-  if (s.ok()) s = (*file)->Sync();
+  if (s.ok() && durable) s = (*file)->Sync();
   Status c = (*file)->Close();
   if (s.ok()) s = c;
   if (s.ok()) s = fs.Rename(tmp, path);
@@ -228,7 +232,17 @@ Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view
     fs.Remove(tmp).IgnoreError();
     return s;
   }
-  return fs.SyncDir(DirName(path));
+  return durable ? fs.SyncDir(DirName(path)) : Status::OK();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view contents, unsigned mode) {
+  return ReplaceWith(fs, path, contents, mode, /*durable=*/true);
+}
+
+Status ReplaceFile(FileSystem& fs, const std::string& path, std::string_view contents, unsigned mode) {
+  return ReplaceWith(fs, path, contents, mode, /*durable=*/false);
 }
 
 Result<std::string> ReadFileToString(FileSystem& fs, const std::string& path) {

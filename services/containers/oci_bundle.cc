@@ -161,11 +161,13 @@ Status CreateBundle(const ContainerLaunch& l, BundleMounts& mounts, const std::s
   auto resolv = os::ReadFileToString(fs, host_resolv_conf);
   if (!resolv.ok()) log::Warn("no host resolv.conf for containers", {{"error", resolv.status().ToString()}});
   const std::string& b = l.bundle_dir;
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, b + "/" + kHostsFile, HostsFileContent(HostnameOf(l))));
-  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, b + "/" + kHostnameFile, HostnameOf(l) + "\n"));
+  // Not flushed: after a power loss the task is gone and its bundle made
+  // again; an fsync each would cost the start of every container.
+  ANNEX_RETURN_IF_ERROR(os::ReplaceFile(fs, b + "/" + kHostsFile, HostsFileContent(HostnameOf(l))));
+  ANNEX_RETURN_IF_ERROR(os::ReplaceFile(fs, b + "/" + kHostnameFile, HostnameOf(l) + "\n"));
   ANNEX_RETURN_IF_ERROR(
-      os::WriteFileAtomic(fs, b + "/" + kResolvConfFile, ContainerResolvConf(resolv.ok() ? *resolv : "")));
-  return os::WriteFileAtomic(fs, b + "/config.json", BuildOciConfig(l).dump(2) + "\n", 0600);
+      os::ReplaceFile(fs, b + "/" + kResolvConfFile, ContainerResolvConf(resolv.ok() ? *resolv : "")));
+  return os::ReplaceFile(fs, b + "/config.json", BuildOciConfig(l).dump(2) + "\n", 0600);
 }
 
 Status RemoveBundle(const std::string& dir, BundleMounts& mounts) {

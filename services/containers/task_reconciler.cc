@@ -6,6 +6,7 @@
 #include "appliance/core/log.h"
 #include "appliance/network/workload_network.h"
 #include "appliance/os/file_system.h"
+#include "appliance/os/random.h"
 #include "appliance/service/image_store.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/containers/container_plan.h"
@@ -18,6 +19,9 @@ namespace annex::containers {
 namespace {
 
 constexpr const char* kPlatform = "linux/amd64";
+// Network attachments made ahead of time: a new task takes one instead of
+// waiting ~40 ms for a namespace, a veth pair and its addresses.
+constexpr std::string_view kSparePrefix = "ecs-spare-";
 // Stopped tasks' workload records (and their output files) are dropped this
 // long after the task stopped: the forwarder has moved their output by then.
 constexpr int64_t kRemoveWorkloadsAfterMs = 60'000;
@@ -47,6 +51,12 @@ bool Active(const supervisor::WorkloadState& w) {
 }  // namespace
 
 TaskReconciler::TaskReconciler(TaskReconcilerOptions options) : o_(std::move(options)), services_(*o_.ecs) {
+  // Spares a previous annexd prepared are still attached: take them back.
+  if (o_.network) {
+    for (const network::Attachment& a : o_.network->List()) {
+      if (a.id.starts_with(kSparePrefix)) spares_.push_back(a.id);
+    }
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -100,6 +110,9 @@ void TaskReconciler::Pass() {
       if (TaskStopped(task)) break;
     }
   }
+  // After the tasks, so a RunTask never waits for it; only on an appliance
+  // that runs tasks at all.
+  if (!tasks->empty()) RefillSpareNetworks();
 }
 
 void TaskReconciler::Fail(Json& task, const std::string& code, const std::string& reason) {
@@ -107,6 +120,28 @@ void TaskReconciler::Fail(Json& task, const std::string& code, const std::string
   if (!task.contains("stopCode")) {
     task["stopCode"] = code;
     task["stoppedReason"] = reason;
+  }
+}
+
+Result<network::Attachment> TaskReconciler::TakeNetwork(const std::string& task_id) {
+  while (!spares_.empty()) {
+    std::string spare = spares_.back();
+    spares_.pop_back();
+    Result<network::Attachment> a = o_.network->Find(spare);
+    if (a.ok()) return a;
+  }
+  return o_.network->Attach("ecs-" + task_id);
+}
+
+void TaskReconciler::RefillSpareNetworks() {
+  if (!o_.network) return;
+  while (spares_.size() < o_.spare_networks && !stopping_) {
+    Result<network::Attachment> a = o_.network->Attach(std::string(kSparePrefix) + os::RandomHex(8));
+    if (!a.ok()) {
+      log::Warn("containers: preparing a spare task network", {{"error", a.status().ToString()}});
+      return;
+    }
+    spares_.push_back(a->id);
   }
 }
 
@@ -181,7 +216,8 @@ Status TaskReconciler::Provision(Json& task) {
   if (mode == "host") return Status::OK();  // the host's own network
   if (mode == "none") return Status::OK();  // a private namespace with only lo (the bundle's default)
   if (!o_.network) return Status::FailedPrecondition("the appliance's workload network is unavailable");
-  ANNEX_ASSIGN_OR_RETURN(network::Attachment a, o_.network->Attach("ecs-" + id));
+  ANNEX_ASSIGN_OR_RETURN(network::Attachment a, TakeNetwork(id));
+  p["networkId"] = a.id;
   p["netnsPath"] = a.netns_path;
   p["ipv4"] = a.ipv4;
   p["gateway"] = a.gateway;
@@ -202,7 +238,7 @@ Status TaskReconciler::Provision(Json& task) {
   }
   std::vector<network::PortBinding> bound;
   if (!requests.empty()) {
-    ANNEX_ASSIGN_OR_RETURN(bound, o_.network->PublishPorts("ecs-" + id, requests));
+    ANNEX_ASSIGN_OR_RETURN(bound, o_.network->PublishPorts(a.id, requests));
   }
   for (Json& c : task["containers"]) {
     if (mode == "awsvpc") {
@@ -360,7 +396,7 @@ Status TaskReconciler::Deprovision(Json& task) {
     ANNEX_RETURN_IF_ERROR(RemoveBundle(os::JoinPath(os::JoinPath(bundle_root, "bundles"), name)));
     if (o_.images) ANNEX_RETURN_IF_ERROR(o_.images->Release(ImageHolder(task, name)));
   }
-  if (o_.network) ANNEX_RETURN_IF_ERROR(o_.network->Detach("ecs-" + id));
+  if (o_.network) ANNEX_RETURN_IF_ERROR(o_.network->Detach(p.value("networkId", "ecs-" + id)));
   std::error_code ec;
   std::filesystem::remove_all(bundle_root, ec);
   return Status::OK();

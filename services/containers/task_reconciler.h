@@ -20,6 +20,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "appliance/core/result.h"
 
 #include "services/containers/ecs.h"
 #include "services/containers/oci_runtime.h"
@@ -37,6 +40,7 @@ class Supervisor;
 }
 namespace annex::network {
 class WorkloadNetwork;
+struct Attachment;
 }
 
 namespace annex::containers {
@@ -50,6 +54,8 @@ struct TaskReconcilerOptions {
   std::string tasks_dir;    // <data>/containers/tasks: one directory per task
   std::string volume_root;  // host paths a task definition may mount live under it
   std::chrono::milliseconds interval{1000};
+  // Task networks kept ready ahead of RunTask.
+  size_t spare_networks = 2;
 };
 
 class TaskReconciler final : public TaskRuntime {
@@ -70,9 +76,12 @@ class TaskReconciler final : public TaskRuntime {
   bool StopContainers(Json& task);
   Status Deprovision(Json& task);
   void Fail(Json& task, const std::string& code, const std::string& reason);
+  Result<network::Attachment> TakeNetwork(const std::string& task_id);
+  void RefillSpareNetworks();
 
   TaskReconcilerOptions o_;
   ServiceScheduler services_;
+  std::vector<std::string> spares_;  // ids of spare attachments; the loop's thread only
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;

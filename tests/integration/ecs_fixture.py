@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import REGION  # noqa: E402
 
 try:
@@ -84,15 +85,10 @@ def kill_leftovers(daemon, task_ids):
         p = run("crun", "--root", state, "list", "-q", check=False)
         for cid in p.stdout.split():
             run("crun", "--root", state, "delete", "-f", cid, check=False)
-    names = run("ip", "netns", "list", check=False).stdout
-    for tid in task_ids:
-        for line in names.splitlines():
-            if line.split() and line.split()[0] == f"annex-ecs-{tid}":
-                run("ip", "netns", "del", f"annex-ecs-{tid}", check=False)
-    # The bridge, nft table and cgroup subtree are named after the data dir's hash (appliance/daemon/daemon.cc).
+    for tid in task_ids:  # task namespaces taken from no spare
+        run("ip", "netns", "del", f"annex-ecs-{tid}", check=False)
+    harness.remove_host_network(daemon.data_dir)
     tag = hashlib.sha256(os.path.realpath(daemon.data_dir).encode()).hexdigest()
-    run("ip", "link", "del", f"annex{tag[:8]}", check=False)
-    run("nft", "delete", "table", "ip", f"annex_{tag[:8]}", check=False)
     for root in Path("/sys/fs/cgroup").glob(f"*/annex-workloads-{tag[:12]}"):
         for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [root]:
             try:

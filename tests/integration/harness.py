@@ -23,6 +23,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -149,6 +150,9 @@ def _kill_leftovers():
         if d.proc is not None and d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+    # Every annexd as root made a bridge and an nft table of its own; none may outlive the test.
+    for data_dir in {str(d.data_dir) for d in _all_daemons}:
+        remove_host_network(data_dir)
 
 
 class DaemonError(AssertionError):
@@ -307,6 +311,7 @@ class Daemon:
 
     def cleanup(self):
         self.kill()
+        remove_host_network(self.data_dir)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, lines=60):
@@ -397,6 +402,31 @@ class Daemon:
 
 
 _runtimes = {}
+
+
+def remove_host_network(data_dir):
+    """What annexd (as root) made on the host for its workloads and left behind on purpose, since workloads outlive
+    it: the bridge and nft table named after the data dir's hash (appliance/daemon/daemon.cc) and the network
+    namespaces its network state names. Containers must be gone first."""
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    if os.geteuid() != 0 or not os.path.exists(ip):
+        return
+    names = set()
+    state = Path(data_dir) / "network"
+    for f in (state.iterdir() if state.is_dir() else []):
+        try:
+            names |= {m.decode() for m in re.findall(rb"annex[-_][A-Za-z0-9_-]{1,60}", f.read_bytes())}
+        except OSError:
+            pass
+    listed = subprocess.run([ip, "netns", "list"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        if line.split() and line.split()[0] in names:
+            subprocess.run([ip, "netns", "del", line.split()[0]], capture_output=True)
+    tag = hashlib.sha256(os.path.realpath(str(data_dir)).encode()).hexdigest()
+    subprocess.run([ip, "link", "del", f"annex{tag[:8]}"], capture_output=True)
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    if os.path.exists(nft):
+        subprocess.run([nft, "delete", "table", "ip", f"annex_{tag[:8]}"], capture_output=True)
 
 
 def _sanitizer_runtime(binary):
@@ -654,6 +684,7 @@ def main():
                 if d.log_path.exists() and d not in reports:
                     print(d.log_tail(40), file=sys.stderr)
         for d in _all_daemons:
+            remove_host_network(d.data_dir)  # while its state still names its namespaces
             if ok or not os.environ.get("ANNEX_KEEP_FAILED"):
                 shutil.rmtree(d.workdir, ignore_errors=True)
         return ok

@@ -64,7 +64,7 @@ class DaemonTest(AnnexTestCase):
         lines = body.decode().splitlines()
         self.assertEqual(lines[0], "ok")
         services = sorted(line for line in lines[1:] if not line.startswith("cgroups "))
-        self.assertEqual(services, ["annex ready", "ecr ready", "iam ready", "logs ready", "s3 ready", "sts ready"])
+        self.assertEqual(services, ["annex ready", "ecr ready", "ecs ready", "iam ready", "logs ready", "s3 ready", "sts ready"])
         cgroups = [line for line in lines if line.startswith("cgroups ")]
         self.assertEqual(len(cgroups), 1, lines)
         self.assertRegex(cgroups[0], r"^cgroups (none|v1|hybrid|v2)")
