@@ -132,6 +132,13 @@ std::vector<std::string> OciRuntime::RunArgv(const std::string& bundle_dir, cons
   return argv;
 }
 
+std::vector<std::string> OciRuntime::ExecArgv(const std::string& id, const std::vector<std::string>& command) const {
+  std::vector<std::string> argv = Base();
+  argv.insert(argv.end(), {"exec", id});
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
 supervisor::WorkloadSpec OciRuntime::WorkloadFor(const std::string& bundle_dir, const std::string& id,
                                                  const supervisor::ResourceLimits& limits) const {
   supervisor::WorkloadSpec spec;

@@ -85,6 +85,8 @@ class OciRuntime {
   supervisor::WorkloadSpec WorkloadFor(const std::string& bundle_dir, const std::string& id,
                                        const supervisor::ResourceLimits& limits) const;
 
+  // The argv that runs `command` inside running container `id` (health checks).
+  std::vector<std::string> ExecArgv(const std::string& id, const std::vector<std::string>& command) const;
   // Sends `signal` to the container's init. NotFound when the runtime has no
   // state of `id`.
   Status Kill(const std::string& id, int signal) const;

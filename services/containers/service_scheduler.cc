@@ -75,6 +75,20 @@ bool ServiceScheduler::Reconcile(const std::string& key, Json& service, int64_t 
   std::vector<ServiceTask> live;
   for (auto& [task_key, task] : *all) {
     if (task.value("group", "") != "service:" + name) continue;
+    if (task.value("desiredStatus", "") == "RUNNING" && task.value("healthStatus", "") == "UNHEALTHY") {
+      // Replaced like a task that failed: stopped now, counted for the back-off.
+      task["desiredStatus"] = "STOPPED";
+      task["stopCode"] = "ServiceSchedulerInitiated";
+      task["stoppedReason"] = "Task failed container health checks";
+      task["version"] = task.value("version", 0) + 1;
+      if (Status s = ecs_.store->Put(EcsKind::kTask, task_key, task); !s.ok()) return false;
+      AddServiceEvent(service, "(task " + ShortId(task) + ") failed container health checks.", now);
+      int failures = p.value("failures", 0) + 1;
+      p["failures"] = failures;
+      p["nextLaunchMs"] = now + std::min<int64_t>(kMaxBackoffMs, kFirstBackoffMs << std::min(failures - 1, 20));
+      p["steady"] = false;
+      continue;
+    }
     if (task.value("desiredStatus", "") == "RUNNING") {
       live.push_back({task_key, &task});
       continue;

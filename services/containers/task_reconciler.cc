@@ -50,7 +50,8 @@ bool Active(const supervisor::WorkloadState& w) {
 
 }  // namespace
 
-TaskReconciler::TaskReconciler(TaskReconcilerOptions options) : o_(std::move(options)), services_(*o_.ecs) {
+TaskReconciler::TaskReconciler(TaskReconcilerOptions options)
+    : o_(std::move(options)), services_(*o_.ecs), health_(*o_.runtime) {
   // Spares a previous annexd prepared are still attached: take them back.
   if (o_.network) {
     for (const network::Attachment& a : o_.network->List()) {
@@ -290,7 +291,14 @@ Status TaskReconciler::StartContainers(Json& task) {
     Json& state = task["containers"][i];
     std::string workload = WorkloadId(task, i);
     // A container already started (annexd stopped between two) is not started twice.
-    if (std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(workload); w && Active(*w)) continue;
+    if (state.value("lastStatus", "") != "PENDING") continue;
+    if (std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(workload); w && Active(*w)) {
+      state["lastStatus"] = "RUNNING";  // started before annexd stopped between two containers
+      continue;
+    }
+    // dependsOn: a container waits for the ones it names (START, COMPLETE, SUCCESS, HEALTHY).
+    ANNEX_ASSIGN_OR_RETURN(bool ready, DependenciesMet(task, def, c));
+    if (!ready) continue;
     Result<service::ImageReference> ref = service::ParseImageUri(c.image, account);
     if (!ref.ok()) return Status::InvalidArgument("CannotPullContainerError: invalid image " + c.image);
     Result<service::PreparedRootfs> image = o_.images->Prepare(*ref, kPlatform, ImageHolder(task, c.name));
@@ -326,12 +334,30 @@ Status TaskReconciler::StartContainers(Json& task) {
 // Containers that ended get their exit code; an essential one ending stops the task.
 bool TaskReconciler::Watch(Json& task) {
   Json& p = task[kPrivate];
+  Json before = task;
+  Result<std::optional<Json>> stored = o_.ecs->store->Get(EcsKind::kTaskDefinition, p.value("taskDefinitionKey", ""));
+  Result<TaskDefinition> def = stored.ok() && *stored ? LoadTaskDefinition(*o_.ecs, p.value("account", ""), **stored)
+                                                      : Result<TaskDefinition>(Status::NotFound("task definition"));
+  // Containers still waiting on their dependencies start once those are met.
+  bool waiting = std::any_of(task["containers"].begin(), task["containers"].end(),
+                             [](const Json& c) { return c.value("lastStatus", "") == "PENDING"; });
+  if (waiting) {
+    if (Status s = StartContainers(task); !s.ok()) Fail(task, "TaskFailedToStart", s.message());
+  }
   bool changed = false;
   for (size_t i = 0; i < task["containers"].size(); ++i) {
     Json& c = task["containers"][i];
     if (c.value("lastStatus", "") != "RUNNING") continue;
-    std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(WorkloadId(task, i));
-    if (w && Active(*w)) continue;
+    std::string workload = WorkloadId(task, i);
+    std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(workload);
+    if (w && Active(*w)) {
+      if (def.ok() && i < def->containerDefinitions.size() && def->containerDefinitions[i].healthCheck) {
+        health_.Watch(workload, *def->containerDefinitions[i].healthCheck);
+        c["healthStatus"] = HealthStatusName(health_.Status(workload));
+      }
+      continue;
+    }
+    health_.Forget(workload);
     c["lastStatus"] = "STOPPED";
     changed = true;
     if (!w || !w->last_exit || !w->last_exit->known) {
@@ -355,8 +381,52 @@ bool TaskReconciler::Watch(Json& task) {
   bool all_stopped = std::all_of(task["containers"].begin(), task["containers"].end(),
                                  [](const Json& c) { return c.value("lastStatus", "") == "STOPPED"; });
   if (all_stopped) Fail(task, "EssentialContainerExited", "Essential container in task exited");
+  // The task is as healthy as its essential containers with checks.
+  std::string task_health = "UNKNOWN";
+  bool any = false, all_healthy = true;
+  for (size_t i = 0; i < task["containers"].size(); ++i) {
+    const Json& c = task["containers"][i];
+    bool essential = !p.contains("essential") || i >= p["essential"].size() || p["essential"][i].get<bool>();
+    if (!essential || !c.contains("healthStatus")) continue;
+    any = true;
+    if (c["healthStatus"] == "UNHEALTHY") task_health = "UNHEALTHY";
+    all_healthy &= c["healthStatus"] == "HEALTHY";
+  }
+  if (task_health != "UNHEALTHY" && any && all_healthy) task_health = "HEALTHY";
+  task["healthStatus"] = task_health;
+  changed = changed || task != before;
   if (changed) task["version"] = task.value("version", 0) + 1;
   return changed;
+}
+
+// Whether container `c` may start now: every container it depends on has
+// reached the condition. A condition that can no longer be met (SUCCESS of
+// a container that failed) fails the task.
+Result<bool> TaskReconciler::DependenciesMet(const Json& task, const TaskDefinition& def, const ContainerDefinition& c) {
+  for (const ContainerDependency& d : c.dependsOn) {
+    auto it = std::find_if(def.containerDefinitions.begin(), def.containerDefinitions.end(),
+                           [&](const ContainerDefinition& x) { return x.name == d.containerName; });
+    if (it == def.containerDefinitions.end()) return Status::InvalidArgument("unknown dependency " + d.containerName);
+    const Json& dep = task["containers"][static_cast<size_t>(it - def.containerDefinitions.begin())];
+    std::string status = dep.value("lastStatus", "");
+    bool stopped = status == "STOPPED";
+    if (d.condition == "START" && (status == "RUNNING" || stopped)) continue;
+    if (d.condition == "COMPLETE" && stopped) continue;
+    if (d.condition == "SUCCESS" && stopped) {
+      if (dep.value("exitCode", -1) == 0) continue;
+      return Status::FailedPrecondition("dependency " + d.containerName + " of container " + c.name +
+                                        " did not exit successfully");
+    }
+    if (d.condition == "HEALTHY") {
+      if (dep.value("healthStatus", "") == "HEALTHY") continue;
+      if (stopped || dep.value("healthStatus", "") == "UNHEALTHY") {
+        return Status::FailedPrecondition("dependency " + d.containerName + " of container " + c.name +
+                                          " did not become healthy");
+      }
+    }
+    return false;
+  }
+  return true;
 }
 
 // Asks every container to stop; true once none runs. Stop() waits for the
@@ -368,6 +438,7 @@ bool TaskReconciler::StopContainers(Json& task) {
     std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(workload);
     Json& c = task["containers"][i];
     if (!w || !Active(*w)) {
+      health_.Forget(workload);
       if (c.value("lastStatus", "") != "STOPPED") {
         c["lastStatus"] = "STOPPED";
         if (w && w->last_exit && w->last_exit->known) {

@@ -25,8 +25,10 @@
 #include "appliance/core/result.h"
 
 #include "services/containers/ecs.h"
+#include "services/containers/container_health.h"
 #include "services/containers/oci_runtime.h"
 #include "services/containers/service_scheduler.h"
+#include "services/containers/task_definition.h"
 #include "services/containers/task_runtime.h"
 
 namespace annex::os {
@@ -77,11 +79,13 @@ class TaskReconciler final : public TaskRuntime {
   Status Deprovision(Json& task);
   void Fail(Json& task, const std::string& code, const std::string& reason);
   Result<network::Attachment> TakeNetwork(const std::string& task_id);
+  Result<bool> DependenciesMet(const Json& task, const TaskDefinition& def, const ContainerDefinition& c);
   void RefillSpareNetworks();
 
   TaskReconcilerOptions o_;
   ServiceScheduler services_;
   std::vector<std::string> spares_;  // ids of spare attachments; the loop's thread only
+  ContainerHealth health_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;
