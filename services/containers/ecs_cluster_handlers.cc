@@ -203,17 +203,14 @@ namespace {
 Result<Json> ContainerInstanceJson(const EcsCall& call, const std::string& cluster, const Json& cluster_doc) {
   // Capacity is the host's, whichever cluster or account a task runs in.
   ANNEX_ASSIGN_OR_RETURN(auto tasks, call.ecs.store->Scan(EcsKind::kTask, ""));
-  int64_t cpu = call.ecs.host.cpu_units, memory = call.ecs.host.memory_mib;
-  std::set<int> ports = {22};
+  HostUsage used = UsedBy(tasks);
+  int64_t cpu = call.ecs.host.cpu_units - used.cpu_units, memory = call.ecs.host.memory_mib - used.memory_mib;
+  std::set<int> ports = used.host_ports;
+  ports.insert(22);  // ECS lists the instance's SSH port as taken
   int running = 0, pending = 0;
   std::string prefix = EcsKey({call.account, cluster}) + "/";
   for (const auto& [key, task] : tasks) {
-    if (TaskStopped(task)) continue;
-    Reservation r = TaskReservation(task);
-    cpu -= r.cpu_units;
-    memory -= r.memory_mib;
-    ports.insert(r.host_ports.begin(), r.host_ports.end());
-    if (!key.starts_with(prefix)) continue;
+    if (TaskStopped(task) || !key.starts_with(prefix)) continue;
     if (task.value("lastStatus", "") == "RUNNING") ++running;
     else ++pending;
   }

@@ -1,5 +1,6 @@
 #include "services/containers/ecs_store.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace annex::containers {
@@ -35,7 +36,7 @@ std::string EcsKey(std::initializer_list<std::string_view> parts) {
 }
 
 std::string RevisionKey(int64_t revision) {
-  char buf[16];
+  char buf[24];
   std::snprintf(buf, sizeof buf, "%010lld", static_cast<long long>(revision));
   return buf;
 }
@@ -79,9 +80,9 @@ Result<std::vector<std::pair<std::string, Json>>> EcsStore::Scan(EcsKind kind, s
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
   ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(table(kind)));
   // LMDB refuses an empty key to seek to: an empty prefix starts at the first.
-  Status s = !after.empty() ? c.Seek(std::string(after) + std::string(1, '\0'))
-             : prefix.empty() ? c.SeekFirst()
-                              : c.Seek(prefix);
+  // From past `after`, never before the prefix (a token from elsewhere).
+  std::string from = after.empty() ? std::string(prefix) : std::max(std::string(prefix), std::string(after) + '\0');
+  Status s = from.empty() ? c.SeekFirst() : c.Seek(from);
   for (; s.ok() && c.Valid() && c.key().starts_with(prefix) && out.size() < limit; s = c.Next()) {
     ANNEX_ASSIGN_OR_RETURN(Json doc, Decode(c.key(), c.value()));
     out.emplace_back(std::string(c.key()), std::move(doc));

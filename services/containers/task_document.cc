@@ -18,6 +18,18 @@ Reservation TaskReservation(const Json& task) {
   return r;
 }
 
+HostUsage UsedBy(const std::vector<std::pair<std::string, Json>>& tasks) {
+  HostUsage used;
+  for (const auto& [key, task] : tasks) {
+    if (TaskStopped(task)) continue;
+    Reservation r = TaskReservation(task);
+    used.cpu_units += r.cpu_units;
+    used.memory_mib += r.memory_mib;
+    used.host_ports.insert(r.host_ports.begin(), r.host_ports.end());
+  }
+  return used;
+}
+
 Json RenderTask(const Json& task) {
   Json out = task;
   out.erase(kPrivate);

@@ -5,7 +5,9 @@
 // strips the private part.
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +27,13 @@ struct Reservation {
 
 bool TaskStopped(const Json& task);
 Reservation TaskReservation(const Json& task);
+// What the tasks that are not STOPPED take of this server together.
+struct HostUsage {
+  int64_t cpu_units = 0;
+  int64_t memory_mib = 0;
+  std::set<int> host_ports;
+};
+HostUsage UsedBy(const std::vector<std::pair<std::string, Json>>& tasks);
 // The task as DescribeTasks answers it.
 Json RenderTask(const Json& task);
 

@@ -95,7 +95,8 @@ Json NewTask(const Ecs& ecs, const std::string& account, int64_t now_ms, const T
       {"endpointToken", os::RandomHex(16)},
   };
   // The task role: the override's, else the definition's.
-  std::string role = overrides.value("taskRoleArn", def.taskRoleArn.value_or(""));
+  std::string role = overrides.is_object() ? overrides.value("taskRoleArn", def.taskRoleArn.value_or(""))
+                                           : def.taskRoleArn.value_or("");
   if (!role.empty()) {
     task[kPrivate]["taskRoleArn"] = role;
     task[kPrivate]["credentialsId"] = NewUuid();
@@ -105,19 +106,11 @@ Json NewTask(const Ecs& ecs, const std::string& account, int64_t now_ms, const T
 
 Result<std::string> CapacityShortfall(const Ecs& ecs, const Reservation& want) {
   ANNEX_ASSIGN_OR_RETURN(auto tasks, ecs.store->Scan(EcsKind::kTask, ""));
-  int64_t cpu = ecs.host.cpu_units, memory = ecs.host.memory_mib;
-  std::set<int> ports;
-  for (const auto& [key, task] : tasks) {
-    if (TaskStopped(task)) continue;
-    Reservation r = TaskReservation(task);
-    cpu -= r.cpu_units;
-    memory -= r.memory_mib;
-    ports.insert(r.host_ports.begin(), r.host_ports.end());
-  }
-  if (want.cpu_units > cpu) return std::string("RESOURCE:CPU");
-  if (want.memory_mib > memory) return std::string("RESOURCE:MEMORY");
+  HostUsage used = UsedBy(tasks);
+  if (want.cpu_units > ecs.host.cpu_units - used.cpu_units) return std::string("RESOURCE:CPU");
+  if (want.memory_mib > ecs.host.memory_mib - used.memory_mib) return std::string("RESOURCE:MEMORY");
   for (int p : want.host_ports) {
-    if (ports.count(p)) return std::string("RESOURCE:PORTS");
+    if (used.host_ports.count(p)) return std::string("RESOURCE:PORTS");
   }
   return std::string();
 }
