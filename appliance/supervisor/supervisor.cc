@@ -227,28 +227,41 @@ Result<WorkloadState> Supervisor::Start(const std::string& id, const WorkloadSpe
   return it->second->state;
 }
 
-Result<WorkloadState> Supervisor::Stop(const std::string& id, std::optional<std::chrono::milliseconds> grace) {
-  std::unique_lock lock(mu_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return Status::NotFound("no workload " + id);
-  Entry& e = *it->second;
-  auto wait = grace.value_or(e.state.spec.stop_grace);
+Status Supervisor::BeginStopLocked(Entry& e, std::chrono::milliseconds grace) {
   e.state.stop_requested = true;
   e.restart_at.reset();
   if (!HasLiveRun(e.state.phase)) {
     e.state.phase = WorkloadPhase::kExited;
     ANNEX_RETURN_IF_ERROR(Persist(e.state));
     changed_.notify_all();
-    return e.state;
+    return Status::OK();
   }
   if (e.state.phase == WorkloadPhase::kRunning) {
     e.state.phase = WorkloadPhase::kStopping;
     ANNEX_RETURN_IF_ERROR(Persist(e.state));  // a restarted annexd finishes the stop
     // To the workload itself; through the shim (which forwards) if we hold no pidfd of it.
     SignalPidfd(e.pid_pidfd >= 0 ? e.pid_pidfd : e.shim_pidfd, SIGTERM).IgnoreError();
-    e.kill_at = clock_.MonotonicNow() + wait;
+    e.kill_at = clock_.MonotonicNow() + grace;
     WakeMonitor();
   }
+  return Status::OK();
+}
+
+Status Supervisor::RequestStop(const std::string& id, std::optional<std::chrono::milliseconds> grace) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return Status::NotFound("no workload " + id);
+  return BeginStopLocked(*it->second, grace.value_or(it->second->state.spec.stop_grace));
+}
+
+Result<WorkloadState> Supervisor::Stop(const std::string& id, std::optional<std::chrono::milliseconds> grace) {
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return Status::NotFound("no workload " + id);
+  Entry& e = *it->second;
+  auto wait = grace.value_or(e.state.spec.stop_grace);
+  ANNEX_RETURN_IF_ERROR(BeginStopLocked(e, wait));
+  if (!HasLiveRun(e.state.phase)) return e.state;
   // The monitor escalates and records the end; SIGKILL takes effect in well under 30 s.
   Entry* target = &e;
   changed_.wait_for(lock, wait + std::chrono::seconds(30), [&] {

@@ -86,6 +86,9 @@ class Supervisor {
   // SIGTERM, then SIGKILL after `grace` (default: the spec's stop_grace);
   // returns once it has ended. It is not restarted. NotFound if unknown.
   Result<WorkloadState> Stop(const std::string& id, std::optional<std::chrono::milliseconds> grace = std::nullopt);
+  // The same without waiting: SIGTERM now, SIGKILL from the monitor after
+  // `grace`. For owners that watch the end through Get (the task runtime).
+  Status RequestStop(const std::string& id, std::optional<std::chrono::milliseconds> grace = std::nullopt);
   // Forgets an ended workload: record, cgroup, state directory and output.
   // FailedPrecondition while it runs (Stop it first).
   Status Remove(const std::string& id);
@@ -116,6 +119,7 @@ class Supervisor {
              int lock_fd);
 
   // All with mu_ held.
+  Status BeginStopLocked(Entry& e, std::chrono::milliseconds grace);
   Status Persist(const WorkloadState& state);
   Status Unpersist(const std::string& id);
   Status LaunchRun(Entry& e, const ShimLauncher::Spawned& spawned = nullptr);

@@ -429,8 +429,8 @@ Result<bool> TaskReconciler::DependenciesMet(const Json& task, const TaskDefinit
   return true;
 }
 
-// Asks every container to stop; true once none runs. Stop() waits for the
-// end, so it runs on a thread of its own per container.
+// Asks every container to stop (SIGTERM; the supervisor's monitor sends
+// SIGKILL after the container's stopTimeout); true once none runs.
 bool TaskReconciler::StopContainers(Json& task) {
   bool all_ended = true;
   for (size_t i = 0; i < task["containers"].size(); ++i) {
@@ -450,8 +450,9 @@ bool TaskReconciler::StopContainers(Json& task) {
     }
     all_ended = false;
     if (w->phase != supervisor::WorkloadPhase::kStopping) {
-      supervisor::Supervisor* sup = o_.supervisor;
-      std::thread([sup, workload] { (void)sup->Stop(workload); }).detach();
+      if (Status s = o_.supervisor->RequestStop(workload); !s.ok()) {
+        log::Warn("containers: stopping a container", {{"workload", workload}, {"error", s.ToString()}});
+      }
     }
   }
   return all_ended;

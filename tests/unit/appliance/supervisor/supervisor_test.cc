@@ -105,6 +105,21 @@ TEST_F(SupervisorTest, StopKillsAWorkloadThatIgnoresTermAfterTheGrace) {
   EXPECT_TRUE(sup_->cgroups().Procs("stubborn").empty()) << "its sleep children went with it";
 }
 
+// RequestStop returns at once; the monitor still escalates to SIGKILL after the grace.
+TEST_F(SupervisorTest, RequestStopReturnsAtOnceAndTheMonitorFinishesTheStop) {
+  auto w = sup_->Start("stubborn", Shell("trap '' TERM; echo ready; while :; do sleep 0.05; done"), Never());
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(WaitOutput(*w, "ready"));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(sup_->RequestStop("stubborn", 300ms).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms) << "it did not wait for the grace";
+  EXPECT_EQ(sup_->Get("stubborn")->phase, WorkloadPhase::kStopping);
+  WaitPhase("stubborn", WorkloadPhase::kExited);
+  EXPECT_EQ(sup_->Get("stubborn")->last_exit->status.signal, SIGKILL);
+  EXPECT_TRUE(sup_->Get("stubborn")->stop_requested);
+  EXPECT_TRUE(sup_->RequestStop("no-such").IsNotFound());
+}
+
 TEST_F(SupervisorTest, StartFailuresAreReportedAndLeaveNothingRunning) {
   WorkloadSpec missing = Shell("");
   missing.argv = {"/no/such/program"};
