@@ -54,10 +54,17 @@ bool ServiceScheduler::Pass() {
     if (service.value("status", "") == "INACTIVE") continue;
     Json before = service;
     acted |= Reconcile(key, service, now);
-    if (service != before) {
-      if (Status s = ecs_.store->Put(EcsKind::kService, key, service); !s.ok()) {
-        log::Warn("containers: writing service", {{"service", key}, {"error", s.ToString()}});
-      }
+    if (service == before) continue;
+    // Written only over what was read: an UpdateService or DeleteService
+    // meanwhile wins, and the next pass (which it woke) starts from it.
+    Result<std::optional<Json>> written =
+        ecs_.store->Update(EcsKind::kService, key, [&](std::optional<Json>& current) {
+          if (!current || *current != before) return Status::Aborted("changed meanwhile");
+          current = service;
+          return Status::OK();
+        });
+    if (!written.ok() && written.status().code() != StatusCode::kAborted) {
+      log::Warn("containers: writing service", {{"service", key}, {"error", written.status().ToString()}});
     }
   }
   return acted;

@@ -103,9 +103,20 @@ void TaskReconciler::Pass() {
     }
     // Steps follow one another at once (RunTask → RUNNING without waiting for a tick).
     for (int steps = 0; steps < 8 && !stopping_; ++steps) {
+      Json before = task;
       if (!Step(key, task)) break;
-      if (Status s = o_.ecs->store->Put(EcsKind::kTask, key, task); !s.ok()) {
-        log::Warn("containers: writing task", {{"task", key}, {"error", s.ToString()}});
+      // A StopTask may have landed since the task was read: keep it (the
+      // step's own changes, a network or a container started, must not be
+      // lost either, so the step is not simply dropped).
+      Result<std::optional<Json>> written =
+          o_.ecs->store->Update(EcsKind::kTask, key, [&](std::optional<Json>& current) {
+            if (!current) return Status::NotFound("the task is gone");
+            if (*current != before) KeepStopRequest(*current, task);
+            current = task;
+            return Status::OK();
+          });
+      if (!written.ok()) {
+        log::Warn("containers: writing task", {{"task", key}, {"error", written.status().ToString()}});
         break;
       }
       if (TaskStopped(task)) break;
@@ -114,6 +125,16 @@ void TaskReconciler::Pass() {
   // After the tasks, so a RunTask never waits for it; only on an appliance
   // that runs tasks at all.
   if (!tasks->empty()) RefillSpareNetworks();
+}
+
+void TaskReconciler::KeepStopRequest(const Json& current, Json& task) {
+  if (current.value("desiredStatus", "") == "STOPPED" && task.value("desiredStatus", "") != "STOPPED") {
+    task["desiredStatus"] = "STOPPED";
+    for (const char* member : {"stopCode", "stoppedReason"}) {
+      if (current.contains(member)) task[member] = current[member];
+    }
+  }
+  task["version"] = std::max(task.value("version", 0), current.value("version", 0)) + 1;
 }
 
 void TaskReconciler::Fail(Json& task, const std::string& code, const std::string& reason) {

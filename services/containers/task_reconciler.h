@@ -78,6 +78,8 @@ class TaskReconciler final : public TaskRuntime {
   bool StopContainers(Json& task);
   Status Deprovision(Json& task);
   void Fail(Json& task, const std::string& code, const std::string& reason);
+  // A stop the API wrote into `current` meanwhile, carried into `task`.
+  static void KeepStopRequest(const Json& current, Json& task);
   Result<network::Attachment> TakeNetwork(const std::string& task_id);
   Result<bool> DependenciesMet(const Json& task, const TaskDefinition& def, const ContainerDefinition& c);
   void RefillSpareNetworks();
