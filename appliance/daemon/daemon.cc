@@ -279,6 +279,17 @@ Status RunDaemon(const Config& config) {
   // (tests beside a developer's) never share or rewrite each other's.
   std::unique_ptr<network::WorkloadNetwork> workload_network;
   uint16_t workload_api_port = 0;
+  std::vector<uint16_t> appliance_ports = {22};
+  for (const std::string& address : [&] {
+         std::vector<std::string> all = config.tls_listen;
+         all.push_back(config.listen);
+         return all;
+       }()) {
+    if (size_t colon = address.rfind(':'); colon != std::string::npos) {
+      int port = std::atoi(address.c_str() + colon + 1);
+      if (port > 0 && port <= 65535) appliance_ports.push_back(static_cast<uint16_t>(port));
+    }
+  }
   if (workloads) {
     std::string tag = crypto::Sha256Hex(data_dir_path);
     network::WorkloadNetworkOptions net;
@@ -286,6 +297,7 @@ Status RunDaemon(const Config& config) {
     net.bridge = "annex" + tag.substr(0, 8);
     net.nft_table = "annex_" + tag.substr(0, 8);
     net.subnet = TaskSubnet(tag, net.bridge);
+    net.reserved_ports = appliance_ports;
     workload_network = std::make_unique<network::WorkloadNetwork>(net);
     if (Status s = workload_network->Open(); !s.ok()) {
       workloads_note = "workload network unavailable: " + s.message();
@@ -324,6 +336,7 @@ Status RunDaemon(const Config& config) {
     env.supervisor = workloads.get();
     env.network = workload_network.get();
     env.workload_api_port = workload_api_port;
+    env.appliance_ports = appliance_ports;
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }

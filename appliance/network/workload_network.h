@@ -47,6 +47,9 @@ struct WorkloadNetworkOptions {
   // Where host_port 0 picks from (above the well-known/registered ports).
   uint16_t first_ephemeral_port = 49153;
   uint16_t last_ephemeral_port = 65535;
+  // Host ports never published (annexd's own listeners, SSH): a workload
+  // must not take over the appliance's API by publishing its port.
+  std::vector<uint16_t> reserved_ports;
   // Not owned; null means a HostCommandRunner the network owns.
   CommandRunner* runner = nullptr;
   // Not owned; null means the POSIX file system.

@@ -41,6 +41,9 @@ Status WorkloadNetwork::ForwardToHost(std::string_view ipv4, uint16_t port, uint
 }
 
 bool WorkloadNetwork::HostPortTaken(Protocol protocol, uint16_t port, const std::vector<PortBinding>& extra) const {
+  for (uint16_t reserved : options_.reserved_ports) {
+    if (port == reserved) return true;
+  }
   for (const PortBinding& b : extra) {
     if (Same(b, protocol, port)) return true;
   }

@@ -8,7 +8,9 @@
 // through its control, and the daemon starts and stops it in order.
 
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "appliance/service/metrics_registry.h"
 #include "appliance/service/service.h"
@@ -82,6 +84,9 @@ struct Environment {
   // gateway address (and the ECS task endpoint at 169.254.170.2:80 leads
   // to); 0 when they cannot reach it.
   uint16_t workload_api_port = 0;
+  // The host ports the appliance itself listens on (API, TLS, SSH): never
+  // published to a workload.
+  std::vector<uint16_t> appliance_ports;
   // Runnable root filesystems of the registry's images (image_store.h), for
   // services built after the registry; null before it or without one.
   ImageStore* images = nullptr;

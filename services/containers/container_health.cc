@@ -75,7 +75,9 @@ void ContainerHealth::Watch(const std::string& id, const HealthCheck& check) {
   Check c;
   c.spec = check;
   c.started = std::chrono::steady_clock::now();
-  c.next = c.started;  // Docker runs the first check one interval in; ECS users expect it sooner
+  // The first check one interval in, as Docker runs it: a check at once
+  // would often find the container not yet up and count a failure.
+  c.next = c.started + std::chrono::seconds(check.interval);
   checks_[id] = std::move(c);
   changed_.notify_all();
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "appliance/os/clock.h"
 #include "services/containers/ecs_store.h"
@@ -37,6 +38,8 @@ struct Ecs {
   // How tasks reach the appliance's API ("http://<gateway>:4566"), set as
   // their AWS_ENDPOINT_URL; empty when they cannot.
   std::string api_endpoint;
+  // Host ports no task may publish (the appliance's own listeners).
+  std::vector<int> reserved_ports;
 
   // arn:aws:ecs:<region>:<account>:<resource>
   std::string Arn(std::string_view account, std::string_view resource) const {

@@ -105,7 +105,9 @@ bool ServiceScheduler::Reconcile(const std::string& key, Json& service, int64_t 
     (void)ecs_.store->Put(EcsKind::kTask, task_key, task);
     if (task.value("stopCode", "") == "ServiceSchedulerInitiated") continue;
     double started = task.value("startedAt", 0.0), stopped = task.value("stoppedAt", 0.0);
-    bool healthy = started > 0 && (stopped - started) * 1000 >= kHealthyAfterMs;
+    // A task the user stopped is replaced at once: it did not fail.
+    bool healthy = task.value("stopCode", "") == "UserInitiated" ||
+                   (started > 0 && (stopped - started) * 1000 >= kHealthyAfterMs);
     for (Json& d : service["deployments"]) {
       if (d["id"] == task.value("startedBy", "") && !healthy) d["failedTasks"] = d.value("failedTasks", 0) + 1;
     }

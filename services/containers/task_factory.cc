@@ -1,5 +1,6 @@
 #include "services/containers/task_factory.h"
 
+#include <algorithm>
 #include <set>
 
 #include "appliance/os/random.h"
@@ -110,7 +111,8 @@ Result<std::string> CapacityShortfall(const Ecs& ecs, const Reservation& want) {
   if (want.cpu_units > ecs.host.cpu_units - used.cpu_units) return std::string("RESOURCE:CPU");
   if (want.memory_mib > ecs.host.memory_mib - used.memory_mib) return std::string("RESOURCE:MEMORY");
   for (int p : want.host_ports) {
-    if (used.host_ports.count(p)) return std::string("RESOURCE:PORTS");
+    bool reserved = std::find(ecs.reserved_ports.begin(), ecs.reserved_ports.end(), p) != ecs.reserved_ports.end();
+    if (reserved || used.host_ports.count(p)) return std::string("RESOURCE:PORTS");
   }
   return std::string();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "appliance/core/log.h"
 #include "appliance/network/workload_network.h"
@@ -52,10 +53,15 @@ bool Active(const supervisor::WorkloadState& w) {
 
 TaskReconciler::TaskReconciler(TaskReconcilerOptions options)
     : o_(std::move(options)), services_(*o_.ecs), health_(*o_.runtime) {
-  // Spares a previous annexd prepared are still attached: take them back.
+  // Spares a previous annexd prepared are still attached: take back those
+  // no task took meanwhile.
   if (o_.network) {
+    std::set<std::string> taken;
+    if (auto tasks = o_.ecs->store->Scan(EcsKind::kTask, ""); tasks.ok()) {
+      for (const auto& [key, task] : *tasks) taken.insert(task[kPrivate].value("networkId", ""));
+    }
     for (const network::Attachment& a : o_.network->List()) {
-      if (a.id.starts_with(kSparePrefix)) spares_.push_back(a.id);
+      if (a.id.starts_with(kSparePrefix) && !taken.count(a.id)) spares_.push_back(a.id);
     }
   }
   thread_ = std::thread([this] { Loop(); });
