@@ -371,6 +371,23 @@ class EcsTasksTest(EcsAssertions, AnnexTestCase):
         self.ecs.delete_cluster(cluster=other)
         self.assertRefused(self.ecs.list_container_instances, "ClusterNotFoundException", cluster=other)
 
+    def test_appliance_ports_are_never_published(self):
+        # A task publishing annexd's own port would take over the API: placement refuses it, as ECS refuses ports
+        # its agent holds.
+        port = int(self.daemon.endpoint.rsplit(":", 1)[1])
+        family = unique("takeover-")
+        d = ec2_definition(family)
+        d["containerDefinitions"][0]["portMappings"] = [{"containerPort": 80, "hostPort": port}]
+        self.ecs.register_task_definition(**d)
+        for host_port in (port, 22):
+            d["containerDefinitions"][0]["portMappings"] = [{"containerPort": 80, "hostPort": host_port}]
+            self.ecs.register_task_definition(**d)
+            started = self.ecs.run_task(cluster=self.cluster, taskDefinition=family)
+            reasons = [f["reason"] for f in started["failures"]]
+            if reasons == ["AGENT"]:
+                self.skipTest("this annexd cannot run tasks: " + started["failures"][0].get("detail", ""))
+            self.assertEqual((started["tasks"], reasons), ([], ["RESOURCE:PORTS"]), host_port)
+
     def test_run_task_refusals(self):
         self.run_refused("ClusterNotFoundException", cluster=unique("nocluster-"), taskDefinition=self.ec2_arn)
         self.run_refused("ClusterNotFoundException", taskDefinition=self.ec2_arn,
