@@ -16,8 +16,9 @@ constexpr size_t kMaxBody = size_t{1} << 20;
 
 using Operation = Task<Answer> (*)(EcsCall&);
 
-// What an operation is authorized on: its cluster, or nothing in particular.
-enum class Scope { kAccount, kCluster };
+// What an operation is authorized on: its cluster, the resource ARN it
+// names, or nothing in particular.
+enum class Scope { kAccount, kCluster, kResourceArn };
 
 struct NamedOperation {
   std::string_view name;
@@ -39,12 +40,15 @@ constexpr auto kOperations = std::to_array<NamedOperation>({
     {"ListClusters", ListClusters, Scope::kAccount},
     {"ListContainerInstances", ListContainerInstances, Scope::kCluster},
     {"ListServices", ListServices, Scope::kCluster},
+    {"ListTagsForResource", ListTagsForResource, Scope::kResourceArn},
     {"ListTaskDefinitionFamilies", ListTaskDefinitionFamilies, Scope::kAccount},
     {"ListTaskDefinitions", ListTaskDefinitions, Scope::kAccount},
     {"ListTasks", ListTasks, Scope::kCluster},
     {"RegisterTaskDefinition", RegisterTaskDefinition, Scope::kAccount},
     {"RunTask", RunTask, Scope::kCluster},
     {"StopTask", StopTask, Scope::kCluster},
+    {"TagResource", TagResource, Scope::kResourceArn},
+    {"UntagResource", UntagResource, Scope::kResourceArn},
     {"UpdateService", UpdateService, Scope::kCluster},
 });
 
@@ -64,6 +68,9 @@ Status Authorize(const EcsCall& call, const NamedOperation& op, const service::A
   if (op.scope == Scope::kCluster) {
     ANNEX_ASSIGN_OR_RETURN(std::string cluster, ClusterName(call));
     request.resource = call.ecs.ClusterArn(call.account, cluster);
+  }
+  if (op.scope == Scope::kResourceArn) {
+    ANNEX_ASSIGN_OR_RETURN(request.resource, call.params.RequiredString("resourceArn"));
   }
   policy::AuthorizationRequest evaluated;
   if (authorizer) {

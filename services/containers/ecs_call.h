@@ -82,6 +82,10 @@ Task<Answer> RunTask(EcsCall& call);
 Task<Answer> DescribeTasks(EcsCall& call);
 Task<Answer> ListTasks(EcsCall& call);
 Task<Answer> StopTask(EcsCall& call);
+// Tags (ecs_tag_handlers.cc)
+Task<Answer> TagResource(EcsCall& call);
+Task<Answer> UntagResource(EcsCall& call);
+Task<Answer> ListTagsForResource(EcsCall& call);
 // Services (ecs_service_handlers.cc)
 Task<Answer> CreateService(EcsCall& call);
 Task<Answer> UpdateService(EcsCall& call);

@@ -371,6 +371,30 @@ class EcsTasksTest(EcsAssertions, AnnexTestCase):
         self.ecs.delete_cluster(cluster=other)
         self.assertRefused(self.ecs.list_container_instances, "ClusterNotFoundException", cluster=other)
 
+    def test_tags_on_clusters_task_definitions_and_tasks(self):
+        cluster = unique("tagged-")
+        arn = self.ecs.create_cluster(clusterName=cluster, tags=[{"key": "team", "value": "a"}])["cluster"]["clusterArn"]
+        self.ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"}, {"key": "team", "value": "b"}])
+        self.assertEqual(sorted((t["key"], t["value"]) for t in self.ecs.list_tags_for_resource(resourceArn=arn)["tags"]),
+                         [("env", "prod"), ("team", "b")])
+        self.ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+        self.assertEqual(self.ecs.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "env", "value": "prod"}])
+        described = self.ecs.describe_clusters(clusters=[cluster], include=["TAGS"])["clusters"][0]
+        self.assertEqual(described["tags"], [{"key": "env", "value": "prod"}])
+        td = self.ecs.register_task_definition(**ec2_definition(unique("tagfam-")))["taskDefinition"]["taskDefinitionArn"]
+        self.ecs.tag_resource(resourceArn=td, tags=[{"key": "k", "value": "v"}])
+        self.assertEqual(self.ecs.list_tags_for_resource(resourceArn=td)["tags"], [{"key": "k", "value": "v"}])
+        with self.assertRaises(ClientError) as ctx:
+            self.ecs.tag_resource(resourceArn=td.rsplit(":", 1)[0] + ":999", tags=[{"key": "k", "value": "v"}])
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ResourceNotFoundException")
+        with self.assertRaises(ClientError) as ctx:
+            self.ecs.tag_resource(resourceArn=arn, tags=[{"key": f"k{i}", "value": "v"} for i in range(50)])
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "InvalidParameterException")
+        self.ecs.delete_cluster(cluster=cluster)
+        with self.assertRaises(ClientError) as ctx:
+            self.ecs.list_tags_for_resource(resourceArn=arn)
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
     def test_appliance_ports_are_never_published(self):
         # A task publishing annexd's own port would take over the API: placement refuses it, as ECS refuses ports
         # its agent holds.
@@ -518,6 +542,12 @@ class EcsIsolationTest(EcsAssertions, AnnexTestCase):
         self.assertRefused(theirs.list_tasks, "ClusterNotFoundException", cluster=cluster_arn)
         self.assertRefused(theirs.list_container_instances, "ClusterNotFoundException", cluster=cluster_arn)
         self.assertRefused(theirs.run_task, "ClusterNotFoundException", cluster=cluster_arn, taskDefinition=def_arn)
+        # Our resources' tags are neither readable nor writable from there.
+        for arn in (cluster_arn, def_arn):
+            self.assertRefused(theirs.list_tags_for_resource, "ResourceNotFoundException", resourceArn=arn)
+            self.assertRefused(theirs.tag_resource, "ResourceNotFoundException", resourceArn=arn,
+                               tags=[{"key": "owned", "value": "by them"}])
+        self.assertEqual(ours.list_tags_for_resource(resourceArn=cluster_arn)["tags"], [])
         # Their own cluster of the same name is theirs, and our definition still not.
         their_arn = theirs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
         self.assertNotEqual(their_arn, cluster_arn)
