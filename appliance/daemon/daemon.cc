@@ -4,9 +4,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -41,7 +38,7 @@
 #include "appliance/supervisor/output_forwarder.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/logs/logs_service.h"
-#include "appliance/network/workload_network.h"
+#include "appliance/daemon/workload_network_setup.h"
 #include "services/containers/containers_service.h"
 #include "services/registry/registry_service.h"
 #include "services/objectstore/object_store_service.h"
@@ -50,56 +47,6 @@ namespace annex::daemon {
 namespace {
 
 constexpr auto kAbandonGrace = std::chrono::seconds(2);
-
-// Workloads reach annexd's plain listener at their gateway and ECS's task
-// endpoint (169.254.170.2:80) on it, by DNAT to loopback; returns its port,
-// or 0 when the listener is not on loopback or every address.
-uint16_t ForwardApiToWorkloads(network::WorkloadNetwork& net, const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
-  if (port <= 0 || port > 65535 || (host != "127.0.0.1" && host != "0.0.0.0" && host != "localhost")) {
-    log::Warn("network: workloads cannot reach the API", {{"listen", listen}});
-    return 0;
-  }
-  for (auto [address, at] : {std::pair<std::string, int>{"169.254.170.2", 80}, {net.gateway(), port}}) {
-    if (Status s = net.ForwardToHost(address, static_cast<uint16_t>(at), static_cast<uint16_t>(port)); !s.ok()) {
-      log::Warn("network: forwarding to the API", {{"address", address}, {"error", s.ToString()}});
-      return 0;
-    }
-  }
-  return static_cast<uint16_t>(port);
-}
-
-// The workloads' subnet: a /22 (1,022 tasks) of 10.128.0.0/9 picked by the
-// data dir's hash `tag`, so appliances sharing a machine get disjoint ones;
-// a /22 another interface already has an address in (another appliance's
-// bridge, the site's LAN) is skipped for the next. `bridge` may hold one:
-// its own, from an earlier start.
-std::string TaskSubnet(const std::string& tag, const std::string& bridge) {
-  std::vector<std::pair<uint32_t, std::string>> used;  // host-order address, interface
-  if (ifaddrs* list = nullptr; ::getifaddrs(&list) == 0) {
-    for (ifaddrs* i = list; i; i = i->ifa_next) {
-      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-      used.emplace_back(ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr), i->ifa_name);
-    }
-    ::freeifaddrs(list);
-  }
-  unsigned first = static_cast<unsigned>(std::stoul(tag.substr(0, 4), nullptr, 16)) % 8192;  // 2^13 /22s in a /9
-  for (unsigned k = 0; k < 8192; ++k) {
-    unsigned slot = (first + k) % 8192;
-    uint32_t base = (10u << 24) | (128u << 16) | (slot << 10);
-    bool ours = false, taken = false;
-    for (const auto& [address, name] : used) {
-      if ((address & ~0x3FFu) != base) continue;
-      (name == bridge ? ours : taken) = true;
-    }
-    if (ours || !taken) {
-      return "10." + std::to_string((base >> 16) & 255) + "." + std::to_string((base >> 8) & 255) + ".0/22";
-    }
-  }
-  return "10.128.0.0/22";  // every slot in use: Open reports the clash
-}
 
 // One annexd per data dir: a second one would corrupt nothing (LMDB locks)
 // but would fight over ports and orphan cleanup, so refuse early.
@@ -274,40 +221,9 @@ Status RunDaemon(const Config& config) {
     workloads_note = "workloads unavailable: " + opened.status().message();
   }
   if (!workloads_note.empty()) log::Warn("supervisor", {{"detail", workloads_note}});
-  // The workloads' bridge network. Bridge, nft table and subnet are the data
-  // dir's own, like its cgroup subtree, so two appliances on one machine
-  // (tests beside a developer's) never share or rewrite each other's.
-  std::unique_ptr<network::WorkloadNetwork> workload_network;
-  uint16_t workload_api_port = 0;
-  std::vector<uint16_t> appliance_ports = {22};
-  for (const std::string& address : [&] {
-         std::vector<std::string> all = config.tls_listen;
-         all.push_back(config.listen);
-         return all;
-       }()) {
-    if (size_t colon = address.rfind(':'); colon != std::string::npos) {
-      int port = std::atoi(address.c_str() + colon + 1);
-      if (port > 0 && port <= 65535) appliance_ports.push_back(static_cast<uint16_t>(port));
-    }
-  }
-  if (workloads) {
-    std::string tag = crypto::Sha256Hex(data_dir_path);
-    network::WorkloadNetworkOptions net;
-    net.data_dir = os::JoinPath(config.data_dir, "network");
-    net.bridge = "annex" + tag.substr(0, 8);
-    net.nft_table = "annex_" + tag.substr(0, 8);
-    net.subnet = TaskSubnet(tag, net.bridge);
-    net.reserved_ports = appliance_ports;
-    workload_network = std::make_unique<network::WorkloadNetwork>(net);
-    if (Status s = workload_network->Open(); !s.ok()) {
-      workloads_note = "workload network unavailable: " + s.message();
-      log::Warn("network", {{"detail", workloads_note}});
-      workload_network.reset();
-    } else {
-      log::Info("network", {{"bridge", net.bridge}, {"subnet", net.subnet}});
-      workload_api_port = ForwardApiToWorkloads(*workload_network, config.listen);
-    }
-  }
+  // The workloads' bridge network (workload_network_setup.h).
+  WorkloadNetworkSetup net = OpenWorkloadNetwork(config, data_dir_path, workloads != nullptr);
+  if (!net.note.empty()) workloads_note = net.note;
   WorkloadLogSink workload_logs(*log_store);
   std::unique_ptr<supervisor::OutputForwarder> output_forwarder;
   if (workloads) {
@@ -334,9 +250,9 @@ Status RunDaemon(const Config& config) {
     env.events = &event_bus;
     env.log_store = log_store.get();
     env.supervisor = workloads.get();
-    env.network = workload_network.get();
-    env.workload_api_port = workload_api_port;
-    env.appliance_ports = appliance_ports;
+    env.network = net.network.get();
+    env.workload_api_port = net.api_port;
+    env.appliance_ports = net.appliance_ports;
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }
