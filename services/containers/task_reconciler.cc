@@ -320,7 +320,9 @@ Status TaskReconciler::StartContainers(Json& task) {
     // A container already started (annexd stopped between two) is not started twice.
     if (state.value("lastStatus", "") != "PENDING") continue;
     if (std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(workload); w && Active(*w)) {
-      state["lastStatus"] = "RUNNING";  // started before annexd stopped between two containers
+      // Started before annexd stopped, ahead of the write that would have said so.
+      state["lastStatus"] = "RUNNING";
+      state["runtimeId"] = workload;
       continue;
     }
     // dependsOn: a container waits for the ones it names (START, COMPLETE, SUCCESS, HEALTHY).
