@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import REGION  # noqa: E402
+from harness import REGION, AnnexTestCase  # noqa: E402
 
 try:
     import boto3  # noqa: F401
@@ -104,3 +106,53 @@ def client(daemon, service):
         service, endpoint_url=daemon.endpoint, region_name=REGION,
         aws_access_key_id=daemon.access_key, aws_secret_access_key=daemon.secret_key,
         config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+class EcsTestCase(AnnexTestCase):
+    """A class of tests whose annexd runs tasks: the offline busybox image imported, a cluster of the class's own,
+    and at the end every task stopped while annexd can (tasks outlive it by design), then whatever is left killed.
+    Subclasses set `cluster`, call `prepare()` in setUpClass and record what they start in `task_ids`."""
+    cluster = "default"
+    task_ids = ()
+    stop_timeout = 30
+
+    @classmethod
+    def prepare(cls, work_prefix):
+        """The busybox image built into a fresh work dir and imported as busybox:latest; `cluster` created."""
+        cls.work = Path(tempfile.mkdtemp(prefix=work_prefix))
+        archive = build_busybox_image(cls.work)
+        cls.daemon.annexctl("images", "import", str(archive), "--repository", "busybox:latest")
+        cls.ecs().create_cluster(clusterName=cls.cluster)
+
+    @classmethod
+    def ecs(cls):
+        return client(cls.daemon, "ecs")
+
+    @classmethod
+    def stop_everything(cls):
+        """Stops every task in `task_ids` and waits for each to be STOPPED; classes that start more override it."""
+        ecs = cls.ecs()
+        for tid in cls.task_ids:
+            ecs.stop_task(cluster=cls.cluster, task=tid, reason="test cleanup")
+        deadline = time.monotonic() + cls.stop_timeout
+        for tid in cls.task_ids:
+            while time.monotonic() < deadline:
+                t = ecs.describe_tasks(cluster=cls.cluster, tasks=[tid])["tasks"]
+                if not t or t[0]["lastStatus"] == "STOPPED":
+                    break
+                time.sleep(0.2)
+
+    @classmethod
+    def tearDownClass(cls):
+        daemon = cls.daemon
+        try:
+            if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
+                try:
+                    cls.stop_everything()
+                except Exception as e:  # noqa: BLE001 - leftovers are killed below
+                    print(f"stopping tasks: {e}", file=sys.stderr)
+            super().tearDownClass()
+        finally:
+            if daemon is not None:
+                kill_leftovers(daemon, cls.task_ids)
+            shutil.rmtree(getattr(cls, "work", "/nonexistent"), ignore_errors=True)

@@ -373,15 +373,17 @@ class EcsTasksTest(EcsAssertions, AnnexTestCase):
 
     def test_tags_on_clusters_task_definitions_and_tasks(self):
         cluster = unique("tagged-")
-        arn = self.ecs.create_cluster(clusterName=cluster, tags=[{"key": "team", "value": "a"}])["cluster"]["clusterArn"]
+        created = self.ecs.create_cluster(clusterName=cluster, tags=[{"key": "team", "value": "a"}])
+        arn = created["cluster"]["clusterArn"]
         self.ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"}, {"key": "team", "value": "b"}])
-        self.assertEqual(sorted((t["key"], t["value"]) for t in self.ecs.list_tags_for_resource(resourceArn=arn)["tags"]),
-                         [("env", "prod"), ("team", "b")])
+        tags = self.ecs.list_tags_for_resource(resourceArn=arn)["tags"]
+        self.assertEqual(sorted((t["key"], t["value"]) for t in tags), [("env", "prod"), ("team", "b")])
         self.ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
         self.assertEqual(self.ecs.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "env", "value": "prod"}])
         described = self.ecs.describe_clusters(clusters=[cluster], include=["TAGS"])["clusters"][0]
         self.assertEqual(described["tags"], [{"key": "env", "value": "prod"}])
-        td = self.ecs.register_task_definition(**ec2_definition(unique("tagfam-")))["taskDefinition"]["taskDefinitionArn"]
+        registered = self.ecs.register_task_definition(**ec2_definition(unique("tagfam-")))
+        td = registered["taskDefinition"]["taskDefinitionArn"]
         self.ecs.tag_resource(resourceArn=td, tags=[{"key": "k", "value": "v"}])
         self.assertEqual(self.ecs.list_tags_for_resource(resourceArn=td)["tags"], [{"key": "k", "value": "v"}])
         with self.assertRaises(ClientError) as ctx:

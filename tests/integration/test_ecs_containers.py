@@ -7,17 +7,14 @@ task HEALTHY or UNHEALTHY (retries, startPeriod); a standalone task stays up UNH
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from ecs_fixture import build_busybox_image, client, kill_leftovers, skip_reason, unique  # noqa: E402
-from harness import AnnexTestCase, REGION, wait_for  # noqa: E402
+from ecs_fixture import EcsTestCase, client, skip_reason, unique  # noqa: E402
+from harness import REGION, wait_for  # noqa: E402
 
 # Runs until SIGTERM (busybox sh as PID 1 ignores it otherwise); stopTimeout 2 bounds the rest.
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1; done"
@@ -28,8 +25,9 @@ TIMEOUT = 30
 
 # A skip of the class (not of setUpClass) counts each test as skipped: ctest then reports "Not Run" (exit 77).
 @unittest.skipIf(skip_reason(), skip_reason())
-class EcsContainersTest(AnnexTestCase):
+class EcsContainersTest(EcsTestCase):
     task_ids = set()
+    cluster = "containers"
     services = []
 
     @classmethod
@@ -37,30 +35,11 @@ class EcsContainersTest(AnnexTestCase):
         cls.task_ids, cls.services = set(), []
         super().setUpClass()
         try:
-            cls.work = Path(tempfile.mkdtemp(prefix="annex-ecsc-"))
-            archive = build_busybox_image(cls.work)
-            cls.daemon.annexctl("images", "import", str(archive), "--repository", "busybox:latest")
+            cls.prepare("annex-ecsc-")
             cls.volume_root = cls.daemon.data_dir / "containers" / "volumes"
-            cls.cluster = "containers"
-            cls.ecs().create_cluster(clusterName=cls.cluster)
         except BaseException:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        daemon = cls.daemon
-        try:
-            if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
-                try:
-                    cls.stop_everything()
-                except Exception as e:  # noqa: BLE001 - leftovers are killed below
-                    print(f"stopping tasks: {e}", file=sys.stderr)
-            super().tearDownClass()
-        finally:
-            if daemon is not None:
-                kill_leftovers(daemon, cls.task_ids)
-            shutil.rmtree(getattr(cls, "work", "/nonexistent"), ignore_errors=True)
 
     @classmethod
     def stop_everything(cls):
@@ -103,10 +82,6 @@ class EcsContainersTest(AnnexTestCase):
         return arns
 
     # -- helpers -----------------------------------------------------------
-
-    @classmethod
-    def ecs(cls):
-        return client(cls.daemon, "ecs")
 
     def register(self, containers, volumes=None):
         d = {"family": unique("ct-"), "networkMode": "bridge", "containerDefinitions": containers}

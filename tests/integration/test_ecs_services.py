@@ -9,19 +9,15 @@ kill -9 of annexd and are adopted again, not replaced."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from ecs_fixture import (SUBNETS, build_busybox_image, client, kill_leftovers, run, runtime_root,  # noqa: E402
-                         skip_reason, unique)
-from harness import AWS_CLI, AnnexTestCase, have, wait_for  # noqa: E402
+from ecs_fixture import EcsTestCase, SUBNETS, run, runtime_root, skip_reason, unique  # noqa: E402
+from harness import AWS_CLI, have, wait_for  # noqa: E402
 
 # Runs until SIGTERM (busybox sh as PID 1 ignores it otherwise); stopTimeout 2 bounds the rest.
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1; done"
@@ -37,8 +33,9 @@ def awscli_error(stderr):
 
 # A skip of the class (not of setUpClass) counts each test as skipped: ctest then reports "Not Run" (exit 77).
 @unittest.skipIf(skip_reason() or not have(AWS_CLI), skip_reason() or "awscli is not installed")
-class EcsServicesTest(AnnexTestCase):
+class EcsServicesTest(EcsTestCase):
     task_ids = set()
+    cluster = "services"
     services = []
 
     @classmethod
@@ -46,12 +43,8 @@ class EcsServicesTest(AnnexTestCase):
         cls.task_ids, cls.services = set(), []
         super().setUpClass()
         try:
-            cls.work = Path(tempfile.mkdtemp(prefix="annex-ecss-"))
-            archive = build_busybox_image(cls.work)
-            cls.daemon.annexctl("images", "import", str(archive), "--repository", "busybox:latest")
-            cls.cluster = "services"
             cls.clusters = [cls.cluster]
-            cls.ecs().create_cluster(clusterName=cls.cluster)
+            cls.prepare("annex-ecss-")
             cls.family = unique("svc-")
             cls.loop_def = cls.register_loop(cls.family)
         except BaseException:
@@ -59,22 +52,7 @@ class EcsServicesTest(AnnexTestCase):
             raise
 
     @classmethod
-    def tearDownClass(cls):
-        daemon = cls.daemon
-        try:
-            if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
-                try:
-                    cls.drain_everything()
-                except Exception as e:  # noqa: BLE001 - leftovers are killed below
-                    print(f"draining services: {e}", file=sys.stderr)
-            super().tearDownClass()
-        finally:
-            if daemon is not None:
-                kill_leftovers(daemon, cls.task_ids)
-            shutil.rmtree(getattr(cls, "work", "/nonexistent"), ignore_errors=True)
-
-    @classmethod
-    def drain_everything(cls):
+    def stop_everything(cls):
         """Deletes (--force) every service a test created, then stops whatever task is left."""
         ecs = cls.ecs()
         for cluster, name in cls.services:
@@ -119,10 +97,6 @@ class EcsServicesTest(AnnexTestCase):
         return arns
 
     # -- helpers -----------------------------------------------------------
-
-    @classmethod
-    def ecs(cls):
-        return client(cls.daemon, "ecs")
 
     @classmethod
     def register_loop(cls, family, network_mode="awsvpc", script=LOOP, **kw):

@@ -11,17 +11,13 @@ import http.client
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
-import time
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from ecs_fixture import SUBNETS, build_busybox_image, client, kill_leftovers, skip_reason, unique  # noqa: E402
-from harness import AnnexTestCase, REGION, wait_for  # noqa: E402
+from ecs_fixture import EcsTestCase, SUBNETS, client, skip_reason, unique  # noqa: E402
+from harness import REGION, wait_for  # noqa: E402
 
 try:
     import boto3
@@ -56,19 +52,16 @@ def parse_time(text):
 
 # A skip of the class (not of setUpClass) counts each test as skipped: ctest then reports "Not Run" (exit 77).
 @unittest.skipIf(skip_reason(), skip_reason())
-class EcsTaskEndpointTest(AnnexTestCase):
+class EcsTaskEndpointTest(EcsTestCase):
     task_ids = []
+    cluster = "endpoint"
 
     @classmethod
     def setUpClass(cls):
         cls.task_ids, cls.cached = [], {}
         super().setUpClass()
         try:
-            cls.work = Path(tempfile.mkdtemp(prefix="annex-ecse-"))
-            archive = build_busybox_image(cls.work)
-            cls.daemon.annexctl("images", "import", str(archive), "--repository", "busybox:latest")
-            cls.cluster = "endpoint"
-            cls.ecs().create_cluster(clusterName=cls.cluster)
+            cls.prepare("annex-ecse-")
             cls.group = "/ecs/" + unique("endpoint-")
             # The role's policy: list every bucket, read objects of `readable`; nothing on `other`.
             s3 = client(cls.daemon, "s3")
@@ -88,36 +81,7 @@ class EcsTaskEndpointTest(AnnexTestCase):
             cls.tearDownClass()
             raise
 
-    @classmethod
-    def tearDownClass(cls):
-        daemon = cls.daemon
-        try:
-            # Tasks outlive annexd by design: stop every one still running while annexd can.
-            if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
-                try:
-                    ecs = cls.ecs()
-                    for tid in cls.task_ids:
-                        ecs.stop_task(cluster=cls.cluster, task=tid, reason="test cleanup")
-                    deadline = time.monotonic() + TIMEOUT
-                    for tid in cls.task_ids:
-                        while time.monotonic() < deadline:
-                            t = ecs.describe_tasks(cluster=cls.cluster, tasks=[tid])["tasks"]
-                            if not t or t[0]["lastStatus"] == "STOPPED":
-                                break
-                            time.sleep(0.2)
-                except Exception as e:  # noqa: BLE001 - leftovers are killed below
-                    print(f"stopping tasks: {e}", file=sys.stderr)
-            super().tearDownClass()
-        finally:
-            if daemon is not None:
-                kill_leftovers(daemon, cls.task_ids)
-            shutil.rmtree(getattr(cls, "work", "/nonexistent"), ignore_errors=True)
-
     # -- helpers -----------------------------------------------------------
-
-    @classmethod
-    def ecs(cls):
-        return client(cls.daemon, "ecs")
 
     def register(self, name, script, network_mode, **kw):
         container = {"name": name, "image": "busybox:latest", "memory": 64, "essential": True, "stopTimeout": 2,

@@ -9,19 +9,16 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from ecs_fixture import SUBNETS, build_busybox_image, client, kill_leftovers, skip_reason, unique  # noqa: E402
-from harness import AWS_CLI, AnnexTestCase, REGION, have, wait_for  # noqa: E402
+from ecs_fixture import EcsTestCase, SUBNETS, client, skip_reason, unique  # noqa: E402
+from harness import AWS_CLI, REGION, have, wait_for  # noqa: E402
 
 # ECS's task lifecycle, in order.
 LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
@@ -53,8 +50,9 @@ def answers(host, port):
 
 # A skip of the class (not of setUpClass) counts each test as skipped: ctest then reports "Not Run" (exit 77).
 @unittest.skipIf(skip_reason(), skip_reason())
-class EcsTasksTest(AnnexTestCase):
+class EcsTasksTest(EcsTestCase):
     task_ids = []
+    cluster = "tasks"
 
     @classmethod
     def setUpClass(cls):
@@ -63,58 +61,17 @@ class EcsTasksTest(AnnexTestCase):
         cls.task_ids = []
         super().setUpClass()
         try:
-            cls.work = Path(tempfile.mkdtemp(prefix="annex-ecst-"))
-            cls.build_image()
-            cls.daemon.annexctl("images", "import", str(cls.work / "bb.tar"), "--repository", "busybox:latest")
+            cls.prepare("annex-ecst-")
             cls.volume_root = cls.daemon.data_dir / "containers" / "volumes"
-            cls.cluster = "tasks"
-            cls.ecs().create_cluster(clusterName=cls.cluster)
         except BaseException:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def build_image(cls):
-        build_busybox_image(cls.work)
-
-    @classmethod
-    def tearDownClass(cls):
-        daemon = cls.daemon
-        try:
-            # Tasks outlive annexd by design: stop every one still running while annexd can.
-            if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
-                try:
-                    ecs = cls.ecs()
-                    for tid in cls.task_ids:
-                        ecs.stop_task(cluster=cls.cluster, task=tid, reason="test cleanup")
-                    deadline = time.monotonic() + TIMEOUT
-                    for tid in cls.task_ids:
-                        while time.monotonic() < deadline:
-                            t = ecs.describe_tasks(cluster=cls.cluster, tasks=[tid])["tasks"]
-                            if not t or t[0]["lastStatus"] == "STOPPED":
-                                break
-                            time.sleep(0.2)
-                except Exception as e:  # noqa: BLE001 - leftovers are killed below
-                    print(f"stopping tasks: {e}", file=sys.stderr)
-            super().tearDownClass()
-        finally:
-            if daemon is not None:
-                cls.kill_leftovers(daemon)
-            shutil.rmtree(getattr(cls, "work", "/nonexistent"), ignore_errors=True)
-
-    @classmethod
-    def kill_leftovers(cls, daemon):
-        kill_leftovers(daemon, cls.task_ids)
 
     # -- helpers -----------------------------------------------------------
 
     @classmethod
     def client(cls, service):
         return client(cls.daemon, service)
-
-    @classmethod
-    def ecs(cls):
-        return cls.client("ecs")
 
     def aws_logs(self, *args):
         p = subprocess.run([AWS_CLI, "--endpoint-url", self.daemon.endpoint, "--output", "json", "logs", *args],
