@@ -1,6 +1,9 @@
 #include "appliance/supervisor/cgroup_layout.h"
 
+#include <sys/mount.h>
+
 #include <array>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -62,10 +65,14 @@ CgroupLayout ParseCgroupLayout(std::string_view mountinfo, std::string_view unif
     if (dash == std::string_view::npos) continue;
     std::vector<std::string_view> left = SplitOn(line.substr(0, dash), ' ');
     std::vector<std::string_view> right = SplitOn(line.substr(dash + 3), ' ');
-    if (left.size() < 5 || right.size() < 3) continue;
+    if (left.size() < 6 || right.size() < 3) continue;
     std::string mount_point(left[4]);
     if (right[0] == "cgroup2") {
-      if (layout.unified_mount.empty()) layout.unified_mount = mount_point;
+      if (layout.unified_mount.empty()) {
+        layout.unified_mount = mount_point;
+        layout.unified_mount_options = std::string(left[5]);
+        layout.unified_super_options = std::string(right[2]);
+      }
     } else if (right[0] == "cgroup") {
       for (std::string_view option : SplitOn(right[2], ',')) {
         if (IsV1Controller(option)) layout.v1_controllers.emplace(std::string(option), mount_point);
@@ -103,6 +110,41 @@ Result<CgroupLayout> DetectCgroupLayout() {
     layout = ParseCgroupLayout(mountinfo, ReadFile(layout.unified_mount + "/cgroup.controllers"));
   }
   return layout;
+}
+
+CgroupRemount FavorDynmodsRemount(std::string_view mount_options, std::string_view super_options) {
+  CgroupRemount r;
+  r.flags = MS_REMOUNT;
+  // The per-mount flags stay as they are (a remount sets them all anew).
+  for (std::string_view o : SplitOn(mount_options, ',')) {
+    if (o == "ro") r.flags |= MS_RDONLY;
+    if (o == "nosuid") r.flags |= MS_NOSUID;
+    if (o == "nodev") r.flags |= MS_NODEV;
+    if (o == "noexec") r.flags |= MS_NOEXEC;
+    if (o == "noatime") r.flags |= MS_NOATIME;
+    if (o == "nodiratime") r.flags |= MS_NODIRATIME;
+    if (o == "relatime") r.flags |= MS_RELATIME;
+  }
+  // So do the hierarchy's options (nsdelegate, memory_recursiveprot, …):
+  // cgroup2 takes a remount's list as the whole new set.
+  std::string data;
+  for (std::string_view o : SplitOn(super_options, ',')) {
+    if (o == "favordynmods") return CgroupRemount{};
+    if (o == "rw" || o == "ro") continue;
+    data += std::string(data.empty() ? "" : ",") + std::string(o);
+  }
+  r.data = data + (data.empty() ? "" : ",") + "favordynmods";
+  return r;
+}
+
+Status FavorDynamicCgroupModifications(const CgroupLayout& layout) {
+  if (layout.unified_mount.empty()) return Status::FailedPrecondition("no cgroup v2 hierarchy is mounted");
+  CgroupRemount r = FavorDynmodsRemount(layout.unified_mount_options, layout.unified_super_options);
+  if (r.data.empty()) return Status::OK();
+  if (::mount(nullptr, layout.unified_mount.c_str(), nullptr, r.flags, r.data.c_str()) != 0) {
+    return Status::FromErrno(errno, "remount " + layout.unified_mount + " with " + r.data);
+  }
+  return Status::OK();
 }
 
 }  // namespace annex::supervisor

@@ -42,6 +42,12 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Open(Options options) {
     layout = *options.layout;
   } else {
     ANNEX_ASSIGN_OR_RETURN(layout, DetectCgroupLayout());
+    // A start would otherwise wait 10–30 ms on the kernel to move the shim into its cgroups.
+    if (::geteuid() == 0 && !layout.unified_mount.empty()) {
+      if (Status s = FavorDynamicCgroupModifications(layout); !s.ok()) {
+        log::Warn("supervisor: workload starts wait for each cgroup move", {{"error", s.ToString()}});
+      }
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir + "/workloads", ec);

@@ -3,6 +3,8 @@
 
 #include "appliance/supervisor/cgroup_layout.h"
 
+#include <sys/mount.h>
+
 #include <gtest/gtest.h>
 
 namespace annex::supervisor {
@@ -39,6 +41,30 @@ TEST(CgroupLayout, UnifiedLegacyAndNone) {
   EXPECT_EQ(v1.mode, CgroupMode::kLegacy);
   EXPECT_EQ(v1.v1_controllers.at("cpuacct"), "/sys/fs/cgroup/cpu,cpuacct");
   EXPECT_EQ(ParseCgroupLayout("22 1 0:21 / / rw - ext4 /dev/vda1 rw\ngarbage\n\n", "").mode, CgroupMode::kNone);
+}
+
+// favordynmods is added to what the v2 mount already has, never in place of it:
+// cgroup2 takes a remount's options as its whole new set, and a remount resets
+// the per-mount flags.
+TEST(CgroupLayout, FavorDynmodsRemountKeepsEveryOtherOption) {
+  CgroupLayout v2 = ParseCgroupLayout(
+      "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+      "rw,nsdelegate,memory_recursiveprot\n",
+      "");
+  EXPECT_EQ(v2.unified_mount_options, "rw,nosuid,nodev,noexec,relatime");
+  EXPECT_EQ(v2.unified_super_options, "rw,nsdelegate,memory_recursiveprot");
+  CgroupRemount r = FavorDynmodsRemount(v2.unified_mount_options, v2.unified_super_options);
+  EXPECT_EQ(r.flags, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+  EXPECT_EQ(r.data, "nsdelegate,memory_recursiveprot,favordynmods");
+
+  CgroupLayout hybrid = ParseCgroupLayout(kHybrid, "");
+  CgroupRemount h = FavorDynmodsRemount(hybrid.unified_mount_options, hybrid.unified_super_options);
+  EXPECT_EQ(h.flags, MS_REMOUNT | MS_RELATIME);
+  EXPECT_EQ(h.data, "favordynmods");
+
+  // Already set: nothing to do.
+  EXPECT_EQ(FavorDynmodsRemount("rw,relatime", "rw,favordynmods").data, "");
+  EXPECT_EQ(FavorDynamicCgroupModifications(ParseCgroupLayout("", "")).code(), StatusCode::kFailedPrecondition);
 }
 
 // Workloads need cgroups: the machines annexd runs on (and this one) have them.
