@@ -137,6 +137,7 @@ Status WorkloadCgroups::WriteV1Limits(const Hierarchy& h, const std::string& dir
       bool memsw = Exists(dir + "/memory.memsw.limit_in_bytes");
       if (memsw) ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.memsw.limit_in_bytes", "-1"));
       ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.limit_in_bytes", OrMax(l.memory_max_bytes, "-1")));
+      ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.soft_limit_in_bytes", OrMax(l.memory_low_bytes, "-1")));
       if (memsw && l.memory_max_bytes) {
         ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.memsw.limit_in_bytes", std::to_string(l.memory_max_bytes)));
       }
@@ -156,6 +157,7 @@ Status WorkloadCgroups::WriteV1Limits(const Hierarchy& h, const std::string& dir
 Status WorkloadCgroups::WriteV2Limits(const std::string& dir, const ResourceLimits& l) const {
   if (Has("memory")) {
     ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.max", OrMax(l.memory_max_bytes, "max")));
+    ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.low", std::to_string(l.memory_low_bytes)));
     if (Exists(dir + "/memory.swap.max")) {  // a hard limit: no swapping past it
       ANNEX_RETURN_IF_ERROR(WriteValue(dir + "/memory.swap.max", l.memory_max_bytes ? "0" : "max"));
     }
@@ -171,12 +173,12 @@ Status WorkloadCgroups::WriteV2Limits(const std::string& dir, const ResourceLimi
 
 Result<CgroupPaths> WorkloadCgroups::Create(const std::string& id, const ResourceLimits& limits) const {
   if (hierarchies_.empty()) {
-    if (limits.memory_max_bytes || limits.cpu_weight || limits.cpu_quota_us || limits.pids_max) {
+    if (limits.memory_max_bytes || limits.memory_low_bytes || limits.cpu_weight || limits.cpu_quota_us || limits.pids_max) {
       return Status::FailedPrecondition("resource limits need cgroups, and this machine offers none");
     }
     return CgroupPaths{};
   }
-  for (auto [wanted, controller] : {std::pair{limits.memory_max_bytes != 0, "memory"},
+  for (auto [wanted, controller] : {std::pair{limits.memory_max_bytes != 0 || limits.memory_low_bytes != 0, "memory"},
                                     std::pair{limits.cpu_weight != 0 || limits.cpu_quota_us != 0, "cpu"},
                                     std::pair{limits.pids_max != 0, "pids"}}) {
     if (wanted && !Has(controller)) {

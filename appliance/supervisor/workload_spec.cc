@@ -16,6 +16,9 @@ Status ValidateSpec(const WorkloadSpec& spec) {
   }
   if (spec.hostname.size() > 64) return Status::InvalidArgument("hostname longer than 64 bytes");
   const ResourceLimits& l = spec.limits;
+  if (l.memory_max_bytes && l.memory_low_bytes > l.memory_max_bytes) {
+    return Status::InvalidArgument("memory reservation above the memory limit");
+  }
   if (l.cpu_weight > 10'000) return Status::InvalidArgument("cpu weight must be 1-10000");
   if (l.cpu_quota_us && l.cpu_quota_us < 1000) return Status::InvalidArgument("cpu quota below 1 ms");
   if (l.cpu_period_us < 1000 || l.cpu_period_us > 1'000'000) {

@@ -18,6 +18,7 @@ namespace annex::supervisor {
 // Limits enforced through the workload's cgroup. 0 means "no limit".
 struct ResourceLimits {
   uint64_t memory_max_bytes = 0;  // hard: past it the kernel's OOM killer acts
+  uint64_t memory_low_bytes = 0;  // soft: reclaimed from last under memory pressure (ECS memoryReservation)
   uint32_t cpu_weight = 0;        // 1-10000, cgroup v2 scale (100 = default share); v1 cpu.shares = weight*1024/100
   uint64_t cpu_quota_us = 0;      // CPU time per period; with period 100 ms, 50'000 is half a core
   uint64_t cpu_period_us = 100'000;

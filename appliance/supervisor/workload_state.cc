@@ -129,6 +129,7 @@ std::string EncodeWorkloadState(const WorkloadState& s) {
   }
   w.Bytes(s.state_dir).Bytes(s.stdout_path).Bytes(s.stderr_path);
   w.Bytes(s.spec.log.account).Bytes(s.spec.log.group).Bytes(s.spec.log.stream);
+  w.U64(s.spec.limits.memory_low_bytes);
   return w.Finish();
 }
 
@@ -174,6 +175,9 @@ Result<WorkloadState> DecodeWorkloadState(std::string_view id, std::string_view 
     ANNEX_ASSIGN_OR_RETURN(s.spec.log.account, r.Bytes());
     ANNEX_ASSIGN_OR_RETURN(s.spec.log.group, r.Bytes());
     ANNEX_ASSIGN_OR_RETURN(s.spec.log.stream, r.Bytes());
+  }
+  if (!r.AtEnd()) {  // and these before workloads had a memory reservation
+    ANNEX_ASSIGN_OR_RETURN(s.spec.limits.memory_low_bytes, r.U64());
   }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return s;

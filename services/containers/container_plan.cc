@@ -128,6 +128,13 @@ Result<ContainerPlan> PlanContainer(const TaskContext& task, const TaskDefinitio
     memory_mib = (*override)["memory"].get<int64_t>();
   }
   plan.limits.memory_max_bytes = static_cast<uint64_t>(memory_mib) << 20;
+  // memoryReservation: kept from reclaim under memory pressure, as Docker's --memory-reservation does.
+  int64_t reservation_mib = c.memoryReservation.value_or(0);
+  if (override && override->contains("memoryReservation") && (*override)["memoryReservation"].is_number_integer()) {
+    reservation_mib = (*override)["memoryReservation"].get<int64_t>();
+  }
+  if (memory_mib > 0) reservation_mib = std::min(reservation_mib, memory_mib);
+  plan.limits.memory_low_bytes = static_cast<uint64_t>(std::max<int64_t>(reservation_mib, 0)) << 20;
   int64_t cpu = c.cpu > 0 ? c.cpu : def.cpu.value_or(0);
   if (cpu > 0) {
     plan.limits.cpu_weight = static_cast<uint32_t>(std::clamp<int64_t>(cpu * 100 / 1024, 1, 10000));

@@ -5,6 +5,7 @@ codes and the lifecycle in DescribeTasks, a host volume's file, published bridge
 answer HTTP, the out-of-memory kill, awslogs output in CloudWatch Logs, tasks that outlive a kill -9 of annexd,
 namespaces that isolate two tasks, and a missing image."""
 
+import glob
 import http.client
 import json
 import os
@@ -178,11 +179,21 @@ class EcsTasksTest(EcsTestCase):
     def test_bridge_port_mapping_and_stop(self):
         page = unique("bridge-page-")
         definition = self.register([self.container(
-            script=WEB, environment=[{"name": "PAGE", "value": page}], stopTimeout=2,
+            script=WEB, environment=[{"name": "PAGE", "value": page}], stopTimeout=2, memoryReservation=24,
             portMappings=[{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}])])
         arn = self.run_task(definition)
         task = self.wait_status(arn, "RUNNING")
         self.assertEqual(task["lastStatus"], "RUNNING", task)
+        # memory is the hard limit, memoryReservation the soft one the kernel reclaims from last.
+        workload = f"ecs-{self.task_id(arn)}-0"
+        limits = {}
+        for pattern, key in ((f"/sys/fs/cgroup/memory/annex-workloads-*/{workload}/memory.%s", "v1"),
+                             (f"/sys/fs/cgroup/annex-workloads-*/{workload}/memory.%s", "v2")):
+            hard = glob.glob(pattern % ("limit_in_bytes" if key == "v1" else "max"))
+            soft = glob.glob(pattern % ("soft_limit_in_bytes" if key == "v1" else "low"))
+            if hard and soft:
+                limits = {"hard": open(hard[0]).read().strip(), "soft": open(soft[0]).read().strip()}
+        self.assertEqual(limits, {"hard": str(64 << 20), "soft": str(24 << 20)}, workload)
         bindings = task["containers"][0]["networkBindings"]
         self.assertEqual(len(bindings), 1, task)
         self.assertEqual(bindings[0]["containerPort"], 80)

@@ -66,18 +66,20 @@ TEST_F(SupervisorTest, AForkBombStopsAtThePidsLimit) {
 
 TEST_F(SupervisorTest, LimitsLandInThisMachinesCgroupFiles) {
   WorkloadSpec spec = Shell("exec sleep 30");
-  spec.limits = {.memory_max_bytes = 96 << 20, .cpu_weight = 50, .cpu_quota_us = 25'000,
+  spec.limits = {.memory_max_bytes = 96 << 20, .memory_low_bytes = 32 << 20, .cpu_weight = 50, .cpu_quota_us = 25'000,
                  .cpu_period_us = 100'000, .pids_max = 10};
   ASSERT_TRUE(sup_->Start("limited", spec, Never()).ok());
   if (layout_.mode == CgroupMode::kUnified) {
     std::string dir = layout_.unified_mount + "/" + root_ + "/limited";
     EXPECT_EQ(ReadFile(dir + "/memory.max"), "100663296\n");
+    EXPECT_EQ(ReadFile(dir + "/memory.low"), "33554432\n");
     EXPECT_EQ(ReadFile(dir + "/cpu.weight"), "50\n");
     EXPECT_EQ(ReadFile(dir + "/cpu.max"), "25000 100000\n");
     EXPECT_EQ(ReadFile(dir + "/pids.max"), "11\n") << "one more for the shim";
   } else {
     auto at = [&](const char* controller) { return layout_.v1_controllers.at(controller) + "/" + root_ + "/limited"; };
     EXPECT_EQ(ReadFile(at("memory") + "/memory.limit_in_bytes"), "100663296\n");
+    EXPECT_EQ(ReadFile(at("memory") + "/memory.soft_limit_in_bytes"), "33554432\n");
     EXPECT_EQ(ReadFile(at("cpu") + "/cpu.shares"), "512\n");
     EXPECT_EQ(ReadFile(at("cpu") + "/cpu.cfs_quota_us"), "25000\n");
     EXPECT_EQ(ReadFile(at("pids") + "/pids.max"), "11\n") << "one more for the shim";

@@ -28,6 +28,7 @@ void Write(const std::string& path, const std::string& text) { std::ofstream(pat
 ResourceLimits SomeLimits() {
   ResourceLimits l;
   l.memory_max_bytes = 256 << 20;
+  l.memory_low_bytes = 128 << 20;
   l.cpu_weight = 50;
   l.cpu_quota_us = 50'000;
   l.cpu_period_us = 100'000;
@@ -51,6 +52,7 @@ TEST(WorkloadCgroups, UnifiedWritesV2LimitsAndEnablesControllersDownToTheRoot) {
     EXPECT_EQ(Read(level + "/cgroup.subtree_control"), "+cpu +memory +pids") << level;
   }
   EXPECT_EQ(Read(dir + "/memory.max"), "268435456");
+  EXPECT_EQ(Read(dir + "/memory.low"), "134217728");
   EXPECT_EQ(Read(dir + "/cpu.weight"), "50");
   EXPECT_EQ(Read(dir + "/cpu.max"), "50000 100000");
   EXPECT_EQ(Read(dir + "/pids.max"), "64");
@@ -60,6 +62,7 @@ TEST(WorkloadCgroups, UnifiedWritesV2LimitsAndEnablesControllersDownToTheRoot) {
   Write(dir + "/memory.swap.max", "max");
   ASSERT_TRUE(cgroups.Create("db-1", ResourceLimits{}).ok());
   EXPECT_EQ(Read(dir + "/memory.max"), "max");
+  EXPECT_EQ(Read(dir + "/memory.low"), "0");
   EXPECT_EQ(Read(dir + "/memory.swap.max"), "max");
   EXPECT_EQ(Read(dir + "/cpu.max"), "max 100000");
   EXPECT_EQ(Read(dir + "/cpu.weight"), "100");
@@ -105,6 +108,7 @@ TEST(WorkloadCgroups, LegacyWritesV1LimitsInEachHierarchy) {
   EXPECT_EQ(paths->dirs, (std::vector<std::string>{mem, cpu, pids})) << "cpu and cpuacct share one hierarchy";
   EXPECT_EQ(paths->oom_events, mem + "/memory.oom_control");
   EXPECT_EQ(Read(mem + "/memory.limit_in_bytes"), "268435456");
+  EXPECT_EQ(Read(mem + "/memory.soft_limit_in_bytes"), "134217728");
   EXPECT_EQ(Read(cpu + "/cpu.shares"), "512");
   EXPECT_EQ(Read(cpu + "/cpu.cfs_period_us"), "100000");
   EXPECT_EQ(Read(cpu + "/cpu.cfs_quota_us"), "50000");
