@@ -130,7 +130,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   ecs->clock = env.clock;
   ecs->host = MeasureHost();
   ANNEX_ASSIGN_OR_RETURN(ecs->server_id, ServerId(*env.fs, env.data_dir));
-  ANNEX_ASSIGN_OR_RETURN(ecs->store, EcsStore::Open(os::JoinPath(env.data_dir, "db")));
+  ANNEX_ASSIGN_OR_RETURN(ecs->store, OpenEcsStore(os::JoinPath(env.data_dir, "db")));
   ecs->reserved_ports.assign(env.appliance_ports.begin(), env.appliance_ports.end());
   if (env.network && env.workload_api_port) {
     ecs->api_endpoint = "http://" + env.network->gateway() + ":" + std::to_string(env.workload_api_port);

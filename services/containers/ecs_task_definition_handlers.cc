@@ -69,7 +69,7 @@ Task<Answer> RegisterTaskDefinition(EcsCall& call) {
   request.erase("tags");
   ANNEX_CO_ASSIGN_OR_RETURN(TaskDefinition def, ParseRegisterTaskDefinition(request));
   auto stored = co_await call.Blocking([&] {
-    return call.ecs.store->AppendRevision(EcsKey({call.account, def.family}) + "/", [&](int64_t revision) {
+    return call.ecs.store->AppendRevision(EcsKind::kTaskDefinition, EcsKey({call.account, def.family}) + "/", [&](int64_t revision) {
       return Result<Json>(Json{{"family", def.family},
                                {"revision", revision},
                                {"status", "ACTIVE"},

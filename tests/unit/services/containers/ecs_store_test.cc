@@ -24,7 +24,7 @@ class EcsStoreTest : public ::testing::Test {
   void SetUp() override { Open(); }
 
   void Open() {
-    auto store = EcsStore::Open(tmp_.path());
+    auto store = OpenEcsStore(tmp_.path());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
   }
@@ -242,16 +242,16 @@ TEST_F(EcsStoreTest, UpdateThatFailsOrLeavesAbsenceWritesNothing) {
 TEST_F(EcsStoreTest, AppendRevisionNumbersEachFamilyFromOne) {
   auto make = [](int64_t rev) -> Result<Json> { return Json{{"revision", rev}}; };
   for (int64_t want = 1; want <= 3; ++want) {
-    auto doc = store_->AppendRevision("acct/web/", make);
+    auto doc = store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make);
     ASSERT_TRUE(doc.ok()) << doc.status().ToString();
     EXPECT_EQ(doc->at("revision"), want);
   }
   // Another family, and the same family name in another account, start over.
-  EXPECT_EQ(store_->AppendRevision("acct/worker/", make).value().at("revision"), 1);
-  EXPECT_EQ(store_->AppendRevision("other/web/", make).value().at("revision"), 1);
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/worker/", make).value().at("revision"), 1);
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "other/web/", make).value().at("revision"), 1);
   // A family whose name extends another's is its own.
-  EXPECT_EQ(store_->AppendRevision("acct/webx/", make).value().at("revision"), 1);
-  EXPECT_EQ(store_->AppendRevision("acct/web/", make).value().at("revision"), 4);
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/webx/", make).value().at("revision"), 1);
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).value().at("revision"), 4);
 
   EXPECT_EQ(ScanKeys(EcsKind::kTaskDefinition, "acct/web/"),
             (Keys{"acct/web/0000000001", "acct/web/0000000002", "acct/web/0000000003", "acct/web/0000000004"}));
@@ -260,7 +260,7 @@ TEST_F(EcsStoreTest, AppendRevisionNumbersEachFamilyFromOne) {
 
 TEST_F(EcsStoreTest, RevisionTenSortsAfterNine) {
   auto make = [](int64_t rev) -> Result<Json> { return Json{{"revision", rev}}; };
-  for (int i = 0; i < 12; ++i) ASSERT_TRUE(store_->AppendRevision("acct/web/", make).ok());
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).ok());
 
   Keys keys = ScanKeys(EcsKind::kTaskDefinition, "acct/web/");
   ASSERT_EQ(keys.size(), 12u);
@@ -268,18 +268,18 @@ TEST_F(EcsStoreTest, RevisionTenSortsAfterNine) {
   auto last = store_->Last(EcsKind::kTaskDefinition, "acct/web/").value();
   ASSERT_TRUE(last.has_value());
   EXPECT_EQ(last->second.at("revision"), 12);
-  EXPECT_EQ(store_->AppendRevision("acct/web/", make).value().at("revision"), 13);
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).value().at("revision"), 13);
 }
 
 TEST_F(EcsStoreTest, AppendRevisionThatFailsToMakeWritesNothing) {
   auto make = [](int64_t rev) -> Result<Json> { return Json{{"revision", rev}}; };
-  ASSERT_TRUE(store_->AppendRevision("acct/web/", make).ok());
-  auto failed = store_->AppendRevision("acct/web/", [](int64_t) -> Result<Json> {
+  ASSERT_TRUE(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).ok());
+  auto failed = store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", [](int64_t) -> Result<Json> {
     return Status::InvalidArgument("bad definition");
   });
   EXPECT_FALSE(failed.ok());
   EXPECT_EQ(ScanKeys(EcsKind::kTaskDefinition, "acct/web/"), (Keys{"acct/web/" + RevisionKey(1)}));
-  EXPECT_EQ(store_->AppendRevision("acct/web/", make).value().at("revision"), 2) << "the number is not used up";
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).value().at("revision"), 2) << "the number is not used up";
 }
 
 TEST_F(EcsStoreTest, PutAllWritesAllOrNothing) {
@@ -306,8 +306,8 @@ TEST_F(EcsStoreTest, ReopeningKeepsEverything) {
   Put(EcsKind::kTask, "acct/default/t1", Json{{"lastStatus", "RUNNING"}});
   Put(EcsKind::kService, "acct/default/web", Json{{"desiredCount", 2}});
   auto make = [](int64_t rev) -> Result<Json> { return Json{{"revision", rev}}; };
-  ASSERT_TRUE(store_->AppendRevision("acct/web/", make).ok());
-  ASSERT_TRUE(store_->AppendRevision("acct/web/", make).ok());
+  ASSERT_TRUE(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).ok());
+  ASSERT_TRUE(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).ok());
   Keys feed_before = Feed(0);
 
   store_.reset();
@@ -317,7 +317,7 @@ TEST_F(EcsStoreTest, ReopeningKeepsEverything) {
   EXPECT_EQ(store_->Get(EcsKind::kTask, "acct/default/t1").value()->at("lastStatus"), "RUNNING");
   EXPECT_EQ(store_->Get(EcsKind::kService, "acct/default/web").value()->at("desiredCount"), 2);
   EXPECT_EQ(store_->Last(EcsKind::kTaskDefinition, "acct/web/").value()->second.at("revision"), 2);
-  EXPECT_EQ(store_->AppendRevision("acct/web/", make).value().at("revision"), 3) << "numbering goes on";
+  EXPECT_EQ(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).value().at("revision"), 3) << "numbering goes on";
   Keys feed_after = Feed(0);
   ASSERT_EQ(feed_after.size(), feed_before.size() + 1);
   EXPECT_TRUE(std::equal(feed_before.begin(), feed_before.end(), feed_after.begin()));
@@ -326,7 +326,7 @@ TEST_F(EcsStoreTest, ReopeningKeepsEverything) {
 TEST_F(EcsStoreTest, FeedRecordsEachKeyOnceWithItsKind) {
   Put(EcsKind::kCluster, "acct/default", Json::object());
   auto make = [](int64_t rev) -> Result<Json> { return Json{{"revision", rev}}; };
-  ASSERT_TRUE(store_->AppendRevision("acct/web/", make).ok());
+  ASSERT_TRUE(store_->AppendRevision(EcsKind::kTaskDefinition, "acct/web/", make).ok());
   Put(EcsKind::kTask, "acct/default/t1", Json::object());
   Put(EcsKind::kService, "acct/default/svc", Json::object());
 
@@ -389,7 +389,7 @@ TEST(EcsStoreCorruptionTest, UndecodableDocumentIsCorruption) {
     ASSERT_TRUE(txn.Put(tasks, "acct/c/good", R"({"ok":true})").ok());
     ASSERT_TRUE(txn.Commit().ok());
   }  // closed before the store opens the same environment
-  auto opened = EcsStore::Open(tmp.path());
+  auto opened = OpenEcsStore(tmp.path());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EcsStore& store = **opened;
 

@@ -39,7 +39,7 @@ Json NoOverrides() {
 class TaskFactoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = EcsStore::Open(tmp_.path());
+    auto store = OpenEcsStore(tmp_.path());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ecs_.store = std::move(store).value();
     ecs_.region = "us-east-1";
