@@ -9,9 +9,14 @@
 #include <string>
 
 #include "appliance/core/result.h"
-#include "appliance/network/command_runner.h"
+#include "appliance/os/command_runner.h"
 
 namespace annex::network {
+
+using os::CommandLine;
+using os::CommandOutput;
+using os::CommandRunner;
+using os::RunChecked;
 
 class IpCommands {
  public:

@@ -2,7 +2,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
-#include "appliance/network/host_command_runner.h"
+#include "appliance/os/host_command_runner.h"
 #include "appliance/network/nat_table.h"
 
 namespace annex::network {
@@ -29,7 +29,7 @@ bool IsSafeName(std::string_view s, size_t max) {
 
 CommandRunner& RunnerOf(const WorkloadNetworkOptions& options, std::unique_ptr<CommandRunner>& owned) {
   if (options.runner) return *options.runner;
-  owned = std::make_unique<HostCommandRunner>();
+  owned = std::make_unique<os::HostCommandRunner>();
   return *owned;
 }
 

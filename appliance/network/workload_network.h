@@ -30,7 +30,7 @@
 #include "appliance/core/result.h"
 #include "appliance/network/address_pool.h"
 #include "appliance/network/attachment.h"
-#include "appliance/network/command_runner.h"
+#include "appliance/os/command_runner.h"
 #include "appliance/network/ip_commands.h"
 #include "appliance/network/ipv4.h"
 #include "appliance/network/nat_table.h"
@@ -38,6 +38,11 @@
 #include "appliance/os/file_system.h"
 
 namespace annex::network {
+
+using os::CommandLine;
+using os::CommandOutput;
+using os::CommandRunner;
+using os::RunChecked;
 
 struct WorkloadNetworkOptions {
   std::string data_dir;                  // holds the state file

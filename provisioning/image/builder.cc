@@ -44,7 +44,7 @@ const std::vector<std::string> kContainerModules = {"overlay",       "veth",    
 const std::vector<std::string> kMtoolsLinks = {"mcopy", "mdel", "mdir", "mmd", "mren", "mtype"};
 const std::vector<std::string> kSbinTools = {"mke2fs", "e2fsck", "resize2fs", "debugfs"};
 // What annexd runs for containers, where it looks for them (OciRuntime and
-// HostCommandRunner Options): the OCI runtimes (crun, runc as fallback) and
+// os::HostCommandRunner Options): the OCI runtimes (crun, runc as fallback) and
 // iproute2's ip and nft for the task network. busybox's own ip is /sbin/ip.
 const std::vector<std::pair<std::string, std::string>> kContainerTools = {
     {"crun", "/usr/bin/crun"}, {"runc", "/usr/sbin/runc"}, {"ip", "/usr/sbin/ip"}, {"nft", "/usr/sbin/nft"}};

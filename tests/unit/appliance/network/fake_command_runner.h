@@ -10,9 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "appliance/network/command_runner.h"
+#include "appliance/os/command_runner.h"
 
 namespace annex::network::testing {
+
+using os::CommandOutput;
+using os::CommandLine;
+using os::CommandRunner;
 
 class FakeCommandRunner : public CommandRunner {
  public:

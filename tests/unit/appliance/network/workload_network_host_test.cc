@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "appliance/core/strings.h"
-#include "appliance/network/host_command_runner.h"
+#include "appliance/os/host_command_runner.h"
 #include "appliance/network/workload_network.h"
 #include "tests/unit/testing/temp_dir.h"
 
@@ -166,7 +166,7 @@ class WorkloadNetworkHostTest : public ::testing::Test {
     return out.ok() && out->ok() ? out->out : "";
   }
 
-  HostCommandRunner host_;
+  os::HostCommandRunner host_;
   annex::testing::TempDir dir_;
   std::string name_, subnet_prefix_, ip_forward_;
   WorkloadNetworkOptions options_;

@@ -1,7 +1,8 @@
 #pragma once
-// CommandRunner: how the workload network changes the host — every ip(8) and
-// nft(8) invocation and every sysctl write goes through it, so tests can
-// replace the host with a fake that records commands and fails on cue.
+// CommandRunner: how annexd runs the host's tools — the workload network's
+// ip(8) and nft(8) and sysctl writes, the database service's initdb and
+// pgBackRest — so tests can replace the host with a fake that records
+// commands and fails on cue.
 //
 // Implementations are thread-safe.
 
@@ -11,7 +12,7 @@
 
 #include "appliance/core/result.h"
 
-namespace annex::network {
+namespace annex::os {
 
 // What a finished command left behind.
 struct CommandOutput {
@@ -42,4 +43,4 @@ Status RunChecked(CommandRunner& runner, const std::vector<std::string>& argv, s
 // "ip link del dev x" — argv joined by spaces, for messages.
 std::string CommandLine(const std::vector<std::string>& argv);
 
-}  // namespace annex::network
+}  // namespace annex::os

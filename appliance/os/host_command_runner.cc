@@ -1,4 +1,4 @@
-#include "appliance/network/host_command_runner.h"
+#include "appliance/os/host_command_runner.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 
 
-namespace annex::network {
+namespace annex::os {
 namespace {
 
 // The child sees a fixed environment: messages in one language for errors we
@@ -113,9 +113,8 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv, int in, int out, int e
 }  // namespace
 
 std::string HostCommandRunner::Resolve(const std::string& program) const {
-  if (program == "ip") return options_.ip_path;
-  if (program == "nft") return options_.nft_path;
-  return program;
+  auto it = options_.programs.find(program);
+  return it == options_.programs.end() ? program : it->second;
 }
 
 Result<CommandOutput> HostCommandRunner::Run(const std::vector<std::string>& argv, std::string_view input) {
@@ -158,4 +157,4 @@ Status HostCommandRunner::WriteSysctl(std::string_view key, std::string_view val
   return Status::OK();
 }
 
-}  // namespace annex::network
+}  // namespace annex::os

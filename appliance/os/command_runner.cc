@@ -1,8 +1,8 @@
-#include "appliance/network/command_runner.h"
+#include "appliance/os/command_runner.h"
 
 #include "appliance/core/strings.h"
 
-namespace annex::network {
+namespace annex::os {
 
 std::string CommandLine(const std::vector<std::string>& argv) {
   std::string line;
@@ -22,4 +22,4 @@ Status RunChecked(CommandRunner& runner, const std::vector<std::string>& argv, s
   return Status::Internal(std::move(message));
 }
 
-}  // namespace annex::network
+}  // namespace annex::os

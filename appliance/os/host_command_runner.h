@@ -1,23 +1,24 @@
 #pragma once
 // HostCommandRunner: the CommandRunner that acts on the real host. It runs
-// /usr/sbin/ip and /usr/sbin/nft directly (posix_spawn, no shell), captures
-// stdout and stderr, and kills a command that outlives the timeout so a
-// wedged tool cannot hang annexd's network calls.
+// programs directly (posix_spawn, no shell; "ip" and "nft" resolve to
+// /usr/sbin), captures stdout and stderr, and kills a command that outlives
+// the timeout so a wedged tool cannot hang annexd.
 //
 // Thread-safe: each Run() is independent.
 
 #include <chrono>
+#include <map>
 #include <string>
 
-#include "appliance/network/command_runner.h"
+#include "appliance/os/command_runner.h"
 
-namespace annex::network {
+namespace annex::os {
 
 class HostCommandRunner : public CommandRunner {
  public:
   struct Options {
-    std::string ip_path = "/usr/sbin/ip";
-    std::string nft_path = "/usr/sbin/nft";
+    // Tool names and the binaries they resolve to; other argv[0]s run as given.
+    std::map<std::string, std::string> programs = {{"ip", "/usr/sbin/ip"}, {"nft", "/usr/sbin/nft"}};
     std::string sysctl_root = "/proc/sys";
     std::chrono::milliseconds timeout{30'000};
   };
@@ -34,4 +35,4 @@ class HostCommandRunner : public CommandRunner {
   Options options_;
 };
 
-}  // namespace annex::network
+}  // namespace annex::os
