@@ -246,7 +246,7 @@ Status Supervisor::BeginStopLocked(Entry& e, std::chrono::milliseconds grace) {
     e.state.phase = WorkloadPhase::kStopping;
     ANNEX_RETURN_IF_ERROR(Persist(e.state));  // a restarted annexd finishes the stop
     // To the workload itself; through the shim (which forwards) if we hold no pidfd of it.
-    SignalPidfd(e.pid_pidfd >= 0 ? e.pid_pidfd : e.shim_pidfd, SIGTERM).IgnoreError();
+    SignalPidfd(e.pid_pidfd >= 0 ? e.pid_pidfd : e.shim_pidfd, e.state.spec.stop_signal).IgnoreError();
     e.kill_at = clock_.MonotonicNow() + grace;
     WakeMonitor();
   }

@@ -83,7 +83,7 @@ void Supervisor::RecoverEntry(Entry& e) {
       e.started = now - std::chrono::milliseconds(std::max<int64_t>(0, NowUnixMs() - s.started_unix_ms));
       Watch(e);
       if (s.phase == WorkloadPhase::kStopping) {  // annexd died mid-stop: finish it
-        if (e.pid_pidfd >= 0) SignalPidfd(e.pid_pidfd, SIGTERM).IgnoreError();
+        if (e.pid_pidfd >= 0) SignalPidfd(e.pid_pidfd, s.spec.stop_signal).IgnoreError();
         e.kill_at = now + s.spec.stop_grace;
       }
       ++recovery_.adopted;

@@ -24,6 +24,7 @@ Status ValidateSpec(const WorkloadSpec& spec) {
   if (l.cpu_period_us < 1000 || l.cpu_period_us > 1'000'000) {
     return Status::InvalidArgument("cpu period must be 1 ms - 1 s");
   }
+  if (spec.stop_signal <= 0 || spec.stop_signal >= NSIG) return Status::InvalidArgument("bad stop signal");
   if (spec.rlimits.size() > 16) return Status::InvalidArgument("at most 16 rlimits");
   for (const Rlimit& r : spec.rlimits) {
     if (r.resource < 0 || r.resource >= RLIM_NLIMITS || r.soft > r.hard) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -64,7 +65,9 @@ struct WorkloadSpec {
   std::string hostname;  // with namespaces.uts
   ResourceLimits limits;
   std::vector<Rlimit> rlimits;
-  // Stop(): SIGTERM, then SIGKILL after this long.
+  // Stop(): stop_signal, then SIGKILL after stop_grace. PostgreSQL takes
+  // SIGINT as its fast shutdown; SIGTERM would wait for every client.
+  int stop_signal = SIGTERM;
   std::chrono::milliseconds stop_grace{10'000};
   LogDestination log;
 };

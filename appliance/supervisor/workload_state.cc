@@ -129,7 +129,7 @@ std::string EncodeWorkloadState(const WorkloadState& s) {
   }
   w.Bytes(s.state_dir).Bytes(s.stdout_path).Bytes(s.stderr_path);
   w.Bytes(s.spec.log.account).Bytes(s.spec.log.group).Bytes(s.spec.log.stream);
-  w.U64(s.spec.limits.memory_low_bytes);
+  w.U64(s.spec.limits.memory_low_bytes).I64(s.spec.stop_signal);
   return w.Finish();
 }
 
@@ -178,6 +178,10 @@ Result<WorkloadState> DecodeWorkloadState(std::string_view id, std::string_view 
   }
   if (!r.AtEnd()) {  // and these before workloads had a memory reservation
     ANNEX_ASSIGN_OR_RETURN(s.spec.limits.memory_low_bytes, r.U64());
+  }
+  if (!r.AtEnd()) {  // and this before workloads chose their stop signal
+    ANNEX_ASSIGN_OR_RETURN(int64_t stop_signal, r.I64());
+    s.spec.stop_signal = static_cast<int>(stop_signal);
   }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return s;

@@ -15,6 +15,7 @@ WorkloadState SomeState() {
   s.spec.limits.memory_max_bytes = 512 << 20;
   s.spec.limits.memory_low_bytes = 128 << 20;
   s.spec.limits.pids_max = 4096;
+  s.spec.stop_signal = SIGINT;
   s.spec.log = {.account = "123456789012", .group = "/ecs/web", .stream = "ecs/web/1"};
   s.phase = WorkloadPhase::kRunning;
   s.run = 3;
@@ -29,18 +30,21 @@ TEST(WorkloadState, RoundTripsTheMemoryReservationAndTheLogDestination) {
   EXPECT_EQ(decoded->spec.limits.memory_max_bytes, 512u << 20);
   EXPECT_EQ(decoded->spec.limits.memory_low_bytes, 128u << 20);
   EXPECT_EQ(decoded->spec.log.stream, "ecs/web/1");
+  EXPECT_EQ(decoded->spec.stop_signal, SIGINT);
   EXPECT_EQ(decoded->run, 3u);
   EXPECT_EQ(decoded->shim_pid, 4242);
 }
 
-TEST(WorkloadState, ARecordFromBeforeMemoryReservationsReadsAsNone) {
+TEST(WorkloadState, ARecordFromBeforeReservationsAndStopSignalsReadsAsTheOldDefaults) {
   WorkloadState s = SomeState();
   s.spec.limits.memory_low_bytes = 0;
   std::string record = EncodeWorkloadState(s);
-  record.pop_back();  // the reservation, a one-byte varint 0, was the last field
+  record.pop_back();  // the stop signal and the reservation, one byte each, were the last fields
+  record.pop_back();
   auto decoded = DecodeWorkloadState("ecs-1-0", record);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->spec.limits.memory_low_bytes, 0u);
+  EXPECT_EQ(decoded->spec.stop_signal, SIGTERM);
   EXPECT_EQ(decoded->spec.log.group, "/ecs/web");
   record.pop_back();  // cut inside a field: refused, never misread
   EXPECT_EQ(DecodeWorkloadState("ecs-1-0", record).status().code(), StatusCode::kCorruption);
