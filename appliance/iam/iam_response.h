@@ -1,6 +1,6 @@
 #pragma once
-// The shape of every IAM Query answer: <ActionResponse> with an optional
-// <ActionResult> and the request id in <ResponseMetadata>.
+// IAM's Query answers (service::QueryResponder in IAM's namespace) and
+// parameter helpers.
 
 #include <string>
 #include <string_view>
@@ -8,31 +8,17 @@
 #include "appliance/core/strings.h"
 #include "appliance/http/query.h"
 #include "appliance/http/xml.h"
+#include "appliance/service/query_protocol.h"
 
 namespace annex::iam {
 
 inline constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-class Responder {
+// IAM's answers, in IAM's namespace by default.
+class Responder : public service::QueryResponder {
  public:
-  Responder(std::string_view action, const std::string& request_id,
-            std::string_view xml_namespace = kIamNamespace)
-      : doc_(std::string(action) + "Response", xml_namespace), action_(action), request_id_(request_id) {}
-  // The <ActionResult> element, created on first use.
-  http::XmlNode Result() {
-    if (!result_) result_ = doc_.root().Child(std::string(action_) + "Result").raw();
-    return http::XmlNode(result_);
-  }
-  std::string Finish() {
-    doc_.root().Child("ResponseMetadata").Add("RequestId", request_id_);
-    return doc_.Render();
-  }
-
- private:
-  http::XmlDocument doc_;
-  std::string_view action_;
-  const std::string& request_id_;
-  pugi::xml_node result_;
+  Responder(std::string_view action, const std::string& request_id, std::string_view xml_namespace = kIamNamespace)
+      : QueryResponder(action, request_id, xml_namespace) {}
 };
 
 // IAM returns policy documents URL-encoded (RFC 3986); clients decode them.
