@@ -16,6 +16,10 @@ BUILD_PACKAGES=(
   # What ECS tasks run on (services/containers): the OCI runtimes, task
   # networks (bridge, veth, network namespaces) and port-mapping DNAT.
   crun runc iproute2 nftables
+  # What database instances run on (services/database): PostgreSQL's own
+  # binaries (never Debian's default cluster), its client tools, and the
+  # backup tool that archives to the appliance's S3 API.
+  postgresql-15 postgresql-client-15 pgbackrest
 )
 # Real clients and peers the integration tests and benchmarks drive.
 TEST_PACKAGES=(

@@ -174,6 +174,13 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+std::string_view TrimWhitespace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 bool StarMatch(std::string_view text, std::string_view pattern, bool ignore_case) {
   auto same = [ignore_case](char a, char b) {
     if (!ignore_case) return a == b;

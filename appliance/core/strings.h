@@ -39,6 +39,8 @@ std::string ToLower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWith(std::string_view s, std::string_view prefix);
 std::string_view Trim(std::string_view s);
+// Without leading and trailing white space of any kind (spaces, tabs, CR, LF): a command's output.
+std::string_view TrimWhitespace(std::string_view s);
 // Whether `text` matches `pattern`, in which `*` stands for any run of
 // characters (none included) and everything else for itself. Linear in
 // practice (backtracks to the last star only), so a hostile pattern costs

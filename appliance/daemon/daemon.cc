@@ -40,6 +40,7 @@
 #include "services/logs/logs_service.h"
 #include "appliance/daemon/workload_network_setup.h"
 #include "services/containers/containers_service.h"
+#include "services/database/database_service.h"
 #include "services/registry/registry_service.h"
 #include "services/objectstore/object_store_service.h"
 
@@ -47,6 +48,16 @@ namespace annex::daemon {
 namespace {
 
 constexpr auto kAbandonGrace = std::chrono::seconds(2);
+
+// The host of HOST:PORT, or this machine's name when HOST takes every address.
+std::string PublicHost(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (!host.empty() && host != "0.0.0.0" && host != "::") return host;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) == 0 && name[0]) return name;
+  return "localhost";
+}
 
 // One annexd per data dir: a second one would corrupt nothing (LMDB locks)
 // but would fight over ports and orphan cleanup, so refuse early.
@@ -230,6 +241,7 @@ Status RunDaemon(const Config& config) {
     output_forwarder = std::make_unique<supervisor::OutputForwarder>(*workloads, workload_logs,
                                                                      supervisor::OutputForwarder::Options{&clock});
   }
+  std::string public_host = PublicHost(config.listen);
   Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
   std::vector<service::Module> modules;
   // Each service gets an environment of its own: its directory under the data dir.
@@ -242,6 +254,7 @@ Status RunDaemon(const Config& config) {
     env.region = config.region;
     env.domain = config.domain;
     env.root_account_id = root.account_id;
+    env.host = public_host;
     env.identities = identities.get();
     env.authorizer = &authorizer;
     env.role_credentials = &role_sessions;
@@ -263,6 +276,7 @@ Status RunDaemon(const Config& config) {
   ANNEX_RETURN_IF_ERROR(AddModule(modules, logs::NewModule(environment("logs"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, registry::NewModule(environment("registry"))));
   ANNEX_RETURN_IF_ERROR(AddModule(modules, containers::NewModule(environment("containers"))));
+  ANNEX_RETURN_IF_ERROR(AddModule(modules, database::NewModule(environment("database"))));
 
   std::vector<service::ServiceControl*> controls;
   for (auto& m : modules) {

@@ -17,7 +17,7 @@ Status RunChecked(CommandRunner& runner, const std::vector<std::string>& argv, s
   ANNEX_ASSIGN_OR_RETURN(CommandOutput out, runner.Run(argv, input));
   if (out.ok()) return Status::OK();
   std::string message = CommandLine(argv) + ": exit " + std::to_string(out.exit_code);
-  std::string_view err = Trim(out.err);
+  std::string_view err = TrimWhitespace(out.err);
   if (!err.empty()) message += ": " + std::string(err.substr(0, 1000));
   return Status::Internal(std::move(message));
 }

@@ -84,7 +84,7 @@ bool Drain(Fd& out, Fd& err, CommandOutput& result, std::chrono::steady_clock::t
   return true;
 }
 
-Result<pid_t> Spawn(const std::vector<std::string>& argv, int in, int out, int err) {
+Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& working_dir, int in, int out, int err) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -94,6 +94,7 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv, int in, int out, int e
   posix_spawn_file_actions_adddup2(&actions, out, 1);
   posix_spawn_file_actions_adddup2(&actions, err, 2);
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -125,7 +126,7 @@ Result<CommandOutput> HostCommandRunner::Run(const std::vector<std::string>& arg
   ANNEX_RETURN_IF_ERROR(FillStdin(input, in));
   ANNEX_RETURN_IF_ERROR(MakePipe(out_r, out_w));
   ANNEX_RETURN_IF_ERROR(MakePipe(err_r, err_w));
-  ANNEX_ASSIGN_OR_RETURN(pid_t pid, Spawn(resolved, in.fd, out_w.fd, err_w.fd));
+  ANNEX_ASSIGN_OR_RETURN(pid_t pid, Spawn(resolved, options_.working_dir, in.fd, out_w.fd, err_w.fd));
   in.Close();
   out_w.Close();
   err_w.Close();

@@ -20,6 +20,9 @@ class HostCommandRunner : public CommandRunner {
     // Tool names and the binaries they resolve to; other argv[0]s run as given.
     std::map<std::string, std::string> programs = {{"ip", "/usr/sbin/ip"}, {"nft", "/usr/sbin/nft"}};
     std::string sysctl_root = "/proc/sys";
+    // Where commands start: "/", so a tool run as another user (setpriv)
+    // never starts in a directory it may not enter.
+    std::string working_dir = "/";
     std::chrono::milliseconds timeout{30'000};
   };
   HostCommandRunner() : HostCommandRunner(Options()) {}

@@ -58,6 +58,11 @@ struct Environment {
   // with Host-based addressing build their names on it (s3.<domain>).
   std::string domain;
   std::string root_account_id;  // the appliance root: control-plane commands act as it
+  // The name or address clients reach this appliance at: the API listener's
+  // host, or the machine's name when that listener takes every address.
+  // Services that hand out endpoints of their own (a database's
+  // Endpoint.Address) name this host.
+  std::string host;
   // Accounts, users and their keys: a service with a check of its own
   // (AuthMode::kOwnCheck, the registry's tokens) resolves principals here.
   iam::IdentityStore* identities = nullptr;

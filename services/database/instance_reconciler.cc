@@ -1,0 +1,470 @@
+#include "services/database/instance_reconciler.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "appliance/core/log.h"
+#include "appliance/os/file_system.h"
+#include "services/database/instance_classes.h"
+#include "services/database/instance_volume.h"
+#include "services/database/postgres_config.h"
+#include "services/database/rds_validation.h"
+
+namespace annex::database {
+namespace {
+
+// Statuses a pass must come back to soon; the others only need watching.
+bool Transitional(const std::string& status) {
+  return status != "available" && status != "stopped" && status != "failed";
+}
+
+bool Active(const supervisor::WorkloadState& w) {
+  return w.phase == supervisor::WorkloadPhase::kRunning || w.phase == supervisor::WorkloadPhase::kStopping ||
+         w.phase == supervisor::WorkloadPhase::kRestarting;
+}
+
+const Json& Member(const Json& doc, const char* name) {
+  static const Json kNull;
+  auto it = doc.find(name);
+  return it == doc.end() ? kNull : *it;
+}
+
+Json& State(Json& doc) { return doc[kPrivate]["state"]; }
+const Json& Intent(const Json& doc) { return Member(Member(doc, kPrivate), "intent"); }
+
+std::string Str(const Json& j, const char* name, std::string fallback = "") {
+  const Json& v = Member(j, name);
+  return v.is_string() ? v.get<std::string>() : fallback;
+}
+int64_t Int(const Json& j, const char* name, int64_t fallback = 0) {
+  const Json& v = Member(j, name);
+  return v.is_number_integer() ? v.get<int64_t>() : fallback;
+}
+bool Bool(const Json& j, const char* name) {
+  const Json& v = Member(j, name);
+  return v.is_boolean() && v.get<bool>();
+}
+
+Status Chown(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+  if (::chown(path.c_str(), uid, gid) != 0) return Status::FromErrno(errno, "chown " + path);
+  if (::chmod(path.c_str(), mode) != 0) return Status::FromErrno(errno, "chmod " + path);
+  return Status::OK();
+}
+
+Status MakeOwnedDir(const std::string& path, const PostgresBinaries& pg) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::IOError("create " + path + ": " + ec.message());
+  return Chown(path, pg.uid, pg.gid, 0700);
+}
+
+// Members this thread owns; the API owns the rest (see the header).
+constexpr const char* kOwnedMembers[] = {"DBInstanceStatus", "DBInstanceClass", "AllocatedStorage"};
+
+}  // namespace
+
+InstanceReconciler::InstanceReconciler(InstanceReconcilerOptions options)
+    : o_(std::move(options)), postgres_(*o_.runner, o_.postgres) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+InstanceReconciler::~InstanceReconciler() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void InstanceReconciler::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::string InstanceReconciler::WorkloadId(const Json& doc) { return "rds-" + Str(doc, "DbiResourceId"); }
+
+std::string InstanceReconciler::InstanceDir(const Json& doc) const { return database::InstanceDir(*o_.rds, doc); }
+
+void InstanceReconciler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    bool busy = Pass();
+    lock.lock();
+    // Transitions are watched closely; settled instances twice a second (a
+    // crashed postgres shows as "rebooting" until it accepts connections again).
+    auto wait = busy ? std::chrono::milliseconds(100) : std::chrono::milliseconds(500);
+    wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+bool InstanceReconciler::Pass() {
+  auto docs = o_.rds->store->Scan(kInstance, "");
+  if (!docs.ok()) {
+    log::Warn("database: reading instances", {{"error", docs.status().ToString()}});
+    return false;
+  }
+  bool busy = false;
+  for (auto& [key, doc] : *docs) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+    }
+    // Each step may move an instance on; several in a row make a creation quick.
+    for (int i = 0; i < 8 && Step(key, doc); ++i) {
+      if (Str(doc, "DBInstanceStatus") == "deleted") break;
+      if (Status s = WriteBack(key, doc); !s.ok()) {
+        log::Warn("database: saving an instance", {{"instance", key}, {"error", s.ToString()}});
+        break;
+      }
+    }
+    busy |= Transitional(Str(doc, "DBInstanceStatus"));
+  }
+  return busy;
+}
+
+Status InstanceReconciler::WriteBack(const std::string& key, const Json& doc) {
+  auto written = o_.rds->store->Update(kInstance, key, [&](std::optional<Json>& current) -> Status {
+    if (!current) return Status::NotFound("instance " + key + " is gone");
+    for (const char* m : kOwnedMembers) {
+      if (doc.contains(m)) (*current)[m] = doc[m];
+    }
+    (*current)[kPrivate]["state"] = Member(Member(doc, kPrivate), "state");
+    return Status::OK();
+  });
+  return written.status();
+}
+
+void InstanceReconciler::Fail(Json& doc, const std::string& why) {
+  log::Warn("database: instance failed", {{"instance", Str(doc, "DBInstanceIdentifier")}, {"error", why}});
+  doc["DBInstanceStatus"] = "failed";
+  State(doc)["error"] = why;
+}
+
+bool InstanceReconciler::Step(const std::string& key, Json& doc) {
+  const std::string status = Str(doc, "DBInstanceStatus");
+  const Json& intent = Intent(doc);
+  const std::string desired = Str(intent, "desired", "available");
+  Json& state = State(doc);
+  std::string id = WorkloadId(doc);
+  std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(id);
+  int64_t now = NowMs(*o_.rds->clock);
+
+  if (desired == "deleted") return Delete(key, doc);
+  // After a reboot the volumes are not mounted; postgres, started again by
+  // the supervisor, finds its data once they are (its restarts back off).
+  if (Bool(state, "initialized") && status != "stopped" && status != "stopping" && status != "failed") {
+    InstanceVolume volume(*o_.runner, InstanceDir(doc));
+    if (Status s = volume.Mount(); !s.ok()) {
+      log::Warn("database: mounting an instance's volume", {{"instance", key}, {"error", s.ToString()}});
+    }
+  }
+  if (status == "creating") {
+    if (Status s = Create(doc); !s.ok()) {
+      Fail(doc, s.message());
+      return true;
+    }
+    return Str(doc, "DBInstanceStatus") != "creating" || Bool(state, "changed");
+  }
+  if (status == "available") {
+    if (!w || !Active(*w) || static_cast<int64_t>(w->run) != Int(state, "run")) {
+      if (w && w->crash_loop) {
+        Fail(doc, "PostgreSQL keeps exiting; see the instance's log");
+        return true;
+      }
+      doc["DBInstanceStatus"] = "rebooting";  // it crashed: the supervisor starts it again
+      state["since"] = now;
+      return true;
+    }
+    if (desired == "stopped") {
+      doc["DBInstanceStatus"] = "stopping";
+      return true;
+    }
+    if (Int(intent, "rebootSeq") > Int(state, "rebootSeqDone")) {
+      doc["DBInstanceStatus"] = "rebooting";
+      state["restart"] = true;
+      state["since"] = now;
+      return true;
+    }
+    return ApplyModifications(doc);
+  }
+  if (status == "rebooting" || status == "modifying" || status == "starting") {
+    if (Bool(state, "restart")) {  // a restart asked for: stop, then start afresh
+      if (w && Active(*w)) {
+        if (w->phase != supervisor::WorkloadPhase::kStopping) o_.supervisor->RequestStop(id).IgnoreError();
+        return false;
+      }
+      if (Status s = StartPostgres(doc); !s.ok()) {
+        Fail(doc, s.message());
+        return true;
+      }
+      state["restart"] = false;
+      state["since"] = now;
+      return true;
+    }
+    if (w && w->crash_loop) {
+      Fail(doc, "PostgreSQL keeps exiting; see the instance's log");
+      return true;
+    }
+    // Not running and not about to be (stopped, or its record is gone): start it.
+    if (!w || w->phase == supervisor::WorkloadPhase::kExited) {
+      InstanceVolume volume(*o_.runner, InstanceDir(doc));
+      Status s = volume.Mount();
+      if (s.ok()) s = WriteConfig(doc);
+      if (s.ok()) s = StartPostgres(doc);
+      if (!s.ok()) {
+        Fail(doc, s.message());
+        return true;
+      }
+      state["since"] = now;
+      return true;
+    }
+    if (!w || !Ready(doc)) {
+      if (now - Int(state, "since", now) > o_.start_timeout.count()) {
+        Fail(doc, "PostgreSQL did not accept connections within " +
+                      std::to_string(o_.start_timeout.count() / 1000) + " s");
+        return true;
+      }
+      return false;
+    }
+    state["run"] = w->run;
+    state["rebootSeqDone"] = Int(intent, "rebootSeq");
+    doc["DBInstanceStatus"] = "available";
+    return true;
+  }
+  if (status == "stopping") {
+    if (w && Active(*w)) {
+      if (w->phase != supervisor::WorkloadPhase::kStopping) o_.supervisor->RequestStop(id).IgnoreError();
+      return false;
+    }
+    InstanceVolume volume(*o_.runner, InstanceDir(doc));
+    if (Status s = volume.Unmount(); !s.ok()) {
+      log::Warn("database: unmounting a stopped instance", {{"instance", key}, {"error", s.ToString()}});
+    }
+    doc["DBInstanceStatus"] = "stopped";
+    return true;
+  }
+  if (status == "stopped" && desired == "available") {
+    doc["DBInstanceStatus"] = "starting";
+    state["since"] = now;
+    return true;
+  }
+  return false;
+}
+
+Status InstanceReconciler::Create(Json& doc) {
+  Json& state = State(doc);
+  state["changed"] = false;
+  if (!Bool(state, "initialized")) {
+    ANNEX_RETURN_IF_ERROR(PrepareFiles(doc));
+    ANNEX_RETURN_IF_ERROR(InitCluster(doc));
+    ANNEX_RETURN_IF_ERROR(WriteConfig(doc));
+    ANNEX_RETURN_IF_ERROR(StartPostgres(doc));
+    state["initialized"] = true;
+    state["since"] = NowMs(*o_.rds->clock);
+    state["changed"] = true;
+    return Status::OK();
+  }
+  std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(WorkloadId(doc));
+  if (!w || !Active(*w)) {  // annexd stopped before the start was recorded, or it exited
+    if (w && w->crash_loop) return Status::Internal("PostgreSQL keeps exiting; see the instance's log");
+    InstanceVolume volume(*o_.runner, InstanceDir(doc));
+    ANNEX_RETURN_IF_ERROR(volume.Mount());
+    if (!w) ANNEX_RETURN_IF_ERROR(StartPostgres(doc));
+    return Status::OK();
+  }
+  if (!Ready(doc)) {
+    if (NowMs(*o_.rds->clock) - Int(state, "since") > o_.start_timeout.count()) {
+      return Status::Unavailable("PostgreSQL did not accept connections in time");
+    }
+    return Status::OK();
+  }
+  std::string db_name = Str(doc, "DBName");
+  if (!db_name.empty() && !Bool(state, "databaseCreated")) {
+    const Json& endpoint = Member(doc, "Endpoint");
+    int port = static_cast<int>(Int(endpoint, "Port"));
+    std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
+    ANNEX_ASSIGN_OR_RETURN(std::string exists,
+                           postgres_.Query(run_dir, port, Str(doc, "MasterUsername"), "postgres",
+                                           "SELECT 1 FROM pg_database WHERE datname = " + SqlLiteral(db_name)));
+    if (exists != "1") {
+      ANNEX_RETURN_IF_ERROR(postgres_.RunSql(run_dir, port, Str(doc, "MasterUsername"), "postgres",
+                                             "CREATE DATABASE " + SqlIdentifier(db_name)));
+    }
+    state["databaseCreated"] = true;
+  }
+  state["run"] = w->run;
+  state["appliedSeq"] = Int(Intent(doc), "modificationSeq");
+  doc["DBInstanceStatus"] = "available";
+  return Status::OK();
+}
+
+Status InstanceReconciler::PrepareFiles(const Json& doc) {
+  std::string dir = InstanceDir(doc);
+  ANNEX_RETURN_IF_ERROR(os::PosixFileSystem().CreateDirs(dir));
+  InstanceVolume volume(*o_.runner, dir);
+  ANNEX_RETURN_IF_ERROR(volume.Create(Int(doc, "AllocatedStorage", 20)));
+  ANNEX_RETURN_IF_ERROR(volume.Mount());
+  ANNEX_RETURN_IF_ERROR(MakeOwnedDir(os::JoinPath(dir, "run"), o_.postgres));
+  return Status::OK();
+}
+
+// initdb into pgdata.init, renamed to pgdata once whole: a crash mid-initdb
+// leaves no cluster that looks made.
+Status InstanceReconciler::InitCluster(const Json& doc) {
+  std::string dir = InstanceDir(doc);
+  std::string volume = os::JoinPath(dir, "volume");
+  std::string pgdata = os::JoinPath(volume, "pgdata");
+  if (std::filesystem::exists(pgdata + "/PG_VERSION")) return Status::OK();
+  std::string staging = os::JoinPath(volume, "pgdata.init");
+  std::error_code ec;
+  std::filesystem::remove_all(staging, ec);
+  ANNEX_RETURN_IF_ERROR(MakeOwnedDir(staging, o_.postgres));
+  std::string password = PasswordFile(*o_.rds, doc, 0);
+  ANNEX_RETURN_IF_ERROR(Chown(password, o_.postgres.uid, o_.postgres.gid, 0600));
+  ANNEX_RETURN_IF_ERROR(postgres_.InitDb(staging, Str(doc, "MasterUsername"), password));
+  ANNEX_ASSIGN_OR_RETURN(std::string conf, os::ReadFileToString(os::PosixFileSystem(), staging + "/postgresql.conf"));
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), staging + "/postgresql.conf", conf + kIncludeAnnexConf));
+  ANNEX_RETURN_IF_ERROR(Chown(staging + "/postgresql.conf", o_.postgres.uid, o_.postgres.gid, 0600));
+  std::filesystem::rename(staging, pgdata, ec);
+  if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
+  std::filesystem::remove(password, ec);
+  return Status::OK();
+}
+
+Status InstanceReconciler::WriteConfig(const Json& doc) {
+  auto cls = FindInstanceClass(Str(doc, "DBInstanceClass"));
+  if (!cls) return Status::InvalidArgument("unknown instance class " + Str(doc, "DBInstanceClass"));
+  InstanceSettings settings;
+  settings.port = static_cast<int>(Int(Member(doc, "Endpoint"), "Port"));
+  settings.socket_dir = os::JoinPath(InstanceDir(doc), "run");
+  settings.memory = SettingsFor(*cls);
+  std::string path = os::JoinPath(InstanceDir(doc), "volume/pgdata/annex.conf");
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), path, RenderAnnexConf(settings)));
+  return Chown(path, o_.postgres.uid, o_.postgres.gid, 0600);
+}
+
+Status InstanceReconciler::StartPostgres(const Json& doc) {
+  auto cls = FindInstanceClass(Str(doc, "DBInstanceClass"));
+  if (!cls) return Status::InvalidArgument("unknown instance class " + Str(doc, "DBInstanceClass"));
+  std::string identifier = Str(doc, "DBInstanceIdentifier");
+  supervisor::WorkloadSpec spec;
+  spec.argv = {o_.postgres.Tool("postgres"), "-D", os::JoinPath(InstanceDir(doc), "volume/pgdata")};
+  spec.env = {"LC_ALL=C.UTF-8", "PGTZ=UTC"};
+  spec.uid = o_.postgres.uid;
+  spec.gid = o_.postgres.gid;
+  spec.limits.memory_max_bytes = static_cast<uint64_t>(cls->memory_mib) << 20;
+  spec.limits.cpu_quota_us = static_cast<uint64_t>(cls->vcpus) * spec.limits.cpu_period_us;
+  spec.limits.pids_max = 8192;
+  spec.stop_signal = SIGINT;  // fast shutdown: sessions end, nothing is lost
+  spec.stop_grace = std::chrono::seconds(60);
+  spec.log = {Str(Member(doc, kPrivate), "account"), "/aws/rds/instance/" + identifier + "/postgresql", identifier};
+  supervisor::RestartPolicy always;
+  always.mode = supervisor::RestartMode::kAlways;
+  always.max_backoff = std::chrono::seconds(30);
+  auto started = o_.supervisor->Start(WorkloadId(doc), spec, always);
+  if (!started.ok() && started.status().code() != StatusCode::kAlreadyExists) return started.status();
+  return Status::OK();
+}
+
+bool InstanceReconciler::Ready(const Json& doc) {
+  auto ready = postgres_.Ready(os::JoinPath(InstanceDir(doc), "run"), static_cast<int>(Int(Member(doc, "Endpoint"), "Port")));
+  return ready.ok() && *ready;
+}
+
+// Queued modifications past the applied sequence number, in order. Those
+// not to be applied immediately wait for the maintenance window.
+bool InstanceReconciler::ApplyModifications(Json& doc) {
+  Json& state = State(doc);
+  const Json& mods = Member(Intent(doc), "modifications");
+  if (!mods.is_array()) return false;
+  int64_t applied = Int(state, "appliedSeq");
+  bool in_window = false;
+  if (auto window = ParseMaintenanceWindow(Str(doc, "PreferredMaintenanceWindow")); window.ok()) {
+    int64_t now_min = NowMs(*o_.rds->clock) / 60'000;
+    int64_t week_min = (now_min + 3 * 1440) % 10080;  // 1970-01-01 was a Thursday; weeks start on Monday
+    in_window = (week_min >= window->start && week_min < window->end) ||
+                (week_min + 10080 >= window->start && week_min + 10080 < window->end);
+  }
+  for (const Json& m : mods) {
+    int64_t seq = Int(m, "seq");
+    if (seq <= applied) continue;
+    if (!Bool(m, "applyImmediately") && !in_window) return false;
+    std::string identifier = Str(doc, "DBInstanceIdentifier");
+    int port = static_cast<int>(Int(Member(doc, "Endpoint"), "Port"));
+    std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
+    Status s;
+    if (Bool(m, "password")) {
+      std::string file = PasswordFile(*o_.rds, doc, static_cast<uint64_t>(seq));
+      auto password = os::ReadFileToString(os::PosixFileSystem(), file);
+      s = password.status();
+      if (s.ok()) {
+        s = postgres_.RunSql(run_dir, port, Str(doc, "MasterUsername"), "postgres",
+                             "ALTER ROLE " + SqlIdentifier(Str(doc, "MasterUsername")) + " WITH PASSWORD " +
+                                 SqlLiteral(*password));
+      }
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+    }
+    if (s.ok() && m.contains("AllocatedStorage")) {
+      s = InstanceVolume(*o_.runner, InstanceDir(doc)).Grow(Int(m, "AllocatedStorage"));
+      if (s.ok()) doc["AllocatedStorage"] = m["AllocatedStorage"];
+    }
+    bool restart = false;
+    if (s.ok() && m.contains("DBInstanceClass") && m["DBInstanceClass"] != doc["DBInstanceClass"]) {
+      doc["DBInstanceClass"] = m["DBInstanceClass"];
+      s = WriteConfig(doc);
+      restart = true;  // memory limits and shared_buffers take a restart
+    }
+    if (!s.ok()) log::Warn("database: applying a modification", {{"instance", identifier}, {"error", s.ToString()}});
+    state["appliedSeq"] = seq;
+    doc["DBInstanceStatus"] = "modifying";
+    state["restart"] = restart;
+    state["since"] = NowMs(*o_.rds->clock);
+    return true;
+  }
+  return false;
+}
+
+bool InstanceReconciler::Delete(const std::string& key, Json& doc) {
+  if (Str(doc, "DBInstanceStatus") != "deleting") {
+    doc["DBInstanceStatus"] = "deleting";
+    return true;
+  }
+  std::string id = WorkloadId(doc);
+  std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(id);
+  if (w && Active(*w)) {
+    if (w->phase != supervisor::WorkloadPhase::kStopping) o_.supervisor->RequestStop(id).IgnoreError();
+    return false;
+  }
+  if (w) {
+    if (Status s = o_.supervisor->Remove(id); !s.ok()) {
+      log::Warn("database: removing an instance's workload", {{"instance", key}, {"error", s.ToString()}});
+      return false;
+    }
+  }
+  std::string dir = InstanceDir(doc);
+  if (Status s = InstanceVolume(*o_.runner, dir).Unmount(); !s.ok()) {
+    log::Warn("database: unmounting a deleted instance", {{"instance", key}, {"error", s.ToString()}});
+    return false;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) log::Warn("database: removing an instance's files", {{"instance", key}, {"error", ec.message()}});
+  if (Status s = o_.rds->store->Delete(kInstance, key); !s.ok()) {
+    log::Warn("database: deleting an instance", {{"instance", key}, {"error", s.ToString()}});
+    return false;
+  }
+  doc["DBInstanceStatus"] = "deleted";
+  return true;
+}
+
+}  // namespace annex::database
