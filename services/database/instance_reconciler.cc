@@ -175,7 +175,8 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
     return Str(doc, "DBInstanceStatus") != "creating" || Bool(state, "changed");
   }
   if (status == "available") {
-    if (!w || !Active(*w) || static_cast<int64_t>(w->run) != Int(state, "run")) {
+    // Down (waiting to be started again counts), or started again since it was last seen ready.
+    if (!w || w->phase != supervisor::WorkloadPhase::kRunning || static_cast<int64_t>(w->run) != Int(state, "run")) {
       if (w && w->crash_loop) {
         Fail(doc, "PostgreSQL keeps exiting; see the instance's log");
         return true;
