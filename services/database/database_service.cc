@@ -9,6 +9,7 @@
 #include "appliance/os/file_system.h"
 #include "appliance/os/host_command_runner.h"
 #include "appliance/service/authorizer.h"
+#include "services/database/database_control.h"
 #include "services/database/instance_reconciler.h"
 #include "services/database/rds_api.h"
 #include "services/database/rds_errors.h"
@@ -114,6 +115,8 @@ Result<service::Module> NewModule(const service::Environment& env) {
   runner_options.timeout = std::chrono::minutes(5);  // initdb, a volume's mkfs
   auto runner = std::make_unique<os::HostCommandRunner>(runner_options);
   service::Module module;
+  // The control holds the state the service owns; the service outlives the sync link.
+  module.control = NewDatabaseControl(*rds, env.root_account_id);
   module.service = std::make_unique<DatabaseService>(std::move(rds), std::move(runner), env);
   return module;
 }

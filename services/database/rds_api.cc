@@ -81,7 +81,7 @@ http::Task<Status> HandleRds(Rds& rds, const service::Authorizer* authorizer, se
   ctx.operation = op ? std::string(op->name) : "InvalidAction";
   if (!op) co_return http::ApiStatus("InvalidAction", "The action " + action + " is not valid for this web service.");
   if (ctx.principal.anonymous) co_return http::ApiStatus("MissingAuthenticationToken", "Request must be signed");
-  RdsCall call{ctx, *params, rds, ctx.principal.account_id, action, NowMs(ctx.clock)};
+  RdsCall call(ctx, *params, rds, ctx.principal.account_id, NowMs(ctx.clock));
   if (Status s = Authorize(call, *op, authorizer); !s.ok()) {
     service::LogRefusal(ctx, "rds:" + action, "", s);
     co_return s;

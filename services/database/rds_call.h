@@ -3,6 +3,7 @@
 // the caller's account, the service state — and the operations themselves,
 // one function each (verify → execute → answer), rds_api.cc dispatching.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -15,19 +16,14 @@
 
 namespace annex::database {
 
-struct RdsCall {
-  service::RequestContext& ctx;
+// The parameters of one request, and whose: also built by the control
+// plane's commands, which act as the appliance root without an HTTP request.
+struct RdsParams {
   const http::QueryParams& params;
   Rds& rds;
   std::string account;  // the caller's: every identifier is looked up within it
-  std::string action;
   int64_t now_ms = 0;
 
-  // Runs a blocking store call (LMDB commits fsync) off the io thread.
-  template <typename F>
-  Task<std::invoke_result_t<F>> Blocking(F fn) {
-    return ctx.blocking.Run(std::move(fn));
-  }
   // The parameter's value, or nullptr.
   const std::string* Get(std::string_view name) const { return params.Get(name); }
   // The parameter's value; MissingParameter naming it when absent.
@@ -37,6 +33,26 @@ struct RdsCall {
   // A boolean parameter ("true"/"false"), when present.
   Result<std::optional<bool>> Bool(std::string_view name) const;
 };
+
+struct RdsCall : RdsParams {
+  RdsCall(service::RequestContext& ctx, const http::QueryParams& params, Rds& rds, std::string account,
+          int64_t now_ms)
+      : RdsParams{params, rds, std::move(account), now_ms}, ctx(ctx) {}
+  service::RequestContext& ctx;
+
+  // Runs a blocking store call (LMDB commits fsync) off the io thread.
+  template <typename F>
+  Task<std::invoke_result_t<F>> Blocking(F fn) {
+    return ctx.blocking.Run(std::move(fn));
+  }
+};
+
+// CreateDBInstance's parameters as a new instance document (validated,
+// status "creating"), and its creation: the name checked against the
+// account's instances, a port chosen, the master password left for the
+// reconciler, the document stored. Blocking (LMDB, files).
+Result<Json> NewInstance(const RdsParams& params);
+Result<Json> StoreNewInstance(const RdsParams& params, Json doc);
 
 // The answer's <ActionResult> is filled by the operation; rds_api.cc sends it.
 using Operation = Task<Status> (*)(RdsCall&, service::QueryResponder&);

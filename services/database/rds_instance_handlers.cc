@@ -61,7 +61,7 @@ std::pair<std::string, std::string> DefaultWindows(const std::string& identifier
 }
 
 // Tags of a Tags parameter (Tags.Tag.N.Key / .Value).
-std::vector<TagInput> TagParams(const RdsCall& call) {
+std::vector<TagInput> TagParams(const RdsParams& call) {
   std::vector<TagInput> tags;
   for (auto& fields : service::QueryStructList(call.params, "Tags", "Tag")) {
     tags.push_back({fields["Key"], fields["Value"]});
@@ -77,7 +77,7 @@ Json TagList(const std::vector<TagInput>& tags) {
 
 // A port for a new instance: `requested` if free, else the first one past
 // kFirstPort that no instance holds and nothing listens on.
-Result<int> ChoosePort(RdsCall& call, std::optional<int64_t> requested) {
+Result<int> ChoosePort(const RdsParams& call, std::optional<int64_t> requested) {
   ANNEX_ASSIGN_OR_RETURN(auto all, call.rds.store->Scan(kInstance, ""));
   std::set<int64_t> taken;
   for (const auto& [key, doc] : all) {
@@ -99,7 +99,7 @@ Result<int> ChoosePort(RdsCall& call, std::optional<int64_t> requested) {
 // StorageQuotaExceeded when the instances' volumes, all full, would not fit
 // on the appliance's data partition (volumes are sparse, so it is a promise
 // the appliance must be able to keep).
-Status CheckStorageQuota(RdsCall& call, int64_t more_gib) {
+Status CheckStorageQuota(const RdsParams& call, int64_t more_gib) {
   struct statvfs st {};
   if (::statvfs(call.rds.instances_dir.c_str(), &st) != 0) return Status::OK();
   int64_t partition_gib = static_cast<int64_t>(static_cast<uint64_t>(st.f_blocks) * st.f_frsize >> 30);
@@ -114,8 +114,9 @@ Status CheckStorageQuota(RdsCall& call, int64_t more_gib) {
   return Status::OK();
 }
 
-// Reads the parameters of CreateDBInstance into a new instance document.
-Result<Json> NewInstance(RdsCall& call) {
+}  // namespace
+
+Result<Json> NewInstance(const RdsParams& call) {
   ANNEX_ASSIGN_OR_RETURN(std::string raw_id, call.Required("DBInstanceIdentifier"));
   ANNEX_RETURN_IF_ERROR(ValidateDBInstanceIdentifier(raw_id));
   std::string id = NormalizeIdentifier(raw_id);
@@ -221,6 +222,30 @@ Result<Json> NewInstance(RdsCall& call) {
   return doc;
 }
 
+Result<Json> StoreNewInstance(const RdsParams& call, Json doc) {
+  const std::string* password = call.Get("MasterUserPassword");
+  if (!password) return InvalidParameterValue("The parameter MasterUserPassword must be provided and must not be blank.");
+  std::lock_guard lock(call.rds.create_mu);
+  std::string key = InstanceKey(call.account, doc["DBInstanceIdentifier"]);
+  ANNEX_ASSIGN_OR_RETURN(auto existing, call.rds.store->Get(kInstance, key));
+  if (existing) return http::ApiStatus("DBInstanceAlreadyExists", "DB instance already exists");
+  ANNEX_RETURN_IF_ERROR(CheckStorageQuota(call, doc["AllocatedStorage"].get<int64_t>()));
+  std::optional<int64_t> requested;
+  if (doc[kPrivate]["requestedPort"].is_number_integer()) requested = doc[kPrivate]["requestedPort"].get<int64_t>();
+  doc[kPrivate].erase("requestedPort");
+  ANNEX_ASSIGN_OR_RETURN(int port, ChoosePort(call, requested));
+  doc["Endpoint"] = {{"Address", call.rds.endpoint_host}, {"Port", port}, {"HostedZoneId", "Z2R2ITUGPM61AM"}};
+  // The password waits in a file of the instance's (0600) for initdb, never in the store.
+  os::FileSystem& fs = os::PosixFileSystem();
+  ANNEX_RETURN_IF_ERROR(fs.CreateDirs(InstanceDir(call.rds, doc)));
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, PasswordFile(call.rds, doc, 0), *password, 0600));
+  ANNEX_RETURN_IF_ERROR(call.rds.store->Put(kInstance, key, doc));
+  if (call.rds.reconciler) call.rds.reconciler->Wake();
+  return doc;
+}
+
+namespace {
+
 // The state the instance is in as the caller sees it: what it has asked for
 // shows at once, before the reconciler's next pass acts on it.
 std::string ShownStatus(const Json& doc) {
@@ -292,7 +317,7 @@ Json Shown(const Json& doc) {
   return shown;
 }
 
-Result<std::string> RdsCall::Required(std::string_view name) const {
+Result<std::string> RdsParams::Required(std::string_view name) const {
   const std::string* v = params.Get(name);
   if (!v || v->empty()) {
     return http::ApiStatus("MissingParameter",
@@ -301,7 +326,7 @@ Result<std::string> RdsCall::Required(std::string_view name) const {
   return *v;
 }
 
-Result<std::optional<int64_t>> RdsCall::Int(std::string_view name) const {
+Result<std::optional<int64_t>> RdsParams::Int(std::string_view name) const {
   const std::string* v = params.Get(name);
   if (!v) return std::optional<int64_t>();
   int64_t n = 0;
@@ -310,7 +335,7 @@ Result<std::optional<int64_t>> RdsCall::Int(std::string_view name) const {
   return std::optional<int64_t>(n);
 }
 
-Result<std::optional<bool>> RdsCall::Bool(std::string_view name) const {
+Result<std::optional<bool>> RdsParams::Bool(std::string_view name) const {
   const std::string* v = params.Get(name);
   if (!v) return std::optional<bool>();
   if (*v == "true") return std::optional<bool>(true);
@@ -331,27 +356,8 @@ Task<Status> CreateDBInstance(RdsCall& call, service::QueryResponder& out) {
   if (!call.rds.reconciler) {
     co_return http::ApiStatus("InsufficientDBInstanceCapacity", call.rds.unavailable);
   }
-  const std::string password = *call.Get("MasterUserPassword");
-  auto created = co_await call.Blocking([&]() -> Result<Json> {
-    std::lock_guard lock(call.rds.create_mu);
-    std::string key = InstanceKey(call.account, doc["DBInstanceIdentifier"]);
-    ANNEX_ASSIGN_OR_RETURN(auto existing, call.rds.store->Get(kInstance, key));
-    if (existing) return http::ApiStatus("DBInstanceAlreadyExists", "DB instance already exists");
-    ANNEX_RETURN_IF_ERROR(CheckStorageQuota(call, doc["AllocatedStorage"].get<int64_t>()));
-    std::optional<int64_t> requested;
-    if (doc[kPrivate]["requestedPort"].is_number_integer()) requested = doc[kPrivate]["requestedPort"].get<int64_t>();
-    doc[kPrivate].erase("requestedPort");
-    ANNEX_ASSIGN_OR_RETURN(int port, ChoosePort(call, requested));
-    doc["Endpoint"] = {{"Address", call.rds.endpoint_host}, {"Port", port}, {"HostedZoneId", "Z2R2ITUGPM61AM"}};
-    // The password waits in a file of the instance's (0600) for initdb, never in the store.
-    os::FileSystem& fs = os::PosixFileSystem();
-    ANNEX_RETURN_IF_ERROR(fs.CreateDirs(InstanceDir(call.rds, doc)));
-    ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(fs, PasswordFile(call.rds, doc, 0), password, 0600));
-    ANNEX_RETURN_IF_ERROR(call.rds.store->Put(kInstance, key, doc));
-    return doc;
-  });
+  auto created = co_await call.Blocking([&] { return StoreNewInstance(call, std::move(doc)); });
   if (!created.ok()) co_return created.status();
-  call.rds.reconciler->Wake();
   AppendDBInstance(out.Result(), Shown(*created));
   co_return annex::Status::OK();
 }

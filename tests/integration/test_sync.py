@@ -54,7 +54,9 @@ class SyncTest(unittest.TestCase):
         token = cls.cp.create_site(SITE)
         cls.appliance = Daemon(extra_args=["--control-plane", f"127.0.0.1:{cls.cp.sync_port}", "--enrollment-token",
                                            token, "--sync-heartbeat-ms", "200",
-                                           "--sync-usage-interval-ms", str(USAGE_INTERVAL_MS)]).start()
+                                           "--sync-usage-interval-ms", str(USAGE_INTERVAL_MS)])
+        os.chmod(cls.appliance.workdir, 0o711)  # a DB instance's postgres reaches its data dir by path
+        cls.appliance.start()
         cls.s3 = cls.appliance.boto3_client()
 
     @classmethod
@@ -131,7 +133,7 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(status, 200, z)
         kinds = {(c["kind"], c["service"]) for c in z["capacity"]["commands"]}
         self.assertEqual(kinds, {("CreateBucket", "s3"), ("DeleteBucket", "s3"), ("ImportImage", "ecr"),
-                                 ("SetServiceDesiredCount", "ecs")})
+                                 ("SetServiceDesiredCount", "ecs"), ("CreateDBInstance", "rds")})
         status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
                                      body={"kind": "LaunchRocket", "args": {"bucket": "photos"}})
         self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
@@ -220,6 +222,49 @@ class SyncTest(unittest.TestCase):
         self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
         ecs.update_service(cluster="edge", service="web", desiredCount=0)
         ecs.delete_service(cluster="edge", service="web")
+
+    def run_command(self, kind, args):
+        """Posts a command and waits for it to finish; its final state."""
+        status, _, cmd = self.cp.api("POST", f"/v1/zones/{ZONE}/commands", {"kind": kind, "args": args})
+        self.assertEqual(status, 201, cmd)
+        cmd_id = cmd.get("id") or cmd.get("command", {}).get("id")
+
+        def state():
+            _, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/commands/{cmd_id}")
+            return body.get("state") or body.get("command", {}).get("state")
+        wait_for(f"the {kind} command done", lambda: state() in ("succeeded", "failed"), 60)
+        return state()
+
+    @unittest.skipUnless(os.geteuid() == 0 and os.path.isdir("/usr/lib/postgresql/15/bin"),
+                         "DB instances need root and PostgreSQL 15")
+    def test_3e_control_plane_creates_a_db_instance(self):
+        import boto3
+        rds = boto3.session.Session().client(
+            "rds", endpoint_url=self.appliance.endpoint, region_name=REGION,
+            aws_access_key_id=self.appliance.access_key, aws_secret_access_key=self.appliance.secret_key)
+        args = {"identifier": "edge-db", "instanceClass": "db.t3.micro", "allocatedStorage": "20",
+                "masterUsername": "edge", "masterUserPassword": "edge-Secret-1"}
+        try:
+            self.assertEqual(self.run_command("CreateDBInstance", args), "succeeded")
+
+            def reported():
+                _, _, body = self.cp.api("GET", f"/v1/zones/{ZONE}/resources")
+                for r in body["resources"]:
+                    if r["type"] == "db-instance" and r["id"].endswith("/edge-db"):
+                        return r
+                return None
+            wait_for("the instance reported available",
+                     lambda: json.dumps(reported() or {}).count('"available"'), 60)
+            db = rds.describe_db_instances(DBInstanceIdentifier="edge-db")["DBInstances"][0]
+            self.assertEqual((db["DBInstanceStatus"], db["MasterUsername"]), ("available", "edge"))
+            # Again: nothing left to do, still a success. A password the pattern refuses never reaches it.
+            self.assertEqual(self.run_command("CreateDBInstance", args), "succeeded")
+            status, _, err = self.cp.api("POST", f"/v1/zones/{ZONE}/commands",
+                                         {"kind": "CreateDBInstance", "args": {**args, "masterUserPassword": "a b"}})
+            self.assertEqual((status, err["__type"]), (400, "ValidationError"), err)
+        finally:
+            rds.delete_db_instance(DBInstanceIdentifier="edge-db", SkipFinalSnapshot=True)
+            wait_for("the instance deleted", lambda: not rds.describe_db_instances()["DBInstances"], 60)
 
     def test_4_offline_changes_arrive_once_after_the_control_plane_returns(self):
         self.cp.proc.send_signal(signal.SIGKILL)  # the control plane dies mid-session
