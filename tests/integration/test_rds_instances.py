@@ -294,6 +294,31 @@ class RdsInstancesTest(AnnexTestCase):
         self.assertEqual(self.postmaster_pid(), pid, "re-adopted, not restarted")
         psql(endpoint, "INSERT INTO orders VALUES (3, 'plum')")
 
+    def test_6b_simulated_reboot_brings_the_instance_back(self):
+        """A reboot, as far as one machine can show it: annexd and postgres killed, the volume unmounted and its loop
+        device gone; annexd started again brings the instance back to available with its data."""
+        db = self.describe()
+        self.daemon.kill()
+        tag = hashlib.sha256(os.path.realpath(self.daemon.data_dir).encode()).hexdigest()[:12]
+        for procs in Path("/sys/fs/cgroup").glob(f"*/annex-workloads-{tag}/*/cgroup.procs"):
+            for pid in procs.read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+        volume = Path(self.daemon.data_dir) / "database" / "instances" / db["DbiResourceId"] / "volume"
+        wait_for("postgres gone", lambda: subprocess.run(["umount", str(volume)], capture_output=True).returncode == 0,
+                 10)
+        image = volume.parent / "volume.img"
+        for dev in subprocess.run(["losetup", "-j", str(image), "-O", "NAME", "-n"], capture_output=True,
+                                  text=True).stdout.split():
+            subprocess.run(["losetup", "-d", dev], check=True)
+        self.assertFalse(os.path.ismount(volume))
+        self.daemon.start()
+        self.wait_status("available")
+        self.assertTrue(os.path.ismount(volume))
+        self.assertEqual(psql(db["Endpoint"], "SELECT count(*) FROM orders"), "3")
+
     def test_7_other_account_and_unprivileged_user(self):
         other = self.daemon.create_account(f"other-{os.urandom(3).hex()}")
         theirs = self.rds(other["AccessKeyId"], other["SecretAccessKey"])
