@@ -45,6 +45,8 @@ namespace annex::service {
 class Authorizer;
 class ImageStore;
 class RoleCredentialSource;
+class ServiceUsers;
+struct ApplianceEndpoints;
 
 struct Environment {
   std::string data_dir;  // the service's own directory, <data>/<service>; it may not exist yet
@@ -92,6 +94,12 @@ struct Environment {
   // The host ports the appliance itself listens on (API, TLS, SSH): never
   // published to a workload.
   std::vector<uint16_t> appliance_ports;
+  // annexd's own listeners as this machine reaches them (a loopback TLS
+  // listener always among them), filled in once they are up
+  // (appliance_endpoints.h); and IAM users a service may own in the root
+  // account for helpers of its own (service_users.h).
+  const ApplianceEndpoints* endpoints = nullptr;
+  ServiceUsers* service_users = nullptr;
   // Runnable root filesystems of the registry's images (image_store.h), for
   // services built after the registry; null before it or without one.
   ImageStore* images = nullptr;
