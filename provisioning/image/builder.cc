@@ -48,6 +48,41 @@ const std::vector<std::string> kSbinTools = {"mke2fs", "e2fsck", "resize2fs", "d
 // iproute2's ip and nft for the task network. busybox's own ip is /sbin/ip.
 const std::vector<std::pair<std::string, std::string>> kContainerTools = {
     {"crun", "/usr/bin/crun"}, {"runc", "/usr/sbin/runc"}, {"ip", "/usr/sbin/ip"}, {"nft", "/usr/sbin/nft"}};
+// RDS instances (services/database): Debian's PostgreSQL 15 where
+// FindPostgres looks, its share files where its programs find them (relative
+// to their own directory, as Debian built them), pgBackRest for the backups,
+// and the util-linux tools an instance's volume and user need, at the paths
+// annexd runs them by (busybox has only weaker losetup and mount applets;
+// its test and truncate, at /usr/bin, do what annexd asks of them).
+// Everything is copied from the build machine, installed by
+// scripts/install-deps.sh (postgresql-15, postgresql-client-15, pgbackrest).
+constexpr const char* kPostgresDir = "/usr/lib/postgresql/15";
+constexpr const char* kPostgresShare = "/usr/share/postgresql/15";
+// What annexd runs (initdb, postgres, psql, pg_isready), pg_ctl, and the
+// tools an operator needs to inspect, repair or dump a cluster.
+const std::vector<std::string> kPostgresPrograms = {
+    "postgres", "initdb", "psql", "pg_isready", "pg_ctl", "pg_dump", "pg_dumpall", "pg_restore",
+    "pg_controldata", "pg_resetwal", "pg_checksums"};
+// Left out of the server's lib directory: the LLVM JIT (llvmjit.so pulls in
+// libLLVM-14 and libz3, about 130 MB, more than the root slot has free, and
+// its bitcode); without it PostgreSQL plans and runs every query unjitted.
+const std::set<std::string> kPostgresLibSkipped = {"llvmjit.so", "llvmjit_types.bc", "bitcode"};
+// setpriv runs initdb and psql as the instances' user; losetup, mount and
+// umount attach and mount each instance's volume; initdb asks `locale -a`
+// for the collations it imports.
+const std::vector<std::pair<std::string, std::string>> kDatabaseTools = {
+    {"setpriv", "/usr/bin/setpriv"}, {"losetup", "/usr/sbin/losetup"},     {"mount", "/usr/bin/mount"},
+    {"umount", "/usr/bin/umount"},   {"pgbackrest", "/usr/bin/pgbackrest"}, {"locale", "/usr/bin/locale"}};
+// An instance's volume is an ext4 file system in a file, attached to a loop
+// device. ext4 itself is loaded before the root (an ext4 file system) is
+// mounted: the initramfs's storage modules carry it.
+const std::vector<std::string> kDatabaseModules = {"loop"};
+// The instances' system user. Its ids are on the data partition (every
+// instance's files are owned by them), so they never change between
+// releases. 70 (Alpine's postgres) is in Debian's static range and no
+// package's there.
+constexpr const char* kPostgresUser = "postgres:x:70:70:PostgreSQL:/var/lib/postgresql:/bin/false\n";
+constexpr const char* kPostgresGroup = "postgres:x:70:\n";
 
 Status Err(const std::error_code& ec, const std::string& what) {
   return ec ? Status::IOError(what + ": " + ec.message()) : Status::OK();
@@ -90,6 +125,36 @@ Status InstallBinary(const std::string& from, const std::string& to) {
     return Status::OK();
   }
   return CopyFile(from, to, 0755);
+}
+
+// Copies the tree `from` to `to`, leaving out the entries `skip` names
+// (paths relative to `from`). Files are 0755 when executable, else 0644;
+// relative symbolic links stay links (zoneinfo's aliases).
+Status CopyTree(const std::string& from, const std::string& to, const std::set<std::string>& skip) {
+  std::error_code ec;
+  if (!fs::is_directory(from, ec)) return Status::NotFound(from + " is not a directory");
+  ANNEX_RETURN_IF_ERROR(MakeDirs(to));
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::string rel = it->path().lexically_relative(from).string();
+    std::string dst = to + "/" + rel;
+    if (skip.count(rel)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink()) {
+      fs::path target = fs::read_symlink(it->path(), ec);
+      if (ec) return Err(ec, "readlink " + it->path().string());
+      if (target.is_absolute()) return Status::InvalidArgument(it->path().string() + " links outside its tree");
+      ANNEX_RETURN_IF_ERROR(Symlink(target.string(), dst));
+    } else if (it->is_directory()) {
+      ANNEX_RETURN_IF_ERROR(MakeDirs(dst));
+    } else if (it->is_regular_file()) {
+      bool exec = (it->status().permissions() & fs::perms::owner_exec) != fs::perms::none;
+      ANNEX_RETURN_IF_ERROR(CopyFile(it->path().string(), dst, exec ? 0755 : 0644));
+    }
+  }
+  return Err(ec, "list " + from);
 }
 
 // Copies the shared libraries `binaries` load (as ldd resolves them on this
@@ -191,6 +256,48 @@ std::string FrozenTime(int64_t epoch) {
   return buf;
 }
 
+// PostgreSQL, pgBackRest and the tools of the database service (see
+// kPostgresDir); the ELF files it installs are added to `elf` for the
+// library pass.
+Status StageDatabase(const std::string& root, std::vector<std::string>& elf) {
+  const std::string bin = std::string(kPostgresDir) + "/bin", lib = std::string(kPostgresDir) + "/lib";
+  for (const auto& program : kPostgresPrograms) {
+    std::string path = bin + "/" + program;
+    if (!fs::exists(path)) {
+      return Status::NotFound(path + " is missing: PostgreSQL 15 is not installed (postgresql-15 and "
+                                     "postgresql-client-15; scripts/install-deps.sh installs them)");
+    }
+    ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + path));
+    elf.push_back(path);
+  }
+  // Server modules (PL/pgSQL, snowball dictionaries, encoding conversions,
+  // contrib extensions), which postgres loads from $libdir as needed.
+  ANNEX_RETURN_IF_ERROR(CopyTree(lib, root + lib, kPostgresLibSkipped));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(lib, ec)) {
+    if (e.path().extension() == ".so" && !kPostgresLibSkipped.count(e.path().filename().string())) {
+      elf.push_back(e.path().string());
+    }
+  }
+  if (ec) return Err(ec, "list " + lib);
+  // initdb's catalog (postgres.bki), samples and SQL, extension scripts, tsearch data.
+  ANNEX_RETURN_IF_ERROR(CopyTree(kPostgresShare, root + kPostgresShare, {"man"}));
+  // Debian builds with --with-system-tzdata: time zones come from tzdata
+  // (without the leap-second "right" zones and the "posix" alias tree).
+  ANNEX_RETURN_IF_ERROR(
+      CopyTree("/usr/share/zoneinfo", root + "/usr/share/zoneinfo", {"right", "posix", "localtime"}));
+  // Clusters are made with --locale=C.UTF-8: glibc's own locale, compiled.
+  ANNEX_RETURN_IF_ERROR(CopyTree("/usr/lib/locale/C.utf8", root + "/usr/lib/locale/C.utf8", {}));
+  for (const auto& [tool, to] : kDatabaseTools) {
+    std::string path = FindTool(tool);
+    if (path.empty()) return Status::NotFound(tool + " is not installed (scripts/install-deps.sh installs it)");
+    ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + to));
+    elf.push_back(path);
+  }
+  // mkfs.ext4 makes each instance's volume: mke2fs (kSbinTools) by that name.
+  return Symlink("mke2fs", root + "/usr/sbin/mkfs.ext4");
+}
+
 struct Inputs {
   std::string kernel_root, kernel_version, busybox, systemd_boot;
 };
@@ -244,6 +351,7 @@ Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& roo
     ANNEX_RETURN_IF_ERROR(InstallBinary(path, root + to));
     elf.push_back(path);
   }
+  ANNEX_RETURN_IF_ERROR(StageDatabase(root, elf));
   ANNEX_RETURN_IF_ERROR(InstallLibraries(elf, root));
   // mtools converts FAT names through iconv's code page 850 module.
   const std::string gconv = "/usr/lib/x86_64-linux-gnu/gconv";
@@ -252,6 +360,7 @@ Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& roo
   }
   std::vector<std::string> modules = kNetworkModules;
   modules.insert(modules.end(), kContainerModules.begin(), kContainerModules.end());
+  modules.insert(modules.end(), kDatabaseModules.begin(), kDatabaseModules.end());
   ANNEX_RETURN_IF_ERROR(InstallModules(in.kernel_root, in.kernel_version, modules, root, "modules"));
 
   ANNEX_RETURN_IF_ERROR(CopyFile(o.share_dir + "/rootfs/init", root + "/sbin/annex-init", 0755));
@@ -260,9 +369,15 @@ Status StageRoot(const BuildOptions& o, const Inputs& in, const std::string& roo
   ANNEX_RETURN_IF_ERROR(
       WriteWholeFile(root + "/etc/annex/version",
                      "version=" + o.version + "\nmin_installed_version=" + o.min_installed_version + "\n"));
-  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"));
-  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/group", "root:x:0:\n"));
+  ANNEX_RETURN_IF_ERROR(
+      WriteWholeFile(root + "/etc/passwd", std::string("root:x:0:0:root:/root:/bin/sh\n") + kPostgresUser));
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/group", std::string("root:x:0:\n") + kPostgresGroup));
   ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n"));
+  // The hosts file first: pgBackRest reaches annexd's S3 as "localhost" (a
+  // name its certificate carries), which glibc's default order (DNS first,
+  // without nsswitch.conf) would ask the site's DNS server about.
+  ANNEX_RETURN_IF_ERROR(WriteWholeFile(root + "/etc/nsswitch.conf",
+                                       "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"));
   // The root is read-only; DHCP writes the resolver config under /run.
   ANNEX_RETURN_IF_ERROR(Symlink("/run/resolv.conf", root + "/etc/resolv.conf"));
   std::vector<std::string> trusted = {signing_pub};
@@ -410,7 +525,8 @@ Result<BuildResult> BuildImage(const BuildOptions& o, Progress& progress) {
     }
   } cleanup{work};
 
-  progress.Step("root filesystem: annexd, annex-shim, annexctl, annex-image, busybox, crun, runc, ip, nft, kernel " +
+  progress.Step("root filesystem: annexd, annex-shim, annexctl, annex-image, busybox, crun, runc, ip, nft, "
+                "PostgreSQL 15, pgBackRest, kernel " +
                 in.kernel_version + " modules");
   ANNEX_RETURN_IF_ERROR(StageRoot(o, in, work + "/root", public_pem));
   ANNEX_RETURN_IF_ERROR(

@@ -121,14 +121,18 @@ class Qemu:
     """One virtual machine; the serial console goes to a log file. Guest
     reboots restart the machine in place (as a server's watchdog would)."""
 
-    def __init__(self, disk, log_path, uefi=False, kernel=None, initrd=None, cmdline="", extra_disk=None):
+    def __init__(self, disk, log_path, uefi=False, kernel=None, initrd=None, cmdline="", extra_disk=None,
+                 forward=()):
         self.port = free_port()
         self.tls_port = free_port()  # the guest's HTTPS port 443
+        # Further guest ports reachable from the host: guest port -> host port.
+        self.forwarded = {guest: free_port() for guest in forward}
         self.log_path = Path(log_path)
+        hostfwd = "".join(f",hostfwd=tcp:127.0.0.1:{host}-:{guest}" for guest, host in self.forwarded.items())
         args = [QEMU, "-machine", f"q35,accel={ACCEL}", "-cpu", "max", "-m", "1024", "-smp", "2", "-nographic",
                 "-drive", f"file={disk},format=raw,if=virtio",
                 "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:4566,"
-                f"hostfwd=tcp:127.0.0.1:{self.tls_port}-:443",
+                f"hostfwd=tcp:127.0.0.1:{self.tls_port}-:443{hostfwd}",
                 "-device", "virtio-net-pci,netdev=n0"]
         if extra_disk:
             args += ["-drive", f"file={extra_disk},format=raw,if=virtio,readonly=on"]

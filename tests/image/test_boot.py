@@ -10,6 +10,10 @@ DirectKernelBootTest  boots the kernel and initramfs straight from qemu (the
                       workload notes, and from the maintenance console
                       crun, runc, ip and nft run, a network namespace is
                       made and removed, and crun runs a container.
+                      The RDS database service can run instances: a
+                      db.t3.micro made with the RDS API gets to available,
+                      pg_isready reaches it through a forwarded port, and
+                      psql in the guest logs in and writes.
 UefiUpdateTest        boots through OVMF and systemd-boot (the real firmware
                       path with boot counting): A runs 1.0.0; the running
                       system installs 1.1.0 (a second disk) into B from its
@@ -29,6 +33,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 import stat
+import subprocess
 import sys
 import time
 import unittest
@@ -64,6 +69,28 @@ mkdir -p /tmp/ct/rootfs/bin && cp /bin/busybox /tmp/ct/rootfs/bin/
 echo "NFT-$((6 * 7)) $(/usr/sbin/nft list tables 2>&1 | tr '\n' ' ')"
 echo "LOG-$((6 * 7)) $(grep -c 'tasks unavailable' /data/annex/log/annexd.log) $(grep -o 'OCI runtime.*' /data/annex/log/annexd.log | head -1)"
 echo "CONTAINERS-CHECKED-$((6 * 7))"
+"""
+
+
+# The RDS instance the direct boot makes: on PostgreSQL's own port, which
+# qemu forwards, so the host reaches it as a client on the network would.
+DB_PORT = 5432
+DB_PASSWORD = "boot-Secret_42"
+
+# Typed into the maintenance shell once the instance is available: psql logs
+# in over TCP with the master password and writes; the volume is an ext4 on
+# a loop device; postgres runs as its own user; the server's time zone and
+# collation come from the image's tzdata and glibc's C.UTF-8.
+GUEST_DATABASE_CHECK = r"""P=/usr/lib/postgresql/15/bin
+export PGPASSWORD='""" + DB_PASSWORD + r"""' PGCONNECT_TIMEOUT=10
+echo "PSQL-$((6 * 7)) $($P/psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p """ + str(DB_PORT) + r""" -U master -d app \
+  -c "CREATE TABLE boot (n int)" -c "INSERT INTO boot VALUES (40), (2)" \
+  -c "SELECT current_user, current_database(), sum(n), current_setting('server_version'), datcollate,
+             (now() AT TIME ZONE 'Europe/Berlin') IS NOT NULL FROM boot, pg_database WHERE datname = 'app' GROUP BY datcollate" 2>&1 | tr '\n' ' ')"
+pgdata=$(ls -d /data/annex/database/instances/*/volume/pgdata)
+echo "VOLUME-$((6 * 7)) $(awk -v d="${pgdata%/pgdata}" '$2 == d { print $1, $3 }' /proc/mounts)"
+echo "OWNER-$((6 * 7)) $(stat -c %U "/proc/$(head -1 "$pgdata/postmaster.pid")")"
+echo "DATABASE-CHECKED-$((6 * 7))"
 """
 
 
@@ -112,15 +139,18 @@ class DirectKernelBootTest(BootTestCase):
     def test_boots_grows_data_and_serves_s3(self):
         image = self.ws.build("direct.img", "1.0.0", config=self.config)
         disk = self.ws.copy_image(image, "direct-disk.img")
-        # A server's disk is bigger than the image: first boot grows annex-data.
-        os.truncate(disk, 1536 << 20)
+        # A server's disk is bigger than the image: first boot grows annex-data,
+        # to more than the 20 GiB an RDS instance promises (sparse: the host
+        # stores only what the guest writes).
+        os.truncate(disk, 24 << 30)
         boot = self.ws.extract_boot_files(image)
         started = time.time()
         # Kernel parameters override the first-boot file: a static address
         # (the one qemu forwards to) instead of DHCP, and another site name.
         cmdline = ("annex.slot=a annex.network=static annex.address=10.0.2.15/24 annex.gateway=10.0.2.2 "
                    "annex.site=lab-2")
-        vm = self.boot(disk, "direct", kernel=boot["vmlinuz"], initrd=boot["initrd.img"], cmdline=cmdline)
+        vm = self.boot(disk, "direct", kernel=boot["vmlinuz"], initrd=boot["initrd.img"], cmdline=cmdline,
+                       forward=(DB_PORT,))
         ready = wait_ready(vm, 240)
         print(f"direct kernel boot to ready: {ready - started:.1f} s", file=sys.stderr)
         vm.wait_for(r"annex-init: data partition: grown to (\d+) MiB", 30)
@@ -151,6 +181,7 @@ class DirectKernelBootTest(BootTestCase):
         size = int(vm.wait_for(r"grown to (\d+) MiB", 1).group(1))
         self.assertGreater(size, 1000)
         self.check_containers(vm, health)
+        self.check_database(vm, health)
 
     def check_containers(self, vm, health):
         """ECS tasks can run here: the workload supervisor and network came
@@ -184,6 +215,63 @@ class DirectKernelBootTest(BootTestCase):
         # annexd picked crun and never said tasks were unavailable.
         self.assertRegex(out, r"LOG-42 0 .*runtime=/usr/bin/crun")
 
+    def check_database(self, vm, health):
+        """RDS instances can run here: annexd found PostgreSQL 15, its user
+        and setpriv (health says nothing of instances being unavailable); a
+        db.t3.micro made with the RDS API gets to `available` (its 20 GiB
+        volume made and loop-mounted, initdb, postgres supervised under its
+        own user); pg_isready on the host reaches it through the forwarded
+        port, and in the guest psql logs in with the master password and
+        writes (the instance's pg_hba.conf, initdb's, admits TCP logins from
+        the loopback only: the host, 10.0.2.2 to the guest, is refused)."""
+        self.assertRegex(health, r"(?m)^rds ready$", health)
+        self.assertNotIn("cannot run DB instances", health)
+        rds = boto3.client("rds", endpoint_url=vm.endpoint, aws_access_key_id=ROOT_KEY,
+                           aws_secret_access_key=ROOT_SECRET, region_name="us-east-1",
+                           config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=60))
+        started = time.time()
+        created = rds.create_db_instance(DBInstanceIdentifier="boot-db", DBInstanceClass="db.t3.micro",
+                                         Engine="postgres", MasterUsername="master", MasterUserPassword=DB_PASSWORD,
+                                         AllocatedStorage=20, DBName="app", Port=DB_PORT)["DBInstance"]
+        self.assertEqual(created["DBInstanceStatus"], "creating")
+        seen, deadline = [], time.time() + 150
+        while True:
+            db = rds.describe_db_instances(DBInstanceIdentifier="boot-db")["DBInstances"][0]
+            if not seen or seen[-1] != db["DBInstanceStatus"]:
+                seen.append(db["DBInstanceStatus"])
+            if db["DBInstanceStatus"] == "available":
+                break
+            if db["DBInstanceStatus"] == "failed" or time.time() > deadline:
+                mark = len(vm.console())
+                vm.type("\ngrep -i 'database\\|postgres' /data/annex/log/annexd.log | tail -15\n")
+                time.sleep(3)
+                self.fail(f"instance {db['DBInstanceStatus']} after {time.time() - started:.0f} s (statuses {seen});"
+                          f" annexd's log:\n{vm.console()[mark:]}")
+            time.sleep(1)
+        available = time.time() - started
+        self.assertEqual(seen, ["creating", "available"])
+        self.assertEqual(db["Engine"], "postgres")
+        self.assertRegex(db["EngineVersion"], r"^15\.\d+$")
+        self.assertEqual(db["Endpoint"]["Port"], DB_PORT)
+        self.assertEqual(db["AllocatedStorage"], 20)
+        # From the host, through qemu's forward, as a client on the network.
+        pg_isready = "/usr/lib/postgresql/15/bin/pg_isready"
+        if os.path.exists(pg_isready):
+            p = subprocess.run([pg_isready, "-h", "127.0.0.1", "-p", str(vm.forwarded[DB_PORT]), "-t", "20"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn("accepting connections", p.stdout)
+        vm.type("\ncat > /tmp/database-check.sh <<'ANNEX_EOF'\n" + GUEST_DATABASE_CHECK + "ANNEX_EOF\n")
+        vm.type("sh /tmp/database-check.sh\n")
+        done = vm.wait_for(r"DATABASE-CHECKED-42", 60)
+        console = vm.console()[:done.start()]
+        out = console[console.rfind("sh /tmp/database-check.sh"):]
+        print(f"RDS db.t3.micro created to available in {available:.1f} s, checked in {time.time() - started:.1f} s:"
+              f" {re.search(r'PSQL-42 (.*)', out).group(1).strip()}", file=sys.stderr)
+        # master in app, what was written, PostgreSQL 15, clusters in C.UTF-8, time zones known.
+        self.assertRegex(out, r"PSQL-42 master\|app\|42\|15\.\d+ \(Debian [^)]*\)\|C\.UTF-8\|t\s", out)
+        self.assertRegex(out, r"VOLUME-42 /dev/loop\d+ ext4", out)
+        self.assertRegex(out, r"OWNER-42 postgres\s", out)
 
     def check_https(self, vm, body):
         """The CA, fetched over plain HTTP, is trusted only because its
