@@ -30,9 +30,11 @@
 #include "appliance/iam/role_sessions.h"
 #include "appliance/iam/sts_service.h"
 #include "appliance/iam/root_credentials.h"
+#include "appliance/iam/root_service_users.h"
 #include "appliance/logs/log_store.h"
 #include "appliance/os/server_process.h"
 #include "appliance/schedule/scheduler.h"
+#include "appliance/service/appliance_endpoints.h"
 #include "appliance/service/environment.h"
 #include "appliance/supervisor/cgroup_layout.h"
 #include "appliance/supervisor/output_forwarder.h"
@@ -103,9 +105,17 @@ void RunGuarded(boost::asio::io_context& io) {
   }
 }
 
-// The TLS identity under <data>/tls for the configured names; hands the CA
-// certificate to the edge and logs its fingerprint, which clients check.
-Result<std::unique_ptr<boost::asio::ssl::context>> SetUpTls(const Config& config, Edge& edge) {
+// The appliance's TLS identity: what its HTTPS listeners serve, and the CA
+// that clients (the edge's /_annex/ca.pem, the services' own helpers) trust.
+struct TlsIdentity {
+  std::unique_ptr<boost::asio::ssl::context> context;
+  std::string ca_file;
+  std::string ca_pem;
+};
+
+// The TLS identity under <data>/tls for the configured names (keys are made
+// on the first start only); logs the CA's fingerprint, which clients check.
+Result<TlsIdentity> SetUpTls(const Config& config) {
   TlsServerNames names = ServerCertificateNames(config);
   ANNEX_ASSIGN_OR_RETURN(auto files, http::EnsureTlsFiles(os::JoinPath(config.data_dir, "tls"), names.dns_names,
                                                           names.ip_addresses));
@@ -121,8 +131,14 @@ Result<std::unique_ptr<boost::asio::ssl::context>> SetUpTls(const Config& config
               {{"names", all_names}});
   }
   log::Info("tls", {{"ca", files.ca_cert}, {"ca_sha256", fingerprint}});
-  edge.SetCaCertificate(std::move(ca_pem));
-  return http::MakeServerTlsContext(files);
+  ANNEX_ASSIGN_OR_RETURN(auto context, http::MakeServerTlsContext(files));
+  return TlsIdentity{std::move(context), files.ca_cert, std::move(ca_pem)};
+}
+
+// Whether a listener bound to `listen` takes connections to 127.0.0.1.
+bool TakesLoopback(const std::string& listen) {
+  auto hp = http::ParseHostPort(listen);
+  return hp.ok() && (hp->first == "127.0.0.1" || hp->first == "0.0.0.0" || hp->first == "::");
 }
 
 // The edge's server options with the configured limits. Without a
@@ -242,6 +258,12 @@ Status RunDaemon(const Config& config) {
                                                                      supervisor::OutputForwarder::Options{&clock});
   }
   std::string public_host = PublicHost(config.listen);
+  // Always, whatever --tls-listen says: the services' own helpers reach the
+  // appliance over TLS on the loopback address (appliance_endpoints.h).
+  ANNEX_ASSIGN_OR_RETURN(TlsIdentity tls, SetUpTls(config));
+  service::ApplianceEndpoints endpoints;
+  endpoints.ca_file = tls.ca_file;
+  iam::RootServiceUsers service_users(*identities, *policies, root.account_id);
   Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
   std::vector<service::Module> modules;
   // Each service gets an environment of its own: its directory under the data dir.
@@ -266,6 +288,8 @@ Status RunDaemon(const Config& config) {
     env.network = net.network.get();
     env.workload_api_port = net.api_port;
     env.appliance_ports = net.appliance_ports;
+    env.endpoints = &endpoints;
+    env.service_users = &service_users;
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }
@@ -294,6 +318,8 @@ Status RunDaemon(const Config& config) {
   std::string spool_dir = os::JoinPath(config.data_dir, "spool");  // unnamed files only: nothing to clean up
   ANNEX_RETURN_IF_ERROR(fs.CreateDirs(spool_dir));
   Edge edge(EdgeOptions{config.region, &clock, &blocking, &verifier, &v2_verifier, &metrics, spool_dir});
+  // Before any listener: /_annex/ca.pem is served from the first request on.
+  edge.SetCaCertificate(tls.ca_pem);
   // Workloads are limited through cgroups; say which hierarchy this machine offers.
   edge.AddHealthNote("cgroups " + cgroup_note + (workloads_note.empty() ? "" : "; " + workloads_note));
   for (auto& m : modules) edge.AddService(m.service.get());
@@ -317,18 +343,25 @@ Status RunDaemon(const Config& config) {
   http::ServerOptions server_options = ServerOptionsFor(config);
   http::HttpServer plain(contexts, edge, server_options);
   http::HttpServer secure(contexts, edge, server_options);
-  std::vector<http::HttpServer*> servers{&plain};
-  std::unique_ptr<boost::asio::ssl::context> tls;
-  if (!config.tls_listen.empty()) {
-    // Before any listener: /_annex/ca.pem is served from the first request on.
-    ANNEX_ASSIGN_OR_RETURN(tls, SetUpTls(config, edge));
-  }
+  std::vector<http::HttpServer*> servers{&plain, &secure};
   ANNEX_ASSIGN_OR_RETURN(uint16_t port, plain.Listen(config.listen, nullptr));
   for (const auto& address : config.tls_listen) {
-    ANNEX_ASSIGN_OR_RETURN(uint16_t tls_port, secure.Listen(address, tls.get()));
+    ANNEX_ASSIGN_OR_RETURN(uint16_t tls_port, secure.Listen(address, tls.context.get()));
     log::Info("https listening", {{"address", address}, {"port", std::to_string(tls_port)}});
   }
-  if (!config.tls_listen.empty()) servers.push_back(&secure);
+  // The appliance's own clients: TLS on an ephemeral loopback port, and
+  // plain HTTP on loopback too when the API listener does not take it.
+  ANNEX_ASSIGN_OR_RETURN(uint16_t own_tls_port, secure.Listen("127.0.0.1:0", tls.context.get()));
+  log::Info("https for the appliance's own clients",
+            {{"address", "127.0.0.1"}, {"port", std::to_string(own_tls_port)}});
+  uint16_t own_http_port = port;
+  if (!TakesLoopback(config.listen)) {
+    ANNEX_ASSIGN_OR_RETURN(own_http_port, plain.Listen("127.0.0.1:0", nullptr));
+    log::Info("http for the appliance's own clients",
+              {{"address", "127.0.0.1"}, {"port", std::to_string(own_http_port)}});
+  }
+  endpoints.http_port = own_http_port;
+  endpoints.tls_port = own_tls_port;
 
   size_t abandoned = 0;  // requests cut off by shutdown
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -2,7 +2,9 @@
 """annexd's TLS identity and log as an operator sees them: several HTTPS
 listeners, certificate names from --tls-name (a new certificate from the same
 CA when they change), the CA at /_annex/ca.pem, `annexctl status` showing its
-fingerprint as openssl does, and the rotated log read by `annexctl logs`."""
+fingerprint as openssl does, and the rotated log read by `annexctl logs`.
+Without --tls-listen too, annexd has its TLS identity and an HTTPS listener
+on the loopback address for its own clients (appliance_endpoints.h)."""
 
 import os
 import re
@@ -25,6 +27,24 @@ def peer_names(port, cafile, server_hostname):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         with ctx.wrap_socket(sock, server_hostname=server_hostname) as tls:
             return tls.getpeercert()["subjectAltName"]
+
+
+def own_tls_port(d):
+    """The port of the loopback HTTPS listener the last start of `d` logged, or None."""
+    found = re.findall(r'"https for the appliance\'s own clients" address=127\.0\.0\.1 port=(\d+)',
+                       d.log_path.read_text(errors="replace"))
+    return int(found[-1]) if found else None
+
+
+def own_address():
+    """An IPv4 address of this machine other than loopback (the one a default route leaves by), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # UDP: nothing is sent
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
 
 
 class TlsIdentityAndLogsTest(unittest.TestCase):
@@ -101,6 +121,37 @@ class TlsIdentityAndLogsTest(unittest.TestCase):
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("no log at", missing.stderr)
         d.stop()
+
+    def test_own_clients_listener_without_tls_listen(self):
+        d = Daemon(tls=False)
+        self.addCleanup(d.cleanup)
+        d.start()
+        ca = d.data_dir / "tls" / "ca.pem"
+        self.assertTrue(ca.exists(), "the TLS identity is made without --tls-listen too")
+        status, _, body = harness.http_request("GET", d.endpoint + "/_annex/ca.pem")
+        self.assertEqual((status, body), (200, ca.read_bytes()))
+        port = own_tls_port(d)
+        self.assertTrue(port, d.log_tail())
+        self.assertNotEqual(port, d.port)
+        # Over https://localhost:PORT, the certificate checked against the appliance CA by name.
+        status, _, body = harness.http_request("GET", f"https://localhost:{port}/_annex/health",
+                                               context=harness.tls_context(ca))
+        self.assertEqual(status, 200, body)
+        self.assertIn(("DNS", "localhost"), peer_names(port, ca, "localhost"))
+        # Only on the loopback address.
+        if own_address():
+            with self.assertRaises(OSError):
+                with socket.create_connection((own_address(), port), timeout=2):
+                    pass
+        # Each start picks its port anew; the CA stays.
+        ca_pem = ca.read_bytes()
+        d.restart()
+        self.assertEqual(ca.read_bytes(), ca_pem)
+        port = own_tls_port(d)
+        status, _, _ = harness.http_request("GET", f"https://localhost:{port}/_annex/health",
+                                            context=harness.tls_context(ca))
+        self.assertEqual(status, 200)
+        d.stop()  # the drain covers that listener too: a clean exit
 
 
 if __name__ == "__main__":
