@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "appliance/core/log.h"
+#include "appliance/core/strings.h"
+#include "appliance/os/random.h"
 #include "appliance/os/file_system.h"
 #include "appliance/os/host_command_runner.h"
 #include "appliance/service/authorizer.h"
@@ -25,6 +27,17 @@ Status CheckReachable(os::CommandRunner& runner, const PostgresBinaries& pg, con
   if (out.ok()) return Status::OK();
   return Status::FailedPrecondition("user " + pg.user + " cannot reach " + dir +
                                     ": a directory above it is not searchable (chmod o+x it)");
+}
+
+// The bucket backups go to: a name of the appliance's own, chosen once
+// (<data>/database/backup-bucket), that no account can guess to take first.
+Result<std::string> BackupBucket(const service::Environment& env) {
+  std::string path = os::JoinPath(env.data_dir, "backup-bucket");
+  Result<std::string> existing = os::ReadFileToString(*env.fs, path);
+  if (existing.ok() && !existing->empty()) return std::string(TrimWhitespace(*existing));
+  std::string name = "annex-rds-backups-" + os::RandomHex(8);
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(*env.fs, path, name));
+  return name;
 }
 
 // The instance runtime, when this appliance can run instances; otherwise
@@ -47,6 +60,14 @@ std::unique_ptr<InstanceReconciler> NewReconciler(const service::Environment& en
   options.supervisor = env.supervisor;
   options.runner = &runner;
   options.postgres = std::move(*pg);
+  if (env.service_users && env.endpoints) {
+    Result<std::string> bucket = BackupBucket(env);
+    if (bucket.ok()) {
+      options.backups = InstanceBackupsOptions{&rds, &runner, env.endpoints, env.service_users, *bucket};
+    } else {
+      log::Warn("database: backups unavailable", {{"error", bucket.status().ToString()}});
+    }
+  }
   auto reconciler = std::make_unique<InstanceReconciler>(std::move(options));
   rds.reconciler = reconciler.get();
   return reconciler;

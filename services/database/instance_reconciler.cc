@@ -61,6 +61,12 @@ Status MakeOwnedDir(const std::string& path, const PostgresBinaries& pg) {
   return Chown(path, pg.uid, pg.gid, 0700);
 }
 
+constexpr const char* kPgHba =
+    "# Written by annexd.\n"
+    "local all all trust\n"
+    "host all all 0.0.0.0/0 scram-sha-256\n"
+    "host all all ::/0 scram-sha-256\n";
+
 // Members this thread owns; the API owns the rest (see the header).
 constexpr const char* kOwnedMembers[] = {"DBInstanceStatus", "DBInstanceClass", "AllocatedStorage"};
 
@@ -68,6 +74,7 @@ constexpr const char* kOwnedMembers[] = {"DBInstanceStatus", "DBInstanceClass", 
 
 InstanceReconciler::InstanceReconciler(InstanceReconcilerOptions options)
     : o_(std::move(options)), postgres_(*o_.runner, o_.postgres) {
+  if (o_.backups) backups_ = std::make_unique<InstanceBackups>(*o_.backups, postgres_);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -128,6 +135,7 @@ bool InstanceReconciler::Pass() {
     }
     busy |= Transitional(Str(doc, "DBInstanceStatus"));
   }
+  DeleteSnapshots();
   return busy;
 }
 
@@ -189,6 +197,10 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
       doc["DBInstanceStatus"] = "stopping";
       return true;
     }
+    if (BackupsOn(doc) && Int(intent, "snapshotSeq") > Int(state, "snapshotSeqDone")) {
+      doc["DBInstanceStatus"] = "backing-up";
+      return true;
+    }
     if (Int(intent, "rebootSeq") > Int(state, "rebootSeqDone")) {
       doc["DBInstanceStatus"] = "rebooting";
       state["restart"] = true;
@@ -241,6 +253,7 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
     doc["DBInstanceStatus"] = "available";
     return true;
   }
+  if (status == "backing-up") return TakeBackups(doc);
   if (status == "stopping") {
     if (w && Active(*w)) {
       if (w->phase != supervisor::WorkloadPhase::kStopping) o_.supervisor->RequestStop(id).IgnoreError();
@@ -265,8 +278,16 @@ Status InstanceReconciler::Create(Json& doc) {
   Json& state = State(doc);
   state["changed"] = false;
   if (!Bool(state, "initialized")) {
+    if (BackupsOn(doc) && backups_->Available().code() == StatusCode::kUnavailable) {
+      return Status::OK();  // annexd's listeners are not up yet: the next pass
+    }
     ANNEX_RETURN_IF_ERROR(PrepareFiles(doc));
-    ANNEX_RETURN_IF_ERROR(InitCluster(doc));
+    ANNEX_RETURN_IF_ERROR(Member(doc[kPrivate], "restore").is_object() ? RestoreCluster(doc) : InitCluster(doc));
+    if (BackupsOn(doc)) {
+      // The repository before the first start: the first WAL archived has somewhere to go.
+      ANNEX_RETURN_IF_ERROR(backups_->Configure(doc));
+      ANNEX_RETURN_IF_ERROR(backups_->CreateStanza(doc, /*online=*/false));
+    }
     ANNEX_RETURN_IF_ERROR(WriteConfig(doc));
     ANNEX_RETURN_IF_ERROR(StartPostgres(doc));
     state["initialized"] = true;
@@ -302,9 +323,16 @@ Status InstanceReconciler::Create(Json& doc) {
     }
     state["databaseCreated"] = true;
   }
+  if (Member(doc[kPrivate], "restore").is_object() && !Bool(state, "restoreFinished")) {
+    if (Status s = backups_->FinishRestore(doc); !s.ok()) {
+      log::Warn("database: after a restore", {{"instance", Str(doc, "DBInstanceIdentifier")}, {"error", s.ToString()}});
+    }
+    state["restoreFinished"] = true;
+  }
   state["run"] = w->run;
   state["appliedSeq"] = Int(Intent(doc), "modificationSeq");
-  doc["DBInstanceStatus"] = "available";
+  // RDS backs a new instance up before it is available.
+  doc["DBInstanceStatus"] = BackupsOn(doc) ? "backing-up" : "available";
   return Status::OK();
 }
 
@@ -335,6 +363,10 @@ Status InstanceReconciler::InitCluster(const Json& doc) {
   ANNEX_ASSIGN_OR_RETURN(std::string conf, os::ReadFileToString(os::PosixFileSystem(), staging + "/postgresql.conf"));
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), staging + "/postgresql.conf", conf + kIncludeAnnexConf));
   ANNEX_RETURN_IF_ERROR(Chown(staging + "/postgresql.conf", o_.postgres.uid, o_.postgres.gid, 0600));
+  // Clients log in from anywhere with a password, as RDS's PubliclyAccessible instances take them; only the
+  // instance's socket directory, which only its user enters, is trusted.
+  ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), staging + "/pg_hba.conf", kPgHba));
+  ANNEX_RETURN_IF_ERROR(Chown(staging + "/pg_hba.conf", o_.postgres.uid, o_.postgres.gid, 0600));
   std::filesystem::rename(staging, pgdata, ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
   std::filesystem::remove(password, ec);
@@ -348,6 +380,7 @@ Status InstanceReconciler::WriteConfig(const Json& doc) {
   settings.port = static_cast<int>(Int(Member(doc, "Endpoint"), "Port"));
   settings.socket_dir = os::JoinPath(InstanceDir(doc), "run");
   settings.memory = SettingsFor(*cls);
+  if (BackupsOn(doc)) settings.archive_command = backups_->ArchiveCommandFor(doc);
   std::string path = os::JoinPath(InstanceDir(doc), "volume/pgdata/annex.conf");
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), path, RenderAnnexConf(settings)));
   return Chown(path, o_.postgres.uid, o_.postgres.gid, 0600);
@@ -440,6 +473,12 @@ bool InstanceReconciler::Delete(const std::string& key, Json& doc) {
     doc["DBInstanceStatus"] = "deleting";
     return true;
   }
+  // A final snapshot first, while postgres runs.
+  if (!Str(Intent(doc), "finalSnapshot").empty() && !Bool(State(doc), "finalSnapshotTaken")) {
+    TakeSnapshots(doc);
+    State(doc)["finalSnapshotTaken"] = true;
+    return true;
+  }
   std::string id = WorkloadId(doc);
   std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(id);
   if (w && Active(*w)) {
@@ -456,6 +495,11 @@ bool InstanceReconciler::Delete(const std::string& key, Json& doc) {
   if (Status s = InstanceVolume(*o_.runner, dir).Unmount(); !s.ok()) {
     log::Warn("database: unmounting a deleted instance", {{"instance", key}, {"error", s.ToString()}});
     return false;
+  }
+  if (backups_) {
+    if (Status s = backups_->RemoveAll(doc); !s.ok()) {
+      log::Warn("database: removing an instance's backup user", {{"instance", key}, {"error", s.ToString()}});
+    }
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -23,12 +23,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "appliance/os/command_runner.h"
 #include "appliance/supervisor/supervisor.h"
+#include "services/database/instance_backups.h"
 #include "services/database/postgres_binaries.h"
 #include "services/database/rds.h"
 
@@ -39,6 +42,8 @@ struct InstanceReconcilerOptions {
   supervisor::Supervisor* supervisor = nullptr;
   os::CommandRunner* runner = nullptr;
   PostgresBinaries postgres;
+  // Unset when backups cannot be taken here (no IAM service users).
+  std::optional<InstanceBackupsOptions> backups;
   // How long a starting instance may take to accept connections before it is failed.
   std::chrono::milliseconds start_timeout{120'000};
 };
@@ -74,12 +79,21 @@ class InstanceReconciler {
   Status StartPostgres(const Json& doc);
   bool ApplyModifications(Json& doc);
   bool Delete(const std::string& key, Json& doc);
+  // Backups (instance_reconciler_backups.cc): whether the instance archives
+  // WAL and is backed up; a restore instead of initdb; the initial full
+  // backup and the manual snapshots asked for, in status "backing-up".
+  bool BackupsOn(const Json& doc) const;
+  Status RestoreCluster(const Json& doc);
+  bool TakeBackups(Json& doc);
+  void TakeSnapshots(const Json& doc);
+  void DeleteSnapshots();
   // Whether postgres accepts connections on the instance's socket.
   bool Ready(const Json& doc);
   void Fail(Json& doc, const std::string& why);
 
   InstanceReconcilerOptions o_;
   PostgresCommands postgres_;
+  std::unique_ptr<InstanceBackups> backups_;  // null without backups
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;

@@ -40,7 +40,8 @@ std::string RenderAnnexConf(const InstanceSettings& s) {
   if (s.archive_command.empty()) {
     out += "archive_mode = off\n";
   } else {
-    out += "archive_mode = on\narchive_command = " + Quoted(s.archive_command) + "\n";
+    // Quoted for this file already (ArchiveCommand); an idle instance still archives every 5 minutes.
+    out += "archive_mode = on\narchive_command = " + s.archive_command + "\narchive_timeout = 300\n";
   }
   return out;
 }

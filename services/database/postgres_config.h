@@ -17,7 +17,9 @@ struct InstanceSettings {
   int port = 5432;
   std::string socket_dir;      // unix_socket_directories: the instance's own, only its user enters it
   PostgresSettings memory;     // from the instance class (instance_classes.h)
-  std::string archive_command;  // empty: WAL is not archived
+  // A postgresql.conf value, already quoted for the file (backrest_config.h's
+  // ArchiveCommand); empty: WAL is not archived.
+  std::string archive_command;
 };
 
 // annex.conf's text. Logs go to stderr (the supervisor forwards them to the

@@ -27,13 +27,17 @@ struct NamedOperation {
 constexpr auto kOperations = std::to_array<NamedOperation>({
     {"AddTagsToResource", AddTagsToResource, Scope::kResourceName},
     {"CreateDBInstance", CreateDBInstance, Scope::kInstance},
+    {"CreateDBSnapshot", CreateDBSnapshot, Scope::kInstance},
     {"DeleteDBInstance", DeleteDBInstance, Scope::kInstance},
     {"DescribeDBEngineVersions", DescribeDBEngineVersions, Scope::kAccount},
+    {"DeleteDBSnapshot", DeleteDBSnapshot, Scope::kAccount},
     {"DescribeDBInstances", DescribeDBInstances, Scope::kInstance},
+    {"DescribeDBSnapshots", DescribeDBSnapshots, Scope::kAccount},
     {"ListTagsForResource", ListTagsForResource, Scope::kResourceName},
     {"ModifyDBInstance", ModifyDBInstance, Scope::kInstance},
     {"RebootDBInstance", RebootDBInstance, Scope::kInstance},
     {"RemoveTagsFromResource", RemoveTagsFromResource, Scope::kResourceName},
+    {"RestoreDBInstanceFromDBSnapshot", RestoreDBInstanceFromDBSnapshot, Scope::kInstance},
     {"StartDBInstance", StartDBInstance, Scope::kInstance},
     {"StopDBInstance", StopDBInstance, Scope::kInstance},
 });

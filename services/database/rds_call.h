@@ -78,6 +78,16 @@ Task<Status> DeleteDBInstance(RdsCall& call, service::QueryResponder& out);
 Task<Status> RebootDBInstance(RdsCall& call, service::QueryResponder& out);
 Task<Status> StopDBInstance(RdsCall& call, service::QueryResponder& out);
 Task<Status> StartDBInstance(RdsCall& call, service::QueryResponder& out);
+// Snapshots (rds_snapshot_handlers.cc)
+Task<Status> CreateDBSnapshot(RdsCall& call, service::QueryResponder& out);
+Task<Status> DescribeDBSnapshots(RdsCall& call, service::QueryResponder& out);
+Task<Status> DeleteDBSnapshot(RdsCall& call, service::QueryResponder& out);
+Task<Status> RestoreDBInstanceFromDBSnapshot(RdsCall& call, service::QueryResponder& out);
+// A manual snapshot of `instance_id`, "creating", with the instance told to
+// take it; `for_delete` allows an instance already "deleting" (its final
+// snapshot). DBSnapshotAlreadyExists, DBInstanceNotFound, InvalidDBInstanceState.
+Result<Json> StoreNewSnapshot(const RdsParams& call, const std::string& instance_id, const std::string& snapshot_id,
+                              const Json& tags, bool for_delete);
 // Engine versions and tags (rds_resource_handlers.cc)
 Task<Status> DescribeDBEngineVersions(RdsCall& call, service::QueryResponder& out);
 Task<Status> AddTagsToResource(RdsCall& call, service::QueryResponder& out);

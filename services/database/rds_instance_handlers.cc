@@ -501,12 +501,18 @@ Task<Status> DeleteDBInstance(RdsCall& call, service::QueryResponder& out) {
     co_return InvalidParameterCombination(
         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
   }
+  std::string final_id;
   if (final_snapshot) {
     ANNEX_CO_RETURN_IF_ERROR(ValidateDBSnapshotIdentifier(*final_snapshot, "FinalDBSnapshotIdentifier"));
-    co_return InvalidParameterCombination("Final snapshots are not available on this appliance yet; "
-                                          "delete with SkipFinalSnapshot.");
+    final_id = NormalizeIdentifier(*final_snapshot);
+    ANNEX_CO_ASSIGN_OR_RETURN(std::string raw_id, call.Required("DBInstanceIdentifier"));
+    auto made = co_await call.Blocking([&] {
+      return StoreNewSnapshot(call, NormalizeIdentifier(raw_id), final_id, Json::array(), /*for_delete=*/false);
+    });
+    if (!made.ok()) co_return made.status();
   }
   co_return co_await ChangeInstance(call, out, [&](Json& doc) -> Status {
+    if (!final_id.empty()) Intent(doc)["finalSnapshot"] = final_id;
     if (ShownStatus(doc) == "deleting") {
       return InvalidDBInstanceState("Instance " + doc.value("DBInstanceIdentifier", "") + " is already being deleted.");
     }
