@@ -114,12 +114,12 @@ Status InstanceBackups::WriteConfig(const std::string& path, const std::string& 
   return Status::OK();
 }
 
-Status InstanceBackups::EnsureBucket(const service::ServiceUserKey& key) {
+Status InstanceBackups::EnsureBucket(const std::string& access_key_id, const std::string& secret_access_key) {
   CURL* curl = curl_easy_init();
   if (!curl) return Status::Internal("curl_easy_init failed");
   std::string url = "http://127.0.0.1:" + std::to_string(o_.endpoints->http_port.load()) + "/" + o_.bucket;
   std::string sigv4 = "aws:amz:" + o_.rds->region + ":s3";
-  std::string user = key.access_key_id + ":" + key.secret_access_key;
+  std::string user = access_key_id + ":" + secret_access_key;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
@@ -168,22 +168,15 @@ Status InstanceBackups::Configure(const Json& doc) {
   int days = static_cast<int>(std::max<int64_t>(1, doc.value("BackupRetentionPeriod", int64_t{1})));
   if (!std::filesystem::exists(ConfigPath(doc))) {
     // A key of its own, in the config only: the store never holds it.
-    ANNEX_ASSIGN_OR_RETURN(service::ServiceUserKey key,
-                           o_.users->Provision("annex-rds-" + ResourceId(doc), BackupUserPolicy(o_.bucket, ResourceId(doc))));
-    BackrestRepo repo;
-    repo.endpoint_host = o_.endpoints->tls_host;
-    repo.port = o_.endpoints->tls_port.load();
-    repo.bucket = o_.bucket;
-    repo.region = o_.rds->region;
-    repo.access_key_id = key.access_key_id;
-    repo.secret_access_key = key.secret_access_key;
+    ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, KeyedRepo("annex-rds-" + ResourceId(doc), ResourceId(doc),
+                                                        "/" + ResourceId(doc)));
     repo.ca_file = dir + "/ca.pem";
-    repo.repo_path = "/" + ResourceId(doc);
+    repo.retention = BackrestRetention::kDays;
     repo.retention_full = days;
     ANNEX_ASSIGN_OR_RETURN(std::string text, RenderBackrestConfig(repo, Instance(doc, pgdata)));
     ANNEX_RETURN_IF_ERROR(WriteConfig(ConfigPath(doc), text));
     // IAM keys take effect at once, but the bucket may be another instance's to make first.
-    ANNEX_RETURN_IF_ERROR(EnsureBucket(key));
+    ANNEX_RETURN_IF_ERROR(EnsureBucket(repo.access_key_id, repo.secret_access_key));
     return Status::OK();
   }
   // Rewritten from what is there: the port, retention or TLS port may have changed.

@@ -98,7 +98,7 @@ class InstanceBackups {
   std::string RestoreUser(const Json& target) const;
   Status Run(const std::vector<std::string>& argv);
   Result<std::string> RunOutput(const std::vector<std::string>& argv);
-  Status EnsureBucket(const service::ServiceUserKey& key);
+  Status EnsureBucket(const std::string& access_key_id, const std::string& secret_access_key);
 
   InstanceBackupsOptions o_;
   PostgresCommands& postgres_;

@@ -64,17 +64,23 @@ def psql(endpoint, sql, password=PASSWORD, user="master", db="app", check=True):
     return p.stdout.strip() if p.returncode == 0 else p.stderr
 
 
-def kill_leftovers(daemon):
-    """What a failed test may leave: postgres processes in the data dir's cgroup subtree, mounted volumes and their
-    loop devices. Kills annexd first."""
-    daemon.kill()
-    tag = hashlib.sha256(os.path.realpath(daemon.data_dir).encode()).hexdigest()[:12]
+def kill_workloads(data_dir):
+    """SIGKILL to every process in the data dir's cgroup subtree (its postgres servers). Returns the subtree's tag."""
+    tag = hashlib.sha256(os.path.realpath(data_dir).encode()).hexdigest()[:12]
     for procs in Path("/sys/fs/cgroup").glob(f"*/annex-workloads-{tag}/*/cgroup.procs"):
         for pid in procs.read_text().split():
             try:
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
+    return tag
+
+
+def kill_leftovers(daemon):
+    """What a failed test may leave: postgres processes in the data dir's cgroup subtree, mounted volumes and their
+    loop devices. Kills annexd first."""
+    daemon.kill()
+    tag = kill_workloads(daemon.data_dir)
     time.sleep(0.5)
     instances = Path(daemon.data_dir) / "database" / "instances"
     for volume in sorted(instances.glob("*/volume")):
@@ -306,13 +312,7 @@ class RdsInstancesTest(RdsInstancesBase):
         device gone; annexd started again brings the instance back to available with its data."""
         db = self.describe()
         self.daemon.kill()
-        tag = hashlib.sha256(os.path.realpath(self.daemon.data_dir).encode()).hexdigest()[:12]
-        for procs in Path("/sys/fs/cgroup").glob(f"*/annex-workloads-{tag}/*/cgroup.procs"):
-            for pid in procs.read_text().split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
+        kill_workloads(self.daemon.data_dir)
         volume = Path(self.daemon.data_dir) / "database" / "instances" / db["DbiResourceId"] / "volume"
         wait_for("postgres gone", lambda: subprocess.run(["umount", str(volume)], capture_output=True).returncode == 0,
                  10)

@@ -10,17 +10,11 @@ import os
 import shutil
 import sys
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import REGION, wait_for  # noqa: E402
+from harness import wait_for  # noqa: E402
 from test_rds_instances import RdsInstancesBase, psql, skip_reason  # noqa: E402
-
-try:
-    from botocore.exceptions import ClientError  # noqa: F401
-except ImportError:  # pragma: no cover - reported as a skip
-    pass
 
 PASSWORD = "snap-Secret_1"
 TIMEOUT = 120
