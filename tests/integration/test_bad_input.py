@@ -171,12 +171,12 @@ class BadInputTest(AnnexTestCase):
         self.assertEqual(headers.get("x-amzn-errortype"), "UnknownOperationException")
         # A Query client gets <ErrorResponse>, naming the service it asked for.
         status, _, body = self.daemon.signed(
-            "POST", "/", body=b"Action=DescribeDBInstances&Version=2014-10-31", service="rds",
+            "POST", "/", body=b"Action=ListMetrics&Version=2010-08-01", service="monitoring",
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
         self.assertEqual(status, 501, body)
         self.assertIn(b"<ErrorResponse>", body)
         self.assertIn(b"<Code>NotImplemented</Code>", body)
-        self.assertIn(b"'rds'", body)
+        self.assertIn(b"'monitoring'", body)
         # A REST client gets S3-style XML.
         status, _, body = self.daemon.signed("GET", "/2015-03-31/functions", service="lambda")
         self.assertEqual(status, 501, body)
