@@ -222,8 +222,7 @@ class DirectKernelBootTest(BootTestCase):
         volume made and loop-mounted, initdb, postgres supervised under its
         own user); pg_isready on the host reaches it through the forwarded
         port, and in the guest psql logs in with the master password and
-        writes (the instance's pg_hba.conf, initdb's, admits TCP logins from
-        the loopback only: the host, 10.0.2.2 to the guest, is refused)."""
+        writes; the first backup is in the appliance's own S3."""
         self.assertRegex(health, r"(?m)^rds ready$", health)
         self.assertNotIn("cannot run DB instances", health)
         rds = boto3.client("rds", endpoint_url=vm.endpoint, aws_access_key_id=ROOT_KEY,
@@ -249,7 +248,16 @@ class DirectKernelBootTest(BootTestCase):
                           f" annexd's log:\n{vm.console()[mark:]}")
             time.sleep(1)
         available = time.time() - started
-        self.assertEqual(seen, ["creating", "available"])
+        # Backups are on by default (retention 1 day): the instance is backed up before it is available, by the
+        # image's pgBackRest into the appliance's own S3 over its loopback TLS listener.
+        self.assertEqual(seen, ["creating", "backing-up", "available"])
+        s3 = boto3.client("s3", endpoint_url=vm.endpoint, aws_access_key_id=ROOT_KEY,
+                          aws_secret_access_key=ROOT_SECRET, region_name="us-east-1")
+        buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("annex-rds-backups-")]
+        self.assertEqual(len(buckets), 1, buckets)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=buckets[0], Prefix=db["DbiResourceId"] + "/backup/")
+                .get("Contents", [])]
+        self.assertTrue(keys, "the first backup's objects are in the bucket")
         self.assertEqual(db["Engine"], "postgres")
         self.assertRegex(db["EngineVersion"], r"^15\.\d+$")
         self.assertEqual(db["Endpoint"]["Port"], DB_PORT)
