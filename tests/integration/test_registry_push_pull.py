@@ -14,6 +14,7 @@ import http.client
 import io
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -521,7 +522,12 @@ class PodmanTest(RegistryBase):
         layout, desc, _ = self.simple_layout("podman", files={"p.txt": b"podman" * 1000})
         p = self.podman("login", "--tls-verify=false", "-u", "AWS", "--password-stdin", self.host, stdin=self.password)
         self.assertIn("Login Succeeded", p.stdout)
-        self.podman("pull", f"oci:{layout.root}:v1")
+        # podman names an oci: image after its path, so the path must be a valid reference:
+        # mkdtemp's random suffix may hold "-_" or a trailing "_", which is not.
+        named = Path(tempfile.gettempdir()) / f"annexpodman{secrets.token_hex(4)}"
+        named.symlink_to(layout.root)
+        self.addCleanup(named.unlink)
+        self.podman("pull", f"oci:{named}:v1")
         image = f"{self.host}/{repo}:v1"
         self.podman("tag", self.podman("images", "-q").stdout.split()[0], image)
         self.podman("push", "--tls-verify=false", image)
