@@ -58,6 +58,8 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000));
   app.add_option("--drain-timeout-ms", c.drain_timeout_ms)->envname("ANNEX_DRAIN_TIMEOUT_MS")->group("")
       ->check(CLI::Range(0, 3'600'000));
+  app.add_option("--restore-point-interval-ms", c.restore_point_interval_ms)
+      ->envname("ANNEX_RESTORE_POINT_INTERVAL_MS")->group("")->check(CLI::Range(500, 3'600'000));
   app.add_option("--control-plane", c.control_plane, "Control plane sync address HOST:PORT (annex-control --listen)")
       ->envname("ANNEX_CONTROL_PLANE");
   app.add_option("--enrollment-token", c.enrollment_token, "One-time token from `annex-control sites create`")

@@ -47,6 +47,8 @@ struct Config {
   // SIGTERM waits this long for in-flight requests, then answers the ones
   // still running 503 ServiceUnavailable and exits.
   unsigned drain_timeout_ms = 30'000;
+  // How often continuously backed-up workloads mark a restorable point (service::Environment).
+  unsigned restore_point_interval_ms = 300'000;
   // The control plane (sync/): its sync address, and the one-time token to
   // enroll with (only needed until the appliance has enrolled).
   std::string control_plane;

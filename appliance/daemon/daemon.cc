@@ -290,6 +290,7 @@ Status RunDaemon(const Config& config) {
     env.appliance_ports = net.appliance_ports;
     env.endpoints = &endpoints;
     env.service_users = &service_users;
+    env.restore_point_interval = std::chrono::milliseconds(config.restore_point_interval_ms);
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }

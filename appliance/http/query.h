@@ -24,6 +24,10 @@ class QueryParams {
   const std::string* Get(std::string_view name) const;
   bool Has(std::string_view name) const { return Get(name) != nullptr; }
   void Add(std::string name, std::string value) { params_.emplace_back(std::move(name), std::move(value)); }
+  // Removes every parameter named `name`.
+  void Remove(std::string_view name) {
+    std::erase_if(params_, [&](const Param& p) { return p.first == name; });
+  }
 
   const std::vector<Param>& params() const { return params_; }
   bool empty() const { return params_.empty(); }

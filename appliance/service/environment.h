@@ -7,6 +7,7 @@
 // a service: the edge routes by its descriptor, the sync link reports
 // through its control, and the daemon starts and stops it in order.
 
+#include <chrono>
 #include <memory>
 #include <cstdint>
 #include <string>
@@ -103,6 +104,10 @@ struct Environment {
   // Runnable root filesystems of the registry's images (image_store.h), for
   // services built after the registry; null before it or without one.
   ImageStore* images = nullptr;
+  // How often a service that backs up continuously (a database's WAL
+  // archive) marks a point it can restore to; what users see as the lag of
+  // LatestRestorableTime. Five minutes, as RDS; tests shorten it.
+  std::chrono::milliseconds restore_point_interval{300'000};
 };
 
 struct Module {

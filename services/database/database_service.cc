@@ -60,6 +60,8 @@ std::unique_ptr<InstanceReconciler> NewReconciler(const service::Environment& en
   options.supervisor = env.supervisor;
   options.runner = &runner;
   options.postgres = std::move(*pg);
+  options.restore_point_interval = env.restore_point_interval;
+  options.scheduler = env.scheduler;
   if (env.service_users && env.endpoints) {
     Result<std::string> bucket = BackupBucket(env);
     if (bucket.ok()) {

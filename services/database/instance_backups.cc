@@ -61,6 +61,13 @@ std::string BackupUserPolicy(const std::string& bucket, const std::string& resou
   return policy.dump();
 }
 
+std::string RecoveryTargetTime(int64_t ms) {
+  std::string iso = FormatIso8601Ms(ms);  // 2026-12-07T14:38:35.624Z
+  iso[10] = ' ';
+  iso.back() = '+';
+  return iso + "00";
+}
+
 Status InstanceBackups::Available() const {
   if (!o_.users) return Status::FailedPrecondition("the appliance cannot make IAM users for backups");
   if (!o_.endpoints || o_.endpoints->tls_port.load() == 0 || o_.endpoints->http_port.load() == 0) {
@@ -281,18 +288,23 @@ Status InstanceBackups::DeleteSnapshot(const Json& snapshot) {
   return s.ok() ? removed : s;
 }
 
-Status InstanceBackups::Restore(const Json& target, const std::string& source_resource_id, const std::string& label,
-                                const std::string& pgdata) {
+Status InstanceBackups::Restore(const Json& target, const RestoreSource& from, const std::string& pgdata) {
   ANNEX_RETURN_IF_ERROR(PrepareDir(target));
-  ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, KeyedRepo(RestoreUser(target), source_resource_id,
-                                                      SnapshotPath(source_resource_id)));
+  std::string path = from.snapshots ? SnapshotPath(from.resource_id) : "/" + from.resource_id;
+  ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, KeyedRepo(RestoreUser(target), from.resource_id, path));
   repo.ca_file = Dir(target) + "/ca.pem";
   ANNEX_ASSIGN_OR_RETURN(std::string text, RenderBackrestConfig(repo, Instance(target, pgdata)));
   // Recovery fetches WAL through this config (restore_command): it stays until the instance is available.
   std::string config = Dir(target) + "/restore.conf";
   ANNEX_RETURN_IF_ERROR(WriteConfig(config, text));
-  return Run(BackrestCommand(config, kStanza, "restore",
-                             {"--set=" + label, "--type=immediate", "--target-action=promote"}));
+  // Recovery to a time stops before the first commit later than it, and
+  // pgBackRest starts from the newest backup that ended before it.
+  std::vector<std::string> target_options =
+      from.label.empty()
+          ? std::vector<std::string>{"--type=time", "--target=" + RecoveryTargetTime(from.time_ms)}
+          : std::vector<std::string>{"--set=" + from.label, "--type=immediate"};
+  target_options.push_back("--target-action=promote");
+  return Run(BackrestCommand(config, kStanza, "restore", target_options));
 }
 
 Status InstanceBackups::FinishRestore(const Json& target) {
@@ -302,6 +314,15 @@ Status InstanceBackups::FinishRestore(const Json& target) {
 }
 
 std::string InstanceBackups::RestoreUser(const Json& target) const { return "annex-rds-restore-" + ResourceId(target); }
+
+Status InstanceBackups::DeleteAutomated(const Json& doc) {
+  std::string config = ConfigPath(doc);
+  if (!std::filesystem::exists(config)) return Status::OK();  // backups were never configured
+  // stanza-delete wants pgBackRest stopped for the stanza first; --force: the
+  // data directory's volume may already be gone.
+  ANNEX_RETURN_IF_ERROR(Run(BackrestCommand(config, kStanza, "stop")));
+  return Run(BackrestCommand(config, kStanza, "stanza-delete", {"--force"}));
+}
 
 Status InstanceBackups::RemoveAll(const Json& doc) {
   return o_.users ? o_.users->Remove("annex-rds-" + ResourceId(doc)) : Status::OK();

@@ -45,6 +45,16 @@ struct InstanceBackupsOptions {
 // The stanza every instance's repository holds (repositories are per instance).
 inline constexpr const char* kStanza = "db";
 
+// What a new instance is restored from: a backup set (a manual snapshot, or
+// an automated backup), or a point in time of the source's automated
+// backups and WAL archive.
+struct RestoreSource {
+  std::string resource_id;   // the source instance's DbiResourceId
+  bool snapshots = false;    // the manual-snapshot repository, else the automated one
+  std::string label;         // a backup set: restored to its end
+  int64_t time_ms = 0;       // else the point in time (the newest backup before it, then WAL)
+};
+
 class InstanceBackups {
  public:
   InstanceBackups(InstanceBackupsOptions options, PostgresCommands& postgres)
@@ -72,14 +82,15 @@ class InstanceBackups {
   // Removes one backup set from the snapshot repository, with a key made for
   // that (the snapshot outlives its instance).
   Status DeleteSnapshot(const Json& snapshot);
-  // Restores into `pgdata` (an empty directory the user owns) the snapshot
-  // `label` of instance `source_resource_id`, with a key of the target's that
-  // may read the source's prefixes; recovery reads WAL with it until
-  // FinishRestore.
-  Status Restore(const Json& target, const std::string& source_resource_id, const std::string& label,
-                 const std::string& pgdata);
+  // Restores into `pgdata` (an empty directory the user owns) what `from`
+  // names, with a key of the target's that may read the source's prefixes;
+  // recovery reads WAL with it until FinishRestore.
+  Status Restore(const Json& target, const RestoreSource& from, const std::string& pgdata);
   Status FinishRestore(const Json& target);
-  // Removes the instance's backup user (its backups stay, as RDS keeps snapshots).
+  // Deletes the automated backups and WAL archive of a stopped instance, as
+  // RDS does when an instance is deleted (its manual snapshots stay).
+  Status DeleteAutomated(const Json& doc);
+  // Removes the instance's backup user (its snapshots stay, as RDS keeps them).
   Status RemoveAll(const Json& doc);
   // The automated repository's stanza as `info` reports it.
   Result<BackrestStanzaInfo> Info(const Json& doc);
@@ -103,6 +114,10 @@ class InstanceBackups {
   InstanceBackupsOptions o_;
   PostgresCommands& postgres_;
 };
+
+// `ms` since the epoch as PostgreSQL's recovery_target_time reads it:
+// "2026-12-07 14:38:35.624+00".
+std::string RecoveryTargetTime(int64_t ms);
 
 // The IAM policy of an instance's backup user: its two prefixes of `bucket`.
 std::string BackupUserPolicy(const std::string& bucket, const std::string& resource_id);

@@ -68,13 +68,20 @@ constexpr const char* kPgHba =
     "host all all ::/0 scram-sha-256\n";
 
 // Members this thread owns; the API owns the rest (see the header).
-constexpr const char* kOwnedMembers[] = {"DBInstanceStatus", "DBInstanceClass", "AllocatedStorage"};
+constexpr const char* kOwnedMembers[] = {"DBInstanceStatus", "DBInstanceClass", "AllocatedStorage",
+                                          "LatestRestorableTime"};
 
 }  // namespace
 
 InstanceReconciler::InstanceReconciler(InstanceReconcilerOptions options)
     : o_(std::move(options)), postgres_(*o_.runner, o_.postgres) {
   if (o_.backups) backups_ = std::make_unique<InstanceBackups>(*o_.backups, postgres_);
+  // The scheduler stops before the services do: no firing outlives this object.
+  if (o_.scheduler && backups_) {
+    o_.scheduler->RegisterTarget(kBackupTarget, [this](const schedule::Firing& f) { return BackupDue(f); });
+  } else {
+    o_.scheduler = nullptr;
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -133,6 +140,7 @@ bool InstanceReconciler::Pass() {
         break;
       }
     }
+    SyncBackupSchedule(key, doc);
     busy |= Transitional(Str(doc, "DBInstanceStatus"));
   }
   DeleteSnapshots();
@@ -197,7 +205,8 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
       doc["DBInstanceStatus"] = "stopping";
       return true;
     }
-    if (BackupsOn(doc) && Int(intent, "snapshotSeq") > Int(state, "snapshotSeqDone")) {
+    if (BackupsOn(doc) && (Int(intent, "snapshotSeq") > Int(state, "snapshotSeqDone") ||
+                           Int(intent, "backupDueMs") > Int(state, "backupDoneMs"))) {
       doc["DBInstanceStatus"] = "backing-up";
       return true;
     }
@@ -207,6 +216,7 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
       state["since"] = now;
       return true;
     }
+    if (BackupsOn(doc) && MarkRestorePoint(key, doc)) return true;
     return ApplyModifications(doc);
   }
   if (status == "rebooting" || status == "modifying" || status == "starting") {
@@ -309,11 +319,24 @@ Status InstanceReconciler::Create(Json& doc) {
     }
     return Status::OK();
   }
+  const Json& endpoint = Member(doc, "Endpoint");
+  int port = static_cast<int>(Int(endpoint, "Port"));
+  std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
+  bool restored = Member(doc[kPrivate], "restore").is_object();
+  if (restored && !Bool(state, "restoreFinished")) {
+    // A restored cluster takes connections while it replays (hot standby):
+    // it is the instance asked for once it has reached its target and promoted.
+    ANNEX_ASSIGN_OR_RETURN(std::string recovering, postgres_.Query(run_dir, port, Str(doc, "MasterUsername"),
+                                                                   "postgres", "SELECT pg_is_in_recovery()"));
+    if (recovering != "f") {
+      if (NowMs(*o_.rds->clock) - Int(state, "since") > o_.start_timeout.count() * 10) {
+        return Status::Unavailable("PostgreSQL did not finish recovering the restored data in time");
+      }
+      return Status::OK();
+    }
+  }
   std::string db_name = Str(doc, "DBName");
   if (!db_name.empty() && !Bool(state, "databaseCreated")) {
-    const Json& endpoint = Member(doc, "Endpoint");
-    int port = static_cast<int>(Int(endpoint, "Port"));
-    std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
     ANNEX_ASSIGN_OR_RETURN(std::string exists,
                            postgres_.Query(run_dir, port, Str(doc, "MasterUsername"), "postgres",
                                            "SELECT 1 FROM pg_database WHERE datname = " + SqlLiteral(db_name)));
@@ -323,7 +346,7 @@ Status InstanceReconciler::Create(Json& doc) {
     }
     state["databaseCreated"] = true;
   }
-  if (Member(doc[kPrivate], "restore").is_object() && !Bool(state, "restoreFinished")) {
+  if (restored && !Bool(state, "restoreFinished")) {
     if (Status s = backups_->FinishRestore(doc); !s.ok()) {
       log::Warn("database: after a restore", {{"instance", Str(doc, "DBInstanceIdentifier")}, {"error", s.ToString()}});
     }
@@ -497,6 +520,10 @@ bool InstanceReconciler::Delete(const std::string& key, Json& doc) {
     return false;
   }
   if (backups_) {
+    if (Status s = backups_->DeleteAutomated(doc); !s.ok()) {
+      log::Warn("database: deleting an instance's automated backups", {{"instance", key}, {"error", s.ToString()}});
+    }
+    ForgetExpiredAutomatedSnapshots(doc, BackrestStanzaInfo{});
     if (Status s = backups_->RemoveAll(doc); !s.ok()) {
       log::Warn("database: removing an instance's backup user", {{"instance", key}, {"error", s.ToString()}});
     }

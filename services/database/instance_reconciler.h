@@ -23,6 +23,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -30,6 +31,7 @@
 #include <thread>
 
 #include "appliance/os/command_runner.h"
+#include "appliance/schedule/scheduler.h"
 #include "appliance/supervisor/supervisor.h"
 #include "services/database/instance_backups.h"
 #include "services/database/postgres_binaries.h"
@@ -46,7 +48,20 @@ struct InstanceReconcilerOptions {
   std::optional<InstanceBackupsOptions> backups;
   // How long a starting instance may take to accept connections before it is failed.
   std::chrono::milliseconds start_timeout{120'000};
+  // How often an instance with backups marks a restore point (the lag of its
+  // LatestRestorableTime).
+  std::chrono::milliseconds restore_point_interval{300'000};
+  // Runs the daily automated backups in each instance's backup window; null:
+  // only the backup taken at creation.
+  schedule::Scheduler* scheduler = nullptr;
 };
+
+// The scheduler target of the daily automated backups; its schedules are
+// named "rds/backup/<DbiResourceId>" with the instance's key as payload.
+inline constexpr const char* kBackupTarget = "rds/backup";
+
+// _annex.restore of a restored instance as the source to restore from.
+RestoreSource RestoreSourceOf(const Json& restore);
 
 class InstanceReconciler {
  public:
@@ -87,6 +102,21 @@ class InstanceReconciler {
   bool TakeBackups(Json& doc);
   void TakeSnapshots(const Json& doc);
   void DeleteSnapshots();
+  // The daily automated backup asked for by the scheduler (intent.backupDueMs),
+  // full when the newest full one is a week old (or older than the
+  // retention), else incremental; recorded as an automated snapshot.
+  void TakeAutomatedBackup(Json& doc);
+  // Automated snapshots of `doc` whose backup set retention expired are forgotten.
+  void ForgetExpiredAutomatedSnapshots(const Json& doc, const BackrestStanzaInfo& info);
+  // A restore point every restore_point_interval: a commit whose time is
+  // noted, then a WAL switch; once the segment holding it is archived, that
+  // time is the instance's LatestRestorableTime. True when `doc` changed.
+  bool MarkRestorePoint(const std::string& key, Json& doc);
+  // Keeps the instance's daily backup schedule in line with its backup
+  // window (removed when backups are off or the instance is gone).
+  void SyncBackupSchedule(const std::string& key, const Json& doc);
+  // The scheduler's firing: intent.backupDueMs of the instance it names.
+  Status BackupDue(const schedule::Firing& firing);
   // Whether postgres accepts connections on the instance's socket.
   bool Ready(const Json& doc);
   void Fail(Json& doc, const std::string& why);
@@ -94,6 +124,10 @@ class InstanceReconciler {
   InstanceReconcilerOptions o_;
   PostgresCommands postgres_;
   std::unique_ptr<InstanceBackups> backups_;  // null without backups
+  // Reconciler-thread only: when each instance's archive was last read for a
+  // pending restore point, and the backup schedule expression last put.
+  std::map<std::string, int64_t> archive_checked_ms_;
+  std::map<std::string, std::string> backup_schedules_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;

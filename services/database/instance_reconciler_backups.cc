@@ -21,6 +21,18 @@ int64_t IntOf(const Json& j, const char* name) {
 
 }  // namespace
 
+// _annex.restore as the API wrote it: {sourceResourceId, label, repo} for a
+// snapshot ("snapshots" for a manual one, "automated" for an automated
+// backup), {sourceResourceId, timeMs} for a point in time.
+RestoreSource RestoreSourceOf(const Json& restore) {
+  RestoreSource from;
+  from.resource_id = restore.value("sourceResourceId", "");
+  from.label = restore.value("label", "");
+  from.snapshots = !from.label.empty() && restore.value("repo", "snapshots") == "snapshots";
+  from.time_ms = IntOf(restore, "timeMs");
+  return from;
+}
+
 bool InstanceReconciler::BackupsOn(const Json& doc) const {
   return backups_ != nullptr && IntOf(doc, "BackupRetentionPeriod") > 0;
 }
@@ -42,9 +54,7 @@ Status InstanceReconciler::RestoreCluster(const Json& doc) {
   if (::chown(pgdata.c_str(), o_.postgres.uid, o_.postgres.gid) != 0 || ::chmod(pgdata.c_str(), 0700) != 0) {
     return Status::FromErrno(errno, "chown " + pgdata);
   }
-  const Json& restore = doc[kPrivate]["restore"];
-  ANNEX_RETURN_IF_ERROR(backups_->Restore(doc, restore.value("sourceResourceId", ""), restore.value("label", ""),
-                                          pgdata));
+  ANNEX_RETURN_IF_ERROR(backups_->Restore(doc, RestoreSourceOf(doc[kPrivate]["restore"]), pgdata));
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), marker, "restored\n"));
   std::filesystem::remove(PasswordFile(*o_.rds, doc, 0), ec);  // the cluster keeps the source's password
   return Status::OK();
@@ -52,20 +62,142 @@ Status InstanceReconciler::RestoreCluster(const Json& doc) {
 
 bool InstanceReconciler::TakeBackups(Json& doc) {
   Json& state = doc[kPrivate]["state"];
-  std::string id = doc.value("DBInstanceIdentifier", "");
   if (!state.value("initialBackup", false)) {
     // Also after an annexd restart mid-backup: a full backup again is harmless.
-    if (Status s = backups_->Backup(doc, "full"); !s.ok()) {
-      log::Warn("database: the first backup", {{"instance", id}, {"error", s.ToString()}});
-      state["backupError"] = s.message();
-    }
+    TakeAutomatedBackup(doc);
     state["initialBackup"] = true;
+    return true;
+  }
+  if (IntOf(doc[kPrivate]["intent"], "backupDueMs") > IntOf(state, "backupDoneMs")) {
+    TakeAutomatedBackup(doc);
     return true;
   }
   TakeSnapshots(doc);
   state["snapshotSeqDone"] = IntOf(doc[kPrivate]["intent"], "snapshotSeq");
   doc["DBInstanceStatus"] = "available";
   return true;
+}
+
+void InstanceReconciler::TakeAutomatedBackup(Json& doc) {
+  Json& state = doc[kPrivate]["state"];
+  std::string id = doc.value("DBInstanceIdentifier", "");
+  int64_t now = NowMs(*o_.rds->clock);
+  int64_t retention_ms = std::max<int64_t>(1, IntOf(doc, "BackupRetentionPeriod")) * 86'400'000;
+  bool full = now - IntOf(state, "lastFullMs") >= std::min<int64_t>(7 * 86'400'000, retention_ms);
+  state["backupDoneMs"] = IntOf(doc[kPrivate]["intent"], "backupDueMs");
+  if (Status s = backups_->Backup(doc, full ? "full" : "incr"); !s.ok()) {
+    log::Warn("database: an automated backup", {{"instance", id}, {"error", s.ToString()}});
+    state["backupError"] = s.message();
+    return;
+  }
+  if (full) state["lastFullMs"] = now;
+  Result<BackrestStanzaInfo> info = backups_->Info(doc);
+  if (!info.ok() || info->backups.empty()) return;
+  // Listed as RDS lists automated backups: a snapshot "rds:<instance>-<yyyy-mm-dd-hh-mm>".
+  const BackrestBackup& set = info->backups.back();
+  std::string stamp = FormatIso8601Ms(set.start_time * 1000);  // 2026-12-07T14:38:35.000Z
+  std::string name = "rds:" + id + "-" + stamp.substr(0, 10) + "-" + stamp.substr(11, 2) + "-" + stamp.substr(14, 2);
+  Json snapshot = AutomatedSnapshot(*o_.rds, doc, name,
+                                    {set.label, set.start_time * 1000, set.stop_time * 1000,
+                                     static_cast<int64_t>(set.database_size), static_cast<int64_t>(set.repo_size)});
+  if (Status s = o_.rds->store->Put(kSnapshot, service::DocumentKey({doc[kPrivate].value("account", ""), name}),
+                                    snapshot);
+      !s.ok()) {
+    log::Warn("database: saving an automated snapshot", {{"snapshot", name}, {"error", s.ToString()}});
+  }
+  ForgetExpiredAutomatedSnapshots(doc, *info);
+}
+
+void InstanceReconciler::ForgetExpiredAutomatedSnapshots(const Json& doc, const BackrestStanzaInfo& info) {
+  std::string account = doc[kPrivate].value("account", "");
+  auto snapshots = o_.rds->store->Scan(kSnapshot, account + "/");
+  if (!snapshots.ok()) return;
+  for (auto& [key, snapshot] : *snapshots) {
+    if (snapshot.value("SnapshotType", "") != "automated" ||
+        snapshot.value("DbiResourceId", "") != doc.value("DbiResourceId", "")) {
+      continue;
+    }
+    std::string label = snapshot[kPrivate].value("label", "");
+    bool kept = std::any_of(info.backups.begin(), info.backups.end(),
+                            [&](const BackrestBackup& b) { return b.label == label; });
+    if (!kept) o_.rds->store->Delete(kSnapshot, key).IgnoreError();
+  }
+}
+
+bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
+  Json& state = doc[kPrivate]["state"];
+  int64_t now = NowMs(*o_.rds->clock);
+  std::string run_dir = InstanceDir(doc) + "/run";
+  int port = static_cast<int>(IntOf(doc.value("Endpoint", Json::object()), "Port"));
+  std::string user = doc.value("MasterUsername", "postgres");
+  auto pending = state.find("restorePoint");
+  if (pending != state.end() && pending->is_object()) {
+    int64_t& checked = archive_checked_ms_[key];
+    if (now - checked < 2000) return false;
+    checked = now;
+    Result<std::string> archived =
+        postgres_.Query(run_dir, port, user, "postgres", "SELECT last_archived_wal FROM pg_stat_archiver");
+    // Segment names sort in WAL order across timelines; history files (shorter) are skipped.
+    std::string segment = pending->value("segment", "");
+    if (!archived.ok() || archived->size() != segment.size() || *archived < segment) return false;
+    doc["LatestRestorableTime"] = FormatIso8601Ms(IntOf(*pending, "ms"));
+    state.erase("restorePoint");
+    return true;
+  }
+  if (now - IntOf(state, "restorePointAt") < o_.restore_point_interval.count()) return false;
+  // The clock is read before the commit: recovery to any time up to it finds
+  // this commit after its target, and stops there.
+  Result<std::string> out = postgres_.Query(run_dir, port, user, "postgres",
+                                            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
+                                            "SELECT txid_current();\n"
+                                            "SELECT pg_walfile_name(pg_current_wal_lsn());\n"
+                                            "SELECT pg_switch_wal();\n");
+  state["restorePointAt"] = now;
+  if (!out.ok()) {
+    log::Warn("database: marking a restore point", {{"instance", key}, {"error", out.status().ToString()}});
+    return true;
+  }
+  std::vector<std::string_view> lines = Split(*out, '\n');
+  if (lines.size() < 3) return true;
+  state["restorePoint"] = {{"ms", std::strtoll(std::string(lines[0]).c_str(), nullptr, 10)},
+                           {"segment", std::string(lines[2])}};
+  archive_checked_ms_[key] = 0;
+  return true;
+}
+
+void InstanceReconciler::SyncBackupSchedule(const std::string& key, const Json& doc) {
+  if (!o_.scheduler) return;
+  std::string name = std::string(kBackupTarget) + "/" + doc.value("DbiResourceId", "");
+  std::string expression;
+  if (BackupsOn(doc) && doc.value("DBInstanceStatus", "") != "deleted") {
+    // "hh24:mi-hh24:mi" (validated by the API): the backup starts as the window opens.
+    std::string window = doc.value("PreferredBackupWindow", "00:00-00:30");
+    int hour = std::atoi(window.substr(0, 2).c_str());
+    int minute = window.size() >= 5 ? std::atoi(window.substr(3, 2).c_str()) : 0;
+    expression = "cron(" + std::to_string(minute) + " " + std::to_string(hour) + " * * ? *)";
+  }
+  auto known = backup_schedules_.find(name);
+  if (known != backup_schedules_.end() && known->second == expression) return;
+  Status s = expression.empty() ? o_.scheduler->Delete(name)
+                                : o_.scheduler->Put({name, expression, kBackupTarget, key});
+  if (!s.ok() && s.code() != StatusCode::kNotFound) {
+    log::Warn("database: the backup schedule", {{"instance", key}, {"error", s.ToString()}});
+    return;
+  }
+  if (expression.empty()) backup_schedules_.erase(name);
+  else backup_schedules_[name] = expression;
+}
+
+Status InstanceReconciler::BackupDue(const schedule::Firing& firing) {
+  int64_t due = std::chrono::duration_cast<std::chrono::milliseconds>(firing.scheduled.time_since_epoch()).count();
+  auto written = o_.rds->store->Update(kInstance, firing.payload, [&](std::optional<Json>& doc) -> Status {
+    if (!doc) return Status::OK();  // deleted: the reconciler removes the schedule
+    (*doc)[kPrivate]["intent"]["backupDueMs"] = due;
+    return Status::OK();
+  });
+  if (!written.ok()) return written.status();
+  Wake();
+  return Status::OK();
 }
 
 // Every snapshot of this instance still "creating", one full backup each

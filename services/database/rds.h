@@ -60,6 +60,25 @@ std::string InstanceArn(const Rds& rds, const std::string& account, const std::s
 std::string InstanceDir(const Rds& rds, const Json& doc);
 std::string PasswordFile(const Rds& rds, const Json& doc, uint64_t seq);
 
+// A DBSnapshot document of `instance` named `id`, "creating" (the manual
+// snapshots CreateDBSnapshot and DeleteDBInstance's final snapshot ask the
+// reconciler to take).
+Json SnapshotDocument(const Rds& rds, const std::string& account, const Json& instance, const std::string& id,
+                      const Json& tags, int64_t now_ms);
+
+// A backup set as a snapshot shows it.
+struct BackupSet {
+  std::string label;
+  int64_t start_ms = 0;
+  int64_t stop_ms = 0;
+  int64_t database_bytes = 0;
+  int64_t repo_bytes = 0;
+};
+// An automated backup of `instance`, listed as RDS lists one: a snapshot of
+// SnapshotType "automated", available, restorable from the instance's
+// automated repository.
+Json AutomatedSnapshot(const Rds& rds, const Json& instance, const std::string& id, const BackupSet& set);
+
 // The clock's time in milliseconds since the epoch (timestamps render with FormatIso8601Ms).
 int64_t NowMs(const os::Clock& clock);
 

@@ -22,6 +22,8 @@ struct NamedOperation {
   std::string_view name;
   Operation run;
   Scope scope;
+  // The parameter naming the instance of Scope::kInstance.
+  std::string_view instance_param = "DBInstanceIdentifier";
 };
 
 constexpr auto kOperations = std::to_array<NamedOperation>({
@@ -38,6 +40,7 @@ constexpr auto kOperations = std::to_array<NamedOperation>({
     {"RebootDBInstance", RebootDBInstance, Scope::kInstance},
     {"RemoveTagsFromResource", RemoveTagsFromResource, Scope::kResourceName},
     {"RestoreDBInstanceFromDBSnapshot", RestoreDBInstanceFromDBSnapshot, Scope::kInstance},
+    {"RestoreDBInstanceToPointInTime", RestoreDBInstanceToPointInTime, Scope::kInstance, "TargetDBInstanceIdentifier"},
     {"StartDBInstance", StartDBInstance, Scope::kInstance},
     {"StopDBInstance", StopDBInstance, Scope::kInstance},
 });
@@ -57,7 +60,7 @@ Status Authorize(const RdsCall& call, const NamedOperation& op, const service::A
   request.action = "rds:" + std::string(op.name);
   request.resource = "*";
   if (op.scope == Scope::kInstance) {
-    if (const std::string* id = call.Get("DBInstanceIdentifier"); id && ValidateDBInstanceIdentifier(*id).ok()) {
+    if (const std::string* id = call.Get(op.instance_param); id && ValidateDBInstanceIdentifier(*id).ok()) {
       request.resource = InstanceArn(call.rds, call.account, NormalizeIdentifier(*id));
     }
   }

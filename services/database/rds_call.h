@@ -83,6 +83,7 @@ Task<Status> CreateDBSnapshot(RdsCall& call, service::QueryResponder& out);
 Task<Status> DescribeDBSnapshots(RdsCall& call, service::QueryResponder& out);
 Task<Status> DeleteDBSnapshot(RdsCall& call, service::QueryResponder& out);
 Task<Status> RestoreDBInstanceFromDBSnapshot(RdsCall& call, service::QueryResponder& out);
+Task<Status> RestoreDBInstanceToPointInTime(RdsCall& call, service::QueryResponder& out);
 // A manual snapshot of `instance_id`, "creating", with the instance told to
 // take it; `for_delete` allows an instance already "deleting" (its final
 // snapshot). DBSnapshotAlreadyExists, DBInstanceNotFound, InvalidDBInstanceState.

@@ -1,5 +1,6 @@
-// The snapshot operations: CreateDBSnapshot, DescribeDBSnapshots,
-// DeleteDBSnapshot, RestoreDBInstanceFromDBSnapshot. Snapshots are kept as
+// The snapshot and restore operations: CreateDBSnapshot,
+// DescribeDBSnapshots, DeleteDBSnapshot, RestoreDBInstanceFromDBSnapshot,
+// RestoreDBInstanceToPointInTime. Snapshots are kept as
 // the RDS DBSnapshot shape under "<account>/<snapshot identifier>"; the
 // reconciler takes and deletes their backups (instance_backups.h).
 
@@ -27,37 +28,39 @@ Json ShownSnapshot(const Json& doc) {
   return shown;
 }
 
-// A new snapshot of `instance` named `id`, "creating"; the instance is told
-// to take it (intent.snapshotSeq), in the same way for CreateDBSnapshot and
-// for DeleteDBInstance's final snapshot.
-Json NewSnapshot(const RdsParams& call, const Json& instance, const std::string& id, const Json& tags) {
-  Json snapshot = {
-      {"DBSnapshotIdentifier", id},
-      {"DBInstanceIdentifier", instance.value("DBInstanceIdentifier", "")},
-      {"SnapshotCreateTime", FormatIso8601Ms(call.now_ms)},
-      {"Engine", "postgres"},
-      {"AllocatedStorage", instance.value("AllocatedStorage", 0)},
-      {"Status", "creating"},
-      {"Port", instance.contains("Endpoint") ? instance["Endpoint"].value("Port", 0) : 0},
-      {"AvailabilityZone", instance.value("AvailabilityZone", "")},
-      {"InstanceCreateTime", instance.value("InstanceCreateTime", "")},
-      {"MasterUsername", instance.value("MasterUsername", "")},
-      {"EngineVersion", instance.value("EngineVersion", "")},
-      {"LicenseModel", "postgresql-license"},
-      {"SnapshotType", "manual"},
-      {"PercentProgress", 0},
-      {"StorageType", instance.value("StorageType", "gp2")},
-      {"Encrypted", false},
-      {"DBSnapshotArn", "arn:aws:rds:" + call.rds.region + ":" + call.account + ":snapshot:" + id},
-      {"IAMDatabaseAuthenticationEnabled", false},
-      {"DbiResourceId", instance.value("DbiResourceId", "")},
-      {"TagList", tags},
-      {"SnapshotTarget", "region"},
+// A restored instance is made as CreateDBInstance makes one, with the
+// source's engine, class, storage and master user where the request names
+// none; its cluster (and the master password in it) comes from the backup.
+struct RestoreBasis {
+  std::string instance_class;
+  int64_t allocated_storage = 20;
+  std::string storage_type;
+  std::string master_username;
+  std::string db_name;
+};
+
+Task<Status> CreateRestoredInstance(RdsCall& call, http::QueryParams params, const RestoreBasis& basis, Json restore,
+                                    service::QueryResponder& out) {
+  auto fill = [&](const char* name, const std::string& value) {
+    if (!params.Get(name) && !value.empty()) params.Add(name, value);
   };
-  snapshot[kPrivate] = {{"account", call.account}, {"id", ToLower(os::RandomHex(8))},
-                        {"dbName", instance.value("DBName", "")},
-                        {"instanceClass", instance.value("DBInstanceClass", "db.t3.micro")}};
-  return snapshot;
+  fill("Engine", "postgres");
+  fill("DBInstanceClass", basis.instance_class);
+  fill("AllocatedStorage", std::to_string(basis.allocated_storage));
+  fill("StorageType", basis.storage_type);
+  fill("MasterUsername", basis.master_username);
+  // The restored cluster keeps the source's password; initdb does not run, so this one is never used.
+  fill("MasterUserPassword", "unused-" + os::RandomHex(8));
+  RdsParams create{params, call.rds, call.account, call.now_ms};
+  ANNEX_CO_ASSIGN_OR_RETURN(Json doc, NewInstance(create));
+  if (!call.rds.reconciler) co_return http::ApiStatus("InsufficientDBInstanceCapacity", call.rds.unavailable);
+  if (!basis.db_name.empty()) doc["DBName"] = basis.db_name;
+  doc[kPrivate]["restore"] = std::move(restore);
+  doc[kPrivate]["state"]["databaseCreated"] = true;  // it comes with the backup
+  auto created = co_await call.Blocking([&] { return StoreNewInstance(create, std::move(doc)); });
+  if (!created.ok()) co_return created.status();
+  AppendDBInstance(out.Result(), Shown(*created));
+  co_return Status::OK();
 }
 
 }  // namespace
@@ -81,7 +84,7 @@ Result<Json> StoreNewSnapshot(const RdsParams& call, const std::string& instance
     }
     Json& intent = (*doc)[kPrivate]["intent"];
     intent["snapshotSeq"] = intent.value("snapshotSeq", 0) + 1;
-    snapshot = NewSnapshot(call, *doc, snapshot_id, tags);
+    snapshot = SnapshotDocument(call.rds, call.account, *doc, snapshot_id, tags, call.now_ms);
     return Status::OK();
   }));
   (void)instance;
@@ -139,6 +142,10 @@ Task<Status> DeleteDBSnapshot(RdsCall& call, service::QueryResponder& out) {
   auto written = co_await call.Blocking([&]() -> Result<std::optional<Json>> {
     return call.rds.store->Update(kSnapshot, key, [&](std::optional<Json>& doc) -> Status {
       if (!doc) return DBSnapshotNotFound(id);
+      if (doc->value("SnapshotType", "") == "automated") {
+        return http::ApiStatus("InvalidDBSnapshotState",
+                               "Automated snapshots are deleted with their retention period, not by DeleteDBSnapshot.");
+      }
       std::string status = doc->value("Status", "");
       if (status != "available" && status != "failed") {
         return http::ApiStatus("InvalidDBSnapshotState", "Cannot delete the snapshot because it is in the " + status +
@@ -166,31 +173,94 @@ Task<Status> RestoreDBInstanceFromDBSnapshot(RdsCall& call, service::QueryRespon
   if (snapshot.value("Status", "") != "available") {
     co_return http::ApiStatus("InvalidDBSnapshotState", "Snapshot " + snapshot_id + " is not available.");
   }
-  // The new instance is made as CreateDBInstance makes one, from the snapshot's engine, storage and master user.
-  http::QueryParams params = call.params;
-  auto fill = [&](const char* name, const std::string& value) {
-    if (!params.Get(name) && !value.empty()) params.Add(name, value);
+  RestoreBasis basis{snapshot[kPrivate].value("instanceClass", "db.t3.micro"), snapshot.value("AllocatedStorage", 20),
+                     snapshot.value("StorageType", "gp2"), snapshot.value("MasterUsername", ""),
+                     snapshot[kPrivate].value("dbName", "")};
+  Json restore = {{"sourceResourceId", snapshot.value("DbiResourceId", "")},
+                  {"label", snapshot[kPrivate].value("label", "")},
+                  {"repo", snapshot[kPrivate].value("repo", "snapshots")},
+                  {"snapshot", snapshot.value("DBSnapshotIdentifier", "")}};
+  co_return co_await CreateRestoredInstance(call, call.params, basis, std::move(restore), out);
+}
+
+Task<Status> RestoreDBInstanceToPointInTime(RdsCall& call, service::QueryResponder& out) {
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string target_id, call.Required("TargetDBInstanceIdentifier"));
+  ANNEX_CO_RETURN_IF_ERROR(ValidateDBInstanceIdentifier(target_id));
+  const std::string* source_id = call.Get("SourceDBInstanceIdentifier");
+  const std::string* source_rid = call.Get("SourceDbiResourceId");
+  if (!source_id && !source_rid) {
+    co_return InvalidParameterCombination("One of SourceDBInstanceIdentifier or SourceDbiResourceId must be specified.");
+  }
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<bool> latest, call.Bool("UseLatestRestorableTime"));
+  const std::string* time_text = call.Get("RestoreTime");
+  if (time_text && latest.value_or(false)) {
+    co_return InvalidParameterCombination("Cannot specify both RestoreTime and UseLatestRestorableTime.");
+  }
+  if (!time_text && !latest.value_or(false)) {
+    co_return InvalidParameterCombination("Specify either RestoreTime or UseLatestRestorableTime.");
+  }
+  // The source: by identifier, or by resource id among the account's instances.
+  auto all = co_await call.Blocking([&] { return call.rds.store->Scan(kInstance, call.account + "/"); });
+  if (!all.ok()) co_return all.status();
+  const Json* source = nullptr;
+  for (const auto& [key, doc] : *all) {
+    if (source_id ? doc.value("DBInstanceIdentifier", "") == NormalizeIdentifier(*source_id)
+                  : doc.value("DbiResourceId", "") == *source_rid) {
+      source = &doc;
+    }
+  }
+  if (!source || source->value("DBInstanceStatus", "") == "deleting") {
+    co_return DBInstanceNotFound(source_id ? *source_id : *source_rid);
+  }
+  if (source->value("BackupRetentionPeriod", 0) == 0) {
+    co_return http::ApiStatus("PointInTimeRestoreNotEnabled",
+                              "Point-in-time restore needs automated backups on the source DB instance "
+                              "(BackupRetentionPeriod above 0).");
+  }
+  std::optional<SystemTime> latest_time = ParseIso8601(source->value("LatestRestorableTime", ""));
+  if (!latest_time) {
+    co_return InvalidDBInstanceState("The source DB instance has no restorable time yet: its first backup and "
+                                     "WAL archive are not complete.");
+  }
+  auto to_ms = [](SystemTime t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   };
-  fill("Engine", "postgres");
-  fill("DBInstanceClass", snapshot[kPrivate].value("instanceClass", "db.t3.micro"));
-  fill("AllocatedStorage", std::to_string(snapshot.value("AllocatedStorage", 20)));
-  fill("StorageType", snapshot.value("StorageType", "gp2"));
-  fill("MasterUsername", snapshot.value("MasterUsername", ""));
-  // The restored cluster keeps the source's password; initdb does not run, so this one is never used.
-  fill("MasterUserPassword", "unused-" + os::RandomHex(8));
-  RdsParams create{params, call.rds, call.account, call.now_ms};
-  ANNEX_CO_ASSIGN_OR_RETURN(Json doc, NewInstance(create));
-  if (!call.rds.reconciler) co_return http::ApiStatus("InsufficientDBInstanceCapacity", call.rds.unavailable);
-  std::string db_name = snapshot[kPrivate].value("dbName", "");
-  if (!db_name.empty()) doc["DBName"] = db_name;
-  doc[kPrivate]["restore"] = {{"sourceResourceId", snapshot.value("DbiResourceId", "")},
-                              {"label", snapshot[kPrivate].value("label", "")},
-                              {"snapshot", snapshot.value("DBSnapshotIdentifier", "")}};
-  doc[kPrivate]["state"]["databaseCreated"] = true;  // it comes with the snapshot
-  auto created = co_await call.Blocking([&] { return StoreNewInstance(create, std::move(doc)); });
-  if (!created.ok()) co_return created.status();
-  AppendDBInstance(out.Result(), Shown(*created));
-  co_return Status::OK();
+  int64_t time_ms = to_ms(*latest_time);
+  if (time_text) {
+    std::optional<SystemTime> asked = ParseIso8601(*time_text);
+    if (!asked) co_return InvalidParameterValue("Invalid RestoreTime: " + *time_text);
+    time_ms = to_ms(*asked);
+    // The earliest restorable time: the end of the oldest automated backup still kept.
+    int64_t earliest = 0;
+    auto snapshots = co_await call.Blocking([&] { return call.rds.store->Scan(kSnapshot, call.account + "/"); });
+    if (!snapshots.ok()) co_return snapshots.status();
+    for (const auto& [key, snapshot] : *snapshots) {
+      if (snapshot.value("SnapshotType", "") != "automated" ||
+          snapshot.value("DbiResourceId", "") != source->value("DbiResourceId", "")) {
+        continue;
+      }
+      std::optional<SystemTime> end = ParseIso8601(snapshot.value("SnapshotDatabaseTime", ""));
+      if (end && (earliest == 0 || to_ms(*end) < earliest)) earliest = to_ms(*end);
+    }
+    if (time_ms > to_ms(*latest_time) || earliest == 0 || time_ms < earliest) {
+      co_return http::ApiStatus(
+          "InvalidRestoreFault",
+          "The restore time " + *time_text + " is outside the restorable window of DB instance " +
+              source->value("DBInstanceIdentifier", "") + ": " +
+              (earliest ? FormatIso8601Ms(earliest) : std::string("none")) + " to " +
+              source->value("LatestRestorableTime", "") + ".");
+    }
+  }
+  http::QueryParams params = call.params;
+  params.Remove("DBInstanceIdentifier");
+  params.Add("DBInstanceIdentifier", target_id);
+  RestoreBasis basis{source->value("DBInstanceClass", "db.t3.micro"), source->value("AllocatedStorage", 20),
+                     source->value("StorageType", "gp2"), source->value("MasterUsername", ""),
+                     source->value("DBName", "")};
+  Json restore = {{"sourceResourceId", source->value("DbiResourceId", "")},
+                  {"timeMs", time_ms},
+                  {"source", source->value("DBInstanceIdentifier", "")}};
+  co_return co_await CreateRestoredInstance(call, params, basis, std::move(restore), out);
 }
 
 }  // namespace annex::database

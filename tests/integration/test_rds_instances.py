@@ -101,11 +101,12 @@ class RdsInstancesBase(AnnexTestCase):
     """A class of tests whose annexd runs DB instances: its work dir open to the postgres user, and at the end every
     instance deleted while annexd can (instances outlive it by design), then whatever is left killed."""
     instance = None
+    daemon_env = {}  # annexd's environment beyond the harness's
 
     @classmethod
     def setUpClass(cls):
         unittest.TestCase.setUpClass()
-        cls.daemon = Daemon()
+        cls.daemon = Daemon(extra_env=cls.daemon_env)
         # postgres runs as its own user and opens its data directory by path: the work dir must let it through.
         os.chmod(cls.daemon.workdir, 0o711)
         try:

@@ -1,6 +1,7 @@
 // The database service's pure pieces: PostgreSQL's version line, the
 // annex.conf it writes, mount points read from mountinfo, the backup user's
-// policy, SQL quoting, and the Query protocol's flattened lists.
+// policy, what a restore starts from, SQL quoting, and the Query protocol's
+// flattened lists.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include "appliance/service/query_protocol.h"
 #include "services/database/instance_backups.h"
 #include "services/database/instance_classes.h"
+#include "services/database/instance_reconciler.h"
 #include "services/database/instance_volume.h"
 #include "services/database/postgres_binaries.h"
 #include "services/database/postgres_config.h"
@@ -69,6 +71,34 @@ TEST(InstanceBackups, TheBackupUserReachesItsOwnPrefixesOnly) {
   const auto& list = policy["Statement"][1];
   EXPECT_EQ(list["Action"], "s3:ListBucket");
   EXPECT_EQ(list["Condition"]["StringLike"]["s3:prefix"], nlohmann::json::array({"db-ABC/*", "db-ABC-snapshots/*"}));
+}
+
+TEST(InstanceBackups, RecoveryTargetsInPostgresTimeFormat) {
+  EXPECT_EQ(RecoveryTargetTime(1796654315624), "2026-12-07 14:38:35.624+00");
+  EXPECT_EQ(RecoveryTargetTime(1796654315000), "2026-12-07 14:38:35.000+00");
+}
+
+TEST(InstanceBackups, RestoreSourcesFromWhatTheApiRecorded) {
+  RestoreSource manual = RestoreSourceOf({{"sourceResourceId", "db-A"}, {"label", "20261207-143835F"}});
+  EXPECT_EQ(manual.resource_id, "db-A");
+  EXPECT_TRUE(manual.snapshots) << "snapshots recorded before automated ones existed are manual";
+  EXPECT_EQ(manual.label, "20261207-143835F");
+  RestoreSource automated =
+      RestoreSourceOf({{"sourceResourceId", "db-A"}, {"label", "20261207-143835F"}, {"repo", "automated"}});
+  EXPECT_FALSE(automated.snapshots);
+  RestoreSource in_time = RestoreSourceOf({{"sourceResourceId", "db-B"}, {"timeMs", 1796654315624}});
+  EXPECT_FALSE(in_time.snapshots) << "a point in time is in the automated backups and their WAL";
+  EXPECT_TRUE(in_time.label.empty());
+  EXPECT_EQ(in_time.time_ms, 1796654315624);
+}
+
+TEST(QueryProtocol, RemovedParametersAreGoneEveryTime) {
+  auto params = http::QueryParams::Parse("A=1&B=2&A=3", true);
+  ASSERT_TRUE(params.ok());
+  params->Remove("A");
+  EXPECT_EQ(params->Get("A"), nullptr);
+  ASSERT_NE(params->Get("B"), nullptr);
+  EXPECT_EQ(*params->Get("B"), "2");
 }
 
 TEST(QueryProtocol, FlattenedListsInIndexOrder) {
