@@ -168,6 +168,13 @@ Status InstanceBackups::PrepareDir(const Json& doc) {
   return Status::OK();
 }
 
+std::string InstanceBackups::ConfigSignature(const Json& doc) const {
+  auto endpoint = doc.find("Endpoint");
+  return std::to_string(o_.endpoints->tls_port.load()) + "/" +
+         std::to_string(endpoint != doc.end() ? endpoint->value("Port", 0) : 0) + "/" +
+         std::to_string(doc.value("BackupRetentionPeriod", 0));
+}
+
 Status InstanceBackups::Configure(const Json& doc) {
   ANNEX_RETURN_IF_ERROR(PrepareDir(doc));
   std::string dir = Dir(doc);

@@ -69,6 +69,9 @@ class InstanceBackups {
   // The archive_command of an instance whose backups are on.
   std::string ArchiveCommandFor(const Json& doc) const;
 
+  // What the instance's pgbackrest.conf depends on beyond its key (annexd's
+  // TLS port, the instance's port, its retention): when it changes, Configure again.
+  std::string ConfigSignature(const Json& doc) const;
   // Writes the instance's backrest directory and pgbackrest.conf; provisions
   // its IAM user and key (and the bucket) when there is no config yet.
   Status Configure(const Json& doc);

@@ -174,6 +174,7 @@ bool InstanceReconciler::Step(const std::string& key, Json& doc) {
   std::optional<supervisor::WorkloadState> w = o_.supervisor->Get(id);
   int64_t now = NowMs(*o_.rds->clock);
 
+  SyncBackupConfig(key, doc);
   if (desired == "deleted") return Delete(key, doc);
   // After a reboot the volumes are not mounted; postgres, started again by
   // the supervisor, finds its data once they are (its restarts back off).

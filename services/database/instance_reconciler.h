@@ -112,6 +112,10 @@ class InstanceReconciler {
   // noted, then a WAL switch; once the segment holding it is archived, that
   // time is the instance's LatestRestorableTime. True when `doc` changed.
   bool MarkRestorePoint(const std::string& key, Json& doc);
+  // Rewrites the instance's pgbackrest.conf once per annexd run and whenever
+  // what it holds changes (annexd's TLS port is chosen at each start; the
+  // retention and the port may be modified).
+  void SyncBackupConfig(const std::string& key, const Json& doc);
   // Keeps the instance's daily backup schedule in line with its backup
   // window (removed when backups are off or the instance is gone).
   void SyncBackupSchedule(const std::string& key, const Json& doc);
@@ -128,6 +132,7 @@ class InstanceReconciler {
   // pending restore point, and the backup schedule expression last put.
   std::map<std::string, int64_t> archive_checked_ms_;
   std::map<std::string, std::string> backup_schedules_;
+  std::map<std::string, std::string> backup_configs_;  // what each instance's pgbackrest.conf was written for
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false;

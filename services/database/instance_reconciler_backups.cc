@@ -165,6 +165,20 @@ bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
   return true;
 }
 
+void InstanceReconciler::SyncBackupConfig(const std::string& key, const Json& doc) {
+  if (!BackupsOn(doc) || !backups_->Available().ok()) return;
+  const Json& state = doc[kPrivate]["state"];
+  if (!state.value("initialized", false)) return;  // Create writes the first one
+  std::string written_for = backups_->ConfigSignature(doc);
+  auto known = backup_configs_.find(key);
+  if (known != backup_configs_.end() && known->second == written_for) return;
+  if (Status s = backups_->Configure(doc); !s.ok()) {
+    log::Warn("database: rewriting an instance's backup config", {{"instance", key}, {"error", s.ToString()}});
+    return;
+  }
+  backup_configs_[key] = written_for;
+}
+
 void InstanceReconciler::SyncBackupSchedule(const std::string& key, const Json& doc) {
   if (!o_.scheduler) return;
   std::string name = std::string(kBackupTarget) + "/" + doc.value("DbiResourceId", "");
