@@ -56,6 +56,7 @@ bench: test-deps build
 	tests/bench/authz_bench.sh
 	tests/bench/registry_bench.sh
 	tests/bench/ecs_bench.sh
+	tests/bench/rds_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

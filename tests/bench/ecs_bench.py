@@ -10,10 +10,6 @@ or awscli would add their own milliseconds to every poll).
                --annexd-pid PID [--rounds 20] [--tasks 100]
 """
 import argparse
-import datetime
-import hashlib
-import hmac
-import http.client
 import json
 import os
 import shutil
@@ -22,7 +18,9 @@ import subprocess
 import sys
 import time
 
-REGION = "us-east-1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from signed_client import SignedClient, read_credentials  # noqa: E402
+
 CLUSTER = "ecs-bench"
 CONTAINER = "idle"
 SCRIPT = 'trap "exit 0" TERM; while :; do sleep 1; done'
@@ -30,68 +28,19 @@ POLL = 0.01  # DescribeTasks every 10 ms while waiting for a status
 PEER_NETNS = "ecs-bench-peer-"
 
 
-def read_credentials(path, profile="annex"):
-    section, values = None, {}
-    for line in open(path):
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
-        elif "=" in line and section == profile:
-            k, v = line.split("=", 1)
-            values[k.strip()] = v.strip()
-    return values["aws_access_key_id"], values["aws_secret_access_key"]
-
-
 class Ecs:
     """ECS JSON calls, SigV4-signed (signing key cached per day), one keep-alive connection."""
 
     def __init__(self, endpoint, access_key, secret_key):
-        self.host, port = endpoint.rsplit(":", 1)
-        self.port = int(port)
-        self.endpoint = endpoint
-        self.access_key, self.secret_key = access_key, secret_key
-        self.conn = None
-        self.keys = {}
+        self.client = SignedClient(endpoint, access_key, secret_key, "ecs")
         self.note = None  # a file every started task's id is appended to
 
-    def _key(self, day):
-        if day not in self.keys:
-            k = ("AWS4" + self.secret_key).encode()
-            for part in (day, REGION, "ecs", "aws4_request"):
-                k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-            self.keys[day] = k
-        return self.keys[day]
-
     def call(self, op, body):
-        payload = json.dumps(body).encode()
-        now = datetime.datetime.now(datetime.timezone.utc)
-        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-        target = "AmazonEC2ContainerServiceV20141113." + op
-        headers = {"content-type": "application/x-amz-json-1.1", "host": self.endpoint,
-                   "x-amz-date": amz_date, "x-amz-target": target}
-        signed = ";".join(sorted(headers))
-        canonical = "\n".join(["POST", "/", "", "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed,
-                               hashlib.sha256(payload).hexdigest()])
-        scope = f"{day}/{REGION}/ecs/aws4_request"
-        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-        sig = hmac.new(self._key(day), to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
-                                    f"SignedHeaders={signed}, Signature={sig}")
-        for attempt in range(2):
-            try:
-                if self.conn is None:
-                    self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                self.conn.request("POST", "/", body=payload, headers=headers)
-                r = self.conn.getresponse()
-                data = r.read()
-                break
-            except (ConnectionError, http.client.HTTPException, OSError):
-                self.conn = None
-                if attempt:
-                    raise
+        status, data = self.client.post(json.dumps(body).encode(), {
+            "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113." + op})
         answer = json.loads(data or b"{}")
-        if r.status != 200:
-            raise RuntimeError(f"{op}: HTTP {r.status} {answer}")
+        if status != 200:
+            raise RuntimeError(f"{op}: HTTP {status} {answer}")
         return answer
 
     def run_task(self, definition, count=1):

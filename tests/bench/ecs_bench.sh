@@ -27,7 +27,7 @@ source "$ROOT/tests/bench/lib.sh"
 # random ones in the environment would take their place (and annexctl would sign with them).
 unset ANNEX_ROOT_ACCESS_KEY_ID ANNEX_ROOT_SECRET_ACCESS_KEY
 WORK=$(mktemp -d "$BUILD/ecs-bench.XXXXXX")  # on the build disk: task records and bundles are real
-DATA=$WORK/data
+DATA=$WORK/annexd-data  # annex_start (lib.sh) puts it there
 ANNEX_PID=
 ENDPOINT=
 
@@ -100,19 +100,8 @@ TASKS=${TASKS:-100}
 ) >"$WORK/image.log" 2>&1 || { cat "$WORK/image.log" >&2; exit 1; }
 
 # annexd as an operator starts it: root credentials in the data dir's credentials file.
-for attempt in 1 2 3; do
-  port=$(free_port)
-  "$BUILD/bin/annexd" --data-dir "$DATA" \
-    --listen "127.0.0.1:$port" --log-level "${ANNEX_LOG_LEVEL:-info}" >"$WORK/annexd.log" 2>&1 &
-  ANNEX_PID=$!
-  ENDPOINT=127.0.0.1:$port
-  wait_http "http://$ENDPOINT/_annex/health" 30 "$ANNEX_PID" && break
-  echo "annexd did not become healthy on port $port (attempt $attempt); log tail:" >&2
-  tail -20 "$WORK/annexd.log" >&2
-  stop_pid "$ANNEX_PID"
-  ANNEX_PID=
-  [[ $attempt == 3 ]] && exit 1
-done
+ANNEX_LOG_LEVEL=${ANNEX_LOG_LEVEL:-info} annex_start "$BUILD/bin/annexd" "$WORK" annexd || exit 1
+ENDPOINT=$ANNEX_ENDPOINT
 "$BUILD/bin/annexctl" --endpoint "http://$ENDPOINT" --data-dir "$DATA" images import "$WORK/bb.tar" \
   --repository busybox:latest >"$WORK/import.log" 2>&1 || { cat "$WORK/import.log" >&2; exit 1; }
 
