@@ -54,7 +54,7 @@ except Exception as x:
 ' "$ROOT/tests/bench" "$ENDPOINT" "$DATA"
     stop_pid "$ANNEX_PID"
   fi
-  local state=$DATA/containers/runtime peer=$WORK/peer-runtime cid tag line
+  local state=$DATA/containers/runtime peer=$WORK/peer-runtime cid line
   for root in "$state" "$peer"; do
     [[ -d $root ]] || continue
     for cid in $(crun --root "$root" list -q 2>/dev/null); do
@@ -66,14 +66,7 @@ except Exception as x:
     [[ $line == ecs-bench-peer-* ]] && ip netns del "$line"
     [[ -f $WORK/task-ids && $line == annex-ecs-* ]] && grep -qx "${line#annex-ecs-}" "$WORK/task-ids" && ip netns del "$line"
   done < <(ip netns list 2>/dev/null)
-  if [[ -d $DATA ]]; then
-    tag=$(printf %s "$(realpath "$DATA")" | sha256sum | cut -c1-12)
-    ip link show "annex${tag:0:8}" >/dev/null 2>&1 && ip link del "annex${tag:0:8}"
-    nft list table ip "annex_${tag:0:8}" >/dev/null 2>&1 && nft delete table ip "annex_${tag:0:8}"
-    for d in /sys/fs/cgroup/*/annex-workloads-"$tag"; do
-      [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
-  fi
+  annex_remove_host_state "$DATA"
   # Overlay roots and other mounts under the work dir, deepest first.
   findmnt -rn -o TARGET | grep "^$WORK/" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$WORK"

@@ -59,6 +59,25 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# annex_remove_host_state DATA: what an annexd on DATA made on the host for
+# workloads and left behind after a failed run: its spare task namespaces,
+# its bridge and nft table, its workload cgroups (named after DATA's path).
+annex_remove_host_state() {
+  local data=$1 tag ns d
+  [[ -d $data ]] || return 0
+  tag=$(printf %s "$(realpath "$data")" | sha256sum | cut -c1-12)
+  # The state names attachments by id; their namespaces are "annex-<id>".
+  for ns in $(grep -ao 'ecs-spare-[0-9a-f]*' "$data/network/network.state" 2>/dev/null | sort -u); do
+    ip netns del "annex-$ns" 2>/dev/null
+  done
+  ip link show "annex${tag:0:8}" >/dev/null 2>&1 && ip link del "annex${tag:0:8}"
+  nft list table ip "annex_${tag:0:8}" >/dev/null 2>&1 && nft delete table ip "annex_${tag:0:8}"
+  for d in /sys/fs/cgroup/*/annex-workloads-"$tag" /sys/fs/cgroup/annex-workloads-"$tag"; do
+    [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+
 bench_stop_all() {
   local pid
   for pid in "${BENCH_PIDS[@]}"; do stop_pid "$pid"; done

@@ -94,16 +94,7 @@ cleanup() {
   while read -r img; do
     for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do losetup -d "$dev"; done
   done < <(find "$WORK" -name 'volume.img*' 2>/dev/null)
-  if [[ -n ${tag:-} ]]; then
-    for ns in $(grep -ao 'annex-ecs-spare-[0-9a-f]*' "$DATA/network/network.state" 2>/dev/null); do
-      ip netns del "$ns" 2>/dev/null
-    done
-    ip link show "annex${tag:0:8}" >/dev/null 2>&1 && ip link del "annex${tag:0:8}"
-    nft list table ip "annex_${tag:0:8}" >/dev/null 2>&1 && nft delete table ip "annex_${tag:0:8}"
-    for d in /sys/fs/cgroup/*/annex-workloads-"$tag" /sys/fs/cgroup/annex-workloads-"$tag"; do
-      [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
-  fi
+  annex_remove_host_state "$DATA"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
