@@ -311,6 +311,8 @@ Status InstanceBackups::Restore(const Json& target, const RestoreSource& from, c
           ? std::vector<std::string>{"--type=time", "--target=" + RecoveryTargetTime(from.time_ms)}
           : std::vector<std::string>{"--set=" + from.label, "--type=immediate"};
   target_options.push_back("--target-action=promote");
+  // pg_wal is a link out of the volume: the new instance's own WAL directory.
+  target_options.push_back("--link-map=pg_wal=" + WalDir(*o_.rds, target));
   return Run(BackrestCommand(config, kStanza, "restore", target_options));
 }
 

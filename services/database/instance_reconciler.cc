@@ -378,12 +378,15 @@ Status InstanceReconciler::InitCluster(const Json& doc) {
   std::string pgdata = os::JoinPath(volume, "pgdata");
   if (std::filesystem::exists(pgdata + "/PG_VERSION")) return Status::OK();
   std::string staging = os::JoinPath(volume, "pgdata.init");
+  std::string wal = WalDir(*o_.rds, doc);
   std::error_code ec;
   std::filesystem::remove_all(staging, ec);
+  std::filesystem::remove_all(wal, ec);  // initdb wants it empty
   ANNEX_RETURN_IF_ERROR(MakeOwnedDir(staging, o_.postgres));
+  ANNEX_RETURN_IF_ERROR(MakeOwnedDir(wal, o_.postgres));
   std::string password = PasswordFile(*o_.rds, doc, 0);
   ANNEX_RETURN_IF_ERROR(Chown(password, o_.postgres.uid, o_.postgres.gid, 0600));
-  ANNEX_RETURN_IF_ERROR(postgres_.InitDb(staging, Str(doc, "MasterUsername"), password));
+  ANNEX_RETURN_IF_ERROR(postgres_.InitDb(staging, wal, Str(doc, "MasterUsername"), password));
   ANNEX_ASSIGN_OR_RETURN(std::string conf, os::ReadFileToString(os::PosixFileSystem(), staging + "/postgresql.conf"));
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), staging + "/postgresql.conf", conf + kIncludeAnnexConf));
   ANNEX_RETURN_IF_ERROR(Chown(staging + "/postgresql.conf", o_.postgres.uid, o_.postgres.gid, 0600));

@@ -48,11 +48,14 @@ Status InstanceReconciler::RestoreCluster(const Json& doc) {
   std::string marker = volume + "/restored";
   if (std::filesystem::exists(marker)) return Status::OK();
   std::error_code ec;
-  std::filesystem::remove_all(pgdata, ec);
-  std::filesystem::create_directories(pgdata, ec);
-  if (ec) return Status::IOError("create " + pgdata + ": " + ec.message());
-  if (::chown(pgdata.c_str(), o_.postgres.uid, o_.postgres.gid) != 0 || ::chmod(pgdata.c_str(), 0700) != 0) {
-    return Status::FromErrno(errno, "chown " + pgdata);
+  // The cluster, and its WAL beside the volume (pg_wal is restored as a link to it).
+  for (const std::string& dir : {pgdata, WalDir(*o_.rds, doc)}) {
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::IOError("create " + dir + ": " + ec.message());
+    if (::chown(dir.c_str(), o_.postgres.uid, o_.postgres.gid) != 0 || ::chmod(dir.c_str(), 0700) != 0) {
+      return Status::FromErrno(errno, "chown " + dir);
+    }
   }
   ANNEX_RETURN_IF_ERROR(backups_->Restore(doc, RestoreSourceOf(doc[kPrivate]["restore"]), pgdata));
   ANNEX_RETURN_IF_ERROR(os::WriteFileAtomic(os::PosixFileSystem(), marker, "restored\n"));

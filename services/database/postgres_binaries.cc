@@ -75,9 +75,10 @@ std::vector<std::string> PostgresCommands::AsUser(std::vector<std::string> argv)
   return out;
 }
 
-Status PostgresCommands::InitDb(const std::string& pgdata, const std::string& superuser,
+Status PostgresCommands::InitDb(const std::string& pgdata, const std::string& waldir, const std::string& superuser,
                                 const std::string& password_file) {
-  return os::RunChecked(runner_, AsUser({binaries_.Tool("initdb"), "--pgdata=" + pgdata, "--username=" + superuser,
+  return os::RunChecked(runner_, AsUser({binaries_.Tool("initdb"), "--pgdata=" + pgdata, "--waldir=" + waldir,
+                                         "--username=" + superuser,
                                          "--pwfile=" + password_file, "--encoding=UTF8", "--locale=C.UTF-8",
                                          "--auth-host=scram-sha-256", "--auth-local=trust", "--data-checksums",
                                          "--no-instructions"}));

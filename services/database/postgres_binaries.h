@@ -55,8 +55,10 @@ class PostgresCommands {
   // A new cluster in `pgdata` (an empty directory the user owns): UTF-8,
   // C.UTF-8 collation, `superuser` with the password in `password_file`,
   // SCRAM for every network login and trust on the instance's own socket
-  // directory (which only the user can enter), data checksums on.
-  Status InitDb(const std::string& pgdata, const std::string& superuser, const std::string& password_file);
+  // directory (which only the user can enter), data checksums on. The WAL
+  // goes to `waldir` (pgdata/pg_wal links to it).
+  Status InitDb(const std::string& pgdata, const std::string& waldir, const std::string& superuser,
+                const std::string& password_file);
 
   // True once the server on `socket_dir`:`port` accepts connections.
   Result<bool> Ready(const std::string& socket_dir, int port);

@@ -22,6 +22,8 @@ std::string InstanceDir(const Rds& rds, const Json& doc) {
   return rds.instances_dir + "/" + (id != doc.end() && id->is_string() ? id->get<std::string>() : "unknown");
 }
 
+std::string WalDir(const Rds& rds, const Json& doc) { return InstanceDir(rds, doc) + "/wal"; }
+
 std::string PasswordFile(const Rds& rds, const Json& doc, uint64_t seq) {
   return InstanceDir(rds, doc) + "/password-" + std::to_string(seq);
 }

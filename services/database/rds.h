@@ -58,6 +58,10 @@ std::string InstanceArn(const Rds& rds, const std::string& account, const std::s
 // password waits for the reconciler to apply it (sequence 0: the master
 // password initdb takes), 0600 and never in the store.
 std::string InstanceDir(const Rds& rds, const Json& doc);
+// Where the instance's WAL lives (<instance dir>/wal, pgdata/pg_wal links to
+// it): beside the volume, not on it, so a commit's flush is not also a flush
+// of the volume's image file (docs/performance.md).
+std::string WalDir(const Rds& rds, const Json& doc);
 std::string PasswordFile(const Rds& rds, const Json& doc, uint64_t seq);
 
 // A DBSnapshot document of `instance` named `id`, "creating" (the manual

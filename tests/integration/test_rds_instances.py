@@ -162,6 +162,15 @@ class RdsInstancesBase(AnnexTestCase):
                    "postmaster.pid")
         return int(pidfile.read_text().split()[0])
 
+    def assertWalBesideTheVolume(self, db):
+        """The instance's WAL is in its own directory beside its volume, not on it (a commit's flush would also
+        flush the volume's image file)."""
+        instance = Path(self.daemon.data_dir) / "database" / "instances" / db["DbiResourceId"]
+        pg_wal = instance / "volume" / "pgdata" / "pg_wal"
+        self.assertTrue(pg_wal.is_symlink(), f"{pg_wal} is a link")
+        self.assertEqual(Path(os.readlink(pg_wal)), instance / "wal")
+        self.assertTrue(any((instance / "wal").iterdir()), "the WAL is there")
+
 
 
 @unittest.skipIf(skip_reason(), skip_reason() or "")
@@ -199,6 +208,7 @@ class RdsInstancesTest(RdsInstancesBase):
         self.assertEqual(db["Endpoint"]["Address"], "127.0.0.1")
         self.assertNotEqual(db["Endpoint"]["Port"], 5432, "never the machine's default cluster's port")
         endpoint = db["Endpoint"]
+        self.assertWalBesideTheVolume(db)
         psql(endpoint, "CREATE TABLE orders (id int primary key, item text)")
         psql(endpoint, "INSERT INTO orders VALUES (1, 'apple'), (2, 'pear')")
         self.assertEqual(psql(endpoint, "SELECT count(*) FROM orders"), "2")

@@ -83,6 +83,7 @@ class RdsSnapshotsTest(RdsInstancesBase):
         self.assertEqual(restored["DBInstanceStatus"], "creating")
         copy = self.wait_status("available", identifier="ledger-copy", timeout=TIMEOUT)
         self.assertNotEqual(copy["Endpoint"]["Port"], endpoint["Port"])
+        self.assertWalBesideTheVolume(copy)
         self.assertEqual(psql(copy["Endpoint"], "SELECT string_agg(what, ',' ORDER BY id) FROM entries",
                               password=PASSWORD, user="keeper", db="books"), "before",
                          "the copy holds what was written before the snapshot, and only that")
@@ -122,6 +123,7 @@ class RdsSnapshotsTest(RdsInstancesBase):
                                                         RestoreTime=target)["DBInstance"]
         self.assertEqual(made["DBInstanceStatus"], "creating")
         pitr = self.wait_status("available", identifier="ledger-pitr", timeout=TIMEOUT)
+        self.assertWalBesideTheVolume(pitr)
         self.assertEqual(psql(pitr["Endpoint"], "SELECT string_agg(what, ',' ORDER BY id) FROM entries WHERE id >= 10",
                               password=PASSWORD, user="keeper", db="books"), "early",
                          "the copy holds what was committed before the restore time, and nothing after it")
