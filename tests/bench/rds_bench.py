@@ -772,9 +772,11 @@ def pgbench_compare(rds, data_dir, work, args):
             t0 = time.monotonic()
             pgbench(s.port, ["-i", "-q", "-s", str(args.scale)], args)
             print(f"  pgbench -i -s {args.scale} on {s.name:11s} {time.monotonic() - t0:6.1f} s")
-        flush = {"managed volume": [], "peer directory": [], "peer-loop volume": []}
+        # Where each side's WAL is flushed: the managed instance's is beside its volume (<instance dir>/wal).
+        flush = {"managed WAL directory": [], "managed volume": [], "peer directory": [], "peer-loop volume": []}
         for r in range(3):
-            for where, d in (("managed volume", os.path.join(idir, "volume")), ("peer directory", plain.cluster.root),
+            for where, d in (("managed WAL directory", os.path.join(idir, "wal")),
+                             ("managed volume", os.path.join(idir, "volume")), ("peer directory", plain.cluster.root),
                              ("peer-loop volume", loop.cluster.volume)):
                 flush[where].append(fdatasync_us(d))
         flush = {k: statistics.median(v) for k, v in flush.items()}
