@@ -45,6 +45,10 @@ http::Task<Status> DeletePublicAccessBlock(S3Call& call);
 
 // list_objects.cc
 http::Task<Status> ListObjects(S3Call& call, bool v2);
+// ListObjectVersions: every object is its one `null` version (buckets are
+// not versioned), so the list-versions-then-delete pattern of tools that
+// empty a bucket works.
+http::Task<Status> ListObjectVersions(S3Call& call);
 
 // object_put.cc
 http::Task<Status> PutObject(S3Call& call);

@@ -1,4 +1,4 @@
-// ListObjects (V1) and ListObjectsV2 over listing.h.
+// ListObjects (V1), ListObjectsV2 and ListObjectVersions over listing.h.
 
 #include <functional>
 
@@ -22,12 +22,14 @@ struct ListParams {
   ListQuery query;
 };
 
-Result<ListParams> ParseListParams(const http::QueryParams& q, bool v2) {
-  ListParams p;
-  p.v2 = v2;
-  auto get = [&](std::string_view name) { return q.Get(name) ? *q.Get(name) : std::string(); };
-  p.query.prefix = get("prefix");
-  p.query.delimiter = get("delimiter");
+std::string Param(const http::QueryParams& q, std::string_view name) {
+  return q.Get(name) ? *q.Get(name) : std::string();
+}
+
+// What every listing takes: prefix, delimiter, encoding-type, max-keys.
+Status ParseCommonParams(const http::QueryParams& q, ListParams& p) {
+  p.query.prefix = Param(q, "prefix");
+  p.query.delimiter = Param(q, "delimiter");
   if (const std::string* enc = q.Get("encoding-type")) {
     if (*enc != "url") return http::ApiStatus("InvalidArgument", "Invalid Encoding Method specified in Request");
     p.url_encode = true;
@@ -37,6 +39,14 @@ Result<ListParams> ParseListParams(const http::QueryParams& q, bool v2) {
     if (!n) return http::ApiStatus("InvalidArgument", "Provided max-keys not an integer or within integer range");
     p.query.max_keys = static_cast<size_t>(std::min<uint64_t>(*n, kMaxKeys));
   }
+  return Status::OK();
+}
+
+Result<ListParams> ParseListParams(const http::QueryParams& q, bool v2) {
+  ListParams p;
+  p.v2 = v2;
+  auto get = [&](std::string_view name) { return Param(q, name); };
+  ANNEX_RETURN_IF_ERROR(ParseCommonParams(q, p));
   p.start_after = get(v2 ? "start-after" : "marker");
   p.query.marker = p.start_after;
   if (v2) {
@@ -92,7 +102,67 @@ std::string RenderList(std::string_view bucket, const ListParams& p, const ListP
   return doc.Render();
 }
 
+// ListObjectVersions' markers: a key, and a version of it to start after.
+// Every object is its `null` version, so the listing resumes after the key
+// either way; any other version id names nothing.
+Result<ListParams> ParseVersionParams(const http::QueryParams& q) {
+  ListParams p;
+  ANNEX_RETURN_IF_ERROR(ParseCommonParams(q, p));
+  p.start_after = Param(q, "key-marker");
+  p.query.marker = p.start_after;
+  if (const std::string* version = q.Get("version-id-marker")) {
+    if (p.start_after.empty()) {
+      return http::ApiStatus("InvalidArgument", "A version-id marker cannot be specified without a key marker.");
+    }
+    if (!version->empty() && *version != "null") return http::ApiStatus("InvalidArgument", "Invalid version id specified");
+    p.continuation_token = *version;
+  }
+  return p;
+}
+
+std::string RenderVersions(std::string_view bucket, const ListParams& p, const ListPage& page) {
+  auto enc = [&](std::string_view s) { return p.url_encode ? UriEncode(s, /*keep_slash=*/true) : std::string(s); };
+  http::XmlDocument doc("ListVersionsResult", http::kS3XmlNamespace);
+  http::XmlNode root = doc.root();
+  root.Add("Name", bucket);
+  root.Add("Prefix", enc(p.query.prefix));
+  root.Add("KeyMarker", enc(p.start_after));
+  root.Add("VersionIdMarker", p.continuation_token);
+  if (page.truncated) {
+    root.Add("NextKeyMarker", enc(page.last_entry));
+    root.Add("NextVersionIdMarker", "null");
+  }
+  root.Add("MaxKeys", static_cast<uint64_t>(p.query.max_keys));
+  if (!p.query.delimiter.empty()) root.Add("Delimiter", enc(p.query.delimiter));
+  if (p.url_encode) root.Add("EncodingType", "url");
+  root.AddBool("IsTruncated", page.truncated);
+  for (const auto& o : page.objects) {
+    http::XmlNode v = root.Child("Version");
+    v.Add("Key", enc(o.key)).Add("VersionId", "null").AddBool("IsLatest", true);
+    v.Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
+    if (!o.checksum_algorithm.empty()) v.Add("ChecksumAlgorithm", o.checksum_algorithm);
+    v.Add("Size", o.size).Add("StorageClass", "STANDARD");
+    AddOwner(v, "Owner", o.owner_id, o.owner_name);
+  }
+  for (const auto& cp : page.common_prefixes) root.Child("CommonPrefixes").Add("Prefix", enc(cp));
+  return doc.Render();
+}
+
 }  // namespace
+
+http::Task<Status> ListObjectVersions(S3Call& call) {
+  ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseVersionParams(call.query()));
+  std::string body;
+  {
+    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+    const Tables& t = call.store.meta().tables();
+    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
+    ANNEX_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
+    body = RenderVersions(call.bucket(), params, page);
+  }
+  co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
+}
 
 http::Task<Status> ListObjects(S3Call& call, bool v2) {
   ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));

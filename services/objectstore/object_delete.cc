@@ -1,5 +1,7 @@
 // DeleteObject and DeleteObjects (multi-object delete, quiet mode).
 
+#include <optional>
+
 #include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/crypto/hash.h"
@@ -32,6 +34,7 @@ Status DeleteOne(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::
 struct DeleteRequest {
   bool quiet = false;
   std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> versions;  // as sent, per key
 };
 
 Result<DeleteRequest> ParseDeleteRequest(std::string_view body) {
@@ -42,6 +45,8 @@ Result<DeleteRequest> ParseDeleteRequest(std::string_view body) {
   for (pugi::xml_node object : root.children("Object")) {
     if (!object.child("Key")) return MalformedXml();
     r.keys.emplace_back(http::ChildText(object, "Key"));
+    r.versions.emplace_back();
+    if (object.child("VersionId")) r.versions.back() = http::ChildText(object, "VersionId");
     if (r.keys.size() > kMaxDeleteKeys) return MalformedXml();
   }
   if (r.keys.empty()) return MalformedXml();
@@ -87,6 +92,8 @@ http::Task<Status> DeleteObjects(S3Call& call) {
   std::vector<Status> results(req.keys.size());
   for (size_t i = 0; i < req.keys.size(); ++i) {
     results[i] = ValidateObjectKey(req.keys[i]);
+    // Buckets are not versioned: an object's one version is `null`.
+    if (results[i].ok() && req.versions[i] && *req.versions[i] != "null") results[i] = InvalidVersionId();
     // S3 authorizes each key on its own; a denied one is an <Error> entry.
     S3Target target{"s3:DeleteObject", ObjectArn(call.bucket(), req.keys[i])};
     if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target);
@@ -105,7 +112,10 @@ http::Task<Status> DeleteObjects(S3Call& call) {
   http::XmlDocument doc("DeleteResult", http::kS3XmlNamespace);
   for (size_t i = 0; i < req.keys.size(); ++i) {
     if (results[i].ok()) {
-      if (!req.quiet) doc.root().Child("Deleted").Add("Key", req.keys[i]);
+      if (req.quiet) continue;
+      http::XmlNode deleted = doc.root().Child("Deleted");
+      deleted.Add("Key", req.keys[i]);
+      if (req.versions[i]) deleted.Add("VersionId", *req.versions[i]);
       continue;
     }
     http::ApiError e = http::ApiErrorFromStatus(results[i], kS3Errors);

@@ -36,6 +36,7 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kDeletePublicAccessBlock: return DeletePublicAccessBlock(call);
     case S3Op::kListObjects: return ListObjects(call, /*v2=*/false);
     case S3Op::kListObjectsV2: return ListObjects(call, /*v2=*/true);
+    case S3Op::kListObjectVersions: return ListObjectVersions(call);
     case S3Op::kListMultipartUploads: return ListMultipartUploads(call);
     case S3Op::kDeleteObjects: return DeleteObjects(call);
     case S3Op::kPutObject: return PutObject(call);

@@ -25,6 +25,7 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kDeletePublicAccessBlock: return {"s3:PutBucketPublicAccessBlock", R::kBucket};  // as a put, too
     case S3Op::kListObjects: return {"s3:ListBucket", R::kBucket};
     case S3Op::kListObjectsV2: return {"s3:ListBucket", R::kBucket};
+    case S3Op::kListObjectVersions: return {"s3:ListBucketVersions", R::kBucket};
     case S3Op::kListMultipartUploads: return {"s3:ListBucketMultipartUploads", R::kBucket};
     case S3Op::kDeleteObjects: return {"s3:DeleteObject", R::kPerKey};
     case S3Op::kPutObject: return {"s3:PutObject", R::kObject};

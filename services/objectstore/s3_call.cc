@@ -6,6 +6,8 @@
 
 namespace annex::objectstore {
 
+Status InvalidVersionId() { return http::ApiStatus("InvalidArgument", "Invalid version id specified"); }
+
 Status NoSuchBucket() { return http::ApiStatus("NoSuchBucket", "The specified bucket does not exist"); }
 Status NoSuchKey() { return http::ApiStatus("NoSuchKey", "The specified key does not exist."); }
 Status NoSuchUpload() {

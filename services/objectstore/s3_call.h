@@ -31,6 +31,8 @@ struct S3Call {
 };
 
 Status NoSuchBucket();
+// A versionId other than `null`: buckets here are not versioned.
+Status InvalidVersionId();
 Status NoSuchKey();
 Status NoSuchUpload();
 

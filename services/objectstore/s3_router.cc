@@ -3,20 +3,22 @@
 #include <array>
 
 #include "appliance/http/api_error.h"
+#include "services/objectstore/s3_call.h"
 
 namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 24> kUnsupportedSubresources = {
+constexpr std::array<std::string_view, 23> kUnsupportedSubresources = {
     "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory", "legal-hold",
     "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
-    "requestPayment", "restore", "retention", "select", "tagging", "torrent", "versions", "website", "session",
+    "requestPayment", "restore", "retention", "select", "tagging", "torrent", "website", "session",
     "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 3> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock"};
+constexpr std::array<std::string_view, 4> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock",
+                                                                    "versions"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
@@ -54,6 +56,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("location")) return S3Op::kGetBucketLocation;
     if (q.Has("versioning")) return S3Op::kGetBucketVersioning;
     if (q.Has("uploads")) return S3Op::kListMultipartUploads;
+    if (q.Has("versions")) return S3Op::kListObjectVersions;
     const std::string* list_type = q.Get("list-type");
     if (list_type && *list_type == "2") return S3Op::kListObjectsV2;
     return S3Op::kListObjects;
@@ -120,6 +123,17 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
   for (auto sub : kBucketOnlySubresources) {
     if (has_key && request.query.Has(sub)) return NotImplemented();
   }
+  // Buckets are not versioned: an object's one version is `null`.
+  if (has_key) {
+    if (const std::string* version = request.query.Get("versionId"); version && *version != "null") {
+      return InvalidVersionId();
+    }
+  }
+  // Versions are only listed.
+  if (has_bucket && !has_key && request.query.Has("versions") && request.method != "GET" &&
+      request.method != "OPTIONS") {
+    return MethodNotAllowed();
+  }
   if (!has_bucket) {
     // "//key": a key without a bucket names nothing; it must not fall back to the service.
     if (has_key) return http::ApiStatus("InvalidBucketName", "The specified bucket is not valid.");
@@ -152,6 +166,7 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kDeletePublicAccessBlock: return "DeletePublicAccessBlock";
     case S3Op::kListObjects: return "ListObjects";
     case S3Op::kListObjectsV2: return "ListObjectsV2";
+    case S3Op::kListObjectVersions: return "ListObjectVersions";
     case S3Op::kListMultipartUploads: return "ListMultipartUploads";
     case S3Op::kDeleteObjects: return "DeleteObjects";
     case S3Op::kPutObject: return "PutObject";

@@ -31,6 +31,7 @@ enum class S3Op {
   kDeletePublicAccessBlock,
   kListObjects,
   kListObjectsV2,
+  kListObjectVersions,
   kListMultipartUploads,
   kDeleteObjects,
   kPutObject,

@@ -451,6 +451,47 @@ class Boto3Test(AnnexTestCase):
                          Delete={"Objects": [{"Key": f"x{i}"} for i in range(1001)]}, status=400)
         self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], ["d5"])
 
+    def test_unversioned_bucket_lists_null_versions_and_empties_as_tools_do(self):
+        bucket = self.new_bucket()
+        for key in ("a", "b/c", "b/d", "e"):
+            self.s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+        r = self.s3.list_object_versions(Bucket=bucket)
+        self.assertEqual([(v["Key"], v["VersionId"], v["IsLatest"], v["Size"]) for v in r["Versions"]],
+                         [("a", "null", True, 1), ("b/c", "null", True, 3), ("b/d", "null", True, 3),
+                          ("e", "null", True, 1)])
+        self.assertNotIn("DeleteMarkers", r)
+        self.assertFalse(r["IsTruncated"])
+        r = self.s3.list_object_versions(Bucket=bucket, Delimiter="/")
+        self.assertEqual([v["Key"] for v in r["Versions"]], ["a", "e"])
+        self.assertEqual([p["Prefix"] for p in r["CommonPrefixes"]], ["b/"])
+        # Pages of one, resumed from the key and version markers.
+        seen, kw = [], {}
+        while True:
+            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=1, **kw)
+            seen += [v["Key"] for v in page["Versions"]]
+            if not page["IsTruncated"]:
+                break
+            self.assertEqual(page["NextVersionIdMarker"], "null")
+            kw = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+        self.assertEqual(seen, ["a", "b/c", "b/d", "e"])
+        self.assertError("InvalidArgument", self.s3.list_object_versions, Bucket=bucket, VersionIdMarker="null",
+                         status=400)
+        # An object's one version is null; no other id names anything.
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="a", VersionId="null")["Body"].read(), b"a")
+        self.assertError("InvalidArgument", self.s3.get_object, Bucket=bucket, Key="a", VersionId="3HL4kqtJlcpXro",
+                         status=400)
+        self.assertError("InvalidArgument", self.s3.delete_object, Bucket=bucket, Key="a", VersionId="3HL4kqtJlcpXro",
+                         status=400)
+        r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a", "VersionId": "3HL4kqtJlcpXro"}]})
+        self.assertEqual([(e["Key"], e["Code"]) for e in r["Errors"]], [("a", "InvalidArgument")])
+        self.assertEqual(self.s3.head_object(Bucket=bucket, Key="a")["ContentLength"], 1, "a bad version deletes nothing")
+        # How SDK helpers and terraform's force_destroy empty a bucket: every version, then the bucket.
+        boto3.resource("s3", endpoint_url=self.daemon.endpoint, region_name="us-east-1",
+                       aws_access_key_id=self.daemon.access_key, aws_secret_access_key=self.daemon.secret_key
+                       ).Bucket(bucket).object_versions.delete()
+        self.assertEqual(self.s3.list_object_versions(Bucket=bucket).get("Versions", []), [])
+        self.s3.delete_bucket(Bucket=bucket)
+
     def test_delete_objects_keys_with_whitespace_and_control_characters(self):
         """Keys are data in DeleteObjects, and every response naming them stays well-formed XML 1.0."""
         bucket = self.new_bucket("keys")
