@@ -148,34 +148,29 @@ std::string RenderVersions(std::string_view bucket, const ListParams& p, const L
   return doc.Render();
 }
 
+// One page of the bucket's keys for a caller allowed to list it, rendered
+// while the read snapshot lives (and only then).
+Result<std::string> RenderPage(S3Call& call, const ListParams& params,
+                               std::string (*render)(std::string_view, const ListParams&, const ListPage&)) {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  const Tables& t = call.store.meta().tables();
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
+  ANNEX_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
+  return render(call.bucket(), params, page);
+}
+
 }  // namespace
 
 http::Task<Status> ListObjectVersions(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseVersionParams(call.query()));
-  std::string body;
-  {
-    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    const Tables& t = call.store.meta().tables();
-    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
-    ANNEX_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
-    body = RenderVersions(call.bucket(), params, page);
-  }
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderPage(call, params, RenderVersions));
   co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
 }
 
 http::Task<Status> ListObjects(S3Call& call, bool v2) {
   ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));
-  std::string body;
-  {
-    // The snapshot lives only while the page is read and rendered.
-    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-    const Tables& t = call.store.meta().tables();
-    ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-    ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
-    ANNEX_CO_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
-    body = RenderList(call.bucket(), params, page);
-  }
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderPage(call, params, RenderList));
   co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
 }
 
