@@ -2,6 +2,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "appliance/http/query.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/s3_actions.h"
@@ -13,7 +14,13 @@ Result<CopySource> ParseCopySource(std::string_view header) {
     return http::ApiStatus("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
   };
   // A literal '?' starts the versionId query; a '?' inside the key is %3F.
-  std::string_view raw = header.substr(0, header.find('?'));
+  size_t query = header.find('?');
+  std::string_view raw = header.substr(0, query);
+  if (query != std::string_view::npos) {
+    auto params = http::QueryParams::Parse(header.substr(query + 1));
+    if (!params.ok()) return invalid();
+    if (const std::string* version = params->Get("versionId")) ANNEX_RETURN_IF_ERROR(CheckVersionId(*version));
+  }
   auto decoded = UriDecode(raw);
   if (!decoded) return invalid();
   std::string_view path = *decoded;

@@ -92,8 +92,7 @@ http::Task<Status> DeleteObjects(S3Call& call) {
   std::vector<Status> results(req.keys.size());
   for (size_t i = 0; i < req.keys.size(); ++i) {
     results[i] = ValidateObjectKey(req.keys[i]);
-    // Buckets are not versioned: an object's one version is `null`.
-    if (results[i].ok() && req.versions[i] && *req.versions[i] != "null") results[i] = InvalidVersionId();
+    if (results[i].ok() && req.versions[i]) results[i] = CheckVersionId(*req.versions[i]);
     // S3 authorizes each key on its own; a denied one is an <Error> entry.
     S3Target target{"s3:DeleteObject", ObjectArn(call.bucket(), req.keys[i])};
     if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target);

@@ -6,7 +6,10 @@
 
 namespace annex::objectstore {
 
-Status InvalidVersionId() { return http::ApiStatus("InvalidArgument", "Invalid version id specified"); }
+Status CheckVersionId(std::string_view version_id) {
+  if (version_id == "null") return Status::OK();
+  return http::ApiStatus("InvalidArgument", "Invalid version id specified");
+}
 
 Status NoSuchBucket() { return http::ApiStatus("NoSuchBucket", "The specified bucket does not exist"); }
 Status NoSuchKey() { return http::ApiStatus("NoSuchKey", "The specified key does not exist."); }

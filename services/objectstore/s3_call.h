@@ -31,8 +31,11 @@ struct S3Call {
 };
 
 Status NoSuchBucket();
-// A versionId other than `null`: buckets here are not versioned.
-Status InvalidVersionId();
+// Whether a version id a request names (a versionId query, a DeleteObjects
+// entry, a copy source's ?versionId=) names something: buckets here are
+// not versioned, so an object's one version is `null`; InvalidArgument for
+// any other id.
+Status CheckVersionId(std::string_view version_id);
 Status NoSuchKey();
 Status NoSuchUpload();
 

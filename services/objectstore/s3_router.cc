@@ -123,11 +123,8 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
   for (auto sub : kBucketOnlySubresources) {
     if (has_key && request.query.Has(sub)) return NotImplemented();
   }
-  // Buckets are not versioned: an object's one version is `null`.
   if (has_key) {
-    if (const std::string* version = request.query.Get("versionId"); version && *version != "null") {
-      return InvalidVersionId();
-    }
+    if (const std::string* version = request.query.Get("versionId")) ANNEX_RETURN_IF_ERROR(CheckVersionId(*version));
   }
   // Versions are only listed.
   if (has_bucket && !has_key && request.query.Has("versions") && request.method != "GET" &&

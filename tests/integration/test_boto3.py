@@ -482,6 +482,13 @@ class Boto3Test(AnnexTestCase):
                          status=400)
         self.assertError("InvalidArgument", self.s3.delete_object, Bucket=bucket, Key="a", VersionId="3HL4kqtJlcpXro",
                          status=400)
+        # A copy source's version too: null is the object, another id names nothing (and copies nothing).
+        self.s3.copy_object(Bucket=bucket, Key="a-copy", CopySource={"Bucket": bucket, "Key": "a", "VersionId": "null"})
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="a-copy")["Body"].read(), b"a")
+        self.assertError("InvalidArgument", self.s3.copy_object, Bucket=bucket, Key="a-bad",
+                         CopySource={"Bucket": bucket, "Key": "a", "VersionId": "3HL4kqtJlcpXro"}, status=400)
+        self.assertError("404", self.s3.head_object, Bucket=bucket, Key="a-bad", status=404)  # HEAD: no body
+        self.s3.delete_object(Bucket=bucket, Key="a-copy")
         r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a", "VersionId": "3HL4kqtJlcpXro"}]})
         self.assertEqual([(e["Key"], e["Code"]) for e in r["Errors"]], [("a", "InvalidArgument")])
         self.assertEqual(self.s3.head_object(Bucket=bucket, Key="a")["ContentLength"], 1, "a bad version deletes nothing")
