@@ -16,6 +16,8 @@ namespace {
 
 std::string ResourceId(const Json& doc) { return doc.value("DbiResourceId", ""); }
 
+// The repository paths of an instance's automated backups and of its manual snapshots.
+std::string AutomatedPath(const std::string& resource_id) { return "/" + resource_id; }
 std::string SnapshotPath(const std::string& resource_id) { return "/" + resource_id + "-snapshots"; }
 
 // A value of a `key=value` line of a pgbackrest.conf.
@@ -84,9 +86,9 @@ BackrestInstance InstanceBackups::Instance(const Json& doc, const std::string& p
   BackrestInstance in;
   in.stanza = kStanza;
   in.pg_data_dir = pgdata;
-  auto endpoint = doc.find("Endpoint");
-  in.pg_port = static_cast<uint16_t>(endpoint != doc.end() ? endpoint->value("Port", 5432) : 5432);
-  in.socket_dir = InstanceDir(*o_.rds, doc) + "/run";
+  int port = InstancePort(doc);
+  in.pg_port = static_cast<uint16_t>(port ? port : 5432);  // a scratch config (a snapshot's delete) has none
+  in.socket_dir = SocketDir(*o_.rds, doc);
   in.pg_user = doc.value("MasterUsername", "postgres");
   in.log_dir = Dir(doc) + "/log";
   in.lock_dir = Dir(doc) + "/lock";
@@ -112,6 +114,10 @@ Result<BackrestRepo> InstanceBackups::Repo(const Json& doc, const std::string& p
   repo.retention = retention;
   repo.retention_full = retention_full;
   return repo;
+}
+
+Result<BackrestRepo> InstanceBackups::AutomatedRepo(const Json& doc) const {
+  return Repo(doc, AutomatedPath(ResourceId(doc)), BackrestRetention::kDays, RetentionDays(doc));
 }
 
 Status InstanceBackups::WriteConfig(const std::string& path, const std::string& text) const {
@@ -169,24 +175,21 @@ Status InstanceBackups::PrepareDir(const Json& doc) {
 }
 
 std::string InstanceBackups::ConfigSignature(const Json& doc) const {
-  auto endpoint = doc.find("Endpoint");
-  return std::to_string(o_.endpoints->tls_port.load()) + "/" +
-         std::to_string(endpoint != doc.end() ? endpoint->value("Port", 0) : 0) + "/" +
-         std::to_string(doc.value("BackupRetentionPeriod", 0));
+  return std::to_string(o_.endpoints->tls_port.load()) + "/" + std::to_string(InstancePort(doc)) + "/" +
+         std::to_string(RetentionDays(doc));
 }
 
 Status InstanceBackups::Configure(const Json& doc) {
   ANNEX_RETURN_IF_ERROR(PrepareDir(doc));
   std::string dir = Dir(doc);
   std::string pgdata = InstanceDir(*o_.rds, doc) + "/volume/pgdata";
-  int days = static_cast<int>(std::max<int64_t>(1, doc.value("BackupRetentionPeriod", int64_t{1})));
   if (!std::filesystem::exists(ConfigPath(doc))) {
     // A key of its own, in the config only: the store never holds it.
     ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, KeyedRepo("annex-rds-" + ResourceId(doc), ResourceId(doc),
-                                                        "/" + ResourceId(doc)));
+                                                        AutomatedPath(ResourceId(doc))));
     repo.ca_file = dir + "/ca.pem";
     repo.retention = BackrestRetention::kDays;
-    repo.retention_full = days;
+    repo.retention_full = RetentionDays(doc);
     ANNEX_ASSIGN_OR_RETURN(std::string text, RenderBackrestConfig(repo, Instance(doc, pgdata)));
     ANNEX_RETURN_IF_ERROR(WriteConfig(ConfigPath(doc), text));
     // IAM keys take effect at once, but the bucket may be another instance's to make first.
@@ -194,7 +197,7 @@ Status InstanceBackups::Configure(const Json& doc) {
     return Status::OK();
   }
   // Rewritten from what is there: the port, retention or TLS port may have changed.
-  ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, Repo(doc, "/" + ResourceId(doc), BackrestRetention::kDays, days));
+  ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, AutomatedRepo(doc));
   ANNEX_ASSIGN_OR_RETURN(std::string text, RenderBackrestConfig(repo, Instance(doc, pgdata)));
   return WriteConfig(ConfigPath(doc), text);
 }
@@ -235,8 +238,7 @@ Result<BackrestStanzaInfo> InstanceBackups::Info(const Json& doc) {
 // one-repository config is written back whatever happens.
 Result<BackrestBackup> InstanceBackups::Snapshot(const Json& doc) {
   std::string pgdata = InstanceDir(*o_.rds, doc) + "/volume/pgdata";
-  int days = static_cast<int>(std::max<int64_t>(1, doc.value("BackupRetentionPeriod", int64_t{1})));
-  ANNEX_ASSIGN_OR_RETURN(BackrestRepo automated, Repo(doc, "/" + ResourceId(doc), BackrestRetention::kDays, days));
+  ANNEX_ASSIGN_OR_RETURN(BackrestRepo automated, AutomatedRepo(doc));
   ANNEX_ASSIGN_OR_RETURN(BackrestRepo snapshots,
                          Repo(doc, SnapshotPath(ResourceId(doc)), BackrestRetention::kCount, 9999999));
   ANNEX_ASSIGN_OR_RETURN(std::string two, RenderBackrestConfig({automated, snapshots}, Instance(doc, pgdata)));
@@ -297,7 +299,7 @@ Status InstanceBackups::DeleteSnapshot(const Json& snapshot) {
 
 Status InstanceBackups::Restore(const Json& target, const RestoreSource& from, const std::string& pgdata) {
   ANNEX_RETURN_IF_ERROR(PrepareDir(target));
-  std::string path = from.snapshots ? SnapshotPath(from.resource_id) : "/" + from.resource_id;
+  std::string path = from.snapshots ? SnapshotPath(from.resource_id) : AutomatedPath(from.resource_id);
   ANNEX_ASSIGN_OR_RETURN(BackrestRepo repo, KeyedRepo(RestoreUser(target), from.resource_id, path));
   repo.ca_file = Dir(target) + "/ca.pem";
   ANNEX_ASSIGN_OR_RETURN(std::string text, RenderBackrestConfig(repo, Instance(target, pgdata)));

@@ -102,6 +102,8 @@ class InstanceBackups {
   // The repository at `path` with the instance's key (read back from its config).
   Result<BackrestRepo> Repo(const Json& doc, const std::string& path, BackrestRetention retention,
                             int retention_full) const;
+  // The automated repository, kept for the instance's retention.
+  Result<BackrestRepo> AutomatedRepo(const Json& doc) const;
   BackrestInstance Instance(const Json& doc, const std::string& pgdata) const;
   Status WriteConfig(const std::string& path, const std::string& text) const;
   // The backrest directory with the CA, owned by the instance's user.

@@ -320,15 +320,11 @@ Status InstanceReconciler::Create(Json& doc) {
     }
     return Status::OK();
   }
-  const Json& endpoint = Member(doc, "Endpoint");
-  int port = static_cast<int>(Int(endpoint, "Port"));
-  std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
   bool restored = Member(doc[kPrivate], "restore").is_object();
   if (restored && !Bool(state, "restoreFinished")) {
     // A restored cluster takes connections while it replays (hot standby):
     // it is the instance asked for once it has reached its target and promoted.
-    ANNEX_ASSIGN_OR_RETURN(std::string recovering, postgres_.Query(run_dir, port, Str(doc, "MasterUsername"),
-                                                                   "postgres", "SELECT pg_is_in_recovery()"));
+    ANNEX_ASSIGN_OR_RETURN(std::string recovering, QueryInstance(doc, "SELECT pg_is_in_recovery()"));
     if (recovering != "f") {
       if (NowMs(*o_.rds->clock) - Int(state, "since") > o_.start_timeout.count() * 10) {
         return Status::Unavailable("PostgreSQL did not finish recovering the restored data in time");
@@ -339,12 +335,8 @@ Status InstanceReconciler::Create(Json& doc) {
   std::string db_name = Str(doc, "DBName");
   if (!db_name.empty() && !Bool(state, "databaseCreated")) {
     ANNEX_ASSIGN_OR_RETURN(std::string exists,
-                           postgres_.Query(run_dir, port, Str(doc, "MasterUsername"), "postgres",
-                                           "SELECT 1 FROM pg_database WHERE datname = " + SqlLiteral(db_name)));
-    if (exists != "1") {
-      ANNEX_RETURN_IF_ERROR(postgres_.RunSql(run_dir, port, Str(doc, "MasterUsername"), "postgres",
-                                             "CREATE DATABASE " + SqlIdentifier(db_name)));
-    }
+                           QueryInstance(doc, "SELECT 1 FROM pg_database WHERE datname = " + SqlLiteral(db_name)));
+    if (exists != "1") ANNEX_RETURN_IF_ERROR(RunInstanceSql(doc, "CREATE DATABASE " + SqlIdentifier(db_name)));
     state["databaseCreated"] = true;
   }
   if (restored && !Bool(state, "restoreFinished")) {
@@ -366,7 +358,7 @@ Status InstanceReconciler::PrepareFiles(const Json& doc) {
   InstanceVolume volume(*o_.runner, dir);
   ANNEX_RETURN_IF_ERROR(volume.Create(Int(doc, "AllocatedStorage", 20)));
   ANNEX_RETURN_IF_ERROR(volume.Mount());
-  ANNEX_RETURN_IF_ERROR(MakeOwnedDir(os::JoinPath(dir, "run"), o_.postgres));
+  ANNEX_RETURN_IF_ERROR(MakeOwnedDir(SocketDir(*o_.rds, doc), o_.postgres));
   return Status::OK();
 }
 
@@ -404,8 +396,8 @@ Status InstanceReconciler::WriteConfig(const Json& doc) {
   auto cls = FindInstanceClass(Str(doc, "DBInstanceClass"));
   if (!cls) return Status::InvalidArgument("unknown instance class " + Str(doc, "DBInstanceClass"));
   InstanceSettings settings;
-  settings.port = static_cast<int>(Int(Member(doc, "Endpoint"), "Port"));
-  settings.socket_dir = os::JoinPath(InstanceDir(doc), "run");
+  settings.port = InstancePort(doc);
+  settings.socket_dir = SocketDir(*o_.rds, doc);
   settings.memory = SettingsFor(*cls);
   if (BackupsOn(doc)) settings.archive_command = backups_->ArchiveCommandFor(doc);
   std::string path = os::JoinPath(InstanceDir(doc), "volume/pgdata/annex.conf");
@@ -437,8 +429,16 @@ Status InstanceReconciler::StartPostgres(const Json& doc) {
 }
 
 bool InstanceReconciler::Ready(const Json& doc) {
-  auto ready = postgres_.Ready(os::JoinPath(InstanceDir(doc), "run"), static_cast<int>(Int(Member(doc, "Endpoint"), "Port")));
+  auto ready = postgres_.Ready(SocketDir(*o_.rds, doc), InstancePort(doc));
   return ready.ok() && *ready;
+}
+
+Result<std::string> InstanceReconciler::QueryInstance(const Json& doc, std::string_view sql) {
+  return postgres_.Query(SocketDir(*o_.rds, doc), InstancePort(doc), Str(doc, "MasterUsername"), "postgres", sql);
+}
+
+Status InstanceReconciler::RunInstanceSql(const Json& doc, std::string_view sql) {
+  return postgres_.RunSql(SocketDir(*o_.rds, doc), InstancePort(doc), Str(doc, "MasterUsername"), "postgres", sql);
 }
 
 // Queued modifications past the applied sequence number, in order. Those
@@ -460,16 +460,13 @@ bool InstanceReconciler::ApplyModifications(Json& doc) {
     if (seq <= applied) continue;
     if (!Bool(m, "applyImmediately") && !in_window) return false;
     std::string identifier = Str(doc, "DBInstanceIdentifier");
-    int port = static_cast<int>(Int(Member(doc, "Endpoint"), "Port"));
-    std::string run_dir = os::JoinPath(InstanceDir(doc), "run");
     Status s;
     if (Bool(m, "password")) {
       std::string file = PasswordFile(*o_.rds, doc, static_cast<uint64_t>(seq));
       auto password = os::ReadFileToString(os::PosixFileSystem(), file);
       s = password.status();
       if (s.ok()) {
-        s = postgres_.RunSql(run_dir, port, Str(doc, "MasterUsername"), "postgres",
-                             "ALTER ROLE " + SqlIdentifier(Str(doc, "MasterUsername")) + " WITH PASSWORD " +
+        s = RunInstanceSql(doc, "ALTER ROLE " + SqlIdentifier(Str(doc, "MasterUsername")) + " WITH PASSWORD " +
                                  SqlLiteral(*password));
       }
       std::error_code ec;
@@ -527,7 +524,7 @@ bool InstanceReconciler::Delete(const std::string& key, Json& doc) {
     if (Status s = backups_->DeleteAutomated(doc); !s.ok()) {
       log::Warn("database: deleting an instance's automated backups", {{"instance", key}, {"error", s.ToString()}});
     }
-    ForgetExpiredAutomatedSnapshots(doc, BackrestStanzaInfo{});
+    ForgetExpiredAutomatedSnapshots(doc, BackrestStanzaInfo{});  // no backup set is left
     if (Status s = backups_->RemoveAll(doc); !s.ok()) {
       log::Warn("database: removing an instance's backup user", {{"instance", key}, {"error", s.ToString()}});
     }

@@ -123,6 +123,10 @@ class InstanceReconciler {
   Status BackupDue(const schedule::Firing& firing);
   // Whether postgres accepts connections on the instance's socket.
   bool Ready(const Json& doc);
+  // SQL as the instance's master user on its socket, in database "postgres":
+  // one query's output, or statements run.
+  Result<std::string> QueryInstance(const Json& doc, std::string_view sql);
+  Status RunInstanceSql(const Json& doc, std::string_view sql);
   void Fail(Json& doc, const std::string& why);
 
   InstanceReconcilerOptions o_;

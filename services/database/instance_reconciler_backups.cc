@@ -85,7 +85,7 @@ void InstanceReconciler::TakeAutomatedBackup(Json& doc) {
   Json& state = doc[kPrivate]["state"];
   std::string id = doc.value("DBInstanceIdentifier", "");
   int64_t now = NowMs(*o_.rds->clock);
-  int64_t retention_ms = std::max<int64_t>(1, IntOf(doc, "BackupRetentionPeriod")) * 86'400'000;
+  int64_t retention_ms = int64_t{RetentionDays(doc)} * 86'400'000;
   bool full = now - IntOf(state, "lastFullMs") >= std::min<int64_t>(7 * 86'400'000, retention_ms);
   state["backupDoneMs"] = IntOf(doc[kPrivate]["intent"], "backupDueMs");
   if (Status s = backups_->Backup(doc, full ? "full" : "incr"); !s.ok()) {
@@ -130,16 +130,12 @@ void InstanceReconciler::ForgetExpiredAutomatedSnapshots(const Json& doc, const 
 bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
   Json& state = doc[kPrivate]["state"];
   int64_t now = NowMs(*o_.rds->clock);
-  std::string run_dir = InstanceDir(doc) + "/run";
-  int port = static_cast<int>(IntOf(doc.value("Endpoint", Json::object()), "Port"));
-  std::string user = doc.value("MasterUsername", "postgres");
   auto pending = state.find("restorePoint");
   if (pending != state.end() && pending->is_object()) {
     int64_t& checked = archive_checked_ms_[key];
     if (now - checked < 2000) return false;
     checked = now;
-    Result<std::string> archived =
-        postgres_.Query(run_dir, port, user, "postgres", "SELECT last_archived_wal FROM pg_stat_archiver");
+    Result<std::string> archived = QueryInstance(doc, "SELECT last_archived_wal FROM pg_stat_archiver");
     // Segment names sort in WAL order across timelines; history files (shorter) are skipped.
     std::string segment = pending->value("segment", "");
     if (!archived.ok() || archived->size() != segment.size() || *archived < segment) return false;
@@ -150,11 +146,11 @@ bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
   if (now - IntOf(state, "restorePointAt") < o_.restore_point_interval.count()) return false;
   // The clock is read before the commit: recovery to any time up to it finds
   // this commit after its target, and stops there.
-  Result<std::string> out = postgres_.Query(run_dir, port, user, "postgres",
-                                            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
-                                            "SELECT txid_current();\n"
-                                            "SELECT pg_walfile_name(pg_current_wal_lsn());\n"
-                                            "SELECT pg_switch_wal();\n");
+  Result<std::string> out = QueryInstance(doc,
+                                          "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n"
+                                          "SELECT txid_current();\n"
+                                          "SELECT pg_walfile_name(pg_current_wal_lsn());\n"
+                                          "SELECT pg_switch_wal();\n");
   state["restorePointAt"] = now;
   if (!out.ok()) {
     log::Warn("database: marking a restore point", {{"instance", key}, {"error", out.status().ToString()}});

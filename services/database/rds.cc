@@ -1,5 +1,7 @@
 #include "services/database/rds.h"
 
+#include <algorithm>
+
 #include "appliance/core/strings.h"
 #include "appliance/os/random.h"
 
@@ -24,6 +26,20 @@ std::string InstanceDir(const Rds& rds, const Json& doc) {
 
 std::string WalDir(const Rds& rds, const Json& doc) { return InstanceDir(rds, doc) + "/wal"; }
 
+std::string SocketDir(const Rds& rds, const Json& doc) { return InstanceDir(rds, doc) + "/run"; }
+
+int InstancePort(const Json& doc) {
+  auto endpoint = doc.find("Endpoint");
+  if (endpoint == doc.end() || !endpoint->is_object()) return 0;
+  auto port = endpoint->find("Port");
+  return port != endpoint->end() && port->is_number_integer() ? port->get<int>() : 0;
+}
+
+int RetentionDays(const Json& doc) {
+  auto days = doc.find("BackupRetentionPeriod");
+  return days != doc.end() && days->is_number_integer() ? std::max(1, days->get<int>()) : 1;
+}
+
 std::string PasswordFile(const Rds& rds, const Json& doc, uint64_t seq) {
   return InstanceDir(rds, doc) + "/password-" + std::to_string(seq);
 }
@@ -41,7 +57,7 @@ Json SnapshotDocument(const Rds& rds, const std::string& account, const Json& in
       {"Engine", "postgres"},
       {"AllocatedStorage", instance.value("AllocatedStorage", 0)},
       {"Status", "creating"},
-      {"Port", instance.contains("Endpoint") ? instance["Endpoint"].value("Port", 0) : 0},
+      {"Port", InstancePort(instance)},
       {"AvailabilityZone", instance.value("AvailabilityZone", "")},
       {"InstanceCreateTime", instance.value("InstanceCreateTime", "")},
       {"MasterUsername", instance.value("MasterUsername", "")},

@@ -62,6 +62,13 @@ std::string InstanceDir(const Rds& rds, const Json& doc);
 // it): beside the volume, not on it, so a commit's flush is not also a flush
 // of the volume's image file (docs/performance.md).
 std::string WalDir(const Rds& rds, const Json& doc);
+// The directory of the instance's Unix socket (<instance dir>/run, which
+// only its user enters), and its port (Endpoint.Port; 0 before it has one).
+std::string SocketDir(const Rds& rds, const Json& doc);
+int InstancePort(const Json& doc);
+// BackupRetentionPeriod in days, at least 1: what pgBackRest's time
+// retention keeps (0, "no backups", is never handed to it).
+int RetentionDays(const Json& doc);
 std::string PasswordFile(const Rds& rds, const Json& doc, uint64_t seq);
 
 // A DBSnapshot document of `instance` named `id`, "creating" (the manual
