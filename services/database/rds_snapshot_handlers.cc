@@ -68,11 +68,10 @@ Task<Status> CreateRestoredInstance(RdsCall& call, http::QueryParams params, con
 Result<Json> StoreNewSnapshot(const RdsParams& call, const std::string& instance_id, const std::string& snapshot_id,
                               const Json& tags, bool for_delete) {
   std::string snapshot_key = SnapshotKey(call.account, snapshot_id);
+  std::string instance_key = InstanceKey(call.account, instance_id);
   ANNEX_ASSIGN_OR_RETURN(auto existing, call.rds.store->Get(kSnapshot, snapshot_key));
   if (existing) return http::ApiStatus("DBSnapshotAlreadyExists", "Cannot create the snapshot because a snapshot with the identifier " + snapshot_id + " already exists.");
-  Json snapshot;
-  ANNEX_ASSIGN_OR_RETURN(auto instance, call.rds.store->Update(kInstance, InstanceKey(call.account, instance_id),
-                                                                [&](std::optional<Json>& doc) -> Status {
+  auto check = [&](const std::optional<Json>& doc) -> Status {
     if (!doc) return DBInstanceNotFound(instance_id);
     std::string status = Shown(*doc).value("DBInstanceStatus", "");
     if (status != "available" && !(for_delete && status == "deleting")) {
@@ -82,13 +81,25 @@ Result<Json> StoreNewSnapshot(const RdsParams& call, const std::string& instance
       return InvalidParameterCombination("Snapshots need automated backups on this appliance: set "
                                          "BackupRetentionPeriod above 0 first.");
     }
+    return Status::OK();
+  };
+  ANNEX_ASSIGN_OR_RETURN(auto instance, call.rds.store->Get(kInstance, instance_key));
+  ANNEX_RETURN_IF_ERROR(check(instance));
+  // The snapshot is stored before the instance is told to take it: a
+  // reconciler pass between the two writes would otherwise find no snapshot
+  // to take, count the request as done, and leave the snapshot "creating".
+  Json snapshot = SnapshotDocument(call.rds, call.account, *instance, snapshot_id, tags, call.now_ms);
+  ANNEX_RETURN_IF_ERROR(call.rds.store->Put(kSnapshot, snapshot_key, snapshot));
+  auto told = call.rds.store->Update(kInstance, instance_key, [&](std::optional<Json>& doc) -> Status {
+    ANNEX_RETURN_IF_ERROR(check(doc));  // it may have changed since it was read
     Json& intent = (*doc)[kPrivate]["intent"];
     intent["snapshotSeq"] = intent.value("snapshotSeq", 0) + 1;
-    snapshot = SnapshotDocument(call.rds, call.account, *doc, snapshot_id, tags, call.now_ms);
     return Status::OK();
-  }));
-  (void)instance;
-  ANNEX_RETURN_IF_ERROR(call.rds.store->Put(kSnapshot, snapshot_key, snapshot));
+  });
+  if (!told.ok()) {
+    call.rds.store->Delete(kSnapshot, snapshot_key).IgnoreError();
+    return told.status();
+  }
   if (call.rds.reconciler) call.rds.reconciler->Wake();
   return snapshot;
 }
