@@ -329,9 +329,11 @@ std::string InstanceBackups::RestoreUser(const Json& target) const { return "ann
 Status InstanceBackups::DeleteAutomated(const Json& doc) {
   std::string config = ConfigPath(doc);
   if (!std::filesystem::exists(config)) return Status::OK();  // backups were never configured
-  // stanza-delete wants pgBackRest stopped for the stanza first; --force: the
-  // data directory's volume may already be gone.
-  ANNEX_RETURN_IF_ERROR(Run(BackrestCommand(config, kStanza, "stop")));
+  // stanza-delete wants pgBackRest stopped for the stanza first, and waits
+  // for its locks: stop --force also ends an archive-push the stopped
+  // postgres left running. stanza-delete --force: the data directory's
+  // volume may already be gone.
+  ANNEX_RETURN_IF_ERROR(Run(BackrestCommand(config, kStanza, "stop", {"--force"})));
   return Run(BackrestCommand(config, kStanza, "stanza-delete", {"--force"}));
 }
 
