@@ -5,6 +5,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_subresource.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/s3_router.h"
 
@@ -28,16 +29,6 @@ http::Task<Result<CannedAcl>> ReadRequestedAcl(S3Call& call, std::string_view ow
     co_return http::ApiStatus("MissingSecurityHeader", "Your request was missing a required header");
   }
   co_return ParseAccessControlPolicy(body, CanonicalUserId(owner_id));
-}
-
-// The object an owner-only object sub-resource (?acl, ?tagging) reads.
-Result<ObjectRecord> LoadOwnedObject(S3Call& call) {
-  ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  ANNEX_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
-  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
-  if (!object) return NoSuchKey();
-  return std::move(*object);
 }
 
 }  // namespace
@@ -74,14 +65,10 @@ http::Task<Status> PutObjectAcl(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ANNEX_CO_ASSIGN_OR_RETURN(CannedAcl acl, co_await ReadRequestedAcl(call, bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
-  const std::string& key = call.key();
-  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto object, GetObject(txn, t, name, key));
-    if (!object) return NoSuchKey();
-    object->acl = acl;
-    return txn.Put(t.objects, EncodeObjectKey(name, key), EncodeObject(*object));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& object) {
+    object.acl = acl;
+    return Status::OK();
   }));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }

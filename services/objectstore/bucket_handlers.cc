@@ -53,6 +53,22 @@ Status DropUploads(store::WriteTxn& txn, const Tables& t, std::string_view bucke
   return Status::OK();
 }
 
+// A PutBucketVersioning body: Status Enabled or Suspended. MFA delete
+// needs a hardware token the appliance has no way to verify: refused.
+Result<Versioning> ParseVersioningConfiguration(std::string_view body) {
+  ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "VersioningConfiguration"));
+  pugi::xml_node root = doc.document_element();
+  std::string_view mfa = http::ChildText(root, "MfaDelete");
+  if (mfa == "Enabled") {
+    return http::ApiStatus("InvalidArgument", "MFA Delete is not supported: the appliance cannot verify MFA devices");
+  }
+  if (!mfa.empty() && mfa != "Disabled") return MalformedXml();
+  std::string_view status = http::ChildText(root, "Status");
+  if (status == "Enabled") return Versioning::kEnabled;
+  if (status == "Suspended") return Versioning::kSuspended;
+  return MalformedXml();
+}
+
 }  // namespace
 
 http::Task<Status> ListBuckets(S3Call& call) {
@@ -157,10 +173,28 @@ http::Task<Status> GetBucketLocation(S3Call& call) {
 
 http::Task<Status> GetBucketVersioning(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  (void)bucket;
-  // Versioning was never enabled: S3 answers with an empty configuration.
+  // A bucket never versioned answers an empty configuration.
   http::XmlDocument doc("VersioningConfiguration", http::kS3XmlNamespace);
+  if (bucket.versioning != Versioning::kOff) {
+    doc.root().Add("Status", bucket.versioning == Versioning::kEnabled ? "Enabled" : "Suspended");
+  }
   co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+}
+
+http::Task<Status> PutBucketVersioning(S3Call& call) {
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  (void)bucket;
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(Versioning state, ParseVersioningConfiguration(body));
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
+    if (!current) return NoSuchBucket();
+    current->versioning = state;
+    return PutBucket(txn, t, name, *current);
+  }));
+  co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 
 }  // namespace annex::objectstore

@@ -6,6 +6,7 @@
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/s3_actions.h"
+#include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
 
@@ -16,10 +17,13 @@ Result<CopySource> ParseCopySource(std::string_view header) {
   // A literal '?' starts the versionId query; a '?' inside the key is %3F.
   size_t query = header.find('?');
   std::string_view raw = header.substr(0, query);
+  std::optional<std::string> version_id;
   if (query != std::string_view::npos) {
     auto params = http::QueryParams::Parse(header.substr(query + 1));
     if (!params.ok()) return invalid();
-    if (const std::string* version = params->Get("versionId")) ANNEX_RETURN_IF_ERROR(CheckVersionId(*version));
+    if (const std::string* version = params->Get("versionId")) {
+      ANNEX_ASSIGN_OR_RETURN(version_id, ParseVersionId(*version));
+    }
   }
   auto decoded = UriDecode(raw);
   if (!decoded) return invalid();
@@ -27,27 +31,42 @@ Result<CopySource> ParseCopySource(std::string_view header) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   size_t slash = path.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == path.size()) return invalid();
-  CopySource out{std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
+  CopySource out{std::string(path.substr(0, slash)), std::string(path.substr(slash + 1)), std::move(version_id)};
   ANNEX_RETURN_IF_ERROR(ValidateObjectKey(out.key));
   return out;
 }
 
 Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source) {
-  std::optional<ObjectRecord> object;
+  ObjectRecord object;
   {
     ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, source.bucket));
-    ANNEX_ASSIGN_OR_RETURN(object, GetObject(txn, t, source.bucket, source.key));
-    S3Target read{"s3:GetObject", ObjectArn(source.bucket, source.key)};
-    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, object ? &*object : nullptr, &read));
+    bool found = false;
+    if (source.version_id) {
+      ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, source.bucket, source.key, *source.version_id, object));
+    } else {
+      ANNEX_ASSIGN_OR_RETURN(found, LoadObject(txn, t, source.bucket, source.key, object));
+    }
+    const bool live = found && !object.delete_marker;
+    S3Target read{source.version_id ? "s3:GetObjectVersion" : "s3:GetObject", ObjectArn(source.bucket, source.key)};
+    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, live ? &object : nullptr, &read));
+    if (!found) return source.version_id ? NoSuchVersion() : NoSuchKey();
+    if (object.delete_marker) {
+      return http::ApiStatus("InvalidRequest",
+                             "The source of a copy request may not specifically refer to a delete marker by version id.");
+    }
   }
-  if (!object) return NoSuchKey();
   Preconditions pre = ParsePreconditions(call.headers(), "x-amz-copy-source-");
-  if (EvaluatePreconditions(pre, object->etag, FromMillis(object->modified_ms)) != ConditionOutcome::kProceed) {
+  if (EvaluatePreconditions(pre, object.etag, FromMillis(object.modified_ms)) != ConditionOutcome::kProceed) {
     return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
   }
-  return std::move(*object);
+  return object;
+}
+
+void AddCopySourceVersionHeader(const CopySource& source, const ObjectRecord& copied, http::Headers& headers) {
+  if (!source.version_id && copied.version_id.empty()) return;
+  headers.Set("x-amz-copy-source-version-id", std::string(VersionIdText(copied)));
 }
 
 }  // namespace annex::objectstore

@@ -16,6 +16,7 @@ http::Task<Status> HeadBucket(S3Call& call);
 http::Task<Status> DeleteBucket(S3Call& call);
 http::Task<Status> GetBucketLocation(S3Call& call);
 http::Task<Status> GetBucketVersioning(S3Call& call);
+http::Task<Status> PutBucketVersioning(S3Call& call);
 
 // acl_handlers.cc (also the two above)
 http::Task<Status> GetBucketAcl(S3Call& call);
@@ -45,9 +46,8 @@ http::Task<Status> DeletePublicAccessBlock(S3Call& call);
 
 // list_objects.cc
 http::Task<Status> ListObjects(S3Call& call, bool v2);
-// ListObjectVersions: every object is its one `null` version (buckets are
-// not versioned), so the list-versions-then-delete pattern of tools that
-// empty a bucket works.
+// ListObjectVersions: every version and delete marker; in a bucket never
+// versioned, each object's one `null` version.
 http::Task<Status> ListObjectVersions(S3Call& call);
 
 // object_put.cc

@@ -7,6 +7,8 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/listing.h"
+#include "services/objectstore/version_listing.h"
+#include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
 namespace {
@@ -102,75 +104,100 @@ std::string RenderList(std::string_view bucket, const ListParams& p, const ListP
   return doc.Render();
 }
 
-// ListObjectVersions' markers: a key, and a version of it to start after.
-// Every object is its `null` version, so the listing resumes after the key
-// either way; any other version id names nothing.
-Result<ListParams> ParseVersionParams(const http::QueryParams& q) {
-  ListParams p;
-  ANNEX_RETURN_IF_ERROR(ParseCommonParams(q, p));
-  p.start_after = Param(q, "key-marker");
-  p.query.marker = p.start_after;
-  if (const std::string* version = q.Get("version-id-marker")) {
-    if (p.start_after.empty()) {
+// ListObjectVersions' parameters: the common ones, and the markers.
+struct VersionParams {
+  ListParams common;  // prefix, delimiter, max-keys, encoding
+  VersionListQuery query;
+  std::string version_id_marker;  // as sent
+};
+
+Result<VersionParams> ParseVersionParams(const http::QueryParams& q) {
+  VersionParams p;
+  ANNEX_RETURN_IF_ERROR(ParseCommonParams(q, p.common));
+  p.query.prefix = p.common.query.prefix;
+  p.query.delimiter = p.common.query.delimiter;
+  p.query.max_keys = p.common.query.max_keys;
+  p.query.key_marker = Param(q, "key-marker");
+  p.version_id_marker = Param(q, "version-id-marker");
+  if (!p.version_id_marker.empty()) {
+    if (p.query.key_marker.empty()) {
       return http::ApiStatus("InvalidArgument", "A version-id marker cannot be specified without a key marker.");
     }
-    if (!version->empty() && *version != "null") return http::ApiStatus("InvalidArgument", "Invalid version id specified");
-    p.continuation_token = *version;
+    ANNEX_ASSIGN_OR_RETURN(p.query.version_id_marker, ParseVersionId(p.version_id_marker));
   }
   return p;
 }
 
-std::string RenderVersions(std::string_view bucket, const ListParams& p, const ListPage& page) {
-  auto enc = [&](std::string_view s) { return p.url_encode ? UriEncode(s, /*keep_slash=*/true) : std::string(s); };
+std::string RenderVersions(std::string_view bucket, const VersionParams& p, const VersionPage& page) {
+  auto enc = [&](std::string_view s) {
+    return p.common.url_encode ? UriEncode(s, /*keep_slash=*/true) : std::string(s);
+  };
   http::XmlDocument doc("ListVersionsResult", http::kS3XmlNamespace);
   http::XmlNode root = doc.root();
   root.Add("Name", bucket);
   root.Add("Prefix", enc(p.query.prefix));
-  root.Add("KeyMarker", enc(p.start_after));
-  root.Add("VersionIdMarker", p.continuation_token);
+  root.Add("KeyMarker", enc(p.query.key_marker));
+  root.Add("VersionIdMarker", p.version_id_marker);
   if (page.truncated) {
-    root.Add("NextKeyMarker", enc(page.last_entry));
-    root.Add("NextVersionIdMarker", "null");
+    root.Add("NextKeyMarker", enc(page.next_key_marker));
+    if (page.next_version_id_marker) root.Add("NextVersionIdMarker", *page.next_version_id_marker);
   }
   root.Add("MaxKeys", static_cast<uint64_t>(p.query.max_keys));
   if (!p.query.delimiter.empty()) root.Add("Delimiter", enc(p.query.delimiter));
-  if (p.url_encode) root.Add("EncodingType", "url");
+  if (p.common.url_encode) root.Add("EncodingType", "url");
   root.AddBool("IsTruncated", page.truncated);
-  for (const auto& o : page.objects) {
-    http::XmlNode v = root.Child("Version");
-    v.Add("Key", enc(o.key)).Add("VersionId", "null").AddBool("IsLatest", true);
-    v.Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
-    if (!o.checksum_algorithm.empty()) v.Add("ChecksumAlgorithm", o.checksum_algorithm);
-    v.Add("Size", o.size).Add("StorageClass", "STANDARD");
+  for (const auto& [o, latest] : page.versions) {
+    http::XmlNode v = root.Child(o.delete_marker ? "DeleteMarker" : "Version");
+    v.Add("Key", enc(o.key)).Add("VersionId", VersionIdText(o)).AddBool("IsLatest", latest);
+    v.Add("LastModified", Iso8601(o.modified_ms));
+    if (!o.delete_marker) {
+      v.Add("ETag", QuoteEtag(o.etag));
+      if (!o.checksum_algorithm.empty()) v.Add("ChecksumAlgorithm", o.checksum_algorithm);
+      v.Add("Size", o.size).Add("StorageClass", "STANDARD");
+    }
     AddOwner(v, "Owner", o.owner_id, o.owner_name);
   }
   for (const auto& cp : page.common_prefixes) root.Child("CommonPrefixes").Add("Prefix", enc(cp));
   return doc.Render();
 }
 
+// The bucket named by the call, if the caller may list it.
+Result<BucketRecord> LoadListableBucket(S3Call& call, const store::ReadTxn& txn) {
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, call.store.meta().tables(), call.bucket()));
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
+  return bucket;
+}
+
 // One page of the bucket's keys for a caller allowed to list it, rendered
 // while the read snapshot lives (and only then).
-Result<std::string> RenderPage(S3Call& call, const ListParams& params,
-                               std::string (*render)(std::string_view, const ListParams&, const ListPage&)) {
+Result<std::string> RenderPage(S3Call& call, ListParams& params) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadListableBucket(call, txn));
+  params.query.may_have_delete_markers = bucket.versioning != Versioning::kOff;
   const Tables& t = call.store.meta().tables();
-  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kList));
   ANNEX_ASSIGN_OR_RETURN(ListPage page, ListObjectsPage(txn, t.objects, call.bucket(), params.query));
-  return render(call.bucket(), params, page);
+  return RenderList(call.bucket(), params, page);
+}
+
+Result<std::string> RenderVersionPage(S3Call& call, const VersionParams& params) {
+  ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  ANNEX_RETURN_IF_ERROR(LoadListableBucket(call, txn).status());
+  ANNEX_ASSIGN_OR_RETURN(VersionPage page,
+                         ListVersionsPage(txn, call.store.meta().tables(), call.bucket(), params.query));
+  return RenderVersions(call.bucket(), params, page);
 }
 
 }  // namespace
 
 http::Task<Status> ListObjectVersions(S3Call& call) {
-  ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseVersionParams(call.query()));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderPage(call, params, RenderVersions));
+  ANNEX_CO_ASSIGN_OR_RETURN(VersionParams params, ParseVersionParams(call.query()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderVersionPage(call, params));
   co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
 }
 
 http::Task<Status> ListObjects(S3Call& call, bool v2) {
   ANNEX_CO_ASSIGN_OR_RETURN(ListParams params, ParseListParams(call.query(), v2));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderPage(call, params, RenderList));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, RenderPage(call, params));
   co_return co_await call.ctx.response.Send(XmlResponse(std::move(body)));
 }
 

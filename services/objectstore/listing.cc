@@ -20,12 +20,25 @@ Result<ListPage> ListObjectsPage(const store::ReadTxn& txn, store::Table objects
   ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, objects, bucket, 0, ObjectKeyOf));
   ANNEX_RETURN_IF_ERROR(scan.Seek(q.marker > q.prefix ? q.marker : q.prefix));
   size_t count = 0;
+  ObjectRecord record;
   while (scan.Valid()) {
     const std::string& key = scan.key();
     if (!StartsWith(key, q.prefix)) break;  // sorted: nothing further can match
     if (!q.marker.empty() && key <= q.marker) {
       ANNEX_RETURN_IF_ERROR(scan.Next());
       continue;
+    }
+    // A key whose current version is a delete marker is not listed, and
+    // does not make a common prefix on its own. Only a bucket that was
+    // versioned has markers.
+    bool decoded = false;
+    if (q.may_have_delete_markers) {
+      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(scan.value(), /*with_data=*/false, record));
+      decoded = true;
+      if (record.delete_marker) {
+        ANNEX_RETURN_IF_ERROR(scan.Next());
+        continue;
+      }
     }
     size_t cut = q.delimiter.empty() ? std::string::npos : key.find(q.delimiter, q.prefix.size());
     if (cut != std::string::npos) {
@@ -48,7 +61,7 @@ Result<ListPage> ListObjectsPage(const store::ReadTxn& txn, store::Table objects
       page.truncated = true;
       break;
     }
-    ANNEX_ASSIGN_OR_RETURN(ObjectRecord record, DecodeObject(scan.value(), /*with_data=*/false));
+    if (!decoded) ANNEX_RETURN_IF_ERROR(DecodeObjectInto(scan.value(), /*with_data=*/false, record));
     page.last_entry = key;
     page.objects.push_back(std::move(record));
     ++count;

@@ -22,6 +22,7 @@ struct ListQuery {
   // ended on a common prefix resumes after it.
   std::string marker;
   size_t max_keys = 1000;
+  bool may_have_delete_markers = false;  // the bucket was ever versioned
 };
 
 struct ListPage {

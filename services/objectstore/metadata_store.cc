@@ -21,6 +21,7 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& di
   ANNEX_ASSIGN_OR_RETURN(m->env_, store::LmdbEnv::Open(dir, options));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.buckets, m->env_->OpenTable("buckets"));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.objects, m->env_->OpenTable("objects"));
+  ANNEX_ASSIGN_OR_RETURN(m->tables_.versions, m->env_->OpenTable("versions"));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.uploads, m->env_->OpenTable("uploads"));
   ANNEX_ASSIGN_OR_RETURN(m->tables_.parts, m->env_->OpenTable("parts"));
   ANNEX_ASSIGN_OR_RETURN(m->resources_, service::ResourceFeed::Open(*m->env_));
@@ -50,16 +51,22 @@ Status MetadataStore::SeedResourceFeed() {
   return seeded ? txn.Commit() : Status::OK();
 }
 
+// Every version counts, current or not; delete markers do not.
 Status MetadataStore::CountObjects() {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(tables_.objects));
   int64_t objects = 0, bytes = 0;
-  ANNEX_RETURN_IF_ERROR(c.SeekFirst());
-  while (c.Valid()) {
-    ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(c.value(), /*with_data=*/false));
-    ++objects;
-    bytes += static_cast<int64_t>(r.size);
-    ANNEX_RETURN_IF_ERROR(c.Next());
+  for (store::Table table : {tables_.objects, tables_.versions}) {
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(table));
+    ANNEX_RETURN_IF_ERROR(c.SeekFirst());
+    ObjectRecord r;
+    while (c.Valid()) {
+      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), /*with_data=*/false, r));
+      if (!r.delete_marker) {
+        ++objects;
+        bytes += static_cast<int64_t>(r.size);
+      }
+      ANNEX_RETURN_IF_ERROR(c.Next());
+    }
   }
   objects_ = objects;
   bytes_ = bytes;
@@ -126,7 +133,7 @@ Result<bool> LoadObject(const store::ReadTxn& txn, const Tables& t, std::string_
   if (!value) return false;
   ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
   if (out.key != key) return Status::Corruption("object key hash collision or corrupt record");
-  return true;
+  return !out.delete_marker;
 }
 
 Result<std::optional<UploadRecord>> GetUpload(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,

@@ -27,7 +27,8 @@ namespace annex::objectstore {
 
 struct Tables {
   store::Table buckets;
-  store::Table objects;
+  store::Table objects;   // current versions
+  store::Table versions;  // noncurrent versions (versions.h)
   store::Table uploads;
   store::Table parts;
   // Buckets as the sync agent's resources: every bucket write goes through
@@ -79,7 +80,9 @@ class MetadataStore {
   std::atomic<int64_t> bytes_{0};
 };
 
-// Typed lookups within any transaction. nullopt when absent.
+// Typed lookups within any transaction. nullopt when absent. An object
+// whose current version is a delete marker is absent here (versions.h
+// reads the markers).
 Result<std::optional<BucketRecord>> GetBucket(const store::ReadTxn& txn, const Tables& t, std::string_view bucket);
 Result<std::optional<ObjectRecord>> GetObject(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                               std::string_view key, bool with_data = true);
@@ -94,7 +97,7 @@ Result<std::vector<PartRecord>> GetParts(const store::ReadTxn& txn, const Tables
 // resource feed in the same transaction.
 Status PutBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket, const BucketRecord& record);
 Status RemoveBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket);
-// True when the bucket holds at least one object.
+// True when the bucket holds at least one object version or delete marker.
 Result<bool> BucketHasObjects(const store::ReadTxn& txn, const Tables& t, std::string_view bucket);
 
 }  // namespace annex::objectstore

@@ -138,7 +138,9 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     }
     return txn.Delete(t.uploads, EncodeUploadKey(call.bucket(), call.key(), *upload_id));
   }));
-  Status sent = co_await call.ctx.response.Send(XmlResponse(RenderResult(call, record)));
+  http::Response response = XmlResponse(RenderResult(call, record));
+  AddVersionIdHeader(bucket, record, response.headers);
+  Status sent = co_await call.ctx.response.Send(std::move(response));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(unused));
   co_return sent;
 }

@@ -85,7 +85,8 @@ http::Task<Status> CopyObject(S3Call& call) {
                               "The specified copy source is larger than the maximum allowable size for a copy source: "
                               "5368709120");
   }
-  bool self = c.source.bucket == call.bucket() && c.source.key == call.key();
+  // A copy of a version named by id onto its own key restores it: no self-copy.
+  bool self = c.source.bucket == call.bucket() && c.source.key == call.key() && !c.source.version_id;
   if (self && !c.replace_metadata && !c.checksum) {
     co_return http::ApiStatus("InvalidRequest",
                               "This copy request is illegal because it is trying to copy an object to itself without "
@@ -94,7 +95,10 @@ http::Task<Status> CopyObject(S3Call& call) {
   }
   std::optional<crypto::ChecksumAlgorithm> checksum = CopyChecksum(c, src);
   ObjectRecord record;
-  bool reuse_data = self && (!c.checksum || src.checksum_algorithm == crypto::ChecksumAlgorithmName(*c.checksum));
+  // Sharing data files is safe only when the source version is replaced,
+  // which it is in a bucket never versioned.
+  bool reuse_data = self && bucket.versioning == Versioning::kOff &&
+                    (!c.checksum || src.checksum_algorithm == crypto::ChecksumAlgorithmName(*c.checksum));
   if (reuse_data) {
     // Same bytes, new metadata: point the new record at the same data.
     record = src;
@@ -122,7 +126,10 @@ http::Task<Status> CopyObject(S3Call& call) {
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));
-  Status sent = co_await call.ctx.response.Send(XmlResponse(RenderCopyResult(record)));
+  http::Response response = XmlResponse(RenderCopyResult(record));
+  AddVersionIdHeader(bucket, record, response.headers);
+  AddCopySourceVersionHeader(c.source, src, response.headers);
+  Status sent = co_await call.ctx.response.Send(std::move(response));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;
 }

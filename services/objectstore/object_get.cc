@@ -9,8 +9,10 @@
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
+#include "services/objectstore/object_write.h"
 #include "services/objectstore/range.h"
 #include "services/objectstore/s3_errors.h"
+#include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
 namespace {
@@ -45,16 +47,48 @@ Result<GetRequest> ParseGet(const S3Call& call) {
   return g;
 }
 
-// Reads the record of the object the call names into `object`, if the
-// caller may read it.
-Status LoadReadableObject(S3Call& call, ObjectRecord& object) {
+// What a lookup found: the record is in the caller's ObjectRecord.
+struct Found {
+  BucketRecord bucket;
+  // The version found is a delete marker: the answer is an error carrying
+  // the marker's headers.
+  bool delete_marker = false;
+  bool by_version_id = false;  // the request named the version
+};
+
+// Reads the record of the version the call names (its current one unless
+// ?versionId=) into `object`, if the caller may read it.
+Result<Found> LoadReadableObject(S3Call& call, ObjectRecord& object) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   const Tables& t = call.store.meta().tables();
-  ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  ANNEX_ASSIGN_OR_RETURN(bool found, LoadObject(txn, t, call.bucket(), call.key(), object));
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, found ? &object : nullptr));
-  if (!found) return NoSuchKey();
-  return Status::OK();
+  Found out;
+  ANNEX_ASSIGN_OR_RETURN(out.bucket, LoadBucket(txn, t, call.bucket()));
+  const std::string* version = call.query().Get("versionId");
+  bool found = false;
+  if (version) {
+    ANNEX_ASSIGN_OR_RETURN(std::string id, ParseVersionId(*version));
+    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, call.bucket(), call.key(), id, object));
+  } else {
+    ANNEX_ASSIGN_OR_RETURN(found, LoadCurrentVersion(txn, t, call.bucket(), call.key(), object));
+  }
+  const bool live = found && !object.delete_marker;
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, out.bucket, Access::kReadObject, live ? &object : nullptr));
+  if (!found) return version ? NoSuchVersion() : NoSuchKey();
+  out.delete_marker = object.delete_marker;
+  out.by_version_id = version != nullptr;
+  return out;
+}
+
+// S3: a delete marker asked for by id is a 405; a key whose latest version
+// is one is a 404.
+http::Task<Status> SendDeleteMarker(S3Call& call, const Found& found, const ObjectRecord& marker) {
+  http::Headers headers;
+  headers.Set("x-amz-delete-marker", "true");
+  headers.Set("x-amz-version-id", VersionIdText(marker));
+  if (!found.by_version_id) co_return co_await SendS3Error(call, NoSuchKey(), std::move(headers));
+  headers.Set("last-modified", HttpDate(marker.modified_ms));
+  Status not_allowed = http::ApiStatus("MethodNotAllowed", "The specified method is not allowed against this resource.");
+  co_return co_await SendS3Error(call, not_allowed, std::move(headers));
 }
 
 struct Selection {
@@ -94,18 +128,21 @@ http::Task<Status> SendInvalidRange(S3Call& call, uint64_t size) {
   co_return co_await call.ctx.response.Send(std::move(r));
 }
 
-http::Task<Status> SendNotModified(S3Call& call, const ObjectRecord& o) {
+http::Task<Status> SendNotModified(S3Call& call, const BucketRecord& bucket, const ObjectRecord& o) {
   http::Response r;
   r.status = 304;
+  AddVersionIdHeader(bucket, o, r.headers);
   r.headers.Set("etag", QuoteEtag(o.etag));
   r.headers.Set("last-modified", HttpDate(o.modified_ms));
   co_return co_await call.ctx.response.Send(std::move(r));
 }
 
-http::Response BuildHead(const S3Call& call, const GetRequest& g, const ObjectRecord& o, const Selection& sel) {
+http::Response BuildHead(const S3Call& call, const GetRequest& g, const BucketRecord& bucket, const ObjectRecord& o,
+                         const Selection& sel) {
   http::Response head;
   head.status = sel.status;
   AddObjectHeaders(o, head.headers);
+  AddVersionIdHeader(bucket, o, head.headers);
   // S3 reports the part count only to partNumber requests.
   if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
   if (g.checksum_mode && sel.whole) AddChecksumHeader(o, std::nullopt, head.headers);
@@ -125,10 +162,11 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
   ANNEX_CO_ASSIGN_OR_RETURN(GetRequest g, ParseGet(call));
   for (int attempt = 1;; ++attempt) {
     ObjectRecord object;
-    ANNEX_CO_RETURN_IF_ERROR(LoadReadableObject(call, object));
+    ANNEX_CO_ASSIGN_OR_RETURN(Found found, LoadReadableObject(call, object));
+    if (found.delete_marker) co_return co_await SendDeleteMarker(call, found, object);
     switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
       case ConditionOutcome::kNotModified:
-        co_return co_await SendNotModified(call, object);
+        co_return co_await SendNotModified(call, found.bucket, object);
       case ConditionOutcome::kPreconditionFailed:
         co_return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
       case ConditionOutcome::kProceed:
@@ -142,7 +180,7 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
       if (opened.IsNotFound() && attempt < kMaxAttempts) continue;  // overwritten meanwhile
       ANNEX_CO_RETURN_IF_ERROR(opened);
     }
-    http::Response response = BuildHead(call, g, object, *sel);
+    http::Response response = BuildHead(call, g, found.bucket, object, *sel);
     if (!head && object.is_inline()) {
       // Small objects: head and body in one response, one write.
       response.body = sel->whole ? std::move(object.inline_data)

@@ -79,6 +79,7 @@ http::Task<Status> PutObject(S3Call& call) {
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;
   r.headers.Set("etag", QuoteEtag(record.etag));
+  AddVersionIdHeader(bucket, record, r.headers);
   if (p.checksum.algorithm) r.headers.Set(crypto::ChecksumHeaderName(*p.checksum.algorithm), record.checksum_value);
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));

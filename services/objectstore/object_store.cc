@@ -30,14 +30,14 @@ int64_t ObjectStore::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.clock->Now().time_since_epoch()).count();
 }
 
-// Collects every file id a record references, then lets DataFiles remove
+// Collects every file id a record (any version, any part) references, then lets DataFiles remove
 // the rest. Ids are kept sorted in memory: 33 bytes per data file.
 Status ObjectStore::CleanOrphans() {
   std::vector<std::string> referenced;
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, meta_->BeginRead());
   const Tables& t = meta_->tables();
-  {
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.objects));
+  for (store::Table table : {t.objects, t.versions}) {
+    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(table));
     ANNEX_RETURN_IF_ERROR(c.SeekFirst());
     while (c.Valid()) {
       ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(c.value(), /*with_data=*/false));

@@ -22,6 +22,7 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kDeleteBucket: return DeleteBucket(call);
     case S3Op::kGetBucketLocation: return GetBucketLocation(call);
     case S3Op::kGetBucketVersioning: return GetBucketVersioning(call);
+    case S3Op::kPutBucketVersioning: return PutBucketVersioning(call);
     case S3Op::kGetBucketAcl: return GetBucketAcl(call);
     case S3Op::kPutBucketAcl: return PutBucketAcl(call);
     case S3Op::kGetBucketCors: return GetBucketCors(call);

@@ -1,11 +1,10 @@
 #include "services/objectstore/object_write.h"
 
-#include <unordered_set>
-
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
 
@@ -21,6 +20,11 @@ Result<WriteConditions> ParseWriteConditions(const http::Headers& headers) {
   return c;
 }
 
+void AddVersionIdHeader(const BucketRecord& bucket, const ObjectRecord& record, http::Headers& headers) {
+  if (bucket.versioning == Versioning::kOff && record.version_id.empty()) return;
+  headers.Set("x-amz-version-id", std::string(VersionIdText(record)));
+}
+
 std::vector<std::string> FileIdsOf(const ObjectRecord& record) {
   std::vector<std::string> ids;
   for (const auto& s : record.segments) ids.push_back(s.file_id);
@@ -28,42 +32,38 @@ std::vector<std::string> FileIdsOf(const ObjectRecord& record) {
 }
 
 Status StoreObjectRecord(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
-                         const ObjectRecord& record, const WriteConditions& conditions,
+                         ObjectRecord& record, const WriteConditions& conditions,
                          std::vector<std::string>& replaced_files) {
   ANNEX_ASSIGN_OR_RETURN(auto bucket_record, GetBucket(txn, t, bucket));
   if (!bucket_record) return NoSuchBucket();
-  ANNEX_ASSIGN_OR_RETURN(auto old, GetObject(txn, t, bucket, record.key, /*with_data=*/false));
-  if (conditions.if_none_match_any && old) {
+  ObjectRecord current;
+  ANNEX_ASSIGN_OR_RETURN(bool has_current, LoadCurrentVersion(txn, t, bucket, record.key, current, /*with_data=*/false));
+  // A delete marker is no object to the conditions.
+  const bool exists = has_current && !current.delete_marker;
+  if (conditions.if_none_match_any && exists) {
     return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
   }
   if (conditions.if_match) {
-    if (!old) return NoSuchKey();
-    if (!EtagListMatches(*conditions.if_match, old->etag)) {
+    if (!exists) return NoSuchKey();
+    if (!EtagListMatches(*conditions.if_match, current.etag)) {
       return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
     }
   }
   if (conditions.expect_current) {
     const ObjectRecord& want = *conditions.expect_current;
-    if (!old || old->etag != want.etag || FileIdsOf(*old) != FileIdsOf(want)) {
+    if (!exists || current.etag != want.etag || FileIdsOf(current) != FileIdsOf(want) ||
+        current.version_id != want.version_id) {
       return http::ApiStatus("OperationAborted",
                              "A conflicting conditional operation is currently in progress against this resource. "
                              "Please try again.");
     }
   }
-  ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, EncodeObjectKey(bucket, record.key), EncodeObject(record)));
-  delta.objects += old ? 0 : 1;
-  delta.bytes += static_cast<int64_t>(record.size) - (old ? static_cast<int64_t>(old->size) : 0);
-  if (old) {
-    std::vector<std::string> ids = FileIdsOf(record);
-    std::unordered_set<std::string> kept(ids.begin(), ids.end());
-    for (auto& s : old->segments) {
-      if (!kept.count(s.file_id)) replaced_files.push_back(std::move(s.file_id));
-    }
-  }
-  return Status::OK();
+  const uint64_t now_ns = static_cast<uint64_t>(record.modified_ms) * 1000000;
+  return PutCurrentVersion(txn, t, delta, bucket, bucket_record->versioning, record, has_current ? &current : nullptr,
+                           now_ns, replaced_files);
 }
 
-http::Task<Result<std::vector<std::string>>> CommitObject(S3Call& call, const ObjectRecord& record,
+http::Task<Result<std::vector<std::string>>> CommitObject(S3Call& call, ObjectRecord& record,
                                                           const WriteConditions& conditions, bool owns_data) {
   const Tables& t = call.store.meta().tables();
   const std::string& bucket = call.bucket();

@@ -1,9 +1,10 @@
 #pragma once
 // Committing a new object version (PutObject, CopyObject,
 // CompleteMultipartUpload): inside one transaction, re-check that the bucket
-// exists and the write's conditions hold, replace the record, and adjust the
-// stored object/byte totals. The replaced version's data files are removed
-// only after the commit is durable — and after the response is sent.
+// exists and the write's conditions hold, store the version as the bucket's
+// versioning state says (versions.h), and adjust the stored object/byte
+// totals. A replaced version's data files are removed only after the commit
+// is durable — and after the response is sent.
 
 #include <optional>
 #include <string>
@@ -28,17 +29,23 @@ struct WriteConditions {
 // NotImplemented for an If-None-Match other than "*".
 Result<WriteConditions> ParseWriteConditions(const http::Headers& headers);
 
-// The transactional step. Appends the files of the replaced version that
-// `record` no longer uses to `replaced_files`.
+// The transactional step: stores `record` as the key's new current version
+// (versions.h), setting its version id. Appends the files of a replaced
+// version that `record` no longer uses to `replaced_files`.
 Status StoreObjectRecord(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
-                         const ObjectRecord& record, const WriteConditions& conditions,
+                         ObjectRecord& record, const WriteConditions& conditions,
                          std::vector<std::string>& replaced_files);
 
-// Commits `record`, whose data is already durable. When `owns_data`, a
-// failed commit removes the record's data files (nothing else points at
-// them). Returns the replaced version's files for RemoveDataFiles.
-http::Task<Result<std::vector<std::string>>> CommitObject(S3Call& call, const ObjectRecord& record,
+// Commits `record`, whose data is already durable, and sets its version id.
+// When `owns_data`, a failed commit removes the record's data files (nothing
+// else points at them). Returns the replaced version's files for
+// RemoveDataFiles.
+http::Task<Result<std::vector<std::string>>> CommitObject(S3Call& call, ObjectRecord& record,
                                                           const WriteConditions& conditions, bool owns_data);
+
+// x-amz-version-id of a response about `record`: set once the bucket has
+// ever been versioned (or the record carries an id).
+void AddVersionIdHeader(const BucketRecord& bucket, const ObjectRecord& record, http::Headers& headers);
 
 // The ids of an object's data files.
 std::vector<std::string> FileIdsOf(const ObjectRecord& record);

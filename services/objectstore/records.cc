@@ -6,9 +6,11 @@
 namespace annex::objectstore {
 namespace {
 
-// Version 2 added the bucket policy and the public access block.
-constexpr uint8_t kBucketVersion = 2;
-constexpr uint8_t kObjectVersion = 1;
+// Version 2 added the bucket policy and the public access block; 3 the
+// versioning state and the tags.
+constexpr uint8_t kBucketVersion = 3;
+// Version 2 added the version id, sequence, delete-marker flag and tags.
+constexpr uint8_t kObjectVersion = 2;
 constexpr uint8_t kUploadVersion = 1;
 constexpr uint8_t kPartVersion = 1;
 
@@ -54,6 +56,22 @@ Status ReadMetadata(RecordReader& r, ObjectMetadata& m) {
     ANNEX_ASSIGN_OR_RETURN(std::string k, r.Bytes());
     ANNEX_ASSIGN_OR_RETURN(std::string v, r.Bytes());
     m.user.emplace_back(std::move(k), std::move(v));
+  }
+  return Status::OK();
+}
+
+void WriteTags(RecordWriter& w, const TagSet& tags) {
+  w.U64(tags.size());
+  for (const auto& [k, v] : tags) w.Bytes(k).Bytes(v);
+}
+
+Status ReadTags(RecordReader& r, TagSet& tags) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
+  tags.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    ANNEX_ASSIGN_OR_RETURN(std::string k, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(std::string v, r.Bytes());
+    tags.emplace_back(std::move(k), std::move(v));
   }
   return Status::OK();
 }
@@ -113,12 +131,14 @@ std::string EncodeBucket(const BucketRecord& b) {
     const PublicAccessBlock& p = *b.public_access_block;
     w.Bool(p.block_public_acls).Bool(p.ignore_public_acls).Bool(p.block_public_policy).Bool(p.restrict_public_buckets);
   }
+  w.U64(static_cast<uint64_t>(b.versioning));
+  WriteTags(w, b.tags);
   return std::move(w).Finish();
 }
 
 Result<BucketRecord> DecodeBucket(std::string_view data) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kBucketVersion));
+  if (r.version() < 1 || r.version() > kBucketVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kBucketVersion));
   BucketRecord b;
   ANNEX_ASSIGN_OR_RETURN(b.owner_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(b.owner_name, r.Bytes());
@@ -127,6 +147,12 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(b.acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadCors(r, b.cors));
   if (r.version() >= 2) ANNEX_RETURN_IF_ERROR(ReadBucketAccess(r, b));
+  if (r.version() >= 3) {
+    ANNEX_ASSIGN_OR_RETURN(uint64_t versioning, r.U64());
+    if (versioning > 2) return Status::Corruption("bad versioning state");
+    b.versioning = static_cast<Versioning>(versioning);
+    ANNEX_RETURN_IF_ERROR(ReadTags(r, b.tags));
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return b;
 }
@@ -139,6 +165,8 @@ std::string EncodeObject(const ObjectRecord& o) {
   w.Bytes(o.checksum_algorithm).Bytes(o.checksum_value).U64(o.parts_count);
   w.U64(o.segments.size());
   for (const auto& s : o.segments) w.Bytes(s.file_id).U64(s.size).Bytes(s.checksum);
+  w.Bytes(o.version_id).U64(o.version_seq).Bool(o.delete_marker);
+  WriteTags(w, o.tags);
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -152,7 +180,7 @@ Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
 
 Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
   o = ObjectRecord();
   ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
@@ -175,6 +203,14 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
     ANNEX_ASSIGN_OR_RETURN(s.checksum, r.Bytes());
     total += s.size;
     o.segments.push_back(std::move(s));
+  }
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(o.version_id, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(o.version_seq, r.U64());
+    ANNEX_ASSIGN_OR_RETURN(o.delete_marker, r.Bool());
+    ANNEX_RETURN_IF_ERROR(ReadTags(r, o.tags));
+  } else {
+    o.version_seq = static_cast<uint64_t>(o.modified_ms) * 1000000;  // a version-1 record: its null version
   }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());

@@ -5,7 +5,8 @@
 //
 // Tables (see metadata_store.h):
 //   buckets  name                                  → BucketRecord
-//   objects  EncodeObjectKey(bucket, key)          → ObjectRecord
+//   objects  EncodeObjectKey(bucket, key)          → ObjectRecord (the current version)
+//   versions EncodeObjectKey(bucket, key)\0<BE64(~seq)> → ObjectRecord (noncurrent versions, versions.h)
 //   uploads  EncodeObjectKey(bucket, key)\0<id>    → UploadRecord
 //   parts    <upload id><part number, BE32>        → PartRecord
 //
@@ -26,6 +27,13 @@
 namespace annex::objectstore {
 
 enum class CannedAcl : uint8_t { kPrivate = 0, kPublicRead = 1 };
+
+// A bucket's versioning state (PutBucketVersioning). A bucket never returns
+// to kOff once versioning was enabled; it can only be suspended.
+enum class Versioning : uint8_t { kOff = 0, kEnabled = 1, kSuspended = 2 };
+
+// S3 tags (object or bucket): key → value, in the order given.
+using TagSet = std::vector<std::pair<std::string, std::string>>;
 
 struct CorsRule {
   std::string id;
@@ -58,6 +66,8 @@ struct BucketRecord {
   // cached under (bucket_policy_cache.h), so a request never re-parses it.
   uint64_t policy_id = 0;
   std::optional<PublicAccessBlock> public_access_block;  // nullopt: none configured
+  Versioning versioning = Versioning::kOff;
+  TagSet tags;  // PutBucketTagging
 
   bool has_policy() const { return !policy.empty(); }
 };
@@ -83,6 +93,12 @@ struct Segment {
 
 struct ObjectRecord {
   std::string key;
+  // The version (versions.h): its id ("" is the null version), its place
+  // among the key's versions (larger is newer), and whether it is a delete
+  // marker (no data, no metadata).
+  std::string version_id;
+  uint64_t version_seq = 0;
+  bool delete_marker = false;
   uint64_t size = 0;
   int64_t modified_ms = 0;
   std::string etag;  // hex, unquoted; "<hex>-N" for multipart
@@ -93,6 +109,7 @@ struct ObjectRecord {
   std::string checksum_algorithm;  // "CRC32" … or empty
   std::string checksum_value;      // base64; "<base64>-N" when composite
   uint32_t parts_count = 0;        // 0 unless created by multipart upload
+  TagSet tags;
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 

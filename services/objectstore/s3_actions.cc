@@ -11,6 +11,7 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kDeleteBucket: return {"s3:DeleteBucket", R::kBucket};
     case S3Op::kGetBucketLocation: return {"s3:GetBucketLocation", R::kBucket};
     case S3Op::kGetBucketVersioning: return {"s3:GetBucketVersioning", R::kBucket};
+    case S3Op::kPutBucketVersioning: return {"s3:PutBucketVersioning", R::kBucket};
     case S3Op::kGetBucketAcl: return {"s3:GetBucketAcl", R::kBucket};
     case S3Op::kPutBucketAcl: return {"s3:PutBucketAcl", R::kBucket};
     case S3Op::kGetBucketCors: return {"s3:GetBucketCORS", R::kBucket};
@@ -47,6 +48,23 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetObjectTagging: return {"s3:GetObjectTagging", R::kObject};
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
+}
+
+std::string_view VersionAction(std::string_view action) {
+  static constexpr std::pair<std::string_view, std::string_view> kVersionActions[] = {
+      {"s3:GetObject", "s3:GetObjectVersion"},
+      {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+      {"s3:GetObjectAcl", "s3:GetObjectVersionAcl"},
+      {"s3:PutObjectAcl", "s3:PutObjectVersionAcl"},
+      {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
+      {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},
+      {"s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"},
+      {"s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"},
+  };
+  for (const auto& [plain, versioned] : kVersionActions) {
+    if (action == plain) return versioned;
+  }
+  return action;
 }
 
 std::string BucketArn(std::string_view bucket) { return "arn:aws:s3:::" + std::string(bucket); }

@@ -26,6 +26,11 @@ struct S3Permission {
 
 S3Permission PermissionFor(S3Op op);
 
+// The action S3 authorizes when a request names a version (?versionId=, a
+// DeleteObjects entry's VersionId): s3:GetObject → s3:GetObjectVersion …;
+// other actions are unchanged.
+std::string_view VersionAction(std::string_view action);
+
 std::string BucketArn(std::string_view bucket);
 std::string ObjectArn(std::string_view bucket, std::string_view key);
 

@@ -45,8 +45,10 @@ std::optional<S3Target> Requested(const S3Call& call) {
       return S3Target{permission.action, "*"};
     case S3Resource::kBucket:
       return S3Target{permission.action, BucketArn(call.bucket())};
-    case S3Resource::kObject:
-      return S3Target{permission.action, ObjectArn(call.bucket(), call.key())};
+    case S3Resource::kObject: {
+      std::string_view action = call.query().Has("versionId") ? VersionAction(permission.action) : permission.action;
+      return S3Target{action, ObjectArn(call.bucket(), call.key())};
+    }
   }
   return S3Target{"s3:*", BucketArn(call.bucket())};  // unreachable: every kind is handled
 }

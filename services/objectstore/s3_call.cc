@@ -3,16 +3,13 @@
 #include <chrono>
 
 #include "appliance/http/api_error.h"
+#include "services/objectstore/s3_errors.h"
 
 namespace annex::objectstore {
 
-Status CheckVersionId(std::string_view version_id) {
-  if (version_id == "null") return Status::OK();
-  return http::ApiStatus("InvalidArgument", "Invalid version id specified");
-}
-
 Status NoSuchBucket() { return http::ApiStatus("NoSuchBucket", "The specified bucket does not exist"); }
 Status NoSuchKey() { return http::ApiStatus("NoSuchKey", "The specified key does not exist."); }
+Status NoSuchVersion() { return http::ApiStatus("NoSuchVersion", "The specified version does not exist."); }
 Status NoSuchUpload() {
   return http::ApiStatus("NoSuchUpload",
                          "The specified upload does not exist. The upload ID may be invalid, or the upload may have "
@@ -44,6 +41,12 @@ http::Response EmptyResponse(int status) {
   http::Response r;
   r.status = status;
   return r;
+}
+
+http::Task<Status> SendS3Error(S3Call& call, const Status& error, http::Headers headers) {
+  http::Response r = http::RenderRestXmlError(http::ApiErrorFromStatus(error, kS3Errors), call.request().request_id);
+  for (const auto& field : headers) r.headers.Set(field.name, field.value);
+  co_return co_await call.ctx.response.Send(std::move(r));
 }
 
 SystemTime FromMillis(int64_t ms) { return SystemTime(std::chrono::milliseconds(ms)); }

@@ -31,12 +31,8 @@ struct S3Call {
 };
 
 Status NoSuchBucket();
-// Whether a version id a request names (a versionId query, a DeleteObjects
-// entry, a copy source's ?versionId=) names something: buckets here are
-// not versioned, so an object's one version is `null`; InvalidArgument for
-// any other id.
-Status CheckVersionId(std::string_view version_id);
 Status NoSuchKey();
+Status NoSuchVersion();
 Status NoSuchUpload();
 
 // The bucket's record, or NoSuchBucket. `txn` from store.meta().BeginRead().
@@ -72,6 +68,9 @@ Result<BucketRecord> LoadAuthorizedBucket(S3Call& call, Access access);
 // A 200 (or `status`) response carrying an S3 XML document.
 http::Response XmlResponse(std::string body, int status = 200);
 http::Response EmptyResponse(int status);
+// An S3 error response carrying headers besides the XML body (a delete
+// marker's x-amz-delete-marker, x-amz-version-id …).
+http::Task<Status> SendS3Error(S3Call& call, const Status& error, http::Headers headers);
 
 SystemTime FromMillis(int64_t ms);
 std::string Iso8601(int64_t ms);   // 2013-05-24T00:00:00.000Z

@@ -4,6 +4,7 @@
 
 #include "appliance/http/api_error.h"
 #include "services/objectstore/s3_call.h"
+#include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
 namespace {
@@ -66,7 +67,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("cors")) return S3Op::kPutBucketCors;
     if (q.Has("policy")) return S3Op::kPutBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
-    if (q.Has("versioning")) return NotImplemented();
+    if (q.Has("versioning")) return S3Op::kPutBucketVersioning;
     return S3Op::kCreateBucket;
   }
   if (m == "HEAD") return S3Op::kHeadBucket;
@@ -124,7 +125,9 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
     if (has_key && request.query.Has(sub)) return NotImplemented();
   }
   if (has_key) {
-    if (const std::string* version = request.query.Get("versionId")) ANNEX_RETURN_IF_ERROR(CheckVersionId(*version));
+    if (const std::string* version = request.query.Get("versionId")) {
+      ANNEX_RETURN_IF_ERROR(ParseVersionId(*version).status());
+    }
   }
   // Versions are only listed.
   if (has_bucket && !has_key && request.query.Has("versions") && request.method != "GET" &&
@@ -149,6 +152,7 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kDeleteBucket: return "DeleteBucket";
     case S3Op::kGetBucketLocation: return "GetBucketLocation";
     case S3Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case S3Op::kPutBucketVersioning: return "PutBucketVersioning";
     case S3Op::kGetBucketAcl: return "GetBucketAcl";
     case S3Op::kPutBucketAcl: return "PutBucketAcl";
     case S3Op::kGetBucketCors: return "GetBucketCors";

@@ -17,6 +17,7 @@ enum class S3Op {
   kDeleteBucket,
   kGetBucketLocation,
   kGetBucketVersioning,
+  kPutBucketVersioning,
   kGetBucketAcl,
   kPutBucketAcl,
   kGetBucketCors,

@@ -18,6 +18,11 @@ Keys are partitioned between writers, so each key's history is sequential.
 One more writer does multipart uploads (5 MiB + a small part), and every
 fourth cycle annexd is also killed while it starts up.
 CYCLES (default 20) sets the number of crashes; CRASH_SEED makes a run repeatable.
+
+With CRASH_VERSIONED=1 the bucket has versioning enabled (DELETEs leave
+delete markers) and, besides the above, every acknowledged version reads back
+byte-exact by its id, every listed version is complete (its ETag is the MD5
+of its bytes), and no data file outlives the versions that use it.
 """
 
 import hashlib
@@ -28,6 +33,7 @@ import sys
 import threading
 import time
 import unittest
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -37,9 +43,11 @@ CYCLES = int(os.environ.get("CYCLES", "20"))
 WRITERS = int(os.environ.get("CRASH_WRITERS", "4"))
 KEYS_PER_WRITER = int(os.environ.get("CRASH_KEYS_PER_WRITER", "24"))
 SEED = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
+VERSIONED = os.environ.get("CRASH_VERSIONED") == "1"
 KiB = 1024
 MiB = 1024 * KiB
 ABSENT = None
+S3NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 def pick_size(rng):
@@ -79,8 +87,10 @@ class KeyState:
 
 class Writer(threading.Thread):
 
-    def __init__(self, index, daemon, bucket, keys, states, stop, rng, stats, multipart=False):
+    def __init__(self, index, daemon, bucket, keys, states, stop, rng, stats, multipart=False, versions=None):
         super().__init__(daemon=True)
+        self.versions = versions  # (key, version id) -> Version of every acknowledged write, when versioned
+        self.last_headers = {}
         self.index, self.d, self.bucket, self.keys, self.states = index, daemon, bucket, keys, states
         self.multipart = multipart
         self.stop_flag, self.rng, self.stats = stop, rng, stats
@@ -124,6 +134,8 @@ class Writer(threading.Thread):
                     conn.close()
                 return
             if (delete and status == 204) or (not delete and status == 200):
+                if self.versions is not None and not delete:
+                    self.versions[(key, self.last_headers.get("x-amz-version-id"))] = new_state
                 st.acked = new_state
                 st.pending = []
                 self.stats["acked_deletes" if delete else "acked_multipart" if self.multipart else "acked_puts"] += 1
@@ -178,8 +190,9 @@ class Writer(threading.Thread):
                 conn.send(body[i:i + 256 * KiB])
         r = conn.getresponse()
         data = r.read()
+        self.last_headers = {k.lower(): v for k, v in r.getheaders()}
         if with_headers:
-            return r.status, data, {k.lower(): v for k, v in r.getheaders()}
+            return r.status, data, self.last_headers
         return r.status, data
 
 
@@ -188,12 +201,17 @@ class CrashTest(unittest.TestCase):
     def test_kill9_loop(self):
         self.resolved = {"in-flight write visible": 0, "in-flight write lost": 0}
         rng = random.Random(SEED)
-        print(f"crash test: CYCLES={CYCLES} WRITERS={WRITERS} SEED={SEED}", file=sys.stderr)
+        print(f"crash test: CYCLES={CYCLES} WRITERS={WRITERS} SEED={SEED} VERSIONED={VERSIONED}", file=sys.stderr)
         d = harness.Daemon()
         self.addCleanup(d.kill)
         d.start()
         bucket = "crash-" + format(SEED % 10 ** 8, "08d")
         self.assertEqual(d.signed("PUT", f"/{bucket}")[0], 200)
+        versions = None
+        if VERSIONED:
+            versions = {}
+            body = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"
+            self.assertEqual(d.signed("PUT", f"/{bucket}", query={"versioning": ""}, body=body)[0], 200)
         all_keys = [f"w{w}/k{k:03d}" + ("-" + "x" * rng.randint(0, 40) if k % 5 == 0 else "")
                     for w in range(WRITERS) for k in range(KEYS_PER_WRITER)]
         mp_keys = [f"mp/k{k}" for k in range(6)]  # one writer does multipart uploads (5 MiB + small part)
@@ -206,9 +224,9 @@ class CrashTest(unittest.TestCase):
             stop = threading.Event()
             stats = {"acked_puts": 0, "acked_multipart": 0, "acked_deletes": 0, "acked_bytes": 0, "interrupted": 0}
             writers = [Writer(w, d, bucket, [k for k in all_keys if k.startswith(f"w{w}/")], states, stop,
-                              random.Random(rng.random()), stats) for w in range(WRITERS)]
+                              random.Random(rng.random()), stats, versions=versions) for w in range(WRITERS)]
             writers.append(Writer(WRITERS, d, bucket, mp_keys, states, stop, random.Random(rng.random()), stats,
-                                  multipart=True))
+                                  multipart=True, versions=versions))
             for w in writers:
                 w.start()
             time.sleep(rng.uniform(0.1, 1.2))
@@ -229,7 +247,7 @@ class CrashTest(unittest.TestCase):
                 d.kill()
             d.start()
             self.assertEqual(self.tmp_files(d), [], f"cycle {cycle}: objectstore/tmp not emptied at startup")
-            self.verify(d, bucket, states, f"cycle {cycle}")
+            self.verify(d, bucket, states, f"cycle {cycle}", versions)
             print(f"cycle {cycle}: {stats['acked_puts']} PUTs, {stats['acked_multipart']} multipart uploads, "
                   f"{stats['acked_deletes']} DELETEs acknowledged, "
                   f"{stats['interrupted']} in flight at the kill", file=sys.stderr)
@@ -238,7 +256,7 @@ class CrashTest(unittest.TestCase):
         # Finally a clean restart: same content, still no orphans.
         d.stop()
         d.start()
-        self.verify(d, bucket, states, "after clean restart")
+        self.verify(d, bucket, states, "after clean restart", versions)
         d.stop()
         print(f"crash test done in {time.monotonic() - t_start:.1f}s: {totals} {self.resolved}", file=sys.stderr)
 
@@ -254,7 +272,7 @@ class CrashTest(unittest.TestCase):
         root = d.data_dir / "objectstore" / "data"
         return [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
 
-    def verify(self, d, bucket, states, when):
+    def verify(self, d, bucket, states, when, versions=None):
         listed = self.list_all(d, bucket)
         seen = {}
         failures = []
@@ -293,6 +311,8 @@ class CrashTest(unittest.TestCase):
         # Every data file must belong to an object (one per part for multipart ones) or an open upload's part.
         referenced = sum(int(v.etag.strip('"').split("-")[1]) if "-" in v.etag else 1
                          for v in seen.values() if v is not ABSENT)
+        if versions is not None:
+            referenced = self.verify_versions(d, bucket, versions, failures)
         open_parts, uploads = self.open_upload_parts(d, bucket)
         n_files = len(self.data_files(d))
         if n_files > referenced + open_parts:
@@ -305,6 +325,44 @@ class CrashTest(unittest.TestCase):
         if failures:
             self.fail(f"{when}: {len(failures)} problems:\n  " + "\n  ".join(failures[:30]) + "\n" + d.log_tail(30))
 
+    def verify_versions(self, d, bucket, versions, failures):
+        """Checks every version; returns how many data files they may use (an upper bound)."""
+        listed = self.list_versions(d, bucket)
+        conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=60)
+        files = 0
+        for (key, vid), etag in listed.items():
+            files += int(etag.strip('"').split("-")[1]) if "-" in etag else 1
+            if (key, vid) in versions:
+                continue  # checked below
+            # Not acknowledged (in flight at a kill): complete, or it would not be listed.
+            status, got_etag, data = self.get(conn, d, bucket, key, vid)
+            if status != 200 or ("-" not in got_etag and got_etag != f'"{hashlib.md5(data).hexdigest()}"'):
+                failures.append(f"{key}@{vid}: unacknowledged version is partial: {status} {got_etag}")
+        for (key, vid), want in versions.items():
+            if (key, vid) not in listed:
+                failures.append(f"{key}@{vid}: acknowledged version {want!r} is not listed")
+                continue
+            status, _, data = self.get(conn, d, bucket, key, vid)
+            if status != 200 or not self.same(want, Version(data, "read")):
+                failures.append(f"{key}@{vid}: acknowledged version {want!r} reads back as {status} {len(data)}B")
+        conn.close()
+        return files
+
+    def list_versions(self, d, bucket):
+        """(key, version id) -> ETag of every version (delete markers left out)."""
+        out, q = {}, {"versions": "", "max-keys": "500"}
+        while True:
+            status, _, body = d.signed("GET", f"/{bucket}", query=q)
+            self.assertEqual(status, 200, body)
+            root = ET.fromstring(body)
+            for v in root.findall(f"{S3NS}Version"):
+                out[(v.findtext(f"{S3NS}Key"), v.findtext(f"{S3NS}VersionId"))] = v.findtext(f"{S3NS}ETag")
+            if root.findtext(f"{S3NS}IsTruncated") != "true":
+                return out
+            q = {"versions": "", "max-keys": "500", "key-marker": root.findtext(f"{S3NS}NextKeyMarker")}
+            if root.findtext(f"{S3NS}NextVersionIdMarker") is not None:
+                q["version-id-marker"] = root.findtext(f"{S3NS}NextVersionIdMarker")
+
     @staticmethod
     def same(a, b):
         if a is ABSENT or b is ABSENT:
@@ -312,11 +370,13 @@ class CrashTest(unittest.TestCase):
         return a.size == b.size and a.sha256 == b.sha256
 
     @staticmethod
-    def get(conn, d, bucket, key):
+    def get(conn, d, bucket, key, version_id=None):
         path = f"/{bucket}/{key}"
-        h = harness.sign_headers("GET", f"127.0.0.1:{d.port}", path, None, {}, hashlib.sha256(b"").hexdigest(),
+        query = {"versionId": version_id} if version_id else None
+        h = harness.sign_headers("GET", f"127.0.0.1:{d.port}", path, query, {}, hashlib.sha256(b"").hexdigest(),
                                  *d.creds())
-        conn.putrequest("GET", harness.uri_encode(path), skip_host=True, skip_accept_encoding=True)
+        target = harness.uri_encode(path) + ("?" + harness.canonical_query(query) if query else "")
+        conn.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
         for k, v in h.items():
             conn.putheader(k, v)
         conn.endheaders()

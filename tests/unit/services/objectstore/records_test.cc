@@ -42,6 +42,42 @@ TEST(RecordsTest, ObjectRoundTrip) {
   EXPECT_TRUE(back->is_inline());
 }
 
+TEST(RecordsTest, ObjectVersionFieldsAndTagsRoundTrip) {
+  ObjectRecord o = SampleObject();
+  o.version_id = "00000000000000010123456789abcdef";
+  o.version_seq = 1;
+  o.tags = {{"project", "annex"}, {"empty", ""}};
+  auto back = DecodeObject(EncodeObject(o));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->version_id, o.version_id);
+  EXPECT_EQ(back->version_seq, 1u);
+  EXPECT_FALSE(back->delete_marker);
+  EXPECT_EQ(back->tags, o.tags);
+  ObjectRecord marker;
+  marker.key = "gone";
+  marker.delete_marker = true;
+  back = DecodeObject(EncodeObject(marker));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->delete_marker);
+}
+
+// Objects stored before versioning (record version 1) read as their null
+// version, ordered by their modification time.
+TEST(RecordsTest, DecodesVersionOneObjectsAsNullVersions) {
+  store::RecordWriter w(1);
+  w.Bytes("k").U64(2).I64(1700000000123).Bytes("etag").Bytes("111111111111").Bytes("alice").U64(0);
+  for (int i = 0; i < 6; ++i) w.Bytes("");
+  w.U64(0);                            // user metadata
+  w.Bytes("").Bytes("").U64(0).U64(0);  // checksum, parts, segments
+  w.Bytes("hi");
+  auto back = DecodeObject(std::move(w).Finish());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->inline_data, "hi");
+  EXPECT_EQ(back->version_id, "");
+  EXPECT_EQ(back->version_seq, uint64_t{1700000000123} * 1000000);
+  EXPECT_TRUE(back->tags.empty());
+}
+
 TEST(RecordsTest, SegmentedObjectRoundTripWithoutData) {
   ObjectRecord o = SampleObject();
   o.inline_data.clear();
@@ -103,6 +139,18 @@ TEST(RecordsTest, DecodesVersionOneBuckets) {
   EXPECT_EQ(back->acl, CannedAcl::kPublicRead);
   EXPECT_FALSE(back->has_policy());
   EXPECT_FALSE(back->public_access_block.has_value());
+  EXPECT_EQ(back->versioning, Versioning::kOff);
+}
+
+TEST(RecordsTest, BucketVersioningAndTagsRoundTrip) {
+  BucketRecord b;
+  b.owner_id = "111111111111";
+  b.versioning = Versioning::kSuspended;
+  b.tags = {{"cost-center", "42"}};
+  auto back = DecodeBucket(EncodeBucket(b));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->versioning, Versioning::kSuspended);
+  EXPECT_EQ(back->tags, b.tags);
 }
 
 TEST(RecordsTest, BucketRoundTripWithCors) {

@@ -1,0 +1,28 @@
+#pragma once
+// The object sub-resources kept in a version's record (?acl, ?tagging):
+// which version a request names, reading it, and changing it in place.
+// A delete marker has none: NoSuchKey when it is the current version,
+// MethodNotAllowed when named by id.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "appliance/http/exchange.h"
+#include "services/objectstore/s3_call.h"
+
+namespace annex::objectstore {
+
+// The ?versionId= of the call ("" for null), or nullopt for the current version.
+Result<std::optional<std::string>> RequestedVersionId(const S3Call& call);
+
+// The version the call names, for a caller who may do the call's operation
+// on the bucket (the owner's operations: Access::kOwner).
+Result<ObjectRecord> LoadOwnedObject(S3Call& call);
+
+// Applies `change` to the version named by `version_id` (the current one
+// when nullopt) and stores it, in one transaction.
+http::Task<Status> UpdateObjectVersion(S3Call& call, const std::optional<std::string>& version_id,
+                                       std::function<Status(ObjectRecord&)> change);
+
+}  // namespace annex::objectstore
