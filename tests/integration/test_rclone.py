@@ -5,6 +5,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -116,6 +117,30 @@ class RcloneTest(AnnexTestCase):
             self.assertRegex(head["ETag"], r'^"[0-9a-f]{32}-6"$')
         self.rclone("deletefile", f"annex:{bucket}/big.bin")
         self.assertEqual(self.rclone("lsf", f"annex:{bucket}").stdout.strip(), "")
+        self.rclone("rmdir", f"annex:{bucket}")
+
+    def test_versions(self):
+        """rclone's versioning commands and --s3-versions, which name old versions by their date."""
+        bucket = random_bucket("rclonever")
+        self.rclone("mkdir", f"annex:{bucket}")
+        self.rclone("backend", "versioning", f"annex:{bucket}", "Enabled")
+        self.assertEqual(self.rclone("backend", "versioning", f"annex:{bucket}").stdout.strip(), "Enabled")
+        src = self.tmp / "versions"
+        src.mkdir()
+        for text in (b"first\n", b"second, longer\n"):
+            (src / "doc.txt").write_bytes(text)
+            self.rclone("copy", str(src / "doc.txt"), f"annex:{bucket}/")
+            time.sleep(1.1)  # rclone names versions by their time, to the second
+        self.assertEqual(self.rclone("lsf", f"annex:{bucket}").stdout.split(), ["doc.txt"])
+        listed = self.rclone("lsf", "--s3-versions", "--format", "ps", f"annex:{bucket}").stdout.split()
+        self.assertEqual(len(listed), 2, listed)
+        old = next(entry.split(";")[0] for entry in listed if entry.startswith("doc-v"))
+        self.assertEqual(self.rclone("cat", "--s3-versions", f"annex:{bucket}/{old}").stdout, "first\n")
+        self.rclone("deletefile", f"annex:{bucket}/doc.txt")  # a delete marker: both versions stay
+        self.assertEqual(self.rclone("lsf", f"annex:{bucket}").stdout.strip(), "")
+        self.assertEqual(len(self.rclone("lsf", "--s3-versions", f"annex:{bucket}").stdout.split()), 2)
+        self.rclone("backend", "cleanup-hidden", f"annex:{bucket}")  # removes every old version and marker
+        self.assertEqual(self.rclone("lsf", "--s3-versions", f"annex:{bucket}").stdout.strip(), "")
         self.rclone("rmdir", f"annex:{bucket}")
 
 
