@@ -80,12 +80,4 @@ http::Task<Status> GetBucketConfigNotSet(S3Call& call) {
   co_return http::ApiStatus(code, "The " + std::string(code) + " configuration does not exist");
 }
 
-http::Task<Status> GetObjectTagging(S3Call& call) {
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadOwnedObject(call));
-  (void)object;  // an existing object has no tags
-  http::XmlDocument doc("Tagging", http::kS3XmlNamespace);
-  doc.root().Child("TagSet");
-  co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
-}
-
 }  // namespace annex::objectstore

@@ -26,8 +26,14 @@ http::Task<Status> PutObjectAcl(S3Call& call);
 
 // GET of a bucket configuration this store never holds (lifecycle, website…).
 http::Task<Status> GetBucketConfigNotSet(S3Call& call);
-// Objects carry no tags: an empty TagSet.
+
+// tagging_handlers.cc: tags of one object version, or of a bucket.
 http::Task<Status> GetObjectTagging(S3Call& call);
+http::Task<Status> PutObjectTagging(S3Call& call);
+http::Task<Status> DeleteObjectTagging(S3Call& call);
+http::Task<Status> GetBucketTagging(S3Call& call);
+http::Task<Status> PutBucketTagging(S3Call& call);
+http::Task<Status> DeleteBucketTagging(S3Call& call);
 
 // cors_handlers.cc
 http::Task<Status> GetBucketCors(S3Call& call);

@@ -129,6 +129,7 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     record.owner_name = upload->owner_name;
     record.acl = upload->acl;
     record.meta = upload->meta;
+    record.tags = upload->tags;
     ANNEX_RETURN_IF_ERROR(StoreObjectRecord(txn, t, delta, call.bucket(), record, conditions, unused));
     std::vector<std::string> ids = FileIdsOf(record);
     std::unordered_set<std::string> used(ids.begin(), ids.end());

@@ -14,6 +14,7 @@
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/range.h"
+#include "services/objectstore/tagging.h"
 
 namespace annex::objectstore {
 namespace {
@@ -113,6 +114,9 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   UploadRecord u;
   ANNEX_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
+  if (const std::string* tagging = call.headers().Get("x-amz-tagging")) {
+    ANNEX_CO_ASSIGN_OR_RETURN(u.tags, ParseTaggingHeader(*tagging));
+  }
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
   if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {

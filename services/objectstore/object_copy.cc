@@ -12,6 +12,7 @@
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
+#include "services/objectstore/tagging.h"
 
 namespace annex::objectstore {
 namespace {
@@ -25,6 +26,7 @@ struct CopyRequest {
   std::optional<CannedAcl> acl;
   std::optional<crypto::ChecksumAlgorithm> checksum;  // requested for the copy
   WriteConditions conditions;
+  std::optional<TagSet> tags;  // x-amz-tagging-directive REPLACE: the new tags; else the source's
 };
 
 Result<CopyRequest> ParseCopy(const S3Call& call) {
@@ -40,6 +42,13 @@ Result<CopyRequest> ParseCopy(const S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(c.meta, ParseObjectMetadata(call.headers()));
   }
   ANNEX_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers()));
+  std::string_view tagging_directive = call.headers().GetOr("x-amz-tagging-directive", "COPY");
+  if (tagging_directive != "COPY" && tagging_directive != "REPLACE") {
+    return http::ApiStatus("InvalidArgument", "Unknown tagging directive.");
+  }
+  if (tagging_directive == "REPLACE") {
+    ANNEX_ASSIGN_OR_RETURN(c.tags, ParseTaggingHeader(call.headers().GetOr("x-amz-tagging", "")));
+  }
   if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
     c.checksum = crypto::ParseChecksumAlgorithm(*alg);
     if (!c.checksum) return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
@@ -123,6 +132,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.owner_name = bucket.owner_name;
   record.acl = c.acl.value_or(CannedAcl::kPrivate);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
+  record.tags = c.tags ? std::move(*c.tags) : src.tags;
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));

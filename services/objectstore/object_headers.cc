@@ -59,6 +59,7 @@ void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   if (!o.meta.cache_control.empty()) out.Set("cache-control", o.meta.cache_control);
   if (!o.meta.expires.empty()) out.Set("expires", o.meta.expires);
   for (const auto& [name, value] : o.meta.user) out.Add(std::string(kMetaPrefix) + name, value);
+  if (!o.tags.empty()) out.Set("x-amz-tagging-count", std::to_string(o.tags.size()));
 }
 
 void AddChecksumHeader(const ObjectRecord& o, std::optional<uint32_t> part, http::Headers& out) {

@@ -10,6 +10,7 @@
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
+#include "services/objectstore/tagging.h"
 
 namespace annex::objectstore {
 namespace {
@@ -19,6 +20,7 @@ struct PutRequest {
   std::optional<CannedAcl> acl;
   ChecksumRequest checksum;
   WriteConditions conditions;
+  TagSet tags;
 };
 
 Result<PutRequest> ParsePut(const S3Call& call) {
@@ -28,6 +30,9 @@ Result<PutRequest> ParsePut(const S3Call& call) {
   ANNEX_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.checksum, ParseChecksumRequest(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.conditions, ParseWriteConditions(call.headers()));
+  if (const std::string* tagging = call.headers().Get("x-amz-tagging")) {
+    ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
+  }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
   return p;
 }
@@ -43,6 +48,7 @@ ObjectRecord BuildRecord(const S3Call& call, const BucketRecord& bucket, PutRequ
   r.owner_name = bucket.owner_name;
   r.acl = p.acl.value_or(CannedAcl::kPrivate);
   r.meta = std::move(p.meta);
+  r.tags = std::move(p.tags);
   if (p.checksum.algorithm) {
     r.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*p.checksum.algorithm));
     r.checksum_value = data.checksum;

@@ -55,6 +55,11 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kListParts: return ListParts(call);
     case S3Op::kCorsPreflight: return CorsPreflight(call);
     case S3Op::kGetBucketConfigNotSet: return GetBucketConfigNotSet(call);
+    case S3Op::kPutObjectTagging: return PutObjectTagging(call);
+    case S3Op::kDeleteObjectTagging: return DeleteObjectTagging(call);
+    case S3Op::kGetBucketTagging: return GetBucketTagging(call);
+    case S3Op::kPutBucketTagging: return PutBucketTagging(call);
+    case S3Op::kDeleteBucketTagging: return DeleteBucketTagging(call);
     case S3Op::kGetObjectTagging: return GetObjectTagging(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled

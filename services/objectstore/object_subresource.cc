@@ -38,10 +38,11 @@ Result<std::optional<std::string>> RequestedVersionId(const S3Call& call) {
   return std::optional<std::string>(std::move(id));
 }
 
-Result<ObjectRecord> LoadOwnedObject(S3Call& call) {
+Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket) {
   ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   ANNEX_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
-  ANNEX_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord owned, LoadAuthorizedBucket(call, Access::kOwner));
+  if (bucket) *bucket = std::move(owned);
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   ObjectRecord object;
   bool is_current = false;

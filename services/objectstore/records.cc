@@ -11,7 +11,8 @@ namespace {
 constexpr uint8_t kBucketVersion = 3;
 // Version 2 added the version id, sequence, delete-marker flag and tags.
 constexpr uint8_t kObjectVersion = 2;
-constexpr uint8_t kUploadVersion = 1;
+// Version 2 added the tags.
+constexpr uint8_t kUploadVersion = 2;
 constexpr uint8_t kPartVersion = 1;
 
 using store::RecordReader;
@@ -226,12 +227,13 @@ std::string EncodeUpload(const UploadRecord& u) {
   w.U64(static_cast<uint64_t>(u.acl));
   WriteMetadata(w, u.meta);
   w.Bytes(u.checksum_algorithm);
+  WriteTags(w, u.tags);
   return std::move(w).Finish();
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
   UploadRecord u;
   ANNEX_ASSIGN_OR_RETURN(u.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.upload_id, r.Bytes());
@@ -241,6 +243,7 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(u.acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadMetadata(r, u.meta));
   ANNEX_ASSIGN_OR_RETURN(u.checksum_algorithm, r.Bytes());
+  if (r.version() >= 2) ANNEX_RETURN_IF_ERROR(ReadTags(r, u.tags));
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;
 }

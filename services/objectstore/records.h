@@ -125,6 +125,7 @@ struct UploadRecord {
   CannedAcl acl = CannedAcl::kPrivate;
   ObjectMetadata meta;
   std::string checksum_algorithm;
+  TagSet tags;  // x-amz-tagging, given to the object (version 2)
 };
 
 struct PartRecord {

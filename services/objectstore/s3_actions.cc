@@ -46,6 +46,11 @@ S3Permission PermissionFor(S3Op op) {
     // The "none" answers of GET ?lifecycle, ?website …: one read permission stands for them all.
     case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};
     case S3Op::kGetObjectTagging: return {"s3:GetObjectTagging", R::kObject};
+    case S3Op::kPutObjectTagging: return {"s3:PutObjectTagging", R::kObject};
+    case S3Op::kDeleteObjectTagging: return {"s3:DeleteObjectTagging", R::kObject};
+    case S3Op::kGetBucketTagging: return {"s3:GetBucketTagging", R::kBucket};
+    case S3Op::kPutBucketTagging: return {"s3:PutBucketTagging", R::kBucket};
+    case S3Op::kDeleteBucketTagging: return {"s3:PutBucketTagging", R::kBucket};  // as a put, as S3 does
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
 }

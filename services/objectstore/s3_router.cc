@@ -10,11 +10,10 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 23> kUnsupportedSubresources = {
+constexpr std::array<std::string_view, 22> kUnsupportedSubresources = {
     "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory", "legal-hold",
     "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
-    "requestPayment", "restore", "retention", "select", "tagging", "torrent", "website", "session",
-    "renameObject",
+    "requestPayment", "restore", "retention", "select", "torrent", "website", "session", "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
@@ -26,8 +25,7 @@ struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 7> kUnsetConfigs = {{
-    {"tagging", "NoSuchTagSet"},
+constexpr std::array<UnsetConfig, 6> kUnsetConfigs = {{
     {"lifecycle", "NoSuchLifecycleConfiguration"},
     {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
     {"website", "NoSuchWebsiteConfiguration"},
@@ -50,6 +48,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "GET") {
     if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
+    if (q.Has("tagging")) return S3Op::kGetBucketTagging;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
     if (q.Has("policyStatus")) return S3Op::kGetBucketPolicyStatus;
     if (q.Has("publicAccessBlock")) return S3Op::kGetPublicAccessBlock;
@@ -64,6 +63,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
+    if (q.Has("tagging")) return S3Op::kPutBucketTagging;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
     if (q.Has("policy")) return S3Op::kPutBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
@@ -72,6 +72,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "HEAD") return S3Op::kHeadBucket;
   if (m == "DELETE") {
+    if (q.Has("tagging")) return S3Op::kDeleteBucketTagging;
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
@@ -97,11 +98,15 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "HEAD") return S3Op::kHeadObject;
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutObjectAcl;
+    if (q.Has("tagging")) return S3Op::kPutObjectTagging;
     bool copy = r.headers.Has("x-amz-copy-source");
     if (q.Has("partNumber") || q.Has("uploadId")) return copy ? S3Op::kUploadPartCopy : S3Op::kUploadPart;
     return copy ? S3Op::kCopyObject : S3Op::kPutObject;
   }
-  if (m == "DELETE") return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
+  if (m == "DELETE") {
+    if (q.Has("tagging")) return S3Op::kDeleteObjectTagging;
+    return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
+  }
   if (m == "POST") {
     if (q.Has("uploads")) return S3Op::kCreateMultipartUpload;
     if (q.Has("uploadId")) return S3Op::kCompleteMultipartUpload;
@@ -114,9 +119,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
 }  // namespace
 
 Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key) {
-  if (request.method == "GET" && has_bucket) {
-    if (!has_key && !UnsetConfigError(request).empty()) return S3Op::kGetBucketConfigNotSet;
-    if (has_key && request.query.Has("tagging")) return S3Op::kGetObjectTagging;
+  if (request.method == "GET" && has_bucket && !has_key && !UnsetConfigError(request).empty()) {
+    return S3Op::kGetBucketConfigNotSet;
   }
   for (auto sub : kUnsupportedSubresources) {
     if (request.query.Has(sub)) return NotImplemented();
@@ -186,6 +190,11 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kCorsPreflight: return "CorsPreflight";
     case S3Op::kGetBucketConfigNotSet: return "GetBucketConfiguration";
     case S3Op::kGetObjectTagging: return "GetObjectTagging";
+    case S3Op::kPutObjectTagging: return "PutObjectTagging";
+    case S3Op::kDeleteObjectTagging: return "DeleteObjectTagging";
+    case S3Op::kGetBucketTagging: return "GetBucketTagging";
+    case S3Op::kPutBucketTagging: return "PutBucketTagging";
+    case S3Op::kDeleteBucketTagging: return "DeleteBucketTagging";
   }
   return "Unknown";
 }

@@ -49,6 +49,11 @@ enum class S3Op {
   kAbortMultipartUpload,
   kListParts,
   kCorsPreflight,
+  kGetBucketTagging,
+  kPutBucketTagging,
+  kDeleteBucketTagging,
+  kPutObjectTagging,
+  kDeleteObjectTagging,
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
 };

@@ -285,7 +285,8 @@ TEST_F(BucketServiceTest, RoutingOfUnknownAndWrongMethods) {
   auto r = s3_.Send("GET", "/bk1?analytics");
   EXPECT_EQ(r.status, 501);
   EXPECT_EQ(r.ErrorCode(), "NotImplemented");
-  EXPECT_EQ(s3_.Send("PUT", "/bk1?tagging", "<Tagging/>").ErrorCode(), "NotImplemented");
+  EXPECT_EQ(s3_.Send("PUT", "/bk1?logging", "<BucketLoggingStatus/>").ErrorCode(), "NotImplemented");
+  EXPECT_EQ(s3_.Send("PUT", "/bk1?tagging", "<Tagging/>").ErrorCode(), "MalformedXML");
   // Configurations that can never be set here read as "not configured".
   r = s3_.Send("GET", "/bk1?policy");
   EXPECT_EQ(r.status, 404);
