@@ -35,6 +35,11 @@ http::Task<Status> GetBucketTagging(S3Call& call);
 http::Task<Status> PutBucketTagging(S3Call& call);
 http::Task<Status> DeleteBucketTagging(S3Call& call);
 
+// lifecycle_handlers.cc (the rules run in lifecycle_runner.h)
+http::Task<Status> GetBucketLifecycle(S3Call& call);
+http::Task<Status> PutBucketLifecycle(S3Call& call);
+http::Task<Status> DeleteBucketLifecycle(S3Call& call);
+
 // cors_handlers.cc
 http::Task<Status> GetBucketCors(S3Call& call);
 http::Task<Status> PutBucketCors(S3Call& call);

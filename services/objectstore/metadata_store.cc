@@ -168,6 +168,19 @@ Status RemoveBucket(store::WriteTxn& txn, const Tables& t, std::string_view buck
   return t.resources->Changed(txn, kBucketResource, bucket, /*deleted=*/true);
 }
 
+Result<bool> RemoveUpload(store::WriteTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                          std::string_view upload_id, std::vector<std::string>& files) {
+  ANNEX_ASSIGN_OR_RETURN(auto upload, GetUpload(txn, t, bucket, key, upload_id));
+  if (!upload) return false;
+  ANNEX_ASSIGN_OR_RETURN(std::vector<PartRecord> parts, GetParts(txn, t, upload_id));
+  for (auto& p : parts) {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.parts, EncodePartKey(upload_id, p.number)));
+    files.push_back(std::move(p.file_id));
+  }
+  ANNEX_RETURN_IF_ERROR(txn.Delete(t.uploads, EncodeUploadKey(bucket, key, upload_id)));
+  return true;
+}
+
 Result<bool> BucketHasObjects(const store::ReadTxn& txn, const Tables& t, std::string_view bucket) {
   std::string prefix = BucketKeyPrefix(bucket);
   ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.objects));

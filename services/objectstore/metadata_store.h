@@ -97,6 +97,10 @@ Result<std::vector<PartRecord>> GetParts(const store::ReadTxn& txn, const Tables
 // resource feed in the same transaction.
 Status PutBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket, const BucketRecord& record);
 Status RemoveBucket(store::WriteTxn& txn, const Tables& t, std::string_view bucket);
+// Removes an unfinished upload and its parts, appending the parts' data
+// files to `files`; false when there is no such upload.
+Result<bool> RemoveUpload(store::WriteTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                          std::string_view upload_id, std::vector<std::string>& files);
 // True when the bucket holds at least one object version or delete marker.
 Result<bool> BucketHasObjects(const store::ReadTxn& txn, const Tables& t, std::string_view bucket);
 

@@ -175,14 +175,8 @@ http::Task<Status> AbortMultipartUpload(S3Call& call) {
   std::vector<std::string> files;
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     files.clear();
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetUpload(txn, t, call.bucket(), upload.key, upload.upload_id));
-    if (!current) return NoSuchUpload();
-    ANNEX_ASSIGN_OR_RETURN(std::vector<PartRecord> parts, GetParts(txn, t, upload.upload_id));
-    for (auto& p : parts) {
-      ANNEX_RETURN_IF_ERROR(txn.Delete(t.parts, EncodePartKey(upload.upload_id, p.number)));
-      files.push_back(std::move(p.file_id));
-    }
-    return txn.Delete(t.uploads, EncodeUploadKey(call.bucket(), upload.key, upload.upload_id));
+    ANNEX_ASSIGN_OR_RETURN(bool removed, RemoveUpload(txn, t, call.bucket(), upload.key, upload.upload_id, files));
+    return removed ? Status::OK() : NoSuchUpload();
   }));
   Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));

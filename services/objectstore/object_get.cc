@@ -6,6 +6,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/lifecycle_config.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
@@ -143,6 +144,7 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const BucketRe
   head.status = sel.status;
   AddObjectHeaders(o, head.headers);
   AddVersionIdHeader(bucket, o, head.headers);
+  AddExpirationHeader(bucket, o, head.headers);
   // S3 reports the part count only to partNumber requests.
   if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
   if (g.checksum_mode && sel.whole) AddChecksumHeader(o, std::nullopt, head.headers);

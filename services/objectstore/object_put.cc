@@ -6,6 +6,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/lifecycle_config.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
@@ -86,6 +87,7 @@ http::Task<Status> PutObject(S3Call& call) {
   http::Response r;
   r.headers.Set("etag", QuoteEtag(record.etag));
   AddVersionIdHeader(bucket, record, r.headers);
+  AddExpirationHeader(bucket, record, r.headers);
   if (p.checksum.algorithm) r.headers.Set(crypto::ChecksumHeaderName(*p.checksum.algorithm), record.checksum_value);
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));

@@ -9,6 +9,7 @@
 #include "services/objectstore/cors.h"
 #include "services/objectstore/cors_response_writer.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/lifecycle_runner.h"
 #include "services/objectstore/s3_router.h"
 
 namespace annex::objectstore {
@@ -61,13 +62,16 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kPutBucketTagging: return PutBucketTagging(call);
     case S3Op::kDeleteBucketTagging: return DeleteBucketTagging(call);
     case S3Op::kGetObjectTagging: return GetObjectTagging(call);
+    case S3Op::kGetBucketLifecycle: return GetBucketLifecycle(call);
+    case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
+    case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }
 
 class ObjectStoreService final : public service::Service {
  public:
-  explicit ObjectStoreService(std::unique_ptr<ObjectStore> store) : store_(std::move(store)) {}
+  explicit ObjectStoreService(std::shared_ptr<ObjectStore> store) : store_(std::move(store)) {}
   ~ObjectStoreService() override { store_->Stop(); }
 
   // Path- and virtual-host-style S3; it takes every request no other service
@@ -138,15 +142,16 @@ class ObjectStoreService final : public service::Service {
     co_return s;
   }
 
-  std::unique_ptr<ObjectStore> store_;
+  std::shared_ptr<ObjectStore> store_;  // shared with the lifecycle runner's weak reference
 };
 
 }  // namespace
 
 Result<std::unique_ptr<service::Service>> NewObjectStoreService(const ObjectStoreOptions& options,
                                                                 std::unique_ptr<StoreControl>* control) {
-  ANNEX_ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, ObjectStore::Open(options));
+  ANNEX_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, ObjectStore::Open(options));
   if (control) *control = NewStoreControl(*store);
+  if (options.scheduler) ANNEX_RETURN_IF_ERROR(RegisterLifecycleSchedule(*options.scheduler, store));
   return std::unique_ptr<service::Service>(std::make_unique<ObjectStoreService>(std::move(store)));
 }
 
@@ -163,6 +168,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.region = env.region;
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
+  options.scheduler = env.scheduler;
   std::unique_ptr<StoreControl> store;
   service::Module module;
   ANNEX_ASSIGN_OR_RETURN(module.service, NewObjectStoreService(options, &store));

@@ -24,6 +24,10 @@
 #include "appliance/service/service.h"
 #include "services/objectstore/store_control.h"
 
+namespace annex::schedule {
+class Scheduler;
+}
+
 namespace annex::objectstore {
 
 struct ObjectStoreOptions {
@@ -42,6 +46,8 @@ struct ObjectStoreOptions {
   // bucket's policy (s3_call.h: AuthorizeS3); null (tests of the engine
   // alone): the owning account does everything, others what ACLs grant.
   const service::Authorizer* authorizer = nullptr;
+  // Runs the buckets' lifecycle rules daily (lifecycle_runner.h); null: never.
+  schedule::Scheduler* scheduler = nullptr;
 };
 
 // Opens (creating) the store under options.data_dir, removes temp files and

@@ -7,7 +7,7 @@ namespace annex::objectstore {
 namespace {
 
 // Version 2 added the bucket policy and the public access block; 3 the
-// versioning state and the tags.
+// versioning state, the tags and the lifecycle configuration.
 constexpr uint8_t kBucketVersion = 3;
 // Version 2 added the version id, sequence, delete-marker flag and tags.
 constexpr uint8_t kObjectVersion = 2;
@@ -134,6 +134,7 @@ std::string EncodeBucket(const BucketRecord& b) {
   }
   w.U64(static_cast<uint64_t>(b.versioning));
   WriteTags(w, b.tags);
+  w.Bytes(b.lifecycle);
   return std::move(w).Finish();
 }
 
@@ -153,6 +154,7 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
     if (versioning > 2) return Status::Corruption("bad versioning state");
     b.versioning = static_cast<Versioning>(versioning);
     ANNEX_RETURN_IF_ERROR(ReadTags(r, b.tags));
+    ANNEX_ASSIGN_OR_RETURN(b.lifecycle, r.Bytes());
   }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return b;

@@ -67,7 +67,8 @@ struct BucketRecord {
   uint64_t policy_id = 0;
   std::optional<PublicAccessBlock> public_access_block;  // nullopt: none configured
   Versioning versioning = Versioning::kOff;
-  TagSet tags;  // PutBucketTagging
+  TagSet tags;            // PutBucketTagging
+  std::string lifecycle;  // the lifecycle configuration, rendered (lifecycle_config.h); empty: none
 
   bool has_policy() const { return !policy.empty(); }
 };

@@ -10,23 +10,22 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 22> kUnsupportedSubresources = {
+constexpr std::array<std::string_view, 21> kUnsupportedSubresources = {
     "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory", "legal-hold",
-    "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
+    "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
     "requestPayment", "restore", "retention", "select", "torrent", "website", "session", "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 4> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock",
-                                                                    "versions"};
+constexpr std::array<std::string_view, 5> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock",
+                                                                    "versions", "lifecycle"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 6> kUnsetConfigs = {{
-    {"lifecycle", "NoSuchLifecycleConfiguration"},
+constexpr std::array<UnsetConfig, 5> kUnsetConfigs = {{
     {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
     {"website", "NoSuchWebsiteConfiguration"},
     {"ownershipControls", "OwnershipControlsNotFoundError"},
@@ -49,6 +48,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
     if (q.Has("tagging")) return S3Op::kGetBucketTagging;
+    if (q.Has("lifecycle")) return S3Op::kGetBucketLifecycle;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
     if (q.Has("policyStatus")) return S3Op::kGetBucketPolicyStatus;
     if (q.Has("publicAccessBlock")) return S3Op::kGetPublicAccessBlock;
@@ -64,6 +64,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
     if (q.Has("tagging")) return S3Op::kPutBucketTagging;
+    if (q.Has("lifecycle")) return S3Op::kPutBucketLifecycle;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
     if (q.Has("policy")) return S3Op::kPutBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
@@ -73,6 +74,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "HEAD") return S3Op::kHeadBucket;
   if (m == "DELETE") {
     if (q.Has("tagging")) return S3Op::kDeleteBucketTagging;
+    if (q.Has("lifecycle")) return S3Op::kDeleteBucketLifecycle;
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
@@ -195,6 +197,9 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketTagging: return "GetBucketTagging";
     case S3Op::kPutBucketTagging: return "PutBucketTagging";
     case S3Op::kDeleteBucketTagging: return "DeleteBucketTagging";
+    case S3Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
+    case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
+    case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
   }
   return "Unknown";
 }

@@ -54,6 +54,9 @@ enum class S3Op {
   kDeleteBucketTagging,
   kPutObjectTagging,
   kDeleteObjectTagging,
+  kGetBucketLifecycle,
+  kPutBucketLifecycle,
+  kDeleteBucketLifecycle,
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
 };

@@ -1,0 +1,49 @@
+// Put/Get/DeleteBucketLifecycleConfiguration. The rules are checked and
+// stored in their rendered form; lifecycle_runner.h applies them.
+
+#include "appliance/core/co_status.h"
+#include "appliance/http/api_error.h"
+#include "services/objectstore/handlers.h"
+#include "services/objectstore/lifecycle_config.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr size_t kMaxLifecycleBody = 1 << 20;
+
+// Stores `rendered` as the bucket's configuration ("" removes it).
+http::Task<Status> StoreLifecycle(S3Call& call, std::string rendered, int status) {
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
+    if (!current) return NoSuchBucket();
+    current->lifecycle = rendered;
+    return PutBucket(txn, t, name, *current);
+  }));
+  co_return co_await call.ctx.response.Send(EmptyResponse(status));
+}
+
+}  // namespace
+
+http::Task<Status> GetBucketLifecycle(S3Call& call) {
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  if (bucket.lifecycle.empty()) {
+    co_return http::ApiStatus("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist");
+  }
+  co_return co_await call.ctx.response.Send(XmlResponse(std::move(bucket.lifecycle)));
+}
+
+http::Task<Status> PutBucketLifecycle(S3Call& call) {
+  ANNEX_CO_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxLifecycleBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(LifecycleConfiguration config, ParseLifecycleConfiguration(body));
+  co_return co_await StoreLifecycle(call, RenderLifecycleConfiguration(config), 200);
+}
+
+http::Task<Status> DeleteBucketLifecycle(S3Call& call) {
+  ANNEX_CO_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
+  co_return co_await StoreLifecycle(call, "", 204);
+}
+
+}  // namespace annex::objectstore

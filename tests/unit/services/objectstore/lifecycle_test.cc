@@ -1,0 +1,207 @@
+#include "services/objectstore/lifecycle_config.h"
+
+#include <gtest/gtest.h>
+
+#include "services/objectstore/lifecycle_runner.h"
+#include "services/objectstore/object_key.h"
+#include "services/objectstore/s3_call.h"
+#include "services/objectstore/version_listing.h"
+#include "services/objectstore/versions.h"
+#include "tests/unit/services/objectstore/s3_test_harness.h"
+
+namespace annex::objectstore {
+namespace {
+
+constexpr int64_t kDay = 86400000;
+constexpr int64_t kT0 = 1700000000000;  // 2023-11-14T22:13:20Z
+
+std::string Config(std::string_view rules) {
+  return "<LifecycleConfiguration>" + std::string(rules) + "</LifecycleConfiguration>";
+}
+
+std::string ErrorOf(std::string_view rules) {
+  auto r = ParseLifecycleConfiguration(Config(rules));
+  return r.ok() ? "ok" : r.status().subcode() + ": " + r.status().message();
+}
+
+TEST(LifecycleConfigTest, ChecksRulesAsS3Does) {
+  EXPECT_EQ(ErrorOf("<Rule><ID>a</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter>"
+                    "<Expiration><Days>0</Days></Expiration></Rule>"),
+            "InvalidArgument: 'Days' for Expiration action must be a positive integer");
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter/></Rule>"),
+            "InvalidRequest: At least one action needs to be specified in a rule");
+  EXPECT_EQ(ErrorOf("<Rule><ID>x</ID><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule>"
+                    "<Rule><ID>x</ID><Status>Enabled</Status><Filter/><Expiration><Days>2</Days></Expiration></Rule>"),
+            "InvalidArgument: Rule ID must be unique. Found same ID for more than one rule");
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter/><Expiration><Date>2030-01-01T12:00:00Z</Date>"
+                    "</Expiration></Rule>"),
+            "InvalidArgument: 'Date' must be at midnight GMT");
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter/><Transition><Days>30</Days>"
+                    "<StorageClass>GLACIER</StorageClass></Transition></Rule>").substr(0, 19),
+            "InvalidStorageClass");
+  EXPECT_EQ(ErrorOf("<Rule><Status>On</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule>"),
+            "MalformedXML: The XML you provided was not well-formed or did not validate against our published schema");
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+                    "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>"),
+            "InvalidRequest: ExpiredObjectDeleteMarker cannot be specified with Tag filter.");
+}
+
+TEST(LifecycleConfigTest, RendersWhatWasStoredAndRoundTrips) {
+  auto c = ParseLifecycleConfiguration(Config(
+      "<Rule><ID>r1</ID><Status>Enabled</Status><Filter><And><Prefix>a/</Prefix><Tag><Key>k</Key><Value>v</Value>"
+      "</Tag><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></And></Filter><Expiration><Days>3</Days></Expiration>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>2</NoncurrentDays><NewerNoncurrentVersions>1"
+      "</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto again = ParseLifecycleConfiguration(RenderLifecycleConfiguration(*c));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  const LifecycleRule& r = again->rules[0];
+  EXPECT_EQ(r.id, "r1");
+  EXPECT_EQ(r.filter.prefix, "a/");
+  EXPECT_EQ(r.filter.tags, (TagSet{{"k", "v"}}));
+  EXPECT_EQ(r.filter.size_greater_than, 10u);
+  EXPECT_EQ(r.expiration_days, 3);
+  EXPECT_EQ(r.noncurrent_days, 2);
+  EXPECT_EQ(r.newer_noncurrent_versions, 1);
+}
+
+TEST(LifecycleConfigTest, ExpiryRoundsUpToMidnightUtcAndFiltersSelect) {
+  auto c = ParseLifecycleConfiguration(Config(
+      "<Rule><ID>logs</ID><Status>Enabled</Status><Filter><And><Prefix>logs/</Prefix><Tag><Key>t</Key>"
+      "<Value>1</Value></Tag></And></Filter><Expiration><Days>3</Days></Expiration></Rule>"));
+  ASSERT_TRUE(c.ok());
+  ObjectRecord o;
+  o.key = "logs/x";
+  o.modified_ms = kT0;
+  o.tags = {{"t", "1"}};
+  std::optional<int64_t> at = CurrentExpiry(c->rules[0], o);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(*at % kDay, 0);
+  EXPECT_GT(*at, kT0 + 3 * kDay);
+  EXPECT_LE(*at, kT0 + 4 * kDay);
+  EXPECT_EQ(ExpirationHeader(*c, o), "expiry-date=\"" + HttpDate(*at) + "\", rule-id=\"logs\"");
+  o.tags.clear();
+  EXPECT_FALSE(CurrentExpiry(c->rules[0], o)) << "the tag is missing";
+  o.tags = {{"t", "1"}};
+  o.key = "other/x";
+  EXPECT_FALSE(CurrentExpiry(c->rules[0], o)) << "another prefix";
+}
+
+// The runner against a real store: versions written as S3 writes them.
+class LifecycleRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ObjectStoreOptions options;
+    options.data_dir = dir_.path();
+    auto s = ObjectStore::Open(options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+
+  void Bucket(Versioning v, std::string_view rules) {
+    auto c = ParseLifecycleConfiguration(Config(rules));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    BucketRecord b;
+    b.owner_id = "111111111111";
+    b.versioning = v;
+    b.lifecycle = RenderLifecycleConfiguration(*c);
+    versioning_ = v;
+    ASSERT_TRUE(store_->meta()
+                    .CommitBlocking([&](store::WriteTxn& txn, StatsDelta&) {
+                      return PutBucket(txn, store_->meta().tables(), "bkt", b);
+                    })
+                    .ok());
+  }
+
+  void Write(std::string_view key, int64_t at_ms, bool marker = false, uint64_t size = 1) {
+    ObjectRecord r;
+    r.key = std::string(key);
+    r.modified_ms = at_ms;
+    r.delete_marker = marker;
+    if (!marker) {
+      r.inline_data.assign(size, 'x');
+      r.size = size;
+    }
+    std::vector<std::string> freed;
+    Status s = store_->meta().CommitBlocking([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+      const Tables& t = store_->meta().tables();
+      ObjectRecord current;
+      ANNEX_ASSIGN_OR_RETURN(bool has, LoadCurrentVersion(txn, t, "bkt", key, current, false));
+      return PutCurrentVersion(txn, t, delta, "bkt", versioning_, r, has ? &current : nullptr,
+                               static_cast<uint64_t>(at_ms) * 1000000, freed);
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // key + "=M" for markers, "=<size>" for versions, newest first.
+  std::vector<std::string> Versions() {
+    auto txn = store_->meta().BeginRead();
+    auto page = ListVersionsPage(*txn, store_->meta().tables(), "bkt", {});
+    EXPECT_TRUE(page.ok());
+    std::vector<std::string> out;
+    for (const auto& v : page->versions) {
+      out.push_back(v.record.key + "=" + (v.record.delete_marker ? "M" : std::to_string(v.record.size)));
+    }
+    return out;
+  }
+
+  LifecycleRunStats Run(int64_t now) {
+    auto stats = RunLifecycle(*store_, now);
+    EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+    return *stats;
+  }
+
+  annex::testing::TempDir dir_;
+  std::unique_ptr<ObjectStore> store_;
+  Versioning versioning_ = Versioning::kOff;
+};
+
+TEST_F(LifecycleRunTest, ExpiresByDaysPrefixAndSizeInAnUnversionedBucket) {
+  Bucket(Versioning::kOff,
+         "<Rule><ID>logs</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter>"
+         "<Expiration><Days>1</Days></Expiration></Rule>"
+         "<Rule><ID>big</ID><Status>Enabled</Status><Filter><ObjectSizeGreaterThan>100</ObjectSizeGreaterThan>"
+         "</Filter><Expiration><Days>2</Days></Expiration></Rule>"
+         "<Rule><ID>off</ID><Status>Disabled</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule>");
+  Write("logs/a", kT0);
+  Write("keep/b", kT0);
+  Write("keep/big", kT0, false, 200);
+  EXPECT_EQ(Run(kT0 + kDay / 2).expired, 0u) << "not yet a day";
+  LifecycleRunStats s = Run(CeilToMidnightUtc(kT0 + kDay));
+  EXPECT_EQ(s.expired, 1u);
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"keep/b=1", "keep/big=200"}));
+  Run(CeilToMidnightUtc(kT0 + 2 * kDay));
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"keep/b=1"}));
+  EXPECT_EQ(store_->meta().object_count(), 1u);
+}
+
+TEST_F(LifecycleRunTest, VersionedBucketsGetMarkersThenLoseNoncurrentVersionsThenLoneMarkers) {
+  Bucket(Versioning::kEnabled,
+         "<Rule><ID>cur</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter>"
+         "<Expiration><Days>1</Days></Expiration></Rule>"
+         "<Rule><ID>old</ID><Status>Enabled</Status><Filter><Prefix>doc</Prefix></Filter><NoncurrentVersionExpiration>"
+         "<NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions>"
+         "</NoncurrentVersionExpiration></Rule>"
+         "<Rule><ID>tmp-old</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter>"
+         "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+         "<Rule><ID>markers</ID><Status>Enabled</Status><Filter/><Expiration><ExpiredObjectDeleteMarker>true"
+         "</ExpiredObjectDeleteMarker></Expiration></Rule>");
+  Write("doc", kT0, false, 1);
+  Write("doc", kT0 + 1, false, 2);
+  Write("doc", kT0 + 2, false, 3);  // 2 and 1 are noncurrent; 1 keeps one newer noncurrent version
+  Write("tmp/x", kT0);
+  int64_t day1 = CeilToMidnightUtc(kT0 + kDay);
+  LifecycleRunStats s = Run(day1);
+  EXPECT_EQ(s.expired, 1u);
+  EXPECT_EQ(s.noncurrent_removed, 1u);
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"doc=3", "doc=2", "tmp/x=M", "tmp/x=1"}));
+  // tmp/x became noncurrent at day1: gone a day later; then its marker stands alone and goes next.
+  Run(day1 + kDay);
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"doc=3", "doc=2", "tmp/x=M"}));
+  s = Run(day1 + kDay + 1);
+  EXPECT_EQ(s.delete_markers_removed, 1u);
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"doc=3", "doc=2"}));
+}
+
+}  // namespace
+}  // namespace annex::objectstore
