@@ -5,6 +5,7 @@
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "appliance/iam/identity_store.h"
 #include "services/objectstore/bucket_name.h"
 #include "services/objectstore/cors.h"
 #include "services/objectstore/cors_response_writer.h"
@@ -55,6 +56,7 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kCorsPreflight: return CorsPreflight(call);
     case S3Op::kGetBucketConfigNotSet: return GetBucketConfigNotSet(call);
     case S3Op::kGetObjectTagging: return GetObjectTagging(call);
+    case S3Op::kPostObject: return PostObject(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }
@@ -87,7 +89,8 @@ class ObjectStoreService final : public service::Service {
     ctx.operation = std::string(S3OpName(op));
     // Names that could never have been created name no bucket (and must not
     // reach LMDB, whose keys are bounded).
-    if (op != S3Op::kCreateBucket && !address.bucket.empty() && !ValidateBucketName(address.bucket).ok()) {
+    if (op != S3Op::kCreateBucket && op != S3Op::kCorsPreflight && !address.bucket.empty() &&
+        !ValidateBucketName(address.bucket).ok()) {
       co_return NoSuchBucket();
     }
     const std::string* origin = ctx.request.headers.Get("origin");
@@ -157,6 +160,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.region = env.region;
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
+  options.credentials = env.identities;
   std::unique_ptr<StoreControl> store;
   service::Module module;
   ANNEX_ASSIGN_OR_RETURN(module.service, NewObjectStoreService(options, &store));

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "appliance/auth/credentials.h"
 #include "appliance/core/result.h"
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
@@ -42,6 +43,9 @@ struct ObjectStoreOptions {
   // bucket's policy (s3_call.h: AuthorizeS3); null (tests of the engine
   // alone): the owning account does everything, others what ACLs grant.
   const service::Authorizer* authorizer = nullptr;
+  // Where a form upload's signed policy finds the signer's secret (the
+  // SigV4 verifier's lookup); null: only unsigned or header-signed forms.
+  const auth::CredentialLookup* credentials = nullptr;
 };
 
 // Opens (creating) the store under options.data_dir, removes temp files and

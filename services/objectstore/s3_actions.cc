@@ -45,6 +45,7 @@ S3Permission PermissionFor(S3Op op) {
     // The "none" answers of GET ?lifecycle, ?website …: one read permission stands for them all.
     case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};
     case S3Op::kGetObjectTagging: return {"s3:GetObjectTagging", R::kObject};
+    case S3Op::kPostObject: return {"s3:PutObject", R::kObject};  // on the key the form names
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
 }

@@ -78,7 +78,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "POST") {
     if (q.Has("delete")) return S3Op::kDeleteObjects;
-    return NotImplemented();  // browser POST-form uploads
+    return S3Op::kPostObject;  // which refuses anything but a form
   }
   if (m == "OPTIONS") return S3Op::kCorsPreflight;
   return MethodNotAllowed();
@@ -104,7 +104,7 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "POST") {
     if (q.Has("uploads")) return S3Op::kCreateMultipartUpload;
     if (q.Has("uploadId")) return S3Op::kCompleteMultipartUpload;
-    return NotImplemented();
+    return MethodNotAllowed();  // as S3: no POST names an object without a sub-resource
   }
   if (m == "OPTIONS") return S3Op::kCorsPreflight;
   return MethodNotAllowed();
@@ -182,6 +182,7 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kCorsPreflight: return "CorsPreflight";
     case S3Op::kGetBucketConfigNotSet: return "GetBucketConfiguration";
     case S3Op::kGetObjectTagging: return "GetObjectTagging";
+    case S3Op::kPostObject: return "PostObject";
   }
   return "Unknown";
 }
