@@ -5,6 +5,8 @@
 // s3:PutObject the key are checked, and then the file streams through the
 // shared write path (DataWriter, CommitObject) like a PutObject body.
 
+#include <algorithm>
+
 #include "appliance/auth/sigv2_verifier.h"
 #include "appliance/auth/sigv4_verifier.h"
 #include "appliance/core/co_status.h"
@@ -80,7 +82,7 @@ http::Task<Result<PostForm>> ReadFields(S3Call& call, FormDataParser& parser) {
         bytes += parser.data().size();
         if (bytes > kMaxFieldBytes) {
           co_return http::ApiStatus("MaxPostPreDataLengthExceededError",
-                                    "Your POST request fields preceeding the upload file was too large.");
+                                    "Your POST request fields preceding the upload file were too large.");
         }
         form.fields.back().value.append(parser.data());
         break;
@@ -144,7 +146,6 @@ http::Headers HeadersOf(const PostFields& fields) {
                 std::find(std::begin(kRepresentation), std::end(kRepresentation), f.name) != std::end(kRepresentation);
     if (take) headers.Add(f.name, f.value);
     if (f.name == "acl") headers.Add("x-amz-acl", f.value);
-    if (f.name == "x-amz-checksum-algorithm") headers.Add("x-amz-sdk-checksum-algorithm", f.value);
   }
   return headers;
 }

@@ -238,6 +238,19 @@ class PostObjectTest(AnnexTestCase):
         self.assertEqual((status, error_code(answer)), (400, "XAmzContentSHA256Mismatch"), answer)
         self.assertAbsent("tampered")
 
+    def test_integrity_fields(self):
+        data = b"checked on arrival"
+        sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        status, headers, body = self.post(multipart(self.form({"key": "sum", "x-amz-checksum-sha256": sha256}), data))
+        self.assertEqual(status, 204, body)
+        self.assertEqual(headers["x-amz-checksum-sha256"], sha256)
+        head = self.s3.head_object(Bucket=self.bucket, Key="sum", ChecksumMode="ENABLED")
+        self.assertEqual(head["ChecksumSHA256"], sha256)
+        wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        self.assertRefused(self.post(multipart(self.form({"key": "md5", "Content-MD5": wrong_md5}), data)), 400,
+                           "BadDigest")
+        self.assertAbsent("md5")
+
     def test_fields_after_the_file_are_ignored(self):
         body = multipart(self.form({"key": "first"}), b"kept", after={"key": "second", "acl": "bogus"})
         self.assertEqual(self.post(body)[0], 204)
