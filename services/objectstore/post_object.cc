@@ -177,7 +177,10 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   ANNEX_ASSIGN_OR_RETURN(up.checksum, ParseChecksumRequest(up.headers));
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(up.headers));
   call.address.key = up.key;  // the resource authorized: arn:aws:s3:::bucket/key
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
+  call.form_headers = &up.headers;
+  Status allowed = AuthorizeS3(call, bucket, Access::kOwner);
+  call.form_headers = nullptr;  // `up` moves out
+  ANNEX_RETURN_IF_ERROR(allowed);
   ANNEX_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, up.acl));
   return up;
 }

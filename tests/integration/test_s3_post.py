@@ -355,6 +355,16 @@ class PostObjectTest(AnnexTestCase):
         self.assertEqual(self.s3.get_object(Bucket=drop, Key="inbox/anon.txt")["Body"].read(), b"hi")
         self.assertRefused(self.post(multipart({"key": "elsewhere.txt"}, b"hi"), path=f"/{drop}"), 403,
                            "AccessDenied")
+        # The form's acl field is the request's s3:x-amz-acl.
+        self.s3.put_bucket_policy(Bucket=drop, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                           "Resource": f"arn:aws:s3:::{drop}/public/*",
+                           "Condition": {"StringEquals": {"s3:x-amz-acl": "public-read"}}}]}))
+        self.assertRefused(self.post(multipart({"key": "public/a"}, b"hi"), path=f"/{drop}"), 403, "AccessDenied")
+        body = multipart({"key": "public/a", "acl": "public-read"}, b"hi")
+        self.assertEqual(self.post(body, path=f"/{drop}")[0], 204)
+        self.assertEqual(http_request("GET", f"{self.daemon.endpoint}/{drop}/public/a")[:3:2], (200, b"hi"))
         # Signature fields without a policy name the missing policy.
         form = self.form({"key": "inbox/x"})
         del form["policy"]
