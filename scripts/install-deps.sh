@@ -30,6 +30,8 @@ TEST_PACKAGES=(
   skopeo podman umoci docker-registry
   # Container tests build their images offline from a static busybox.
   busybox-static
+  # A real browser submits an HTML upload form (S3 POST Object) in the integration tests.
+  chromium
 )
 
 want=("${BUILD_PACKAGES[@]}")

@@ -141,4 +141,19 @@ Result<AuthResult> SigV2Verifier::Verify(const http::Request& request) const {
   return result;
 }
 
+Result<Principal> SigV2Verifier::VerifyPostPolicy(std::string_view policy, std::string_view access_key_id,
+                                                  std::string_view signature, std::string_view session_token) const {
+  auto credential = credentials_.Find(access_key_id);
+  if (!credential) {
+    return http::ApiStatus("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  }
+  ANNEX_RETURN_IF_ERROR(CheckSessionToken(*credential, session_token, clock_.Now()));
+  std::string expected = Base64Encode(crypto::HmacSha1(credential->secret_access_key, policy));
+  if (!SignaturesEqual(expected, signature)) return Mismatch();
+  Principal principal = std::move(credential->principal);
+  principal.anonymous = false;
+  if (principal.access_key_id.empty()) principal.access_key_id = credential->access_key_id;
+  return principal;
+}
+
 }  // namespace annex::auth

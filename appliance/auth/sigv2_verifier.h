@@ -30,6 +30,12 @@ class SigV2Verifier {
   // On success the result has payload_mode kUnsigned and service "s3".
   Result<AuthResult> Verify(const http::Request& request) const;
 
+  // Who signed the `policy` field of a V2 form upload (S3 POST Object):
+  // `signature` is base64(HMAC-SHA1(secret, policy)). InvalidAccessKeyId,
+  // InvalidToken, SignatureDoesNotMatch.
+  Result<Principal> VerifyPostPolicy(std::string_view policy, std::string_view access_key_id,
+                                     std::string_view signature, std::string_view session_token) const;
+
   // The string V2 signs (exposed for tests and clients).
   std::string StringToSign(const http::Request& request, std::string_view date_or_expires) const;
 

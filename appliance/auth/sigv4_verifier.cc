@@ -257,9 +257,19 @@ Result<internal::SigV4Claim> ParsePresignedClaim(const http::Request& request) {
   }
   claim.time = *time;
   claim.amz_date = *date;
+  // S3's answers: 0 is a URL that has already expired (AccessDenied below);
+  // a negative or too long lifetime is refused as such.
   std::optional<uint64_t> seconds = ParseUint(*expires);
-  if (!seconds || *seconds < 1 || *seconds > static_cast<uint64_t>(kMaxPresignExpirySeconds)) {
-    return QueryError("X-Amz-Expires must be between 1 and 604800 seconds (one week).");
+  if (!seconds) {
+    if (StartsWith(*expires, "-") && ParseUint(std::string_view(*expires).substr(1))) {
+      return QueryError("X-Amz-Expires must be non-negative");
+    }
+    return QueryError("X-Amz-Expires should be a number");
+  }
+  if (*seconds > static_cast<uint64_t>(kMaxPresignExpirySeconds)) {
+    return QueryError(
+        "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less "
+        "than 604800 seconds");
   }
   claim.expires_seconds = static_cast<int64_t>(*seconds);
   std::optional<std::vector<std::string>> names = ParseSignedHeaders(*signed_headers);
@@ -395,6 +405,47 @@ Result<AuthResult> SigV4Verifier::Authenticate(const http::Request& request,
     }
   }
   return result;
+}
+
+Result<Principal> SigV4Verifier::VerifyPostPolicy(std::string_view policy, const PostPolicySignature& form) const {
+  if (form.algorithm != kSigV4Algorithm) {
+    return QueryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+  }
+  std::optional<CredentialParts> parsed = SplitCredential(form.credential);
+  if (!parsed) {
+    return QueryError(
+        "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "
+        "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  }
+  internal::SigV4Claim claim;
+  claim.presigned = true;
+  internal::SetCredential(claim, *parsed);
+  if (claim.scope.service != "s3") {
+    return QueryError("Error parsing the X-Amz-Credential parameter; incorrect service \"" + claim.scope.service +
+                      "\". This endpoint belongs to \"s3\".");
+  }
+  if (!ParseAmzDate(form.amz_date)) {
+    return QueryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  }
+  if (claim.scope.date != form.amz_date.substr(0, 8)) {
+    return QueryError("Invalid credential date. Date is not the same as X-Amz-Date.");
+  }
+  ANNEX_RETURN_IF_ERROR(CheckRegion(claim, region_));
+  std::optional<Credential> credential = credentials_.Find(claim.access_key_id);
+  if (!credential) {
+    return http::ApiStatus("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  }
+  ANNEX_RETURN_IF_ERROR(CheckSessionToken(*credential, form.session_token, clock_.Now()));
+  std::string signing_key = CachedSigningKey(credential->secret_access_key, claim.scope);
+  if (!SignaturesEqual(SignatureHex(signing_key, policy), form.signature)) {
+    return http::ApiStatus("SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature "
+                           "you provided. Check your key and signing method.");
+  }
+  Principal principal = std::move(credential->principal);
+  principal.anonymous = false;
+  if (principal.access_key_id.empty()) principal.access_key_id = credential->access_key_id;
+  return principal;
 }
 
 std::unique_ptr<http::BodyReader> SigV4Verifier::WrapBody(http::BodyReader& raw,

@@ -84,6 +84,17 @@ namespace internal {
 struct SigV4Claim;
 }  // namespace internal
 
+// The SigV4 fields of a browser form upload (S3 POST Object). They sign the
+// base64 policy document itself, with the signing key of the credential's
+// scope; the form's other fields are bound by the policy's conditions.
+struct PostPolicySignature {
+  std::string_view algorithm;      // x-amz-algorithm
+  std::string_view credential;     // x-amz-credential: AKID/date/region/s3/aws4_request
+  std::string_view amz_date;       // x-amz-date
+  std::string_view signature;      // x-amz-signature
+  std::string_view session_token;  // x-amz-security-token; empty when absent
+};
+
 class SigV4Verifier {
  public:
   // `region`, when not empty, is the only region a credential scope may name
@@ -106,6 +117,12 @@ class SigV4Verifier {
   // its fields, region, time and expiry, that the access key exists. Lets a
   // caller refuse a request before reading a large body for its digest.
   Status VerifyHead(const http::Request& request) const;
+
+  // Who signed the `policy` field of a form upload (the text as sent): the
+  // credential's scope and key are checked as for a presigned URL
+  // (AuthorizationQueryParametersError, InvalidAccessKeyId, InvalidToken,
+  // SignatureDoesNotMatch); the policy's own expiration replaces X-Amz-Expires.
+  Result<Principal> VerifyPostPolicy(std::string_view policy, const PostPolicySignature& form) const;
 
   // A reader over `raw` that yields the decoded, verified payload: kSha256
   // and kUnsigned bodies pass through PayloadReader (digest and

@@ -1,8 +1,11 @@
 // Get/Put/DeleteBucketCors and the browser preflight (OPTIONS) request.
 
+#include <algorithm>
+
 #include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/bucket_name.h"
 #include "services/objectstore/cors.h"
 #include "services/objectstore/handlers.h"
 
@@ -58,10 +61,15 @@ http::Task<Status> DeleteBucketCors(S3Call& call) {
 http::Task<Status> CorsPreflight(S3Call& call) {
   const std::string* origin = call.headers().Get("origin");
   const std::string* method = call.headers().Get("access-control-request-method");
-  if (!origin || !method) {
-    co_return http::ApiStatus("BadRequest", "Insufficient information. Origin request header needed.");
+  // S3 answers a preflight it cannot read with 400 BadRequest, before it looks at any bucket.
+  if (!origin) co_return http::ApiStatus("BadRequest", "Insufficient information. Origin request header needed.");
+  static constexpr std::string_view kMethods[] = {"GET", "PUT", "HEAD", "POST", "DELETE"};
+  if (!method || std::find(std::begin(kMethods), std::end(kMethods), *method) == std::end(kMethods)) {
+    co_return http::ApiStatus("BadRequest",
+                              "Invalid Access-Control-Request-Method: " + (method ? *method : std::string("null")));
   }
   if (call.bucket().empty()) co_return CorsForbidden();
+  if (!ValidateBucketName(call.bucket()).ok()) co_return NoSuchBucket();
   std::optional<BucketRecord> bucket;
   {
     ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());

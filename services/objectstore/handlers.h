@@ -63,6 +63,8 @@ http::Task<Status> ListObjectVersions(S3Call& call);
 
 // object_put.cc
 http::Task<Status> PutObject(S3Call& call);
+// post_object.cc: an upload from an HTML form, authorized by its signed policy
+http::Task<Status> PostObject(S3Call& call);
 // object_get.cc (HEAD when `head`)
 http::Task<Status> GetObject(S3Call& call, bool head);
 // object_copy.cc

@@ -38,30 +38,6 @@ Result<PutRequest> ParsePut(const S3Call& call) {
   return p;
 }
 
-ObjectRecord BuildRecord(const S3Call& call, const BucketRecord& bucket, PutRequest& p, WrittenData& data,
-                         int64_t now_ms) {
-  ObjectRecord r;
-  r.key = call.key();
-  r.size = data.size;
-  r.modified_ms = now_ms;
-  r.etag = HexEncode(data.md5);
-  r.owner_id = bucket.owner_id;
-  r.owner_name = bucket.owner_name;
-  r.acl = p.acl.value_or(CannedAcl::kPrivate);
-  r.meta = std::move(p.meta);
-  r.tags = std::move(p.tags);
-  if (p.checksum.algorithm) {
-    r.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*p.checksum.algorithm));
-    r.checksum_value = data.checksum;
-  }
-  if (data.file_id.empty()) {
-    r.inline_data = std::move(data.inline_data);
-  } else {
-    r.segments.push_back({data.file_id, data.size, ""});
-  }
-  return r;
-}
-
 Status CheckAbsent(S3Call& call) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   ANNEX_ASSIGN_OR_RETURN(auto existing, GetObject(txn, call.store.meta().tables(), call.bucket(), call.key(), false));
@@ -81,7 +57,10 @@ http::Task<Status> PutObject(S3Call& call) {
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
                          co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum));
-  ObjectRecord record = BuildRecord(call, bucket, p, data, call.store.NowMillis());
+  ObjectRecord record = NewObjectRecord(call.key(), bucket, data, call.store.NowMillis(), p.checksum.algorithm);
+  record.acl = p.acl.value_or(CannedAcl::kPrivate);
+  record.meta = std::move(p.meta);
+  record.tags = std::move(p.tags);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;

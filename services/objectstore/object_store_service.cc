@@ -5,6 +5,7 @@
 #include "appliance/core/log.h"
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "appliance/iam/identity_store.h"
 #include "services/objectstore/bucket_name.h"
 #include "services/objectstore/cors.h"
 #include "services/objectstore/cors_response_writer.h"
@@ -65,6 +66,7 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kGetBucketLifecycle: return GetBucketLifecycle(call);
     case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
     case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
+    case S3Op::kPostObject: return PostObject(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }
@@ -97,7 +99,8 @@ class ObjectStoreService final : public service::Service {
     ctx.operation = std::string(S3OpName(op));
     // Names that could never have been created name no bucket (and must not
     // reach LMDB, whose keys are bounded).
-    if (op != S3Op::kCreateBucket && !address.bucket.empty() && !ValidateBucketName(address.bucket).ok()) {
+    if (op != S3Op::kCreateBucket && op != S3Op::kCorsPreflight && !address.bucket.empty() &&
+        !ValidateBucketName(address.bucket).ok()) {
       co_return NoSuchBucket();
     }
     const std::string* origin = ctx.request.headers.Get("origin");
@@ -169,6 +172,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
   options.scheduler = env.scheduler;
+  options.credentials = env.identities;
   std::unique_ptr<StoreControl> store;
   service::Module module;
   ANNEX_ASSIGN_OR_RETURN(module.service, NewObjectStoreService(options, &store));

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "appliance/auth/credentials.h"
 #include "appliance/core/result.h"
 #include "appliance/os/clock.h"
 #include "appliance/os/file_system.h"
@@ -48,6 +49,9 @@ struct ObjectStoreOptions {
   const service::Authorizer* authorizer = nullptr;
   // Runs the buckets' lifecycle rules daily (lifecycle_runner.h); null: never.
   schedule::Scheduler* scheduler = nullptr;
+  // Where a form upload's signed policy finds the signer's secret (the
+  // SigV4 verifier's lookup); null: only unsigned or header-signed forms.
+  const auth::CredentialLookup* credentials = nullptr;
 };
 
 // Opens (creating) the store under options.data_dir, removes temp files and

@@ -25,6 +25,27 @@ void AddVersionIdHeader(const BucketRecord& bucket, const ObjectRecord& record, 
   headers.Set("x-amz-version-id", std::string(VersionIdText(record)));
 }
 
+ObjectRecord NewObjectRecord(std::string key, const BucketRecord& bucket, WrittenData& data, int64_t now_ms,
+                             std::optional<crypto::ChecksumAlgorithm> checksum) {
+  ObjectRecord r;
+  r.key = std::move(key);
+  r.size = data.size;
+  r.modified_ms = now_ms;
+  r.etag = HexEncode(data.md5);
+  r.owner_id = bucket.owner_id;
+  r.owner_name = bucket.owner_name;
+  if (checksum) {
+    r.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*checksum));
+    r.checksum_value = data.checksum;
+  }
+  if (data.file_id.empty()) {
+    r.inline_data = std::move(data.inline_data);
+  } else {
+    r.segments.push_back({data.file_id, data.size, ""});
+  }
+  return r;
+}
+
 std::vector<std::string> FileIdsOf(const ObjectRecord& record) {
   std::vector<std::string> ids;
   for (const auto& s : record.segments) ids.push_back(s.file_id);

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "appliance/http/exchange.h"
+#include "appliance/crypto/checksum.h"
 #include "appliance/http/headers.h"
+#include "services/objectstore/data_writer.h"
 #include "services/objectstore/metadata_store.h"
 #include "services/objectstore/s3_call.h"
 
@@ -46,6 +48,12 @@ http::Task<Result<std::vector<std::string>>> CommitObject(S3Call& call, ObjectRe
 // x-amz-version-id of a response about `record`: set once the bucket has
 // ever been versioned (or the record carries an id).
 void AddVersionIdHeader(const BucketRecord& bucket, const ObjectRecord& record, http::Headers& headers);
+
+// The record of a new object in `bucket` whose bytes `data` just wrote
+// (moved from), with the checksum computed as `checksum` asked; the caller
+// adds ACL, metadata and tags.
+ObjectRecord NewObjectRecord(std::string key, const BucketRecord& bucket, WrittenData& data, int64_t now_ms,
+                             std::optional<crypto::ChecksumAlgorithm> checksum);
 
 // The ids of an object's data files.
 std::vector<std::string> FileIdsOf(const ObjectRecord& record);

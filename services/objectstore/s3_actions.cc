@@ -54,6 +54,7 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetBucketLifecycle: return {"s3:GetLifecycleConfiguration", R::kBucket};
     case S3Op::kPutBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};
     case S3Op::kDeleteBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};  // as a put, too
+    case S3Op::kPostObject: return {"s3:PutObject", R::kObject};  // on the key the form names
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
 }

@@ -22,7 +22,8 @@ void AddS3Keys(const S3Call& call, policy::RequestContext& context) {
   for (std::string_view name : {"prefix", "delimiter", "max-keys"}) {
     if (const std::string* v = call.query().Get(name)) context.Set("s3:" + std::string(name), *v);
   }
-  if (const std::string* acl = call.headers().Get("x-amz-acl")) context.Set("s3:x-amz-acl", *acl);
+  const http::Headers& headers = call.form_headers ? *call.form_headers : call.headers();
+  if (const std::string* acl = headers.Get("x-amz-acl")) context.Set("s3:x-amz-acl", *acl);
   if (const std::string* source = call.headers().Get("x-amz-copy-source")) context.Set("s3:x-amz-copy-source", *source);
 }
 

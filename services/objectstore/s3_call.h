@@ -22,6 +22,9 @@ struct S3Call {
   ObjectStore& store;
   S3Address address;
   S3Op op = S3Op::kGetObject;  // what the request asks for (s3_actions.h gives its IAM action)
+  // PostObject: the form's fields that stand for request headers (its `acl`
+  // as x-amz-acl …), which the s3: condition keys are read from.
+  const http::Headers* form_headers = nullptr;
 
   const http::Request& request() const { return ctx.request; }
   const http::Headers& headers() const { return ctx.request.headers; }

@@ -82,7 +82,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "POST") {
     if (q.Has("delete")) return S3Op::kDeleteObjects;
-    return NotImplemented();  // browser POST-form uploads
+    return S3Op::kPostObject;  // which refuses anything but a form
   }
   if (m == "OPTIONS") return S3Op::kCorsPreflight;
   return MethodNotAllowed();
@@ -112,7 +112,7 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "POST") {
     if (q.Has("uploads")) return S3Op::kCreateMultipartUpload;
     if (q.Has("uploadId")) return S3Op::kCompleteMultipartUpload;
-    return NotImplemented();
+    return MethodNotAllowed();  // as S3: no POST names an object without a sub-resource
   }
   if (m == "OPTIONS") return S3Op::kCorsPreflight;
   return MethodNotAllowed();
@@ -200,6 +200,7 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
     case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
+    case S3Op::kPostObject: return "PostObject";
   }
   return "Unknown";
 }

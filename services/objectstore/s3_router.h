@@ -59,10 +59,11 @@ enum class S3Op {
   kDeleteBucketLifecycle,
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
+  kPostObject,  // an HTML form upload: POST /bucket, multipart/form-data
 };
 // The last operation above: a new one goes before it or moves this along
 // (s3_actions_test walks every operation up to here).
-inline constexpr S3Op kLastS3Op = S3Op::kGetObjectTagging;
+inline constexpr S3Op kLastS3Op = S3Op::kPostObject;
 
 // The operation, or NotImplemented (a known S3 operation this store does
 // not offer) / MethodNotAllowed (no S3 operation uses this method here).

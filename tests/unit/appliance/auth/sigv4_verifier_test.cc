@@ -483,3 +483,85 @@ TEST_F(VerifierTest, UppercaseHexSignatureDoesNotMatch) {
 
 }  // namespace
 }  // namespace annex::auth
+
+namespace annex::auth {
+namespace {
+
+// The example of S3's documentation, "Example: Browser-Based Upload using
+// HTTP POST (Using AWS Signature Version 4)": its policy and signature.
+constexpr char kExamplePolicy[] =
+    "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2"
+    "NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMt"
+    "cmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29t"
+    "L3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4"
+    "LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0s"
+    "DQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZP"
+    "RE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1B"
+    "Qy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9";
+constexpr char kExampleSignature[] = "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e";
+
+TEST_F(VerifierTest, PostPolicySignature) {
+  PostPolicySignature form{"AWS4-HMAC-SHA256", "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request",
+                           "20151229T000000Z", kExampleSignature, ""};
+  Result<Principal> signer = verifier_.VerifyPostPolicy(kExamplePolicy, form);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_FALSE(signer->anonymous);
+  EXPECT_EQ(signer->access_key_id, kAkid);
+
+  auto code = [&](PostPolicySignature f, std::string_view policy = kExamplePolicy) {
+    Result<Principal> r = verifier_.VerifyPostPolicy(policy, f);
+    return r.ok() ? std::string("OK") : r.status().subcode();
+  };
+  EXPECT_EQ(code(form, "eyJ9"), "SignatureDoesNotMatch");
+  PostPolicySignature f = form;
+  f.signature = "8AFDBF4008C03F22C2CD3CDB72E4AFBB1F6A588F3255AC628749A66D7F09699E";
+  EXPECT_EQ(code(f), "SignatureDoesNotMatch");
+  f = form;
+  f.algorithm = "AWS4-HMAC-SHA1";
+  EXPECT_EQ(code(f), "AuthorizationQueryParametersError");
+  f = form;
+  f.credential = "AKIAIOSFODNN7EXAMPLE/20151229/eu-west-1/s3/aws4_request";
+  EXPECT_EQ(code(f), "AuthorizationQueryParametersError");  // this appliance's region is us-east-1
+  f = form;
+  f.credential = "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/ec2/aws4_request";
+  EXPECT_EQ(code(f), "AuthorizationQueryParametersError");
+  f = form;
+  f.credential = "AKIAIOSFODNN7EXAMPLE/us-east-1/s3/aws4_request";
+  EXPECT_EQ(code(f), "AuthorizationQueryParametersError");
+  f = form;
+  f.amz_date = "20151230T000000Z";  // another day than the credential's
+  EXPECT_EQ(code(f), "AuthorizationQueryParametersError");
+  f = form;
+  f.credential = "AKIAUNKNOWN000000000/20151229/us-east-1/s3/aws4_request";
+  EXPECT_EQ(code(f), "InvalidAccessKeyId");
+  f = form;
+  f.session_token = "a-token-for-a-long-term-key";
+  EXPECT_EQ(code(f), "InvalidToken");
+}
+
+// S3's answers to presigned lifetimes out of range: 0 has expired already.
+TEST_F(VerifierTest, PresignedExpiresOutOfRange) {
+  auto presigned = [](std::string expires) {
+    http::Request r = MakeRequest("GET", "/b/k", {{"Host", "s3.local"}});
+    r.query.Add("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+    r.query.Add("X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE/20130523/us-east-1/s3/aws4_request");
+    r.query.Add("X-Amz-Date", "20130523T235959Z");
+    r.query.Add("X-Amz-Expires", expires);
+    r.query.Add("X-Amz-SignedHeaders", "host");
+    r.query.Add("X-Amz-Signature", "00");
+    return r;
+  };
+  Result<AuthResult> zero = verifier_.Verify(presigned("0"));
+  EXPECT_EQ(Code(zero), "AccessDenied");
+  EXPECT_EQ(zero.status().message(), "Request has expired");
+  Result<AuthResult> week = verifier_.Verify(presigned("604801"));
+  EXPECT_EQ(HttpStatus(week), 400);
+  EXPECT_EQ(week.status().message(),
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than "
+            "604800 seconds");
+  EXPECT_EQ(verifier_.Verify(presigned("-1")).status().message(), "X-Amz-Expires must be non-negative");
+  EXPECT_EQ(verifier_.Verify(presigned("x")).status().message(), "X-Amz-Expires should be a number");
+}
+
+}  // namespace
+}  // namespace annex::auth

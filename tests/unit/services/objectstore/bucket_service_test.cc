@@ -301,9 +301,57 @@ TEST_F(BucketServiceTest, RoutingOfUnknownAndWrongMethods) {
   EXPECT_EQ(s3_.Send("PATCH", "/bk1").status, 405);
   EXPECT_EQ(s3_.Send("PATCH", "/bk1").ErrorCode(), "MethodNotAllowed");
   EXPECT_EQ(s3_.Send("DELETE", "/").ErrorCode(), "MethodNotAllowed");
+  // No POST names an object without ?uploads or ?uploadId; POST on a bucket is a form upload.
+  r = s3_.Send("POST", "/bk1/obj");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.ErrorCode(), "MethodNotAllowed");
+  r = s3_.Send("POST", "/bk1", "x", {{"content-type", "application/octet-stream"}});
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(r.operation, "PostObject");
+  // A preflight S3 cannot read is 400, whatever the bucket.
+  for (std::string path : {"/bk1/obj", "/nobucket/obj", "/ab/obj"}) {
+    r = s3_.Send("OPTIONS", path, "", {{"access-control-request-method", "GET"}});
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_EQ(r.ErrorCode(), "BadRequest") << path;
+  }
   r = s3_.Send("GET", "/bk1?versioning");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("VersioningConfiguration"), std::string::npos);
+}
+
+// A form upload through the service: the file is stored under the form's key
+// with the form's fields, and fields after the file count for nothing.
+TEST_F(BucketServiceTest, FormUpload) {
+  s3_.Send("PUT", "/forms");
+  const std::string b = "XyZ";
+  auto part = [&](std::string name, std::string value, std::string extra = "") {
+    return "--" + b + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" + extra + "\r\n\r\n" + value +
+           "\r\n";
+  };
+  std::string body = part("Key", "in/${filename}") + part("Content-Type", "text/plain") +
+                     part("x-amz-meta-color", "green") + part("success_action_status", "201") +
+                     part("file", "form content", "; filename=\"C:\\dir\\a.txt\"") + part("key", "other") +
+                     "--" + b + "--\r\n";
+  auto r = s3_.Send("POST", "/forms", body, {{"content-type", "multipart/form-data; boundary=" + b}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_NE(r.body.find("<Key>in/a.txt</Key>"), std::string::npos) << r.body;
+  r = s3_.Send("GET", "/forms/in/a.txt");
+  EXPECT_EQ(r.body, "form content");
+  EXPECT_EQ(r.Header("content-type"), "text/plain");
+  EXPECT_EQ(r.Header("x-amz-meta-color"), "green");
+  EXPECT_EQ(s3_.Send("GET", "/forms/other").ErrorCode(), "NoSuchKey");
+  // A file named like the variable is put in once.
+  std::string named = part("key", "${filename}/${filename}") + part("file", "x", "; filename=\"${filename}\"") +
+                      "--" + b + "--\r\n";
+  r = s3_.Send("POST", "/forms", named, {{"content-type", "multipart/form-data; boundary=" + b}});
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(s3_.Send("GET", "/forms/${filename}/${filename}").body, "x");
+  r = s3_.Send("POST", "/forms", body.substr(0, body.size() - 10),
+               {{"content-type", "multipart/form-data; boundary=" + b}});
+  EXPECT_EQ(r.ErrorCode(), "MalformedPOSTRequest");
+  s3_.ActAnonymous();  // a private bucket takes no anonymous form
+  r = s3_.Send("POST", "/forms", body, {{"content-type", "multipart/form-data; boundary=" + b}});
+  EXPECT_EQ(r.ErrorCode(), "AccessDenied");
 }
 
 TEST_F(BucketServiceTest, VirtualHostedAddressing) {
