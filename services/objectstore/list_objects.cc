@@ -7,6 +7,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/listing.h"
+#include "services/objectstore/object_headers.h"
 
 namespace annex::objectstore {
 namespace {
@@ -71,7 +72,7 @@ void AddContents(http::XmlNode root, const ListParams& p, const ListPage& page,
   for (const auto& o : page.objects) {
     http::XmlNode c = root.Child("Contents");
     c.Add("Key", enc(o.key)).Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
-    if (!o.checksum_algorithm.empty()) c.Add("ChecksumAlgorithm", o.checksum_algorithm);
+    AddListedChecksum(o, c);
     c.Add("Size", o.size).Add("StorageClass", "STANDARD");
     if (!p.v2 || p.fetch_owner) AddOwner(c, "Owner", o.owner_id, o.owner_name);
   }
@@ -140,7 +141,7 @@ std::string RenderVersions(std::string_view bucket, const ListParams& p, const L
     http::XmlNode v = root.Child("Version");
     v.Add("Key", enc(o.key)).Add("VersionId", "null").AddBool("IsLatest", true);
     v.Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
-    if (!o.checksum_algorithm.empty()) v.Add("ChecksumAlgorithm", o.checksum_algorithm);
+    AddListedChecksum(o, v);
     v.Add("Size", o.size).Add("StorageClass", "STANDARD");
     AddOwner(v, "Owner", o.owner_id, o.owner_name);
   }

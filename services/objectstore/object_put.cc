@@ -79,7 +79,7 @@ http::Task<Status> PutObject(S3Call& call) {
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;
   r.headers.Set("etag", QuoteEtag(record.etag));
-  if (p.checksum.algorithm) r.headers.Set(crypto::ChecksumHeaderName(*p.checksum.algorithm), record.checksum_value);
+  AddChecksumHeader(record, std::nullopt, r.headers);  // and x-amz-checksum-type: FULL_OBJECT
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

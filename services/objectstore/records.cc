@@ -9,7 +9,8 @@ namespace {
 // Version 2 added the bucket policy and the public access block.
 constexpr uint8_t kBucketVersion = 2;
 constexpr uint8_t kObjectVersion = 1;
-constexpr uint8_t kUploadVersion = 1;
+// Version 2 added the checksum type.
+constexpr uint8_t kUploadVersion = 2;
 constexpr uint8_t kPartVersion = 1;
 
 using store::RecordReader;
@@ -189,13 +190,13 @@ std::string EncodeUpload(const UploadRecord& u) {
   w.Bytes(u.key).Bytes(u.upload_id).I64(u.initiated_ms).Bytes(u.owner_id).Bytes(u.owner_name);
   w.U64(static_cast<uint64_t>(u.acl));
   WriteMetadata(w, u.meta);
-  w.Bytes(u.checksum_algorithm);
+  w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   return std::move(w).Finish();
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
   UploadRecord u;
   ANNEX_ASSIGN_OR_RETURN(u.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.upload_id, r.Bytes());
@@ -205,6 +206,11 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(u.acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadMetadata(r, u.meta));
   ANNEX_ASSIGN_OR_RETURN(u.checksum_algorithm, r.Bytes());
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(u.checksum_type, r.Bytes());
+  } else if (!u.checksum_algorithm.empty()) {
+    u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;
 }
