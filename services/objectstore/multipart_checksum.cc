@@ -54,7 +54,8 @@ Status CheckCompletedPartChecksum(const UploadRecord& upload, const NamedPartChe
   auto alg = AlgorithmOf(upload);
   if (!alg) return named.empty() ? Status::OK() : InvalidPart();
   for (const auto& [name, value] : named) {
-    if (name == crypto::ChecksumAlgorithmName(*alg)) return Trim(value) == stored.checksum_value ? Status::OK() : InvalidPart();
+    if (name != crypto::ChecksumAlgorithmName(*alg)) continue;
+    return Trim(value) == stored.checksum_value ? Status::OK() : InvalidPart();
   }
   if (!IsComposite(upload)) return Status::OK();  // a full-object upload's part checksums are optional
   if (!named.empty()) {
@@ -96,7 +97,8 @@ Status VerifyCompletionHeaders(const http::Headers& headers, const UploadRecord&
   bool matches = *request.algorithm == *alg && !object.checksum_value.empty() &&
                  (expected == object.checksum_value || expected == ChecksumWithoutPartCount(object.checksum_value));
   if (matches) return Status::OK();
-  return http::ApiStatus("BadDigest", "The " + Lower(*request.algorithm) + " you specified did not match the calculated checksum.");
+  return http::ApiStatus("BadDigest",
+                         "The " + Lower(*request.algorithm) + " you specified did not match the calculated checksum.");
 }
 
 }  // namespace annex::objectstore

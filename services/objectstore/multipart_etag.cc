@@ -34,7 +34,9 @@ Result<std::string> FullObjectChecksum(crypto::ChecksumAlgorithm algorithm, cons
   for (const auto& part : parts) {
     auto raw = Base64Decode(part.checksum);
     std::optional<uint64_t> value = raw ? crypto::CrcFromDigest(algorithm, *raw) : std::nullopt;
-    if (!value) return Status::Corruption("part checksum is not a " + std::string(crypto::ChecksumAlgorithmName(algorithm)));
+    if (!value) {
+      return Status::Corruption("part checksum is not a " + std::string(crypto::ChecksumAlgorithmName(algorithm)));
+    }
     crc = crypto::CrcCombine(algorithm, crc, *value, part.size);
   }
   return Base64Encode(crypto::CrcDigest(algorithm, crc));

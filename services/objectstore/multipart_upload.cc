@@ -54,8 +54,8 @@ Status ParseUploadChecksum(const http::Headers& headers, UploadRecord& u) {
   const std::string* alg = headers.Get("x-amz-checksum-algorithm");
   const std::string* type = headers.Get("x-amz-checksum-type");
   if (!alg) {
-    if (type) return InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
-    return Status::OK();
+    if (!type) return Status::OK();
+    return InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
   }
   auto parsed = crypto::ParseChecksumAlgorithm(*alg);
   if (!parsed) return InvalidRequest("Checksum algorithm provided is unsupported.");

@@ -38,7 +38,8 @@ Result<uint64_t> ParseCount(const http::Headers& headers, std::string_view heade
   if (!v) return fallback;
   auto n = ParseUint(Trim(*v));
   if (!n || *n > std::numeric_limits<int32_t>::max()) {
-    return http::ApiStatus("InvalidArgument", "Provided " + std::string(what) + " not an integer or within integer range");
+    return http::ApiStatus("InvalidArgument",
+                           "Provided " + std::string(what) + " not an integer or within integer range");
   }
   return *n;
 }
@@ -59,7 +60,8 @@ Result<AttributesRequest> ParseAttributes(const S3Call& call) {
     }
   }
   if (a.attributes.empty()) return InvalidAttribute();
-  ANNEX_ASSIGN_OR_RETURN(uint64_t max_parts, ParseCount(call.headers(), "x-amz-max-parts", "max-parts", kMaxPartsListed));
+  ANNEX_ASSIGN_OR_RETURN(uint64_t max_parts,
+                         ParseCount(call.headers(), "x-amz-max-parts", "max-parts", kMaxPartsListed));
   a.max_parts = std::min(max_parts, kMaxPartsListed);
   ANNEX_ASSIGN_OR_RETURN(a.part_number_marker,
                          ParseCount(call.headers(), "x-amz-part-number-marker", "part-number-marker", 0));

@@ -98,8 +98,9 @@ TEST_F(ChecksumServiceTest, CreateMultipartUploadTypeRules) {
   EXPECT_EQ(Create("k", {{"x-amz-checksum-algorithm", "CRC32"}, {"x-amz-checksum-type", "PARTIAL"}}).ErrorCode(),
             "InvalidRequest");
   auto uploads = s3_.Send("GET", "/bkt?uploads");
-  EXPECT_NE(uploads.body.find("<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>"),
-            std::string::npos)
+  EXPECT_NE(
+      uploads.body.find("<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>"),
+      std::string::npos)
       << uploads.body;
 }
 
@@ -115,9 +116,9 @@ TEST_F(ChecksumServiceTest, FullObjectChecksumCombinedAndVerified) {
     std::string expected = Sum(alg, whole);
     auto r = s3_.Send("POST", "/bkt/" + key + "?uploadId=" + id, body, {{header, Sum(alg, "not the data")}});
     EXPECT_EQ(r.ErrorCode(), "BadDigest") << r.body;
-    EXPECT_EQ(s3_.Send("POST", "/bkt/" + key + "?uploadId=" + id, body, {{"x-amz-checksum-type", "COMPOSITE"}})
-                  .ErrorCode(),
-              "BadDigest");
+    EXPECT_EQ(
+        s3_.Send("POST", "/bkt/" + key + "?uploadId=" + id, body, {{"x-amz-checksum-type", "COMPOSITE"}}).ErrorCode(),
+        "BadDigest");
     EXPECT_EQ(s3_.Send("POST", "/bkt/" + key + "?uploadId=" + id, body, {{"x-amz-mp-object-size", "5"}}).ErrorCode(),
               "InvalidRequest");
     r = s3_.Send("POST", "/bkt/" + key + "?uploadId=" + id, body,
@@ -138,9 +139,8 @@ TEST_F(ChecksumServiceTest, FullObjectChecksumCombinedAndVerified) {
 
 TEST_F(ChecksumServiceTest, FullObjectChecksumOfParts) {
   std::string a = Payload(1000, 'x'), b = Payload(3, 'y');
-  auto value = FullObjectChecksum(ChecksumAlgorithm::kCrc64Nvme,
-                                  {{Sum(ChecksumAlgorithm::kCrc64Nvme, a), a.size()},
-                                   {Sum(ChecksumAlgorithm::kCrc64Nvme, b), b.size()}});
+  auto value = FullObjectChecksum(ChecksumAlgorithm::kCrc64Nvme, {{Sum(ChecksumAlgorithm::kCrc64Nvme, a), a.size()},
+                                                                  {Sum(ChecksumAlgorithm::kCrc64Nvme, b), b.size()}});
   ASSERT_TRUE(value.ok());
   EXPECT_EQ(*value, Sum(ChecksumAlgorithm::kCrc64Nvme, a + b));
   EXPECT_FALSE(FullObjectChecksum(ChecksumAlgorithm::kCrc64Nvme, {{Sum(ChecksumAlgorithm::kCrc32, a), 1}}).ok());
@@ -178,7 +178,8 @@ TEST_F(ChecksumServiceTest, GetObjectAttributes) {
   EXPECT_EQ(Between(r.body, "<StorageClass>", "<"), "STANDARD");
   EXPECT_EQ(Between(r.body, "<ObjectSize>", "<"), std::to_string(15 * (1 << 20) + 10));
 
-  r = s3_.Send("GET", "/bkt/mp?attributes", "", {{"x-amz-object-attributes", "ObjectParts"}, {"x-amz-part-number-marker", "3"}});
+  r = s3_.Send("GET", "/bkt/mp?attributes", "",
+               {{"x-amz-object-attributes", "ObjectParts"}, {"x-amz-part-number-marker", "3"}});
   EXPECT_EQ(Between(r.body, "<IsTruncated>", "<"), "false");
   EXPECT_EQ(Between(r.body, "<Part><PartNumber>", "<"), "4");
   EXPECT_EQ(r.body.find("<ETag>"), std::string::npos);
@@ -196,7 +197,8 @@ TEST_F(ChecksumServiceTest, GetObjectAttributes) {
   EXPECT_EQ(s3_.Send("GET", "/bkt/one?attributes", "", {{"x-amz-object-attributes", "ETag"}, {"x-amz-max-parts", "x"}})
                 .ErrorCode(),
             "InvalidArgument");
-  EXPECT_EQ(s3_.Send("GET", "/bkt/none?attributes", "", {{"x-amz-object-attributes", "ETag"}}).ErrorCode(), "NoSuchKey");
+  EXPECT_EQ(s3_.Send("GET", "/bkt/none?attributes", "", {{"x-amz-object-attributes", "ETag"}}).ErrorCode(),
+            "NoSuchKey");
   EXPECT_EQ(s3_.Send("GET", "/bkt/one?attributes&versionId=null", "", {{"x-amz-object-attributes", "ETag"}}).status,
             200);
   EXPECT_EQ(s3_.Send("PUT", "/bkt/one?attributes", "x").ErrorCode(), "NotImplemented");
