@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "appliance/core/strings.h"
+#include "appliance/crypto/crc_math.h"
 #include "appliance/crypto/hash.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,7 +19,7 @@ namespace {
 
 // ---- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) -------------------
 
-constexpr uint32_t kCastagnoli = 0x82F63B78u;
+constexpr uint32_t kCastagnoli = kCrc32cReflected;
 
 // Slicing-by-8 tables: table[k][b] is the CRC of byte b followed by k zero bytes.
 struct Crc32cTables {
@@ -77,27 +78,43 @@ bool CpuHasSse42() {
 }
 #endif
 
-std::string BigEndian32(uint32_t v) {
-  std::string out(4, '\0');
-  out[0] = static_cast<char>(v >> 24);
-  out[1] = static_cast<char>(v >> 16);
-  out[2] = static_cast<char>(v >> 8);
-  out[3] = static_cast<char>(v);
+std::string BigEndian(uint64_t v, size_t bytes) {
+  std::string out(bytes, '\0');
+  for (size_t i = 0; i < bytes; ++i) out[i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
   return out;
 }
 
-class Crc32Checksummer final : public Checksummer {
+class CrcChecksummer final : public Checksummer {
  public:
-  explicit Crc32Checksummer(bool castagnoli) : castagnoli_(castagnoli) {}
+  explicit CrcChecksummer(ChecksumAlgorithm algorithm) : algorithm_(algorithm) {}
   void Update(std::string_view data) override {
-    crc_ = castagnoli_ ? Crc32cUpdate(crc_, data) : Crc32Update(crc_, data);
+    switch (algorithm_) {
+      case ChecksumAlgorithm::kCrc32c:
+        crc_ = Crc32cUpdate(static_cast<uint32_t>(crc_), data);
+        break;
+      case ChecksumAlgorithm::kCrc64Nvme:
+        crc_ = Crc64NvmeUpdate(crc_, data);
+        break;
+      default:
+        crc_ = Crc32Update(static_cast<uint32_t>(crc_), data);
+        break;
+    }
   }
-  std::string Final() override { return BigEndian32(crc_); }
+  std::string Final() override { return CrcDigest(algorithm_, crc_); }
 
  private:
-  bool castagnoli_;
-  uint32_t crc_ = 0;
+  ChecksumAlgorithm algorithm_;
+  uint64_t crc_ = 0;
 };
+
+constexpr CrcMath<uint32_t, kCrc32Reflected> kCrc32Math;
+constexpr CrcMath<uint32_t, kCrc32cReflected> kCrc32cMath;
+// Built at first use: 67 squarings of 64-bit polynomials are too many steps
+// for a constant expression.
+const CrcMath<uint64_t, kCrc64NvmeReflected>& Crc64Math() {
+  static const CrcMath<uint64_t, kCrc64NvmeReflected> math;
+  return math;
+}
 
 class HashChecksummer final : public Checksummer {
  public:
@@ -116,6 +133,7 @@ std::optional<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name) {
   if (EqualsIgnoreCase(name, "CRC32C")) return ChecksumAlgorithm::kCrc32c;
   if (EqualsIgnoreCase(name, "SHA1")) return ChecksumAlgorithm::kSha1;
   if (EqualsIgnoreCase(name, "SHA256")) return ChecksumAlgorithm::kSha256;
+  if (EqualsIgnoreCase(name, "CRC64NVME")) return ChecksumAlgorithm::kCrc64Nvme;
   return std::nullopt;
 }
 
@@ -129,6 +147,8 @@ std::string_view ChecksumAlgorithmName(ChecksumAlgorithm algorithm) {
       return "SHA1";
     case ChecksumAlgorithm::kSha256:
       return "SHA256";
+    case ChecksumAlgorithm::kCrc64Nvme:
+      return "CRC64NVME";
   }
   return "CRC32";
 }
@@ -158,9 +178,9 @@ uint32_t Crc32cUpdatePortable(uint32_t crc, std::string_view data) {
 std::unique_ptr<Checksummer> Checksummer::Create(ChecksumAlgorithm algorithm) {
   switch (algorithm) {
     case ChecksumAlgorithm::kCrc32:
-      return std::make_unique<Crc32Checksummer>(false);
     case ChecksumAlgorithm::kCrc32c:
-      return std::make_unique<Crc32Checksummer>(true);
+    case ChecksumAlgorithm::kCrc64Nvme:
+      return std::make_unique<CrcChecksummer>(algorithm);
     case ChecksumAlgorithm::kSha1:
       return std::make_unique<HashChecksummer>(HashKind::kSha1);
     case ChecksumAlgorithm::kSha256:
@@ -170,5 +190,45 @@ std::unique_ptr<Checksummer> Checksummer::Create(ChecksumAlgorithm algorithm) {
 }
 
 std::string ChecksumBase64(Checksummer& c) { return Base64Encode(c.Final()); }
+
+bool IsCrc(ChecksumAlgorithm algorithm) {
+  return algorithm == ChecksumAlgorithm::kCrc32 || algorithm == ChecksumAlgorithm::kCrc32c ||
+         algorithm == ChecksumAlgorithm::kCrc64Nvme;
+}
+
+size_t ChecksumSize(ChecksumAlgorithm algorithm) {
+  switch (algorithm) {
+    case ChecksumAlgorithm::kCrc32:
+    case ChecksumAlgorithm::kCrc32c:
+      return 4;
+    case ChecksumAlgorithm::kCrc64Nvme:
+      return 8;
+    case ChecksumAlgorithm::kSha1:
+      return 20;
+    case ChecksumAlgorithm::kSha256:
+      return 32;
+  }
+  return 4;
+}
+
+uint64_t CrcCombine(ChecksumAlgorithm algorithm, uint64_t crc_a, uint64_t crc_b, uint64_t len_b) {
+  switch (algorithm) {
+    case ChecksumAlgorithm::kCrc32c:
+      return kCrc32cMath.Combine(static_cast<uint32_t>(crc_a), static_cast<uint32_t>(crc_b), len_b);
+    case ChecksumAlgorithm::kCrc64Nvme:
+      return Crc64Math().Combine(crc_a, crc_b, len_b);
+    default:
+      return kCrc32Math.Combine(static_cast<uint32_t>(crc_a), static_cast<uint32_t>(crc_b), len_b);
+  }
+}
+
+std::optional<uint64_t> CrcFromDigest(ChecksumAlgorithm algorithm, std::string_view digest) {
+  if (digest.size() != ChecksumSize(algorithm)) return std::nullopt;
+  uint64_t v = 0;
+  for (unsigned char byte : digest) v = (v << 8) | byte;
+  return v;
+}
+
+std::string CrcDigest(ChecksumAlgorithm algorithm, uint64_t crc) { return BigEndian(crc, ChecksumSize(algorithm)); }
 
 }  // namespace annex::crypto

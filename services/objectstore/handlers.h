@@ -67,6 +67,8 @@ http::Task<Status> PutObject(S3Call& call);
 http::Task<Status> PostObject(S3Call& call);
 // object_get.cc (HEAD when `head`)
 http::Task<Status> GetObject(S3Call& call, bool head);
+// object_attributes.cc
+http::Task<Status> GetObjectAttributes(S3Call& call);
 // object_copy.cc
 http::Task<Status> CopyObject(S3Call& call);
 // object_delete.cc

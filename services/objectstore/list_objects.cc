@@ -9,6 +9,7 @@
 #include "services/objectstore/listing.h"
 #include "services/objectstore/version_listing.h"
 #include "services/objectstore/versions.h"
+#include "services/objectstore/object_headers.h"
 
 namespace annex::objectstore {
 namespace {
@@ -73,7 +74,7 @@ void AddContents(http::XmlNode root, const ListParams& p, const ListPage& page,
   for (const auto& o : page.objects) {
     http::XmlNode c = root.Child("Contents");
     c.Add("Key", enc(o.key)).Add("LastModified", Iso8601(o.modified_ms)).Add("ETag", QuoteEtag(o.etag));
-    if (!o.checksum_algorithm.empty()) c.Add("ChecksumAlgorithm", o.checksum_algorithm);
+    AddListedChecksum(o, c);
     c.Add("Size", o.size).Add("StorageClass", "STANDARD");
     if (!p.v2 || p.fetch_owner) AddOwner(c, "Owner", o.owner_id, o.owner_name);
   }
@@ -152,7 +153,7 @@ std::string RenderVersions(std::string_view bucket, const VersionParams& p, cons
     v.Add("LastModified", Iso8601(o.modified_ms));
     if (!o.delete_marker) {
       v.Add("ETag", QuoteEtag(o.etag));
-      if (!o.checksum_algorithm.empty()) v.Add("ChecksumAlgorithm", o.checksum_algorithm);
+      AddListedChecksum(o, v);
       v.Add("Size", o.size).Add("StorageClass", "STANDARD");
     }
     AddOwner(v, "Owner", o.owner_id, o.owner_name);

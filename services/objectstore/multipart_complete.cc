@@ -11,7 +11,9 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/multipart_checksum.h"
 #include "services/objectstore/multipart_etag.h"
+#include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/s3_xml.h"
@@ -26,6 +28,7 @@ constexpr size_t kMaxParts = 10000;
 struct RequestedPart {
   uint32_t number;
   std::string etag;  // unquoted
+  NamedPartChecksums checksums;
 };
 
 Status InvalidPart() {
@@ -51,7 +54,11 @@ Result<std::vector<RequestedPart>> ParsePartList(std::string_view body) {
       return http::ApiStatus("InvalidPartOrder",
                              "The list of parts was not in ascending order. Parts must be ordered by part number.");
     }
-    parts.push_back({static_cast<uint32_t>(*number), Unquote(http::ChildText(p, "ETag"))});
+    parts.push_back({static_cast<uint32_t>(*number), Unquote(http::ChildText(p, "ETag")), {}});
+    for (pugi::xml_node c : p.children()) {
+      std::string_view name = c.name();
+      if (StartsWith(name, "Checksum")) parts.back().checksums.emplace_back(name.substr(8), c.text().get());
+    }
   }
   if (parts.empty()) return MalformedXml();
   return parts;
@@ -67,10 +74,10 @@ Status AssembleObject(const std::vector<RequestedPart>& requested, const std::ve
   for (const auto& r : requested) {
     auto it = by_number.find(r.number);
     if (it == by_number.end() || it->second->etag != r.etag) return InvalidPart();
+    ANNEX_RETURN_IF_ERROR(CheckCompletedPartChecksum(upload, r.checksums, *it->second));
     chosen.push_back(it->second);
   }
   std::vector<std::string> etags;
-  std::vector<std::string> checksums;
   for (size_t i = 0; i < chosen.size(); ++i) {
     const PartRecord& part = *chosen[i];
     if (i + 1 < chosen.size() && part.size < kMinPartSize) {
@@ -79,16 +86,11 @@ Status AssembleObject(const std::vector<RequestedPart>& requested, const std::ve
     out.segments.push_back({part.file_id, part.size, part.checksum_value});
     out.size += part.size;
     etags.push_back(part.etag);
-    checksums.push_back(part.checksum_value);
   }
   ANNEX_ASSIGN_OR_RETURN(out.etag, CompositeEtag(etags));
   out.parts_count = static_cast<uint32_t>(requested.size());
-  auto alg = crypto::ParseChecksumAlgorithm(upload.checksum_algorithm);
-  bool all_checksummed = std::none_of(checksums.begin(), checksums.end(), [](auto& c) { return c.empty(); });
-  if (alg && all_checksummed) {
-    out.checksum_algorithm = upload.checksum_algorithm;
-    ANNEX_ASSIGN_OR_RETURN(out.checksum_value, CompositeChecksum(*alg, checksums));
-  }
+  ANNEX_ASSIGN_OR_RETURN(out.checksum_value, MultipartObjectChecksum(upload, chosen));
+  if (!out.checksum_value.empty()) out.checksum_algorithm = upload.checksum_algorithm;
   return Status::OK();
 }
 
@@ -99,6 +101,7 @@ std::string RenderResult(const S3Call& call, const ObjectRecord& r) {
   location += "/" + call.bucket() + "/" + UriEncode(r.key, /*keep_slash=*/true);
   doc.root().Add("Location", location).Add("Bucket", call.bucket()).Add("Key", r.key).Add("ETag", QuoteEtag(r.etag));
   if (!r.checksum_algorithm.empty()) doc.root().Add("Checksum" + r.checksum_algorithm, r.checksum_value);
+  if (auto type = ObjectChecksumType(r)) doc.root().Add("ChecksumType", ChecksumTypeName(*type));
   return doc.Render();
 }
 
@@ -123,6 +126,7 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     if (!upload) return NoSuchUpload();
     ANNEX_ASSIGN_OR_RETURN(std::vector<PartRecord> parts, GetParts(txn, t, *upload_id));
     ANNEX_RETURN_IF_ERROR(AssembleObject(requested, parts, *upload, record));
+    ANNEX_RETURN_IF_ERROR(VerifyCompletionHeaders(call.headers(), *upload, record));
     record.key = upload->key;
     record.modified_ms = now;
     record.owner_id = upload->owner_id;

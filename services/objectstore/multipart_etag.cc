@@ -29,6 +29,19 @@ Result<std::string> CompositeChecksum(crypto::ChecksumAlgorithm algorithm,
   return crypto::ChecksumBase64(*c) + "-" + std::to_string(part_checksums.size());
 }
 
+Result<std::string> FullObjectChecksum(crypto::ChecksumAlgorithm algorithm, const std::vector<PartCrc>& parts) {
+  uint64_t crc = 0;  // of nothing
+  for (const auto& part : parts) {
+    auto raw = Base64Decode(part.checksum);
+    std::optional<uint64_t> value = raw ? crypto::CrcFromDigest(algorithm, *raw) : std::nullopt;
+    if (!value) {
+      return Status::Corruption("part checksum is not a " + std::string(crypto::ChecksumAlgorithmName(algorithm)));
+    }
+    crc = crypto::CrcCombine(algorithm, crc, *value, part.size);
+  }
+  return Base64Encode(crypto::CrcDigest(algorithm, crc));
+}
+
 std::string NewUploadId(int64_t now_ns) {
   char time_hex[17];
   std::snprintf(time_hex, sizeof time_hex, "%016llx", static_cast<unsigned long long>(now_ns));

@@ -127,7 +127,9 @@ http::Task<Status> ListParts(S3Call& call) {
   root.Add("PartNumberMarker", marker);
   AddInitiatorAndOwner(root, upload->owner_id, upload->owner_name);
   root.Add("StorageClass", "STANDARD");
-  if (!upload->checksum_algorithm.empty()) root.Add("ChecksumAlgorithm", upload->checksum_algorithm);
+  if (!upload->checksum_algorithm.empty()) {
+    root.Add("ChecksumAlgorithm", upload->checksum_algorithm).Add("ChecksumType", upload->checksum_type);
+  }
   size_t listed = 0;
   bool truncated = false;
   uint64_t next_marker = 0;
@@ -184,7 +186,9 @@ http::Task<Status> ListMultipartUploads(S3Call& call) {
     node.Add("Key", enc(u.key)).Add("UploadId", u.upload_id);
     AddInitiatorAndOwner(node, u.owner_id, u.owner_name);
     node.Add("StorageClass", "STANDARD").Add("Initiated", Iso8601(u.initiated_ms));
-    if (!u.checksum_algorithm.empty()) node.Add("ChecksumAlgorithm", u.checksum_algorithm);
+    if (!u.checksum_algorithm.empty()) {
+      node.Add("ChecksumAlgorithm", u.checksum_algorithm).Add("ChecksumType", u.checksum_type);
+    }
   }
   for (const auto& cp : page.common_prefixes) root.Child("CommonPrefixes").Add("Prefix", enc(cp));
   co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));

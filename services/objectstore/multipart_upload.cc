@@ -47,6 +47,49 @@ std::optional<crypto::ChecksumAlgorithm> UploadAlgorithm(const UploadRecord& u) 
   return crypto::ParseChecksumAlgorithm(u.checksum_algorithm);
 }
 
+Status InvalidRequest(std::string message) { return http::ApiStatus("InvalidRequest", std::move(message)); }
+
+// CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type
+// into the upload, by S3's rules (object_headers.h: ChecksumTypeAllowed).
+Status ParseUploadChecksum(const http::Headers& headers, UploadRecord& u) {
+  const std::string* alg = headers.Get("x-amz-checksum-algorithm");
+  const std::string* type = headers.Get("x-amz-checksum-type");
+  if (!alg) {
+    if (!type) return Status::OK();
+    return InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
+  }
+  auto parsed = crypto::ParseChecksumAlgorithm(*alg);
+  if (!parsed) return InvalidRequest("Checksum algorithm provided is unsupported.");
+  ChecksumType kind = DefaultChecksumType(*parsed);
+  if (type) {
+    auto named = ParseChecksumType(*type);
+    if (!named) return InvalidRequest("Value for x-amz-checksum-type header is invalid.");
+    kind = *named;
+  }
+  if (!ChecksumTypeAllowed(*parsed, kind)) {
+    return InvalidRequest("The " + std::string(ChecksumTypeName(kind)) + " checksum type cannot be used with the " +
+                          ToLower(crypto::ChecksumAlgorithmName(*parsed)) + " checksum algorithm.");
+  }
+  u.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*parsed));
+  u.checksum_type = std::string(ChecksumTypeName(kind));
+  return Status::OK();
+}
+
+// A part's checksum is of the upload's algorithm: another one could not
+// make the object's. A composite upload needs each part's from the client
+// (S3 refuses a part without); a full-object one computes it when absent.
+Status CheckPartChecksum(const ChecksumRequest& request, const UploadRecord& upload) {
+  auto alg = UploadAlgorithm(upload);
+  if (!alg) return Status::OK();
+  bool composite = upload.checksum_type != ChecksumTypeName(ChecksumType::kFullObject);
+  if ((request.algorithm && *request.algorithm != *alg) || (!request.algorithm && composite)) {
+    std::string actual = request.algorithm ? ToLower(crypto::ChecksumAlgorithmName(*request.algorithm)) : "null";
+    return InvalidRequest("Checksum Type mismatch occurred, expected checksum Type: " +
+                          ToLower(crypto::ChecksumAlgorithmName(*alg)) + ", actual checksum Type: " + actual);
+  }
+  return Status::OK();
+}
+
 // UploadPartCopy's data: a byte range of the source object, copied.
 http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
@@ -119,11 +162,7 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   }
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
-  if (const std::string* alg = call.headers().Get("x-amz-checksum-algorithm")) {
-    auto parsed = crypto::ParseChecksumAlgorithm(*alg);
-    if (!parsed) co_return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
-    u.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*parsed));
-  }
+  ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
   u.key = call.key();
   u.upload_id = NewUploadId(call.store.NowNanos());
   u.initiated_ms = call.store.NowMillis();
@@ -139,7 +178,10 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   http::XmlDocument doc("InitiateMultipartUploadResult", http::kS3XmlNamespace);
   doc.root().Add("Bucket", call.bucket()).Add("Key", u.key).Add("UploadId", u.upload_id);
   http::Response r = XmlResponse(doc.Render());
-  if (!u.checksum_algorithm.empty()) r.headers.Set("x-amz-checksum-algorithm", u.checksum_algorithm);
+  if (!u.checksum_algorithm.empty()) {
+    r.headers.Set("x-amz-checksum-algorithm", u.checksum_algorithm);
+    r.headers.Set("x-amz-checksum-type", u.checksum_type);
+  }
   co_return co_await call.ctx.response.Send(std::move(r));
 }
 
@@ -151,6 +193,7 @@ http::Task<Status> UploadPart(S3Call& call, bool copy) {
     written = co_await CopyPartData(call, upload);
   } else {
     ANNEX_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
+    ANNEX_CO_RETURN_IF_ERROR(CheckPartChecksum(checksum, upload));
     if (!checksum.algorithm) checksum.algorithm = UploadAlgorithm(upload);
     ANNEX_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
     written = co_await ReceiveBody(call, /*inline_threshold=*/0, checksum);

@@ -78,6 +78,7 @@ std::string RenderCopyResult(const ObjectRecord& r) {
   doc.root().Add("LastModified", Iso8601(r.modified_ms)).Add("ETag", QuoteEtag(r.etag));
   if (!r.checksum_algorithm.empty() && r.parts_count == 0) {
     doc.root().Add("Checksum" + r.checksum_algorithm, r.checksum_value);
+    if (auto type = ObjectChecksumType(r)) doc.root().Add("ChecksumType", ChecksumTypeName(*type));
   }
   return doc.Render();
 }

@@ -62,14 +62,53 @@ void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   if (!o.tags.empty()) out.Set("x-amz-tagging-count", std::to_string(o.tags.size()));
 }
 
+std::string_view ChecksumTypeName(ChecksumType type) {
+  return type == ChecksumType::kFullObject ? "FULL_OBJECT" : "COMPOSITE";
+}
+
+std::optional<ChecksumType> ParseChecksumType(std::string_view name) {
+  if (EqualsIgnoreCase(name, "COMPOSITE")) return ChecksumType::kComposite;
+  if (EqualsIgnoreCase(name, "FULL_OBJECT")) return ChecksumType::kFullObject;
+  return std::nullopt;
+}
+
+bool ChecksumTypeAllowed(crypto::ChecksumAlgorithm algorithm, ChecksumType type) {
+  if (type == ChecksumType::kFullObject) return crypto::IsCrc(algorithm);
+  return algorithm != crypto::ChecksumAlgorithm::kCrc64Nvme;
+}
+
+ChecksumType DefaultChecksumType(crypto::ChecksumAlgorithm algorithm) {
+  return algorithm == crypto::ChecksumAlgorithm::kCrc64Nvme ? ChecksumType::kFullObject : ChecksumType::kComposite;
+}
+
+std::optional<ChecksumType> ObjectChecksumType(const ObjectRecord& o) {
+  if (o.checksum_algorithm.empty() || o.checksum_value.empty()) return std::nullopt;
+  return ChecksumWithoutPartCount(o.checksum_value).size() == o.checksum_value.size() ? ChecksumType::kFullObject
+                                                                                      : ChecksumType::kComposite;
+}
+
+std::string_view ChecksumWithoutPartCount(std::string_view value) {
+  // Base64 never holds '-', so a dash can only start the part count.
+  size_t dash = value.rfind('-');
+  return dash == std::string_view::npos ? value : value.substr(0, dash);
+}
+
 void AddChecksumHeader(const ObjectRecord& o, std::optional<uint32_t> part, http::Headers& out) {
   auto alg = crypto::ParseChecksumAlgorithm(o.checksum_algorithm);
-  if (!alg) return;
-  if (!part) {
+  std::optional<ChecksumType> type = ObjectChecksumType(o);
+  if (!alg || !type) return;
+  if (!part || (*type == ChecksumType::kFullObject && *part == 1 && o.segments.size() == 1)) {
     out.Set(crypto::ChecksumHeaderName(*alg), o.checksum_value);
-  } else if (*part >= 1 && *part <= o.segments.size() && !o.segments[*part - 1].checksum.empty()) {
+    out.Set("x-amz-checksum-type", ChecksumTypeName(*type));
+  } else if (*type == ChecksumType::kComposite && *part >= 1 && *part <= o.segments.size() &&
+             !o.segments[*part - 1].checksum.empty()) {
     out.Set(crypto::ChecksumHeaderName(*alg), o.segments[*part - 1].checksum);
   }
+}
+
+void AddListedChecksum(const ObjectRecord& o, http::XmlNode node) {
+  std::optional<ChecksumType> type = ObjectChecksumType(o);
+  if (type) node.Add("ChecksumAlgorithm", o.checksum_algorithm).Add("ChecksumType", ChecksumTypeName(*type));
 }
 
 void ApplyResponseOverrides(const http::QueryParams& query, http::Headers& out) {
@@ -110,7 +149,7 @@ Result<ChecksumRequest> ParseChecksumRequest(const http::Headers& headers) {
     req.algorithm = crypto::ParseChecksumAlgorithm(named);
     if (!req.algorithm) {
       return InvalidChecksumRequest("Checksum algorithm provided is unsupported. Please try again with any of the "
-                                    "valid types: [CRC32, CRC32C, SHA1, SHA256]");
+                                    "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
     }
   }
   return req;

@@ -2,7 +2,7 @@
 // Object headers: the stored representation headers and x-amz-meta-* user
 // metadata read from a PUT / copy / multipart-create request, written back
 // on GET/HEAD (with response-* query overrides), and the S3 additional
-// checksums (x-amz-checksum-*) requested for an upload.
+// checksums (x-amz-checksum-*) requested for an upload, with their types.
 
 #include <optional>
 #include <string>
@@ -12,6 +12,7 @@
 #include "appliance/crypto/checksum.h"
 #include "appliance/http/headers.h"
 #include "appliance/http/query.h"
+#include "appliance/http/xml.h"
 #include "services/objectstore/records.h"
 
 namespace annex::objectstore {
@@ -28,9 +29,34 @@ Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers);
 // ETag, Last-Modified, Accept-Ranges, representation headers and metadata.
 void AddObjectHeaders(const ObjectRecord& object, http::Headers& out);
 
-// The x-amz-checksum-* header for the whole object, or for part `part`
-// (1-based) of a multipart object when given.
+// How an object's checksum covers it (x-amz-checksum-type): FULL_OBJECT, a
+// checksum of all its bytes (every single PUT or copy, and multipart uploads
+// of that type, whose CRC is combined from the parts'), or COMPOSITE, a
+// checksum of the parts' checksums with a "-N" part count.
+enum class ChecksumType { kComposite, kFullObject };
+std::string_view ChecksumTypeName(ChecksumType type);  // "COMPOSITE"
+std::optional<ChecksumType> ParseChecksumType(std::string_view name);
+// S3's rules for multipart uploads: FULL_OBJECT needs a CRC (CRC32, CRC32C,
+// CRC64NVME); COMPOSITE takes anything but CRC64NVME.
+bool ChecksumTypeAllowed(crypto::ChecksumAlgorithm algorithm, ChecksumType type);
+// The type of an upload whose CreateMultipartUpload names none: FULL_OBJECT
+// for CRC64NVME, COMPOSITE for the others.
+ChecksumType DefaultChecksumType(crypto::ChecksumAlgorithm algorithm);
+// An object's type, told by its stored value (a composite one ends in "-N");
+// nullopt when it has no checksum.
+std::optional<ChecksumType> ObjectChecksumType(const ObjectRecord& object);
+// The value without a composite's "-N" (GetObjectAttributes gives the count apart).
+std::string_view ChecksumWithoutPartCount(std::string_view value);
+
+// The x-amz-checksum-* and x-amz-checksum-type headers for the whole
+// object, or the checksum of part `part` (1-based) of a multipart object
+// when given: a composite upload's part checksum; a full-object upload's
+// parts have none of their own but the object's when it is its only part.
 void AddChecksumHeader(const ObjectRecord& object, std::optional<uint32_t> part, http::Headers& out);
+
+// ChecksumAlgorithm and ChecksumType of a listed object (ListObjects,
+// ListObjectVersions), when it has a checksum.
+void AddListedChecksum(const ObjectRecord& object, http::XmlNode node);
 
 // response-content-type & co. replace the stored values (GET only).
 void ApplyResponseOverrides(const http::QueryParams& query, http::Headers& out);

@@ -67,7 +67,7 @@ http::Task<Status> PutObject(S3Call& call) {
   r.headers.Set("etag", QuoteEtag(record.etag));
   AddVersionIdHeader(bucket, record, r.headers);
   AddExpirationHeader(bucket, record, r.headers);
-  if (p.checksum.algorithm) r.headers.Set(crypto::ChecksumHeaderName(*p.checksum.algorithm), record.checksum_value);
+  AddChecksumHeader(record, std::nullopt, r.headers);  // and x-amz-checksum-type: FULL_OBJECT
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

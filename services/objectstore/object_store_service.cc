@@ -55,6 +55,7 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kCompleteMultipartUpload: return CompleteMultipartUpload(call);
     case S3Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
     case S3Op::kListParts: return ListParts(call);
+    case S3Op::kGetObjectAttributes: return GetObjectAttributes(call);
     case S3Op::kCorsPreflight: return CorsPreflight(call);
     case S3Op::kGetBucketConfigNotSet: return GetBucketConfigNotSet(call);
     case S3Op::kPutObjectTagging: return PutObjectTagging(call);

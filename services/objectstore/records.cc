@@ -11,7 +11,7 @@ namespace {
 constexpr uint8_t kBucketVersion = 3;
 // Version 2 added the version id, sequence, delete-marker flag and tags.
 constexpr uint8_t kObjectVersion = 2;
-// Version 2 added the tags.
+// Version 2 added the checksum type and the tags.
 constexpr uint8_t kUploadVersion = 2;
 constexpr uint8_t kPartVersion = 1;
 
@@ -228,7 +228,7 @@ std::string EncodeUpload(const UploadRecord& u) {
   w.Bytes(u.key).Bytes(u.upload_id).I64(u.initiated_ms).Bytes(u.owner_id).Bytes(u.owner_name);
   w.U64(static_cast<uint64_t>(u.acl));
   WriteMetadata(w, u.meta);
-  w.Bytes(u.checksum_algorithm);
+  w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
   return std::move(w).Finish();
 }
@@ -245,7 +245,12 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(u.acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadMetadata(r, u.meta));
   ANNEX_ASSIGN_OR_RETURN(u.checksum_algorithm, r.Bytes());
-  if (r.version() >= 2) ANNEX_RETURN_IF_ERROR(ReadTags(r, u.tags));
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(u.checksum_type, r.Bytes());
+    ANNEX_RETURN_IF_ERROR(ReadTags(r, u.tags));
+  } else if (!u.checksum_algorithm.empty()) {
+    u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;
 }

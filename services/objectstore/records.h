@@ -125,7 +125,10 @@ struct UploadRecord {
   std::string owner_name;
   CannedAcl acl = CannedAcl::kPrivate;
   ObjectMetadata meta;
-  std::string checksum_algorithm;
+  std::string checksum_algorithm;  // "CRC32" … or empty
+  // "COMPOSITE" or "FULL_OBJECT" (x-amz-checksum-type) when there is an
+  // algorithm, else empty. Since version 2; version 1 uploads were COMPOSITE.
+  std::string checksum_type;
   TagSet tags;  // x-amz-tagging, given to the object (version 2)
 };
 

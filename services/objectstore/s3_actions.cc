@@ -42,6 +42,8 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kCompleteMultipartUpload: return {"s3:PutObject", R::kObject};
     case S3Op::kAbortMultipartUpload: return {"s3:AbortMultipartUpload", R::kObject};
     case S3Op::kListParts: return {"s3:ListMultipartUploadParts", R::kObject};
+    // and s3:GetObject (object_attributes.cc); with a version id AWS names s3:GetObjectVersionAttributes.
+    case S3Op::kGetObjectAttributes: return {"s3:GetObjectAttributes", R::kObject};
     case S3Op::kCorsPreflight: return {"", R::kPublic};
     // The "none" answers of GET ?lifecycle, ?website …: one read permission stands for them all.
     case S3Op::kGetBucketConfigNotSet: return {"s3:GetBucketPolicy", R::kBucket};

@@ -10,8 +10,8 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 21> kUnsupportedSubresources = {
-    "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory", "legal-hold",
+constexpr std::array<std::string_view, 20> kUnsupportedSubresources = {
+    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "legal-hold",
     "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
     "requestPayment", "restore", "retention", "select", "torrent", "website", "session", "renameObject",
 };
@@ -94,6 +94,7 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "GET") {
     if (q.Has("acl")) return S3Op::kGetObjectAcl;
     if (q.Has("tagging")) return S3Op::kGetObjectTagging;
+    if (q.Has("attributes")) return S3Op::kGetObjectAttributes;
     if (q.Has("uploadId")) return S3Op::kListParts;
     return S3Op::kGetObject;
   }
@@ -126,6 +127,10 @@ Result<S3Op> RouteS3(const http::Request& request, bool has_bucket, bool has_key
   }
   for (auto sub : kUnsupportedSubresources) {
     if (request.query.Has(sub)) return NotImplemented();
+  }
+  // ?attributes is GetObjectAttributes, GET on an object only.
+  if (request.query.Has("attributes") && (!has_key || request.method != "GET") && request.method != "OPTIONS") {
+    return NotImplemented();
   }
   for (auto sub : kBucketOnlySubresources) {
     if (has_key && request.query.Has(sub)) return NotImplemented();
@@ -189,6 +194,7 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
     case S3Op::kAbortMultipartUpload: return "AbortMultipartUpload";
     case S3Op::kListParts: return "ListParts";
+    case S3Op::kGetObjectAttributes: return "GetObjectAttributes";
     case S3Op::kCorsPreflight: return "CorsPreflight";
     case S3Op::kGetBucketConfigNotSet: return "GetBucketConfiguration";
     case S3Op::kGetObjectTagging: return "GetObjectTagging";

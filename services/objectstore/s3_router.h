@@ -48,6 +48,7 @@ enum class S3Op {
   kCompleteMultipartUpload,
   kAbortMultipartUpload,
   kListParts,
+  kGetObjectAttributes,
   kCorsPreflight,
   kGetBucketTagging,
   kPutBucketTagging,

@@ -52,6 +52,15 @@ class JsSdkTest(AnnexTestCase):
     def test_multipart_upload(self):
         self.run_scenario("multipart")
 
+    def test_crc64nvme_put_stream_and_full_object_multipart(self):
+        # CRC64NVME is built into current SDKs (pure JavaScript); older ones need
+        # @aws-sdk/crc64-nvme-crt, which this test does not install.
+        r = self.run_scenario("crc64nvme")
+        self.assertEqual(r["info"]["wire"], "x-amz-checksum-crc64nvme")
+
+    def test_composite_crc32_with_default_part_checksums(self):
+        self.run_scenario("compositeDefault")
+
 
 if __name__ == "__main__":
     harness.main()

@@ -47,6 +47,25 @@ const crc32b64 = (buf) => {
   b.writeUInt32BE(zlib.crc32(buf) >>> 0);
   return b.toString('base64');
 };
+// CRC-64/NVME, computed here independently of the SDK (reflected, init/xorout all ones).
+const CRC64_TABLE = (() => {
+  const poly = 0x9a6c9329ac4bc9b5n;
+  const t = new BigUint64Array(256);
+  for (let i = 0n; i < 256n; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ poly : c >> 1n;
+    t[Number(i)] = c;
+  }
+  return t;
+})();
+const crc64nvmeB64 = (buf) => {
+  const mask = 0xffffffffffffffffn;
+  let c = mask;
+  for (const byte of buf) c = CRC64_TABLE[Number((c ^ BigInt(byte)) & 0xffn)] ^ (c >> 8n);
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64BE(c ^ mask);
+  return out.toString('base64');
+};
 const md5hex = (buf) => crypto.createHash('md5').update(buf).digest('hex');
 const readAll = async (body) => Buffer.from(await body.transformToByteArray());
 const lastWire = (op) => wire.filter((w) => w.op === op).at(-1);
@@ -194,6 +213,102 @@ const scenarios = {
       if (!/InvalidRequest/.test(String(e))) throw e;
     });
     await expectError(send('HeadObjectCommand', { Bucket: bucket, Key: 'bad.bin' }), 'NotFound', 404);
+    return {};
+  },
+
+  // CRC64NVME: the SDK computes it in JavaScript (no CRT package needed).
+  async crc64nvme() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const data = crypto.randomBytes(300 * 1024 + 5);
+    const want = crc64nvmeB64(data);
+    const put = await send('PutObjectCommand', { Bucket: bucket, Key: 'c64', Body: data, ChecksumAlgorithm: 'CRC64NVME' });
+    assert.equal(lastWire('PutObjectCommand').headers['x-amz-checksum-crc64nvme'], want);
+    assert.equal(put.ChecksumCRC64NVME, want);
+    assert.equal(put.ChecksumType, 'FULL_OBJECT');
+    // A stream body: aws-chunked with the CRC64NVME as trailer.
+    await send('PutObjectCommand', {
+      Bucket: bucket, Key: 'c64-stream', Body: Readable.from([data]), ContentLength: data.length,
+      ChecksumAlgorithm: 'CRC64NVME',
+    });
+    assert.equal(lastWire('PutObjectCommand').headers['x-amz-trailer'], 'x-amz-checksum-crc64nvme');
+    for (const Key of ['c64', 'c64-stream']) {
+      const got = await send('GetObjectCommand', { Bucket: bucket, Key, ChecksumMode: 'ENABLED' });
+      assert.equal(got.ChecksumCRC64NVME, want);
+      assert.equal(got.ChecksumType, 'FULL_OBJECT');
+      assert.ok((await readAll(got.Body)).equals(data), `${Key} differs`);  // the SDK validates the CRC64NVME
+    }
+    await expectError(send('PutObjectCommand', {
+      Bucket: bucket, Key: 'c64-bad', Body: data, ChecksumCRC64NVME: crc64nvmeB64(Buffer.from('other')),
+    }), 'BadDigest', 400);
+
+    // A FULL_OBJECT multipart upload: the parts' CRC64NVMEs combined into the object's.
+    const parts = [crypto.randomBytes(5 * 1024 * 1024), crypto.randomBytes(123457)];
+    const whole = Buffer.concat(parts);
+    const created = await send('CreateMultipartUploadCommand', {
+      Bucket: bucket, Key: 'c64-mp', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT',
+    });
+    assert.equal(created.ChecksumType, 'FULL_OBJECT');
+    const done = [];
+    for (let i = 0; i < parts.length; i++) {
+      const Body = i === 1 ? Readable.from([parts[i]]) : parts[i];
+      const r = await send('UploadPartCommand', {
+        Bucket: bucket, Key: 'c64-mp', UploadId: created.UploadId, PartNumber: i + 1, Body,
+        ContentLength: parts[i].length, ChecksumAlgorithm: 'CRC64NVME',
+      });
+      assert.equal(r.ChecksumCRC64NVME, crc64nvmeB64(parts[i]));
+      done.push({ ETag: r.ETag, PartNumber: i + 1, ChecksumCRC64NVME: r.ChecksumCRC64NVME });
+    }
+    const complete = {
+      Bucket: bucket, Key: 'c64-mp', UploadId: created.UploadId, MultipartUpload: { Parts: done },
+      ChecksumType: 'FULL_OBJECT', MpuObjectSize: whole.length,
+    };
+    await expectError(send('CompleteMultipartUploadCommand', {
+      ...complete, ChecksumCRC64NVME: crc64nvmeB64(parts[0]),
+    }), 'BadDigest', 400);
+    const fin = await send('CompleteMultipartUploadCommand', { ...complete, ChecksumCRC64NVME: crc64nvmeB64(whole) });
+    assert.equal(fin.ChecksumCRC64NVME, crc64nvmeB64(whole));
+    assert.equal(fin.ChecksumType, 'FULL_OBJECT');
+    const attrs = await send('GetObjectAttributesCommand', {
+      Bucket: bucket, Key: 'c64-mp', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'ObjectSize'],
+    });
+    assert.deepEqual(attrs.Checksum, { ChecksumCRC64NVME: crc64nvmeB64(whole), ChecksumType: 'FULL_OBJECT' });
+    assert.equal(attrs.ObjectParts.TotalPartsCount, 2);
+    assert.equal(attrs.ObjectSize, whole.length);
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'c64-mp', ChecksumMode: 'ENABLED' });
+    assert.ok((await readAll(got.Body)).equals(whole), 'multipart object differs');
+    return { wire: lastWire('UploadPartCommand').headers['x-amz-trailer'] };
+  },
+
+  // The SDK's default CRC32 on a COMPOSITE upload: each part's checksum named on completion.
+  async compositeDefault() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const parts = [crypto.randomBytes(5 * 1024 * 1024), crypto.randomBytes(1000)];
+    const created = await send('CreateMultipartUploadCommand', { Bucket: bucket, Key: 'c32', ChecksumAlgorithm: 'CRC32' });
+    assert.equal(created.ChecksumType, 'COMPOSITE');
+    const done = [];
+    for (let i = 0; i < parts.length; i++) {
+      const r = await send('UploadPartCommand', {
+        Bucket: bucket, Key: 'c32', UploadId: created.UploadId, PartNumber: i + 1, Body: parts[i],
+      });
+      assert.equal(r.ChecksumCRC32, crc32b64(parts[i]));
+      done.push({ ETag: r.ETag, PartNumber: i + 1, ChecksumCRC32: r.ChecksumCRC32 });
+    }
+    const fin = await send('CompleteMultipartUploadCommand', {
+      Bucket: bucket, Key: 'c32', UploadId: created.UploadId, MultipartUpload: { Parts: done },
+    });
+    const raw = Buffer.concat(parts.map((p) => Buffer.from(crc32b64(p), 'base64')));
+    assert.equal(fin.ChecksumCRC32, `${crc32b64(raw)}-2`);
+    assert.equal(fin.ChecksumType, 'COMPOSITE');
+    const listed = await send('ListPartsCommand', { Bucket: bucket, Key: 'c32', UploadId: created.UploadId })
+      .catch((e) => e.name);
+    assert.equal(listed, 'NoSuchUpload');
+    const attrs = await send('GetObjectAttributesCommand', {
+      Bucket: bucket, Key: 'c32', ObjectAttributes: ['Checksum', 'ObjectParts'], MaxParts: 1,
+    });
+    assert.deepEqual(attrs.Checksum, { ChecksumCRC32: crc32b64(raw), ChecksumType: 'COMPOSITE' });
+    assert.equal(attrs.ObjectParts.IsTruncated, true);
+    assert.deepEqual(attrs.ObjectParts.Parts.map((p) => [p.PartNumber, p.Size, p.ChecksumCRC32]),
+      [[1, parts[0].length, crc32b64(parts[0])]]);
     return {};
   },
 

@@ -252,15 +252,36 @@ TEST_F(MultipartServiceTest, ChecksumsOnParts) {
   auto r = s3_.Send("PUT", "/bkt/ck?partNumber=1&uploadId=" + id, p1, {{"x-amz-checksum-sha256", v1}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Header("x-amz-checksum-sha256"), v1);
+  std::string e1 = r.Header("etag");
   EXPECT_EQ(s3_.Send("PUT", "/bkt/ck?partNumber=2&uploadId=" + id, p2, {{"x-amz-checksum-sha256", v1}}).ErrorCode(),
             "BadDigest");
-  std::string e2 = Upload("ck", id, 2, p2);
-  r = s3_.Send("POST", "/bkt/ck?uploadId=" + id, CompleteBody({{1, r.Header("etag")}, {2, e2}}));
+  // A composite upload's parts each carry the client's checksum, of the upload's algorithm.
+  EXPECT_EQ(s3_.Send("PUT", "/bkt/ck?partNumber=2&uploadId=" + id, p2).ErrorCode(), "InvalidRequest");
+  EXPECT_EQ(s3_.Send("PUT", "/bkt/ck?partNumber=2&uploadId=" + id, p2, {{"x-amz-checksum-crc32", "AAAAAA=="}})
+                .ErrorCode(),
+            "InvalidRequest");
+  auto c2 = crypto::Checksummer::Create(crypto::ChecksumAlgorithm::kSha256);
+  c2->Update(p2);
+  std::string v2 = crypto::ChecksumBase64(*c2);
+  r = s3_.Send("PUT", "/bkt/ck?partNumber=2&uploadId=" + id, p2, {{"x-amz-checksum-sha256", v2}});
   ASSERT_EQ(r.status, 200) << r.body;
+  std::string e2 = r.Header("etag");
+  // ... and the completion names each part's.
+  EXPECT_EQ(s3_.Send("POST", "/bkt/ck?uploadId=" + id, CompleteBody({{1, e1}, {2, e2}})).ErrorCode(), "InvalidRequest");
+  auto with_sums = [&](const std::string& second) {
+    return "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + e1 + "</ETag><ChecksumSHA256>" + v1 +
+           "</ChecksumSHA256></Part><Part><PartNumber>2</PartNumber><ETag>" + e2 + "</ETag><ChecksumSHA256>" +
+           second + "</ChecksumSHA256></Part></CompleteMultipartUpload>";
+  };
+  EXPECT_EQ(s3_.Send("POST", "/bkt/ck?uploadId=" + id, with_sums(v1)).ErrorCode(), "InvalidPart");
+  r = s3_.Send("POST", "/bkt/ck?uploadId=" + id, with_sums(v2));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Between(r.body, "<ChecksumType>", "<"), "COMPOSITE");
   std::string composite = Between(r.body, "<ChecksumSHA256>", "<");
   EXPECT_TRUE(composite.ends_with("-2")) << r.body;
   auto head = s3_.Send("HEAD", "/bkt/ck", "", {{"x-amz-checksum-mode", "ENABLED"}});
   EXPECT_EQ(head.Header("x-amz-checksum-sha256"), composite);
+  EXPECT_EQ(head.Header("x-amz-checksum-type"), "COMPOSITE");
   head = s3_.Send("HEAD", "/bkt/ck?partNumber=1", "", {{"x-amz-checksum-mode", "ENABLED"}});
   EXPECT_EQ(head.Header("x-amz-checksum-sha256"), v1);
 }

@@ -190,6 +190,12 @@ TEST(RecordsTest, UploadAndPartRoundTrip) {
   ASSERT_TRUE(ub.ok());
   EXPECT_EQ(ub->upload_id, u.upload_id);
   EXPECT_EQ(ub->checksum_algorithm, "SHA256");
+  EXPECT_EQ(ub->checksum_type, "");
+  u.checksum_algorithm = "CRC64NVME";
+  u.checksum_type = "FULL_OBJECT";
+  ub = DecodeUpload(EncodeUpload(u));
+  ASSERT_TRUE(ub.ok());
+  EXPECT_EQ(ub->checksum_type, "FULL_OBJECT");
 
   PartRecord p{17, 5 << 20, "d41d8cd98f00b204e9800998ecf8427e", 9, std::string(32, 'b'), "xyz="};
   auto pb = DecodePart(EncodePart(p));
@@ -200,6 +206,28 @@ TEST(RecordsTest, UploadAndPartRoundTrip) {
   PartRecord bad = p;
   bad.number = 0;
   EXPECT_FALSE(DecodePart(EncodePart(bad)).ok());
+}
+
+// Uploads written before the checksum type existed (version 1) read back as
+// COMPOSITE when they have an algorithm, the only kind there was.
+TEST(RecordsTest, UploadVersion1DecodesAsComposite) {
+  auto v1 = [](std::string_view algorithm) {
+    store::RecordWriter w(1);
+    w.Bytes("k").Bytes(std::string(32, 'a')).I64(7).Bytes("acct").Bytes("alice").U64(0);
+    for (int i = 0; i < 6; ++i) w.Bytes("");
+    w.U64(0).Bytes(algorithm);
+    return std::move(w).Finish();
+  };
+  auto with = DecodeUpload(v1("CRC32"));
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(with->checksum_algorithm, "CRC32");
+  EXPECT_EQ(with->checksum_type, "COMPOSITE");
+  auto without = DecodeUpload(v1(""));
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->checksum_type, "");
+  std::string v3 = EncodeUpload(UploadRecord{});
+  v3[0] = 3;
+  EXPECT_FALSE(DecodeUpload(v3).ok());
 }
 
 TEST(RecordsTest, PartKeysSortByNumber) {

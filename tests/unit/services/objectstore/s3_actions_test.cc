@@ -27,6 +27,8 @@ TEST(S3ActionsTest, ActionsAndResourcesAsTheAuthorizationReference) {
   EXPECT_EQ(PermissionFor(S3Op::kListObjectsV2).resource, S3Resource::kBucket);
   EXPECT_EQ(PermissionFor(S3Op::kUploadPart).action, "s3:PutObject");
   EXPECT_EQ(PermissionFor(S3Op::kListBuckets).resource, S3Resource::kNone);
+  EXPECT_EQ(PermissionFor(S3Op::kGetObjectAttributes).action, "s3:GetObjectAttributes");
+  EXPECT_EQ(PermissionFor(S3Op::kGetObjectAttributes).resource, S3Resource::kObject);
   EXPECT_EQ(BucketArn("photos"), "arn:aws:s3:::photos");
   EXPECT_EQ(ObjectArn("photos", "a/b.jpg"), "arn:aws:s3:::photos/a/b.jpg");
 }
