@@ -14,6 +14,30 @@ namespace {
 
 constexpr size_t kMaxConfigBody = 64 * 1024;
 
+// CreateBucket's x-amz-object-ownership (BucketOwnerEnforced when absent,
+// as in S3 since April 2023), refused with an ACL granting more than the
+// owner's FULL_CONTROL, as S3 refuses it.
+Result<std::optional<ObjectOwnership>> RequestedOwnership(const http::Headers& headers,
+                                                          const std::optional<AccessControlList>& acl,
+                                                          std::string_view owner_id) {
+  ObjectOwnership ownership = ObjectOwnership::kBucketOwnerEnforced;
+  if (const std::string* name = headers.Get("x-amz-object-ownership")) {
+    std::optional<ObjectOwnership> parsed = ParseObjectOwnership(*name);
+    if (!parsed) return http::ApiStatus("InvalidArgument", "Invalid x-amz-object-ownership header: " + *name);
+    ownership = *parsed;
+  }
+  if (ownership == ObjectOwnership::kBucketOwnerEnforced && acl) {
+    const std::string owner = CanonicalUserId(owner_id);
+    for (const Grant& g : *acl) {
+      if (g.type != GranteeType::kCanonicalUser || g.grantee != owner) {
+        return http::ApiStatus("InvalidBucketAclWithObjectOwnership",
+                               "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+      }
+    }
+  }
+  return std::optional<ObjectOwnership>(ownership);
+}
+
 Status RequireAccount(const S3Call& call) {
   if (call.ctx.principal.anonymous) return http::ApiStatus("AccessDenied", "Access Denied");
   return Status::OK();
@@ -97,7 +121,9 @@ http::Task<Status> CreateBucket(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(RequireAccount(call));
   ANNEX_CO_RETURN_IF_ERROR(ValidateBucketName(call.bucket()));
   ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3Account(call));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<AccessControlList> acl,
+                            ParseAclHeaders(call.headers(), call.ctx.principal.account_id));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<ObjectOwnership> ownership, RequestedOwnership(call.headers(), acl, call.ctx.principal.account_id));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));
   const std::string& region = call.store.options().region;
@@ -112,7 +138,8 @@ http::Task<Status> CreateBucket(S3Call& call) {
   record.owner_name = call.ctx.principal.account_name;
   record.created_ms = call.store.NowMillis();
   record.region = region;
-  record.acl = acl.value_or(CannedAcl::kPrivate);
+  record.acl = AclOrPrivate(std::move(acl), record.owner_id);
+  record.ownership = ownership;
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {

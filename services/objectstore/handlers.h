@@ -23,6 +23,13 @@ http::Task<Status> GetBucketAcl(S3Call& call);
 http::Task<Status> PutBucketAcl(S3Call& call);
 http::Task<Status> GetObjectAcl(S3Call& call);
 http::Task<Status> PutObjectAcl(S3Call& call);
+http::Task<Status> GetBucketOwnershipControls(S3Call& call);
+http::Task<Status> PutBucketOwnershipControls(S3Call& call);
+http::Task<Status> DeleteBucketOwnershipControls(S3Call& call);
+// website_handlers.cc
+http::Task<Status> GetBucketWebsite(S3Call& call);
+http::Task<Status> PutBucketWebsite(S3Call& call);
+http::Task<Status> DeleteBucketWebsite(S3Call& call);
 
 // GET of a bucket configuration this store never holds (lifecycle, website…).
 http::Task<Status> GetBucketConfigNotSet(S3Call& call);

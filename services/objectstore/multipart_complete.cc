@@ -109,7 +109,7 @@ std::string RenderResult(const S3Call& call, const ObjectRecord& r) {
 
 http::Task<Status> CompleteMultipartUpload(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   const std::string* upload_id = call.query().Get("uploadId");
   if (!upload_id) co_return NoSuchUpload();
   ANNEX_CO_ASSIGN_OR_RETURN(WriteConditions conditions, ParseWriteConditions(call.headers()));

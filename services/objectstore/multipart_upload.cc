@@ -25,7 +25,7 @@ Result<UploadRecord> LoadUpload(S3Call& call) {
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   const Tables& t = call.store.meta().tables();
   ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner));
+  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kWrite));
   const std::string* id = call.query().Get("uploadId");
   if (!id) return NoSuchUpload();
   ANNEX_ASSIGN_OR_RETURN(auto upload, GetUpload(txn, t, call.bucket(), call.key(), *id));
@@ -154,21 +154,21 @@ http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const Up
 
 http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   UploadRecord u;
   ANNEX_CO_ASSIGN_OR_RETURN(u.meta, ParseObjectMetadata(call.headers()));
   if (const std::string* tagging = call.headers().Get("x-amz-tagging")) {
     ANNEX_CO_ASSIGN_OR_RETURN(u.tags, ParseTaggingHeader(*tagging));
   }
-  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
-  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<AccessControlList> acl, ParseAclHeaders(call.headers(), bucket.owner_id));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, acl));
   ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
   u.key = call.key();
   u.upload_id = NewUploadId(call.store.NowNanos());
   u.initiated_ms = call.store.NowMillis();
   u.owner_id = bucket.owner_id;
   u.owner_name = bucket.owner_name;
-  u.acl = acl.value_or(CannedAcl::kPrivate);
+  u.acl = AclOrPrivate(std::move(acl), bucket.owner_id);
   const Tables& t = call.store.meta().tables();
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));

@@ -23,7 +23,7 @@ struct CopyRequest {
   CopySource source;
   bool replace_metadata = false;
   ObjectMetadata meta;  // when replace_metadata
-  std::optional<CannedAcl> acl;
+  std::optional<AccessControlList> acl;
   std::optional<crypto::ChecksumAlgorithm> checksum;  // requested for the copy
   WriteConditions conditions;
   std::optional<TagSet> tags;  // x-amz-tagging-directive REPLACE: the new tags; else the source's
@@ -41,7 +41,7 @@ Result<CopyRequest> ParseCopy(const S3Call& call) {
   if (c.replace_metadata) {
     ANNEX_ASSIGN_OR_RETURN(c.meta, ParseObjectMetadata(call.headers()));
   }
-  ANNEX_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers()));
+  ANNEX_RETURN_IF_ERROR(ParseAclHeaders(call.headers(), "").status());  // its syntax, before the bucket
   std::string_view tagging_directive = call.headers().GetOr("x-amz-tagging-directive", "COPY");
   if (tagging_directive != "COPY" && tagging_directive != "REPLACE") {
     return http::ApiStatus("InvalidArgument", "Unknown tagging directive.");
@@ -87,8 +87,9 @@ std::string RenderCopyResult(const ObjectRecord& r) {
 
 http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, c.acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
+  ANNEX_CO_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, c.acl));
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
   if (src.size > kMaxCopySize) {
     co_return http::ApiStatus("InvalidRequest",
@@ -131,7 +132,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.modified_ms = call.store.NowMillis();
   record.owner_id = bucket.owner_id;
   record.owner_name = bucket.owner_name;
-  record.acl = c.acl.value_or(CannedAcl::kPrivate);
+  record.acl = AclOrPrivate(std::move(c.acl), bucket.owner_id);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
   record.tags = c.tags ? std::move(*c.tags) : src.tags;
   call.ctx.bytes_in += reuse_data ? 0 : record.size;

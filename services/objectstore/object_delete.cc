@@ -113,7 +113,7 @@ http::Task<Status> DeleteObject(S3Call& call) {
   if (const std::string* v = call.query().Get("versionId")) {
     ANNEX_CO_ASSIGN_OR_RETURN(version_id, ParseVersionId(*v));
   }
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   (void)bucket;
   const Tables& t = call.store.meta().tables();
   const int64_t now = call.store.NowMillis();
@@ -135,7 +135,7 @@ http::Task<Status> DeleteObject(S3Call& call) {
 }
 
 http::Task<Status> DeleteObjects(S3Call& call) {
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxDeleteBody));
   ANNEX_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
   ANNEX_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
@@ -151,7 +151,7 @@ http::Task<Status> DeleteObjects(S3Call& call) {
     // S3 authorizes each key on its own; a denied one is an <Error> entry.
     S3Target target{req.versions[i] ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
                     ObjectArn(call.bucket(), req.keys[i])};
-    if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target);
+    if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kWrite, nullptr, &target);
   }
   const Tables& t = call.store.meta().tables();
   const int64_t now = call.store.NowMillis();

@@ -60,6 +60,7 @@ void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   if (!o.meta.expires.empty()) out.Set("expires", o.meta.expires);
   for (const auto& [name, value] : o.meta.user) out.Add(std::string(kMetaPrefix) + name, value);
   if (!o.tags.empty()) out.Set("x-amz-tagging-count", std::to_string(o.tags.size()));
+  if (!o.website_redirect.empty()) out.Set("x-amz-website-redirect-location", o.website_redirect);
 }
 
 std::string_view ChecksumTypeName(ChecksumType type) {

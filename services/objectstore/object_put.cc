@@ -18,23 +18,31 @@ namespace {
 
 struct PutRequest {
   ObjectMetadata meta;
-  std::optional<CannedAcl> acl;
+  std::optional<AccessControlList> acl;
   ChecksumRequest checksum;
   WriteConditions conditions;
   TagSet tags;
+  std::string website_redirect;
 };
 
 Result<PutRequest> ParsePut(const S3Call& call) {
   PutRequest p;
   ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   ANNEX_ASSIGN_OR_RETURN(p.meta, ParseObjectMetadata(call.headers()));
-  ANNEX_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers()));
+  ANNEX_RETURN_IF_ERROR(ParseAclHeaders(call.headers(), "").status());  // its syntax, before the bucket
   ANNEX_ASSIGN_OR_RETURN(p.checksum, ParseChecksumRequest(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.conditions, ParseWriteConditions(call.headers()));
   if (const std::string* tagging = call.headers().Get("x-amz-tagging")) {
     ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
   }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+  if (const std::string* redirect = call.headers().Get("x-amz-website-redirect-location")) {
+    if (!StartsWith(*redirect, "/") && !StartsWith(*redirect, "http://") && !StartsWith(*redirect, "https://")) {
+      return http::ApiStatus("InvalidRedirectLocation",
+                             "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
+    }
+    p.website_redirect = *redirect;
+  }
   return p;
 }
 
@@ -51,16 +59,18 @@ Status CheckAbsent(S3Call& call) {
 
 http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(PutRequest p, ParsePut(call));
-  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, p.acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
+  ANNEX_CO_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
+  ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, p.acl));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
                          co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum));
   ObjectRecord record = NewObjectRecord(call.key(), bucket, data, call.store.NowMillis(), p.checksum.algorithm);
-  record.acl = p.acl.value_or(CannedAcl::kPrivate);
+  record.acl = AclOrPrivate(std::move(p.acl), bucket.owner_id);
   record.meta = std::move(p.meta);
   record.tags = std::move(p.tags);
+  record.website_redirect = std::move(p.website_redirect);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;

@@ -12,6 +12,7 @@
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/lifecycle_runner.h"
 #include "services/objectstore/s3_router.h"
+#include "services/objectstore/website_endpoint.h"
 
 namespace annex::objectstore {
 namespace {
@@ -68,6 +69,12 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
     case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
     case S3Op::kPostObject: return PostObject(call);
+    case S3Op::kGetBucketOwnershipControls: return GetBucketOwnershipControls(call);
+    case S3Op::kPutBucketOwnershipControls: return PutBucketOwnershipControls(call);
+    case S3Op::kDeleteBucketOwnershipControls: return DeleteBucketOwnershipControls(call);
+    case S3Op::kGetBucketWebsite: return GetBucketWebsite(call);
+    case S3Op::kPutBucketWebsite: return PutBucketWebsite(call);
+    case S3Op::kDeleteBucketWebsite: return DeleteBucketWebsite(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }
@@ -95,6 +102,10 @@ class ObjectStoreService final : public service::Service {
   }
 
   http::Task<Status> Handle(service::RequestContext& ctx) override {
+    if (auto website = WebsiteBucket(ctx.request, store_->options().website_host_suffixes)) {
+      ctx.operation = "WebsiteGet";
+      co_return co_await ServeWebsite(ctx, *store_, std::move(*website));
+    }
     S3Address address = ResolveAddress(ctx.request, store_->options().virtual_host_suffixes);
     ANNEX_CO_ASSIGN_OR_RETURN(S3Op op, RouteS3(ctx.request, !address.bucket.empty(), !address.key.empty()));
     ctx.operation = std::string(S3OpName(op));
@@ -171,6 +182,7 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.clock = env.clock;
   options.region = env.region;
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
+  options.website_host_suffixes = WebsiteHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
   options.scheduler = env.scheduler;
   options.credentials = env.identities;

@@ -41,6 +41,9 @@ struct ObjectStoreOptions {
   // Host suffixes for virtual-hosted addressing: Host "b.<suffix>" names
   // bucket "b" (e.g. "s3.localhost", "localhost", "s3.example.com").
   std::vector<std::string> virtual_host_suffixes;
+  // Hosts whose "<bucket>." subdomains are the buckets' static websites
+  // ("s3-website.example"; website_endpoint.h). Empty: none.
+  std::vector<std::string> website_host_suffixes;
   // Objects up to this size live inline in their LMDB record (no data file).
   size_t inline_threshold = 64 * 1024;
   // The platform's policy evaluation, asked for every request with the

@@ -38,16 +38,23 @@ Result<std::optional<std::string>> RequestedVersionId(const S3Call& call) {
   return std::optional<std::string>(std::move(id));
 }
 
-Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket) {
+Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket, Access access) {
   ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   ANNEX_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
-  ANNEX_ASSIGN_OR_RETURN(BucketRecord owned, LoadAuthorizedBucket(call, Access::kOwner));
-  if (bucket) *bucket = std::move(owned);
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
+  const Tables& t = call.store.meta().tables();
+  ANNEX_ASSIGN_OR_RETURN(BucketRecord owned, LoadBucket(txn, t, call.bucket()));
+  // An owner's operation is refused before the key is looked up, so no one
+  // else learns which keys exist.
+  if (access == Access::kOwner) ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, owned, access));
   ObjectRecord object;
   bool is_current = false;
-  ANNEX_RETURN_IF_ERROR(LoadLiveVersion(txn, call.store.meta().tables(), call, version_id, /*with_data=*/false,
-                                        object, is_current));
+  Status loaded = LoadLiveVersion(txn, t, call, version_id, /*with_data=*/false, object, is_current);
+  if (access != Access::kOwner) {
+    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, owned, access, loaded.ok() ? &object : nullptr));
+  }
+  ANNEX_RETURN_IF_ERROR(loaded);
+  if (bucket) *bucket = std::move(owned);
   return object;
 }
 

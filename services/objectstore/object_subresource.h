@@ -17,9 +17,10 @@ namespace annex::objectstore {
 Result<std::optional<std::string>> RequestedVersionId(const S3Call& call);
 
 // The version the call names, for a caller who may do the call's operation
-// on the bucket (the owner's operations: Access::kOwner); also the bucket's
-// record into `bucket` when given.
-Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket = nullptr);
+// on the bucket (the owner's operations: Access::kOwner) or, for the ACL
+// operations (kReadAcp, kWriteAcp), whom the version's ACL grants it; also
+// the bucket's record into `bucket` when given.
+Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket = nullptr, Access access = Access::kOwner);
 
 // Applies `change` to the version named by `version_id` (the current one
 // when nullopt) and stores it, in one transaction.

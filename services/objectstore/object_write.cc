@@ -34,6 +34,7 @@ ObjectRecord NewObjectRecord(std::string key, const BucketRecord& bucket, Writte
   r.etag = HexEncode(data.md5);
   r.owner_id = bucket.owner_id;
   r.owner_name = bucket.owner_name;
+  r.acl = CannedAclGrants("private", bucket.owner_id);
   if (checksum) {
     r.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*checksum));
     r.checksum_value = data.checksum;

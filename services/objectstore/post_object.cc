@@ -46,7 +46,7 @@ struct PostUpload {
   std::string key;
   http::Headers headers;  // the fields that PutObject takes as headers
   ObjectMetadata meta;
-  std::optional<CannedAcl> acl;
+  std::optional<AccessControlList> acl;
   ChecksumRequest checksum;
   LengthRange length;
   TagSet tags;  // the `tagging` field: a Tagging document
@@ -175,7 +175,7 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   }
   up.headers = HeadersOf(form.fields);
   ANNEX_ASSIGN_OR_RETURN(up.meta, ParseObjectMetadata(up.headers));
-  ANNEX_ASSIGN_OR_RETURN(up.acl, ParseAclHeaders(up.headers));
+  ANNEX_ASSIGN_OR_RETURN(up.acl, ParseAclHeaders(up.headers, bucket.owner_id));
   ANNEX_ASSIGN_OR_RETURN(up.checksum, ParseChecksumRequest(up.headers));
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(up.headers));
   if (const std::string* tagging = FindPostField(form.fields, "tagging")) {
@@ -183,10 +183,10 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   }
   call.address.key = up.key;  // the resource authorized: arn:aws:s3:::bucket/key
   call.form_headers = &up.headers;
-  Status allowed = AuthorizeS3(call, bucket, Access::kOwner);
+  Status allowed = AuthorizeS3(call, bucket, Access::kWrite);
   call.form_headers = nullptr;  // `up` moves out
   ANNEX_RETURN_IF_ERROR(allowed);
-  ANNEX_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, up.acl));
+  ANNEX_RETURN_IF_ERROR(CheckAclSettable(bucket, up.acl));
   return up;
 }
 
@@ -295,7 +295,7 @@ http::Task<Status> PostObject(S3Call& call) {
     return VerifyChecksum(up.checksum, no_trailers, d.checksum);
   }));
   ObjectRecord record = NewObjectRecord(up.key, bucket, data, call.store.NowMillis(), up.checksum.algorithm);
-  record.acl = up.acl.value_or(CannedAcl::kPrivate);
+  record.acl = AclOrPrivate(std::move(up.acl), bucket.owner_id);
   record.meta = std::move(up.meta);
   record.tags = std::move(up.tags);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,

@@ -5,6 +5,7 @@
 
 #include "appliance/http/api_error.h"
 #include "appliance/http/xml.h"
+#include "services/objectstore/acl.h"
 #include "services/objectstore/s3_xml.h"
 
 namespace annex::objectstore {
@@ -43,8 +44,8 @@ std::string RenderPublicAccessBlock(const PublicAccessBlock& block) {
   return doc.Render();
 }
 
-Status CheckAclNotBlocked(const BucketRecord& bucket, std::optional<CannedAcl> acl) {
-  if (acl == CannedAcl::kPublicRead && bucket.public_access_block && bucket.public_access_block->block_public_acls) {
+Status CheckAclNotBlocked(const BucketRecord& bucket, const AccessControlList& acl) {
+  if (HasPublicGrant(acl) && bucket.public_access_block && bucket.public_access_block->block_public_acls) {
     return http::ApiStatus("AccessDenied", "Access Denied");
   }
   return Status::OK();

@@ -19,7 +19,7 @@ std::string RenderPublicAccessBlock(const PublicAccessBlock& block);
 
 // AccessDenied when the bucket's BlockPublicAcls refuses a request setting
 // `acl` (a public canned ACL or grant) on the bucket or one of its objects.
-Status CheckAclNotBlocked(const BucketRecord& bucket, std::optional<CannedAcl> acl);
+Status CheckAclNotBlocked(const BucketRecord& bucket, const AccessControlList& acl);
 
 // Whether the bucket's public ACL grants count (IgnorePublicAcls off).
 bool PublicAclsHonoured(const BucketRecord& bucket);

@@ -1,18 +1,21 @@
 #include "services/objectstore/records.h"
 
 #include "appliance/store/record.h"
+#include "services/objectstore/acl.h"
 #include "services/objectstore/object_key.h"
 
 namespace annex::objectstore {
 namespace {
 
 // Version 2 added the bucket policy and the public access block; 3 the
-// versioning state, the tags and the lifecycle configuration.
-constexpr uint8_t kBucketVersion = 3;
-// Version 2 added the version id, sequence, delete-marker flag and tags.
-constexpr uint8_t kObjectVersion = 2;
-// Version 2 added the checksum type and the tags.
-constexpr uint8_t kUploadVersion = 2;
+// versioning state, the tags and the lifecycle configuration; 4 the ACL's
+// grants, the ownership controls and the website configuration.
+constexpr uint8_t kBucketVersion = 4;
+// Version 2 added the version id, sequence, delete-marker flag and tags; 3
+// the ACL's grants.
+constexpr uint8_t kObjectVersion = 3;
+// Version 2 added the checksum type and the tags; 3 the ACL's grants.
+constexpr uint8_t kUploadVersion = 3;
 constexpr uint8_t kPartVersion = 1;
 
 using store::RecordReader;
@@ -37,6 +40,32 @@ Result<CannedAcl> ReadAcl(RecordReader& r) {
   ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
   if (v > 1) return Status::Corruption("bad acl value");
   return static_cast<CannedAcl>(v);
+}
+
+// The old single-value field, still written for what it can say.
+uint64_t LegacyAclValue(const AccessControlList& acl) {
+  return static_cast<uint64_t>(HasAllUsersRead(acl) ? CannedAcl::kPublicRead : CannedAcl::kPrivate);
+}
+
+void WriteGrants(RecordWriter& w, const AccessControlList& acl) {
+  w.U64(acl.size());
+  for (const Grant& g : acl) w.U64(static_cast<uint64_t>(g.type)).Bytes(g.grantee).U64(static_cast<uint64_t>(g.permission));
+}
+
+Status ReadGrants(RecordReader& r, AccessControlList& acl) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t n, r.U64());
+  acl.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    Grant g;
+    ANNEX_ASSIGN_OR_RETURN(uint64_t type, r.U64());
+    ANNEX_ASSIGN_OR_RETURN(g.grantee, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(uint64_t permission, r.U64());
+    if (type > 1 || permission > 4) return Status::Corruption("bad grant");
+    g.type = static_cast<GranteeType>(type);
+    g.permission = static_cast<Permission>(permission);
+    acl.push_back(std::move(g));
+  }
+  return Status::OK();
 }
 
 void WriteMetadata(RecordWriter& w, const ObjectMetadata& m) {
@@ -116,7 +145,7 @@ Status ReadBucketAccess(RecordReader& r, BucketRecord& b) {
 
 std::string EncodeBucket(const BucketRecord& b) {
   RecordWriter w(kBucketVersion);
-  w.Bytes(b.owner_id).Bytes(b.owner_name).I64(b.created_ms).Bytes(b.region).U64(static_cast<uint64_t>(b.acl));
+  w.Bytes(b.owner_id).Bytes(b.owner_name).I64(b.created_ms).Bytes(b.region).U64(LegacyAclValue(b.acl));
   w.U64(b.cors.size());
   for (const auto& rule : b.cors) {
     w.Bytes(rule.id);
@@ -135,6 +164,10 @@ std::string EncodeBucket(const BucketRecord& b) {
   w.U64(static_cast<uint64_t>(b.versioning));
   WriteTags(w, b.tags);
   w.Bytes(b.lifecycle);
+  // Version 4: ACL grants, ownership controls, website.
+  WriteGrants(w, b.acl);
+  w.U64(b.ownership ? static_cast<uint64_t>(*b.ownership) + 1 : 0);
+  w.Bytes(b.website);
   return std::move(w).Finish();
 }
 
@@ -146,7 +179,7 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(b.owner_name, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(b.created_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(b.region, r.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(b.acl, ReadAcl(r));
+  ANNEX_ASSIGN_OR_RETURN(CannedAcl legacy_acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadCors(r, b.cors));
   if (r.version() >= 2) ANNEX_RETURN_IF_ERROR(ReadBucketAccess(r, b));
   if (r.version() >= 3) {
@@ -156,6 +189,16 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
     ANNEX_RETURN_IF_ERROR(ReadTags(r, b.tags));
     ANNEX_ASSIGN_OR_RETURN(b.lifecycle, r.Bytes());
   }
+  if (r.version() >= 4) {
+    ANNEX_RETURN_IF_ERROR(ReadGrants(r, b.acl));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t ownership, r.U64());
+    if (ownership > 3) return Status::Corruption("bad object ownership");
+    b.ownership = ownership == 0 ? std::nullopt : std::optional(static_cast<ObjectOwnership>(ownership - 1));
+    ANNEX_ASSIGN_OR_RETURN(b.website, r.Bytes());
+  } else {
+    b.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", b.owner_id);
+    b.ownership = std::nullopt;  // buckets from before ownership controls keep their ACLs working
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return b;
 }
@@ -163,13 +206,15 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
 std::string EncodeObject(const ObjectRecord& o) {
   RecordWriter w(kObjectVersion);
   w.Bytes(o.key).U64(o.size).I64(o.modified_ms).Bytes(o.etag).Bytes(o.owner_id).Bytes(o.owner_name);
-  w.U64(static_cast<uint64_t>(o.acl));
+  w.U64(LegacyAclValue(o.acl));
   WriteMetadata(w, o.meta);
   w.Bytes(o.checksum_algorithm).Bytes(o.checksum_value).U64(o.parts_count);
   w.U64(o.segments.size());
   for (const auto& s : o.segments) w.Bytes(s.file_id).U64(s.size).Bytes(s.checksum);
   w.Bytes(o.version_id).U64(o.version_seq).Bool(o.delete_marker);
   WriteTags(w, o.tags);
+  WriteGrants(w, o.acl);  // version 3: the ACL, the website redirect
+  w.Bytes(o.website_redirect);
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -183,7 +228,7 @@ Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
 
 Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
+  if (r.version() < 1 || r.version() > kObjectVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
   o = ObjectRecord();
   ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
@@ -191,7 +236,7 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   ANNEX_ASSIGN_OR_RETURN(o.etag, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.owner_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.owner_name, r.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(o.acl, ReadAcl(r));
+  ANNEX_ASSIGN_OR_RETURN(CannedAcl legacy_acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadMetadata(r, o.meta));
   ANNEX_ASSIGN_OR_RETURN(o.checksum_algorithm, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.checksum_value, r.Bytes());
@@ -215,6 +260,12 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   } else {
     o.version_seq = static_cast<uint64_t>(o.modified_ms) * 1000000;  // a version-1 record: its null version
   }
+  if (r.version() >= 3) {
+    ANNEX_RETURN_IF_ERROR(ReadGrants(r, o.acl));
+    ANNEX_ASSIGN_OR_RETURN(o.website_redirect, r.Bytes());
+  } else {
+    o.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", o.owner_id);
+  }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
@@ -226,23 +277,24 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
 std::string EncodeUpload(const UploadRecord& u) {
   RecordWriter w(kUploadVersion);
   w.Bytes(u.key).Bytes(u.upload_id).I64(u.initiated_ms).Bytes(u.owner_id).Bytes(u.owner_name);
-  w.U64(static_cast<uint64_t>(u.acl));
+  w.U64(LegacyAclValue(u.acl));
   WriteMetadata(w, u.meta);
   w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
+  WriteGrants(w, u.acl);  // version 3
   return std::move(w).Finish();
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view data) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
+  if (r.version() < 1 || r.version() > kUploadVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
   UploadRecord u;
   ANNEX_ASSIGN_OR_RETURN(u.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.upload_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.initiated_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(u.owner_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.owner_name, r.Bytes());
-  ANNEX_ASSIGN_OR_RETURN(u.acl, ReadAcl(r));
+  ANNEX_ASSIGN_OR_RETURN(CannedAcl legacy_acl, ReadAcl(r));
   ANNEX_RETURN_IF_ERROR(ReadMetadata(r, u.meta));
   ANNEX_ASSIGN_OR_RETURN(u.checksum_algorithm, r.Bytes());
   if (r.version() >= 2) {
@@ -250,6 +302,11 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
     ANNEX_RETURN_IF_ERROR(ReadTags(r, u.tags));
   } else if (!u.checksum_algorithm.empty()) {
     u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
+  }
+  if (r.version() >= 3) {
+    ANNEX_RETURN_IF_ERROR(ReadGrants(r, u.acl));
+  } else {
+    u.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", u.owner_id);
   }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;

@@ -26,7 +26,26 @@
 
 namespace annex::objectstore {
 
+// The ACL field of records before version 3 (objects) / 4 (buckets): what
+// they could hold besides the owner's FULL_CONTROL. Still written there, so
+// old readers see the nearest approximation.
 enum class CannedAcl : uint8_t { kPrivate = 0, kPublicRead = 1 };
+
+// One grant of an S3 access control list (acl.h gives its meaning).
+enum class Permission : uint8_t { kFullControl = 0, kRead = 1, kWrite = 2, kReadAcp = 3, kWriteAcp = 4 };
+enum class GranteeType : uint8_t { kCanonicalUser = 0, kGroup = 1 };
+struct Grant {
+  GranteeType type = GranteeType::kCanonicalUser;
+  std::string grantee;  // the canonical user id (64 hex) or the group's URI
+  Permission permission = Permission::kFullControl;
+
+  bool operator==(const Grant&) const = default;
+};
+using AccessControlList = std::vector<Grant>;
+
+// S3 Object Ownership (PutBucketOwnershipControls). kBucketOwnerEnforced
+// disables ACLs.
+enum class ObjectOwnership : uint8_t { kBucketOwnerEnforced = 0, kBucketOwnerPreferred = 1, kObjectWriter = 2 };
 
 // A bucket's versioning state (PutBucketVersioning). A bucket never returns
 // to kOff once versioning was enabled; it can only be suspended.
@@ -59,7 +78,6 @@ struct BucketRecord {
   std::string owner_name;  // account name (S3 DisplayName)
   int64_t created_ms = 0;  // unix milliseconds
   std::string region;
-  CannedAcl acl = CannedAcl::kPrivate;
   std::vector<CorsRule> cors;  // empty: no CORS configuration
   std::string policy;          // the bucket policy as PutBucketPolicy stored it; empty: none
   // A random id given to each stored policy: the key its compiled form is
@@ -69,6 +87,13 @@ struct BucketRecord {
   Versioning versioning = Versioning::kOff;
   TagSet tags;            // PutBucketTagging
   std::string lifecycle;  // the lifecycle configuration, rendered (lifecycle_config.h); empty: none
+  // Since version 4: the full ACL (version 3 and older: derived from their
+  // canned ACL), the ownership controls (nullopt: none, which S3 treats as
+  // ObjectWriter; what records before version 4 read as) and the website
+  // configuration, rendered (website_config.h; empty: none).
+  AccessControlList acl;
+  std::optional<ObjectOwnership> ownership = ObjectOwnership::kBucketOwnerEnforced;
+  std::string website;
 
   bool has_policy() const { return !policy.empty(); }
 };
@@ -105,12 +130,15 @@ struct ObjectRecord {
   std::string etag;  // hex, unquoted; "<hex>-N" for multipart
   std::string owner_id;
   std::string owner_name;
-  CannedAcl acl = CannedAcl::kPrivate;
   ObjectMetadata meta;
   std::string checksum_algorithm;  // "CRC32" … or empty
   std::string checksum_value;      // base64; "<base64>-N" when composite
   uint32_t parts_count = 0;        // 0 unless created by multipart upload
   TagSet tags;
+  // Since version 3 the full ACL (older versions: derived from their canned
+  // ACL) and x-amz-website-redirect-location (empty: none).
+  AccessControlList acl;
+  std::string website_redirect;
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 
@@ -123,13 +151,13 @@ struct UploadRecord {
   int64_t initiated_ms = 0;
   std::string owner_id;
   std::string owner_name;
-  CannedAcl acl = CannedAcl::kPrivate;
   ObjectMetadata meta;
   std::string checksum_algorithm;  // "CRC32" … or empty
   // "COMPOSITE" or "FULL_OBJECT" (x-amz-checksum-type) when there is an
   // algorithm, else empty. Since version 2; version 1 uploads were COMPOSITE.
   std::string checksum_type;
   TagSet tags;  // x-amz-tagging, given to the object (version 2)
+  AccessControlList acl;  // given to the object (version 3; older: derived from the canned ACL)
 };
 
 struct PartRecord {

@@ -53,6 +53,12 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetBucketTagging: return {"s3:GetBucketTagging", R::kBucket};
     case S3Op::kPutBucketTagging: return {"s3:PutBucketTagging", R::kBucket};
     case S3Op::kDeleteBucketTagging: return {"s3:PutBucketTagging", R::kBucket};  // as a put, as S3 does
+    case S3Op::kGetBucketOwnershipControls: return {"s3:GetBucketOwnershipControls", R::kBucket};
+    case S3Op::kPutBucketOwnershipControls: return {"s3:PutBucketOwnershipControls", R::kBucket};
+    case S3Op::kDeleteBucketOwnershipControls: return {"s3:PutBucketOwnershipControls", R::kBucket};
+    case S3Op::kGetBucketWebsite: return {"s3:GetBucketWebsite", R::kBucket};
+    case S3Op::kPutBucketWebsite: return {"s3:PutBucketWebsite", R::kBucket};
+    case S3Op::kDeleteBucketWebsite: return {"s3:DeleteBucketWebsite", R::kBucket};
     case S3Op::kGetBucketLifecycle: return {"s3:GetLifecycleConfiguration", R::kBucket};
     case S3Op::kPutBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};
     case S3Op::kDeleteBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};  // as a put, too

@@ -74,7 +74,7 @@ Status AuthorizeS3(const S3Call& call, const BucketRecord& bucket, Access access
   const auth::Principal& caller = call.ctx.principal;
   const bool own_account = IsOwner(caller, bucket);
   if (!call.store.options().authorizer) {  // the engine alone: the owner does everything, others what ACLs grant
-    return own_account || PublicAclGrants(bucket, access, object) ? Status::OK() : Denied();
+    return own_account || AclGrants(caller, bucket, access, object) ? Status::OK() : Denied();
   }
   // The owner's root is bound by nothing but a bucket policy's Deny: without
   // a policy (the common case) there is nothing to evaluate.
@@ -89,11 +89,11 @@ Status AuthorizeS3(const S3Call& call, const BucketRecord& bucket, Access access
   const bool restricted = !own_account && compiled && compiled->is_public && PublicPolicyRestricted(bucket);
   if (verdict.allowed() && !restricted) return Status::OK();
   if (verdict.decision == policy::Decision::kExplicitDeny) return Denied();
-  // A public ACL grant stands in for the bucket's side: beside the identity
+  // An ACL grant stands in for the bucket's side: beside the identity
   // policies of the owner's own principals; for an outsider only when the
   // bucket's side was all that was missing (its identity policies allow).
   const bool only_bucket_side_missing = verdict.allowed() || verdict.because == policy::PolicyType::kResource;
-  if ((own_account || only_bucket_side_missing) && PublicAclGrants(bucket, access, object)) return Status::OK();
+  if ((own_account || only_bucket_side_missing) && AclGrants(caller, bucket, access, object)) return Status::OK();
   return Denied();
 }
 

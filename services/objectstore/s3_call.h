@@ -55,7 +55,7 @@ struct S3Target {
 // explicit Deny anywhere wins, the owner's root is bound by the bucket
 // policy's Denies only (and may always manage the policy itself), anonymous
 // callers only by what the policy grants to "*". Where only the bucket's
-// side was missing, a public-read ACL grants `access` (acl.h). OK or
+// side was missing, an ACL grant of `access` counts (acl.h). OK or
 // AccessDenied.
 Status AuthorizeS3(const S3Call& call, const BucketRecord& bucket, Access access,
                    const ObjectRecord* object = nullptr, const S3Target* target = nullptr);

@@ -10,6 +10,7 @@
 namespace annex::objectstore {
 
 inline constexpr auto kS3Errors = std::to_array<http::ErrorCodeStatus>({
+    {"AccessControlListNotSupported", 400},
     {"AccountProblem", 403},
     {"BadDigest", 400},
     {"BucketAlreadyExists", 409},
@@ -19,6 +20,7 @@ inline constexpr auto kS3Errors = std::to_array<http::ErrorCodeStatus>({
     {"EntityTooLarge", 400},
     {"EntityTooSmall", 400},
     {"IllegalLocationConstraintException", 400},
+    {"InvalidBucketAclWithObjectOwnership", 400},
     {"InvalidBucketName", 400},
     {"InvalidDigest", 400},
     {"InvalidPart", 400},
@@ -28,6 +30,7 @@ inline constexpr auto kS3Errors = std::to_array<http::ErrorCodeStatus>({
     {"InvalidStorageClass", 400},
     {"InvalidTag", 400},
     {"InvalidPolicyDocument", 400},
+    {"InvalidRedirectLocation", 400},
     {"KeyTooLongError", 400},
     {"MalformedACLError", 400},
     {"MalformedPOSTRequest", 400},
@@ -54,6 +57,7 @@ inline constexpr auto kS3Errors = std::to_array<http::ErrorCodeStatus>({
     {"PreconditionFailed", 412},
     {"ReplicationConfigurationNotFoundError", 404},
     {"ServerSideEncryptionConfigurationNotFoundError", 404},
+    {"UnresolvableGrantByEmailAddress", 400},
 });
 
 }  // namespace annex::objectstore

@@ -10,25 +10,23 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 20> kUnsupportedSubresources = {
+constexpr std::array<std::string_view, 18> kUnsupportedSubresources = {
     "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "legal-hold",
-    "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
-    "requestPayment", "restore", "retention", "select", "torrent", "website", "session", "renameObject",
+    "logging",    "metrics",   "notification", "object-lock",      "replication", "requestPayment",
+    "restore",    "retention", "select",       "torrent",          "session",     "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 5> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock",
-                                                                    "versions", "lifecycle"};
+constexpr std::array<std::string_view, 7> kBucketOnlySubresources = {
+    "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "ownershipControls", "website"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 5> kUnsetConfigs = {{
+constexpr std::array<UnsetConfig, 3> kUnsetConfigs = {{
     {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
-    {"website", "NoSuchWebsiteConfiguration"},
-    {"ownershipControls", "OwnershipControlsNotFoundError"},
     {"object-lock", "ObjectLockConfigurationNotFoundError"},
     {"replication", "ReplicationConfigurationNotFoundError"},
 }};
@@ -47,6 +45,8 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "GET") {
     if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
+    if (q.Has("ownershipControls")) return S3Op::kGetBucketOwnershipControls;
+    if (q.Has("website")) return S3Op::kGetBucketWebsite;
     if (q.Has("tagging")) return S3Op::kGetBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kGetBucketLifecycle;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
@@ -63,6 +63,8 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
+    if (q.Has("ownershipControls")) return S3Op::kPutBucketOwnershipControls;
+    if (q.Has("website")) return S3Op::kPutBucketWebsite;
     if (q.Has("tagging")) return S3Op::kPutBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kPutBucketLifecycle;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
@@ -73,6 +75,8 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "HEAD") return S3Op::kHeadBucket;
   if (m == "DELETE") {
+    if (q.Has("ownershipControls")) return S3Op::kDeleteBucketOwnershipControls;
+    if (q.Has("website")) return S3Op::kDeleteBucketWebsite;
     if (q.Has("tagging")) return S3Op::kDeleteBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kDeleteBucketLifecycle;
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
@@ -207,6 +211,12 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
     case S3Op::kPostObject: return "PostObject";
+    case S3Op::kGetBucketOwnershipControls: return "GetBucketOwnershipControls";
+    case S3Op::kPutBucketOwnershipControls: return "PutBucketOwnershipControls";
+    case S3Op::kDeleteBucketOwnershipControls: return "DeleteBucketOwnershipControls";
+    case S3Op::kGetBucketWebsite: return "GetBucketWebsite";
+    case S3Op::kPutBucketWebsite: return "PutBucketWebsite";
+    case S3Op::kDeleteBucketWebsite: return "DeleteBucketWebsite";
   }
   return "Unknown";
 }

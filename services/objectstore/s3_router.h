@@ -61,10 +61,16 @@ enum class S3Op {
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
   kPostObject,  // an HTML form upload: POST /bucket, multipart/form-data
+  kGetBucketOwnershipControls,
+  kPutBucketOwnershipControls,
+  kDeleteBucketOwnershipControls,
+  kGetBucketWebsite,
+  kPutBucketWebsite,
+  kDeleteBucketWebsite,
 };
 // The last operation above: a new one goes before it or moves this along
 // (s3_actions_test walks every operation up to here).
-inline constexpr S3Op kLastS3Op = S3Op::kPostObject;
+inline constexpr S3Op kLastS3Op = S3Op::kDeleteBucketWebsite;
 
 // The operation, or NotImplemented (a known S3 operation this store does
 // not offer) / MethodNotAllowed (no S3 operation uses this method here).

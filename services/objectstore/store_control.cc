@@ -1,6 +1,7 @@
 #include "services/objectstore/store_control.h"
 
 #include "appliance/core/strings.h"
+#include "services/objectstore/acl.h"
 #include "services/objectstore/bucket_name.h"
 #include "services/objectstore/metadata_store.h"
 #include "services/objectstore/object_key.h"
@@ -29,7 +30,7 @@ class StoreControlImpl final : public StoreControl {
         ANNEX_ASSIGN_OR_RETURN(std::optional<BucketRecord> b, GetBucket(txn, t, change.entry.id));
         if (!b) return Status::Corruption("the resource feed lists bucket " + change.entry.id + ", which is absent");
         change.bucket = BucketSummary{change.entry.id, b->owner_id, b->owner_name, b->region,
-                                      b->acl == CannedAcl::kPublicRead ? "public-read" : "private", b->created_ms};
+                                      HasAllUsersRead(b->acl) && AclsEnabled(*b) ? "public-read" : "private", b->created_ms};
       }
       out.changes.push_back(std::move(change));
     }

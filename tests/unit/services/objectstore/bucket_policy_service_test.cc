@@ -31,7 +31,8 @@ const std::string kPublicRead = Doc(Statement("Allow", "\"*\"", "s3:GetObject"))
 class BucketPolicyServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(s3_.Send("PUT", "/docs").status, 200);
+    // ACLs enabled, as these tests set public ones.
+    ASSERT_EQ(s3_.Send("PUT", "/docs", "", {{"x-amz-object-ownership", "ObjectWriter"}}).status, 200);
     ASSERT_EQ(s3_.Send("PUT", "/docs/a.txt", "alpha").status, 200);
   }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "services/objectstore/public_access_block.h"
+#include "services/objectstore/acl.h"
 #include "services/objectstore/records.h"
 
 namespace annex::objectstore {
@@ -159,12 +160,13 @@ TEST(PublicAccessBlockTest, DocumentRoundTrip) {
 
 TEST(PublicAccessBlockTest, BlockPublicAclsRefusesOnlyPublicAcls) {
   BucketRecord bucket;
-  EXPECT_TRUE(CheckAclNotBlocked(bucket, CannedAcl::kPublicRead).ok());
+  EXPECT_TRUE(CheckAclNotBlocked(bucket, CannedAclGrants("public-read", "1")).ok());
   bucket.public_access_block = PublicAccessBlock{};
   bucket.public_access_block->block_public_acls = true;
-  EXPECT_EQ(CheckAclNotBlocked(bucket, CannedAcl::kPublicRead).subcode(), "AccessDenied");
-  EXPECT_TRUE(CheckAclNotBlocked(bucket, CannedAcl::kPrivate).ok());
-  EXPECT_TRUE(CheckAclNotBlocked(bucket, std::nullopt).ok());
+  EXPECT_EQ(CheckAclNotBlocked(bucket, CannedAclGrants("public-read", "1")).subcode(), "AccessDenied");
+  EXPECT_EQ(CheckAclNotBlocked(bucket, CannedAclGrants("authenticated-read", "1")).subcode(), "AccessDenied");
+  EXPECT_TRUE(CheckAclNotBlocked(bucket, CannedAclGrants("private", "1")).ok());
+  EXPECT_TRUE(CheckAclNotBlocked(bucket, CannedAclGrants("log-delivery-write", "1")).ok());
 }
 
 }  // namespace

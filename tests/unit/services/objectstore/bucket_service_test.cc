@@ -16,7 +16,7 @@ class BucketServiceTest : public ::testing::Test {
 // What the sync agent reads: every bucket write, by S3 or by a control-plane
 // command, moves the bucket to the feed's head in the same commit, durably.
 TEST_F(BucketServiceTest, BucketChangesReachTheResourceFeed) {
-  ASSERT_EQ(s3_.Send("PUT", "/alpha").status, 200);
+  ASSERT_EQ(s3_.Send("PUT", "/alpha", "", {{"x-amz-object-ownership", "ObjectWriter"}}).status, 200);
   ASSERT_EQ(s3_.Send("PUT", "/beta").status, 200);
   auto first = s3_.control().ChangesSince(0, 100).value();
   ASSERT_EQ(first.changes.size(), 2u);
@@ -118,7 +118,7 @@ TEST_F(BucketServiceTest, DeleteNonEmptyBucket) {
 }
 
 TEST_F(BucketServiceTest, CrossAccountAccessAndPublicRead) {
-  s3_.Send("PUT", "/private");
+  s3_.Send("PUT", "/private", "", {{"x-amz-object-ownership", "ObjectWriter"}});
   s3_.Send("PUT", "/private/doc.txt", "secret");
   s3_.Send("PUT", "/private/public.txt", "hello", {{"x-amz-acl", "public-read"}});
   s3_.ActAs("222222222222", "bob");
@@ -158,7 +158,7 @@ TEST_F(BucketServiceTest, CrossAccountAccessAndPublicRead) {
 }
 
 TEST_F(BucketServiceTest, AclDocuments) {
-  s3_.Send("PUT", "/acl-bucket");
+  s3_.Send("PUT", "/acl-bucket", "", {{"x-amz-object-ownership", "ObjectWriter"}});
   auto r = s3_.Send("GET", "/acl-bucket?acl");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("<Permission>FULL_CONTROL</Permission>"), std::string::npos);
@@ -173,8 +173,8 @@ TEST_F(BucketServiceTest, AclDocuments) {
   EXPECT_EQ(s3_.Send("PUT", "/acl-bucket?acl", policy).status, 200);
   r = s3_.Send("GET", "/acl-bucket?acl");
   EXPECT_NE(r.body.find("http://acs.amazonaws.com/groups/global/AllUsers"), std::string::npos);
-  EXPECT_EQ(s3_.Send("PUT", "/acl-bucket?acl", "", {{"x-amz-acl", "public-read-write"}}).ErrorCode(),
-            "NotImplemented");
+  EXPECT_EQ(s3_.Send("PUT", "/acl-bucket?acl", "", {{"x-amz-acl", "public-read-write"}}).status, 200);
+  EXPECT_NE(s3_.Send("GET", "/acl-bucket?acl").body.find("<Permission>WRITE</Permission>"), std::string::npos);
 
   s3_.Send("PUT", "/acl-bucket/o", "1");
   EXPECT_EQ(s3_.Send("GET", "/acl-bucket/missing?acl").ErrorCode(), "NoSuchKey");
@@ -184,10 +184,11 @@ TEST_F(BucketServiceTest, AclDocuments) {
   EXPECT_EQ(s3_.Send("GET", "/acl-bucket/o").body, "1");  // data untouched
 }
 
-// A grant the store cannot enforce is refused with NotImplemented, never
-// answered 200 and dropped; restating the owner's FULL_CONTROL still works.
-TEST_F(BucketServiceTest, AclGrantsTheStoreCannotKeepAreRefused) {
-  s3_.Send("PUT", "/grants");
+// Explicit grants are kept as given; grants to email addresses are refused
+// as S3 refuses addresses it has no account for, and nothing refused takes
+// effect.
+TEST_F(BucketServiceTest, ExplicitGrantsAreKept) {
+  s3_.Send("PUT", "/grants", "", {{"x-amz-object-ownership", "ObjectWriter"}});
   s3_.Send("PUT", "/grants/o", "1");
   std::string acl = s3_.Send("GET", "/grants?acl").body;
   size_t id_at = acl.find("<ID>") + 4;
@@ -204,39 +205,62 @@ TEST_F(BucketServiceTest, AclGrantsTheStoreCannotKeepAreRefused) {
     return "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
            "<URI>" + uri + "</URI></Grantee><Permission>" + permission + "</Permission></Grant>";
   };
-  const std::string all_users = "http://acs.amazonaws.com/groups/global/AllUsers";
+  const std::string other = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
   const std::string owner_full = user(owner, "FULL_CONTROL");
+  const std::string authenticated = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-  // Supported: the owner restated, with or without public-read.
-  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full)).status, 200);
-  EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", policy(owner_full + group(all_users, "READ"))).status, 200);
-  EXPECT_NE(s3_.Send("GET", "/grants/o?acl").body.find("AllUsers"), std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full + user(other, "READ_ACP"))).status, 200);
+  EXPECT_NE(s3_.Send("GET", "/grants?acl").body.find(other), std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", policy(owner_full + group(authenticated, "READ"))).status, 200);
+  EXPECT_NE(s3_.Send("GET", "/grants/o?acl").body.find(authenticated), std::string::npos);
 
-  const std::vector<std::string> refused = {
-      user("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "FULL_CONTROL"),
-      user("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "READ"),
+  const std::string email =
       "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\">"
-      "<EmailAddress>bob@example.com</EmailAddress></Grantee><Permission>FULL_CONTROL</Permission></Grant>",
-      group("http://acs.amazonaws.com/groups/global/AuthenticatedUsers", "READ"),
-      group(all_users, "WRITE"),
-      group(all_users, "FULL_CONTROL"),
-      user(owner, "READ"),
-  };
-  for (const auto& grant : refused) {
-    EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full + grant)).ErrorCode(), "NotImplemented") << grant;
-    EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", policy(owner_full + grant)).ErrorCode(), "NotImplemented") << grant;
-  }
+      "<EmailAddress>bob@example.com</EmailAddress></Grantee><Permission>FULL_CONTROL</Permission></Grant>";
+  EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(owner_full + email)).ErrorCode(), "UnresolvableGrantByEmailAddress");
   EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy(user(owner, "EVERYTHING"))).ErrorCode(), "MalformedACLError");
   EXPECT_EQ(s3_.Send("PUT", "/grants?acl", policy("<Grant><Permission>READ</Permission></Grant>")).ErrorCode(),
             "MalformedACLError");
   for (const char* header : {"x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-write-acp"}) {
-    EXPECT_EQ(s3_.Send("PUT", "/grants?acl", "", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
-    EXPECT_EQ(s3_.Send("PUT", "/grants/o?acl", "", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
-    EXPECT_EQ(s3_.Send("PUT", "/grants/p", "1", {{header, "id=otherid"}}).ErrorCode(), "NotImplemented");
+    EXPECT_EQ(s3_.Send("PUT", "/grants?acl", "", {{header, "id=otherid"}}).ErrorCode(), "InvalidArgument");
+    EXPECT_EQ(s3_.Send("PUT", "/grants/p", "1", {{header, "emailAddress=\"a@example.com\""}}).ErrorCode(),
+              "UnresolvableGrantByEmailAddress");
   }
+  EXPECT_EQ(s3_.Send("PUT", "/grants/p", "1", {{"x-amz-grant-read", "id=" + other}}).status, 200);
+  EXPECT_NE(s3_.Send("GET", "/grants/p?acl").body.find(other), std::string::npos);
   // Nothing refused took effect.
-  EXPECT_EQ(s3_.Send("GET", "/grants?acl").body.find("AllUsers"), std::string::npos);
-  EXPECT_EQ(s3_.Send("GET", "/grants/p").ErrorCode(), "NoSuchKey");
+  EXPECT_NE(s3_.Send("GET", "/grants?acl").body.find(other), std::string::npos);
+}
+
+// Ownership controls: new buckets disable ACLs (BucketOwnerEnforced), as S3 does.
+TEST_F(BucketServiceTest, OwnershipControlsDisableAcls) {
+  s3_.Send("PUT", "/owned");
+  auto r = s3_.Send("GET", "/owned?ownershipControls");
+  EXPECT_NE(r.body.find("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"), std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/owned?acl", "", {{"x-amz-acl", "public-read"}}).ErrorCode(),
+            "AccessControlListNotSupported");
+  EXPECT_EQ(s3_.Send("PUT", "/owned/o", "1", {{"x-amz-acl", "public-read"}}).ErrorCode(),
+            "AccessControlListNotSupported");
+  EXPECT_EQ(s3_.Send("PUT", "/owned/o", "1", {{"x-amz-acl", "bucket-owner-full-control"}}).status, 200);
+  EXPECT_EQ(s3_.Send("PUT", "/pub", "", {{"x-amz-acl", "public-read"}}).ErrorCode(),
+            "InvalidBucketAclWithObjectOwnership");
+  EXPECT_EQ(s3_.Send("PUT", "/pub", "", {{"x-amz-object-ownership", "Everyone"}}).ErrorCode(), "InvalidArgument");
+
+  std::string writer =
+      "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>";
+  EXPECT_EQ(s3_.Send("PUT", "/owned?ownershipControls", writer).status, 200);
+  EXPECT_EQ(s3_.Send("PUT", "/owned?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);
+  s3_.ActAnonymous();
+  EXPECT_EQ(s3_.Send("GET", "/owned?list-type=2").status, 200);
+  s3_.ActAs("111111111111", "alice");
+  // Enforcing again while the bucket ACL grants the public is refused.
+  std::string enforced =
+      "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>";
+  EXPECT_EQ(s3_.Send("PUT", "/owned?ownershipControls", enforced).ErrorCode(), "InvalidBucketAclWithObjectOwnership");
+  EXPECT_EQ(s3_.Send("DELETE", "/owned?ownershipControls").status, 204);
+  EXPECT_EQ(s3_.Send("GET", "/owned?ownershipControls").ErrorCode(), "OwnershipControlsNotFoundError");
+  s3_.ActAnonymous();
+  EXPECT_EQ(s3_.Send("GET", "/owned?list-type=2").status, 200);  // no controls: ACLs count
 }
 
 TEST_F(BucketServiceTest, CorsConfigurationAndPreflight) {

@@ -1,4 +1,5 @@
 #include "services/objectstore/records.h"
+#include "services/objectstore/acl.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,8 @@ ObjectRecord SampleObject() {
   o.etag = "5eb63bbbe01eeed093cb22bb8f5acdc3";
   o.owner_id = "111111111111";
   o.owner_name = "alice";
-  o.acl = CannedAcl::kPublicRead;
+  o.acl = CannedAclGrants("public-read", o.owner_id);
+  o.website_redirect = "/elsewhere.html";
   o.meta.content_type = "image/jpeg";
   o.meta.cache_control = "max-age=60";
   o.meta.user = {{"color", "blue"}, {"empty", ""}};
@@ -33,7 +35,8 @@ TEST(RecordsTest, ObjectRoundTrip) {
   EXPECT_EQ(back->size, 11u);
   EXPECT_EQ(back->modified_ms, o.modified_ms);
   EXPECT_EQ(back->etag, o.etag);
-  EXPECT_EQ(back->acl, CannedAcl::kPublicRead);
+  EXPECT_EQ(back->acl, o.acl);
+  EXPECT_EQ(back->website_redirect, "/elsewhere.html");
   EXPECT_EQ(back->meta.content_type, "image/jpeg");
   EXPECT_EQ(back->meta.cache_control, "max-age=60");
   EXPECT_EQ(back->meta.user, o.meta.user);
@@ -136,7 +139,10 @@ TEST(RecordsTest, DecodesVersionOneBuckets) {
   auto back = DecodeBucket(std::move(w).Finish());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->owner_name, "alice");
-  EXPECT_EQ(back->acl, CannedAcl::kPublicRead);
+  EXPECT_EQ(back->acl, CannedAclGrants("public-read", "111111111111"));
+  // Buckets from before ownership controls keep their ACLs (no controls: ObjectWriter).
+  EXPECT_FALSE(back->ownership.has_value());
+  EXPECT_TRUE(AclsEnabled(*back));
   EXPECT_FALSE(back->has_policy());
   EXPECT_FALSE(back->public_access_block.has_value());
   EXPECT_EQ(back->versioning, Versioning::kOff);
@@ -159,7 +165,9 @@ TEST(RecordsTest, BucketRoundTripWithCors) {
   b.owner_name = "bob";
   b.created_ms = 42;
   b.region = "eu-west-1";
-  b.acl = CannedAcl::kPublicRead;
+  b.acl = CannedAclGrants("log-delivery-write", b.owner_id);
+  b.ownership = ObjectOwnership::kBucketOwnerPreferred;
+  b.website = "<WebsiteConfiguration/>";
   CorsRule rule;
   rule.id = "r1";
   rule.allowed_origins = {"https://*.example.com"};
@@ -172,6 +180,9 @@ TEST(RecordsTest, BucketRoundTripWithCors) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->owner_name, "bob");
   EXPECT_EQ(back->region, "eu-west-1");
+  EXPECT_EQ(back->acl, b.acl);
+  EXPECT_EQ(back->ownership, ObjectOwnership::kBucketOwnerPreferred);
+  EXPECT_EQ(back->website, b.website);
   ASSERT_EQ(back->cors.size(), 1u);
   EXPECT_EQ(back->cors[0].allowed_methods, rule.allowed_methods);
   EXPECT_EQ(back->cors[0].max_age_seconds, 3000);
@@ -225,9 +236,9 @@ TEST(RecordsTest, UploadVersion1DecodesAsComposite) {
   auto without = DecodeUpload(v1(""));
   ASSERT_TRUE(without.ok());
   EXPECT_EQ(without->checksum_type, "");
-  std::string v3 = EncodeUpload(UploadRecord{});
-  v3[0] = 3;
-  EXPECT_FALSE(DecodeUpload(v3).ok());
+  std::string v4 = EncodeUpload(UploadRecord{});
+  v4[0] = 4;
+  EXPECT_FALSE(DecodeUpload(v4).ok());
 }
 
 TEST(RecordsTest, PartKeysSortByNumber) {
