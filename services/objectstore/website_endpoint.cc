@@ -141,54 +141,83 @@ http::Task<Status> SendObject(service::RequestContext& ctx, ObjectStore& store, 
   co_return s;
 }
 
-// The website request, as an anonymous caller.
-http::Task<Status> ServeAnonymous(service::RequestContext& ctx, ObjectStore& store, const std::string& bucket_name) {
+// What the website answers a request with, besides an object.
+struct WebsiteAnswer {
+  std::optional<WebsiteError> error;
+  std::optional<WebsiteRedirectTarget> redirect;
+  std::string key;                  // the object to send, when neither
+  std::optional<int> error_status;  // set when `key` is the error document
+};
+
+Result<WebsiteAnswer> Error(int status, std::string code, std::string message, std::string key = "") {
+  WebsiteAnswer a;
+  a.error = WebsiteError{status, std::move(code), std::move(message), std::move(key)};
+  return a;
+}
+
+Result<WebsiteAnswer> Redirect(WebsiteRedirectTarget target) {
+  WebsiteAnswer a;
+  a.redirect = std::move(target);
+  return a;
+}
+
+// Decides the answer to a website request (no I/O but LMDB reads), as an
+// anonymous caller.
+Result<WebsiteAnswer> Decide(service::RequestContext& ctx, ObjectStore& store, const std::string& bucket_name) {
   const std::string& method = ctx.request.method;
   if (method != "GET" && method != "HEAD") {
-    co_return co_await SendHtmlError(
-        ctx, {405, "MethodNotAllowed", "The specified method is not allowed against this resource.", ""});
+    return Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
   }
   std::optional<BucketRecord> bucket;
   if (ValidateBucketName(bucket_name).ok()) {
-    ANNEX_CO_ASSIGN_OR_RETURN(store::ReadTxn txn, store.meta().BeginRead());
-    ANNEX_CO_ASSIGN_OR_RETURN(bucket, GetBucket(txn, store.meta().tables(), bucket_name));
+    ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, store.meta().BeginRead());
+    ANNEX_ASSIGN_OR_RETURN(bucket, GetBucket(txn, store.meta().tables(), bucket_name));
   }
-  if (!bucket) co_return co_await SendHtmlError(ctx, {404, "NoSuchBucket", "The specified bucket does not exist", ""});
+  if (!bucket) return Error(404, "NoSuchBucket", "The specified bucket does not exist");
   if (bucket->website.empty()) {
-    co_return co_await SendHtmlError(
-        ctx, {404, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration", ""});
+    return Error(404, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration");
   }
-  ANNEX_CO_ASSIGN_OR_RETURN(WebsiteConfig config, ParseWebsiteConfig(bucket->website));
-  if (config.redirect_all_host) co_return co_await SendRedirect(ctx, RedirectAll(config, ctx.request.raw_path));
+  ANNEX_ASSIGN_OR_RETURN(WebsiteConfig config, ParseWebsiteConfig(bucket->website));
+  if (config.redirect_all_host) return Redirect(RedirectAll(config, ctx.request.raw_path));
   const std::string host = ctx.request.HostWithoutPort();
   const std::string key = ctx.request.path.empty() ? "" : ctx.request.path.substr(1);
-  if (auto redirect = MatchRoutingRules(config, key, 0, host)) co_return co_await SendRedirect(ctx, *redirect);
+  if (auto redirect = MatchRoutingRules(config, key, 0, host)) return Redirect(std::move(*redirect));
 
   std::string object_key = key;
   if (object_key.empty() || object_key.back() == '/') object_key += config.index_suffix;
   S3Call call{ctx, store, S3Address{bucket_name, object_key}, S3Op::kGetObject};
-  ANNEX_CO_ASSIGN_OR_RETURN(Probe probe, ProbeKey(call, *bucket, object_key));
+  ANNEX_ASSIGN_OR_RETURN(Probe probe, ProbeKey(call, *bucket, object_key));
   if (probe.status == 404 && object_key == key) {
     // "dir" without its slash, when "dir/index.html" exists: S3 sends the browser to "dir/".
-    std::string index = key + "/" + config.index_suffix;
-    ANNEX_CO_ASSIGN_OR_RETURN(Probe dir, ProbeKey(call, *bucket, index));
-    if (dir.status == 200) co_return co_await SendRedirect(ctx, {302, "/" + key + "/"});
+    ANNEX_ASSIGN_OR_RETURN(Probe dir, ProbeKey(call, *bucket, key + "/" + config.index_suffix));
+    if (dir.status == 200) return Redirect(WebsiteRedirectTarget{302, "/" + key + "/"});
   }
   if (probe.status == 200) {
-    if (!probe.website_redirect.empty()) co_return co_await SendRedirect(ctx, {301, probe.website_redirect});
-    co_return co_await SendObject(ctx, store, bucket_name, object_key, std::nullopt);
+    if (!probe.website_redirect.empty()) return Redirect(WebsiteRedirectTarget{301, probe.website_redirect});
+    WebsiteAnswer a;
+    a.key = object_key;
+    return a;
   }
-  if (auto redirect = MatchRoutingRules(config, key, probe.status, host)) {
-    co_return co_await SendRedirect(ctx, *redirect);
-  }
+  if (auto redirect = MatchRoutingRules(config, key, probe.status, host)) return Redirect(std::move(*redirect));
   if (!config.error_key.empty()) {
-    ANNEX_CO_ASSIGN_OR_RETURN(Probe error_doc, ProbeKey(call, *bucket, config.error_key));
+    ANNEX_ASSIGN_OR_RETURN(Probe error_doc, ProbeKey(call, *bucket, config.error_key));
     if (error_doc.status == 200) {
-      co_return co_await SendObject(ctx, store, bucket_name, config.error_key, probe.status);
+      WebsiteAnswer a;
+      a.key = config.error_key;
+      a.error_status = probe.status;
+      return a;
     }
   }
-  if (probe.status == 403) co_return co_await SendHtmlError(ctx, {403, "AccessDenied", "Access Denied", ""});
-  co_return co_await SendHtmlError(ctx, {404, "NoSuchKey", "The specified key does not exist.", object_key});
+  if (probe.status == 403) return Error(403, "AccessDenied", "Access Denied");
+  return Error(404, "NoSuchKey", "The specified key does not exist.", object_key);
+}
+
+// The website request, as an anonymous caller.
+http::Task<Status> ServeAnonymous(service::RequestContext& ctx, ObjectStore& store, const std::string& bucket_name) {
+  ANNEX_CO_ASSIGN_OR_RETURN(WebsiteAnswer answer, Decide(ctx, store, bucket_name));
+  if (answer.error) co_return co_await SendHtmlError(ctx, *answer.error);
+  if (answer.redirect) co_return co_await SendRedirect(ctx, *answer.redirect);
+  co_return co_await SendObject(ctx, store, bucket_name, answer.key, answer.error_status);
 }
 
 }  // namespace

@@ -37,14 +37,16 @@ http::Task<Status> PutBucketWebsite(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxWebsiteBody));
   if (body.empty()) co_return http::ApiStatus("MissingRequestBodyError", "Request Body is empty");
   ANNEX_CO_ASSIGN_OR_RETURN(WebsiteConfig config, ParseWebsiteConfig(body));
-  ANNEX_CO_RETURN_IF_ERROR(co_await StoreWebsite(call, RenderWebsiteConfig(config)));
+  std::string rendered = RenderWebsiteConfig(config);
+  ANNEX_CO_RETURN_IF_ERROR(co_await StoreWebsite(call, std::move(rendered)));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 
 http::Task<Status> DeleteBucketWebsite(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   (void)bucket;
-  ANNEX_CO_RETURN_IF_ERROR(co_await StoreWebsite(call, ""));
+  std::string none;
+  ANNEX_CO_RETURN_IF_ERROR(co_await StoreWebsite(call, std::move(none)));
   co_return co_await call.ctx.response.Send(EmptyResponse(204));
 }
 

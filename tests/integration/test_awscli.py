@@ -359,7 +359,8 @@ class AwsCliApiTest(AwsCliBase):
 
     def test_bucket_acl_public_read(self):
         bucket = random_bucket("acl")
-        self.s3api("create-bucket", "--bucket", bucket)
+        # ACLs count only with ownership controls other than BucketOwnerEnforced (S3's default since 2023).
+        self.s3api("create-bucket", "--bucket", bucket, "--object-ownership", "ObjectWriter")
         self.put_raw(bucket, "pub.txt", b"public bytes")
         acl = self.s3api("get-bucket-acl", "--bucket", bucket)
         self.assertEqual([g["Permission"] for g in acl["Grants"]], ["FULL_CONTROL"])
@@ -390,7 +391,7 @@ class AwsCliApiTest(AwsCliBase):
 
     def test_bucket_cors(self):
         bucket = random_bucket("cors")
-        self.s3api("create-bucket", "--bucket", bucket)
+        self.s3api("create-bucket", "--bucket", bucket, "--object-ownership", "ObjectWriter")
         p = self.aws("s3api", "get-bucket-cors", "--bucket", bucket, check=False)
         self.assertIn("NoSuchCORSConfiguration", p.stderr)
         rules = {"CORSRules": [{

@@ -88,9 +88,10 @@ class Boto3Test(AnnexTestCase):
         super().setUpClass()
         cls.s3 = cls.daemon.boto3_client()
 
-    def new_bucket(self, prefix="bt"):
+    def new_bucket(self, prefix="bt", acls=False):
+        """A new bucket; with `acls`, one whose ACLs count (ObjectWriter), as S3 needs for ACLs since 2023."""
         name = random_bucket(prefix)
-        self.s3.create_bucket(Bucket=name)
+        self.s3.create_bucket(Bucket=name, **({"ObjectOwnership": "ObjectWriter"} if acls else {}))
         return name
 
     def assertError(self, code, fn, *args, status=None, **kw):
@@ -532,45 +533,44 @@ class Boto3Test(AnnexTestCase):
         self.assertEqual(self.s3.list_objects_v2(Bucket=bucket)["KeyCount"], 0)
         self.s3.delete_bucket(Bucket=bucket)
 
-    def test_acl_grants_that_cannot_be_kept_are_refused(self):
-        """A grant to another user, email or group answers 501 NotImplemented instead of 200 and nothing."""
-        bucket = self.new_bucket("grants")
+    def test_acl_grants_are_kept_or_refused_as_s3_does(self):
+        """Grants to canonical users and groups are kept; email grants and unknown ids or groups are refused."""
+        bucket = self.new_bucket("grants", acls=True)
         self.s3.put_object(Bucket=bucket, Key="o", Body=b"x")
         acl = self.s3.get_bucket_acl(Bucket=bucket)
         owner = acl["Owner"]
         owner_grant = {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"}
-        others = [
-            {"Grantee": {"Type": "CanonicalUser", "ID": "otherid"}, "Permission": "FULL_CONTROL"},
-            {"Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "bob@example.com"}, "Permission": "READ"},
-            {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
-             "Permission": "READ"},
+        refused = [
+            ({"Grantee": {"Type": "CanonicalUser", "ID": "otherid"}, "Permission": "FULL_CONTROL"}, "InvalidArgument"),
+            ({"Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "bob@example.com"}, "Permission": "READ"},
+             "UnresolvableGrantByEmailAddress"),
+            ({"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/Nobody"},
+              "Permission": "READ"}, "InvalidArgument"),
         ]
-        for grant in others:
+        for grant, code in refused:
             policy = {"Owner": owner, "Grants": [owner_grant, grant]}
-            self.assertError("NotImplemented", self.s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=policy,
-                             status=501)
-            self.assertError("NotImplemented", self.s3.put_object_acl, Bucket=bucket, Key="o",
-                             AccessControlPolicy=policy, status=501)
+            self.assertError(code, self.s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=policy, status=400)
+            self.assertError(code, self.s3.put_object_acl, Bucket=bucket, Key="o", AccessControlPolicy=policy,
+                             status=400)
         for header in ("GrantFullControl", "GrantRead", "GrantWriteACP"):
-            self.assertError("NotImplemented", self.s3.put_bucket_acl, Bucket=bucket, status=501,
+            self.assertError("InvalidArgument", self.s3.put_bucket_acl, Bucket=bucket, status=400,
                              **{header: "id=otherid"})
-            self.assertError("NotImplemented", self.s3.put_object_acl, Bucket=bucket, Key="o", status=501,
-                             **{header: "id=otherid"})
-            self.assertError("NotImplemented", self.s3.put_object, Bucket=bucket, Key="p", Body=b"x", status=501,
-                             **{header: "id=otherid"})
-        # Nothing refused took effect; the owner restating itself plus public-read still works.
+            self.assertError("UnresolvableGrantByEmailAddress", self.s3.put_object, Bucket=bucket, Key="p",
+                             Body=b"x", status=400, **{header: "emailAddress=bob@example.com"})
+        # Nothing refused took effect; other grants are kept as given.
         self.assertEqual(self.s3.get_bucket_acl(Bucket=bucket)["Grants"], acl["Grants"])
-        all_users = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
-                     "Permission": "READ"}
-        self.s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": [owner_grant, all_users]})
-        self.assertIn(all_users, self.s3.get_bucket_acl(Bucket=bucket)["Grants"])
+        authenticated = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
+                         "Permission": "READ"}
+        self.s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner,
+                                                                   "Grants": [owner_grant, authenticated]})
+        self.assertIn(authenticated, self.s3.get_bucket_acl(Bucket=bucket)["Grants"])
         self.s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": [owner_grant]})
         self.assertEqual(self.s3.get_bucket_acl(Bucket=bucket)["Grants"], acl["Grants"])
 
     # -- access ---------------------------------------------------------------------
 
     def test_cross_account_access_denied(self):
-        bucket = self.new_bucket("private")
+        bucket = self.new_bucket("private", acls=True)
         self.s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"root's data")
         acct = self.daemon.create_account("other-" + os.urandom(3).hex())
         other = self.daemon.boto3_client(acct["AccessKeyId"], acct["SecretAccessKey"])
@@ -605,7 +605,7 @@ class Boto3Test(AnnexTestCase):
         self.assertError("AccessDenied", other.put_object, Bucket=bucket, Key="intruder", Body=b"x", status=403)
 
     def test_public_read_anonymous(self):
-        bucket = self.new_bucket("pub")
+        bucket = self.new_bucket("pub", acls=True)
         self.s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello world", ContentType="text/plain")
         anon = self.daemon.boto3_client(anonymous=True)
         url = f"{self.daemon.endpoint}/{bucket}/hello.txt"

@@ -38,7 +38,7 @@ class DownloadAbortTest(AnnexTestCase):
         cls.bucket = random_bucket("abort")
         cls.data = os.urandom(SIZE)
         s3 = d.boto3_client()
-        s3.create_bucket(Bucket=cls.bucket)
+        s3.create_bucket(Bucket=cls.bucket, ObjectOwnership="ObjectWriter")  # its objects get public-read ACLs
         s3.put_object(Bucket=cls.bucket, Key="big", Body=cls.data, ACL="public-read")
         upload = s3.create_multipart_upload(Bucket=cls.bucket, Key="multi", ACL="public-read")
         parts = []

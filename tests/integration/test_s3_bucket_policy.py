@@ -152,7 +152,8 @@ class BucketPolicyBoto3Test(PolicyTestCase):
 
     def new_bucket(self, prefix, objects=("a.txt",)):
         bucket = random_bucket(prefix)
-        self.owner.s3.create_bucket(Bucket=bucket)
+        # ACLs enabled (ObjectWriter): these tests set public ACLs.
+        self.owner.s3.create_bucket(Bucket=bucket, ObjectOwnership="ObjectWriter")
         for key in objects:
             self.owner.s3.put_object(Bucket=bucket, Key=key, Body=b"data of " + key.encode())
         return bucket

@@ -346,7 +346,7 @@ class PostObjectTest(AnnexTestCase):
         body = multipart({"key": "anon.txt"}, b"hi")
         self.assertRefused(self.post(body), 403, "AccessDenied")
         drop = random_bucket("drop")
-        self.s3.create_bucket(Bucket=drop)
+        self.s3.create_bucket(Bucket=drop, ObjectOwnership="ObjectWriter")  # public-read below is an ACL
         self.s3.put_bucket_policy(Bucket=drop, Policy=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",

@@ -34,9 +34,9 @@ class VersioningTest(AnnexTestCase):
         super().setUp()
         self.s3 = self.daemon.boto3_client()
 
-    def new_bucket(self, versioned=True):
+    def new_bucket(self, versioned=True, acls=False):
         name = random_bucket("ver")
-        self.s3.create_bucket(Bucket=name)
+        self.s3.create_bucket(Bucket=name, **({"ObjectOwnership": "ObjectWriter"} if acls else {}))
         if versioned:
             self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         return name
@@ -168,7 +168,7 @@ class VersioningTest(AnnexTestCase):
                          CopySource={"Bucket": bucket, "Key": "doc"}, status=404)
 
     def test_multipart_acl_and_delete_objects_by_version(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(acls=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="big", Body=b"small")["VersionId"]
         up = self.s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
         part = self.s3.upload_part(Bucket=bucket, Key="big", UploadId=up, PartNumber=1, Body=b"p" * 1000)

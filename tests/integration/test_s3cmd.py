@@ -64,9 +64,15 @@ class S3cmdTest(AnnexTestCase):
         info = self.s3cmd("info", f"s3://{bucket}/docs/small.txt").stdout
         self.assertIn(hashlib.md5(src.read_bytes()).hexdigest(), info)
 
-        # Make it public: anyone can read it with a plain GET.
+        # Make it public: anyone can read it with a plain GET. New buckets have ACLs
+        # disabled (BucketOwnerEnforced, as on S3): enable them first, as on S3.
         url = f"{self.daemon.endpoint}/{bucket}/docs/small.txt"
         self.assertEqual(harness.http_request("GET", url)[0], 403)
+        self.assertIn("AccessControlListNotSupported",
+                      self.s3cmd("setacl", "--acl-public", f"s3://{bucket}/docs/small.txt", check=False).stderr)
+        controls = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>"
+        status, _, body = self.daemon.signed("PUT", f"/{bucket}", query={"ownershipControls": ""}, body=controls)
+        self.assertEqual(status, 200, body)
         self.s3cmd("setacl", "--acl-public", f"s3://{bucket}/docs/small.txt")
         self.assertEqual(harness.http_request("GET", url)[:3:2], (200, src.read_bytes()))
         self.s3cmd("setacl", "--acl-private", f"s3://{bucket}/docs/small.txt")
