@@ -117,7 +117,9 @@ bool IsOwner(const auth::Principal& p, const BucketRecord& bucket) {
 
 AccessControlList CannedAclGrants(std::string_view name, std::string_view owner_id) {
   AccessControlList acl;
-  auto group = [&](std::string_view uri, Permission p) { acl.push_back(Grant{GranteeType::kGroup, std::string(uri), p}); };
+  auto group = [&](std::string_view uri, Permission p) {
+    acl.push_back(Grant{GranteeType::kGroup, std::string(uri), p});
+  };
   if (name == "private" || name == "bucket-owner-read" || name == "bucket-owner-full-control") {
     acl.push_back(OwnerFullControl(owner_id));
   } else if (name == "public-read") {
@@ -177,11 +179,19 @@ bool AclGrants(const auth::Principal& caller, const BucketRecord& bucket, Access
       if (!object) return false;
       acl = &object->acl;
       break;
-    case Access::kList: break;
-    case Access::kWrite: needed = Permission::kWrite; break;
-    case Access::kReadAcp: needed = Permission::kReadAcp; break;
-    case Access::kWriteAcp: needed = Permission::kWriteAcp; break;
-    case Access::kOwner: return false;
+    case Access::kList:
+      break;
+    case Access::kWrite:
+      needed = Permission::kWrite;
+      break;
+    case Access::kReadAcp:
+      needed = Permission::kReadAcp;
+      break;
+    case Access::kWriteAcp:
+      needed = Permission::kWriteAcp;
+      break;
+    case Access::kOwner:
+      return false;
   }
   if (object && (access == Access::kReadAcp || access == Access::kWriteAcp)) acl = &object->acl;
   const bool public_honoured = PublicAclsHonoured(bucket);
@@ -273,9 +283,12 @@ std::string RenderAccessControlPolicy(std::string_view owner_id, std::string_vie
 
 std::string_view ObjectOwnershipName(ObjectOwnership o) {
   switch (o) {
-    case ObjectOwnership::kBucketOwnerEnforced: return "BucketOwnerEnforced";
-    case ObjectOwnership::kBucketOwnerPreferred: return "BucketOwnerPreferred";
-    case ObjectOwnership::kObjectWriter: return "ObjectWriter";
+    case ObjectOwnership::kBucketOwnerEnforced:
+      return "BucketOwnerEnforced";
+    case ObjectOwnership::kBucketOwnerPreferred:
+      return "BucketOwnerPreferred";
+    case ObjectOwnership::kObjectWriter:
+      return "ObjectWriter";
   }
   return "ObjectWriter";
 }

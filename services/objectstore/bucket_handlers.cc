@@ -123,7 +123,8 @@ http::Task<Status> CreateBucket(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(AuthorizeS3Account(call));
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<AccessControlList> acl,
                             ParseAclHeaders(call.headers(), call.ctx.principal.account_id));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<ObjectOwnership> ownership, RequestedOwnership(call.headers(), acl, call.ctx.principal.account_id));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::optional<ObjectOwnership> ownership,
+                            RequestedOwnership(call.headers(), acl, call.ctx.principal.account_id));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxConfigBody));
   ANNEX_CO_ASSIGN_OR_RETURN(std::string location, ParseLocationConstraint(body));
   const std::string& region = call.store.options().region;

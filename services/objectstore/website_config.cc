@@ -20,8 +20,9 @@ bool IsDigits(std::string_view s) {
 
 Status CheckProtocol(std::string_view protocol) {
   if (protocol.empty() || protocol == "http" || protocol == "https") return Status::OK();
-  return Invalid("Invalid protocol, protocol can be http or https. If not defined the protocol will be selected "
-                 "automatically.");
+  return Invalid(
+      "Invalid protocol, protocol can be http or https. If not defined the protocol will be selected "
+      "automatically.");
 }
 
 Result<WebsiteRedirect> ParseRedirect(const pugi::xml_node& node) {
@@ -46,8 +47,9 @@ Result<WebsiteRedirect> ParseRedirect(const pugi::xml_node& node) {
   }
   if (r.protocol.empty() && r.host_name.empty() && !r.has_replace_key_prefix && !r.has_replace_key &&
       r.http_redirect_code.empty()) {
-    return Invalid("Redirect must contain at least one of following: Protocol, HostName, ReplaceKeyPrefixWith, "
-                   "ReplaceKeyWith or HttpRedirectCode.");
+    return Invalid(
+        "Redirect must contain at least one of following: Protocol, HostName, ReplaceKeyPrefixWith, "
+        "ReplaceKeyWith or HttpRedirectCode.");
   }
   return r;
 }
@@ -62,8 +64,9 @@ Result<RoutingRule> ParseRule(const pugi::xml_node& node) {
       return Invalid("The provided HTTP error code (" + c + ") is not valid. Valid codes are 4XX or 5XX.");
     }
     if (rule.key_prefix_equals.empty() && c.empty()) {
-      return Invalid("Condition cannot be empty. To redirect all requests without a condition, the condition element "
-                     "shouldn't be present.");
+      return Invalid(
+          "Condition cannot be empty. To redirect all requests without a condition, the condition element "
+          "shouldn't be present.");
     }
   }
   ANNEX_ASSIGN_OR_RETURN(rule.redirect, ParseRedirect(node.child("Redirect")));

@@ -21,10 +21,14 @@ struct WebsiteError {
 
 std::string_view StatusText(int status) {
   switch (status) {
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    default: return "Error";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    default:
+      return "Error";
   }
 }
 
@@ -32,11 +36,20 @@ std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -133,8 +146,8 @@ http::Task<Status> SendObject(service::RequestContext& ctx, ObjectStore& store, 
     request.headers.Remove(h);
   }
   ErrorStatusWriter writer(ctx.response, *error_status);
-  service::RequestContext inner{request,     writer,       ctx.body,      ctx.trailers,  ctx.principal, ctx.region,
-                                ctx.clock,   ctx.blocking, ctx.operation, /*bytes_in=*/0, /*bytes_out=*/0};
+  service::RequestContext inner{request,   writer,       ctx.body,      ctx.trailers,   ctx.principal,  ctx.region,
+                                ctx.clock, ctx.blocking, ctx.operation, /*bytes_in=*/0, /*bytes_out=*/0};
   S3Call call{inner, store, S3Address{bucket, key}, head ? S3Op::kHeadObject : S3Op::kGetObject};
   Status s = co_await GetObject(call, head);
   ctx.bytes_out += inner.bytes_out;
@@ -231,7 +244,8 @@ std::vector<std::string> WebsiteHostSuffixes(std::string_view domain, std::strin
 std::optional<std::string> WebsiteBucket(const http::Request& request, const std::vector<std::string>& suffixes) {
   std::string host = ToLower(request.HostWithoutPort());
   for (const std::string& suffix : suffixes) {
-    if (host.size() > suffix.size() + 1 && std::string_view(host).ends_with(suffix) && host[host.size() - suffix.size() - 1] == '.') {
+    if (host.size() > suffix.size() + 1 && std::string_view(host).ends_with(suffix) &&
+        host[host.size() - suffix.size() - 1] == '.') {
       return host.substr(0, host.size() - suffix.size() - 1);
     }
   }
@@ -244,8 +258,8 @@ http::Task<Status> ServeWebsite(service::RequestContext& ctx, ObjectStore& store
   http::Request request = ctx.request;
   request.query = http::QueryParams();
   request.raw_query.clear();
-  service::RequestContext anonymous{request,   ctx.response, ctx.body,      ctx.trailers,  auth::Principal(),
-                                    ctx.region, ctx.clock,   ctx.blocking, ctx.operation, /*bytes_in=*/0,
+  service::RequestContext anonymous{request,        ctx.response, ctx.body,     ctx.trailers,  auth::Principal(),
+                                    ctx.region,     ctx.clock,    ctx.blocking, ctx.operation, /*bytes_in=*/0,
                                     /*bytes_out=*/0};
   Status s = co_await ServeAnonymous(anonymous, store, bucket);
   ctx.bytes_out = anonymous.bytes_out;

@@ -26,7 +26,8 @@ http::Task<Status> StoreWebsite(S3Call& call, std::string website) {
 http::Task<Status> GetBucketWebsite(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   if (bucket.website.empty()) {
-    co_return http::ApiStatus("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration");
+    co_return http::ApiStatus("NoSuchWebsiteConfiguration",
+                              "The specified bucket does not have a website configuration");
   }
   co_return co_await call.ctx.response.Send(XmlResponse(bucket.website));
 }

@@ -19,7 +19,8 @@ auth::Principal Account(std::string_view id, bool root = true) {
   return p;
 }
 
-BucketRecord Bucket(std::string_view canned, std::optional<ObjectOwnership> ownership = ObjectOwnership::kObjectWriter) {
+BucketRecord Bucket(std::string_view canned,
+                    std::optional<ObjectOwnership> ownership = ObjectOwnership::kObjectWriter) {
   BucketRecord b;
   b.owner_id = std::string(kOwner);
   b.acl = CannedAclGrants(canned, kOwner);
