@@ -190,6 +190,7 @@ Result<std::optional<ObjectLockState>> ParseObjectLockHeaders(const http::Header
     std::string_view h = Trim(*hold);
     if (h != "ON" && h != "OFF") return InvalidArgument("Legal Hold must be either of 'ON' or 'OFF'");
     out.legal_hold = h == "ON";
+    out.legal_hold_set = true;
   }
   return std::optional<ObjectLockState>(out);
 }
@@ -227,7 +228,7 @@ void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out) {
     out.Set("x-amz-object-lock-mode", std::string(LockModeName(state.mode)));
     out.Set("x-amz-object-lock-retain-until-date", FormatIso8601Ms(state.retain_until_ms));
   }
-  if (state.legal_hold) out.Set("x-amz-object-lock-legal-hold", "ON");
+  if (state.legal_hold_set) out.Set("x-amz-object-lock-legal-hold", state.legal_hold ? "ON" : "OFF");
 }
 
 }  // namespace annex::objectstore

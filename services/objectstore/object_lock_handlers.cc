@@ -86,6 +86,7 @@ http::Task<Status> GetObjectLegalHold(S3Call& call) {
   BucketRecord bucket;
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord object, LoadOwnedObject(call, &bucket));
   ANNEX_CO_RETURN_IF_ERROR(RequireObjectLock(bucket));
+  if (!object.lock.legal_hold_set) co_return NoLockConfiguration();
   co_return co_await call.ctx.response.Send(XmlResponse(RenderLegalHold(object.lock.legal_hold)));
 }
 
@@ -96,6 +97,7 @@ http::Task<Status> PutObjectLegalHold(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(bool on, ParseLegalHold(body));
   co_return co_await ChangeVersionLock(call, [on](ObjectLockState& lock) {
     lock.legal_hold = on;
+    lock.legal_hold_set = true;
     return Status::OK();
   });
 }

@@ -85,14 +85,19 @@ Result<LockMode> ReadLockMode(RecordReader& r) {
   return static_cast<LockMode>(v);
 }
 
+// The legal hold as 0 (never put), 1 (OFF), 2 (ON).
 void WriteLockState(RecordWriter& w, const ObjectLockState& l) {
-  w.U64(static_cast<uint64_t>(l.mode)).I64(l.retain_until_ms).Bool(l.legal_hold);
+  const uint64_t hold = l.legal_hold ? 2 : l.legal_hold_set ? 1 : 0;
+  w.U64(static_cast<uint64_t>(l.mode)).I64(l.retain_until_ms).U64(hold);
 }
 
 Status ReadLockState(RecordReader& r, ObjectLockState& l) {
   ANNEX_ASSIGN_OR_RETURN(l.mode, ReadLockMode(r));
   ANNEX_ASSIGN_OR_RETURN(l.retain_until_ms, r.I64());
-  ANNEX_ASSIGN_OR_RETURN(l.legal_hold, r.Bool());
+  ANNEX_ASSIGN_OR_RETURN(uint64_t hold, r.U64());
+  if (hold > 2) return Status::Corruption("bad legal hold");
+  l.legal_hold = hold == 2;
+  l.legal_hold_set = hold != 0;
   return Status::OK();
 }
 

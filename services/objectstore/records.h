@@ -48,6 +48,7 @@ struct ObjectLockState {
   LockMode mode = LockMode::kNone;
   int64_t retain_until_ms = 0;  // unix milliseconds; meaningful with a mode
   bool legal_hold = false;
+  bool legal_hold_set = false;  // a hold was ever put (ON or OFF); S3 answers "none" otherwise
 };
 
 // S3 tags (object or bucket): key → value, in the order given.

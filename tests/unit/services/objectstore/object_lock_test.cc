@@ -221,6 +221,15 @@ TEST_F(ObjectLockServiceTest, LockedVersionsSurviveEveryDeleteUntilTheyExpire) {
   EXPECT_EQ(s3_.Send("DELETE", "/locked/h?versionId=" + v3).ErrorCode(), "AccessDenied");  // still held
 }
 
+TEST_F(ObjectLockServiceTest, NeitherS3NorTheOperatorDeletesABucketHoldingLockedVersions) {
+  ASSERT_EQ(s3_.Send("PUT", "/locked", "", {{"x-amz-bucket-object-lock-enabled", "true"}}).status, 200);
+  std::string v = PutVersion("k", {{"x-amz-object-lock-legal-hold", "ON"}});
+  ASSERT_EQ(s3_.Send("DELETE", "/locked/k").Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(s3_.Send("DELETE", "/locked").ErrorCode(), "BucketNotEmpty");
+  EXPECT_FALSE(s3_.control().DeleteBucket("locked").ok());
+  EXPECT_EQ(s3_.Send("GET", "/locked/k?versionId=" + v).body, "data");
+}
+
 TEST_F(ObjectLockServiceTest, BucketsWithoutObjectLockSayWhatIsMissing) {
   ASSERT_EQ(s3_.Send("PUT", "/plain").status, 200);
   EXPECT_EQ(s3_.Send("GET", "/plain?object-lock").ErrorCode(), "ObjectLockConfigurationNotFoundError");
@@ -236,6 +245,10 @@ TEST_F(ObjectLockServiceTest, BucketsWithoutObjectLockSayWhatIsMissing) {
   EXPECT_EQ(s3_.Send("PUT", "/plain?object-lock", enable).status, 200);
   EXPECT_NE(s3_.Send("GET", "/plain?object-lock").body.find("<ObjectLockEnabled>Enabled"), std::string::npos);
   EXPECT_EQ(s3_.Send("GET", "/plain/k?retention").ErrorCode(), "NoSuchObjectLockConfiguration");
+  EXPECT_EQ(s3_.Send("GET", "/plain/k?legal-hold").ErrorCode(), "NoSuchObjectLockConfiguration");
+  ASSERT_EQ(s3_.Send("PUT", "/plain/k?legal-hold", "<LegalHold><Status>OFF</Status></LegalHold>").status, 200);
+  EXPECT_NE(s3_.Send("GET", "/plain/k?legal-hold").body.find("<Status>OFF</Status>"), std::string::npos);
+  EXPECT_EQ(s3_.Send("HEAD", "/plain/k").Header("x-amz-object-lock-legal-hold"), "OFF");
 }
 
 }  // namespace
