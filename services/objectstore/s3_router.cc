@@ -79,6 +79,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
+    if (q.Has("object-lock")) return MethodNotAllowed();  // Object Lock is never removed
     return S3Op::kDeleteBucket;
   }
   if (m == "POST") {
@@ -113,6 +114,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   }
   if (m == "DELETE") {
     if (q.Has("tagging")) return S3Op::kDeleteObjectTagging;
+    // S3 has no DELETE of a retention or a legal hold: never the object's delete.
+    if (q.Has("retention") || q.Has("legal-hold")) return MethodNotAllowed();
     return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
   }
   if (m == "POST") {

@@ -227,6 +227,10 @@ TEST_F(ObjectLockServiceTest, NeitherS3NorTheOperatorDeletesABucketHoldingLocked
   ASSERT_EQ(s3_.Send("DELETE", "/locked/k").Header("x-amz-delete-marker"), "true");
   EXPECT_EQ(s3_.Send("DELETE", "/locked").ErrorCode(), "BucketNotEmpty");
   EXPECT_FALSE(s3_.control().DeleteBucket("locked").ok());
+  // No DELETE names a lock: they must not fall through to the bucket's or the object's delete.
+  EXPECT_EQ(s3_.Send("DELETE", "/locked?object-lock").status, 405);
+  EXPECT_EQ(s3_.Send("DELETE", "/locked/k?legal-hold&versionId=" + v).status, 405);
+  EXPECT_EQ(s3_.Send("DELETE", "/locked/k?retention").status, 405);
   EXPECT_EQ(s3_.Send("GET", "/locked/k?versionId=" + v).body, "data");
 }
 
