@@ -15,16 +15,16 @@ namespace {
 constexpr size_t kMaxLockBody = 64 * 1024;
 
 Status NoLockConfiguration() {
-  return http::ApiStatus("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration");
+  return http::ApiStatus("NoSuchObjectLockConfiguration",
+                         "The specified object does not have a ObjectLock configuration");
 }
 
 // Changes the lock state of the version the call names; `change` sees the
 // version's state and may refuse.
 http::Task<Status> ChangeVersionLock(S3Call& call, std::function<Status(ObjectLockState&)> change) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
-  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& object) {
-    return change(object.lock);
-  }));
+  ANNEX_CO_RETURN_IF_ERROR(
+      co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& object) { return change(object.lock); }));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 

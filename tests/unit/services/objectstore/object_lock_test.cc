@@ -36,8 +36,7 @@ TEST(ObjectLockRulesTest, GovernanceGivesWayOnlyToTheBypass) {
   ObjectLockState g = Retained(LockMode::kGovernance, kNow + 10 * kDay);
   EXPECT_EQ(CodeOf(CheckRetentionChange(g, Retained(LockMode::kGovernance, kNow + 11 * kDay), kNow, false)), "ok");
   EXPECT_EQ(CodeOf(CheckRetentionChange(g, Retained(LockMode::kCompliance, kNow + 10 * kDay), kNow, false)), "ok");
-  EXPECT_EQ(CodeOf(CheckRetentionChange(g, Retained(LockMode::kGovernance, kNow + kDay), kNow, false)),
-            "AccessDenied");
+  EXPECT_EQ(CodeOf(CheckRetentionChange(g, Retained(LockMode::kGovernance, kNow + kDay), kNow, false)), "AccessDenied");
   EXPECT_EQ(CodeOf(CheckRetentionChange(g, ObjectLockState{}, kNow, false)), "AccessDenied");
   EXPECT_EQ(CodeOf(CheckRetentionChange(g, Retained(LockMode::kGovernance, kNow + kDay), kNow, true)), "ok");
   EXPECT_EQ(CodeOf(CheckRetentionChange(g, ObjectLockState{}, kNow, true)), "ok");
@@ -88,9 +87,9 @@ TEST(ObjectLockRulesTest, ParsesConfigurationsAsS3Does) {
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->default_mode, LockMode::kNone);
   auto code = [](std::string_view inner) {
-    return CodeOf(ParseObjectLockConfiguration("<ObjectLockConfiguration>" + std::string(inner) +
-                                               "</ObjectLockConfiguration>")
-                      .status());
+    return CodeOf(
+        ParseObjectLockConfiguration("<ObjectLockConfiguration>" + std::string(inner) + "</ObjectLockConfiguration>")
+            .status());
   };
   EXPECT_EQ(code("<ObjectLockEnabled>Disabled</ObjectLockEnabled>"), "MalformedXML");
   EXPECT_EQ(code("<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode>"
@@ -105,14 +104,14 @@ TEST(ObjectLockRulesTest, ParsesConfigurationsAsS3Does) {
 }
 
 TEST(ObjectLockRulesTest, RetentionDocumentsAndHeaders) {
-  auto r = ParseRetention("<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z"
-                          "</RetainUntilDate></Retention>",
-                          kNow);
+  auto r = ParseRetention(
+      "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z"
+      "</RetainUntilDate></Retention>",
+      kNow);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->mode, LockMode::kCompliance);
   EXPECT_EQ(r->retain_until_ms, 1893456000000);
-  EXPECT_NE(RenderRetention(*r).find("<RetainUntilDate>2030-01-01T00:00:00.000Z</RetainUntilDate>"),
-            std::string::npos);
+  EXPECT_NE(RenderRetention(*r).find("<RetainUntilDate>2030-01-01T00:00:00.000Z</RetainUntilDate>"), std::string::npos);
   EXPECT_EQ(CodeOf(ParseRetention("<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2020-01-01T00:00:00Z"
                                   "</RetainUntilDate></Retention>",
                                   kNow)
@@ -191,24 +190,22 @@ TEST_F(ObjectLockServiceTest, LockedVersionsSurviveEveryDeleteUntilTheyExpire) {
   auto denied = s3_.Send("DELETE", "/locked/k?versionId=" + v1, "", {{"x-amz-bypass-governance-retention", "true"}});
   EXPECT_EQ(denied.ErrorCode(), "AccessDenied");
   EXPECT_NE(denied.body.find("protected by object lock"), std::string::npos);
-  EXPECT_EQ(s3_.Send("PUT", "/locked/k?retention&versionId=" + v1,
-                     Retention("COMPLIANCE", "2023-11-15T00:00:00Z"))
+  EXPECT_EQ(s3_.Send("PUT", "/locked/k?retention&versionId=" + v1, Retention("COMPLIANCE", "2023-11-15T00:00:00Z"))
                 .ErrorCode(),
             "AccessDenied");
   // A delete without an id only adds a marker.
   EXPECT_EQ(s3_.Send("DELETE", "/locked/k").Header("x-amz-delete-marker"), "true");
   // A GOVERNANCE version: bypass header needed.
-  std::string v2 = PutVersion("g", {{"x-amz-object-lock-mode", "GOVERNANCE"},
-                                     {"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}});
+  std::string v2 = PutVersion(
+      "g", {{"x-amz-object-lock-mode", "GOVERNANCE"}, {"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}});
   EXPECT_EQ(s3_.Send("DELETE", "/locked/g?versionId=" + v2).ErrorCode(), "AccessDenied");
-  EXPECT_EQ(s3_.Send("DELETE", "/locked/g?versionId=" + v2, "", {{"x-amz-bypass-governance-retention", "true"}})
-                .status,
+  EXPECT_EQ(s3_.Send("DELETE", "/locked/g?versionId=" + v2, "", {{"x-amz-bypass-governance-retention", "true"}}).status,
             204);
   // Legal hold: DeleteObjects reports the entry, not the request.
   std::string v3 = PutVersion("h");
-  ASSERT_EQ(s3_.Send("PUT", "/locked/h?legal-hold&versionId=" + v3, "<LegalHold><Status>ON</Status></LegalHold>")
-                .status,
-            200);
+  ASSERT_EQ(
+      s3_.Send("PUT", "/locked/h?legal-hold&versionId=" + v3, "<LegalHold><Status>ON</Status></LegalHold>").status,
+      200);
   EXPECT_NE(s3_.Send("GET", "/locked/h?legal-hold&versionId=" + v3).body.find("<Status>ON</Status>"),
             std::string::npos);
   auto multi = s3_.Send("POST", "/locked?delete",
@@ -243,8 +240,10 @@ TEST_F(ObjectLockServiceTest, BucketsWithoutObjectLockSayWhatIsMissing) {
   const std::string enable =
       "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>";
   EXPECT_EQ(s3_.Send("PUT", "/plain?object-lock", enable).ErrorCode(), "InvalidBucketState");
-  ASSERT_EQ(s3_.Send("PUT", "/plain?versioning", "<VersioningConfiguration><Status>Enabled</Status>"
-                                                 "</VersioningConfiguration>").status,
+  ASSERT_EQ(s3_.Send("PUT", "/plain?versioning",
+                     "<VersioningConfiguration><Status>Enabled</Status>"
+                     "</VersioningConfiguration>")
+                .status,
             200);
   EXPECT_EQ(s3_.Send("PUT", "/plain?object-lock", enable).status, 200);
   EXPECT_NE(s3_.Send("GET", "/plain?object-lock").body.find("<ObjectLockEnabled>Enabled"), std::string::npos);
