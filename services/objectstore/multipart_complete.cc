@@ -134,6 +134,7 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     record.acl = upload->acl;
     record.meta = upload->meta;
     record.tags = upload->tags;
+    record.lock = upload->lock;
     ANNEX_RETURN_IF_ERROR(StoreObjectRecord(txn, t, delta, call.bucket(), record, conditions, unused));
     std::vector<std::string> ids = FileIdsOf(record);
     std::unordered_set<std::string> used(ids.begin(), ids.end());

@@ -11,6 +11,7 @@
 #include "services/objectstore/multipart_etag.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/range.h"
@@ -163,6 +164,7 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<CannedAcl> acl, ParseAclHeaders(call.headers()));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, acl));
   ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket));
   u.key = call.key();
   u.upload_id = NewUploadId(call.store.NowNanos());
   u.initiated_ms = call.store.NowMillis();

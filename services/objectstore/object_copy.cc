@@ -9,6 +9,7 @@
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
@@ -89,6 +90,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopyRequest c, ParseCopy(call));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, c.acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
   if (src.size > kMaxCopySize) {
     co_return http::ApiStatus("InvalidRequest",
@@ -134,6 +136,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.acl = c.acl.value_or(CannedAcl::kPrivate);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
   record.tags = c.tags ? std::move(*c.tags) : src.tags;
+  record.lock = lock;  // never the source's: the copy's own headers, else the bucket's default
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));

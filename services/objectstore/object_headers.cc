@@ -2,6 +2,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/s3_call.h"
 
 namespace annex::objectstore {
@@ -60,6 +61,7 @@ void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   if (!o.meta.expires.empty()) out.Set("expires", o.meta.expires);
   for (const auto& [name, value] : o.meta.user) out.Add(std::string(kMetaPrefix) + name, value);
   if (!o.tags.empty()) out.Set("x-amz-tagging-count", std::to_string(o.tags.size()));
+  AddObjectLockHeaders(o.lock, out);
 }
 
 std::string_view ChecksumTypeName(ChecksumType type) {

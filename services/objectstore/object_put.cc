@@ -9,6 +9,7 @@
 #include "services/objectstore/lifecycle_config.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/tagging.h"
@@ -53,6 +54,7 @@ http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(PutRequest p, ParsePut(call));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclNotBlocked(bucket, p.acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
@@ -61,6 +63,7 @@ http::Task<Status> PutObject(S3Call& call) {
   record.acl = p.acl.value_or(CannedAcl::kPrivate);
   record.meta = std::move(p.meta);
   record.tags = std::move(p.tags);
+  record.lock = lock;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;

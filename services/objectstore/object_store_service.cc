@@ -68,6 +68,12 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
     case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
     case S3Op::kPostObject: return PostObject(call);
+    case S3Op::kGetObjectLockConfiguration: return GetObjectLockConfiguration(call);
+    case S3Op::kPutObjectLockConfiguration: return PutObjectLockConfiguration(call);
+    case S3Op::kGetObjectRetention: return GetObjectRetention(call);
+    case S3Op::kPutObjectRetention: return PutObjectRetention(call);
+    case S3Op::kGetObjectLegalHold: return GetObjectLegalHold(call);
+    case S3Op::kPutObjectLegalHold: return PutObjectLegalHold(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }

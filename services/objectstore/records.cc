@@ -7,12 +7,14 @@ namespace annex::objectstore {
 namespace {
 
 // Version 2 added the bucket policy and the public access block; 3 the
-// versioning state, the tags and the lifecycle configuration.
-constexpr uint8_t kBucketVersion = 3;
-// Version 2 added the version id, sequence, delete-marker flag and tags.
-constexpr uint8_t kObjectVersion = 2;
-// Version 2 added the checksum type and the tags.
-constexpr uint8_t kUploadVersion = 2;
+// versioning state, the tags and the lifecycle configuration; 4 the Object
+// Lock configuration.
+constexpr uint8_t kBucketVersion = 4;
+// Version 2 added the version id, sequence, delete-marker flag and tags; 3
+// the Object Lock state.
+constexpr uint8_t kObjectVersion = 3;
+// Version 2 added the checksum type and the tags; 3 the Object Lock state.
+constexpr uint8_t kUploadVersion = 3;
 constexpr uint8_t kPartVersion = 1;
 
 using store::RecordReader;
@@ -77,6 +79,28 @@ Status ReadTags(RecordReader& r, TagSet& tags) {
   return Status::OK();
 }
 
+Result<LockMode> ReadLockMode(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 2) return Status::Corruption("bad object lock mode");
+  return static_cast<LockMode>(v);
+}
+
+// The legal hold as 0 (never put), 1 (OFF), 2 (ON).
+void WriteLockState(RecordWriter& w, const ObjectLockState& l) {
+  const uint64_t hold = l.legal_hold ? 2 : l.legal_hold_set ? 1 : 0;
+  w.U64(static_cast<uint64_t>(l.mode)).I64(l.retain_until_ms).U64(hold);
+}
+
+Status ReadLockState(RecordReader& r, ObjectLockState& l) {
+  ANNEX_ASSIGN_OR_RETURN(l.mode, ReadLockMode(r));
+  ANNEX_ASSIGN_OR_RETURN(l.retain_until_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(uint64_t hold, r.U64());
+  if (hold > 2) return Status::Corruption("bad legal hold");
+  l.legal_hold = hold == 2;
+  l.legal_hold_set = hold != 0;
+  return Status::OK();
+}
+
 Status CheckVersion(const RecordReader& r, uint8_t want) {
   if (r.version() != want) return Status::Corruption("unknown record version " + std::to_string(r.version()));
   return Status::OK();
@@ -135,6 +159,9 @@ std::string EncodeBucket(const BucketRecord& b) {
   w.U64(static_cast<uint64_t>(b.versioning));
   WriteTags(w, b.tags);
   w.Bytes(b.lifecycle);
+  // Version 4: Object Lock.
+  const BucketObjectLock& lock = b.object_lock;
+  w.Bool(lock.enabled).U64(static_cast<uint64_t>(lock.default_mode)).U64(lock.default_days).U64(lock.default_years);
   return std::move(w).Finish();
 }
 
@@ -156,6 +183,15 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
     ANNEX_RETURN_IF_ERROR(ReadTags(r, b.tags));
     ANNEX_ASSIGN_OR_RETURN(b.lifecycle, r.Bytes());
   }
+  if (r.version() >= 4) {
+    BucketObjectLock& lock = b.object_lock;
+    ANNEX_ASSIGN_OR_RETURN(lock.enabled, r.Bool());
+    ANNEX_ASSIGN_OR_RETURN(lock.default_mode, ReadLockMode(r));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t days, r.U64());
+    ANNEX_ASSIGN_OR_RETURN(uint64_t years, r.U64());
+    lock.default_days = static_cast<uint32_t>(days);
+    lock.default_years = static_cast<uint32_t>(years);
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return b;
 }
@@ -170,6 +206,7 @@ std::string EncodeObject(const ObjectRecord& o) {
   for (const auto& s : o.segments) w.Bytes(s.file_id).U64(s.size).Bytes(s.checksum);
   w.Bytes(o.version_id).U64(o.version_seq).Bool(o.delete_marker);
   WriteTags(w, o.tags);
+  WriteLockState(w, o.lock);  // version 3
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -183,7 +220,7 @@ Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
 
 Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
+  if (r.version() < 1 || r.version() > kObjectVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
   o = ObjectRecord();
   ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
@@ -215,6 +252,7 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   } else {
     o.version_seq = static_cast<uint64_t>(o.modified_ms) * 1000000;  // a version-1 record: its null version
   }
+  if (r.version() >= 3) ANNEX_RETURN_IF_ERROR(ReadLockState(r, o.lock));
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
@@ -230,12 +268,13 @@ std::string EncodeUpload(const UploadRecord& u) {
   WriteMetadata(w, u.meta);
   w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
+  WriteLockState(w, u.lock);  // version 3
   return std::move(w).Finish();
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view data) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
+  if (r.version() < 1 || r.version() > kUploadVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kUploadVersion));
   UploadRecord u;
   ANNEX_ASSIGN_OR_RETURN(u.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(u.upload_id, r.Bytes());
@@ -251,6 +290,7 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   } else if (!u.checksum_algorithm.empty()) {
     u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
   }
+  if (r.version() >= 3) ANNEX_RETURN_IF_ERROR(ReadLockState(r, u.lock));
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;
 }

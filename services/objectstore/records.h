@@ -32,6 +32,25 @@ enum class CannedAcl : uint8_t { kPrivate = 0, kPublicRead = 1 };
 // to kOff once versioning was enabled; it can only be suspended.
 enum class Versioning : uint8_t { kOff = 0, kEnabled = 1, kSuspended = 2 };
 
+// S3 Object Lock retention mode (object_lock.h).
+enum class LockMode : uint8_t { kNone = 0, kGovernance = 1, kCompliance = 2 };
+
+// A bucket's Object Lock configuration (PutObjectLockConfiguration).
+struct BucketObjectLock {
+  bool enabled = false;                      // ObjectLockEnabled; never turned off again
+  LockMode default_mode = LockMode::kNone;   // Rule.DefaultRetention; kNone: no default
+  uint32_t default_days = 0;                 // exactly one of days and years when a mode is set
+  uint32_t default_years = 0;
+};
+
+// One version's Object Lock state: its retention and legal hold.
+struct ObjectLockState {
+  LockMode mode = LockMode::kNone;
+  int64_t retain_until_ms = 0;  // unix milliseconds; meaningful with a mode
+  bool legal_hold = false;
+  bool legal_hold_set = false;  // a hold was ever put (ON or OFF); S3 answers "none" otherwise
+};
+
 // S3 tags (object or bucket): key → value, in the order given.
 using TagSet = std::vector<std::pair<std::string, std::string>>;
 
@@ -69,6 +88,7 @@ struct BucketRecord {
   Versioning versioning = Versioning::kOff;
   TagSet tags;            // PutBucketTagging
   std::string lifecycle;  // the lifecycle configuration, rendered (lifecycle_config.h); empty: none
+  BucketObjectLock object_lock;  // since version 4
 
   bool has_policy() const { return !policy.empty(); }
 };
@@ -111,6 +131,7 @@ struct ObjectRecord {
   std::string checksum_value;      // base64; "<base64>-N" when composite
   uint32_t parts_count = 0;        // 0 unless created by multipart upload
   TagSet tags;
+  ObjectLockState lock;            // since version 3
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 
@@ -130,6 +151,7 @@ struct UploadRecord {
   // algorithm, else empty. Since version 2; version 1 uploads were COMPOSITE.
   std::string checksum_type;
   TagSet tags;  // x-amz-tagging, given to the object (version 2)
+  ObjectLockState lock;  // x-amz-object-lock-* headers, given to the object (version 3)
 };
 
 struct PartRecord {

@@ -10,26 +10,25 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 20> kUnsupportedSubresources = {
-    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "legal-hold",
-    "logging", "metrics", "notification", "object-lock", "ownershipControls", "replication",
-    "requestPayment", "restore", "retention", "select", "torrent", "website", "session", "renameObject",
+constexpr std::array<std::string_view, 17> kUnsupportedSubresources = {
+    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "logging",
+    "metrics", "notification", "ownershipControls", "replication", "requestPayment", "restore",
+    "select", "torrent", "website", "session", "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 5> kBucketOnlySubresources = {"policy", "policyStatus", "publicAccessBlock",
-                                                                    "versions", "lifecycle"};
+constexpr std::array<std::string_view, 6> kBucketOnlySubresources = {
+    "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "object-lock"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 5> kUnsetConfigs = {{
+constexpr std::array<UnsetConfig, 4> kUnsetConfigs = {{
     {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
     {"website", "NoSuchWebsiteConfiguration"},
     {"ownershipControls", "OwnershipControlsNotFoundError"},
-    {"object-lock", "ObjectLockConfigurationNotFoundError"},
     {"replication", "ReplicationConfigurationNotFoundError"},
 }};
 
@@ -47,6 +46,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "GET") {
     if (!UnsetConfigError(r).empty()) return S3Op::kGetBucketConfigNotSet;
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
+    if (q.Has("object-lock")) return S3Op::kGetObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kGetBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kGetBucketLifecycle;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
@@ -63,6 +63,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   }
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
+    if (q.Has("object-lock")) return S3Op::kPutObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kPutBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kPutBucketLifecycle;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
@@ -78,6 +79,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
+    if (q.Has("object-lock")) return MethodNotAllowed();  // Object Lock is never removed
     return S3Op::kDeleteBucket;
   }
   if (m == "POST") {
@@ -93,6 +95,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   const std::string& m = r.method;
   if (m == "GET") {
     if (q.Has("acl")) return S3Op::kGetObjectAcl;
+    if (q.Has("retention")) return S3Op::kGetObjectRetention;
+    if (q.Has("legal-hold")) return S3Op::kGetObjectLegalHold;
     if (q.Has("tagging")) return S3Op::kGetObjectTagging;
     if (q.Has("attributes")) return S3Op::kGetObjectAttributes;
     if (q.Has("uploadId")) return S3Op::kListParts;
@@ -101,6 +105,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "HEAD") return S3Op::kHeadObject;
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutObjectAcl;
+    if (q.Has("retention")) return S3Op::kPutObjectRetention;
+    if (q.Has("legal-hold")) return S3Op::kPutObjectLegalHold;
     if (q.Has("tagging")) return S3Op::kPutObjectTagging;
     bool copy = r.headers.Has("x-amz-copy-source");
     if (q.Has("partNumber") || q.Has("uploadId")) return copy ? S3Op::kUploadPartCopy : S3Op::kUploadPart;
@@ -108,6 +114,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   }
   if (m == "DELETE") {
     if (q.Has("tagging")) return S3Op::kDeleteObjectTagging;
+    // S3 has no DELETE of a retention or a legal hold: never the object's delete.
+    if (q.Has("retention") || q.Has("legal-hold")) return MethodNotAllowed();
     return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
   }
   if (m == "POST") {
@@ -206,6 +214,12 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
     case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
+    case S3Op::kGetObjectLockConfiguration: return "GetObjectLockConfiguration";
+    case S3Op::kPutObjectLockConfiguration: return "PutObjectLockConfiguration";
+    case S3Op::kGetObjectRetention: return "GetObjectRetention";
+    case S3Op::kPutObjectRetention: return "PutObjectRetention";
+    case S3Op::kGetObjectLegalHold: return "GetObjectLegalHold";
+    case S3Op::kPutObjectLegalHold: return "PutObjectLegalHold";
     case S3Op::kPostObject: return "PostObject";
   }
   return "Unknown";

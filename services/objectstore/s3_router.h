@@ -60,6 +60,12 @@ enum class S3Op {
   kDeleteBucketLifecycle,
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
+  kGetObjectLockConfiguration,  // Object Lock (object_lock_handlers.cc)
+  kPutObjectLockConfiguration,
+  kGetObjectRetention,
+  kPutObjectRetention,
+  kGetObjectLegalHold,
+  kPutObjectLegalHold,
   kPostObject,  // an HTML form upload: POST /bucket, multipart/form-data
 };
 // The last operation above: a new one goes before it or moves this along

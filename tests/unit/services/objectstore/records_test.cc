@@ -225,9 +225,9 @@ TEST(RecordsTest, UploadVersion1DecodesAsComposite) {
   auto without = DecodeUpload(v1(""));
   ASSERT_TRUE(without.ok());
   EXPECT_EQ(without->checksum_type, "");
-  std::string v3 = EncodeUpload(UploadRecord{});
-  v3[0] = 3;
-  EXPECT_FALSE(DecodeUpload(v3).ok());
+  std::string v4 = EncodeUpload(UploadRecord{});
+  v4[0] = 4;
+  EXPECT_FALSE(DecodeUpload(v4).ok());
 }
 
 TEST(RecordsTest, PartKeysSortByNumber) {
