@@ -35,6 +35,11 @@ http::Task<Status> GetBucketTagging(S3Call& call);
 http::Task<Status> PutBucketTagging(S3Call& call);
 http::Task<Status> DeleteBucketTagging(S3Call& call);
 
+// encryption_handlers.cc
+http::Task<Status> GetBucketEncryption(S3Call& call);
+http::Task<Status> PutBucketEncryption(S3Call& call);
+http::Task<Status> DeleteBucketEncryption(S3Call& call);
+
 // lifecycle_handlers.cc (the rules run in lifecycle_runner.h)
 http::Task<Status> GetBucketLifecycle(S3Call& call);
 http::Task<Status> PutBucketLifecycle(S3Call& call);

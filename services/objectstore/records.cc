@@ -2,6 +2,7 @@
 
 #include "appliance/store/record.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/sealed_data.h"
 
 namespace annex::objectstore {
 namespace {
@@ -9,11 +10,13 @@ namespace {
 // Version 2 added the bucket policy and the public access block; 3 the
 // versioning state, the tags and the lifecycle configuration.
 constexpr uint8_t kBucketVersion = 3;
-// Version 2 added the version id, sequence, delete-marker flag and tags.
-constexpr uint8_t kObjectVersion = 2;
-// Version 2 added the checksum type and the tags.
+// Version 2 added the version id, sequence, delete-marker flag and tags; 3
+// the encryption at rest.
+constexpr uint8_t kObjectVersion = 3;
+// Version 2 added the checksum type, the tags and the encryption.
 constexpr uint8_t kUploadVersion = 2;
-constexpr uint8_t kPartVersion = 1;
+// Version 2 added the wrapped data key.
+constexpr uint8_t kPartVersion = 2;
 
 using store::RecordReader;
 using store::RecordWriter;
@@ -75,6 +78,12 @@ Status ReadTags(RecordReader& r, TagSet& tags) {
     tags.emplace_back(std::move(k), std::move(v));
   }
   return Status::OK();
+}
+
+Result<Sse> ReadSse(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 2) return Status::Corruption("bad encryption kind");
+  return static_cast<Sse>(v);
 }
 
 Status CheckVersion(const RecordReader& r, uint8_t want) {
@@ -170,6 +179,8 @@ std::string EncodeObject(const ObjectRecord& o) {
   for (const auto& s : o.segments) w.Bytes(s.file_id).U64(s.size).Bytes(s.checksum);
   w.Bytes(o.version_id).U64(o.version_seq).Bool(o.delete_marker);
   WriteTags(w, o.tags);
+  w.U64(static_cast<uint64_t>(o.sse)).Bytes(o.inline_key).Bytes(o.sse_customer_key_md5);
+  for (const auto& seg : o.segments) w.Bytes(seg.wrapped_key);
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -183,7 +194,7 @@ Result<ObjectRecord> DecodeObject(std::string_view data, bool with_data) {
 
 Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) {
   RecordReader r(data);
-  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
+  if (r.version() < 1 || r.version() > kObjectVersion) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kObjectVersion));
   o = ObjectRecord();
   ANNEX_ASSIGN_OR_RETURN(o.key, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(o.size, r.U64());
@@ -215,10 +226,20 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   } else {
     o.version_seq = static_cast<uint64_t>(o.modified_ms) * 1000000;  // a version-1 record: its null version
   }
+  if (r.version() >= 3) {
+    ANNEX_ASSIGN_OR_RETURN(o.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(o.inline_key, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(o.sse_customer_key_md5, r.Bytes());
+    for (auto& seg : o.segments) {
+      ANNEX_ASSIGN_OR_RETURN(seg.wrapped_key, r.Bytes());
+    }
+  }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());
+  // Segment sizes count plaintext; encrypted inline bytes are sealed chunks.
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
-  if (stored != o.size) return Status::Corruption("object size does not match its data");
+  uint64_t expected = o.segments.empty() && o.sse != Sse::kNone ? SealedSize(o.size) : o.size;
+  if (stored != expected) return Status::Corruption("object size does not match its data");
   if (with_data) o.inline_data.assign(inline_data);
   return Status::OK();
 }
@@ -230,6 +251,7 @@ std::string EncodeUpload(const UploadRecord& u) {
   WriteMetadata(w, u.meta);
   w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
+  w.U64(static_cast<uint64_t>(u.sse)).Bytes(u.sse_customer_key_md5);
   return std::move(w).Finish();
 }
 
@@ -248,6 +270,8 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   if (r.version() >= 2) {
     ANNEX_ASSIGN_OR_RETURN(u.checksum_type, r.Bytes());
     ANNEX_RETURN_IF_ERROR(ReadTags(r, u.tags));
+    ANNEX_ASSIGN_OR_RETURN(u.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(u.sse_customer_key_md5, r.Bytes());
   } else if (!u.checksum_algorithm.empty()) {
     u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
   }
@@ -258,12 +282,13 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
 std::string EncodePart(const PartRecord& p) {
   RecordWriter w(kPartVersion);
   w.U64(p.number).U64(p.size).Bytes(p.etag).I64(p.modified_ms).Bytes(p.file_id).Bytes(p.checksum_value);
+  w.Bytes(p.wrapped_key);
   return std::move(w).Finish();
 }
 
 Result<PartRecord> DecodePart(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
   PartRecord p;
   ANNEX_ASSIGN_OR_RETURN(uint64_t number, r.U64());
   if (number < 1 || number > 10000) return Status::Corruption("bad part number");
@@ -273,6 +298,9 @@ Result<PartRecord> DecodePart(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(p.modified_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(p.file_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(p.checksum_value, r.Bytes());
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(p.wrapped_key, r.Bytes());
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return p;
 }
