@@ -43,6 +43,10 @@ http::Task<Status> GetObjectRetention(S3Call& call);
 http::Task<Status> PutObjectRetention(S3Call& call);
 http::Task<Status> GetObjectLegalHold(S3Call& call);
 http::Task<Status> PutObjectLegalHold(S3Call& call);
+// encryption_handlers.cc
+http::Task<Status> GetBucketEncryption(S3Call& call);
+http::Task<Status> PutBucketEncryption(S3Call& call);
+http::Task<Status> DeleteBucketEncryption(S3Call& call);
 
 // lifecycle_handlers.cc (the rules run in lifecycle_runner.h)
 http::Task<Status> GetBucketLifecycle(S3Call& call);

@@ -7,6 +7,7 @@
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_lock.h"
@@ -23,6 +24,7 @@ struct PutRequest {
   ChecksumRequest checksum;
   WriteConditions conditions;
   TagSet tags;
+  EncryptionRequest encryption;
 };
 
 Result<PutRequest> ParsePut(const S3Call& call) {
@@ -36,6 +38,7 @@ Result<PutRequest> ParsePut(const S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
   }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+  ANNEX_ASSIGN_OR_RETURN(p.encryption, ParseEncryptionRequest(call));
   return p;
 }
 
@@ -57,13 +60,15 @@ http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
+  DataKey key = NewDataKey(call.store.keys(), p.encryption);
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
-                         co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum));
+                         co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum, key.raw));
   ObjectRecord record = NewObjectRecord(call.key(), bucket, data, call.store.NowMillis(), p.checksum.algorithm);
   record.acl = p.acl.value_or(CannedAcl::kPrivate);
   record.meta = std::move(p.meta);
   record.tags = std::move(p.tags);
   record.lock = lock;
+  SetEncryption(record, p.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;
@@ -71,6 +76,7 @@ http::Task<Status> PutObject(S3Call& call) {
   AddVersionIdHeader(bucket, record, r.headers);
   AddExpirationHeader(bucket, record, r.headers);
   AddChecksumHeader(record, std::nullopt, r.headers);  // and x-amz-checksum-type: FULL_OBJECT
+  AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, r.headers);
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

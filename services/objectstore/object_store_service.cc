@@ -64,6 +64,9 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kPutBucketTagging: return PutBucketTagging(call);
     case S3Op::kDeleteBucketTagging: return DeleteBucketTagging(call);
     case S3Op::kGetObjectTagging: return GetObjectTagging(call);
+    case S3Op::kGetBucketEncryption: return GetBucketEncryption(call);
+    case S3Op::kPutBucketEncryption: return PutBucketEncryption(call);
+    case S3Op::kDeleteBucketEncryption: return DeleteBucketEncryption(call);
     case S3Op::kGetBucketLifecycle: return GetBucketLifecycle(call);
     case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
     case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
@@ -179,6 +182,8 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.virtual_host_suffixes = VirtualHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
   options.scheduler = env.scheduler;
+  options.sealing_key_file = env.sealing_key_file;
+  options.encrypt_by_default = !env.plaintext_objects;
   options.credentials = env.identities;
   std::unique_ptr<StoreControl> store;
   service::Module module;

@@ -2,6 +2,7 @@
 
 #include "appliance/store/record.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/sealed_data.h"
 
 namespace annex::objectstore {
 namespace {
@@ -11,11 +12,13 @@ namespace {
 // Lock configuration.
 constexpr uint8_t kBucketVersion = 4;
 // Version 2 added the version id, sequence, delete-marker flag and tags; 3
-// the Object Lock state.
+// the Object Lock state and the encryption at rest.
 constexpr uint8_t kObjectVersion = 3;
-// Version 2 added the checksum type and the tags; 3 the Object Lock state.
+// Version 2 added the checksum type and the tags; 3 the Object Lock state
+// and the encryption.
 constexpr uint8_t kUploadVersion = 3;
-constexpr uint8_t kPartVersion = 1;
+// Version 2 added the wrapped data key.
+constexpr uint8_t kPartVersion = 2;
 
 using store::RecordReader;
 using store::RecordWriter;
@@ -99,6 +102,12 @@ Status ReadLockState(RecordReader& r, ObjectLockState& l) {
   l.legal_hold = hold == 2;
   l.legal_hold_set = hold != 0;
   return Status::OK();
+}
+
+Result<Sse> ReadSse(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 2) return Status::Corruption("bad encryption kind");
+  return static_cast<Sse>(v);
 }
 
 Status CheckVersion(const RecordReader& r, uint8_t want) {
@@ -207,6 +216,8 @@ std::string EncodeObject(const ObjectRecord& o) {
   w.Bytes(o.version_id).U64(o.version_seq).Bool(o.delete_marker);
   WriteTags(w, o.tags);
   WriteLockState(w, o.lock);  // version 3
+  w.U64(static_cast<uint64_t>(o.sse)).Bytes(o.inline_key).Bytes(o.sse_customer_key_md5);
+  for (const auto& seg : o.segments) w.Bytes(seg.wrapped_key);
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -252,11 +263,21 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   } else {
     o.version_seq = static_cast<uint64_t>(o.modified_ms) * 1000000;  // a version-1 record: its null version
   }
-  if (r.version() >= 3) ANNEX_RETURN_IF_ERROR(ReadLockState(r, o.lock));
+  if (r.version() >= 3) {
+    ANNEX_RETURN_IF_ERROR(ReadLockState(r, o.lock));
+    ANNEX_ASSIGN_OR_RETURN(o.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(o.inline_key, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(o.sse_customer_key_md5, r.Bytes());
+    for (auto& seg : o.segments) {
+      ANNEX_ASSIGN_OR_RETURN(seg.wrapped_key, r.Bytes());
+    }
+  }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());
+  // Segment sizes count plaintext; encrypted inline bytes are sealed chunks.
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
-  if (stored != o.size) return Status::Corruption("object size does not match its data");
+  uint64_t expected = o.segments.empty() && o.sse != Sse::kNone ? SealedSize(o.size) : o.size;
+  if (stored != expected) return Status::Corruption("object size does not match its data");
   if (with_data) o.inline_data.assign(inline_data);
   return Status::OK();
 }
@@ -269,6 +290,7 @@ std::string EncodeUpload(const UploadRecord& u) {
   w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
   WriteLockState(w, u.lock);  // version 3
+  w.U64(static_cast<uint64_t>(u.sse)).Bytes(u.sse_customer_key_md5);
   return std::move(w).Finish();
 }
 
@@ -290,7 +312,11 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   } else if (!u.checksum_algorithm.empty()) {
     u.checksum_type = "COMPOSITE";  // the only kind version 1 knew
   }
-  if (r.version() >= 3) ANNEX_RETURN_IF_ERROR(ReadLockState(r, u.lock));
+  if (r.version() >= 3) {
+    ANNEX_RETURN_IF_ERROR(ReadLockState(r, u.lock));
+    ANNEX_ASSIGN_OR_RETURN(u.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(u.sse_customer_key_md5, r.Bytes());
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;
 }
@@ -298,12 +324,13 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
 std::string EncodePart(const PartRecord& p) {
   RecordWriter w(kPartVersion);
   w.U64(p.number).U64(p.size).Bytes(p.etag).I64(p.modified_ms).Bytes(p.file_id).Bytes(p.checksum_value);
+  w.Bytes(p.wrapped_key);
   return std::move(w).Finish();
 }
 
 Result<PartRecord> DecodePart(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
   PartRecord p;
   ANNEX_ASSIGN_OR_RETURN(uint64_t number, r.U64());
   if (number < 1 || number > 10000) return Status::Corruption("bad part number");
@@ -313,6 +340,9 @@ Result<PartRecord> DecodePart(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(p.modified_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(p.file_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(p.checksum_value, r.Bytes());
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(p.wrapped_key, r.Bytes());
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return p;
 }

@@ -28,6 +28,12 @@ namespace annex::objectstore {
 
 enum class CannedAcl : uint8_t { kPrivate = 0, kPublicRead = 1 };
 
+// How an object's data is encrypted at rest (sealed_data.h): SSE-S3 (data
+// keys wrapped by the store's master key, key_ring.h) or SSE-C (wrapped by
+// the customer's key, which is never stored). kNone: objects stored before
+// encryption existed.
+enum class Sse : uint8_t { kNone = 0, kS3 = 1, kCustomer = 2 };
+
 // A bucket's versioning state (PutBucketVersioning). A bucket never returns
 // to kOff once versioning was enabled; it can only be suspended.
 enum class Versioning : uint8_t { kOff = 0, kEnabled = 1, kSuspended = 2 };
@@ -108,8 +114,9 @@ struct ObjectMetadata {
 // One data file holding a contiguous run of an object's bytes.
 struct Segment {
   std::string file_id;
-  uint64_t size = 0;
+  uint64_t size = 0;     // plaintext bytes
   std::string checksum;  // base64 of the part's checksum (multipart), may be empty
+  std::string wrapped_key;  // the file's data key, wrapped; empty when not encrypted
 };
 
 struct ObjectRecord {
@@ -132,6 +139,12 @@ struct ObjectRecord {
   uint32_t parts_count = 0;        // 0 unless created by multipart upload
   TagSet tags;
   ObjectLockState lock;            // since version 3
+  // Encryption at rest (version 3): the kind, the wrapped data key of the
+  // inline bytes (which are then sealed chunks), and for SSE-C the base64
+  // MD5 of the customer's key, to check the key a reader presents.
+  Sse sse = Sse::kNone;
+  std::string inline_key;
+  std::string sse_customer_key_md5;
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 
@@ -152,6 +165,8 @@ struct UploadRecord {
   std::string checksum_type;
   TagSet tags;  // x-amz-tagging, given to the object (version 2)
   ObjectLockState lock;  // x-amz-object-lock-* headers, given to the object (version 3)
+  Sse sse = Sse::kNone;  // (version 2) what every part is encrypted with
+  std::string sse_customer_key_md5;
 };
 
 struct PartRecord {
@@ -161,6 +176,7 @@ struct PartRecord {
   int64_t modified_ms = 0;
   std::string file_id;
   std::string checksum_value;  // base64, empty when the upload has no algorithm
+  std::string wrapped_key;     // the part file's data key, wrapped (version 2); empty: not encrypted
 };
 
 std::string EncodeBucket(const BucketRecord& r);

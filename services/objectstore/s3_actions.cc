@@ -53,6 +53,9 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetBucketTagging: return {"s3:GetBucketTagging", R::kBucket};
     case S3Op::kPutBucketTagging: return {"s3:PutBucketTagging", R::kBucket};
     case S3Op::kDeleteBucketTagging: return {"s3:PutBucketTagging", R::kBucket};  // as a put, as S3 does
+    case S3Op::kGetBucketEncryption: return {"s3:GetEncryptionConfiguration", R::kBucket};
+    case S3Op::kPutBucketEncryption: return {"s3:PutEncryptionConfiguration", R::kBucket};
+    case S3Op::kDeleteBucketEncryption: return {"s3:PutEncryptionConfiguration", R::kBucket};  // as a put
     case S3Op::kGetBucketLifecycle: return {"s3:GetLifecycleConfiguration", R::kBucket};
     case S3Op::kPutBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};
     case S3Op::kDeleteBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};  // as a put, too

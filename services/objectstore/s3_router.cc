@@ -10,23 +10,22 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 17> kUnsupportedSubresources = {
-    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "logging",
+constexpr std::array<std::string_view, 16> kUnsupportedSubresources = {
+    "accelerate", "analytics", "intelligent-tiering", "inventory", "logging",
     "metrics", "notification", "ownershipControls", "replication", "requestPayment", "restore",
     "select", "torrent", "website", "session", "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 6> kBucketOnlySubresources = {
-    "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "object-lock"};
+constexpr std::array<std::string_view, 7> kBucketOnlySubresources = {
+    "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "object-lock", "encryption"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 4> kUnsetConfigs = {{
-    {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
+constexpr std::array<UnsetConfig, 3> kUnsetConfigs = {{
     {"website", "NoSuchWebsiteConfiguration"},
     {"ownershipControls", "OwnershipControlsNotFoundError"},
     {"replication", "ReplicationConfigurationNotFoundError"},
@@ -49,6 +48,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("object-lock")) return S3Op::kGetObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kGetBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kGetBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kGetBucketEncryption;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
     if (q.Has("policyStatus")) return S3Op::kGetBucketPolicyStatus;
     if (q.Has("publicAccessBlock")) return S3Op::kGetPublicAccessBlock;
@@ -66,6 +66,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("object-lock")) return S3Op::kPutObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kPutBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kPutBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kPutBucketEncryption;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
     if (q.Has("policy")) return S3Op::kPutBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
@@ -76,6 +77,7 @@ Result<S3Op> RouteBucket(const http::Request& r) {
   if (m == "DELETE") {
     if (q.Has("tagging")) return S3Op::kDeleteBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kDeleteBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kDeleteBucketEncryption;
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
@@ -211,6 +213,9 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketTagging: return "GetBucketTagging";
     case S3Op::kPutBucketTagging: return "PutBucketTagging";
     case S3Op::kDeleteBucketTagging: return "DeleteBucketTagging";
+    case S3Op::kGetBucketEncryption: return "GetBucketEncryption";
+    case S3Op::kPutBucketEncryption: return "PutBucketEncryption";
+    case S3Op::kDeleteBucketEncryption: return "DeleteBucketEncryption";
     case S3Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
     case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";

@@ -7,6 +7,8 @@
 #   4 KiB GET req/s      annexd vs nginx serving the same-size files      goal >= 0.5
 #   4 KiB PUT req/s      annexd (durable) vs fsync-peer write+fsync+rename goal >= 0.8
 #   4 KiB PUT versioned  annexd into a versioned bucket vs unversioned     goal >= 0.9
+#   64 MiB GET/PUT SSE   annexd (SSE-S3, the default) vs annexd storing
+#                        plaintext (--plaintext-objects)                   goal >= 0.8
 #   64 MiB GET MB/s      annexd vs nginx                                   goal >= 0.8
 #   64 MiB PUT MB/s      annexd vs dd conv=fsync (same filesystem)         goal >= 0.7
 #   all four             annexd vs s3rver (npm, installed into build/bench-node)
@@ -379,6 +381,19 @@ open(f"{work}/{name}-median.json", "w").write(json.dumps(out) + "\n")
 print(f"rounds      {name:<12} " + "  ".join(f"{x:9.1f}" for x in out.get("runs", [])))
 PY
 done >"$WORK/rounds.txt"
+# The same annexd build storing plaintext: what encryption at rest costs.
+MAIN_ENDPOINT=$ANNEX_ENDPOINT
+if annex_start "$BIN/annexd" "$WORK" plain --plaintext-objects; then
+  PLAIN_PID=$ANNEX_PID
+  measure plain-get64m "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get "${LG_BIG_GET[@]}"
+  measure plain-put64m "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_BIG_PUT[@]}"
+  stop_pid "$PLAIN_PID"
+  rm -rf "$WORK/plain-data"
+else
+  log "the plaintext annexd did not start"
+  FAILED=1
+fi
+ANNEX_ENDPOINT=$MAIN_ENDPOINT ANNEX_PID=$ANNEX_MAIN_PID
 measure nginx-get64m "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get "${LG_BIG_GET[@]}"
 measure dd-put64m run_dd
 
@@ -421,6 +436,8 @@ if a and n:
 PY
   row "64MiB GET" "MB/s" mb_per_s annex-get64m nginx nginx-get64m 0.8
   row "64MiB PUT" "MB/s" mb_per_s annex-put64m dd dd-put64m 0.7 "$C_LARGE parallel dd conv=fsync"
+  row "64MiB GET SSE" "MB/s" mb_per_s annex-get64m plaintext plain-get64m 0.8 "SSE-S3 (AES-256-GCM) vs the same build storing plaintext"
+  row "64MiB PUT SSE" "MB/s" mb_per_s annex-put64m plaintext plain-put64m 0.8
   if ((S3RVER_UP)); then
     row "4KiB GET" "req/s" ops_per_s annex-get4k s3rver s3rver-get4k "" "s3rver 3.7.1, node $(node --version)"
     row "4KiB PUT" "req/s" ops_per_s annex-put4k s3rver s3rver-put4k "" "s3rver never fsyncs"
