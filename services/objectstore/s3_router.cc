@@ -20,6 +20,11 @@ constexpr std::array<std::string_view, 16> kUnsupportedSubresources = {
 constexpr std::array<std::string_view, 7> kBucketOnlySubresources = {
     "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "object-lock", "encryption"};
 
+// Bucket sub-resources that have no DELETE: a DELETE naming one must not
+// fall through to DeleteBucket.
+constexpr std::array<std::string_view, 9> kUndeletableBucketSubresources = {
+    "acl", "versioning", "location", "uploads", "versions", "policyStatus", "object-lock", "delete", "attributes"};
+
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
@@ -81,7 +86,9 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
-    if (q.Has("object-lock")) return MethodNotAllowed();  // Object Lock is never removed
+    for (auto sub : kUndeletableBucketSubresources) {
+      if (q.Has(sub)) return MethodNotAllowed();  // Object Lock, versioning … are never removed
+    }
     return S3Op::kDeleteBucket;
   }
   if (m == "POST") {
