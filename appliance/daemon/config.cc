@@ -60,6 +60,11 @@ Result<Config> ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(0, 3'600'000));
   app.add_option("--restore-point-interval-ms", c.restore_point_interval_ms)
       ->envname("ANNEX_RESTORE_POINT_INTERVAL_MS")->group("")->check(CLI::Range(500, 3'600'000));
+  app.add_option("--sealing-key-file", c.sealing_key_file,
+                 "The appliance's sealing key (made on first start; keep it off the data disks and back it up): it "
+                 "seals the keys of encrypted objects. Default: <data-dir>.sealing-key")
+      ->envname("ANNEX_SEALING_KEY_FILE");
+  app.add_flag("--plaintext-objects", c.plaintext_objects)->envname("ANNEX_PLAINTEXT_OBJECTS")->group("");
   app.add_option("--control-plane", c.control_plane, "Control plane sync address HOST:PORT (annex-control --listen)")
       ->envname("ANNEX_CONTROL_PLANE");
   app.add_option("--enrollment-token", c.enrollment_token, "One-time token from `annex-control sites create`")

@@ -49,6 +49,8 @@ struct Config {
   unsigned drain_timeout_ms = 30'000;
   // How often continuously backed-up workloads mark a restorable point (service::Environment).
   unsigned restore_point_interval_ms = 300'000;
+  std::string sealing_key_file;  // empty: <data dir>.sealing-key, beside the data directory
+  bool plaintext_objects = false;
   // The control plane (sync/): its sync address, and the one-time token to
   // enroll with (only needed until the appliance has enrolled).
   std::string control_plane;

@@ -267,6 +267,10 @@ Status RunDaemon(const Config& config) {
   Metrics metrics;  // before the services, which may add to it, and the sync link, which reads it until it stops
   std::vector<service::Module> modules;
   // Each service gets an environment of its own: its directory under the data dir.
+  std::string data_dir = config.data_dir;
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  const std::string sealing_key_file =
+      config.sealing_key_file.empty() ? data_dir + ".sealing-key" : config.sealing_key_file;
   auto environment = [&](std::string_view dir) {
     service::Environment env;
     env.data_dir = os::JoinPath(config.data_dir, dir);
@@ -291,6 +295,8 @@ Status RunDaemon(const Config& config) {
     env.endpoints = &endpoints;
     env.service_users = &service_users;
     env.restore_point_interval = std::chrono::milliseconds(config.restore_point_interval_ms);
+    env.sealing_key_file = sealing_key_file;
+    env.plaintext_objects = config.plaintext_objects;
     for (const auto& m : modules) {
       if (m.images) env.images = m.images;
     }

@@ -22,6 +22,10 @@ class AlignedBuffer {
   bool empty() const { return size_ == 0; }
   std::string_view view() const { return {data_.get(), size_}; }
   void clear() { size_ = 0; }
+  // For writing in place: the caller reserves, writes through mutable_data(),
+  // then sets the size it wrote.
+  char* mutable_data() { return data_.get(); }
+  void resize(size_t n) { size_ = n; }
 
   // Capacity is rounded up to the alignment; existing bytes are kept.
   void reserve(size_t n) {

@@ -108,6 +108,12 @@ struct Environment {
   // archive) marks a point it can restore to; what users see as the lag of
   // LatestRestorableTime. Five minutes, as RDS; tests shorten it.
   std::chrono::milliseconds restore_point_interval{300'000};
+  // The appliance's sealing key: a 32-byte file off the data partition that
+  // seals the keys services keep on it (the object store's master key).
+  std::string sealing_key_file;
+  // Benchmarks only (--plaintext-objects): new objects are stored without
+  // encryption unless a request asks for it.
+  bool plaintext_objects = false;
 };
 
 struct Module {

@@ -13,14 +13,15 @@ namespace {
 constexpr size_t kReadChunk = 256 * 1024;
 }  // namespace
 
-http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum) {
+http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum,
+                                            std::string data_key) {
   // aws-chunked bodies announce their payload size separately.
   std::optional<uint64_t> length = call.request().content_length;
   if (const std::string* decoded = call.headers().Get("x-amz-decoded-content-length")) length = ParseUint(*decoded);
   if (length && *length > kMaxPutSize) {
     co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
   }
-  DataWriter writer(call.store.files(), call.ctx.blocking, inline_threshold, checksum.algorithm);
+  DataWriter writer(call.store.files(), call.ctx.blocking, inline_threshold, checksum.algorithm, std::move(data_key));
   // Sized to the body when it is small, and never zero-filled: a 4 KiB PUT
   // should not pay for clearing 256 KiB.
   size_t buf_size = length && *length < kReadChunk ? static_cast<size_t>(std::max<uint64_t>(*length, 1)) : kReadChunk;

@@ -14,7 +14,9 @@ namespace annex::objectstore {
 // Largest single PUT S3 accepts.
 inline constexpr uint64_t kMaxPutSize = uint64_t{5} << 30;
 
-// `inline_threshold` 0 forces a data file.
-http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum);
+// `inline_threshold` 0 forces a data file; a `data_key` stores the bytes
+// encrypted (sealed_data.h).
+http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshold, const ChecksumRequest& checksum,
+                                            std::string data_key = {});
 
 }  // namespace annex::objectstore

@@ -141,6 +141,11 @@ http::Task<Status> CreateBucket(S3Call& call) {
   record.region = region;
   record.acl = AclOrPrivate(std::move(acl), record.owner_id);
   record.ownership = ownership;
+  // Object Lock at creation turns versioning on for good (object_lock.h).
+  if (EqualsIgnoreCase(Trim(call.headers().GetOr("x-amz-bucket-object-lock-enabled", "")), "true")) {
+    record.versioning = Versioning::kEnabled;
+    record.object_lock.enabled = true;
+  }
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
@@ -219,6 +224,11 @@ http::Task<Status> PutBucketVersioning(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
     if (!current) return NoSuchBucket();
+    if (current->object_lock.enabled && state != Versioning::kEnabled) {
+      return http::ApiStatus("InvalidBucketState",
+                             "An Object Lock configuration is present on this bucket, so the versioning state cannot "
+                             "be changed.");
+    }
     current->versioning = state;
     return PutBucket(txn, t, name, *current);
   }));

@@ -4,6 +4,7 @@
 #include "appliance/http/api_error.h"
 #include "appliance/http/query.h"
 #include "services/objectstore/conditionals.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/s3_actions.h"
 #include "services/objectstore/versions.h"
@@ -36,7 +37,9 @@ Result<CopySource> ParseCopySource(std::string_view header) {
   return out;
 }
 
-Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source) {
+Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source, std::vector<std::string>& data_keys) {
+  ANNEX_ASSIGN_OR_RETURN(std::optional<CustomerKey> customer,
+                         ParseCustomerKey(call.headers(), call.request().tls, "x-amz-copy-source-"));
   ObjectRecord object;
   {
     ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
@@ -61,6 +64,7 @@ Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source) {
   if (EvaluatePreconditions(pre, object.etag, FromMillis(object.modified_ms)) != ConditionOutcome::kProceed) {
     return http::ApiStatus("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
   }
+  ANNEX_ASSIGN_OR_RETURN(data_keys, DataKeysOf(object, call.store.keys(), customer));
   return object;
 }
 

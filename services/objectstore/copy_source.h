@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "services/objectstore/records.h"
@@ -24,8 +25,10 @@ Result<CopySource> ParseCopySource(std::string_view header);
 // Reads the source version (with inline data), checking the caller may read
 // it and that its copy-source conditions hold. A delete marker is no
 // source: NoSuchKey when it is the current version, InvalidRequest when
-// named by id.
-Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source);
+// named by id. `data_keys` gets what decrypts it (object_encryption.h; an
+// SSE-C source needs the x-amz-copy-source-server-side-encryption-customer-*
+// headers).
+Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source, std::vector<std::string>& data_keys);
 
 // x-amz-copy-source-version-id of a copy's response, when the source has a
 // version id or was named by one.

@@ -1,6 +1,7 @@
 #include "appliance/core/co_status.h"
 
 #include "services/objectstore/data_writer.h"
+#include "services/objectstore/sealed_data.h"
 
 #include <algorithm>
 
@@ -8,9 +9,26 @@
 namespace annex::objectstore {
 
 DataWriter::DataWriter(DataFiles& files, os::BlockingPool& pool, size_t inline_threshold,
-                       std::optional<crypto::ChecksumAlgorithm> checksum)
-    : files_(files), pool_(pool), inline_threshold_(inline_threshold), md5_(crypto::HashKind::kMd5) {
+                       std::optional<crypto::ChecksumAlgorithm> checksum, std::string data_key)
+    : files_(files), pool_(pool), inline_threshold_(inline_threshold), md5_(crypto::HashKind::kMd5),
+      data_key_(std::move(data_key)) {
   if (checksum) checksum_ = crypto::Checksummer::Create(*checksum);
+  if (!data_key_.empty()) gcm_ = std::make_unique<crypto::Aes256Gcm>();
+}
+
+// Encrypted buffers hold whole plaintext chunks, so that a full one seals
+// to exactly kBufferSize bytes (aligned for direct I/O).
+size_t DataWriter::buffer_limit() const {
+  return gcm_ ? kBufferSize / kSealedChunk * kPlainChunk : kBufferSize;
+}
+
+Result<std::string_view> DataWriter::Stored() {
+  if (!gcm_) return buffer_.view();
+  sealed_.reserve(SealedSize(buffer_limit()));
+  ANNEX_RETURN_IF_ERROR(SealChunks(*gcm_, data_key_, next_chunk_, buffer_.view(), sealed_.mutable_data()));
+  sealed_.resize(SealedSize(buffer_.size()));
+  next_chunk_ += (buffer_.size() + kPlainChunk - 1) / kPlainChunk;
+  return sealed_.view();
 }
 
 DataWriter::~DataWriter() {
@@ -24,7 +42,8 @@ Status DataWriter::FlushBlocking() {
   }
   md5_.Update(buffer_.view());
   if (checksum_) checksum_->Update(buffer_.view());
-  Status s = temp_->file->Append(buffer_.view());
+  ANNEX_ASSIGN_OR_RETURN(std::string_view stored, Stored());
+  Status s = temp_->file->Append(stored);
   buffer_.clear();
   return s;
 }
@@ -39,7 +58,7 @@ http::Task<Status> DataWriter::Append(std::string_view data) {
   size_ += data.size();
   while (!data.empty()) {
     // Stay in memory while the object may still be stored inline.
-    size_t limit = (!temp_ && size_ <= inline_threshold_) ? inline_threshold_ : kBufferSize;
+    size_t limit = (!temp_ && size_ <= inline_threshold_) ? inline_threshold_ : buffer_limit();
     buffer_.reserve(limit);
     size_t room = limit > buffer_.size() ? limit - buffer_.size() : 0;
     if (room == 0) {
@@ -60,7 +79,8 @@ http::Task<Result<WrittenData>> DataWriter::Finish(Verifier verify) {
   if (inline_data) {
     md5_.Update(buffer_.view());
     if (checksum_) checksum_->Update(buffer_.view());
-    out.inline_data.assign(buffer_.view());
+    ANNEX_CO_ASSIGN_OR_RETURN(std::string_view stored, Stored());
+    out.inline_data.assign(stored);
   } else {
     ANNEX_CO_RETURN_IF_ERROR(co_await Flush());
   }

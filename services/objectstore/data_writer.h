@@ -5,7 +5,11 @@
 // by the blocking pool, bypassing the page cache. MD5 (the ETag) and an optional S3 checksum are
 // computed as the bytes pass, never in a second pass.
 //
-// Memory per writer is bounded by max(inline threshold, kBufferSize).
+// With a data key, the bytes are stored as sealed chunks (sealed_data.h):
+// the digests are of the plaintext, the file (or inline bytes) ciphertext.
+//
+// Memory per writer is bounded by max(inline threshold, kBufferSize), twice
+// that when encrypting.
 // One coroutine at a time; destroying an unfinished writer discards its file.
 
 #include <functional>
@@ -14,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "appliance/crypto/aead.h"
 #include "appliance/crypto/checksum.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/http/exchange.h"
@@ -35,9 +40,10 @@ class DataWriter {
  public:
   static constexpr size_t kBufferSize = 1 << 20;
 
-  // `inline_threshold` 0 forces a data file (multipart parts).
+  // `inline_threshold` 0 forces a data file (multipart parts). A 32-byte
+  // `data_key` encrypts; empty stores plaintext.
   DataWriter(DataFiles& files, os::BlockingPool& pool, size_t inline_threshold,
-             std::optional<crypto::ChecksumAlgorithm> checksum);
+             std::optional<crypto::ChecksumAlgorithm> checksum, std::string data_key = {});
   ~DataWriter();
   DataWriter(const DataWriter&) = delete;
 
@@ -54,6 +60,9 @@ class DataWriter {
  private:
   http::Task<Status> Flush();
   Status FlushBlocking();
+  // The bytes to store for the plaintext in buffer_: itself, or sealed.
+  Result<std::string_view> Stored();
+  size_t buffer_limit() const;
 
   DataFiles& files_;
   os::BlockingPool& pool_;
@@ -63,6 +72,10 @@ class DataWriter {
   os::AlignedBuffer buffer_;  // aligned so full buffers go out with O_DIRECT
   std::optional<DataFiles::TempFile> temp_;
   uint64_t size_ = 0;
+  std::string data_key_;
+  std::unique_ptr<crypto::Aes256Gcm> gcm_;  // with a data key
+  os::AlignedBuffer sealed_;
+  uint64_t next_chunk_ = 0;
 };
 
 }  // namespace annex::objectstore

@@ -42,6 +42,19 @@ http::Task<Status> GetBucketTagging(S3Call& call);
 http::Task<Status> PutBucketTagging(S3Call& call);
 http::Task<Status> DeleteBucketTagging(S3Call& call);
 
+// object_lock_handlers.cc: the bucket's Object Lock configuration, one
+// version's retention and legal hold.
+http::Task<Status> GetObjectLockConfiguration(S3Call& call);
+http::Task<Status> PutObjectLockConfiguration(S3Call& call);
+http::Task<Status> GetObjectRetention(S3Call& call);
+http::Task<Status> PutObjectRetention(S3Call& call);
+http::Task<Status> GetObjectLegalHold(S3Call& call);
+http::Task<Status> PutObjectLegalHold(S3Call& call);
+// encryption_handlers.cc
+http::Task<Status> GetBucketEncryption(S3Call& call);
+http::Task<Status> PutBucketEncryption(S3Call& call);
+http::Task<Status> DeleteBucketEncryption(S3Call& call);
+
 // lifecycle_handlers.cc (the rules run in lifecycle_runner.h)
 http::Task<Status> GetBucketLifecycle(S3Call& call);
 http::Task<Status> PutBucketLifecycle(S3Call& call);

@@ -5,6 +5,7 @@
 #include "services/objectstore/bucket_key_scanner.h"
 #include "services/objectstore/lifecycle_config.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
@@ -89,6 +90,7 @@ Status Apply(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::stri
   switch (a.change) {
     case Change::kExpireCurrent: {
       if (!is_current || version.delete_marker) return Status::OK();
+      if (record.versioning == Versioning::kOff && IsLocked(version.lock, now)) return Status::OK();
       ++stats.expired;
       if (record.versioning == Versioning::kOff) return RemoveCurrentVersion(txn, t, delta, bucket, version, files);
       ObjectRecord marker;
@@ -105,7 +107,8 @@ Status Apply(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::stri
       ++stats.delete_markers_removed;
       return RemoveVersion(txn, t, delta, bucket, a.key, a.id, files).status();
     case Change::kRemoveNoncurrent:
-      if (is_current) return Status::OK();
+      // Object Lock binds lifecycle rules too: a locked version stays.
+      if (is_current || IsLocked(version.lock, now)) return Status::OK();
       ++stats.noncurrent_removed;
       return RemoveVersion(txn, t, delta, bucket, a.key, a.id, files).status();
     case Change::kAbortUpload:

@@ -14,6 +14,7 @@
 #include "services/objectstore/multipart_checksum.h"
 #include "services/objectstore/multipart_etag.h"
 #include "services/objectstore/object_headers.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/s3_xml.h"
@@ -83,7 +84,7 @@ Status AssembleObject(const std::vector<RequestedPart>& requested, const std::ve
     if (i + 1 < chosen.size() && part.size < kMinPartSize) {
       return http::ApiStatus("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.");
     }
-    out.segments.push_back({part.file_id, part.size, part.checksum_value});
+    out.segments.push_back({part.file_id, part.size, part.checksum_value, part.wrapped_key});
     out.size += part.size;
     etags.push_back(part.etag);
   }
@@ -134,6 +135,9 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     record.acl = upload->acl;
     record.meta = upload->meta;
     record.tags = upload->tags;
+    record.lock = upload->lock;
+    record.sse = upload->sse;
+    record.sse_customer_key_md5 = upload->sse_customer_key_md5;
     ANNEX_RETURN_IF_ERROR(StoreObjectRecord(txn, t, delta, call.bucket(), record, conditions, unused));
     std::vector<std::string> ids = FileIdsOf(record);
     std::unordered_set<std::string> used(ids.begin(), ids.end());
@@ -145,6 +149,7 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
   }));
   http::Response response = XmlResponse(RenderResult(call, record));
   AddVersionIdHeader(bucket, record, response.headers);
+  AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, response.headers);
   Status sent = co_await call.ctx.response.Send(std::move(response));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(unused));
   co_return sent;

@@ -9,8 +9,10 @@
 #include "services/objectstore/copy_source.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/multipart_etag.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/range.h"
@@ -90,10 +92,12 @@ Status CheckPartChecksum(const ChecksumRequest& request, const UploadRecord& upl
   return Status::OK();
 }
 
-// UploadPartCopy's data: a byte range of the source object, copied.
-http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload) {
+// UploadPartCopy's data: a byte range of the source object, copied (and
+// encrypted with `key` if it is set).
+http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload, std::string key) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source));
+  std::vector<std::string> src_keys;
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source, src_keys));
   ByteRange range{0, src.size};
   if (const std::string* r = call.headers().Get("x-amz-copy-source-range")) {
     ANNEX_CO_ASSIGN_OR_RETURN(range, ParseCopySourceRange(*r, src.size));
@@ -101,8 +105,10 @@ http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& u
   if (range.length > kMaxPutSize) {
     co_return http::ApiStatus("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
   }
-  DataWriter writer(call.store.files(), call.ctx.blocking, /*inline_threshold=*/0, UploadAlgorithm(upload));
+  DataWriter writer(call.store.files(), call.ctx.blocking, /*inline_threshold=*/0, UploadAlgorithm(upload),
+                    std::move(key));
   ObjectSource reader(call.store.files(), src);
+  reader.SetKeysIfEncrypted(std::move(src_keys), call.ctx.blocking);
   ANNEX_CO_RETURN_IF_ERROR(co_await reader.CopyTo(writer, call.ctx.blocking, range.first, range.length));
   co_return co_await writer.Finish();
 }
@@ -138,10 +144,13 @@ http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const Up
     http::XmlDocument doc("CopyPartResult", http::kS3XmlNamespace);
     doc.root().Add("LastModified", Iso8601(part.modified_ms)).Add("ETag", QuoteEtag(part.etag));
     if (alg) doc.root().Add("Checksum" + std::string(crypto::ChecksumAlgorithmName(*alg)), part.checksum_value);
-    co_return co_await call.ctx.response.Send(XmlResponse(doc.Render()));
+    http::Response r = XmlResponse(doc.Render());
+    AddEncryptionHeaders(upload.sse, upload.sse_customer_key_md5, r.headers);
+    co_return co_await call.ctx.response.Send(std::move(r));
   }
   http::Response r;
   r.headers.Set("etag", QuoteEtag(part.etag));
+  AddEncryptionHeaders(upload.sse, upload.sse_customer_key_md5, r.headers);
   if (!part.checksum_value.empty()) {
     auto req = ParseChecksumRequest(call.headers());
     auto used = req.ok() && req->algorithm ? req->algorithm : alg;
@@ -163,6 +172,10 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<AccessControlList> acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, acl));
   ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(EncryptionRequest encryption, ParseEncryptionRequest(call));
+  u.sse = encryption.sse;
+  if (encryption.customer) u.sse_customer_key_md5 = encryption.customer->md5;
   u.key = call.key();
   u.upload_id = NewUploadId(call.store.NowNanos());
   u.initiated_ms = call.store.NowMillis();
@@ -182,21 +195,28 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
     r.headers.Set("x-amz-checksum-algorithm", u.checksum_algorithm);
     r.headers.Set("x-amz-checksum-type", u.checksum_type);
   }
+  AddEncryptionHeaders(u.sse, u.sse_customer_key_md5, r.headers);
   co_return co_await call.ctx.response.Send(std::move(r));
 }
 
 http::Task<Status> UploadPart(S3Call& call, bool copy) {
   ANNEX_CO_ASSIGN_OR_RETURN(uint32_t number, ParsePartNumber(call.query()));
   ANNEX_CO_ASSIGN_OR_RETURN(UploadRecord upload, LoadUpload(call));
+  // Every part is encrypted as the upload is; an SSE-C upload's parts each
+  // come with the same customer key.
+  EncryptionRequest encryption{upload.sse, std::nullopt};
+  ANNEX_CO_ASSIGN_OR_RETURN(encryption.customer, ParseCustomerKey(call.headers(), call.request().tls));
+  ANNEX_CO_RETURN_IF_ERROR(CheckCustomerKey(upload.sse, upload.sse_customer_key_md5, encryption.customer));
+  DataKey key = NewDataKey(call.store.keys(), encryption);
   Result<WrittenData> written = Status::Internal("unset");
   if (copy) {
-    written = co_await CopyPartData(call, upload);
+    written = co_await CopyPartData(call, upload, key.raw);
   } else {
     ANNEX_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
     ANNEX_CO_RETURN_IF_ERROR(CheckPartChecksum(checksum, upload));
     if (!checksum.algorithm) checksum.algorithm = UploadAlgorithm(upload);
     ANNEX_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
-    written = co_await ReceiveBody(call, /*inline_threshold=*/0, checksum);
+    written = co_await ReceiveBody(call, /*inline_threshold=*/0, checksum, key.raw);
   }
   if (!written.ok()) co_return written.status();
   PartRecord part;
@@ -206,6 +226,7 @@ http::Task<Status> UploadPart(S3Call& call, bool copy) {
   part.modified_ms = call.store.NowMillis();
   part.file_id = written->file_id;
   part.checksum_value = written->checksum;
+  part.wrapped_key = key.wrapped;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced, co_await CommitPart(call, upload, part));
   Status sent = co_await SendPartResult(call, part, upload, copy);
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));

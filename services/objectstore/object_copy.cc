@@ -7,8 +7,10 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/copy_source.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
@@ -27,6 +29,8 @@ struct CopyRequest {
   std::optional<crypto::ChecksumAlgorithm> checksum;  // requested for the copy
   WriteConditions conditions;
   std::optional<TagSet> tags;  // x-amz-tagging-directive REPLACE: the new tags; else the source's
+  EncryptionRequest encryption;  // of the copy
+  bool encryption_given = false;  // asked for explicitly (a change of a self-copy)
 };
 
 Result<CopyRequest> ParseCopy(const S3Call& call) {
@@ -54,6 +58,8 @@ Result<CopyRequest> ParseCopy(const S3Call& call) {
     if (!c.checksum) return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
   }
   ANNEX_ASSIGN_OR_RETURN(c.conditions, ParseWriteConditions(call.headers()));
+  ANNEX_ASSIGN_OR_RETURN(c.encryption, ParseEncryptionRequest(call));
+  c.encryption_given = call.headers().Has("x-amz-server-side-encryption") || c.encryption.customer;
   return c;
 }
 
@@ -64,11 +70,14 @@ std::optional<crypto::ChecksumAlgorithm> CopyChecksum(const CopyRequest& c, cons
   return crypto::ParseChecksumAlgorithm(src.checksum_algorithm);
 }
 
-// Copies the source's bytes into new durable storage.
-http::Task<Result<WrittenData>> CopyData(S3Call& call, const ObjectRecord& src,
-                                         std::optional<crypto::ChecksumAlgorithm> checksum) {
-  DataWriter writer(call.store.files(), call.ctx.blocking, call.store.options().inline_threshold, checksum);
+// Copies the source's bytes (decrypted with `src_keys`) into new durable
+// storage, encrypted with `key` if it is set.
+http::Task<Result<WrittenData>> CopyData(S3Call& call, const ObjectRecord& src, std::vector<std::string> src_keys,
+                                         std::optional<crypto::ChecksumAlgorithm> checksum, std::string key) {
+  DataWriter writer(call.store.files(), call.ctx.blocking, call.store.options().inline_threshold, checksum,
+                    std::move(key));
   ObjectSource source(call.store.files(), src);
+  source.SetKeysIfEncrypted(std::move(src_keys), call.ctx.blocking);
   ANNEX_CO_RETURN_IF_ERROR(co_await source.CopyTo(writer, call.ctx.blocking, 0, src.size));
   co_return co_await writer.Finish();
 }
@@ -90,7 +99,9 @@ http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, c.acl));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
+  std::vector<std::string> src_keys;
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source, src_keys));
   if (src.size > kMaxCopySize) {
     co_return http::ApiStatus("InvalidRequest",
                               "The specified copy source is larger than the maximum allowable size for a copy source: "
@@ -98,7 +109,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   }
   // A copy of a version named by id onto its own key restores it: no self-copy.
   bool self = c.source.bucket == call.bucket() && c.source.key == call.key() && !c.source.version_id;
-  if (self && !c.replace_metadata && !c.checksum) {
+  if (self && !c.replace_metadata && !c.checksum && !c.encryption_given) {
     co_return http::ApiStatus("InvalidRequest",
                               "This copy request is illegal because it is trying to copy an object to itself without "
                               "changing the object's metadata, storage class, website redirect location or "
@@ -108,25 +119,17 @@ http::Task<Status> CopyObject(S3Call& call) {
   ObjectRecord record;
   // Sharing data files is safe only when the source version is replaced,
   // which it is in a bucket never versioned.
-  bool reuse_data = self && bucket.versioning == Versioning::kOff &&
+  bool reuse_data = self && bucket.versioning == Versioning::kOff && !c.encryption_given &&
                     (!c.checksum || src.checksum_algorithm == crypto::ChecksumAlgorithmName(*c.checksum));
   if (reuse_data) {
     // Same bytes, new metadata: point the new record at the same data.
     record = src;
     c.conditions.expect_current = &src;
   } else {
-    ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data, co_await CopyData(call, src, checksum));
-    record.size = data.size;
-    record.etag = HexEncode(data.md5);
-    if (checksum) {
-      record.checksum_algorithm = std::string(crypto::ChecksumAlgorithmName(*checksum));
-      record.checksum_value = data.checksum;
-    }
-    if (data.file_id.empty()) {
-      record.inline_data = std::move(data.inline_data);
-    } else {
-      record.segments.push_back({data.file_id, data.size, ""});
-    }
+    DataKey key = NewDataKey(call.store.keys(), c.encryption);
+    ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data, co_await CopyData(call, src, std::move(src_keys), checksum, key.raw));
+    record = NewObjectRecord(call.key(), bucket, data, 0, checksum);
+    SetEncryption(record, c.encryption, key);
   }
   record.key = call.key();
   record.modified_ms = call.store.NowMillis();
@@ -135,12 +138,14 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.acl = AclOrPrivate(std::move(c.acl), bucket.owner_id);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
   record.tags = c.tags ? std::move(*c.tags) : src.tags;
+  record.lock = lock;  // never the source's: the copy's own headers, else the bucket's default
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, c.conditions, /*owns_data=*/!reuse_data));
   http::Response response = XmlResponse(RenderCopyResult(record));
   AddVersionIdHeader(bucket, record, response.headers);
   AddCopySourceVersionHeader(c.source, src, response.headers);
+  AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, response.headers);
   Status sent = co_await call.ctx.response.Send(std::move(response));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

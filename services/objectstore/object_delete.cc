@@ -10,6 +10,7 @@
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/s3_actions.h"
 #include "services/objectstore/s3_errors.h"
 #include "services/objectstore/s3_xml.h"
@@ -30,14 +31,18 @@ struct DeleteOutcome {
 
 // Deletes one key inside `txn`, as the bucket's versioning says: without a
 // version id, the current version goes (never versioned) or a delete marker
-// becomes current; with one, that version goes for good. Collects the data
-// files no version uses any more.
+// becomes current; with one, that version goes for good unless Object Lock
+// protects it (`bypass_governance`: the caller may bypass GOVERNANCE
+// retention). Collects the data files no version uses any more.
 Result<DeleteOutcome> DeleteOne(store::WriteTxn& txn, const Tables& t, StatsDelta& delta,
                                 const BucketRecord& bucket, std::string_view bucket_name, std::string_view key,
                                 const std::optional<std::string>& version_id, int64_t now_ms,
-                                std::vector<std::string>& files) {
+                                bool bypass_governance, std::vector<std::string>& files) {
   DeleteOutcome out;
   if (version_id) {
+    ObjectRecord version;
+    ANNEX_ASSIGN_OR_RETURN(bool found, LoadVersion(txn, t, bucket_name, key, *version_id, version, false));
+    if (found) ANNEX_RETURN_IF_ERROR(CheckVersionDeletable(version.lock, now_ms, bypass_governance));
     ANNEX_ASSIGN_OR_RETURN(RemovedVersion removed, RemoveVersion(txn, t, delta, bucket_name, key, *version_id, files));
     out.delete_marker = removed.delete_marker;
     out.version_id = *version_id;
@@ -64,6 +69,9 @@ Result<DeleteOutcome> DeleteOne(store::WriteTxn& txn, const Tables& t, StatsDelt
   out.has_version_id = true;
   return out;
 }
+
+// Object Lock's refusal of one deletion (CheckVersionDeletable).
+bool IsLockRefusal(const Status& s) { return http::ApiErrorFromStatus(s, kS3Errors).code == "AccessDenied"; }
 
 void AddDeleteHeaders(const DeleteOutcome& d, http::Headers& headers) {
   if (d.delete_marker) headers.Set("x-amz-delete-marker", "true");
@@ -114,7 +122,7 @@ http::Task<Status> DeleteObject(S3Call& call) {
     ANNEX_CO_ASSIGN_OR_RETURN(version_id, ParseVersionId(*v));
   }
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
-  (void)bucket;
+  const bool bypass = version_id && GovernanceBypassed(call, bucket, call.key());
   const Tables& t = call.store.meta().tables();
   const int64_t now = call.store.NowMillis();
   std::vector<std::string> files;
@@ -124,7 +132,7 @@ http::Task<Status> DeleteObject(S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
     if (!current) return NoSuchBucket();
     ANNEX_ASSIGN_OR_RETURN(outcome, DeleteOne(txn, t, delta, *current, call.bucket(), call.key(), version_id, now,
-                                              files));
+                                              bypass, files));
     return Status::OK();
   }));
   http::Response response = EmptyResponse(204);
@@ -141,6 +149,7 @@ http::Task<Status> DeleteObjects(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
   std::vector<Status> results(req.keys.size());
   std::vector<std::optional<std::string>> version_ids(req.keys.size());
+  std::vector<bool> bypass(req.keys.size());
   for (size_t i = 0; i < req.keys.size(); ++i) {
     results[i] = ValidateObjectKey(req.keys[i]);
     if (results[i].ok() && req.versions[i]) {
@@ -152,6 +161,7 @@ http::Task<Status> DeleteObjects(S3Call& call) {
     S3Target target{req.versions[i] ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
                     ObjectArn(call.bucket(), req.keys[i])};
     if (results[i].ok()) results[i] = AuthorizeS3(call, bucket, Access::kWrite, nullptr, &target);
+    bypass[i] = results[i].ok() && version_ids[i] && GovernanceBypassed(call, bucket, req.keys[i]);
   }
   const Tables& t = call.store.meta().tables();
   const int64_t now = call.store.NowMillis();
@@ -163,8 +173,14 @@ http::Task<Status> DeleteObjects(S3Call& call) {
     if (!current) return NoSuchBucket();
     for (size_t i = 0; i < req.keys.size(); ++i) {
       if (!results[i].ok()) continue;
-      ANNEX_ASSIGN_OR_RETURN(outcomes[i], DeleteOne(txn, t, delta, *current, call.bucket(), req.keys[i],
-                                                    version_ids[i], now, files));
+      Result<DeleteOutcome> one = DeleteOne(txn, t, delta, *current, call.bucket(), req.keys[i], version_ids[i], now,
+                                            bypass[i], files);
+      // A version Object Lock protects is that entry's <Error>, not the request's.
+      if (!one.ok() && IsLockRefusal(one.status())) {
+        results[i] = one.status();
+        continue;
+      }
+      ANNEX_ASSIGN_OR_RETURN(outcomes[i], std::move(one));
     }
     return Status::OK();
   }));

@@ -7,6 +7,7 @@
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
@@ -27,6 +28,7 @@ struct GetRequest {
   std::optional<uint32_t> part_number;
   std::string range_header;
   bool checksum_mode = false;
+  std::optional<CustomerKey> customer_key;  // SSE-C
 };
 
 Result<GetRequest> ParseGet(const S3Call& call) {
@@ -35,6 +37,7 @@ Result<GetRequest> ParseGet(const S3Call& call) {
   g.preconditions = ParsePreconditions(call.headers());
   g.range_header = std::string(call.headers().GetOr("range", ""));
   g.checksum_mode = EqualsIgnoreCase(call.headers().GetOr("x-amz-checksum-mode", ""), "ENABLED");
+  ANNEX_ASSIGN_OR_RETURN(g.customer_key, ParseCustomerKey(call.headers(), call.request().tls));
   if (const std::string* pn = call.query().Get("partNumber")) {
     auto n = ParseUint(*pn);
     if (!n || *n < 1 || *n > 10000) {
@@ -145,6 +148,7 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const BucketRe
   AddObjectHeaders(o, head.headers);
   AddVersionIdHeader(bucket, o, head.headers);
   AddExpirationHeader(bucket, o, head.headers);
+  AddEncryptionHeaders(o.sse, o.sse_customer_key_md5, head.headers);
   // S3 reports the part count only to partNumber requests.
   if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
   if (g.checksum_mode && sel.whole) AddChecksumHeader(o, std::nullopt, head.headers);
@@ -166,6 +170,7 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
     ObjectRecord object;
     ANNEX_CO_ASSIGN_OR_RETURN(Found found, LoadReadableObject(call, object));
     if (found.delete_marker) co_return co_await SendDeleteMarker(call, found, object);
+    ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> keys, DataKeysOf(object, call.store.keys(), g.customer_key));
     switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
       case ConditionOutcome::kNotModified:
         co_return co_await SendNotModified(call, found.bucket, object);
@@ -177,6 +182,7 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
     ANNEX_CO_ASSIGN_OR_RETURN(std::optional<Selection> sel, Select(g, object));
     if (!sel) co_return co_await SendInvalidRange(call, object.size);
     ObjectSource source(call.store.files(), object);
+    if (object.sse != Sse::kNone) source.SetDecryption(std::move(keys), call.ctx.blocking);
     if (!head) {
       Status opened = source.Prepare(sel->range.first);
       if (opened.IsNotFound() && attempt < kMaxAttempts) continue;  // overwritten meanwhile
@@ -185,8 +191,13 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
     http::Response response = BuildHead(call, g, found.bucket, object, *sel);
     if (!head && object.is_inline()) {
       // Small objects: head and body in one response, one write.
-      response.body = sel->whole ? std::move(object.inline_data)
-                                 : object.inline_data.substr(sel->range.first, sel->range.length);
+      if (object.sse == Sse::kNone) {
+        response.body = sel->whole ? std::move(object.inline_data)
+                                   : object.inline_data.substr(sel->range.first, sel->range.length);
+      } else {
+        ANNEX_CO_ASSIGN_OR_RETURN(std::string plain, source.InlinePlaintext());
+        response.body = sel->whole ? std::move(plain) : plain.substr(sel->range.first, sel->range.length);
+      }
       call.ctx.bytes_out += sel->range.length;
       co_return co_await call.ctx.response.Send(std::move(response));
     }

@@ -2,6 +2,7 @@
 
 #include "appliance/core/strings.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/s3_call.h"
 
 namespace annex::objectstore {
@@ -61,6 +62,7 @@ void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   for (const auto& [name, value] : o.meta.user) out.Add(std::string(kMetaPrefix) + name, value);
   if (!o.tags.empty()) out.Set("x-amz-tagging-count", std::to_string(o.tags.size()));
   if (!o.website_redirect.empty()) out.Set("x-amz-website-redirect-location", o.website_redirect);
+  AddObjectLockHeaders(o.lock, out);
 }
 
 std::string_view ChecksumTypeName(ChecksumType type) {

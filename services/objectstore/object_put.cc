@@ -7,8 +7,10 @@
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/public_access_block.h"
 #include "services/objectstore/tagging.h"
@@ -23,6 +25,7 @@ struct PutRequest {
   WriteConditions conditions;
   TagSet tags;
   std::string website_redirect;
+  EncryptionRequest encryption;
 };
 
 Result<PutRequest> ParsePut(const S3Call& call) {
@@ -43,6 +46,7 @@ Result<PutRequest> ParsePut(const S3Call& call) {
     }
     p.website_redirect = *redirect;
   }
+  ANNEX_ASSIGN_OR_RETURN(p.encryption, ParseEncryptionRequest(call));
   return p;
 }
 
@@ -62,15 +66,19 @@ http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, p.acl));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
+  DataKey key = NewDataKey(call.store.keys(), p.encryption);
   ANNEX_CO_ASSIGN_OR_RETURN(WrittenData data,
-                         co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum));
+                         co_await ReceiveBody(call, call.store.options().inline_threshold, p.checksum, key.raw));
   ObjectRecord record = NewObjectRecord(call.key(), bucket, data, call.store.NowMillis(), p.checksum.algorithm);
   record.acl = AclOrPrivate(std::move(p.acl), bucket.owner_id);
   record.meta = std::move(p.meta);
   record.tags = std::move(p.tags);
   record.website_redirect = std::move(p.website_redirect);
+  record.lock = lock;
+  SetEncryption(record, p.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                          co_await CommitObject(call, record, p.conditions, /*owns_data=*/true));
   http::Response r;
@@ -78,6 +86,7 @@ http::Task<Status> PutObject(S3Call& call) {
   AddVersionIdHeader(bucket, record, r.headers);
   AddExpirationHeader(bucket, record, r.headers);
   AddChecksumHeader(record, std::nullopt, r.headers);  // and x-amz-checksum-type: FULL_OBJECT
+  AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, r.headers);
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

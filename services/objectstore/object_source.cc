@@ -1,6 +1,7 @@
 #include "appliance/core/co_status.h"
 
 #include "services/objectstore/object_source.h"
+#include "services/objectstore/sealed_data.h"
 
 #include <algorithm>
 #include <vector>
@@ -9,7 +10,58 @@
 namespace annex::objectstore {
 namespace {
 constexpr size_t kCopyBufferSize = 1 << 20;
+constexpr uint64_t kChunksPerRead = 16;  // 1 MiB of sealed chunks
 }  // namespace
+
+ObjectSource::~ObjectSource() = default;
+
+void ObjectSource::SetDecryption(std::vector<std::string> keys, os::BlockingPool& pool) {
+  keys_ = std::move(keys);
+  pool_ = &pool;
+  gcm_ = std::make_unique<crypto::Aes256Gcm>();
+}
+
+Result<std::string> ObjectSource::InlinePlaintext() {
+  if (object_.sse == Sse::kNone) return object_.inline_data;
+  if (keys_.empty()) return Status::Internal("encrypted object read without its key");
+  std::string plain(object_.size, '\0');
+  ANNEX_RETURN_IF_ERROR(OpenChunks(*gcm_, keys_[0], 0, object_.inline_data, plain.data()));
+  return plain;
+}
+
+http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length,
+                                               const std::function<http::Task<Status>(std::string_view)>& sink) {
+  if (keys_.size() != object_.segments.size()) co_return Status::Internal("encrypted object read without its keys");
+  std::string sealed, plain;
+  uint64_t local;
+  for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
+    const uint64_t seg_size = object_.segments[seg].size;
+    uint64_t remaining = std::min(length, seg_size - local);
+    ANNEX_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
+    while (remaining > 0) {
+      const uint64_t chunk = local / kPlainChunk;
+      const uint64_t chunks = std::min(kChunksPerRead, (local + remaining - 1) / kPlainChunk - chunk + 1);
+      const uint64_t plain_first = chunk * kPlainChunk;
+      const uint64_t plain_len = std::min(chunks * kPlainChunk, seg_size - plain_first);
+      Status read = co_await pool_->Run([&]() -> Status {
+        sealed.resize(SealedSize(plain_len));
+        ANNEX_ASSIGN_OR_RETURN(size_t got, file->ReadAt(chunk * kSealedChunk, {sealed.data(), sealed.size()}));
+        if (got != sealed.size()) return Status::Corruption("encrypted data file shorter than its record");
+        plain.resize(plain_len);
+        return OpenChunks(*gcm_, keys_[seg], chunk, sealed, plain.data());
+      });
+      ANNEX_CO_RETURN_IF_ERROR(read);
+      const uint64_t skip = local - plain_first;
+      const uint64_t n = std::min(remaining, plain_len - skip);
+      ANNEX_CO_RETURN_IF_ERROR(co_await sink(std::string_view(plain).substr(skip, n)));
+      local += n;
+      remaining -= n;
+      length -= n;
+    }
+  }
+  if (length > 0) co_return Status::Corruption("object data shorter than its record");
+  co_return Status::OK();
+}
 
 size_t ObjectSource::SegmentAt(uint64_t offset, uint64_t& local) const {
   for (size_t i = 0; i < object_.segments.size(); ++i) {
@@ -44,8 +96,12 @@ Status ObjectSource::Prepare(uint64_t offset) {
 
 http::Task<Status> ObjectSource::SendTo(http::ResponseWriter& out, uint64_t offset, uint64_t length) {
   if (object_.is_inline()) {
-    if (length > 0) ANNEX_CO_RETURN_IF_ERROR(co_await out.SendBody(std::string_view(object_.inline_data).substr(offset, length)));
+    ANNEX_CO_ASSIGN_OR_RETURN(std::string plain, InlinePlaintext());
+    if (length > 0) ANNEX_CO_RETURN_IF_ERROR(co_await out.SendBody(std::string_view(plain).substr(offset, length)));
     co_return Status::OK();
+  }
+  if (object_.sse != Sse::kNone) {
+    co_return co_await ReadDecrypted(offset, length, [&](std::string_view piece) { return out.SendBody(piece); });
   }
   uint64_t local;
   for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
@@ -61,7 +117,11 @@ http::Task<Status> ObjectSource::SendTo(http::ResponseWriter& out, uint64_t offs
 http::Task<Status> ObjectSource::CopyTo(DataWriter& writer, os::BlockingPool& pool, uint64_t offset,
                                         uint64_t length) {
   if (object_.is_inline()) {
-    co_return co_await writer.Append(std::string_view(object_.inline_data).substr(offset, length));
+    ANNEX_CO_ASSIGN_OR_RETURN(std::string plain, InlinePlaintext());
+    co_return co_await writer.Append(std::string_view(plain).substr(offset, length));
+  }
+  if (object_.sse != Sse::kNone) {
+    co_return co_await ReadDecrypted(offset, length, [&](std::string_view piece) { return writer.Append(piece); });
   }
   std::vector<char> buf(static_cast<size_t>(std::min<uint64_t>(kCopyBufferSize, std::max<uint64_t>(length, 1))));
   uint64_t local;

@@ -11,7 +11,12 @@
 // short (the client sees a truncated body), documented in docs/.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
+#include "appliance/crypto/aead.h"
 #include "appliance/http/exchange.h"
 #include "appliance/os/blocking_pool.h"
 #include "services/objectstore/data_files.h"
@@ -24,6 +29,20 @@ class ObjectSource {
  public:
   // `files` and `object` must outlive the source.
   ObjectSource(const DataFiles& files, const ObjectRecord& object) : files_(files), object_(object) {}
+  ~ObjectSource();
+
+  // For an encrypted object: its data keys (object_encryption.h: one per
+  // segment, or one for the inline bytes), and the pool that reads and
+  // decrypts its chunks off the io threads.
+  void SetDecryption(std::vector<std::string> keys, os::BlockingPool& pool);
+
+  // The same for a source that may or may not be encrypted (copies).
+  void SetKeysIfEncrypted(std::vector<std::string> keys, os::BlockingPool& pool) {
+    if (object_.sse != Sse::kNone) SetDecryption(std::move(keys), pool);
+  }
+
+  // The plaintext of an inline object (decrypted if need be).
+  Result<std::string> InlinePlaintext();
 
   // Opens the file holding byte `offset`. NotFound when it has been removed
   // (the object was overwritten or deleted since its record was read).
@@ -38,11 +57,18 @@ class ObjectSource {
   // The segment holding `offset` and the offset inside it.
   size_t SegmentAt(uint64_t offset, uint64_t& local) const;
   Result<const os::RandomAccessFile*> FileFor(size_t segment);
+  // Reads [offset, offset + length) of an encrypted object's files chunk by
+  // chunk, handing each decrypted piece to `sink`.
+  http::Task<Status> ReadDecrypted(uint64_t offset, uint64_t length,
+                                   const std::function<http::Task<Status>(std::string_view)>& sink);
 
   const DataFiles& files_;
   const ObjectRecord& object_;
   size_t open_segment_ = SIZE_MAX;
   os::RandomAccessFilePtr open_file_;
+  std::vector<std::string> keys_;
+  os::BlockingPool* pool_ = nullptr;
+  std::unique_ptr<crypto::Aes256Gcm> gcm_;
 };
 
 }  // namespace annex::objectstore

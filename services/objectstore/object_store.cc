@@ -16,6 +16,9 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const ObjectStoreOptions&
   std::string meta_dir = os::JoinPath(o.data_dir, "meta");
   ANNEX_RETURN_IF_ERROR(o.fs->CreateDirs(meta_dir));
   ANNEX_ASSIGN_OR_RETURN(store->meta_, MetadataStore::Open(meta_dir));
+  const std::string keys_dir = os::JoinPath(o.data_dir, "keys");
+  if (o.sealing_key_file.empty()) o.sealing_key_file = os::JoinPath(keys_dir, "sealing.key");
+  ANNEX_ASSIGN_OR_RETURN(store->keys_, KeyRing::Open(*o.fs, o.sealing_key_file, keys_dir));
   store->files_ = std::make_unique<DataFiles>(*o.fs, o.data_dir);
   ANNEX_RETURN_IF_ERROR(store->files_->Init());
   ANNEX_RETURN_IF_ERROR(store->CleanOrphans());

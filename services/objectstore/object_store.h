@@ -13,6 +13,7 @@
 #include "appliance/os/blocking_pool.h"
 #include "services/objectstore/bucket_policy_cache.h"
 #include "services/objectstore/data_files.h"
+#include "services/objectstore/key_ring.h"
 #include "services/objectstore/metadata_store.h"
 #include "services/objectstore/object_store_service.h"
 
@@ -27,6 +28,7 @@ class ObjectStore {
   MetadataStore& meta() { return *meta_; }
   DataFiles& files() { return *files_; }
   BucketPolicyCache& bucket_policies() { return bucket_policies_; }
+  const KeyRing& keys() const { return *keys_; }
   os::Clock& clock() { return *options_.clock; }
   int64_t NowMillis() const;
   int64_t NowNanos() const;
@@ -44,6 +46,7 @@ class ObjectStore {
   ObjectStoreOptions options_;
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<DataFiles> files_;
+  std::unique_ptr<KeyRing> keys_;
   BucketPolicyCache bucket_policies_;
 };
 

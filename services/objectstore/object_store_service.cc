@@ -65,6 +65,9 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kPutBucketTagging: return PutBucketTagging(call);
     case S3Op::kDeleteBucketTagging: return DeleteBucketTagging(call);
     case S3Op::kGetObjectTagging: return GetObjectTagging(call);
+    case S3Op::kGetBucketEncryption: return GetBucketEncryption(call);
+    case S3Op::kPutBucketEncryption: return PutBucketEncryption(call);
+    case S3Op::kDeleteBucketEncryption: return DeleteBucketEncryption(call);
     case S3Op::kGetBucketLifecycle: return GetBucketLifecycle(call);
     case S3Op::kPutBucketLifecycle: return PutBucketLifecycle(call);
     case S3Op::kDeleteBucketLifecycle: return DeleteBucketLifecycle(call);
@@ -75,6 +78,12 @@ http::Task<Status> Dispatch(S3Op op, S3Call& call) {
     case S3Op::kGetBucketWebsite: return GetBucketWebsite(call);
     case S3Op::kPutBucketWebsite: return PutBucketWebsite(call);
     case S3Op::kDeleteBucketWebsite: return DeleteBucketWebsite(call);
+    case S3Op::kGetObjectLockConfiguration: return GetObjectLockConfiguration(call);
+    case S3Op::kPutObjectLockConfiguration: return PutObjectLockConfiguration(call);
+    case S3Op::kGetObjectRetention: return GetObjectRetention(call);
+    case S3Op::kPutObjectRetention: return PutObjectRetention(call);
+    case S3Op::kGetObjectLegalHold: return GetObjectLegalHold(call);
+    case S3Op::kPutObjectLegalHold: return PutObjectLegalHold(call);
   }
   return ListBuckets(call);  // unreachable: every enumerator is handled
 }
@@ -185,6 +194,8 @@ Result<service::Module> NewModule(const service::Environment& env) {
   options.website_host_suffixes = WebsiteHostSuffixes(env.domain, env.region);
   options.authorizer = env.authorizer;
   options.scheduler = env.scheduler;
+  options.sealing_key_file = env.sealing_key_file;
+  options.encrypt_by_default = !env.plaintext_objects;
   options.credentials = env.identities;
   std::unique_ptr<StoreControl> store;
   service::Module module;

@@ -50,6 +50,13 @@ struct ObjectStoreOptions {
   // bucket's policy (s3_call.h: AuthorizeS3); null (tests of the engine
   // alone): the owning account does everything, others what ACLs grant.
   const service::Authorizer* authorizer = nullptr;
+  // The appliance's sealing key, kept off the data partition: it seals the
+  // master key of SSE-S3 (key_ring.h). Empty: <data_dir>/keys/sealing.key,
+  // beside the data it protects (tests only).
+  std::string sealing_key_file;
+  // New objects are SSE-S3 unless a request asks otherwise, as in S3; false
+  // stores them in plaintext unless asked (benchmarks compare the two).
+  bool encrypt_by_default = true;
   // Runs the buckets' lifecycle rules daily (lifecycle_runner.h); null: never.
   schedule::Scheduler* scheduler = nullptr;
   // Where a form upload's signed policy finds the signer's secret (the

@@ -4,6 +4,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
@@ -80,6 +81,8 @@ Status StoreObjectRecord(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
                              "Please try again.");
     }
   }
+  // A new version without a retention of its own gets the bucket's default.
+  ApplyDefaultRetention(bucket_record->object_lock, record.modified_ms, record.lock);
   const uint64_t now_ns = static_cast<uint64_t>(record.modified_ms) * 1000000;
   return PutCurrentVersion(txn, t, delta, bucket, bucket_record->versioning, record, has_current ? &current : nullptr,
                            now_ns, replaced_files);

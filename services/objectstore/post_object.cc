@@ -15,6 +15,7 @@
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/form_data_parser.h"
 #include "services/objectstore/handlers.h"
+#include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_write.h"
@@ -50,6 +51,7 @@ struct PostUpload {
   ChecksumRequest checksum;
   LengthRange length;
   TagSet tags;  // the `tagging` field: a Tagging document
+  EncryptionRequest encryption;
 };
 
 // The name a browser sends, without the path some send with it.
@@ -178,6 +180,8 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   ANNEX_ASSIGN_OR_RETURN(up.acl, ParseAclHeaders(up.headers, bucket.owner_id));
   ANNEX_ASSIGN_OR_RETURN(up.checksum, ParseChecksumRequest(up.headers));
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(up.headers));
+  ANNEX_ASSIGN_OR_RETURN(up.encryption, ParseEncryptionRequest(up.headers, call.request().tls,
+                                                               call.store.options().encrypt_by_default));
   if (const std::string* tagging = FindPostField(form.fields, "tagging")) {
     ANNEX_ASSIGN_OR_RETURN(up.tags, ParseTaggingDocument(*tagging, kMaxObjectTags));
   }
@@ -285,8 +289,9 @@ http::Task<Status> PostObject(S3Call& call) {
   FormDataParser parser(type.boundary);
   ANNEX_CO_ASSIGN_OR_RETURN(PostForm form, co_await ReadFields(call, parser));
   ANNEX_CO_ASSIGN_OR_RETURN(PostUpload up, Prepare(call, bucket, form));
+  DataKey key = NewDataKey(call.store.keys(), up.encryption);
   DataWriter writer(call.store.files(), call.ctx.blocking, call.store.options().inline_threshold,
-                    up.checksum.algorithm);
+                    up.checksum.algorithm, key.raw);
   ANNEX_CO_ASSIGN_OR_RETURN(uint64_t size, co_await ReceiveFile(call, parser, writer, up.length));
   call.ctx.bytes_in += size;
   const http::Headers no_trailers;
@@ -298,11 +303,13 @@ http::Task<Status> PostObject(S3Call& call) {
   record.acl = AclOrPrivate(std::move(up.acl), bucket.owner_id);
   record.meta = std::move(up.meta);
   record.tags = std::move(up.tags);
+  SetEncryption(record, up.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                             co_await CommitObject(call, record, WriteConditions{}, /*owns_data=*/true));
   http::Response r = SuccessResponse(call, form.fields, record);
   if (up.checksum.algorithm) r.headers.Set(crypto::ChecksumHeaderName(*up.checksum.algorithm), record.checksum_value);
   AddVersionIdHeader(bucket, record, r.headers);
+  AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, r.headers);
   Status sent = co_await call.ctx.response.Send(std::move(r));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;

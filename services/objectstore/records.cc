@@ -3,20 +3,25 @@
 #include "appliance/store/record.h"
 #include "services/objectstore/acl.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/sealed_data.h"
 
 namespace annex::objectstore {
 namespace {
 
 // Version 2 added the bucket policy and the public access block; 3 the
 // versioning state, the tags and the lifecycle configuration; 4 the ACL's
-// grants, the ownership controls and the website configuration.
+// grants, the ownership controls, the website configuration and the Object
+// Lock configuration.
 constexpr uint8_t kBucketVersion = 4;
 // Version 2 added the version id, sequence, delete-marker flag and tags; 3
-// the ACL's grants.
+// the ACL's grants, the website redirect, the Object Lock state and the
+// encryption at rest.
 constexpr uint8_t kObjectVersion = 3;
-// Version 2 added the checksum type and the tags; 3 the ACL's grants.
+// Version 2 added the checksum type and the tags; 3 the ACL's grants, the
+// Object Lock state and the encryption.
 constexpr uint8_t kUploadVersion = 3;
-constexpr uint8_t kPartVersion = 1;
+// Version 2 added the wrapped data key.
+constexpr uint8_t kPartVersion = 2;
 
 using store::RecordReader;
 using store::RecordWriter;
@@ -106,6 +111,34 @@ Status ReadTags(RecordReader& r, TagSet& tags) {
   return Status::OK();
 }
 
+Result<LockMode> ReadLockMode(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 2) return Status::Corruption("bad object lock mode");
+  return static_cast<LockMode>(v);
+}
+
+// The legal hold as 0 (never put), 1 (OFF), 2 (ON).
+void WriteLockState(RecordWriter& w, const ObjectLockState& l) {
+  const uint64_t hold = l.legal_hold ? 2 : l.legal_hold_set ? 1 : 0;
+  w.U64(static_cast<uint64_t>(l.mode)).I64(l.retain_until_ms).U64(hold);
+}
+
+Status ReadLockState(RecordReader& r, ObjectLockState& l) {
+  ANNEX_ASSIGN_OR_RETURN(l.mode, ReadLockMode(r));
+  ANNEX_ASSIGN_OR_RETURN(l.retain_until_ms, r.I64());
+  ANNEX_ASSIGN_OR_RETURN(uint64_t hold, r.U64());
+  if (hold > 2) return Status::Corruption("bad legal hold");
+  l.legal_hold = hold == 2;
+  l.legal_hold_set = hold != 0;
+  return Status::OK();
+}
+
+Result<Sse> ReadSse(RecordReader& r) {
+  ANNEX_ASSIGN_OR_RETURN(uint64_t v, r.U64());
+  if (v > 2) return Status::Corruption("bad encryption kind");
+  return static_cast<Sse>(v);
+}
+
 Status CheckVersion(const RecordReader& r, uint8_t want) {
   if (r.version() != want) return Status::Corruption("unknown record version " + std::to_string(r.version()));
   return Status::OK();
@@ -168,6 +201,8 @@ std::string EncodeBucket(const BucketRecord& b) {
   WriteGrants(w, b.acl);
   w.U64(b.ownership ? static_cast<uint64_t>(*b.ownership) + 1 : 0);
   w.Bytes(b.website);
+  const BucketObjectLock& lock = b.object_lock;
+  w.Bool(lock.enabled).U64(static_cast<uint64_t>(lock.default_mode)).U64(lock.default_days).U64(lock.default_years);
   return std::move(w).Finish();
 }
 
@@ -195,6 +230,13 @@ Result<BucketRecord> DecodeBucket(std::string_view data) {
     if (ownership > 3) return Status::Corruption("bad object ownership");
     b.ownership = ownership == 0 ? std::nullopt : std::optional(static_cast<ObjectOwnership>(ownership - 1));
     ANNEX_ASSIGN_OR_RETURN(b.website, r.Bytes());
+    BucketObjectLock& lock = b.object_lock;
+    ANNEX_ASSIGN_OR_RETURN(lock.enabled, r.Bool());
+    ANNEX_ASSIGN_OR_RETURN(lock.default_mode, ReadLockMode(r));
+    ANNEX_ASSIGN_OR_RETURN(uint64_t days, r.U64());
+    ANNEX_ASSIGN_OR_RETURN(uint64_t years, r.U64());
+    lock.default_days = static_cast<uint32_t>(days);
+    lock.default_years = static_cast<uint32_t>(years);
   } else {
     b.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", b.owner_id);
     b.ownership = std::nullopt;  // buckets from before ownership controls keep their ACLs working
@@ -215,6 +257,9 @@ std::string EncodeObject(const ObjectRecord& o) {
   WriteTags(w, o.tags);
   WriteGrants(w, o.acl);  // version 3: the ACL, the website redirect
   w.Bytes(o.website_redirect);
+  WriteLockState(w, o.lock);
+  w.U64(static_cast<uint64_t>(o.sse)).Bytes(o.inline_key).Bytes(o.sse_customer_key_md5);
+  for (const auto& seg : o.segments) w.Bytes(seg.wrapped_key);
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -263,13 +308,22 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
   if (r.version() >= 3) {
     ANNEX_RETURN_IF_ERROR(ReadGrants(r, o.acl));
     ANNEX_ASSIGN_OR_RETURN(o.website_redirect, r.Bytes());
+    ANNEX_RETURN_IF_ERROR(ReadLockState(r, o.lock));
+    ANNEX_ASSIGN_OR_RETURN(o.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(o.inline_key, r.Bytes());
+    ANNEX_ASSIGN_OR_RETURN(o.sse_customer_key_md5, r.Bytes());
+    for (auto& seg : o.segments) {
+      ANNEX_ASSIGN_OR_RETURN(seg.wrapped_key, r.Bytes());
+    }
   } else {
     o.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", o.owner_id);
   }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());
+  // Segment sizes count plaintext; encrypted inline bytes are sealed chunks.
   uint64_t stored = o.segments.empty() ? inline_data.size() : total;
-  if (stored != o.size) return Status::Corruption("object size does not match its data");
+  uint64_t expected = o.segments.empty() && o.sse != Sse::kNone ? SealedSize(o.size) : o.size;
+  if (stored != expected) return Status::Corruption("object size does not match its data");
   if (with_data) o.inline_data.assign(inline_data);
   return Status::OK();
 }
@@ -282,6 +336,8 @@ std::string EncodeUpload(const UploadRecord& u) {
   w.Bytes(u.checksum_algorithm).Bytes(u.checksum_type);
   WriteTags(w, u.tags);
   WriteGrants(w, u.acl);  // version 3
+  WriteLockState(w, u.lock);
+  w.U64(static_cast<uint64_t>(u.sse)).Bytes(u.sse_customer_key_md5);
   return std::move(w).Finish();
 }
 
@@ -305,6 +361,9 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
   }
   if (r.version() >= 3) {
     ANNEX_RETURN_IF_ERROR(ReadGrants(r, u.acl));
+    ANNEX_RETURN_IF_ERROR(ReadLockState(r, u.lock));
+    ANNEX_ASSIGN_OR_RETURN(u.sse, ReadSse(r));
+    ANNEX_ASSIGN_OR_RETURN(u.sse_customer_key_md5, r.Bytes());
   } else {
     u.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", u.owner_id);
   }
@@ -315,12 +374,13 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
 std::string EncodePart(const PartRecord& p) {
   RecordWriter w(kPartVersion);
   w.U64(p.number).U64(p.size).Bytes(p.etag).I64(p.modified_ms).Bytes(p.file_id).Bytes(p.checksum_value);
+  w.Bytes(p.wrapped_key);
   return std::move(w).Finish();
 }
 
 Result<PartRecord> DecodePart(std::string_view data) {
   RecordReader r(data);
-  ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
+  if (r.version() != 1) ANNEX_RETURN_IF_ERROR(CheckVersion(r, kPartVersion));
   PartRecord p;
   ANNEX_ASSIGN_OR_RETURN(uint64_t number, r.U64());
   if (number < 1 || number > 10000) return Status::Corruption("bad part number");
@@ -330,6 +390,9 @@ Result<PartRecord> DecodePart(std::string_view data) {
   ANNEX_ASSIGN_OR_RETURN(p.modified_ms, r.I64());
   ANNEX_ASSIGN_OR_RETURN(p.file_id, r.Bytes());
   ANNEX_ASSIGN_OR_RETURN(p.checksum_value, r.Bytes());
+  if (r.version() >= 2) {
+    ANNEX_ASSIGN_OR_RETURN(p.wrapped_key, r.Bytes());
+  }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return p;
 }

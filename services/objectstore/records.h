@@ -46,10 +46,34 @@ using AccessControlList = std::vector<Grant>;
 // S3 Object Ownership (PutBucketOwnershipControls). kBucketOwnerEnforced
 // disables ACLs.
 enum class ObjectOwnership : uint8_t { kBucketOwnerEnforced = 0, kBucketOwnerPreferred = 1, kObjectWriter = 2 };
+// How an object's data is encrypted at rest (sealed_data.h): SSE-S3 (data
+// keys wrapped by the store's master key, key_ring.h) or SSE-C (wrapped by
+// the customer's key, which is never stored). kNone: objects stored before
+// encryption existed.
+enum class Sse : uint8_t { kNone = 0, kS3 = 1, kCustomer = 2 };
 
 // A bucket's versioning state (PutBucketVersioning). A bucket never returns
 // to kOff once versioning was enabled; it can only be suspended.
 enum class Versioning : uint8_t { kOff = 0, kEnabled = 1, kSuspended = 2 };
+
+// S3 Object Lock retention mode (object_lock.h).
+enum class LockMode : uint8_t { kNone = 0, kGovernance = 1, kCompliance = 2 };
+
+// A bucket's Object Lock configuration (PutObjectLockConfiguration).
+struct BucketObjectLock {
+  bool enabled = false;                      // ObjectLockEnabled; never turned off again
+  LockMode default_mode = LockMode::kNone;   // Rule.DefaultRetention; kNone: no default
+  uint32_t default_days = 0;                 // exactly one of days and years when a mode is set
+  uint32_t default_years = 0;
+};
+
+// One version's Object Lock state: its retention and legal hold.
+struct ObjectLockState {
+  LockMode mode = LockMode::kNone;
+  int64_t retain_until_ms = 0;  // unix milliseconds; meaningful with a mode
+  bool legal_hold = false;
+  bool legal_hold_set = false;  // a hold was ever put (ON or OFF); S3 answers "none" otherwise
+};
 
 // S3 tags (object or bucket): key → value, in the order given.
 using TagSet = std::vector<std::pair<std::string, std::string>>;
@@ -94,6 +118,7 @@ struct BucketRecord {
   AccessControlList acl;
   std::optional<ObjectOwnership> ownership = ObjectOwnership::kBucketOwnerEnforced;
   std::string website;
+  BucketObjectLock object_lock;  // since version 4
 
   bool has_policy() const { return !policy.empty(); }
 };
@@ -113,8 +138,9 @@ struct ObjectMetadata {
 // One data file holding a contiguous run of an object's bytes.
 struct Segment {
   std::string file_id;
-  uint64_t size = 0;
+  uint64_t size = 0;     // plaintext bytes
   std::string checksum;  // base64 of the part's checksum (multipart), may be empty
+  std::string wrapped_key;  // the file's data key, wrapped; empty when not encrypted
 };
 
 struct ObjectRecord {
@@ -139,6 +165,13 @@ struct ObjectRecord {
   // ACL) and x-amz-website-redirect-location (empty: none).
   AccessControlList acl;
   std::string website_redirect;
+  ObjectLockState lock;            // since version 3
+  // Encryption at rest (version 3): the kind, the wrapped data key of the
+  // inline bytes (which are then sealed chunks), and for SSE-C the base64
+  // MD5 of the customer's key, to check the key a reader presents.
+  Sse sse = Sse::kNone;
+  std::string inline_key;
+  std::string sse_customer_key_md5;
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 
@@ -158,6 +191,9 @@ struct UploadRecord {
   std::string checksum_type;
   TagSet tags;  // x-amz-tagging, given to the object (version 2)
   AccessControlList acl;  // given to the object (version 3; older: derived from the canned ACL)
+  ObjectLockState lock;  // x-amz-object-lock-* headers, given to the object (version 3)
+  Sse sse = Sse::kNone;  // (version 2) what every part is encrypted with
+  std::string sse_customer_key_md5;
 };
 
 struct PartRecord {
@@ -167,6 +203,7 @@ struct PartRecord {
   int64_t modified_ms = 0;
   std::string file_id;
   std::string checksum_value;  // base64, empty when the upload has no algorithm
+  std::string wrapped_key;     // the part file's data key, wrapped (version 2); empty: not encrypted
 };
 
 std::string EncodeBucket(const BucketRecord& r);

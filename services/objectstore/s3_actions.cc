@@ -59,10 +59,19 @@ S3Permission PermissionFor(S3Op op) {
     case S3Op::kGetBucketWebsite: return {"s3:GetBucketWebsite", R::kBucket};
     case S3Op::kPutBucketWebsite: return {"s3:PutBucketWebsite", R::kBucket};
     case S3Op::kDeleteBucketWebsite: return {"s3:DeleteBucketWebsite", R::kBucket};
+    case S3Op::kGetBucketEncryption: return {"s3:GetEncryptionConfiguration", R::kBucket};
+    case S3Op::kPutBucketEncryption: return {"s3:PutEncryptionConfiguration", R::kBucket};
+    case S3Op::kDeleteBucketEncryption: return {"s3:PutEncryptionConfiguration", R::kBucket};  // as a put
     case S3Op::kGetBucketLifecycle: return {"s3:GetLifecycleConfiguration", R::kBucket};
     case S3Op::kPutBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};
     case S3Op::kDeleteBucketLifecycle: return {"s3:PutLifecycleConfiguration", R::kBucket};  // as a put, too
     case S3Op::kPostObject: return {"s3:PutObject", R::kObject};  // on the key the form names
+    case S3Op::kGetObjectLockConfiguration: return {"s3:GetBucketObjectLockConfiguration", R::kBucket};
+    case S3Op::kPutObjectLockConfiguration: return {"s3:PutBucketObjectLockConfiguration", R::kBucket};
+    case S3Op::kGetObjectRetention: return {"s3:GetObjectRetention", R::kObject};
+    case S3Op::kPutObjectRetention: return {"s3:PutObjectRetention", R::kObject};
+    case S3Op::kGetObjectLegalHold: return {"s3:GetObjectLegalHold", R::kObject};
+    case S3Op::kPutObjectLegalHold: return {"s3:PutObjectLegalHold", R::kObject};
   }
   return {"s3:*", R::kBucket};  // unreachable: every operation is listed above (s3_actions_test)
 }

@@ -10,24 +10,27 @@ namespace annex::objectstore {
 namespace {
 
 // Sub-resources of S3 operations this store does not implement.
-constexpr std::array<std::string_view, 18> kUnsupportedSubresources = {
-    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory", "legal-hold",
-    "logging",    "metrics",   "notification", "object-lock",      "replication", "requestPayment",
-    "restore",    "retention", "select",       "torrent",          "session",     "renameObject",
+constexpr std::array<std::string_view, 14> kUnsupportedSubresources = {
+    "accelerate", "analytics", "intelligent-tiering", "inventory", "logging", "metrics", "notification",
+    "replication", "requestPayment", "restore", "select", "torrent", "session", "renameObject",
 };
 
 // Bucket sub-resources served here that name nothing on an object.
-constexpr std::array<std::string_view, 7> kBucketOnlySubresources = {
-    "policy", "policyStatus", "publicAccessBlock", "versions", "lifecycle", "ownershipControls", "website"};
+constexpr std::array<std::string_view, 9> kBucketOnlySubresources = {
+    "policy",    "policyStatus", "publicAccessBlock", "versions", "lifecycle", "object-lock", "encryption",
+    "ownershipControls", "website"};
+
+// Bucket sub-resources that have no DELETE: a DELETE naming one must not
+// fall through to DeleteBucket.
+constexpr std::array<std::string_view, 9> kUndeletableBucketSubresources = {
+    "acl", "versioning", "location", "uploads", "versions", "policyStatus", "object-lock", "delete", "attributes"};
 
 // Bucket configurations this store never holds, and how S3 says "none".
 struct UnsetConfig {
   std::string_view subresource;
   std::string_view error;
 };
-constexpr std::array<UnsetConfig, 3> kUnsetConfigs = {{
-    {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
-    {"object-lock", "ObjectLockConfigurationNotFoundError"},
+constexpr std::array<UnsetConfig, 1> kUnsetConfigs = {{
     {"replication", "ReplicationConfigurationNotFoundError"},
 }};
 
@@ -47,8 +50,10 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("acl")) return S3Op::kGetBucketAcl;
     if (q.Has("ownershipControls")) return S3Op::kGetBucketOwnershipControls;
     if (q.Has("website")) return S3Op::kGetBucketWebsite;
+    if (q.Has("object-lock")) return S3Op::kGetObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kGetBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kGetBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kGetBucketEncryption;
     if (q.Has("policy")) return S3Op::kGetBucketPolicy;
     if (q.Has("policyStatus")) return S3Op::kGetBucketPolicyStatus;
     if (q.Has("publicAccessBlock")) return S3Op::kGetPublicAccessBlock;
@@ -65,8 +70,10 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("acl")) return S3Op::kPutBucketAcl;
     if (q.Has("ownershipControls")) return S3Op::kPutBucketOwnershipControls;
     if (q.Has("website")) return S3Op::kPutBucketWebsite;
+    if (q.Has("object-lock")) return S3Op::kPutObjectLockConfiguration;
     if (q.Has("tagging")) return S3Op::kPutBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kPutBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kPutBucketEncryption;
     if (q.Has("cors")) return S3Op::kPutBucketCors;
     if (q.Has("policy")) return S3Op::kPutBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kPutPublicAccessBlock;
@@ -79,9 +86,13 @@ Result<S3Op> RouteBucket(const http::Request& r) {
     if (q.Has("website")) return S3Op::kDeleteBucketWebsite;
     if (q.Has("tagging")) return S3Op::kDeleteBucketTagging;
     if (q.Has("lifecycle")) return S3Op::kDeleteBucketLifecycle;
+    if (q.Has("encryption")) return S3Op::kDeleteBucketEncryption;
     if (q.Has("cors")) return S3Op::kDeleteBucketCors;
     if (q.Has("policy")) return S3Op::kDeleteBucketPolicy;
     if (q.Has("publicAccessBlock")) return S3Op::kDeletePublicAccessBlock;
+    for (auto sub : kUndeletableBucketSubresources) {
+      if (q.Has(sub)) return MethodNotAllowed();  // Object Lock, versioning … are never removed
+    }
     return S3Op::kDeleteBucket;
   }
   if (m == "POST") {
@@ -97,6 +108,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   const std::string& m = r.method;
   if (m == "GET") {
     if (q.Has("acl")) return S3Op::kGetObjectAcl;
+    if (q.Has("retention")) return S3Op::kGetObjectRetention;
+    if (q.Has("legal-hold")) return S3Op::kGetObjectLegalHold;
     if (q.Has("tagging")) return S3Op::kGetObjectTagging;
     if (q.Has("attributes")) return S3Op::kGetObjectAttributes;
     if (q.Has("uploadId")) return S3Op::kListParts;
@@ -105,6 +118,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   if (m == "HEAD") return S3Op::kHeadObject;
   if (m == "PUT") {
     if (q.Has("acl")) return S3Op::kPutObjectAcl;
+    if (q.Has("retention")) return S3Op::kPutObjectRetention;
+    if (q.Has("legal-hold")) return S3Op::kPutObjectLegalHold;
     if (q.Has("tagging")) return S3Op::kPutObjectTagging;
     bool copy = r.headers.Has("x-amz-copy-source");
     if (q.Has("partNumber") || q.Has("uploadId")) return copy ? S3Op::kUploadPartCopy : S3Op::kUploadPart;
@@ -112,6 +127,8 @@ Result<S3Op> RouteObject(const http::Request& r) {
   }
   if (m == "DELETE") {
     if (q.Has("tagging")) return S3Op::kDeleteObjectTagging;
+    // S3 has no DELETE of a retention or a legal hold: never the object's delete.
+    if (q.Has("retention") || q.Has("legal-hold")) return MethodNotAllowed();
     return q.Has("uploadId") ? S3Op::kAbortMultipartUpload : S3Op::kDeleteObject;
   }
   if (m == "POST") {
@@ -207,9 +224,18 @@ std::string_view S3OpName(S3Op op) {
     case S3Op::kGetBucketTagging: return "GetBucketTagging";
     case S3Op::kPutBucketTagging: return "PutBucketTagging";
     case S3Op::kDeleteBucketTagging: return "DeleteBucketTagging";
+    case S3Op::kGetBucketEncryption: return "GetBucketEncryption";
+    case S3Op::kPutBucketEncryption: return "PutBucketEncryption";
+    case S3Op::kDeleteBucketEncryption: return "DeleteBucketEncryption";
     case S3Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
     case S3Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case S3Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
+    case S3Op::kGetObjectLockConfiguration: return "GetObjectLockConfiguration";
+    case S3Op::kPutObjectLockConfiguration: return "PutObjectLockConfiguration";
+    case S3Op::kGetObjectRetention: return "GetObjectRetention";
+    case S3Op::kPutObjectRetention: return "PutObjectRetention";
+    case S3Op::kGetObjectLegalHold: return "GetObjectLegalHold";
+    case S3Op::kPutObjectLegalHold: return "PutObjectLegalHold";
     case S3Op::kPostObject: return "PostObject";
     case S3Op::kGetBucketOwnershipControls: return "GetBucketOwnershipControls";
     case S3Op::kPutBucketOwnershipControls: return "PutBucketOwnershipControls";

@@ -55,11 +55,20 @@ enum class S3Op {
   kDeleteBucketTagging,
   kPutObjectTagging,
   kDeleteObjectTagging,
+  kGetBucketEncryption,
+  kPutBucketEncryption,
+  kDeleteBucketEncryption,
   kGetBucketLifecycle,
   kPutBucketLifecycle,
   kDeleteBucketLifecycle,
   kGetBucketConfigNotSet,  // GET ?lifecycle, ?website … of features never configured here
   kGetObjectTagging,
+  kGetObjectLockConfiguration,  // Object Lock (object_lock_handlers.cc)
+  kPutObjectLockConfiguration,
+  kGetObjectRetention,
+  kPutObjectRetention,
+  kGetObjectLegalHold,
+  kPutObjectLegalHold,
   kPostObject,  // an HTML form upload: POST /bucket, multipart/form-data
   kGetBucketOwnershipControls,
   kPutBucketOwnershipControls,

@@ -6,6 +6,9 @@
 #
 #   4 KiB GET req/s      annexd vs nginx serving the same-size files      goal >= 0.5
 #   4 KiB PUT req/s      annexd (durable) vs fsync-peer write+fsync+rename goal >= 0.8
+#   4 KiB PUT versioned  annexd into a versioned bucket vs unversioned     goal >= 0.9
+#   64 MiB GET/PUT SSE   annexd (SSE-S3, the default) vs annexd storing
+#                        plaintext (--plaintext-objects)                   goal >= 0.8
 #   64 MiB GET MB/s      annexd vs nginx                                   goal >= 0.8
 #   64 MiB PUT MB/s      annexd vs dd conv=fsync (same filesystem)         goal >= 0.7
 #   all four             annexd vs s3rver (npm, installed into build/bench-node)
@@ -325,6 +328,18 @@ IDLE_MAIN=$(rss_kib "$ANNEX_MAIN_PID" VmRSS)
 start_nginx || { log "nginx did not start: $(cat "$WORK/nginx.log")"; FAILED=1; }
 
 SERVER_PIDS=$ANNEX_MAIN_PID run_annex_workloads annex "$ANNEX_ENDPOINT"
+# The same PUTs into a bucket with versioning enabled: every overwrite keeps
+# the previous version (one more LMDB record per PUT).
+python3 - "http://$ANNEX_ENDPOINT" <<'PY' || { log "could not make the versioned bucket"; FAILED=1; }
+import os, sys
+import boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id=os.environ["ANNEX_ROOT_ACCESS_KEY_ID"],
+                  aws_secret_access_key=os.environ["ANNEX_ROOT_SECRET_ACCESS_KEY"])
+s3.create_bucket(Bucket="benchv")
+s3.put_bucket_versioning(Bucket="benchv", VersioningConfiguration={"Status": "Enabled"})
+PY
+measure annex-vput4k "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" --payload-hash sha256
 AFTER_MAIN=$(rss_kib "$ANNEX_MAIN_PID" VmHWM)
 
 nginx_pids() { pgrep -P "${NGINX_PID:-0}" | tr '\n' ' '; }
@@ -344,9 +359,11 @@ for ((round = 2; round <= ROUNDS; round++)); do
   measure_cpu "nginx-get4k-r$round" "$(nginx_pids)" "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get \
     "${LG_SMALL[@]}"
   measure "annex-put4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_SMALL[@]}" --payload-hash sha256
+  measure "annex-vput4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" \
+    --payload-hash sha256
   run_fsync_peer "fsync-put4k-r$round"
 done
-for name in annex-get4k nginx-get4k annex-put4k fsync-put4k; do
+for name in annex-get4k nginx-get4k annex-put4k fsync-put4k annex-vput4k; do
   python3 - "$WORK" "$name" "$ROUNDS" <<'PY'
 import json, statistics, sys
 work, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -364,6 +381,19 @@ open(f"{work}/{name}-median.json", "w").write(json.dumps(out) + "\n")
 print(f"rounds      {name:<12} " + "  ".join(f"{x:9.1f}" for x in out.get("runs", [])))
 PY
 done >"$WORK/rounds.txt"
+# The same annexd build storing plaintext: what encryption at rest costs.
+MAIN_ENDPOINT=$ANNEX_ENDPOINT
+if annex_start "$BIN/annexd" "$WORK" plain --plaintext-objects; then
+  PLAIN_PID=$ANNEX_PID
+  measure plain-get64m "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op get "${LG_BIG_GET[@]}"
+  measure plain-put64m "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_BIG_PUT[@]}"
+  stop_pid "$PLAIN_PID"
+  rm -rf "$WORK/plain-data"
+else
+  log "the plaintext annexd did not start"
+  FAILED=1
+fi
+ANNEX_ENDPOINT=$MAIN_ENDPOINT ANNEX_PID=$ANNEX_MAIN_PID
 measure nginx-get64m "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get "${LG_BIG_GET[@]}"
 measure dd-put64m run_dd
 
@@ -383,6 +413,8 @@ rm -rf "$WORK/annex-data" "$WORK/s3rver-data" "$WORK/nginx-root"
   row "4KiB GET" "req/s" ops_per_s annex-get4k-median nginx nginx-get4k-median 0.5 "median of $ROUNDS interleaved runs"
   row "4KiB PUT" "req/s" ops_per_s annex-put4k-median fsync fsync-put4k-median 0.8 \
     "median of $ROUNDS; durable; peer write+fsync+rename x$C_SMALL threads"
+  row "4KiB PUT versioned" "req/s" ops_per_s annex-vput4k-median unversioned annex-put4k-median 0.9 \
+    "median of $ROUNDS; every PUT keeps the version it replaces"
   cat "$WORK/rounds.txt" >>"$TABLE"
   python3 - "$WORK" "$ROUNDS" >>"$TABLE" <<'PY'
 import statistics, sys
@@ -404,6 +436,8 @@ if a and n:
 PY
   row "64MiB GET" "MB/s" mb_per_s annex-get64m nginx nginx-get64m 0.8
   row "64MiB PUT" "MB/s" mb_per_s annex-put64m dd dd-put64m 0.7 "$C_LARGE parallel dd conv=fsync"
+  row "64MiB GET SSE" "MB/s" mb_per_s annex-get64m plaintext plain-get64m 0.8 "SSE-S3 (AES-256-GCM) vs the same build storing plaintext"
+  row "64MiB PUT SSE" "MB/s" mb_per_s annex-put64m plaintext plain-put64m 0.8
   if ((S3RVER_UP)); then
     row "4KiB GET" "req/s" ops_per_s annex-get4k s3rver s3rver-get4k "" "s3rver 3.7.1, node $(node --version)"
     row "4KiB PUT" "req/s" ops_per_s annex-put4k s3rver s3rver-put4k "" "s3rver never fsyncs"

@@ -324,6 +324,12 @@ TEST_F(BucketServiceTest, RoutingOfUnknownAndWrongMethods) {
   EXPECT_EQ(s3_.Send("GET", "/bk1/none?tagging").ErrorCode(), "NoSuchKey");
   EXPECT_EQ(s3_.Send("PATCH", "/bk1").status, 405);
   EXPECT_EQ(s3_.Send("PATCH", "/bk1").ErrorCode(), "MethodNotAllowed");
+  // A DELETE of a sub-resource that has none never deletes the bucket.
+  s3_.Send("PUT", "/empty-bucket");
+  for (const char* sub : {"versioning", "acl", "location", "uploads", "versions", "object-lock"}) {
+    EXPECT_EQ(s3_.Send("DELETE", std::string("/empty-bucket?") + sub).status, 405) << sub;
+  }
+  EXPECT_EQ(s3_.Send("HEAD", "/empty-bucket").status, 200) << "the bucket is still there";
   EXPECT_EQ(s3_.Send("DELETE", "/").ErrorCode(), "MethodNotAllowed");
   // No POST names an object without ?uploads or ?uploadId; POST on a bucket is a form upload.
   r = s3_.Send("POST", "/bk1/obj");

@@ -113,9 +113,10 @@ class LifecycleRunTest : public ::testing::Test {
                     .ok());
   }
 
-  void Write(std::string_view key, int64_t at_ms, bool marker = false, uint64_t size = 1) {
+  void Write(std::string_view key, int64_t at_ms, bool marker = false, uint64_t size = 1, ObjectLockState lock = {}) {
     ObjectRecord r;
     r.key = std::string(key);
+    r.lock = lock;
     r.modified_ms = at_ms;
     r.delete_marker = marker;
     if (!marker) {
@@ -173,6 +174,23 @@ TEST_F(LifecycleRunTest, ExpiresByDaysPrefixAndSizeInAnUnversionedBucket) {
   Run(CeilToMidnightUtc(kT0 + 2 * kDay));
   EXPECT_EQ(Versions(), (std::vector<std::string>{"keep/b=1"}));
   EXPECT_EQ(store_->meta().object_count(), 1u);
+}
+
+TEST_F(LifecycleRunTest, LockedVersionsOutliveTheRulesUntilTheirLockEnds) {
+  Bucket(Versioning::kEnabled,
+         "<Rule><ID>old</ID><Status>Enabled</Status><Filter/><NoncurrentVersionExpiration>"
+         "<NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>");
+  Write("held", kT0, false, 1, ObjectLockState{LockMode::kNone, 0, true});
+  Write("held", kT0 + 1, false, 2);
+  Write("kept", kT0, false, 1, ObjectLockState{LockMode::kCompliance, kT0 + 10 * kDay, false});
+  Write("kept", kT0 + 1, false, 2);
+  Write("free", kT0, false, 1);
+  Write("free", kT0 + 1, false, 2);
+  int64_t day2 = CeilToMidnightUtc(kT0 + 2 * kDay);
+  EXPECT_EQ(Run(day2).noncurrent_removed, 1u);
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"free=2", "held=2", "held=1", "kept=2", "kept=1"}));
+  Run(CeilToMidnightUtc(kT0 + 11 * kDay));  // the retention has ended; the legal hold has not
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"free=2", "held=2", "held=1", "kept=2"}));
 }
 
 TEST_F(LifecycleRunTest, VersionedBucketsGetMarkersThenLoseNoncurrentVersionsThenLoneMarkers) {

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""S3 Object Lock with boto3 and awscli against a real annexd: lock-enabled buckets, default retention,
+GOVERNANCE and COMPLIANCE retention, legal holds, and the deletes they refuse — DeleteObject by version id,
+DeleteObjects entries, lifecycle rules — for the account root as for anyone; and a retention that ends while
+annexd's wall clock is moved on (the clockshift library), after which the delete goes through."""
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import AWS_CLI, AnnexTestCase, have, random_bucket, wait_for  # noqa: E402
+
+try:
+    from botocore.exceptions import ClientError
+except ImportError:  # pragma: no cover
+    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
+    sys.exit(77)
+
+CLOCKSHIFT = os.environ.get("ANNEX_CLOCKSHIFT", "")
+DAY = 86400
+PROTECTED = "Access Denied because object protected by object lock."
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def in_days(days):
+    return (utcnow() + datetime.timedelta(days=days)).replace(microsecond=0)
+
+
+class LockCase(AnnexTestCase):
+    def setUp(self):
+        super().setUp()
+        self.s3 = self.daemon.boto3_client()
+
+    def error(self, call, **kw):
+        with self.assertRaises(ClientError) as cm:
+            call(**kw)
+        return cm.exception.response["Error"]["Code"], cm.exception.response["Error"].get("Message", "")
+
+    def locked_bucket(self, default=None):
+        bucket = random_bucket("lock")
+        self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        if default:
+            self.s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": default}})
+        return bucket
+
+
+class ObjectLockTest(LockCase):
+    def test_bucket_configuration(self):
+        bucket = self.locked_bucket()
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        self.assertEqual(self.s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"],
+                         {"ObjectLockEnabled": "Enabled"})
+        code, _ = self.error(self.s3.put_bucket_versioning, Bucket=bucket,
+                             VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(code, "InvalidBucketState")
+        self.s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Years": 1}}})
+        got = self.s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        self.assertEqual(got["Rule"]["DefaultRetention"], {"Mode": "GOVERNANCE", "Years": 1})
+        code, _ = self.error(self.s3.put_object_lock_configuration, Bucket=bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}})
+        self.assertEqual(code, "InvalidArgument")
+
+        plain = random_bucket("nolock")
+        self.s3.create_bucket(Bucket=plain)
+        code, _ = self.error(self.s3.get_object_lock_configuration, Bucket=plain)
+        self.assertEqual(code, "ObjectLockConfigurationNotFoundError")
+        self.s3.put_object(Bucket=plain, Key="k", Body=b"x")
+        code, message = self.error(self.s3.put_object_retention, Bucket=plain, Key="k",
+                                   Retention={"Mode": "GOVERNANCE", "RetainUntilDate": in_days(1)})
+        self.assertEqual((code, message), ("InvalidRequest", "Bucket is missing Object Lock Configuration"))
+        code, _ = self.error(self.s3.put_object, Bucket=plain, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")
+        self.assertEqual(code, "InvalidRequest")
+        code, _ = self.error(self.s3.put_object_lock_configuration, Bucket=plain,
+                             ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+        self.assertEqual(code, "InvalidBucketState", "versioning must be enabled first")
+        # A versioned bucket may turn Object Lock on, as S3 now allows.
+        self.s3.put_bucket_versioning(Bucket=plain, VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_object_lock_configuration(Bucket=plain, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+        self.s3.put_object_retention(Bucket=plain, Key="k",
+                                     Retention={"Mode": "GOVERNANCE", "RetainUntilDate": in_days(1)})
+
+    def test_default_retention_and_compliance_binds_the_root(self):
+        bucket = self.locked_bucket({"Mode": "COMPLIANCE", "Days": 1})
+        vid = self.s3.put_object(Bucket=bucket, Key="backup", Body=b"x")["VersionId"]
+        head = self.s3.head_object(Bucket=bucket, Key="backup")
+        self.assertEqual(head["ObjectLockMode"], "COMPLIANCE")
+        until = head["ObjectLockRetainUntilDate"]
+        self.assertAlmostEqual((until - utcnow()).total_seconds(), DAY, delta=120)
+        got = self.s3.get_object_retention(Bucket=bucket, Key="backup", VersionId=vid)["Retention"]
+        self.assertEqual((got["Mode"], got["RetainUntilDate"]), ("COMPLIANCE", until))
+        # The root of the owning account cannot delete it, shorten it, or weaken it; not even with the bypass.
+        for bypass in (False, True):
+            code, message = self.error(self.s3.delete_object, Bucket=bucket, Key="backup", VersionId=vid,
+                                       BypassGovernanceRetention=bypass)
+            self.assertEqual((code, message), ("AccessDenied", PROTECTED))
+        for retention in ({"Mode": "COMPLIANCE", "RetainUntilDate": until - datetime.timedelta(hours=1)},
+                          {"Mode": "GOVERNANCE", "RetainUntilDate": in_days(30)}):
+            code, _ = self.error(self.s3.put_object_retention, Bucket=bucket, Key="backup", VersionId=vid,
+                                 Retention=retention, BypassGovernanceRetention=True)
+            self.assertEqual(code, "AccessDenied")
+        longer = in_days(3)
+        self.s3.put_object_retention(Bucket=bucket, Key="backup", VersionId=vid,
+                                     Retention={"Mode": "COMPLIANCE", "RetainUntilDate": longer})
+        self.assertEqual(self.s3.get_object_retention(Bucket=bucket, Key="backup")["Retention"]["RetainUntilDate"],
+                         longer)
+        # Deleting without a version id only adds a marker; overwrites add versions.
+        self.assertTrue(self.s3.delete_object(Bucket=bucket, Key="backup")["DeleteMarker"])
+        self.s3.put_object(Bucket=bucket, Key="backup", Body=b"y")
+        versions = self.s3.list_object_versions(Bucket=bucket)["Versions"]
+        self.assertIn(vid, [v["VersionId"] for v in versions])
+        # Nor does the bucket go while it holds them.
+        code, _ = self.error(self.s3.delete_bucket, Bucket=bucket)
+        self.assertEqual(code, "BucketNotEmpty")
+
+    def test_governance_needs_the_bypass(self):
+        bucket = self.locked_bucket()
+        vid = self.s3.put_object(Bucket=bucket, Key="g", Body=b"x", ObjectLockMode="GOVERNANCE",
+                                 ObjectLockRetainUntilDate=in_days(5))["VersionId"]
+        got = self.s3.get_object(Bucket=bucket, Key="g")
+        self.assertEqual(got["ObjectLockMode"], "GOVERNANCE")
+        code, message = self.error(self.s3.delete_object, Bucket=bucket, Key="g", VersionId=vid)
+        self.assertEqual((code, message), ("AccessDenied", PROTECTED))
+        code, _ = self.error(self.s3.put_object_retention, Bucket=bucket, Key="g", VersionId=vid,
+                             Retention={"Mode": "GOVERNANCE", "RetainUntilDate": in_days(1)})
+        self.assertEqual(code, "AccessDenied", "shortening needs the bypass")
+        self.s3.put_object_retention(Bucket=bucket, Key="g", VersionId=vid, BypassGovernanceRetention=True,
+                                     Retention={"Mode": "GOVERNANCE", "RetainUntilDate": in_days(1)})
+        # A user of the account allowed everything but s3:BypassGovernanceRetention sends the header in vain.
+        account = self.daemon.create_account(random_bucket("acct"))
+        root = self.daemon.boto3_client(account["AccessKeyId"], account["SecretAccessKey"])
+        import boto3
+        iam = boto3.session.Session().client("iam", endpoint_url=self.daemon.endpoint, region_name=harness.REGION,
+                                             aws_access_key_id=account["AccessKeyId"],
+                                             aws_secret_access_key=account["SecretAccessKey"])
+        own = random_bucket("lockacct")
+        root.create_bucket(Bucket=own, ObjectLockEnabledForBucket=True)
+        v = root.put_object(Bucket=own, Key="g", Body=b"x", ObjectLockMode="GOVERNANCE",
+                            ObjectLockRetainUntilDate=in_days(5))["VersionId"]
+        iam.create_user(UserName="operator")
+        iam.put_user_policy(UserName="operator", PolicyName="inline", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:BypassGovernanceRetention", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="operator")["AccessKey"]
+        user = self.daemon.boto3_client(key["AccessKeyId"], key["SecretAccessKey"])
+        code, _ = self.error(user.delete_object, Bucket=own, Key="g", VersionId=v, BypassGovernanceRetention=True)
+        self.assertEqual(code, "AccessDenied")
+        root.delete_object(Bucket=own, Key="g", VersionId=v, BypassGovernanceRetention=True)
+        # The bypass never lifts COMPLIANCE (above) nor a legal hold (below); with it GOVERNANCE goes.
+        self.s3.delete_object(Bucket=bucket, Key="g", VersionId=vid, BypassGovernanceRetention=True)
+        self.assertNotIn("Versions", self.s3.list_object_versions(Bucket=bucket))
+
+    def test_legal_hold_and_delete_objects(self):
+        bucket = self.locked_bucket()
+        held = self.s3.put_object(Bucket=bucket, Key="held", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+        free = self.s3.put_object(Bucket=bucket, Key="free", Body=b"x")["VersionId"]
+        gov = self.s3.put_object(Bucket=bucket, Key="gov", Body=b"x", ObjectLockMode="GOVERNANCE",
+                                 ObjectLockRetainUntilDate=in_days(2))["VersionId"]
+        self.assertEqual(self.s3.head_object(Bucket=bucket, Key="held")["ObjectLockLegalHoldStatus"], "ON")
+        self.assertEqual(self.s3.get_object_legal_hold(Bucket=bucket, Key="held")["LegalHold"], {"Status": "ON"})
+        code, _ = self.error(self.s3.get_object_legal_hold, Bucket=bucket, Key="free")
+        self.assertEqual(code, "NoSuchObjectLockConfiguration", "no hold was ever put")
+        r = self.s3.delete_objects(Bucket=bucket, BypassGovernanceRetention=True, Delete={"Objects": [
+            {"Key": "held", "VersionId": held}, {"Key": "free", "VersionId": free}, {"Key": "gov", "VersionId": gov}]})
+        self.assertEqual(sorted(d["Key"] for d in r["Deleted"]), ["free", "gov"])
+        self.assertEqual([(e["Key"], e["Code"], e["Message"]) for e in r["Errors"]], [("held", "AccessDenied", PROTECTED)])
+        r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "held", "VersionId": held}]})
+        self.assertEqual(r["Errors"][0]["Code"], "AccessDenied")
+        self.s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=held, LegalHold={"Status": "OFF"})
+        self.assertEqual(self.s3.get_object_legal_hold(Bucket=bucket, Key="held")["LegalHold"], {"Status": "OFF"})
+        r = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "held", "VersionId": held}]})
+        self.assertEqual([d["Key"] for d in r["Deleted"]], ["held"])
+        self.assertNotIn("Errors", r)
+
+    def test_multipart_and_copy_carry_the_headers(self):
+        bucket = self.locked_bucket({"Mode": "GOVERNANCE", "Days": 2})
+        up = self.s3.create_multipart_upload(Bucket=bucket, Key="mp", ObjectLockMode="COMPLIANCE",
+                                             ObjectLockRetainUntilDate=in_days(1))
+        part = self.s3.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"x")
+        self.s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"], MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        self.assertEqual(self.s3.head_object(Bucket=bucket, Key="mp")["ObjectLockMode"], "COMPLIANCE")
+        self.s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "mp"},
+                            ObjectLockLegalHoldStatus="ON")
+        head = self.s3.head_object(Bucket=bucket, Key="copy")
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]), ("GOVERNANCE", "ON"),
+                         "a copy gets the bucket's default, not the source's retention")
+
+    def test_awscli(self):
+        if not have(AWS_CLI):
+            self.skipTest("awscli (/usr/bin/aws) is not installed")
+        env = self.daemon.client_env()
+
+        def aws(*args, ok=True):
+            out = subprocess.run([AWS_CLI, "--endpoint-url", self.daemon.endpoint, "s3api", *args], env=env,
+                                 capture_output=True, text=True, timeout=60)
+            if ok:
+                self.assertEqual(out.returncode, 0, out.stderr)
+                return json.loads(out.stdout) if out.stdout.strip() else {}
+            self.assertNotEqual(out.returncode, 0)
+            return out.stderr
+
+        bucket = random_bucket("lockcli")
+        aws("create-bucket", "--bucket", bucket, "--object-lock-enabled-for-bucket")
+        aws("put-object-lock-configuration", "--bucket", bucket, "--object-lock-configuration",
+            '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}')
+        cfg = aws("get-object-lock-configuration", "--bucket", bucket)["ObjectLockConfiguration"]
+        self.assertEqual(cfg["Rule"]["DefaultRetention"], {"Mode": "GOVERNANCE", "Days": 1})
+        vid = aws("put-object", "--bucket", bucket, "--key", "f")["VersionId"]
+        self.assertEqual(aws("get-object-retention", "--bucket", bucket, "--key", "f")["Retention"]["Mode"],
+                         "GOVERNANCE")
+        aws("put-object-legal-hold", "--bucket", bucket, "--key", "f", "--legal-hold", "Status=ON")
+        self.assertIn("AccessDenied", aws("delete-object", "--bucket", bucket, "--key", "f", "--version-id", vid,
+                                          "--bypass-governance-retention", ok=False))
+        aws("put-object-legal-hold", "--bucket", bucket, "--key", "f", "--legal-hold", "Status=OFF")
+        self.assertIn("AccessDenied", aws("delete-object", "--bucket", bucket, "--key", "f", "--version-id", vid,
+                                          ok=False))
+        aws("delete-object", "--bucket", bucket, "--key", "f", "--version-id", vid, "--bypass-governance-retention")
+
+
+@unittest.skipUnless(os.path.exists(CLOCKSHIFT), "ANNEX_CLOCKSHIFT does not name the clockshift library (run under ctest)")
+class ObjectLockClockTest(LockCase):
+    """annexd's clock is moved on by days: retention runs out, lifecycle passes leave locked versions alone."""
+
+    clock_file = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.clock_file = Path(tempfile.mkdtemp(prefix="annex-clock-")) / "offset"
+        cls.clock_file.write_text("0\n")
+        cls.daemon_kwargs = {"extra_env": {"LD_PRELOAD": CLOCKSHIFT, "ANNEX_CLOCKSHIFT_FILE": str(cls.clock_file)}}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.clock_file.write_text("0\n")
+        super().tearDownClass()
+        shutil.rmtree(cls.clock_file.parent, ignore_errors=True)
+
+    def shift(self, days):
+        self.clock_file.write_text(f"{days * DAY}\n")
+        time.sleep(0.2)  # clockshift re-reads the file every 50 ms
+
+    def pass_at(self, days):
+        """Moves annexd's clock `days` on and waits for one more lifecycle pass; then back to real time."""
+        log = self.daemon.log_path
+        before = log.read_text(errors="replace").count("lifecycle rules applied")
+        self.shift(days)
+        try:
+            wait_for("a lifecycle pass", lambda: log.read_text(errors="replace").count(
+                "lifecycle rules applied") > before, timeout=30)
+        finally:
+            self.shift(0)
+
+    def test_retention_expires_then_the_delete_succeeds(self):
+        bucket = self.locked_bucket()
+        vid = self.s3.put_object(Bucket=bucket, Key="k", Body=b"x", ObjectLockMode="COMPLIANCE",
+                                 ObjectLockRetainUntilDate=in_days(2))["VersionId"]
+        code, _ = self.error(self.s3.delete_object, Bucket=bucket, Key="k", VersionId=vid)
+        self.assertEqual(code, "AccessDenied")
+        path, query = f"/{bucket}/k", {"versionId": vid}
+        self.shift(1)
+        try:
+            status, _, body = self.daemon.signed("DELETE", path, query=query, when=utcnow() + datetime.timedelta(days=1))
+            self.assertEqual(status, 403, body)  # a day on, still retained
+            self.shift(3)
+            status, _, body = self.daemon.signed("DELETE", path, query=query, when=utcnow() + datetime.timedelta(days=3))
+            self.assertEqual(status, 204, body)
+        finally:
+            self.shift(0)
+        self.assertNotIn("Versions", self.s3.list_object_versions(Bucket=bucket))
+
+    def test_lifecycle_leaves_locked_versions(self):
+        bucket = self.locked_bucket()
+        self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""},
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+        kept = self.s3.put_object(Bucket=bucket, Key="kept", Body=b"1", ObjectLockMode="GOVERNANCE",
+                                  ObjectLockRetainUntilDate=in_days(30))["VersionId"]
+        held = self.s3.put_object(Bucket=bucket, Key="held", Body=b"1", ObjectLockLegalHoldStatus="ON")["VersionId"]
+        free = self.s3.put_object(Bucket=bucket, Key="free", Body=b"1")["VersionId"]
+        for key in ("kept", "held", "free"):
+            self.s3.put_object(Bucket=bucket, Key=key, Body=b"2")  # the first versions become noncurrent
+        self.pass_at(3)
+        ids = [v["VersionId"] for v in self.s3.list_object_versions(Bucket=bucket)["Versions"]]
+        self.assertNotIn(free, ids, "the pass ran")
+        self.assertIn(kept, ids)
+        self.assertIn(held, ids)
+
+
+if __name__ == "__main__":
+    harness.main()
