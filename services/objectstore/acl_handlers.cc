@@ -108,10 +108,11 @@ http::Task<Status> PutObjectAcl(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(AccessControlList acl, co_await ReadRequestedAcl(call, bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, acl));
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
-  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& o) {
+  const VersionChange set_acl = [&](ObjectRecord& o) {
     o.acl = acl;
     return Status::OK();
-  }));
+  };
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, set_acl));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 

@@ -23,8 +23,8 @@ Status NoLockConfiguration() {
 // version's state and may refuse.
 http::Task<Status> ChangeVersionLock(S3Call& call, std::function<Status(ObjectLockState&)> change) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
-  ANNEX_CO_RETURN_IF_ERROR(
-      co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& object) { return change(object.lock); }));
+  const VersionChange change_lock = [&](ObjectRecord& object) { return change(object.lock); };
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, change_lock));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }
 

@@ -29,8 +29,7 @@ Result<std::string> ObjectSource::InlinePlaintext() {
   return plain;
 }
 
-http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length,
-                                               const std::function<http::Task<Status>(std::string_view)>& sink) {
+http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length, const Sink& sink) {
   if (keys_.size() != object_.segments.size()) co_return Status::Internal("encrypted object read without its keys");
   std::string sealed, plain;
   uint64_t local;
@@ -101,7 +100,9 @@ http::Task<Status> ObjectSource::SendTo(http::ResponseWriter& out, uint64_t offs
     co_return Status::OK();
   }
   if (object_.sse != Sse::kNone) {
-    co_return co_await ReadDecrypted(offset, length, [&](std::string_view piece) { return out.SendBody(piece); });
+    // A named sink: GCC 12 mishandles temporaries bound inside co_await expressions.
+    const Sink send = [&](std::string_view piece) { return out.SendBody(piece); };
+    co_return co_await ReadDecrypted(offset, length, send);
   }
   uint64_t local;
   for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
@@ -121,7 +122,8 @@ http::Task<Status> ObjectSource::CopyTo(DataWriter& writer, os::BlockingPool& po
     co_return co_await writer.Append(std::string_view(plain).substr(offset, length));
   }
   if (object_.sse != Sse::kNone) {
-    co_return co_await ReadDecrypted(offset, length, [&](std::string_view piece) { return writer.Append(piece); });
+    const Sink append = [&](std::string_view piece) { return writer.Append(piece); };
+    co_return co_await ReadDecrypted(offset, length, append);
   }
   std::vector<char> buf(static_cast<size_t>(std::min<uint64_t>(kCopyBufferSize, std::max<uint64_t>(length, 1))));
   uint64_t local;

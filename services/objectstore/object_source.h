@@ -59,8 +59,8 @@ class ObjectSource {
   Result<const os::RandomAccessFile*> FileFor(size_t segment);
   // Reads [offset, offset + length) of an encrypted object's files chunk by
   // chunk, handing each decrypted piece to `sink`.
-  http::Task<Status> ReadDecrypted(uint64_t offset, uint64_t length,
-                                   const std::function<http::Task<Status>(std::string_view)>& sink);
+  using Sink = std::function<http::Task<Status>(std::string_view)>;
+  http::Task<Status> ReadDecrypted(uint64_t offset, uint64_t length, const Sink& sink);
 
   const DataFiles& files_;
   const ObjectRecord& object_;

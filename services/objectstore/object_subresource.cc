@@ -59,7 +59,7 @@ Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket, Access 
 }
 
 http::Task<Status> UpdateObjectVersion(S3Call& call, const std::optional<std::string>& version_id,
-                                       std::function<Status(ObjectRecord&)> change) {
+                                       const VersionChange& change) {
   const Tables& t = call.store.meta().tables();
   co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     ANNEX_ASSIGN_OR_RETURN(auto bucket, GetBucket(txn, t, call.bucket()));

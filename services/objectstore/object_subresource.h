@@ -23,8 +23,10 @@ Result<std::optional<std::string>> RequestedVersionId(const S3Call& call);
 Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket = nullptr, Access access = Access::kOwner);
 
 // Applies `change` to the version named by `version_id` (the current one
-// when nullopt) and stores it, in one transaction.
+// when nullopt) and stores it, in one transaction. Callers pass a named
+// function: GCC 12 mishandles temporaries bound inside co_await expressions.
+using VersionChange = std::function<Status(ObjectRecord&)>;
 http::Task<Status> UpdateObjectVersion(S3Call& call, const std::optional<std::string>& version_id,
-                                       std::function<Status(ObjectRecord&)> change);
+                                       const VersionChange& change);
 
 }  // namespace annex::objectstore

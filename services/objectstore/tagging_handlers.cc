@@ -20,11 +20,12 @@ http::Task<Status> ReplaceObjectTags(S3Call& call, TagSet tags, int status) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
   ObjectRecord changed;
-  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, [&](ObjectRecord& object) {
+  const VersionChange set_tags = [&](ObjectRecord& object) {
     object.tags = tags;
     changed.version_id = object.version_id;
     return Status::OK();
-  }));
+  };
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateObjectVersion(call, version_id, set_tags));
   http::Response response = EmptyResponse(status);
   AddVersionIdHeader(bucket, changed, response.headers);
   co_return co_await call.ctx.response.Send(std::move(response));
