@@ -7,9 +7,12 @@
 
 namespace annex::crypto {
 
+// The contexts are made on first use: a reader needs only `decrypt`.
 struct Aes256Gcm::Context {
-  EVP_CIPHER_CTX* encrypt = EVP_CIPHER_CTX_new();
-  EVP_CIPHER_CTX* decrypt = EVP_CIPHER_CTX_new();
+  EVP_CIPHER_CTX* encrypt = nullptr;
+  EVP_CIPHER_CTX* decrypt = nullptr;
+  // The cipher's key schedule is kept while the key stays the same.
+  std::string encrypt_key, decrypt_key;
   ~Context() {
     EVP_CIPHER_CTX_free(encrypt);
     EVP_CIPHER_CTX_free(decrypt);
@@ -29,19 +32,49 @@ Status CheckSizes(std::string_view key, std::string_view nonce) {
 
 }  // namespace
 
-Aes256Gcm::Aes256Gcm() : ctx_(std::make_unique<Context>()) {
-  if (!ctx_->encrypt || !ctx_->decrypt) std::abort();  // out of memory
+Aes256Gcm::Aes256Gcm() : ctx_(std::make_unique<Context>()) {}
+
+namespace {
+
+// Fetched once: OpenSSL 3 looks the cipher up in its providers on every
+// init given EVP_aes_256_gcm(), which costs more than sealing a small object.
+const EVP_CIPHER* Cipher() {
+  static const EVP_CIPHER* cipher = [] {
+    const EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    return fetched ? fetched : EVP_aes_256_gcm();
+  }();
+  return cipher;
 }
+
+// Sets up `*c` (made if need be) for `key` and `nonce`, keeping the key
+// schedule when the key is the one it already has.
+bool Init(EVP_CIPHER_CTX*& c, std::string& current_key, std::string_view key, std::string_view nonce, bool encrypt) {
+  if (!c) {
+    c = EVP_CIPHER_CTX_new();
+    if (!c) std::abort();  // out of memory
+  }
+  auto init = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex;
+  if (current_key != key) {
+    if (init(c, Cipher(), nullptr, Bytes(key), Bytes(nonce)) != 1) return false;
+    current_key.assign(key);
+    return true;
+  }
+  return init(c, nullptr, nullptr, nullptr, Bytes(nonce)) == 1;
+}
+
+}  // namespace
 
 Aes256Gcm::~Aes256Gcm() = default;
 
 Status Aes256Gcm::Seal(std::string_view key, std::string_view nonce, std::string_view plain, char* out) {
   ANNEX_RETURN_IF_ERROR(CheckSizes(key, nonce));
-  EVP_CIPHER_CTX* c = ctx_->encrypt;
   auto* o = reinterpret_cast<unsigned char*>(out);
   int len = 0, tail = 0;
-  if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(nonce)) != 1 ||
-      EVP_EncryptUpdate(c, o, &len, Bytes(plain), static_cast<int>(plain.size())) != 1 ||
+  if (!Init(ctx_->encrypt, ctx_->encrypt_key, key, nonce, /*encrypt=*/true)) {
+    return Status::Internal("AES-256-GCM encryption failed");
+  }
+  EVP_CIPHER_CTX* c = ctx_->encrypt;
+  if (EVP_EncryptUpdate(c, o, &len, Bytes(plain), static_cast<int>(plain.size())) != 1 ||
       EVP_EncryptFinal_ex(c, o + len, &tail) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, o + plain.size()) != 1) {
     return Status::Internal("AES-256-GCM encryption failed");
@@ -53,18 +86,25 @@ Status Aes256Gcm::Open(std::string_view key, std::string_view nonce, std::string
   ANNEX_RETURN_IF_ERROR(CheckSizes(key, nonce));
   if (sealed.size() < kAeadTagSize) return Status::Corruption("sealed data shorter than its tag");
   const size_t n = sealed.size() - kAeadTagSize;
-  EVP_CIPHER_CTX* c = ctx_->decrypt;
   auto* o = reinterpret_cast<unsigned char*>(out);
   int len = 0, tail = 0;
   unsigned char tag[kAeadTagSize];
   std::copy(sealed.begin() + n, sealed.end(), tag);
-  if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(nonce)) != 1 ||
-      EVP_DecryptUpdate(c, o, &len, Bytes(sealed), static_cast<int>(n)) != 1 ||
+  if (!Init(ctx_->decrypt, ctx_->decrypt_key, key, nonce, /*encrypt=*/false)) {
+    return Status::Internal("AES-256-GCM decryption failed");
+  }
+  EVP_CIPHER_CTX* c = ctx_->decrypt;
+  if (EVP_DecryptUpdate(c, o, &len, Bytes(sealed), static_cast<int>(n)) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kAeadTagSize, tag) != 1) {
     return Status::Internal("AES-256-GCM decryption failed");
   }
   if (EVP_DecryptFinal_ex(c, o + len, &tail) != 1) return Status::Corruption("encrypted data failed authentication");
   return Status::OK();
+}
+
+Aes256Gcm& ThreadAes256Gcm() {
+  thread_local Aes256Gcm gcm;
+  return gcm;
 }
 
 std::string RandomBytes(size_t n) {
@@ -76,8 +116,7 @@ std::string RandomBytes(size_t n) {
 std::string WrapKey(std::string_view wrapping_key, std::string_view key) {
   std::string out = RandomBytes(kAeadNonceSize);
   out.resize(kAeadNonceSize + key.size() + kAeadTagSize);
-  Aes256Gcm gcm;
-  Status s = gcm.Seal(wrapping_key, std::string_view(out).substr(0, kAeadNonceSize), key, out.data() + kAeadNonceSize);
+  Status s = ThreadAes256Gcm().Seal(wrapping_key, std::string_view(out).substr(0, kAeadNonceSize), key, out.data() + kAeadNonceSize);
   if (!s.ok()) std::abort();  // only wrong key sizes fail: a programming error
   return out;
 }
@@ -85,8 +124,7 @@ std::string WrapKey(std::string_view wrapping_key, std::string_view key) {
 Result<std::string> UnwrapKey(std::string_view wrapping_key, std::string_view wrapped) {
   if (wrapped.size() != kWrappedKeySize) return Status::Corruption("wrapped key has the wrong size");
   std::string key(kAeadKeySize, '\0');
-  Aes256Gcm gcm;
-  ANNEX_RETURN_IF_ERROR(gcm.Open(wrapping_key, wrapped.substr(0, kAeadNonceSize), wrapped.substr(kAeadNonceSize),
+  ANNEX_RETURN_IF_ERROR(ThreadAes256Gcm().Open(wrapping_key, wrapped.substr(0, kAeadNonceSize), wrapped.substr(kAeadNonceSize),
                                  key.data()));
   return key;
 }

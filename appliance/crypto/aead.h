@@ -39,6 +39,11 @@ class Aes256Gcm {
   std::unique_ptr<Context> ctx_;
 };
 
+// This thread's cipher context, for short uses that would otherwise pay for
+// allocating one (unwrapping a key, decrypting a small object). Not to be
+// held across a suspension point.
+Aes256Gcm& ThreadAes256Gcm();
+
 // `n` bytes from OpenSSL's CSPRNG (a fresh key: RandomKey()).
 std::string RandomBytes(size_t n);
 inline std::string RandomKey() { return RandomBytes(kAeadKeySize); }

@@ -18,14 +18,13 @@ ObjectSource::~ObjectSource() = default;
 void ObjectSource::SetDecryption(std::vector<std::string> keys, os::BlockingPool& pool) {
   keys_ = std::move(keys);
   pool_ = &pool;
-  gcm_ = std::make_unique<crypto::Aes256Gcm>();
 }
 
 Result<std::string> ObjectSource::InlinePlaintext() {
   if (object_.sse == Sse::kNone) return object_.inline_data;
   if (keys_.empty()) return Status::Internal("encrypted object read without its key");
   std::string plain(object_.size, '\0');
-  ANNEX_RETURN_IF_ERROR(OpenChunks(*gcm_, keys_[0], 0, object_.inline_data, plain.data()));
+  ANNEX_RETURN_IF_ERROR(OpenChunks(crypto::ThreadAes256Gcm(), keys_[0], 0, object_.inline_data, plain.data()));
   return plain;
 }
 
@@ -47,7 +46,7 @@ http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length,
         ANNEX_ASSIGN_OR_RETURN(size_t got, file->ReadAt(chunk * kSealedChunk, {sealed.data(), sealed.size()}));
         if (got != sealed.size()) return Status::Corruption("encrypted data file shorter than its record");
         plain.resize(plain_len);
-        return OpenChunks(*gcm_, keys_[seg], chunk, sealed, plain.data());
+        return OpenChunks(crypto::ThreadAes256Gcm(), keys_[seg], chunk, sealed, plain.data());
       });
       ANNEX_CO_RETURN_IF_ERROR(read);
       const uint64_t skip = local - plain_first;

@@ -68,7 +68,6 @@ class ObjectSource {
   os::RandomAccessFilePtr open_file_;
   std::vector<std::string> keys_;
   os::BlockingPool* pool_ = nullptr;
-  std::unique_ptr<crypto::Aes256Gcm> gcm_;
 };
 
 }  // namespace annex::objectstore
