@@ -21,6 +21,7 @@ struct ListParams {
   bool url_encode = false;
   bool fetch_owner = false;
   std::string continuation_token;  // as sent
+  bool echo_continuation_token = false;  // sent, even empty
   std::string start_after;         // V2 start-after / V1 marker, as sent
   ListQuery query;
 };
@@ -54,14 +55,17 @@ Result<ListParams> ParseListParams(const http::QueryParams& q, bool v2) {
   p.query.marker = p.start_after;
   if (v2) {
     p.fetch_owner = get("fetch-owner") == "true";
-    if (const std::string* token = q.Get("continuation-token")) {
+    // An empty token is no token, as S3 takes it: the listing starts over.
+    const std::string* token = q.Get("continuation-token");
+    if (token && !token->empty()) {
       auto decoded = Base64Decode(*token);
       if (!decoded || decoded->empty() || decoded->front() != 'k') {
         return http::ApiStatus("InvalidArgument", "The continuation token provided is incorrect");
       }
-      p.continuation_token = *token;
       p.query.marker = decoded->substr(1);
     }
+    if (token) p.continuation_token = *token;
+    p.echo_continuation_token = token != nullptr;
   }
   return p;
 }
@@ -89,7 +93,7 @@ std::string RenderList(std::string_view bucket, const ListParams& p, const ListP
   // V1 echoes Prefix unencoded (botocore decodes it only for V2).
   root.Add("Prefix", p.v2 ? enc(p.query.prefix) : p.query.prefix);
   if (p.v2) {
-    if (!p.continuation_token.empty()) root.Add("ContinuationToken", p.continuation_token);
+    if (p.echo_continuation_token) root.Add("ContinuationToken", p.continuation_token);
     if (page.truncated) root.Add("NextContinuationToken", EncodeToken(page.last_entry));
     root.Add("KeyCount", static_cast<uint64_t>(page.objects.size() + page.common_prefixes.size()));
     if (!p.start_after.empty()) root.Add("StartAfter", enc(p.start_after));

@@ -17,6 +17,7 @@ Result<std::string> ObjectKeyOf(std::string_view value) {
 Result<ListPage> ListObjectsPage(const store::ReadTxn& txn, store::Table objects, std::string_view bucket,
                                  const ListQuery& q) {
   ListPage page;
+  if (q.max_keys == 0) return page;  // S3: nothing, and not truncated
   ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, objects, bucket, 0, ObjectKeyOf));
   ANNEX_RETURN_IF_ERROR(scan.Seek(q.marker > q.prefix ? q.marker : q.prefix));
   size_t count = 0;

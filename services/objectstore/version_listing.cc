@@ -41,6 +41,7 @@ class VersionSkip {
 Result<VersionPage> ListVersionsPage(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                      const VersionListQuery& q) {
   VersionPage page;
+  if (q.max_keys == 0) return page;  // S3: nothing, and not truncated
   ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, t.objects, bucket, 0, ObjectKeyOf));
   ANNEX_RETURN_IF_ERROR(scan.Seek(q.key_marker > q.prefix ? q.key_marker : q.prefix));
   size_t count = 0;

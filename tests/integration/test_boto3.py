@@ -383,9 +383,21 @@ class Boto3Test(AnnexTestCase):
         self.assertIn("ID", r["Contents"][0]["Owner"])
         self.assertNotIn("Owner", self.s3.list_objects_v2(Bucket=bucket, MaxKeys=1)["Contents"][0])
 
+        # max-keys=0: nothing, and not truncated (else paginators never end), as S3 answers.
         r = self.s3.list_objects_v2(Bucket=bucket, MaxKeys=0)
-        self.assertEqual(r["KeyCount"], 0)
+        self.assertEqual((r["KeyCount"], r["IsTruncated"]), (0, False))
         self.assertNotIn("Contents", r)
+        self.assertNotIn("NextContinuationToken", r)
+        r = self.s3.list_objects(Bucket=bucket, MaxKeys=0)
+        self.assertEqual((r["IsTruncated"], r.get("Contents")), (False, None))
+        r = self.s3.list_object_versions(Bucket=bucket, MaxKeys=0)
+        self.assertEqual((r["IsTruncated"], r.get("Versions")), (False, None))
+        # An empty continuation token is no token: the listing starts from the beginning.
+        r = self.s3.list_objects_v2(Bucket=bucket, ContinuationToken="")
+        self.assertEqual([c["Key"] for c in r["Contents"]], want_all[:len(r["Contents"])])
+        self.assertEqual(r["ContinuationToken"], "")
+        self.assertError("InvalidArgument", self.s3.list_objects_v2, Bucket=bucket, ContinuationToken="not-a-token",
+                         status=400)
 
     def test_list_objects_v1_marker(self):
         bucket = self.new_bucket()
