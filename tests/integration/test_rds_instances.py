@@ -317,10 +317,12 @@ class RdsInstancesTest(RdsInstancesBase):
         self.assertEqual(self.describe()["DBInstanceStatus"], "available")
         self.assertEqual(self.postmaster_pid(), pid, "re-adopted, not restarted")
         psql(endpoint, "INSERT INTO orders VALUES (3, 'plum')")
-        # Archiving goes on into the new annexd's S3 (its TLS listener has a new port).
+        # Archiving goes on into the new annexd's S3 (its TLS listener has a new port). An archive-push
+        # that ran before the reconciler rewrote pgBackRest's configuration failed; postgres's archiver
+        # tries again a minute later, hence the longer wait.
         segment = psql(endpoint, "SELECT pg_walfile_name(pg_switch_wal())")
         wait_for(f"WAL segment {segment} archived after the restart",
-                 lambda: psql(endpoint, "SELECT last_archived_wal FROM pg_stat_archiver") >= segment, TIMEOUT)
+                 lambda: psql(endpoint, "SELECT last_archived_wal FROM pg_stat_archiver") >= segment, 150)
 
     def test_6b_simulated_reboot_brings_the_instance_back(self):
         """A reboot, as far as one machine can show it: annexd and postgres killed, the volume unmounted and its loop

@@ -43,8 +43,10 @@ class RdsSnapshotsTest(RdsInstancesBase):
         return self.rds().describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"][0]
 
     def wait_snapshot(self, identifier, status="available"):
+        # A backup waits for its last WAL segment to be archived; a failed archive-push is retried by
+        # postgres a minute later: room for one such retry.
         return wait_for(f"snapshot {identifier} {status}",
-                        lambda: (s := self.snapshot(identifier))["Status"] == status and s, TIMEOUT, interval=0.2)
+                        lambda: (s := self.snapshot(identifier))["Status"] == status and s, TIMEOUT + 90, interval=0.2)
 
     def test_1_backed_up_into_the_appliances_own_s3(self):
         self.create(self.instance)
