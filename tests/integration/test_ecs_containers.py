@@ -166,7 +166,9 @@ class EcsContainersTest(EcsTestCase):
             self.container("a", essential=False, script="sleep 2; " + STAMP.format(name="a"), **self.shared()),
             self.container("b", script=STAMP.format(name="b") + "; " + LOOP,
                            dependsOn=[{"containerName": "a", "condition": "SUCCESS"}], **self.shared()),
-            self.container("c", script=STAMP.format(name="c") + f"; cat /shared/order; echo {marker}; " + LOOP,
+            # START means B's process began, not that its first line ran: C waits for B's stamp.
+            self.container("c", script="until grep -q '^b ' /shared/order; do sleep 0.1; done; " +
+                           STAMP.format(name="c") + f"; cat /shared/order; echo {marker}; " + LOOP,
                            dependsOn=[{"containerName": "b", "condition": "START"}], **self.shared(),
                            logConfiguration={"logDriver": "awslogs", "options": {
                                "awslogs-group": group, "awslogs-region": REGION, "awslogs-stream-prefix": "ct"}}),
