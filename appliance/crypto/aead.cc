@@ -107,6 +107,18 @@ Aes256Gcm& ThreadAes256Gcm() {
   return gcm;
 }
 
+namespace {
+
+// Key wrapping has a context of its own: a reader unwraps a data key under
+// the master key and then decrypts under the data key, and sharing one
+// context would redo both key schedules on every read.
+Aes256Gcm& ThreadKeyWrapGcm() {
+  thread_local Aes256Gcm gcm;
+  return gcm;
+}
+
+}  // namespace
+
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) std::abort();  // no entropy
@@ -116,7 +128,7 @@ std::string RandomBytes(size_t n) {
 std::string WrapKey(std::string_view wrapping_key, std::string_view key) {
   std::string out = RandomBytes(kAeadNonceSize);
   out.resize(kAeadNonceSize + key.size() + kAeadTagSize);
-  Status s = ThreadAes256Gcm().Seal(wrapping_key, std::string_view(out).substr(0, kAeadNonceSize), key, out.data() + kAeadNonceSize);
+  Status s = ThreadKeyWrapGcm().Seal(wrapping_key, std::string_view(out).substr(0, kAeadNonceSize), key, out.data() + kAeadNonceSize);
   if (!s.ok()) std::abort();  // only wrong key sizes fail: a programming error
   return out;
 }
@@ -124,7 +136,7 @@ std::string WrapKey(std::string_view wrapping_key, std::string_view key) {
 Result<std::string> UnwrapKey(std::string_view wrapping_key, std::string_view wrapped) {
   if (wrapped.size() != kWrappedKeySize) return Status::Corruption("wrapped key has the wrong size");
   std::string key(kAeadKeySize, '\0');
-  ANNEX_RETURN_IF_ERROR(ThreadAes256Gcm().Open(wrapping_key, wrapped.substr(0, kAeadNonceSize), wrapped.substr(kAeadNonceSize),
+  ANNEX_RETURN_IF_ERROR(ThreadKeyWrapGcm().Open(wrapping_key, wrapped.substr(0, kAeadNonceSize), wrapped.substr(kAeadNonceSize),
                                  key.data()));
   return key;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <optional>
@@ -36,6 +37,12 @@ class BlockingPool {
         },
         use_task);
     co_return std::move(*out);
+  }
+
+  // Runs `fn` on a pool thread without waiting for it (BackgroundRun).
+  template <typename F>
+  void Post(F fn) {
+    boost::asio::post(pool_, std::move(fn));
   }
 
   void Stop() {

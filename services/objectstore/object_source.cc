@@ -1,16 +1,19 @@
-#include "appliance/core/co_status.h"
-
 #include "services/objectstore/object_source.h"
-#include "services/objectstore/sealed_data.h"
 
 #include <algorithm>
 #include <vector>
 
+#include <boost/asio/this_coro.hpp>
+
+#include "appliance/core/co_status.h"
+#include "appliance/os/background_run.h"
+#include "services/objectstore/sealed_data.h"
 
 namespace annex::objectstore {
 namespace {
 constexpr size_t kCopyBufferSize = 1 << 20;
-constexpr uint64_t kChunksPerRead = 16;  // 1 MiB of sealed chunks
+// 512 KiB of sealed chunks per read; two reads are in flight.
+constexpr uint64_t kChunksPerRead = 8;
 }  // namespace
 
 ObjectSource::~ObjectSource() = default;
@@ -28,36 +31,77 @@ Result<std::string> ObjectSource::InlinePlaintext() {
   return plain;
 }
 
+// One read of an encrypted object: whole sealed chunks of one segment, and
+// the part of their plaintext the caller asked for.
+struct ObjectSource::Window {
+  size_t segment = 0;
+  uint64_t first_chunk = 0;
+  uint64_t plain_length = 0;  // of the chunks read
+  uint64_t skip = 0;          // plaintext bytes before the range
+  uint64_t length = 0;        // plaintext bytes of the range
+};
+
+std::optional<ObjectSource::Window> ObjectSource::NextWindow(uint64_t& offset, uint64_t& length) const {
+  uint64_t local;
+  const size_t seg = SegmentAt(offset, local);
+  if (length == 0 || seg == object_.segments.size()) return std::nullopt;
+  const uint64_t seg_size = object_.segments[seg].size;
+  const uint64_t remaining = std::min(length, seg_size - local);
+  Window w;
+  w.segment = seg;
+  w.first_chunk = local / kPlainChunk;
+  const uint64_t chunks = std::min(kChunksPerRead, (local + remaining - 1) / kPlainChunk - w.first_chunk + 1);
+  const uint64_t plain_first = w.first_chunk * kPlainChunk;
+  w.plain_length = std::min(chunks * kPlainChunk, seg_size - plain_first);
+  w.skip = local - plain_first;
+  w.length = std::min(remaining, w.plain_length - w.skip);
+  offset += w.length;
+  length -= w.length;
+  return w;
+}
+
+Status ObjectSource::ReadWindow(const os::RandomAccessFile& file, const Window& w, std::string& sealed,
+                                std::string& plain) const {
+  sealed.resize(SealedSize(w.plain_length));
+  ANNEX_ASSIGN_OR_RETURN(size_t got, file.ReadAt(w.first_chunk * kSealedChunk, {sealed.data(), sealed.size()}));
+  if (got != sealed.size()) return Status::Corruption("encrypted data file shorter than its record");
+  plain.resize(w.plain_length);
+  return OpenChunks(crypto::ThreadAes256Gcm(), keys_[w.segment], w.first_chunk, sealed, plain.data());
+}
+
+// Pipelined: the pool reads and decrypts the next window while the sink
+// takes the current one, so decryption overlaps the socket.
 http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length, const Sink& sink) {
   if (keys_.size() != object_.segments.size()) co_return Status::Internal("encrypted object read without its keys");
-  std::string sealed, plain;
-  uint64_t local;
-  for (size_t seg = SegmentAt(offset, local); length > 0 && seg < object_.segments.size(); ++seg, local = 0) {
-    const uint64_t seg_size = object_.segments[seg].size;
-    uint64_t remaining = std::min(length, seg_size - local);
-    ANNEX_CO_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(seg));
-    while (remaining > 0) {
-      const uint64_t chunk = local / kPlainChunk;
-      const uint64_t chunks = std::min(kChunksPerRead, (local + remaining - 1) / kPlainChunk - chunk + 1);
-      const uint64_t plain_first = chunk * kPlainChunk;
-      const uint64_t plain_len = std::min(chunks * kPlainChunk, seg_size - plain_first);
-      Status read = co_await pool_->Run([&]() -> Status {
-        sealed.resize(SealedSize(plain_len));
-        ANNEX_ASSIGN_OR_RETURN(size_t got, file->ReadAt(chunk * kSealedChunk, {sealed.data(), sealed.size()}));
-        if (got != sealed.size()) return Status::Corruption("encrypted data file shorter than its record");
-        plain.resize(plain_len);
-        return OpenChunks(crypto::ThreadAes256Gcm(), keys_[seg], chunk, sealed, plain.data());
-      });
-      ANNEX_CO_RETURN_IF_ERROR(read);
-      const uint64_t skip = local - plain_first;
-      const uint64_t n = std::min(remaining, plain_len - skip);
-      ANNEX_CO_RETURN_IF_ERROR(co_await sink(std::string_view(plain).substr(skip, n)));
-      local += n;
-      remaining -= n;
-      length -= n;
+  const TaskExecutor executor = co_await boost::asio::this_coro::executor;
+  std::string sealed[2], plain[2];
+  std::optional<Window> current = NextWindow(offset, length);
+  if (!current && length > 0) co_return Status::Corruption("object data shorter than its record");
+  std::unique_ptr<os::BackgroundRun> pending;
+  // Starts reading window `w` into buffer pair `b`.
+  auto start = [&](const Window& w, int b) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(w.segment));
+    pending = std::make_unique<os::BackgroundRun>(
+        *pool_, executor, [this, file, w, &sealed = sealed[b], &plain = plain[b]] {
+          return ReadWindow(*file, w, sealed, plain);
+        });
+    return Status::OK();
+  };
+  if (current) ANNEX_CO_RETURN_IF_ERROR(start(*current, 0));
+  for (int b = 0; current; b ^= 1) {
+    Status read = co_await pending->Wait();
+    pending.reset();
+    ANNEX_CO_RETURN_IF_ERROR(read);
+    std::optional<Window> next = NextWindow(offset, length);
+    if (!next && length > 0) co_return Status::Corruption("object data shorter than its record");
+    if (next) ANNEX_CO_RETURN_IF_ERROR(start(*next, b ^ 1));
+    Status sent = co_await sink(std::string_view(plain[b]).substr(current->skip, current->length));
+    if (!sent.ok()) {
+      if (pending) (void)co_await pending->Wait();  // it writes into this frame's buffers
+      co_return sent;
     }
+    current = next;
   }
-  if (length > 0) co_return Status::Corruption("object data shorter than its record");
   co_return Status::OK();
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,11 @@ class ObjectSource {
   // chunk, handing each decrypted piece to `sink`.
   using Sink = std::function<http::Task<Status>(std::string_view)>;
   http::Task<Status> ReadDecrypted(uint64_t offset, uint64_t length, const Sink& sink);
+  struct Window;
+  // The next read of [offset, offset + length), which it then advances past.
+  std::optional<Window> NextWindow(uint64_t& offset, uint64_t& length) const;
+  // Reads and decrypts `w` (on a pool thread).
+  Status ReadWindow(const os::RandomAccessFile& file, const Window& w, std::string& sealed, std::string& plain) const;
 
   const DataFiles& files_;
   const ObjectRecord& object_;

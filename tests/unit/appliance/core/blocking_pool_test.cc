@@ -1,11 +1,13 @@
 #include <utility>
 
 #include "appliance/os/blocking_pool.h"
+#include "appliance/os/background_run.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <thread>
 
 #include "appliance/core/result.h"
@@ -33,6 +35,58 @@ TEST(BlockingPool, RunsOffTheIoThreadAndReturnsResults) {
   EXPECT_EQ(*result, 42);
   EXPECT_NE(work_thread, io_thread);
   EXPECT_EQ(resumed_thread, io_thread);  // the coroutine comes back to its own executor
+}
+
+// The coroutine goes on while the work runs, and Wait() hands back its
+// status on the coroutine's own thread, whether the work finished before
+// or after the wait began.
+TEST(BackgroundRun, OverlapsWorkWithTheCoroutine) {
+  boost::asio::io_context io;
+  BlockingPool pool(2);
+  std::atomic<bool> release{false};
+  bool overlapped = false, early_done = false;
+  Status slow_status, early_status;
+  std::thread::id io_thread = std::this_thread::get_id(), resumed_thread;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        TaskExecutor executor = io.get_executor();
+        BackgroundRun slow(pool, executor, [&] {
+          while (!release) std::this_thread::yield();
+          return Status::Corruption("slow");
+        });
+        BackgroundRun early(pool, executor, [] { return Status::OK(); });
+        overlapped = true;  // reached while `slow` is still blocked
+        release = true;
+        early_status = co_await early.Wait();
+        early_done = true;
+        slow_status = co_await slow.Wait();
+        resumed_thread = std::this_thread::get_id();
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_TRUE(overlapped);
+  EXPECT_TRUE(early_done);
+  EXPECT_TRUE(early_status.ok());
+  EXPECT_EQ(slow_status.code(), StatusCode::kCorruption) << slow_status.ToString();
+  EXPECT_EQ(resumed_thread, io_thread);
+}
+
+// A run nobody awaits still finishes before its destructor returns, so the
+// buffers its work writes outlive it.
+TEST(BackgroundRun, DestructorWaitsForUnawaitedWork) {
+  boost::asio::io_context io;
+  BlockingPool pool(1);
+  std::atomic<int> written{0};
+  {
+    BackgroundRun run(pool, io.get_executor(), [&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      written = 1;
+      return Status::OK();
+    });
+  }
+  EXPECT_EQ(written.load(), 1);
+  io.run();  // the completion posted to the io_context finds its state alive
 }
 
 }  // namespace
