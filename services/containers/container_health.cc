@@ -31,6 +31,10 @@ int RunWithTimeout(const std::vector<std::string>& argv, std::chrono::millisecon
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // annexd's sockets are not close-on-exec (Asio opens them plainly): a
+  // runtime holding one would keep a client's connection or the listening
+  // port alive after annexd closes it or dies.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   pid_t pid = 0;
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

@@ -45,6 +45,10 @@ class SystemHost final : public RuntimeHost {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    // annexd's sockets are not close-on-exec (Asio opens them plainly): a
+    // runtime holding one would keep a client's connection or the listening
+    // port alive after annexd closes it or dies.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
