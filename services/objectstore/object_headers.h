@@ -25,6 +25,11 @@ inline constexpr size_t kMaxUserMetadataBytes = 2048;
 // and x-amz-meta-*. MetadataTooLarge past 2 KB of user metadata.
 Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers);
 
+// x-amz-website-redirect-location of a write (PutObject, CopyObject,
+// CreateMultipartUpload, a POST form's field): "" when absent;
+// InvalidRedirectLocation unless it starts with "/", "http://" or "https://".
+Result<std::string> ParseWebsiteRedirect(const http::Headers& headers);
+
 // Everything GET/HEAD return about an object except Content-Length/Range:
 // ETag, Last-Modified, Accept-Ranges, representation headers and metadata.
 void AddObjectHeaders(const ObjectRecord& object, http::Headers& out);

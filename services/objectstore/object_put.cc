@@ -39,13 +39,7 @@ Result<PutRequest> ParsePut(const S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
   }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
-  if (const std::string* redirect = call.headers().Get("x-amz-website-redirect-location")) {
-    if (!StartsWith(*redirect, "/") && !StartsWith(*redirect, "http://") && !StartsWith(*redirect, "https://")) {
-      return http::ApiStatus("InvalidRedirectLocation",
-                             "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
-    }
-    p.website_redirect = *redirect;
-  }
+  ANNEX_ASSIGN_OR_RETURN(p.website_redirect, ParseWebsiteRedirect(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.encryption, ParseEncryptionRequest(call));
   return p;
 }

@@ -52,6 +52,7 @@ struct PostUpload {
   LengthRange length;
   TagSet tags;  // the `tagging` field: a Tagging document
   EncryptionRequest encryption;
+  std::string website_redirect;
 };
 
 // The name a browser sends, without the path some send with it.
@@ -143,7 +144,8 @@ Result<std::optional<PostPolicy>> Authenticate(S3Call& call, const PostFields& f
 http::Headers HeadersOf(const PostFields& fields) {
   static constexpr std::string_view kRepresentation[] = {
       "cache-control",    "content-type", "content-disposition", "content-encoding",
-      "content-language", "expires",      "content-md5",         "x-amz-sdk-checksum-algorithm"};
+      "content-language", "expires",      "content-md5",         "x-amz-sdk-checksum-algorithm",
+      "x-amz-website-redirect-location"};
   http::Headers headers;
   for (const PostField& f : fields) {
     bool take = StartsWith(f.name, "x-amz-meta-") || StartsWith(f.name, "x-amz-checksum-") ||
@@ -180,6 +182,7 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   ANNEX_ASSIGN_OR_RETURN(up.acl, ParseAclHeaders(up.headers, bucket.owner_id));
   ANNEX_ASSIGN_OR_RETURN(up.checksum, ParseChecksumRequest(up.headers));
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(up.headers));
+  ANNEX_ASSIGN_OR_RETURN(up.website_redirect, ParseWebsiteRedirect(up.headers));
   ANNEX_ASSIGN_OR_RETURN(up.encryption, ParseEncryptionRequest(up.headers, call.request().tls,
                                                                call.store.options().encrypt_by_default));
   if (const std::string* tagging = FindPostField(form.fields, "tagging")) {
@@ -303,6 +306,7 @@ http::Task<Status> PostObject(S3Call& call) {
   record.acl = AclOrPrivate(std::move(up.acl), bucket.owner_id);
   record.meta = std::move(up.meta);
   record.tags = std::move(up.tags);
+  record.website_redirect = std::move(up.website_redirect);
   SetEncryption(record, up.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                             co_await CommitObject(call, record, WriteConditions{}, /*owns_data=*/true));
