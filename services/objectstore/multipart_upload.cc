@@ -179,7 +179,7 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, acl));
   ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
   ANNEX_CO_ASSIGN_OR_RETURN(u.website_redirect, ParseWebsiteRedirect(call.headers()));
-  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket, call.headers()));
   ANNEX_CO_ASSIGN_OR_RETURN(EncryptionRequest encryption, ParseEncryptionRequest(call));
   u.sse = encryption.sse;
   if (encryption.customer) u.sse_customer_key_md5 = encryption.customer->md5;

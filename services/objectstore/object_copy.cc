@@ -102,7 +102,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, c.acl));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket, call.headers()));
   std::vector<std::string> src_keys;
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source, src_keys));
   if (src.size > kMaxCopySize) {

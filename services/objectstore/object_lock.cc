@@ -207,16 +207,16 @@ bool GovernanceBypassed(const S3Call& call, const BucketRecord& bucket, std::str
   return AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target).ok();
 }
 
-Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket) {
-  ANNEX_ASSIGN_OR_RETURN(std::optional<ObjectLockState> asked,
-                         ParseObjectLockHeaders(call.headers(), call.store.NowMillis()));
+Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket,
+                                           const http::Headers& headers) {
+  ANNEX_ASSIGN_OR_RETURN(std::optional<ObjectLockState> asked, ParseObjectLockHeaders(headers, call.store.NowMillis()));
   if (!asked) return ObjectLockState();
   ANNEX_RETURN_IF_ERROR(RequireObjectLock(bucket));
   if (asked->mode != LockMode::kNone) {
     S3Target target{"s3:PutObjectRetention", ObjectArn(call.bucket(), call.key())};
     ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target));
   }
-  if (call.headers().Has("x-amz-object-lock-legal-hold")) {
+  if (asked->legal_hold_set) {
     S3Target target{"s3:PutObjectLegalHold", ObjectArn(call.bucket(), call.key())};
     ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target));
   }

@@ -80,11 +80,13 @@ struct S3Call;
 bool GovernanceBypassed(const S3Call& call, const BucketRecord& bucket, std::string_view key);
 
 // The lock a write (PutObject, CopyObject, CreateMultipartUpload, POST)
-// asks for in its x-amz-object-lock-* headers, checked: the bucket must have
-// Object Lock, and the caller s3:PutObjectRetention / s3:PutObjectLegalHold
-// on the key. Empty when none is asked for (the bucket's default applies
-// when the version is stored).
-Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket);
+// asks for in its x-amz-object-lock-* headers (`headers`: the request's, or
+// a POST form's fields), checked: the bucket must have Object Lock, and the
+// caller s3:PutObjectRetention / s3:PutObjectLegalHold on the call's key.
+// Empty when none is asked for (the bucket's default applies when the
+// version is stored).
+Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket,
+                                           const http::Headers& headers);
 
 // The lock headers of GET/HEAD of a version.
 void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out);

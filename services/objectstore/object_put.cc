@@ -60,7 +60,7 @@ http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, p.acl));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket, call.headers()));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   DataKey key = NewDataKey(call.store.keys(), p.encryption);

@@ -18,6 +18,7 @@
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/post_policy.h"
 #include "services/objectstore/public_access_block.h"
@@ -53,6 +54,7 @@ struct PostUpload {
   TagSet tags;  // the `tagging` field: a Tagging document
   EncryptionRequest encryption;
   std::string website_redirect;
+  ObjectLockState lock;  // x-amz-object-lock-* fields
 };
 
 // The name a browser sends, without the path some send with it.
@@ -142,14 +144,15 @@ Result<std::optional<PostPolicy>> Authenticate(S3Call& call, const PostFields& f
 
 // The fields PutObject reads from headers, under their header names.
 http::Headers HeadersOf(const PostFields& fields) {
-  static constexpr std::string_view kRepresentation[] = {
+  static constexpr std::string_view kHeaderFields[] = {
       "cache-control",    "content-type", "content-disposition", "content-encoding",
       "content-language", "expires",      "content-md5",         "x-amz-sdk-checksum-algorithm",
-      "x-amz-website-redirect-location"};
+      "x-amz-website-redirect-location", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+      "x-amz-object-lock-legal-hold"};
   http::Headers headers;
   for (const PostField& f : fields) {
     bool take = StartsWith(f.name, "x-amz-meta-") || StartsWith(f.name, "x-amz-checksum-") ||
-                std::find(std::begin(kRepresentation), std::end(kRepresentation), f.name) != std::end(kRepresentation);
+                std::find(std::begin(kHeaderFields), std::end(kHeaderFields), f.name) != std::end(kHeaderFields);
     if (take) headers.Add(f.name, f.value);
     if (f.name == "acl") headers.Add("x-amz-acl", f.value);
   }
@@ -194,6 +197,7 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   call.form_headers = nullptr;  // `up` moves out
   ANNEX_RETURN_IF_ERROR(allowed);
   ANNEX_RETURN_IF_ERROR(CheckAclSettable(bucket, up.acl));
+  ANNEX_ASSIGN_OR_RETURN(up.lock, ObjectLockForWrite(call, bucket, up.headers));
   return up;
 }
 
@@ -307,6 +311,7 @@ http::Task<Status> PostObject(S3Call& call) {
   record.meta = std::move(up.meta);
   record.tags = std::move(up.tags);
   record.website_redirect = std::move(up.website_redirect);
+  record.lock = up.lock;
   SetEncryption(record, up.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                             co_await CommitObject(call, record, WriteConditions{}, /*owns_data=*/true));

@@ -48,6 +48,27 @@ class LockCase(AnnexTestCase):
             call(**kw)
         return cm.exception.response["Error"]["Code"], cm.exception.response["Error"].get("Message", "")
 
+    def user(self, *actions):
+        """A new IAM user of the account allowed `actions` on every bucket and object: its S3 client."""
+        import boto3
+        iam = boto3.session.Session().client("iam", endpoint_url=self.daemon.endpoint, region_name=harness.REGION,
+                                             aws_access_key_id=self.daemon.access_key,
+                                             aws_secret_access_key=self.daemon.secret_key)
+        name = "lock-" + os.urandom(4).hex()
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "arn:aws:s3:::*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return self.daemon.boto3_client(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def form_upload(self, client, bucket, key, fields, body=b"form"):
+        """A POST form upload made with `client`'s generate_presigned_post: (status, body text)."""
+        import requests
+        post = client.generate_presigned_post(bucket, key, Fields=fields, Conditions=[{k: v} for k, v in fields.items()])
+        r = requests.post(post["url"], data=post["fields"], files={"file": ("f.bin", body)}, timeout=30)
+        return r.status_code, r.text
+
     def locked_bucket(self, default=None):
         bucket = random_bucket("lock")
         self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
@@ -199,6 +220,37 @@ class ObjectLockTest(LockCase):
         head = self.s3.head_object(Bucket=bucket, Key="copy")
         self.assertEqual((head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]), ("GOVERNANCE", "ON"),
                          "a copy gets the bucket's default, not the source's retention")
+
+    def test_post_form_fields(self):
+        bucket = self.locked_bucket({"Mode": "GOVERNANCE", "Days": 1})
+        until = in_days(3)
+        fields = {"x-amz-object-lock-mode": "COMPLIANCE",
+                  "x-amz-object-lock-retain-until-date": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "x-amz-object-lock-legal-hold": "ON"}
+        self.assertEqual(self.form_upload(self.s3, bucket, "form", fields)[0], 204)
+        head = self.s3.head_object(Bucket=bucket, Key="form")
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockRetainUntilDate"], head["ObjectLockLegalHoldStatus"]),
+                         ("COMPLIANCE", until, "ON"), "the form's fields, not the bucket's default")
+        self.assertEqual(self.s3.get_object_retention(Bucket=bucket, Key="form")["Retention"],
+                         {"Mode": "COMPLIANCE", "RetainUntilDate": until})
+        code, message = self.error(self.s3.delete_object, Bucket=bucket, Key="form", VersionId=head["VersionId"])
+        self.assertEqual((code, message), ("AccessDenied", PROTECTED))
+        # Refused as PutObject's headers are: a bad field, a bucket without Object Lock, a signer without the right.
+        status, text = self.form_upload(self.s3, bucket, "bad", {"x-amz-object-lock-mode": "FOREVER",
+                                                               "x-amz-object-lock-retain-until-date": "2099-01-01T00:00:00Z"})
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>InvalidArgument</Code>", text)
+        plain = random_bucket("nolock")
+        self.s3.create_bucket(Bucket=plain)
+        status, text = self.form_upload(self.s3, plain, "x", {"x-amz-object-lock-legal-hold": "ON"})
+        self.assertEqual(status, 400)
+        self.assertIn("Bucket is missing Object Lock Configuration", text)
+        writer = self.user("s3:PutObject", "s3:GetObject")
+        status, text = self.form_upload(writer, bucket, "denied", {"x-amz-object-lock-legal-hold": "ON"})
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>AccessDenied</Code>", text)
+        self.assertEqual(self.form_upload(writer, bucket, "allowed", {})[0], 204)
+        self.assertEqual(self.s3.head_object(Bucket=bucket, Key="allowed")["ObjectLockMode"], "GOVERNANCE")
 
     def test_awscli(self):
         if not have(AWS_CLI):
