@@ -231,4 +231,22 @@ void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out) {
   if (state.legal_hold_set) out.Set("x-amz-object-lock-legal-hold", state.legal_hold ? "ON" : "OFF");
 }
 
+void HideUnpermittedObjectLock(const S3Call& call, const BucketRecord& bucket, ObjectLockState& state) {
+  const bool retention = state.mode != LockMode::kNone;
+  if (!retention && !state.legal_hold_set) return;
+  // Only asks; a denial hides the fields and never fails the read.
+  auto holds = [&](std::string_view action) {
+    S3Target target{action, ObjectArn(call.bucket(), call.key())};
+    return AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target).ok();
+  };
+  if (retention && !holds("s3:GetObjectRetention")) {
+    state.mode = LockMode::kNone;
+    state.retain_until_ms = 0;
+  }
+  if (state.legal_hold_set && !holds("s3:GetObjectLegalHold")) {
+    state.legal_hold = false;
+    state.legal_hold_set = false;
+  }
+}
+
 }  // namespace annex::objectstore

@@ -91,4 +91,11 @@ Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecor
 // The lock headers of GET/HEAD of a version.
 void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out);
 
+// What of a version's lock GET/HEAD may show the caller, as S3 decides: the
+// retention only to a caller holding s3:GetObjectRetention on the key, the
+// legal hold only with s3:GetObjectLegalHold; the rest is cleared from
+// `state` (the caller's copy of the record). Asks nothing when the version
+// has neither, so the common read costs one comparison.
+void HideUnpermittedObjectLock(const S3Call& call, const BucketRecord& bucket, ObjectLockState& state);
+
 }  // namespace annex::objectstore

@@ -252,6 +252,29 @@ class ObjectLockTest(LockCase):
         self.assertEqual(self.form_upload(writer, bucket, "allowed", {})[0], 204)
         self.assertEqual(self.s3.head_object(Bucket=bucket, Key="allowed")["ObjectLockMode"], "GOVERNANCE")
 
+    def test_lock_headers_only_for_callers_who_may_read_them(self):
+        bucket = self.locked_bucket()
+        until = in_days(2)
+        self.s3.put_object(Bucket=bucket, Key="locked", Body=b"x", ObjectLockMode="GOVERNANCE",
+                           ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
+        lock_fields = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+
+        def seen(client):
+            head = client.head_object(Bucket=bucket, Key="locked")
+            got = client.get_object(Bucket=bucket, Key="locked")
+            self.assertEqual(got["Body"].read(), b"x", "the read itself is never refused")
+            self.assertEqual({k: got[k] for k in lock_fields if k in got},
+                             {k: head[k] for k in lock_fields if k in head}, "GET and HEAD agree")
+            return {k: head[k] for k in lock_fields if k in head}
+
+        self.assertEqual(seen(self.s3), {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until,
+                                         "ObjectLockLegalHoldStatus": "ON"}, "the account root sees everything")
+        self.assertEqual(seen(self.user("s3:GetObject")), {})
+        self.assertEqual(seen(self.user("s3:GetObject", "s3:GetObjectRetention")),
+                         {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until})
+        self.assertEqual(seen(self.user("s3:GetObject", "s3:GetObjectLegalHold")), {"ObjectLockLegalHoldStatus": "ON"})
+        self.assertEqual(len(seen(self.user("s3:GetObject", "s3:GetObjectRetention", "s3:GetObjectLegalHold"))), 3)
+
     def test_awscli(self):
         if not have(AWS_CLI):
             self.skipTest("awscli (/usr/bin/aws) is not installed")

@@ -254,5 +254,34 @@ TEST_F(ObjectLockServiceTest, BucketsWithoutObjectLockSayWhatIsMissing) {
   EXPECT_EQ(s3_.Send("HEAD", "/plain/k").Header("x-amz-object-lock-legal-hold"), "OFF");
 }
 
+// GET/HEAD show a version's retention only to callers holding
+// s3:GetObjectRetention and its legal hold only with s3:GetObjectLegalHold;
+// lacking them hides the headers and never fails the read.
+TEST_F(ObjectLockServiceTest, LockHeadersNeedTheirOwnReadPermissions) {
+  ASSERT_EQ(s3_.Send("PUT", "/locked", "", {{"x-amz-bucket-object-lock-enabled", "true"}}).status, 200);
+  PutVersion("k", {{"x-amz-object-lock-mode", "GOVERNANCE"},
+                   {"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"},
+                   {"x-amz-object-lock-legal-hold", "ON"}});
+  auto shown = [&](const std::string& method) {
+    testing::TestResponse r = s3_.Send(method, "/locked/k");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Header("x-amz-object-lock-mode") + "|" + r.Header("x-amz-object-lock-retain-until-date") + "|" +
+           r.Header("x-amz-object-lock-legal-hold");
+  };
+  EXPECT_EQ(shown("HEAD"), "GOVERNANCE|2030-01-01T00:00:00.000Z|ON");  // the account's root
+  const std::string policy_head = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":[)";
+  auto allow = [&](const std::string& actions) {
+    s3_.authorizer().SetUserPolicy("111111111111", "reader", policy_head + actions + "]}]}");
+    s3_.ActAsUser("111111111111", "reader");
+  };
+  allow(R"("s3:GetObject")");
+  EXPECT_EQ(shown("HEAD"), "||");
+  EXPECT_EQ(shown("GET"), "||");
+  allow(R"("s3:GetObject","s3:GetObjectRetention")");
+  EXPECT_EQ(shown("GET"), "GOVERNANCE|2030-01-01T00:00:00.000Z|");
+  allow(R"("s3:GetObject","s3:GetObjectLegalHold")");
+  EXPECT_EQ(shown("HEAD"), "||ON");
+}
+
 }  // namespace
 }  // namespace annex::objectstore
