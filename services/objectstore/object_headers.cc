@@ -178,6 +178,10 @@ Status VerifyChecksum(const ChecksumRequest& request, const http::Headers& trail
                                           " you specified did not match the calculated checksum.");
 }
 
+bool HasIntegrityCheck(const http::Headers& headers, const ChecksumRequest& checksum) {
+  return checksum.algorithm.has_value() || headers.Has("content-md5");
+}
+
 Status CheckContentMd5Syntax(const http::Headers& headers) {
   const std::string* md5 = headers.Get("content-md5");
   if (!md5) return Status::OK();

@@ -79,6 +79,12 @@ Result<ChecksumRequest> ParseChecksumRequest(const http::Headers& headers);
 // ("The CRC32 you specified did not match the calculated checksum.").
 Status VerifyChecksum(const ChecksumRequest& request, const http::Headers& trailers, std::string_view computed);
 
+// Whether a request carries an integrity check of its body, as S3 counts
+// them where one is required: Content-MD5, or the checksum `checksum`
+// (ParseChecksumRequest) names — an x-amz-checksum-* value, or an algorithm
+// whose value comes as a trailer. x-amz-content-sha256 does not count.
+bool HasIntegrityCheck(const http::Headers& headers, const ChecksumRequest& checksum);
+
 // Checks Content-MD5 (base64 of the raw digest) when present: InvalidDigest
 // if malformed, BadDigest if it differs from `md5_raw`.
 Status VerifyContentMd5(const http::Headers& headers, std::string_view md5_raw);

@@ -168,11 +168,16 @@ void ApplyDefaultRetention(const BucketObjectLock& config, int64_t now_ms, Objec
   state.retain_until_ms = now_ms + days * kDayMs;
 }
 
+bool HasObjectLockHeaders(const http::Headers& headers) {
+  return headers.Has("x-amz-object-lock-mode") || headers.Has("x-amz-object-lock-retain-until-date") ||
+         headers.Has("x-amz-object-lock-legal-hold");
+}
+
 Result<std::optional<ObjectLockState>> ParseObjectLockHeaders(const http::Headers& headers, int64_t now_ms) {
+  if (!HasObjectLockHeaders(headers)) return std::optional<ObjectLockState>();
   const std::string* mode = headers.Get("x-amz-object-lock-mode");
   const std::string* until = headers.Get("x-amz-object-lock-retain-until-date");
   const std::string* hold = headers.Get("x-amz-object-lock-legal-hold");
-  if (!mode && !until && !hold) return std::optional<ObjectLockState>();
   ObjectLockState out;
   if (static_cast<bool>(mode) != static_cast<bool>(until)) {
     return InvalidArgument("x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied");

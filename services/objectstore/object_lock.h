@@ -67,6 +67,10 @@ void ApplyDefaultRetention(const BucketObjectLock& config, int64_t now_ms, Objec
 // hold, a mode without a date or the reverse, a date not in the future.
 Result<std::optional<ObjectLockState>> ParseObjectLockHeaders(const http::Headers& headers, int64_t now_ms);
 
+// Whether a write sends any x-amz-object-lock-* header: S3 then requires
+// Content-MD5 or a checksum of a PutObject's body.
+bool HasObjectLockHeaders(const http::Headers& headers);
+
 // InvalidRequest ("Bucket is missing Object Lock Configuration") unless the
 // bucket has Object Lock enabled.
 Status RequireObjectLock(const BucketRecord& bucket);

@@ -39,6 +39,11 @@ Result<PutRequest> ParsePut(const S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
   }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+  if (HasObjectLockHeaders(call.headers()) && !HasIntegrityCheck(call.headers(), p.checksum)) {
+    return http::ApiStatus("InvalidRequest",
+                           "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object "
+                           "Lock parameters");
+  }
   ANNEX_ASSIGN_OR_RETURN(p.website_redirect, ParseWebsiteRedirect(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.encryption, ParseEncryptionRequest(call));
   return p;

@@ -275,6 +275,58 @@ class ObjectLockTest(LockCase):
         self.assertEqual(seen(self.user("s3:GetObject", "s3:GetObjectLegalHold")), {"ObjectLockLegalHoldStatus": "ON"})
         self.assertEqual(len(seen(self.user("s3:GetObject", "s3:GetObjectRetention", "s3:GetObjectLegalHold"))), 3)
 
+    def test_integrity_check_is_required(self):
+        """Content-MD5 or a checksum on the lock operations, DeleteObjects, CORS and lifecycle, and on PutObject
+        with lock headers: refused without, in S3's words; boto3 sends one by itself (the calls above)."""
+        import base64
+        import hashlib
+        import zlib
+        bucket = self.locked_bucket()
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+        until = in_days(1).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def md5(body):
+            return {"Content-MD5": base64.b64encode(hashlib.md5(body.encode()).digest()).decode()}
+
+        def crc32(body):
+            return {"x-amz-checksum-crc32": base64.b64encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()}
+
+        def send(method, path, query, body, headers=None):
+            status, _, text = self.daemon.signed(method, path, query=query, body=body, headers=headers or {})
+            return status, harness.error_code(text) if status >= 300 else "", text.decode()
+
+        requests = [
+            ("PUT", f"/{bucket}", {"object-lock": ""},
+             "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"),
+            ("PUT", f"/{bucket}/k", {"retention": ""},
+             f"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>{until}</RetainUntilDate></Retention>"),
+            ("PUT", f"/{bucket}/k", {"legal-hold": ""}, "<LegalHold><Status>OFF</Status></LegalHold>"),
+            ("POST", f"/{bucket}", {"delete": ""}, "<Delete><Object><Key>gone</Key></Object></Delete>"),
+            ("PUT", f"/{bucket}", {"cors": ""}, "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod>"
+                                                "<AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>"),
+            ("PUT", f"/{bucket}", {"lifecycle": ""}, "<LifecycleConfiguration><Rule><ID>r</ID><Filter/>"
+                                                     "<Status>Enabled</Status><Expiration><Days>30</Days></Expiration>"
+                                                     "</Rule></LifecycleConfiguration>"),
+        ]
+        for method, path, query, body in requests:
+            with self.subTest(query=query):
+                status, code, text = send(method, path, query, body)
+                self.assertEqual((status, code), (400, "InvalidRequest"), text)
+                self.assertIn("Missing required header for this request: Content-MD5", text)
+                self.assertEqual(send(method, path, query, body, {"Content-MD5": md5("other")["Content-MD5"]})[:2],
+                                 (400, "BadDigest"))
+                self.assertEqual(send(method, path, query, body, md5(body))[0], 200)
+                self.assertEqual(send(method, path, query, body, crc32(body))[0], 200)
+
+        locked = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": until}
+        status, code, text = send("PUT", f"/{bucket}/put", None, "data", locked)
+        self.assertEqual((status, code), (400, "InvalidRequest"))
+        self.assertIn("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock "
+                      "parameters", text)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data", {**locked, **md5("data")})[0], 200)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data", {**locked, **crc32("data")})[0], 200)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data")[0], 200, "without lock headers none is needed")
+
     def test_awscli(self):
         if not have(AWS_CLI):
             self.skipTest("awscli (/usr/bin/aws) is not installed")
