@@ -6,6 +6,7 @@
 
 #include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
 
 namespace annex::objectstore {
@@ -45,6 +46,24 @@ http::Task<Result<WrittenData>> ReceiveBody(S3Call& call, size_t inline_threshol
     ANNEX_RETURN_IF_ERROR(VerifyContentMd5(headers, data.md5));
     return VerifyChecksum(checksum, trailers, data.checksum);
   });
+}
+
+http::Task<Result<std::string>> ReadCheckedBody(S3Call& call, size_t limit) {
+  ANNEX_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
+  if (!HasIntegrityCheck(call.headers(), checksum)) {
+    co_return http::ApiStatus("InvalidRequest", "Missing required header for this request: Content-MD5");
+  }
+  ANNEX_CO_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, limit));
+  crypto::Hasher md5(crypto::HashKind::kMd5);
+  md5.Update(body);
+  ANNEX_CO_RETURN_IF_ERROR(VerifyContentMd5(call.headers(), md5.Final()));
+  if (checksum.algorithm) {
+    auto c = crypto::Checksummer::Create(*checksum.algorithm);
+    c->Update(body);
+    ANNEX_CO_RETURN_IF_ERROR(VerifyChecksum(checksum, call.ctx.trailers, crypto::ChecksumBase64(*c)));
+  }
+  co_return body;
 }
 
 }  // namespace annex::objectstore

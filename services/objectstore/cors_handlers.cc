@@ -7,6 +7,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/bucket_name.h"
 #include "services/objectstore/cors.h"
+#include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
 
 namespace annex::objectstore {
@@ -45,7 +46,7 @@ http::Task<Status> GetBucketCors(S3Call& call) {
 
 http::Task<Status> PutBucketCors(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxCorsBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxCorsBody));
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<CorsRule> rules, ParseCorsConfiguration(body));
   ANNEX_CO_RETURN_IF_ERROR(co_await StoreRules(call, std::move(rules)));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));

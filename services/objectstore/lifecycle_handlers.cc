@@ -3,6 +3,7 @@
 
 #include "appliance/core/co_status.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/lifecycle_config.h"
 
@@ -36,7 +37,7 @@ http::Task<Status> GetBucketLifecycle(S3Call& call) {
 
 http::Task<Status> PutBucketLifecycle(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxLifecycleBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxLifecycleBody));
   ANNEX_CO_ASSIGN_OR_RETURN(LifecycleConfiguration config, ParseLifecycleConfiguration(body));
   co_return co_await StoreLifecycle(call, RenderLifecycleConfiguration(config), 200);
 }

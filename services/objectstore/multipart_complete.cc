@@ -135,6 +135,7 @@ http::Task<Status> CompleteMultipartUpload(S3Call& call) {
     record.acl = upload->acl;
     record.meta = upload->meta;
     record.tags = upload->tags;
+    record.website_redirect = upload->website_redirect;
     record.lock = upload->lock;
     record.sse = upload->sse;
     record.sse_customer_key_md5 = upload->sse_customer_key_md5;

@@ -93,8 +93,10 @@ Status CheckPartChecksum(const ChecksumRequest& request, const UploadRecord& upl
 }
 
 // UploadPartCopy's data: a byte range of the source object, copied (and
-// encrypted with `key` if it is set).
-http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload, std::string key) {
+// encrypted with `key` if it is set). The source's version goes into
+// `source_headers` (x-amz-copy-source-version-id).
+http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& upload, std::string key,
+                                             http::Headers& source_headers) {
   ANNEX_CO_ASSIGN_OR_RETURN(CopySource source, ParseCopySource(call.headers().GetOr("x-amz-copy-source", "")));
   std::vector<std::string> src_keys;
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, source, src_keys));
@@ -110,6 +112,7 @@ http::Task<Result<WrittenData>> CopyPartData(S3Call& call, const UploadRecord& u
   ObjectSource reader(call.store.files(), src);
   reader.SetKeysIfEncrypted(std::move(src_keys), call.ctx.blocking);
   ANNEX_CO_RETURN_IF_ERROR(co_await reader.CopyTo(writer, call.ctx.blocking, range.first, range.length));
+  AddCopySourceVersionHeader(source, src, source_headers);
   co_return co_await writer.Finish();
 }
 
@@ -138,13 +141,16 @@ http::Task<Result<std::vector<std::string>>> CommitPart(S3Call& call, const Uplo
   co_return replaced;
 }
 
-http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const UploadRecord& upload, bool copy) {
+// `copy_headers`: UploadPartCopy's headers about its source.
+http::Task<Status> SendPartResult(S3Call& call, const PartRecord& part, const UploadRecord& upload, bool copy,
+                                  http::Headers copy_headers) {
   auto alg = UploadAlgorithm(upload);
   if (copy) {
     http::XmlDocument doc("CopyPartResult", http::kS3XmlNamespace);
     doc.root().Add("LastModified", Iso8601(part.modified_ms)).Add("ETag", QuoteEtag(part.etag));
     if (alg) doc.root().Add("Checksum" + std::string(crypto::ChecksumAlgorithmName(*alg)), part.checksum_value);
     http::Response r = XmlResponse(doc.Render());
+    for (const auto& f : copy_headers) r.headers.Add(f.name, f.value);
     AddEncryptionHeaders(upload.sse, upload.sse_customer_key_md5, r.headers);
     co_return co_await call.ctx.response.Send(std::move(r));
   }
@@ -172,7 +178,8 @@ http::Task<Status> CreateMultipartUpload(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(std::optional<AccessControlList> acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, acl));
   ANNEX_CO_RETURN_IF_ERROR(ParseUploadChecksum(call.headers(), u));
-  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.website_redirect, ParseWebsiteRedirect(call.headers()));
+  ANNEX_CO_ASSIGN_OR_RETURN(u.lock, ObjectLockForWrite(call, bucket, call.headers()));
   ANNEX_CO_ASSIGN_OR_RETURN(EncryptionRequest encryption, ParseEncryptionRequest(call));
   u.sse = encryption.sse;
   if (encryption.customer) u.sse_customer_key_md5 = encryption.customer->md5;
@@ -209,8 +216,9 @@ http::Task<Status> UploadPart(S3Call& call, bool copy) {
   ANNEX_CO_RETURN_IF_ERROR(CheckCustomerKey(upload.sse, upload.sse_customer_key_md5, encryption.customer));
   DataKey key = NewDataKey(call.store.keys(), encryption);
   Result<WrittenData> written = Status::Internal("unset");
+  http::Headers copy_headers;
   if (copy) {
-    written = co_await CopyPartData(call, upload, key.raw);
+    written = co_await CopyPartData(call, upload, key.raw, copy_headers);
   } else {
     ANNEX_CO_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
     ANNEX_CO_RETURN_IF_ERROR(CheckPartChecksum(checksum, upload));
@@ -228,7 +236,7 @@ http::Task<Status> UploadPart(S3Call& call, bool copy) {
   part.checksum_value = written->checksum;
   part.wrapped_key = key.wrapped;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced, co_await CommitPart(call, upload, part));
-  Status sent = co_await SendPartResult(call, part, upload, copy);
+  Status sent = co_await SendPartResult(call, part, upload, copy, std::move(copy_headers));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(replaced));
   co_return sent;
 }

@@ -30,6 +30,8 @@ struct CopyRequest {
   WriteConditions conditions;
   std::optional<TagSet> tags;  // x-amz-tagging-directive REPLACE: the new tags; else the source's
   EncryptionRequest encryption;  // of the copy
+  // x-amz-website-redirect-location: never the source's, whatever the directive (as S3).
+  std::string website_redirect;
   bool encryption_given = false;  // asked for explicitly (a change of a self-copy)
 };
 
@@ -58,6 +60,7 @@ Result<CopyRequest> ParseCopy(const S3Call& call) {
     if (!c.checksum) return http::ApiStatus("InvalidRequest", "Checksum algorithm provided is unsupported.");
   }
   ANNEX_ASSIGN_OR_RETURN(c.conditions, ParseWriteConditions(call.headers()));
+  ANNEX_ASSIGN_OR_RETURN(c.website_redirect, ParseWebsiteRedirect(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(c.encryption, ParseEncryptionRequest(call));
   c.encryption_given = call.headers().Has("x-amz-server-side-encryption") || c.encryption.customer;
   return c;
@@ -99,7 +102,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(c.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, c.acl));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket, call.headers()));
   std::vector<std::string> src_keys;
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectRecord src, LoadCopySource(call, c.source, src_keys));
   if (src.size > kMaxCopySize) {
@@ -109,7 +112,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   }
   // A copy of a version named by id onto its own key restores it: no self-copy.
   bool self = c.source.bucket == call.bucket() && c.source.key == call.key() && !c.source.version_id;
-  if (self && !c.replace_metadata && !c.checksum && !c.encryption_given) {
+  if (self && !c.replace_metadata && !c.checksum && !c.encryption_given && c.website_redirect.empty()) {
     co_return http::ApiStatus("InvalidRequest",
                               "This copy request is illegal because it is trying to copy an object to itself without "
                               "changing the object's metadata, storage class, website redirect location or "
@@ -138,6 +141,7 @@ http::Task<Status> CopyObject(S3Call& call) {
   record.acl = AclOrPrivate(std::move(c.acl), bucket.owner_id);
   record.meta = c.replace_metadata ? std::move(c.meta) : src.meta;
   record.tags = c.tags ? std::move(*c.tags) : src.tags;
+  record.website_redirect = std::move(c.website_redirect);
   record.lock = lock;  // never the source's: the copy's own headers, else the bucket's default
   call.ctx.bytes_in += reuse_data ? 0 : record.size;
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,

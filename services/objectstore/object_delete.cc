@@ -5,10 +5,9 @@
 
 #include "appliance/core/co_status.h"
 #include "appliance/core/strings.h"
-#include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
-#include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_lock.h"
 #include "services/objectstore/s3_actions.h"
@@ -100,19 +99,6 @@ Result<DeleteRequest> ParseDeleteRequest(std::string_view body) {
   return r;
 }
 
-// S3 requires Content-MD5 or a checksum header here; both are verified when
-// present, and (leniently) neither is required.
-Status VerifyDeleteBody(const S3Call& call, std::string_view body) {
-  crypto::Hasher md5(crypto::HashKind::kMd5);
-  md5.Update(body);
-  ANNEX_RETURN_IF_ERROR(VerifyContentMd5(call.headers(), md5.Final()));
-  ANNEX_ASSIGN_OR_RETURN(ChecksumRequest checksum, ParseChecksumRequest(call.headers()));
-  if (!checksum.algorithm) return Status::OK();
-  auto c = crypto::Checksummer::Create(*checksum.algorithm);
-  c->Update(body);
-  return VerifyChecksum(checksum, call.ctx.trailers, crypto::ChecksumBase64(*c));
-}
-
 }  // namespace
 
 http::Task<Status> DeleteObject(S3Call& call) {
@@ -144,8 +130,7 @@ http::Task<Status> DeleteObject(S3Call& call) {
 
 http::Task<Status> DeleteObjects(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxDeleteBody));
-  ANNEX_CO_RETURN_IF_ERROR(VerifyDeleteBody(call, body));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxDeleteBody));
   ANNEX_CO_ASSIGN_OR_RETURN(DeleteRequest req, ParseDeleteRequest(body));
   std::vector<Status> results(req.keys.size());
   std::vector<std::optional<std::string>> version_ids(req.keys.size());

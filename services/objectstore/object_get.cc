@@ -10,6 +10,7 @@
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/range.h"
@@ -170,6 +171,7 @@ http::Task<Status> GetObject(S3Call& call, bool head) {
     ObjectRecord object;
     ANNEX_CO_ASSIGN_OR_RETURN(Found found, LoadReadableObject(call, object));
     if (found.delete_marker) co_return co_await SendDeleteMarker(call, found, object);
+    HideUnpermittedObjectLock(call, found.bucket, object.lock);
     ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> keys, DataKeysOf(object, call.store.keys(), g.customer_key));
     switch (EvaluatePreconditions(g.preconditions, object.etag, FromMillis(object.modified_ms))) {
       case ConditionOutcome::kNotModified:

@@ -49,6 +49,16 @@ Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers) {
   return m;
 }
 
+Result<std::string> ParseWebsiteRedirect(const http::Headers& headers) {
+  const std::string* redirect = headers.Get("x-amz-website-redirect-location");
+  if (!redirect) return std::string();
+  if (!StartsWith(*redirect, "/") && !StartsWith(*redirect, "http://") && !StartsWith(*redirect, "https://")) {
+    return http::ApiStatus("InvalidRedirectLocation",
+                           "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
+  }
+  return *redirect;
+}
+
 void AddObjectHeaders(const ObjectRecord& o, http::Headers& out) {
   out.Set("etag", QuoteEtag(o.etag));
   out.Set("last-modified", HttpDate(o.modified_ms));
@@ -166,6 +176,10 @@ Status VerifyChecksum(const ChecksumRequest& request, const http::Headers& trail
   if (Trim(*expected) == computed) return Status::OK();
   return http::ApiStatus("BadDigest", "The " + std::string(crypto::ChecksumAlgorithmName(*request.algorithm)) +
                                           " you specified did not match the calculated checksum.");
+}
+
+bool HasIntegrityCheck(const http::Headers& headers, const ChecksumRequest& checksum) {
+  return checksum.algorithm.has_value() || headers.Has("content-md5");
 }
 
 Status CheckContentMd5Syntax(const http::Headers& headers) {

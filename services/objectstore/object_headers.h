@@ -25,6 +25,11 @@ inline constexpr size_t kMaxUserMetadataBytes = 2048;
 // and x-amz-meta-*. MetadataTooLarge past 2 KB of user metadata.
 Result<ObjectMetadata> ParseObjectMetadata(const http::Headers& headers);
 
+// x-amz-website-redirect-location of a write (PutObject, CopyObject,
+// CreateMultipartUpload, a POST form's field): "" when absent;
+// InvalidRedirectLocation unless it starts with "/", "http://" or "https://".
+Result<std::string> ParseWebsiteRedirect(const http::Headers& headers);
+
 // Everything GET/HEAD return about an object except Content-Length/Range:
 // ETag, Last-Modified, Accept-Ranges, representation headers and metadata.
 void AddObjectHeaders(const ObjectRecord& object, http::Headers& out);
@@ -73,6 +78,12 @@ Result<ChecksumRequest> ParseChecksumRequest(const http::Headers& headers);
 // Compares the computed checksum with the header or trailer value; BadDigest
 // ("The CRC32 you specified did not match the calculated checksum.").
 Status VerifyChecksum(const ChecksumRequest& request, const http::Headers& trailers, std::string_view computed);
+
+// Whether a request carries an integrity check of its body, as S3 counts
+// them where one is required: Content-MD5, or the checksum `checksum`
+// (ParseChecksumRequest) names — an x-amz-checksum-* value, or an algorithm
+// whose value comes as a trailer. x-amz-content-sha256 does not count.
+bool HasIntegrityCheck(const http::Headers& headers, const ChecksumRequest& checksum);
 
 // Checks Content-MD5 (base64 of the raw digest) when present: InvalidDigest
 // if malformed, BadDigest if it differs from `md5_raw`.

@@ -168,11 +168,16 @@ void ApplyDefaultRetention(const BucketObjectLock& config, int64_t now_ms, Objec
   state.retain_until_ms = now_ms + days * kDayMs;
 }
 
+bool HasObjectLockHeaders(const http::Headers& headers) {
+  return headers.Has("x-amz-object-lock-mode") || headers.Has("x-amz-object-lock-retain-until-date") ||
+         headers.Has("x-amz-object-lock-legal-hold");
+}
+
 Result<std::optional<ObjectLockState>> ParseObjectLockHeaders(const http::Headers& headers, int64_t now_ms) {
+  if (!HasObjectLockHeaders(headers)) return std::optional<ObjectLockState>();
   const std::string* mode = headers.Get("x-amz-object-lock-mode");
   const std::string* until = headers.Get("x-amz-object-lock-retain-until-date");
   const std::string* hold = headers.Get("x-amz-object-lock-legal-hold");
-  if (!mode && !until && !hold) return std::optional<ObjectLockState>();
   ObjectLockState out;
   if (static_cast<bool>(mode) != static_cast<bool>(until)) {
     return InvalidArgument("x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied");
@@ -207,16 +212,16 @@ bool GovernanceBypassed(const S3Call& call, const BucketRecord& bucket, std::str
   return AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target).ok();
 }
 
-Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket) {
-  ANNEX_ASSIGN_OR_RETURN(std::optional<ObjectLockState> asked,
-                         ParseObjectLockHeaders(call.headers(), call.store.NowMillis()));
+Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket,
+                                           const http::Headers& headers) {
+  ANNEX_ASSIGN_OR_RETURN(std::optional<ObjectLockState> asked, ParseObjectLockHeaders(headers, call.store.NowMillis()));
   if (!asked) return ObjectLockState();
   ANNEX_RETURN_IF_ERROR(RequireObjectLock(bucket));
   if (asked->mode != LockMode::kNone) {
     S3Target target{"s3:PutObjectRetention", ObjectArn(call.bucket(), call.key())};
     ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target));
   }
-  if (call.headers().Has("x-amz-object-lock-legal-hold")) {
+  if (asked->legal_hold_set) {
     S3Target target{"s3:PutObjectLegalHold", ObjectArn(call.bucket(), call.key())};
     ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target));
   }
@@ -229,6 +234,24 @@ void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out) {
     out.Set("x-amz-object-lock-retain-until-date", FormatIso8601Ms(state.retain_until_ms));
   }
   if (state.legal_hold_set) out.Set("x-amz-object-lock-legal-hold", state.legal_hold ? "ON" : "OFF");
+}
+
+void HideUnpermittedObjectLock(const S3Call& call, const BucketRecord& bucket, ObjectLockState& state) {
+  const bool retention = state.mode != LockMode::kNone;
+  if (!retention && !state.legal_hold_set) return;
+  // Only asks; a denial hides the fields and never fails the read.
+  auto holds = [&](std::string_view action) {
+    S3Target target{action, ObjectArn(call.bucket(), call.key())};
+    return AuthorizeS3(call, bucket, Access::kOwner, nullptr, &target).ok();
+  };
+  if (retention && !holds("s3:GetObjectRetention")) {
+    state.mode = LockMode::kNone;
+    state.retain_until_ms = 0;
+  }
+  if (state.legal_hold_set && !holds("s3:GetObjectLegalHold")) {
+    state.legal_hold = false;
+    state.legal_hold_set = false;
+  }
 }
 
 }  // namespace annex::objectstore

@@ -67,6 +67,10 @@ void ApplyDefaultRetention(const BucketObjectLock& config, int64_t now_ms, Objec
 // hold, a mode without a date or the reverse, a date not in the future.
 Result<std::optional<ObjectLockState>> ParseObjectLockHeaders(const http::Headers& headers, int64_t now_ms);
 
+// Whether a write sends any x-amz-object-lock-* header: S3 then requires
+// Content-MD5 or a checksum of a PutObject's body.
+bool HasObjectLockHeaders(const http::Headers& headers);
+
 // InvalidRequest ("Bucket is missing Object Lock Configuration") unless the
 // bucket has Object Lock enabled.
 Status RequireObjectLock(const BucketRecord& bucket);
@@ -80,13 +84,22 @@ struct S3Call;
 bool GovernanceBypassed(const S3Call& call, const BucketRecord& bucket, std::string_view key);
 
 // The lock a write (PutObject, CopyObject, CreateMultipartUpload, POST)
-// asks for in its x-amz-object-lock-* headers, checked: the bucket must have
-// Object Lock, and the caller s3:PutObjectRetention / s3:PutObjectLegalHold
-// on the key. Empty when none is asked for (the bucket's default applies
-// when the version is stored).
-Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket);
+// asks for in its x-amz-object-lock-* headers (`headers`: the request's, or
+// a POST form's fields), checked: the bucket must have Object Lock, and the
+// caller s3:PutObjectRetention / s3:PutObjectLegalHold on the call's key.
+// Empty when none is asked for (the bucket's default applies when the
+// version is stored).
+Result<ObjectLockState> ObjectLockForWrite(const S3Call& call, const BucketRecord& bucket,
+                                           const http::Headers& headers);
 
 // The lock headers of GET/HEAD of a version.
 void AddObjectLockHeaders(const ObjectLockState& state, http::Headers& out);
+
+// What of a version's lock GET/HEAD may show the caller, as S3 decides: the
+// retention only to a caller holding s3:GetObjectRetention on the key, the
+// legal hold only with s3:GetObjectLegalHold; the rest is cleared from
+// `state` (the caller's copy of the record). Asks nothing when the version
+// has neither, so the common read costs one comparison.
+void HideUnpermittedObjectLock(const S3Call& call, const BucketRecord& bucket, ObjectLockState& state);
 
 }  // namespace annex::objectstore

@@ -5,6 +5,7 @@
 
 #include "appliance/core/co_status.h"
 #include "appliance/http/api_error.h"
+#include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
 #include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_subresource.h"
@@ -41,7 +42,7 @@ http::Task<Status> GetObjectLockConfiguration(S3Call& call) {
 
 http::Task<Status> PutObjectLockConfiguration(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxLockBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxLockBody));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketObjectLock config, ParseObjectLockConfiguration(body));
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
@@ -69,7 +70,7 @@ http::Task<Status> GetObjectRetention(S3Call& call) {
 
 http::Task<Status> PutObjectRetention(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxLockBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxLockBody));
   ANNEX_CO_RETURN_IF_ERROR(RequireObjectLock(bucket));
   const int64_t now = call.store.NowMillis();
   ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState wanted, ParseRetention(body, now));
@@ -92,7 +93,7 @@ http::Task<Status> GetObjectLegalHold(S3Call& call) {
 
 http::Task<Status> PutObjectLegalHold(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kOwner));
-  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await http::ReadSmallBody(call.ctx.body, kMaxLockBody));
+  ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxLockBody));
   ANNEX_CO_RETURN_IF_ERROR(RequireObjectLock(bucket));
   ANNEX_CO_ASSIGN_OR_RETURN(bool on, ParseLegalHold(body));
   co_return co_await ChangeVersionLock(call, [on](ObjectLockState& lock) {

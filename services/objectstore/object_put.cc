@@ -39,13 +39,12 @@ Result<PutRequest> ParsePut(const S3Call& call) {
     ANNEX_ASSIGN_OR_RETURN(p.tags, ParseTaggingHeader(*tagging));
   }
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(call.headers()));
-  if (const std::string* redirect = call.headers().Get("x-amz-website-redirect-location")) {
-    if (!StartsWith(*redirect, "/") && !StartsWith(*redirect, "http://") && !StartsWith(*redirect, "https://")) {
-      return http::ApiStatus("InvalidRedirectLocation",
-                             "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
-    }
-    p.website_redirect = *redirect;
+  if (HasObjectLockHeaders(call.headers()) && !HasIntegrityCheck(call.headers(), p.checksum)) {
+    return http::ApiStatus("InvalidRequest",
+                           "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object "
+                           "Lock parameters");
   }
+  ANNEX_ASSIGN_OR_RETURN(p.website_redirect, ParseWebsiteRedirect(call.headers()));
   ANNEX_ASSIGN_OR_RETURN(p.encryption, ParseEncryptionRequest(call));
   return p;
 }
@@ -66,7 +65,7 @@ http::Task<Status> PutObject(S3Call& call) {
   ANNEX_CO_ASSIGN_OR_RETURN(BucketRecord bucket, LoadAuthorizedBucket(call, Access::kWrite));
   ANNEX_CO_ASSIGN_OR_RETURN(p.acl, ParseAclHeaders(call.headers(), bucket.owner_id));
   ANNEX_CO_RETURN_IF_ERROR(CheckAclSettable(bucket, p.acl));
-  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket));
+  ANNEX_CO_ASSIGN_OR_RETURN(ObjectLockState lock, ObjectLockForWrite(call, bucket, call.headers()));
   // Fail a create-only PUT before its body is stored; the commit re-checks.
   if (p.conditions.if_none_match_any) ANNEX_CO_RETURN_IF_ERROR(CheckAbsent(call));
   DataKey key = NewDataKey(call.store.keys(), p.encryption);

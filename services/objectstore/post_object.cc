@@ -18,6 +18,7 @@
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/post_policy.h"
 #include "services/objectstore/public_access_block.h"
@@ -52,6 +53,8 @@ struct PostUpload {
   LengthRange length;
   TagSet tags;  // the `tagging` field: a Tagging document
   EncryptionRequest encryption;
+  std::string website_redirect;
+  ObjectLockState lock;  // x-amz-object-lock-* fields
 };
 
 // The name a browser sends, without the path some send with it.
@@ -141,13 +144,15 @@ Result<std::optional<PostPolicy>> Authenticate(S3Call& call, const PostFields& f
 
 // The fields PutObject reads from headers, under their header names.
 http::Headers HeadersOf(const PostFields& fields) {
-  static constexpr std::string_view kRepresentation[] = {
+  static constexpr std::string_view kHeaderFields[] = {
       "cache-control",    "content-type", "content-disposition", "content-encoding",
-      "content-language", "expires",      "content-md5",         "x-amz-sdk-checksum-algorithm"};
+      "content-language", "expires",      "content-md5",         "x-amz-sdk-checksum-algorithm",
+      "x-amz-website-redirect-location", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+      "x-amz-object-lock-legal-hold"};
   http::Headers headers;
   for (const PostField& f : fields) {
     bool take = StartsWith(f.name, "x-amz-meta-") || StartsWith(f.name, "x-amz-checksum-") ||
-                std::find(std::begin(kRepresentation), std::end(kRepresentation), f.name) != std::end(kRepresentation);
+                std::find(std::begin(kHeaderFields), std::end(kHeaderFields), f.name) != std::end(kHeaderFields);
     if (take) headers.Add(f.name, f.value);
     if (f.name == "acl") headers.Add("x-amz-acl", f.value);
   }
@@ -180,6 +185,7 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   ANNEX_ASSIGN_OR_RETURN(up.acl, ParseAclHeaders(up.headers, bucket.owner_id));
   ANNEX_ASSIGN_OR_RETURN(up.checksum, ParseChecksumRequest(up.headers));
   ANNEX_RETURN_IF_ERROR(CheckContentMd5Syntax(up.headers));
+  ANNEX_ASSIGN_OR_RETURN(up.website_redirect, ParseWebsiteRedirect(up.headers));
   ANNEX_ASSIGN_OR_RETURN(up.encryption, ParseEncryptionRequest(up.headers, call.request().tls,
                                                                call.store.options().encrypt_by_default));
   if (const std::string* tagging = FindPostField(form.fields, "tagging")) {
@@ -191,6 +197,7 @@ Result<PostUpload> Prepare(S3Call& call, const BucketRecord& bucket, PostForm& f
   call.form_headers = nullptr;  // `up` moves out
   ANNEX_RETURN_IF_ERROR(allowed);
   ANNEX_RETURN_IF_ERROR(CheckAclSettable(bucket, up.acl));
+  ANNEX_ASSIGN_OR_RETURN(up.lock, ObjectLockForWrite(call, bucket, up.headers));
   return up;
 }
 
@@ -303,6 +310,8 @@ http::Task<Status> PostObject(S3Call& call) {
   record.acl = AclOrPrivate(std::move(up.acl), bucket.owner_id);
   record.meta = std::move(up.meta);
   record.tags = std::move(up.tags);
+  record.website_redirect = std::move(up.website_redirect);
+  record.lock = up.lock;
   SetEncryption(record, up.encryption, key);
   ANNEX_CO_ASSIGN_OR_RETURN(std::vector<std::string> replaced,
                             co_await CommitObject(call, record, WriteConditions{}, /*owns_data=*/true));

@@ -18,8 +18,8 @@ constexpr uint8_t kBucketVersion = 4;
 // encryption at rest.
 constexpr uint8_t kObjectVersion = 3;
 // Version 2 added the checksum type and the tags; 3 the ACL's grants, the
-// Object Lock state and the encryption.
-constexpr uint8_t kUploadVersion = 3;
+// Object Lock state and the encryption; 4 the website redirect.
+constexpr uint8_t kUploadVersion = 4;
 // Version 2 added the wrapped data key.
 constexpr uint8_t kPartVersion = 2;
 
@@ -338,6 +338,7 @@ std::string EncodeUpload(const UploadRecord& u) {
   WriteGrants(w, u.acl);  // version 3
   WriteLockState(w, u.lock);
   w.U64(static_cast<uint64_t>(u.sse)).Bytes(u.sse_customer_key_md5);
+  w.Bytes(u.website_redirect);  // version 4
   return std::move(w).Finish();
 }
 
@@ -366,6 +367,9 @@ Result<UploadRecord> DecodeUpload(std::string_view data) {
     ANNEX_ASSIGN_OR_RETURN(u.sse_customer_key_md5, r.Bytes());
   } else {
     u.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", u.owner_id);
+  }
+  if (r.version() >= 4) {
+    ANNEX_ASSIGN_OR_RETURN(u.website_redirect, r.Bytes());
   }
   ANNEX_RETURN_IF_ERROR(r.Finish());
   return u;

@@ -194,6 +194,7 @@ struct UploadRecord {
   ObjectLockState lock;  // x-amz-object-lock-* headers, given to the object (version 3)
   Sse sse = Sse::kNone;  // (version 2) what every part is encrypted with
   std::string sse_customer_key_md5;
+  std::string website_redirect;  // x-amz-website-redirect-location, given to the object (version 4)
 };
 
 struct PartRecord {

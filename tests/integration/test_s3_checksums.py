@@ -322,6 +322,34 @@ class S3ChecksumsTest(AnnexTestCase):
 
     # -- GetObjectAttributes ------------------------------------------------
 
+    def test_operations_that_require_a_checksum_get_this_boto3s_crc32(self):
+        """This botocore sends a CRC32 (not Content-MD5) where S3 requires an integrity check; annexd takes it."""
+        sent = []
+        self.s3.meta.events.register("before-send.s3.*", lambda request, **kw: sent.append(
+            (kw["event_name"].split(".")[-1], "x-amz-checksum-crc32" in request.headers or
+             "x-amz-trailer" in request.headers, "Content-MD5" in request.headers)))
+        try:
+            bucket = random_bucket("lockcrc")
+            self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+            self.s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+            version = self.s3.put_object(Bucket=bucket, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+            self.s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "OFF"})
+            self.s3.put_object_retention(Bucket=bucket, Key="k", Retention={"Mode": "GOVERNANCE",
+                                                                            "RetainUntilDate": "2099-01-01T00:00:00Z"})
+            self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+                {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})
+            self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+                {"ID": "r", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 30}}]})
+            r = self.s3.delete_objects(Bucket=bucket, BypassGovernanceRetention=True,
+                                       Delete={"Objects": [{"Key": "k", "VersionId": version}]})
+            self.assertEqual([d["Key"] for d in r["Deleted"]], ["k"])
+        finally:
+            self.s3.meta.events.unregister("before-send.s3.*")
+        for operation, crc, md5 in sent:
+            if operation != "CreateBucket":
+                self.assertEqual((operation, crc, md5), (operation, True, False))
+
     def test_get_object_attributes(self):
         parts = [self.part1, self.part2, self.part3]
         r = self.create("attrs", "SHA256", "COMPOSITE")

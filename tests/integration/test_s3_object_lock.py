@@ -48,6 +48,27 @@ class LockCase(AnnexTestCase):
             call(**kw)
         return cm.exception.response["Error"]["Code"], cm.exception.response["Error"].get("Message", "")
 
+    def user(self, *actions):
+        """A new IAM user of the account allowed `actions` on every bucket and object: its S3 client."""
+        import boto3
+        iam = boto3.session.Session().client("iam", endpoint_url=self.daemon.endpoint, region_name=harness.REGION,
+                                             aws_access_key_id=self.daemon.access_key,
+                                             aws_secret_access_key=self.daemon.secret_key)
+        name = "lock-" + os.urandom(4).hex()
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "arn:aws:s3:::*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return self.daemon.boto3_client(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def form_upload(self, client, bucket, key, fields, body=b"form"):
+        """A POST form upload made with `client`'s generate_presigned_post: (status, body text)."""
+        import requests
+        post = client.generate_presigned_post(bucket, key, Fields=fields, Conditions=[{k: v} for k, v in fields.items()])
+        r = requests.post(post["url"], data=post["fields"], files={"file": ("f.bin", body)}, timeout=30)
+        return r.status_code, r.text
+
     def locked_bucket(self, default=None):
         bucket = random_bucket("lock")
         self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
@@ -199,6 +220,112 @@ class ObjectLockTest(LockCase):
         head = self.s3.head_object(Bucket=bucket, Key="copy")
         self.assertEqual((head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]), ("GOVERNANCE", "ON"),
                          "a copy gets the bucket's default, not the source's retention")
+
+    def test_post_form_fields(self):
+        bucket = self.locked_bucket({"Mode": "GOVERNANCE", "Days": 1})
+        until = in_days(3)
+        fields = {"x-amz-object-lock-mode": "COMPLIANCE",
+                  "x-amz-object-lock-retain-until-date": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "x-amz-object-lock-legal-hold": "ON"}
+        self.assertEqual(self.form_upload(self.s3, bucket, "form", fields)[0], 204)
+        head = self.s3.head_object(Bucket=bucket, Key="form")
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockRetainUntilDate"], head["ObjectLockLegalHoldStatus"]),
+                         ("COMPLIANCE", until, "ON"), "the form's fields, not the bucket's default")
+        self.assertEqual(self.s3.get_object_retention(Bucket=bucket, Key="form")["Retention"],
+                         {"Mode": "COMPLIANCE", "RetainUntilDate": until})
+        code, message = self.error(self.s3.delete_object, Bucket=bucket, Key="form", VersionId=head["VersionId"])
+        self.assertEqual((code, message), ("AccessDenied", PROTECTED))
+        # Refused as PutObject's headers are: a bad field, a bucket without Object Lock, a signer without the right.
+        status, text = self.form_upload(self.s3, bucket, "bad", {"x-amz-object-lock-mode": "FOREVER",
+                                                               "x-amz-object-lock-retain-until-date": "2099-01-01T00:00:00Z"})
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>InvalidArgument</Code>", text)
+        plain = random_bucket("nolock")
+        self.s3.create_bucket(Bucket=plain)
+        status, text = self.form_upload(self.s3, plain, "x", {"x-amz-object-lock-legal-hold": "ON"})
+        self.assertEqual(status, 400)
+        self.assertIn("Bucket is missing Object Lock Configuration", text)
+        writer = self.user("s3:PutObject", "s3:GetObject")
+        status, text = self.form_upload(writer, bucket, "denied", {"x-amz-object-lock-legal-hold": "ON"})
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>AccessDenied</Code>", text)
+        self.assertEqual(self.form_upload(writer, bucket, "allowed", {})[0], 204)
+        self.assertEqual(self.s3.head_object(Bucket=bucket, Key="allowed")["ObjectLockMode"], "GOVERNANCE")
+
+    def test_lock_headers_only_for_callers_who_may_read_them(self):
+        bucket = self.locked_bucket()
+        until = in_days(2)
+        self.s3.put_object(Bucket=bucket, Key="locked", Body=b"x", ObjectLockMode="GOVERNANCE",
+                           ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
+        lock_fields = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+
+        def seen(client):
+            head = client.head_object(Bucket=bucket, Key="locked")
+            got = client.get_object(Bucket=bucket, Key="locked")
+            self.assertEqual(got["Body"].read(), b"x", "the read itself is never refused")
+            self.assertEqual({k: got[k] for k in lock_fields if k in got},
+                             {k: head[k] for k in lock_fields if k in head}, "GET and HEAD agree")
+            return {k: head[k] for k in lock_fields if k in head}
+
+        self.assertEqual(seen(self.s3), {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until,
+                                         "ObjectLockLegalHoldStatus": "ON"}, "the account root sees everything")
+        self.assertEqual(seen(self.user("s3:GetObject")), {})
+        self.assertEqual(seen(self.user("s3:GetObject", "s3:GetObjectRetention")),
+                         {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": until})
+        self.assertEqual(seen(self.user("s3:GetObject", "s3:GetObjectLegalHold")), {"ObjectLockLegalHoldStatus": "ON"})
+        self.assertEqual(len(seen(self.user("s3:GetObject", "s3:GetObjectRetention", "s3:GetObjectLegalHold"))), 3)
+
+    def test_integrity_check_is_required(self):
+        """Content-MD5 or a checksum on the lock operations, DeleteObjects, CORS and lifecycle, and on PutObject
+        with lock headers: refused without, in S3's words; boto3 sends one by itself (the calls above)."""
+        import base64
+        import hashlib
+        import zlib
+        bucket = self.locked_bucket()
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+        until = in_days(1).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def md5(body):
+            return {"Content-MD5": base64.b64encode(hashlib.md5(body.encode()).digest()).decode()}
+
+        def crc32(body):
+            return {"x-amz-checksum-crc32": base64.b64encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()}
+
+        def send(method, path, query, body, headers=None):
+            status, _, text = self.daemon.signed(method, path, query=query, body=body, headers=headers or {})
+            return status, harness.error_code(text) if status >= 300 else "", text.decode()
+
+        requests = [
+            ("PUT", f"/{bucket}", {"object-lock": ""},
+             "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"),
+            ("PUT", f"/{bucket}/k", {"retention": ""},
+             f"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>{until}</RetainUntilDate></Retention>"),
+            ("PUT", f"/{bucket}/k", {"legal-hold": ""}, "<LegalHold><Status>OFF</Status></LegalHold>"),
+            ("POST", f"/{bucket}", {"delete": ""}, "<Delete><Object><Key>gone</Key></Object></Delete>"),
+            ("PUT", f"/{bucket}", {"cors": ""}, "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod>"
+                                                "<AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>"),
+            ("PUT", f"/{bucket}", {"lifecycle": ""}, "<LifecycleConfiguration><Rule><ID>r</ID><Filter/>"
+                                                     "<Status>Enabled</Status><Expiration><Days>30</Days></Expiration>"
+                                                     "</Rule></LifecycleConfiguration>"),
+        ]
+        for method, path, query, body in requests:
+            with self.subTest(query=query):
+                status, code, text = send(method, path, query, body)
+                self.assertEqual((status, code), (400, "InvalidRequest"), text)
+                self.assertIn("Missing required header for this request: Content-MD5", text)
+                self.assertEqual(send(method, path, query, body, {"Content-MD5": md5("other")["Content-MD5"]})[:2],
+                                 (400, "BadDigest"))
+                self.assertEqual(send(method, path, query, body, md5(body))[0], 200)
+                self.assertEqual(send(method, path, query, body, crc32(body))[0], 200)
+
+        locked = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": until}
+        status, code, text = send("PUT", f"/{bucket}/put", None, "data", locked)
+        self.assertEqual((status, code), (400, "InvalidRequest"))
+        self.assertIn("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock "
+                      "parameters", text)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data", {**locked, **md5("data")})[0], 200)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data", {**locked, **crc32("data")})[0], 200)
+        self.assertEqual(send("PUT", f"/{bucket}/put", None, "data")[0], 200, "without lock headers none is needed")
 
     def test_awscli(self):
         if not have(AWS_CLI):

@@ -167,6 +167,31 @@ class VersioningTest(AnnexTestCase):
         self.assertError("NoSuchKey", self.s3.copy_object, Bucket=bucket, Key="x",
                          CopySource={"Bucket": bucket, "Key": "doc"}, status=404)
 
+    def test_upload_part_copy_names_the_source_version(self):
+        bucket = self.new_bucket()
+        v1 = self.s3.put_object(Bucket=bucket, Key="src", Body=b"one" * 100)["VersionId"]
+        v2 = self.s3.put_object(Bucket=bucket, Key="src", Body=b"two" * 100)["VersionId"]
+        up = self.s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+        # The current version, and an older one named by id: each answer says which version was copied.
+        current = self.s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up, PartNumber=1,
+                                           CopySource={"Bucket": bucket, "Key": "src"})
+        self.assertEqual(current["CopySourceVersionId"], v2)
+        older = self.s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up, PartNumber=1,
+                                         CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1},
+                                         CopySourceRange="bytes=0-5")
+        self.assertEqual(older["CopySourceVersionId"], v1)
+        self.s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": older["CopyPartResult"]["ETag"]}]})
+        self.assertEqual(self.body(bucket, "dst"), b"oneone")
+        # A source in a bucket never versioned has no version to name, as in S3.
+        plain = self.new_bucket(versioned=False)
+        self.s3.put_object(Bucket=plain, Key="src", Body=b"x")
+        up = self.s3.create_multipart_upload(Bucket=plain, Key="dst")["UploadId"]
+        r = self.s3.upload_part_copy(Bucket=plain, Key="dst", UploadId=up, PartNumber=1,
+                                     CopySource={"Bucket": plain, "Key": "src"})
+        self.assertNotIn("CopySourceVersionId", r)
+        self.s3.abort_multipart_upload(Bucket=plain, Key="dst", UploadId=up)
+
     def test_multipart_acl_and_delete_objects_by_version(self):
         bucket = self.new_bucket(acls=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="big", Body=b"small")["VersionId"]

@@ -220,5 +220,57 @@ class WebsiteTest(AnnexTestCase):
         self.assertEqual((status, headers["location"]), (301, "https://www.example.com/any/path.html"))
 
 
+    def test_redirect_location_from_copies_multipart_and_forms(self):
+        bucket = self.site(IndexDocument={"Suffix": "index.html"})
+        self.put(bucket, "page.html", b"<p>page</p>", WebsiteRedirectLocation="/first.html")
+
+        def redirect_of(key):
+            return self.s3.head_object(Bucket=bucket, Key=key).get("WebsiteRedirectLocation")
+
+        # CopyObject: the copy's own header, never the source's, whatever the metadata directive.
+        self.s3.copy_object(Bucket=bucket, Key="copied.html", CopySource={"Bucket": bucket, "Key": "page.html"})
+        self.assertIsNone(redirect_of("copied.html"))
+        self.assertEqual(self.web(bucket, "/copied.html")[:3:2], (200, b"<p>page</p>"))
+        self.s3.copy_object(Bucket=bucket, Key="copied.html", CopySource={"Bucket": bucket, "Key": "page.html"},
+                            WebsiteRedirectLocation="https://example.com/copied")
+        self.assertEqual(redirect_of("copied.html"), "https://example.com/copied")
+        status, headers, _ = self.web(bucket, "/copied.html")
+        self.assertEqual((status, headers["location"]), (301, "https://example.com/copied"))
+        self.s3.copy_object(Bucket=bucket, Key="replaced.html", CopySource={"Bucket": bucket, "Key": "page.html"},
+                            MetadataDirective="REPLACE", ContentType="text/html", WebsiteRedirectLocation="/r.html")
+        self.assertEqual(redirect_of("replaced.html"), "/r.html")
+        # A copy onto itself that only changes the redirect is a change S3 accepts.
+        self.s3.copy_object(Bucket=bucket, Key="page.html", CopySource={"Bucket": bucket, "Key": "page.html"},
+                            WebsiteRedirectLocation="/second.html")
+        self.assertEqual(redirect_of("page.html"), "/second.html")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="page.html")["Body"].read(), b"<p>page</p>")
+        self.assertError("InvalidRedirectLocation", self.s3.copy_object, Bucket=bucket, Key="bad.html",
+                         CopySource={"Bucket": bucket, "Key": "page.html"}, WebsiteRedirectLocation="nowhere",
+                         status=400)
+
+        # CreateMultipartUpload: kept with the upload, given to the object at completion.
+        up = self.s3.create_multipart_upload(Bucket=bucket, Key="big.html", WebsiteRedirectLocation="/small.html")
+        part = self.s3.upload_part(Bucket=bucket, Key="big.html", UploadId=up["UploadId"], PartNumber=1, Body=b"b")
+        self.s3.complete_multipart_upload(Bucket=bucket, Key="big.html", UploadId=up["UploadId"], MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        self.assertEqual(redirect_of("big.html"), "/small.html")
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="big.html")["WebsiteRedirectLocation"], "/small.html")
+        status, headers, _ = self.web(bucket, "/big.html")
+        self.assertEqual((status, headers["location"]), (301, "/small.html"))
+        self.assertError("InvalidRedirectLocation", self.s3.create_multipart_upload, Bucket=bucket, Key="x",
+                         WebsiteRedirectLocation="ftp://example.com/", status=400)
+
+        # A POST form's x-amz-website-redirect-location field.
+        import requests
+        post = self.s3.generate_presigned_post(bucket, "form.html",
+                                               Fields={"x-amz-website-redirect-location": "/from-form.html"},
+                                               Conditions=[{"x-amz-website-redirect-location": "/from-form.html"}])
+        r = requests.post(post["url"], data=post["fields"], files={"file": ("f.html", b"form")}, timeout=30)
+        self.assertEqual(r.status_code, 204, r.text)
+        self.assertEqual(redirect_of("form.html"), "/from-form.html")
+        status, headers, _ = self.web(bucket, "/form.html")
+        self.assertEqual((status, headers["location"]), (301, "/from-form.html"))
+
+
 if __name__ == "__main__":
     harness.main()

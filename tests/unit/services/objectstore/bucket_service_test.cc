@@ -271,7 +271,7 @@ TEST_F(BucketServiceTest, CorsConfigurationAndPreflight) {
       "<AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod>"
       "<AllowedHeader>content-type</AllowedHeader><ExposeHeader>ETag</ExposeHeader>"
       "<MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>";
-  EXPECT_EQ(s3_.Send("PUT", "/web?cors", cors).status, 200);
+  EXPECT_EQ(s3_.SendWithMd5("PUT", "/web?cors", cors).status, 200);
   auto r = s3_.Send("GET", "/web?cors");
   EXPECT_NE(r.body.find("<AllowedOrigin>https://app.example.com</AllowedOrigin>"), std::string::npos);
 

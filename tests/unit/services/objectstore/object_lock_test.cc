@@ -157,7 +157,7 @@ TEST(ObjectLockRulesTest, RecordsKeepTheLockAndReadOlderVersions) {
 class ObjectLockServiceTest : public ::testing::Test {
  protected:
   std::string PutVersion(const std::string& key, std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto r = s3_.Send("PUT", "/locked/" + key, "data", std::move(headers));
+    auto r = s3_.SendWithMd5("PUT", "/locked/" + key, "data", std::move(headers));
     EXPECT_EQ(r.status, 200) << r.body;
     return r.Header("x-amz-version-id");
   }
@@ -177,7 +177,7 @@ TEST_F(ObjectLockServiceTest, LockedVersionsSurviveEveryDeleteUntilTheyExpire) {
                      "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>")
                 .ErrorCode(),
             "InvalidBucketState");
-  ASSERT_EQ(s3_.Send("PUT", "/locked?object-lock",
+  ASSERT_EQ(s3_.SendWithMd5("PUT", "/locked?object-lock",
                      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
                      "<DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days></DefaultRetention></Rule>"
                      "</ObjectLockConfiguration>")
@@ -190,7 +190,7 @@ TEST_F(ObjectLockServiceTest, LockedVersionsSurviveEveryDeleteUntilTheyExpire) {
   auto denied = s3_.Send("DELETE", "/locked/k?versionId=" + v1, "", {{"x-amz-bypass-governance-retention", "true"}});
   EXPECT_EQ(denied.ErrorCode(), "AccessDenied");
   EXPECT_NE(denied.body.find("protected by object lock"), std::string::npos);
-  EXPECT_EQ(s3_.Send("PUT", "/locked/k?retention&versionId=" + v1, Retention("COMPLIANCE", "2023-11-15T00:00:00Z"))
+  EXPECT_EQ(s3_.SendWithMd5("PUT", "/locked/k?retention&versionId=" + v1, Retention("COMPLIANCE", "2023-11-15T00:00:00Z"))
                 .ErrorCode(),
             "AccessDenied");
   // A delete without an id only adds a marker.
@@ -204,11 +204,11 @@ TEST_F(ObjectLockServiceTest, LockedVersionsSurviveEveryDeleteUntilTheyExpire) {
   // Legal hold: DeleteObjects reports the entry, not the request.
   std::string v3 = PutVersion("h");
   ASSERT_EQ(
-      s3_.Send("PUT", "/locked/h?legal-hold&versionId=" + v3, "<LegalHold><Status>ON</Status></LegalHold>").status,
+      s3_.SendWithMd5("PUT", "/locked/h?legal-hold&versionId=" + v3, "<LegalHold><Status>ON</Status></LegalHold>").status,
       200);
   EXPECT_NE(s3_.Send("GET", "/locked/h?legal-hold&versionId=" + v3).body.find("<Status>ON</Status>"),
             std::string::npos);
-  auto multi = s3_.Send("POST", "/locked?delete",
+  auto multi = s3_.SendWithMd5("POST", "/locked?delete",
                         "<Delete><Object><Key>h</Key><VersionId>" + v3 + "</VersionId></Object></Delete>");
   EXPECT_EQ(multi.status, 200);
   EXPECT_NE(multi.body.find("<Code>AccessDenied</Code>"), std::string::npos) << multi.body;
@@ -236,22 +236,78 @@ TEST_F(ObjectLockServiceTest, BucketsWithoutObjectLockSayWhatIsMissing) {
   EXPECT_EQ(s3_.Send("GET", "/plain?object-lock").ErrorCode(), "ObjectLockConfigurationNotFoundError");
   ASSERT_EQ(s3_.Send("PUT", "/plain/k", "x").status, 200);
   EXPECT_EQ(s3_.Send("GET", "/plain/k?retention").ErrorCode(), "InvalidRequest");
-  EXPECT_EQ(s3_.Send("PUT", "/plain/k", "x", {{"x-amz-object-lock-legal-hold", "ON"}}).ErrorCode(), "InvalidRequest");
+  auto refused = s3_.SendWithMd5("PUT", "/plain/k", "x", {{"x-amz-object-lock-legal-hold", "ON"}});
+  EXPECT_EQ(refused.ErrorCode(), "InvalidRequest");
+  EXPECT_NE(refused.body.find("Bucket is missing Object Lock Configuration"), std::string::npos) << refused.body;
   const std::string enable =
       "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>";
-  EXPECT_EQ(s3_.Send("PUT", "/plain?object-lock", enable).ErrorCode(), "InvalidBucketState");
+  EXPECT_EQ(s3_.SendWithMd5("PUT", "/plain?object-lock", enable).ErrorCode(), "InvalidBucketState");
   ASSERT_EQ(s3_.Send("PUT", "/plain?versioning",
                      "<VersioningConfiguration><Status>Enabled</Status>"
                      "</VersioningConfiguration>")
                 .status,
             200);
-  EXPECT_EQ(s3_.Send("PUT", "/plain?object-lock", enable).status, 200);
+  EXPECT_EQ(s3_.SendWithMd5("PUT", "/plain?object-lock", enable).status, 200);
   EXPECT_NE(s3_.Send("GET", "/plain?object-lock").body.find("<ObjectLockEnabled>Enabled"), std::string::npos);
   EXPECT_EQ(s3_.Send("GET", "/plain/k?retention").ErrorCode(), "NoSuchObjectLockConfiguration");
   EXPECT_EQ(s3_.Send("GET", "/plain/k?legal-hold").ErrorCode(), "NoSuchObjectLockConfiguration");
-  ASSERT_EQ(s3_.Send("PUT", "/plain/k?legal-hold", "<LegalHold><Status>OFF</Status></LegalHold>").status, 200);
+  ASSERT_EQ(s3_.SendWithMd5("PUT", "/plain/k?legal-hold", "<LegalHold><Status>OFF</Status></LegalHold>").status, 200);
   EXPECT_NE(s3_.Send("GET", "/plain/k?legal-hold").body.find("<Status>OFF</Status>"), std::string::npos);
   EXPECT_EQ(s3_.Send("HEAD", "/plain/k").Header("x-amz-object-lock-legal-hold"), "OFF");
+}
+
+// S3 requires Content-MD5 or a checksum of the lock operations' bodies and
+// of a PutObject's that sends lock headers; an x-amz-content-sha256 is not one.
+TEST_F(ObjectLockServiceTest, LockRequestsNeedContentMd5OrAChecksum) {
+  ASSERT_EQ(s3_.Send("PUT", "/locked", "", {{"x-amz-bucket-object-lock-enabled", "true"}}).status, 200);
+  PutVersion("k");
+  const std::string hold = "<LegalHold><Status>ON</Status></LegalHold>";
+  auto missing = s3_.Send("PUT", "/locked/k?legal-hold", hold);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("Missing required header for this request: Content-MD5"), std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/locked/k?retention", Retention("GOVERNANCE", "2030-01-01T00:00:00Z")).ErrorCode(),
+            "InvalidRequest");
+  EXPECT_EQ(s3_.Send("PUT", "/locked/k?legal-hold", hold, {{"x-amz-sdk-checksum-algorithm", "CRC32"}}).status, 200);
+  EXPECT_EQ(s3_.Send("PUT", "/locked/k?legal-hold", hold, {{"x-amz-checksum-crc32", "AAAAAA=="}}).ErrorCode(),
+            "BadDigest");
+  auto put = s3_.Send("PUT", "/locked/p", "data", {{"x-amz-object-lock-legal-hold", "ON"}});
+  EXPECT_EQ(put.ErrorCode(), "InvalidRequest");
+  EXPECT_NE(put.body.find("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+                          "Object Lock parameters"),
+            std::string::npos);
+  EXPECT_EQ(s3_.Send("PUT", "/locked/p", "data", {{"x-amz-object-lock-legal-hold", "ON"},
+                                                 {"x-amz-checksum-sha256", "Om6weQ85rIfJTzhWst0sXREOaBFgImGpqSPTuyOtyLc="}})
+                .status,
+            200);
+}
+
+// GET/HEAD show a version's retention only to callers holding
+// s3:GetObjectRetention and its legal hold only with s3:GetObjectLegalHold;
+// lacking them hides the headers and never fails the read.
+TEST_F(ObjectLockServiceTest, LockHeadersNeedTheirOwnReadPermissions) {
+  ASSERT_EQ(s3_.Send("PUT", "/locked", "", {{"x-amz-bucket-object-lock-enabled", "true"}}).status, 200);
+  PutVersion("k", {{"x-amz-object-lock-mode", "GOVERNANCE"},
+                   {"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"},
+                   {"x-amz-object-lock-legal-hold", "ON"}});
+  auto shown = [&](const std::string& method) {
+    testing::TestResponse r = s3_.Send(method, "/locked/k");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Header("x-amz-object-lock-mode") + "|" + r.Header("x-amz-object-lock-retain-until-date") + "|" +
+           r.Header("x-amz-object-lock-legal-hold");
+  };
+  EXPECT_EQ(shown("HEAD"), "GOVERNANCE|2030-01-01T00:00:00.000Z|ON");  // the account's root
+  const std::string policy_head = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":[)";
+  auto allow = [&](const std::string& actions) {
+    s3_.authorizer().SetUserPolicy("111111111111", "reader", policy_head + actions + "]}]}");
+    s3_.ActAsUser("111111111111", "reader");
+  };
+  allow(R"("s3:GetObject")");
+  EXPECT_EQ(shown("HEAD"), "||");
+  EXPECT_EQ(shown("GET"), "||");
+  allow(R"("s3:GetObject","s3:GetObjectRetention")");
+  EXPECT_EQ(shown("GET"), "GOVERNANCE|2030-01-01T00:00:00.000Z|");
+  allow(R"("s3:GetObject","s3:GetObjectLegalHold")");
+  EXPECT_EQ(shown("HEAD"), "||ON");
 }
 
 }  // namespace

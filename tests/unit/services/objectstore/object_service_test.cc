@@ -225,23 +225,25 @@ TEST_F(ObjectServiceTest, DeleteObjects) {
   EXPECT_EQ(s3_.Send("GET", "/bkt/k1").ErrorCode(), "NoSuchKey");
   EXPECT_EQ(s3_.Send("GET", "/bkt/k2").status, 200);
 
-  r = s3_.Send("POST", "/bkt?delete", "<Delete><Quiet>true</Quiet><Object><Key>k2</Key></Object></Delete>");
+  r = s3_.SendWithMd5("POST", "/bkt?delete", "<Delete><Quiet>true</Quiet><Object><Key>k2</Key></Object></Delete>");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("<Deleted>"), std::string::npos);
 
   std::string many = "<Delete>";
   for (int i = 0; i < 1001; ++i) many += "<Object><Key>x" + std::to_string(i) + "</Key></Object>";
   many += "</Delete>";
-  EXPECT_EQ(s3_.Send("POST", "/bkt?delete", many).ErrorCode(), "MalformedXML");
-  EXPECT_EQ(s3_.Send("POST", "/bkt?delete", "<Delete><Object>").ErrorCode(), "MalformedXML");
-  EXPECT_EQ(s3_.Send("POST", "/bkt?delete", "<Delete><Object><Key>k3</Key></Object></Delete><Delete/>").ErrorCode(),
+  EXPECT_EQ(s3_.SendWithMd5("POST", "/bkt?delete", many).ErrorCode(), "MalformedXML");
+  EXPECT_EQ(s3_.SendWithMd5("POST", "/bkt?delete", "<Delete><Object>").ErrorCode(), "MalformedXML");
+  EXPECT_EQ(s3_.SendWithMd5("POST", "/bkt?delete", "<Delete><Object><Key>k3</Key></Object></Delete><Delete/>").ErrorCode(),
             "MalformedXML");
-  EXPECT_EQ(s3_.Send("POST", "/bkt?delete", "<Other><Object><Key>k3</Key></Object></Other>").ErrorCode(),
+  EXPECT_EQ(s3_.SendWithMd5("POST", "/bkt?delete", "<Other><Object><Key>k3</Key></Object></Other>").ErrorCode(),
             "MalformedXML");
   EXPECT_EQ(s3_.Send("POST", "/bkt?delete", "<Delete><Object><Key>k3</Key></Object></Delete>",
                      {{"content-md5", Base64Encode(crypto::Md5Raw("other"))}})
                 .ErrorCode(),
             "BadDigest");
+  EXPECT_EQ(s3_.Send("POST", "/bkt?delete", "<Delete><Object><Key>k3</Key></Object></Delete>").ErrorCode(),
+            "InvalidRequest");  // S3 requires Content-MD5 or a checksum
   EXPECT_EQ(s3_.Send("GET", "/bkt/k3").status, 200);
 }
 
@@ -253,7 +255,7 @@ TEST_F(ObjectServiceTest, DeleteObjectsKeepsEveryByteOfTheKey) {
   std::string body = "<Delete>";
   for (const auto& k : keys) body += "<Object><Key>" + k + "</Key></Object>";
   body += "<Object><Key>bad\xff</Key></Object></Delete>";
-  auto r = s3_.Send("POST", "/bkt?delete", body);
+  auto r = s3_.SendWithMd5("POST", "/bkt?delete", body);
   ASSERT_EQ(r.status, 200) << r.body;
   for (const auto& k : {" ", "_ ", "\t", "a&#13;b", "a\nb", "a\xEF\xBF\xBDz", "a\x7fz"}) {
     EXPECT_NE(r.body.find("<Deleted><Key>" + std::string(k) + "</Key></Deleted>"), std::string::npos) << k;

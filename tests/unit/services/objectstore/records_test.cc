@@ -204,9 +204,11 @@ TEST(RecordsTest, UploadAndPartRoundTrip) {
   EXPECT_EQ(ub->checksum_type, "");
   u.checksum_algorithm = "CRC64NVME";
   u.checksum_type = "FULL_OBJECT";
+  u.website_redirect = "/moved.html";
   ub = DecodeUpload(EncodeUpload(u));
   ASSERT_TRUE(ub.ok());
   EXPECT_EQ(ub->checksum_type, "FULL_OBJECT");
+  EXPECT_EQ(ub->website_redirect, "/moved.html");
 
   PartRecord p{17, 5 << 20, "d41d8cd98f00b204e9800998ecf8427e", 9, std::string(32, 'b'), "xyz="};
   auto pb = DecodePart(EncodePart(p));
@@ -236,9 +238,27 @@ TEST(RecordsTest, UploadVersion1DecodesAsComposite) {
   auto without = DecodeUpload(v1(""));
   ASSERT_TRUE(without.ok());
   EXPECT_EQ(without->checksum_type, "");
-  std::string v4 = EncodeUpload(UploadRecord{});
-  v4[0] = 4;
-  EXPECT_FALSE(DecodeUpload(v4).ok());
+  std::string v5 = EncodeUpload(UploadRecord{});
+  v5[0] = 5;
+  EXPECT_FALSE(DecodeUpload(v5).ok());
+}
+
+// Uploads stored before the website redirect was kept (version 3) still
+// read, with none.
+TEST(RecordsTest, UploadVersion3DecodesWithoutRedirect) {
+  UploadRecord u;
+  u.key = "k";
+  u.upload_id = std::string(32, 'a');
+  u.website_redirect = "/gone.html";
+  std::string v4 = EncodeUpload(u);
+  // Version 3 is version 4 without its last field (one length-prefixed string).
+  std::string v3 = v4.substr(0, v4.size() - 1 - u.website_redirect.size());
+  v3[0] = 3;
+  auto back = DecodeUpload(v3);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->key, "k");
+  EXPECT_EQ(back->website_redirect, "");
+  EXPECT_FALSE(DecodeUpload(v4.substr(0, v4.size() - 1)).ok());
 }
 
 TEST(RecordsTest, PartKeysSortByNumber) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
 #include "appliance/http/api_error.h"
 #include "appliance/service/request_context.h"
 
@@ -245,6 +246,12 @@ void Finish(InFlight& f, service::Service& svc) {
 }
 
 }  // namespace
+
+TestResponse S3Harness::SendWithMd5(std::string method, std::string target, std::string body,
+                                    std::vector<std::pair<std::string, std::string>> headers) {
+  headers.emplace_back("content-md5", Base64Encode(crypto::Md5Raw(body)));
+  return Send(std::move(method), std::move(target), std::move(body), std::move(headers));
+}
 
 TestResponse S3Harness::Send(const TestRequest& tr) { return SendConcurrently({tr})[0]; }
 

@@ -85,6 +85,10 @@ class S3Harness {
   TestResponse Send(const TestRequest& request);
   TestResponse Send(std::string method, std::string target, std::string body = "",
                     std::vector<std::pair<std::string, std::string>> headers = {});
+  // The same with the body's Content-MD5, which S3 requires of DeleteObjects,
+  // CORS and lifecycle configurations and the Object Lock operations.
+  TestResponse SendWithMd5(std::string method, std::string target, std::string body,
+                           std::vector<std::pair<std::string, std::string>> headers = {});
 
   // Runs all requests at once on one io_context served by two threads, as
   // the edge would; responses come back in request order.
