@@ -26,12 +26,8 @@ struct Action {
 };
 
 bool HasNoncurrent(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key) {
-  bool any = false;
-  Status s = ForEachNoncurrentVersion(txn, t, bucket, key, [&](ObjectRecord&) -> Result<bool> {
-    any = true;
-    return false;
-  });
-  return !s.ok() || any;  // unreadable: leave the marker alone
+  Result<bool> any = HasNoncurrentVersions(txn, t, bucket, key);
+  return !any.ok() || *any;  // unreadable: leave the marker alone
 }
 
 // What the rules do to one key's versions at `now`.

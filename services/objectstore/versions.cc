@@ -1,6 +1,7 @@
 #include "services/objectstore/versions.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include "appliance/core/strings.h"
@@ -42,6 +43,59 @@ Status MakeNoncurrent(store::WriteTxn& txn, const Tables& t, std::string_view bu
   if (!value) return Status::Internal("current version vanished inside its transaction");
   std::string stored(*value);  // the view ends at the next write
   return txn.Put(t.versions, EncodeVersionKey(bucket, current.key, current.version_seq), stored);
+}
+
+// Calls `visit` at each entry of `key`'s noncurrent versions, newest first,
+// with the cursor on it and its record decoded, until it returns false.
+using EntryVisitor = std::function<Result<bool>(const store::Cursor&, ObjectRecord&)>;
+Status ScanNoncurrent(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                      bool with_data, const EntryVisitor& visit) {
+  std::string prefix = NoncurrentPrefix(bucket, key);
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
+  ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
+  ObjectRecord r;
+  while (c.Valid() && StartsWith(c.key(), prefix)) {
+    // A 384-byte key's prefix can also start a longer key's hashed entries.
+    if (c.key().size() == prefix.size() + 8) {
+      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), with_data, r));
+      if (r.key == key) {
+        ANNEX_ASSIGN_OR_RETURN(bool more, visit(c, r));
+        if (!more) break;
+      }
+    }
+    ANNEX_RETURN_IF_ERROR(c.Next());
+  }
+  return Status::OK();
+}
+
+// Removes `victim`, a version of the key loaded in this transaction. When it
+// was the current one, the newest noncurrent version (if any) takes its place.
+Status RemoveLoadedVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
+                           ObjectRecord& victim, bool is_current, std::vector<std::string>& freed) {
+  AddStats(delta, victim, -1);
+  if (!is_current) {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, victim.key, victim.version_seq)));
+    FreeFiles(victim, freed);
+    return Status::OK();
+  }
+  // Copied as stored (inline data included): the views end at the next write.
+  std::string promoted_key;
+  std::string promoted_value;
+  ANNEX_RETURN_IF_ERROR(ScanNoncurrent(txn, t, bucket, victim.key, /*with_data=*/false,
+                                       [&](const store::Cursor& c, ObjectRecord&) -> Result<bool> {
+                                         promoted_key.assign(c.key());
+                                         promoted_value.assign(c.value());
+                                         return false;
+                                       }));
+  std::string object_key = EncodeObjectKey(bucket, victim.key);
+  if (promoted_key.empty()) {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.objects, object_key));
+  } else {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, promoted_key));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, object_key, promoted_value));
+  }
+  FreeFiles(victim, freed);
+  return Status::OK();
 }
 
 // The key's noncurrent null version, if it has one.
@@ -114,22 +168,19 @@ Result<bool> LoadVersion(const store::ReadTxn& txn, const Tables& t, std::string
 Status ForEachNoncurrentVersion(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                 std::string_view key, const std::function<Result<bool>(ObjectRecord&)>& visit,
                                 bool with_data) {
-  std::string prefix = NoncurrentPrefix(bucket, key);
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
-  ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
-  ObjectRecord r;
-  while (c.Valid() && StartsWith(c.key(), prefix)) {
-    // A 384-byte key's prefix can also start a longer key's hashed entries.
-    if (c.key().size() == prefix.size() + 8) {
-      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), with_data, r));
-      if (r.key == key) {
-        ANNEX_ASSIGN_OR_RETURN(bool more, visit(r));
-        if (!more) break;
-      }
-    }
-    ANNEX_RETURN_IF_ERROR(c.Next());
-  }
-  return Status::OK();
+  return ScanNoncurrent(txn, t, bucket, key, with_data,
+                        [&](const store::Cursor&, ObjectRecord& r) -> Result<bool> { return visit(r); });
+}
+
+Result<bool> HasNoncurrentVersions(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
+                                   std::string_view key) {
+  bool any = false;
+  ANNEX_RETURN_IF_ERROR(ScanNoncurrent(txn, t, bucket, key, /*with_data=*/false,
+                                       [&](const store::Cursor&, ObjectRecord&) -> Result<bool> {
+                                         any = true;
+                                         return false;
+                                       }));
+  return any;
 }
 
 Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
@@ -174,10 +225,8 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
 
 Status RemoveCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
                             const ObjectRecord& current, std::vector<std::string>& freed) {
-  ANNEX_ASSIGN_OR_RETURN(RemovedVersion removed,
-                         RemoveVersion(txn, t, delta, bucket, current.key, current.version_id, freed));
-  (void)removed;
-  return Status::OK();
+  ObjectRecord victim = current;
+  return RemoveLoadedVersion(txn, t, delta, bucket, victim, /*is_current=*/true, freed);
 }
 
 Result<RemovedVersion> RemoveVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta,
@@ -190,40 +239,7 @@ Result<RemovedVersion> RemoveVersion(store::WriteTxn& txn, const Tables& t, Stat
                                                 &is_current));
   if (!out.found) return out;
   out.delete_marker = victim.delete_marker;
-  AddStats(delta, victim, -1);
-  if (!is_current) {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, key, victim.version_seq)));
-    FreeFiles(victim, freed);
-    return out;
-  }
-  // The current version goes: the newest noncurrent one takes its place.
-  std::string promoted_key;
-  std::string promoted_value;
-  {
-    std::string prefix = NoncurrentPrefix(bucket, key);
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
-    ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
-    ObjectRecord r;
-    while (c.Valid() && StartsWith(c.key(), prefix)) {
-      if (c.key().size() == prefix.size() + 8) {
-        ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), /*with_data=*/false, r));
-        if (r.key == key) {
-          promoted_key.assign(c.key());
-          promoted_value.assign(c.value());
-          break;
-        }
-      }
-      ANNEX_RETURN_IF_ERROR(c.Next());
-    }
-  }
-  std::string object_key = EncodeObjectKey(bucket, key);
-  if (promoted_key.empty()) {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.objects, object_key));
-  } else {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, promoted_key));
-    ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, object_key, promoted_value));
-  }
-  FreeFiles(victim, freed);
+  ANNEX_RETURN_IF_ERROR(RemoveLoadedVersion(txn, t, delta, bucket, victim, is_current, freed));
   return out;
 }
 

@@ -19,6 +19,7 @@
 // referencing are appended to `freed`, for removal after the commit.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,10 @@ Status ForEachNoncurrentVersion(const store::ReadTxn& txn, const Tables& t, std:
                                 std::string_view key, const std::function<Result<bool>(ObjectRecord&)>& visit,
                                 bool with_data = false);
 
+// Whether `key` has a noncurrent version: a look at its newest one only.
+Result<bool> HasNoncurrentVersions(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
+                                   std::string_view key);
+
 // Stores `record` (an object or a delete marker) as the key's new current
 // version, giving it its version id and sequence number. `current` is the
 // key's current entry, if any. Enabled: the current version becomes
@@ -67,8 +72,9 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
                          Versioning versioning, ObjectRecord& record, const ObjectRecord* current, uint64_t now_ns,
                          std::vector<std::string>& freed);
 
-// Removes the key's current entry without leaving a marker (DeleteObject in
-// a bucket that was never versioned).
+// Removes the key's current entry, `current` as loaded in this transaction,
+// without leaving a marker (DeleteObject in a bucket that was never
+// versioned).
 Status RemoveCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
                             const ObjectRecord& current, std::vector<std::string>& freed);
 
