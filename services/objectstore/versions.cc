@@ -98,9 +98,20 @@ Status RemoveLoadedVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& de
   return Status::OK();
 }
 
-// The key's noncurrent null version, if it has one.
+// The key's noncurrent null version, if it has one, found through `hint`
+// from the key's current record; a hint from before there were hints means
+// a walk through the key's versions.
 Result<bool> FindNoncurrentNull(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
-                                std::string_view key, ObjectRecord& out, bool with_data) {
+                                std::string_view key, NullVersionHint hint, ObjectRecord& out, bool with_data) {
+  if (hint.kind == NullVersionHint::Kind::kNone) return false;
+  if (hint.kind == NullVersionHint::Kind::kAt) {
+    // Removing the null version leaves the hint as it was: whatever is (or
+    // is no longer) at that place decides. A key has at most one null version.
+    ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.versions, EncodeVersionKey(bucket, key, hint.seq)));
+    if (!value) return false;
+    ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
+    return out.key == key && out.version_id.empty();
+  }
   bool found = false;
   ANNEX_RETURN_IF_ERROR(ForEachNoncurrentVersion(
       txn, t, bucket, key,
@@ -158,7 +169,7 @@ Result<bool> LoadVersion(const store::ReadTxn& txn, const Tables& t, std::string
     if (is_current) *is_current = true;
     return true;
   }
-  if (version_id.empty()) return FindNoncurrentNull(txn, t, bucket, key, out, with_data);
+  if (version_id.empty()) return FindNoncurrentNull(txn, t, bucket, key, out.noncurrent_null, out, with_data);
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.versions, EncodeVersionKey(bucket, key, VersionSeqOf(version_id))));
   if (!value) return false;
   ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
@@ -193,6 +204,10 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
     snprintf(seq_hex, sizeof(seq_hex), "%016llx", static_cast<unsigned long long>(record.version_seq));
     record.version_id = std::string(seq_hex) + os::RandomHex(8);
   }
+  // The new current record learns where the key's noncurrent null version
+  // is from the one it replaces (none without one), and from what this
+  // write does to it.
+  record.noncurrent_null = current ? current->noncurrent_null : NullVersionHint{NullVersionHint::Kind::kNone, 0};
   if (current) {
     ObjectRecord old = *current;
     if (old.version_id.empty() && record.version_id.empty()) {
@@ -206,17 +221,19 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
       AddStats(delta, old, -1);
     } else {
       ANNEX_RETURN_IF_ERROR(MakeNoncurrent(txn, t, bucket, old));
+      if (old.version_id.empty()) record.noncurrent_null = {NullVersionHint::Kind::kAt, old.version_seq};
     }
   }
   if (record.version_id.empty() && versioning != Versioning::kOff && current && !current->version_id.empty()) {
     ObjectRecord null_version;
-    ANNEX_ASSIGN_OR_RETURN(bool has_null,
-                           FindNoncurrentNull(txn, t, bucket, record.key, null_version, /*with_data=*/false));
+    ANNEX_ASSIGN_OR_RETURN(bool has_null, FindNoncurrentNull(txn, t, bucket, record.key, current->noncurrent_null,
+                                                             null_version, /*with_data=*/false));
     if (has_null) {
       ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, record.key, null_version.version_seq)));
       AddStats(delta, null_version, -1);
       FreeFiles(null_version, freed);
     }
+    record.noncurrent_null = {NullVersionHint::Kind::kNone, 0};
   }
   ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, EncodeObjectKey(bucket, record.key), EncodeObject(record)));
   AddStats(delta, record, +1);

@@ -14,6 +14,12 @@
 // nanoseconds at its creation, kept increasing per key) and 16 random ones,
 // so an id leads straight to its entry. The null version's id is "".
 //
+// A key has at most one null version. Its current record says where the
+// noncurrent one is (NullVersionHint, records.h), so a write in a suspended
+// bucket or a read of ?versionId=null looks there instead of walking the
+// key's history (records from before the hint still walk it). Removing that
+// version leaves the hint pointing at nothing, which reads as none.
+//
 // Every function here runs inside the caller's write transaction; a version
 // is therefore either fully stored or absent. Data files a change stops
 // referencing are appended to `freed`, for removal after the commit.
