@@ -11,6 +11,7 @@
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_source.h"
+#include "services/objectstore/object_subresource.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/range.h"
 #include "services/objectstore/s3_errors.h"
@@ -67,19 +68,13 @@ Result<Found> LoadReadableObject(S3Call& call, ObjectRecord& object) {
   const Tables& t = call.store.meta().tables();
   Found out;
   ANNEX_ASSIGN_OR_RETURN(out.bucket, LoadBucket(txn, t, call.bucket()));
-  const std::string* version = call.query().Get("versionId");
-  bool found = false;
-  if (version) {
-    ANNEX_ASSIGN_OR_RETURN(std::string id, ParseVersionId(*version));
-    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, call.bucket(), call.key(), id, object));
-  } else {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadCurrentVersion(txn, t, call.bucket(), call.key(), object));
-  }
-  const bool live = found && !object.delete_marker;
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, out.bucket, Access::kReadObject, live ? &object : nullptr));
-  if (!found) return version ? NoSuchVersion() : NoSuchKey();
+  ANNEX_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
+  auto authorize = [&](const ObjectRecord* live) { return AuthorizeS3(call, out.bucket, Access::kReadObject, live); };
+  ANNEX_RETURN_IF_ERROR(
+      LoadRequestedVersion(txn, t, call.bucket(), call.key(), version_id, /*with_data=*/true, authorize, object)
+          .status());
   out.delete_marker = object.delete_marker;
-  out.by_version_id = version != nullptr;
+  out.by_version_id = version_id.has_value();
   return out;
 }
 
