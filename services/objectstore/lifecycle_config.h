@@ -66,8 +66,4 @@ std::optional<int64_t> CurrentExpiry(const LifecycleRule& rule, const ObjectReco
 // when none does.
 std::string ExpirationHeader(const LifecycleConfiguration& config, const ObjectRecord& object);
 
-// Sets x-amz-expiration on a response about `object` when the bucket's
-// rules will expire it.
-void AddExpirationHeader(const BucketRecord& bucket, const ObjectRecord& object, http::Headers& headers);
-
 }  // namespace annex::objectstore

@@ -6,7 +6,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/handlers.h"
-#include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/lifecycle_cache.h"
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
@@ -142,7 +142,7 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const BucketRe
   head.status = sel.status;
   AddObjectHeaders(o, head.headers);
   AddVersionIdHeader(bucket, o, head.headers);
-  AddExpirationHeader(bucket, o, head.headers);
+  AddExpirationHeader(call.store.lifecycles(), bucket, o, head.headers);
   AddEncryptionHeaders(o.sse, o.sse_customer_key_md5, head.headers);
   // S3 reports the part count only to partNumber requests.
   if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));
