@@ -15,40 +15,20 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import s3_fixture  # noqa: E402
 from harness import AnnexTestCase, random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    import boto3
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
+import boto3  # noqa: E402
 
 
 def headers_of(response):
     return response["ResponseMetadata"]["HTTPHeaders"]
 
 
-class VersioningTest(AnnexTestCase):
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.daemon.boto3_client()
-
-    def new_bucket(self, versioned=True, acls=False):
-        name = random_bucket("ver")
-        self.s3.create_bucket(Bucket=name, **({"ObjectOwnership": "ObjectWriter"} if acls else {}))
-        if versioned:
-            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        return name
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
+class VersioningTest(S3TestCase):
+    bucket_prefix = "ver"
 
     def body(self, bucket, key, **kw):
         return self.s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()
@@ -60,7 +40,7 @@ class VersioningTest(AnnexTestCase):
         return r, entries
 
     def test_configuration(self):
-        bucket = self.new_bucket(versioned=False)
+        bucket = self.new_bucket()
         self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=bucket))
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
@@ -77,7 +57,7 @@ class VersioningTest(AnnexTestCase):
                          VersioningConfiguration={"Status": "Enabled"}, status=404)
 
     def test_versions_markers_and_reads_by_id(self):
-        bucket = self.new_bucket(versioned=False)
+        bucket = self.new_bucket()
         before = self.s3.put_object(Bucket=bucket, Key="k", Body=b"before")
         self.assertNotIn("VersionId", before, "a bucket never versioned names no version")
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -126,7 +106,7 @@ class VersioningTest(AnnexTestCase):
         self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], ["k"])
 
     def test_suspended_writes_replace_the_null_version(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
         r = self.s3.put_object(Bucket=bucket, Key="k", Body=b"null-1")
@@ -146,7 +126,7 @@ class VersioningTest(AnnexTestCase):
         self.assertError("NoSuchKey", self.s3.get_object, Bucket=bucket, Key="k", status=404)
 
     def test_copy_restores_an_older_version(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="doc", Body=b"first draft")["VersionId"]
         self.s3.put_object(Bucket=bucket, Key="doc", Body=b"second draft")
         r = self.s3.copy_object(Bucket=bucket, Key="doc", CopySource={"Bucket": bucket, "Key": "doc", "VersionId": v1})
@@ -168,7 +148,7 @@ class VersioningTest(AnnexTestCase):
                          CopySource={"Bucket": bucket, "Key": "doc"}, status=404)
 
     def test_multipart_acl_and_delete_objects_by_version(self):
-        bucket = self.new_bucket(acls=True)
+        bucket = self.new_bucket(versioned=True, acls=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="big", Body=b"small")["VersionId"]
         up = self.s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
         part = self.s3.upload_part(Bucket=bucket, Key="big", UploadId=up, PartNumber=1, Body=b"p" * 1000)
@@ -200,7 +180,7 @@ class VersioningTest(AnnexTestCase):
         self.assertEqual(sorted(entries), sorted([("big", v2, True, False), ("other", entries[1][1], True, False)]))
 
     def test_paging_by_key_and_version_markers(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=True)
         expected = []
         for key in ("a", "b/1", "b/2", "c"):
             ids = [self.s3.put_object(Bucket=bucket, Key=key, Body=f"{key}{i}".encode())["VersionId"]
@@ -232,7 +212,7 @@ class VersioningTest(AnnexTestCase):
         self.assertEqual(total, len(expected))
 
     def test_versioned_bucket_is_emptied_and_deleted_as_tools_do(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=True)
         for i in range(5):
             self.s3.put_object(Bucket=bucket, Key=f"k{i % 2}", Body=b"x" * (i * 40000))
         self.s3.delete_object(Bucket=bucket, Key="k0")
@@ -247,7 +227,7 @@ class VersioningTest(AnnexTestCase):
     def test_awscli_s3api(self):
         if not harness.have("/usr/bin/aws"):
             self.skipTest("awscli (/usr/bin/aws) is not installed")
-        bucket = self.new_bucket(versioned=False)
+        bucket = self.new_bucket()
         env = self.daemon.client_env()
 
         def aws(*args):
