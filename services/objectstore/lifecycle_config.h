@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "appliance/core/result.h"
-#include "appliance/http/headers.h"
 #include "services/objectstore/records.h"
 
 namespace annex::objectstore {

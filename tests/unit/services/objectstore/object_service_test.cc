@@ -321,10 +321,8 @@ TEST_F(ObjectServiceTest, CopyObject) {
 // reads as deleted (404); named by id, 405 for reads and sub-resources, 400
 // for a copy source, and no such version for GetObjectAttributes.
 TEST_F(ObjectServiceTest, DeleteMarkersAnsweredAsEachOperationSays) {
-  ASSERT_EQ(s3_.Send("PUT", "/bkt?versioning",
-                     "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")
-                .status,
-            200);
+  const std::string enabled = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+  ASSERT_EQ(s3_.Send("PUT", "/bkt?versioning", enabled).status, 200);
   std::string v1 = s3_.Send("PUT", "/bkt/k", "data").Header("x-amz-version-id");
   auto deleted = s3_.Send("DELETE", "/bkt/k");
   ASSERT_EQ(deleted.Header("x-amz-delete-marker"), "true");
