@@ -73,6 +73,7 @@ import zlib  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import random_bucket  # noqa: E402
 from s3_fixture import S3TestCase  # noqa: E402
 
 import boto3  # noqa: E402,F401

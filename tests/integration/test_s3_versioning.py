@@ -30,6 +30,11 @@ def headers_of(response):
 class VersioningTest(S3TestCase):
     bucket_prefix = "ver"
 
+    @classmethod
+    def new_bucket(cls, versioned=True, **kw):
+        """Versioned unless asked otherwise."""
+        return super().new_bucket(versioned=versioned, **kw)
+
     def body(self, bucket, key, **kw):
         return self.s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()
 
@@ -40,7 +45,7 @@ class VersioningTest(S3TestCase):
         return r, entries
 
     def test_configuration(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=False)
         self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=bucket))
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.assertEqual(self.s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
@@ -57,7 +62,7 @@ class VersioningTest(S3TestCase):
                          VersioningConfiguration={"Status": "Enabled"}, status=404)
 
     def test_versions_markers_and_reads_by_id(self):
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=False)
         before = self.s3.put_object(Bucket=bucket, Key="k", Body=b"before")
         self.assertNotIn("VersionId", before, "a bucket never versioned names no version")
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -106,7 +111,7 @@ class VersioningTest(S3TestCase):
         self.assertEqual([c["Key"] for c in self.s3.list_objects_v2(Bucket=bucket)["Contents"]], ["k"])
 
     def test_suspended_writes_replace_the_null_version(self):
-        bucket = self.new_bucket(versioned=True)
+        bucket = self.new_bucket()
         v1 = self.s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
         r = self.s3.put_object(Bucket=bucket, Key="k", Body=b"null-1")
@@ -126,7 +131,7 @@ class VersioningTest(S3TestCase):
         self.assertError("NoSuchKey", self.s3.get_object, Bucket=bucket, Key="k", status=404)
 
     def test_copy_restores_an_older_version(self):
-        bucket = self.new_bucket(versioned=True)
+        bucket = self.new_bucket()
         v1 = self.s3.put_object(Bucket=bucket, Key="doc", Body=b"first draft")["VersionId"]
         self.s3.put_object(Bucket=bucket, Key="doc", Body=b"second draft")
         r = self.s3.copy_object(Bucket=bucket, Key="doc", CopySource={"Bucket": bucket, "Key": "doc", "VersionId": v1})
@@ -148,7 +153,7 @@ class VersioningTest(S3TestCase):
                          CopySource={"Bucket": bucket, "Key": "doc"}, status=404)
 
     def test_multipart_acl_and_delete_objects_by_version(self):
-        bucket = self.new_bucket(versioned=True, acls=True)
+        bucket = self.new_bucket(acls=True)
         v1 = self.s3.put_object(Bucket=bucket, Key="big", Body=b"small")["VersionId"]
         up = self.s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
         part = self.s3.upload_part(Bucket=bucket, Key="big", UploadId=up, PartNumber=1, Body=b"p" * 1000)
@@ -180,7 +185,7 @@ class VersioningTest(S3TestCase):
         self.assertEqual(sorted(entries), sorted([("big", v2, True, False), ("other", entries[1][1], True, False)]))
 
     def test_paging_by_key_and_version_markers(self):
-        bucket = self.new_bucket(versioned=True)
+        bucket = self.new_bucket()
         expected = []
         for key in ("a", "b/1", "b/2", "c"):
             ids = [self.s3.put_object(Bucket=bucket, Key=key, Body=f"{key}{i}".encode())["VersionId"]
@@ -212,7 +217,7 @@ class VersioningTest(S3TestCase):
         self.assertEqual(total, len(expected))
 
     def test_versioned_bucket_is_emptied_and_deleted_as_tools_do(self):
-        bucket = self.new_bucket(versioned=True)
+        bucket = self.new_bucket()
         for i in range(5):
             self.s3.put_object(Bucket=bucket, Key=f"k{i % 2}", Body=b"x" * (i * 40000))
         self.s3.delete_object(Bucket=bucket, Key="k0")
@@ -227,7 +232,7 @@ class VersioningTest(S3TestCase):
     def test_awscli_s3api(self):
         if not harness.have("/usr/bin/aws"):
             self.skipTest("awscli (/usr/bin/aws) is not installed")
-        bucket = self.new_bucket()
+        bucket = self.new_bucket(versioned=False)
         env = self.daemon.client_env()
 
         def aws(*args):

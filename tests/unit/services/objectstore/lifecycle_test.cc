@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
+
 #include "services/objectstore/lifecycle_runner.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/s3_call.h"
@@ -125,22 +128,26 @@ TEST(LifecycleCacheTest, ParsesEachStoredConfigurationOnce) {
 TEST(LifecycleServiceTest, ExpirationHeaderFollowsTheStoredConfiguration) {
   annex::testing::TempDir dir;
   testing::S3Harness s3(dir.path());
+  // With its Content-MD5, as S3 requires of PutBucketLifecycleConfiguration.
+  auto put_rules = [&](const std::string& rules) {
+    return s3.Send("PUT", "/bkt?lifecycle", rules, {{"content-md5", Base64Encode(crypto::Md5Raw(rules))}}).status;
+  };
   auto rule_of = [&](const std::string& target) {
     const std::string& h = s3.Send("HEAD", target).Header("x-amz-expiration");
     size_t at = h.find("rule-id=");
     return at == std::string::npos ? std::string("none") : h.substr(at);
   };
   ASSERT_EQ(s3.Send("PUT", "/bkt").status, 200);
-  ASSERT_EQ(s3.Send("PUT", "/bkt?lifecycle", ExpireAfter("a", 1)).status, 200);
+  ASSERT_EQ(put_rules(ExpireAfter("a", 1)), 200);
   auto put = s3.Send("PUT", "/bkt/k", "x");
   EXPECT_NE(put.Header("x-amz-expiration").find("rule-id=\"a\""), std::string::npos) << put.Header("x-amz-expiration");
   EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"a\"");
-  ASSERT_EQ(s3.Send("PUT", "/bkt?lifecycle", ExpireAfter("b", 2)).status, 200);
+  ASSERT_EQ(put_rules(ExpireAfter("b", 2)), 200);
   EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"b\"");
   ASSERT_EQ(s3.Send("DELETE", "/bkt?lifecycle").status, 204);
   EXPECT_EQ(rule_of("/bkt/k"), "none");
   EXPECT_EQ(s3.Send("PUT", "/bkt/k", "y").Header("x-amz-expiration"), "");
-  ASSERT_EQ(s3.Send("PUT", "/bkt?lifecycle", ExpireAfter("a", 1)).status, 200);
+  ASSERT_EQ(put_rules(ExpireAfter("a", 1)), 200);
   EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"a\"");
   ASSERT_EQ(s3.Send("DELETE", "/bkt/k").status, 204);
   ASSERT_EQ(s3.Send("DELETE", "/bkt").status, 204);
