@@ -3,14 +3,28 @@
 #include <algorithm>
 
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/records.h"
 
 namespace annex::objectstore {
+namespace {
+
+Result<std::string> ObjectKeyOf(std::string_view value) {
+  ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(value, /*with_data=*/false));
+  return std::move(r.key);
+}
+
+}  // namespace
 
 Result<BucketKeyScanner> BucketKeyScanner::Open(const store::ReadTxn& txn, store::Table table,
                                                 std::string_view bucket, size_t suffix_len,
                                                 FullKeyFn full_key_of) {
   ANNEX_ASSIGN_OR_RETURN(store::Cursor cursor, txn.OpenCursor(table));
   return BucketKeyScanner(std::move(cursor), BucketKeyPrefix(bucket), suffix_len, std::move(full_key_of));
+}
+
+Result<BucketKeyScanner> BucketKeyScanner::OpenObjects(const store::ReadTxn& txn, store::Table objects,
+                                                       std::string_view bucket) {
+  return Open(txn, objects, bucket, 0, ObjectKeyOf);
 }
 
 bool BucketKeyScanner::ObjectPart(std::string_view storage_key, std::string_view& out) const {

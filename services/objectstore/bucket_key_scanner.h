@@ -28,6 +28,8 @@ class BucketKeyScanner {
 
   static Result<BucketKeyScanner> Open(const store::ReadTxn& txn, store::Table table, std::string_view bucket,
                                        size_t suffix_len, FullKeyFn full_key_of);
+  // A scanner of the objects table (records.h: ObjectRecord values).
+  static Result<BucketKeyScanner> OpenObjects(const store::ReadTxn& txn, store::Table objects, std::string_view bucket);
 
   // Positions at the first entry whose full key is >= `key`.
   Status Seek(std::string_view key);

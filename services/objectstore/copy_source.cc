@@ -6,10 +6,19 @@
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_key.h"
+#include "services/objectstore/object_subresource.h"
 #include "services/objectstore/s3_actions.h"
 #include "services/objectstore/versions.h"
 
 namespace annex::objectstore {
+namespace {
+
+Status DeleteMarkerNamedAsSource() {
+  return http::ApiStatus("InvalidRequest",
+                         "The source of a copy request may not specifically refer to a delete marker by version id.");
+}
+
+}  // namespace
 
 Result<CopySource> ParseCopySource(std::string_view header) {
   auto invalid = [] {
@@ -45,19 +54,15 @@ Result<ObjectRecord> LoadCopySource(S3Call& call, const CopySource& source, std:
     ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
     const Tables& t = call.store.meta().tables();
     ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, source.bucket));
-    bool found = false;
-    if (source.version_id) {
-      ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, source.bucket, source.key, *source.version_id, object));
-    } else {
-      ANNEX_ASSIGN_OR_RETURN(found, LoadObject(txn, t, source.bucket, source.key, object));
-    }
-    const bool live = found && !object.delete_marker;
     S3Target read{source.version_id ? "s3:GetObjectVersion" : "s3:GetObject", ObjectArn(source.bucket, source.key)};
-    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, live ? &object : nullptr, &read));
-    if (!found) return source.version_id ? NoSuchVersion() : NoSuchKey();
+    auto authorize = [&](const ObjectRecord* live) {
+      return AuthorizeS3(call, bucket, Access::kReadObject, live, &read);
+    };
+    ANNEX_RETURN_IF_ERROR(LoadRequestedVersion(txn, t, source.bucket, source.key, source.version_id,
+                                               /*with_data=*/true, authorize, object)
+                              .status());
     if (object.delete_marker) {
-      return http::ApiStatus("InvalidRequest",
-                             "The source of a copy request may not specifically refer to a delete marker by version id.");
+      return DeleteMarkerError(source.version_id, DeleteMarkerNamedAsSource());
     }
   }
   Preconditions pre = ParsePreconditions(call.headers(), "x-amz-copy-source-");

@@ -228,12 +228,4 @@ std::string ExpirationHeader(const LifecycleConfiguration& config, const ObjectR
 
 namespace annex::objectstore {
 
-void AddExpirationHeader(const BucketRecord& bucket, const ObjectRecord& object, http::Headers& headers) {
-  if (bucket.lifecycle.empty() || object.delete_marker) return;
-  Result<LifecycleConfiguration> config = ParseLifecycleConfiguration(bucket.lifecycle);
-  if (!config.ok()) return;
-  std::string value = ExpirationHeader(*config, object);
-  if (!value.empty()) headers.Set("x-amz-expiration", value);
-}
-
 }  // namespace annex::objectstore

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "appliance/core/result.h"
-#include "appliance/http/headers.h"
 #include "services/objectstore/records.h"
 
 namespace annex::objectstore {
@@ -65,9 +64,5 @@ std::optional<int64_t> CurrentExpiry(const LifecycleRule& rule, const ObjectReco
 // the enabled rules that select it, as `expiry-date="…", rule-id="…"`; empty
 // when none does.
 std::string ExpirationHeader(const LifecycleConfiguration& config, const ObjectRecord& object);
-
-// Sets x-amz-expiration on a response about `object` when the bucket's
-// rules will expire it.
-void AddExpirationHeader(const BucketRecord& bucket, const ObjectRecord& object, http::Headers& headers);
 
 }  // namespace annex::objectstore

@@ -25,18 +25,9 @@ struct Action {
   std::string id;  // version id, or upload id
 };
 
-Result<std::string> ObjectKeyOf(std::string_view value) {
-  ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(value, /*with_data=*/false));
-  return std::move(r.key);
-}
-
 bool HasNoncurrent(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key) {
-  bool any = false;
-  Status s = ForEachNoncurrentVersion(txn, t, bucket, key, [&](ObjectRecord&) -> Result<bool> {
-    any = true;
-    return false;
-  });
-  return !s.ok() || any;  // unreadable: leave the marker alone
+  Result<bool> any = HasNoncurrentVersions(txn, t, bucket, key);
+  return !any.ok() || *any;  // unreadable: leave the marker alone
 }
 
 // What the rules do to one key's versions at `now`.
@@ -152,7 +143,7 @@ Status RunObjects(ObjectStore& store, const std::string& bucket, const Lifecycle
     bool more = false;
     {
       ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, store.meta().BeginRead());
-      ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, t.objects, bucket, 0, ObjectKeyOf));
+      ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::OpenObjects(txn, t.objects, bucket));
       ANNEX_RETURN_IF_ERROR(scan.Seek(resume));
       if (started && scan.Valid() && scan.key() == resume) ANNEX_RETURN_IF_ERROR(scan.Next());
       ObjectRecord current;

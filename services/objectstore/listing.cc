@@ -5,20 +5,12 @@
 #include "services/objectstore/object_key.h"
 
 namespace annex::objectstore {
-namespace {
-
-Result<std::string> ObjectKeyOf(std::string_view value) {
-  ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(value, /*with_data=*/false));
-  return std::move(r.key);
-}
-
-}  // namespace
 
 Result<ListPage> ListObjectsPage(const store::ReadTxn& txn, store::Table objects, std::string_view bucket,
                                  const ListQuery& q) {
   ListPage page;
   if (q.max_keys == 0) return page;  // S3: nothing, and not truncated
-  ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, objects, bucket, 0, ObjectKeyOf));
+  ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::OpenObjects(txn, objects, bucket));
   ANNEX_RETURN_IF_ERROR(scan.Seek(q.marker > q.prefix ? q.marker : q.prefix));
   size_t count = 0;
   ObjectRecord record;

@@ -78,18 +78,15 @@ Result<BucketRecord> LoadObjectForAttributes(S3Call& call, ObjectRecord& object)
   ANNEX_ASSIGN_OR_RETURN(store::ReadTxn txn, call.store.meta().BeginRead());
   const Tables& t = call.store.meta().tables();
   ANNEX_ASSIGN_OR_RETURN(BucketRecord bucket, LoadBucket(txn, t, call.bucket()));
-  bool found = false;
-  if (version_id) {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, call.bucket(), call.key(), *version_id, object, false));
-  } else {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadObject(txn, t, call.bucket(), call.key(), object, false));
-  }
-  found = found && !object.delete_marker;
-  const ObjectRecord* o = found ? &object : nullptr;
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, o));  // s3:GetObject(Version)Attributes
   S3Target get{version_id ? "s3:GetObjectVersion" : "s3:GetObject", ObjectArn(call.bucket(), call.key())};
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, o, &get));
-  if (!found) return version_id ? NoSuchVersion() : NoSuchKey();
+  auto authorize = [&](const ObjectRecord* live) -> Status {
+    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, bucket, Access::kReadObject, live));  // s3:GetObject(Version)Attributes
+    return AuthorizeS3(call, bucket, Access::kReadObject, live, &get);
+  };
+  ANNEX_RETURN_IF_ERROR(
+      LoadRequestedVersion(txn, t, call.bucket(), call.key(), version_id, /*with_data=*/false, authorize, object)
+          .status());
+  if (object.delete_marker) return DeleteMarkerError(version_id, NoSuchVersion());
   return bucket;
 }
 

@@ -6,12 +6,13 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/conditionals.h"
 #include "services/objectstore/handlers.h"
-#include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/lifecycle_cache.h"
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
 #include "services/objectstore/object_lock.h"
 #include "services/objectstore/object_source.h"
+#include "services/objectstore/object_subresource.h"
 #include "services/objectstore/object_write.h"
 #include "services/objectstore/range.h"
 #include "services/objectstore/s3_errors.h"
@@ -68,19 +69,13 @@ Result<Found> LoadReadableObject(S3Call& call, ObjectRecord& object) {
   const Tables& t = call.store.meta().tables();
   Found out;
   ANNEX_ASSIGN_OR_RETURN(out.bucket, LoadBucket(txn, t, call.bucket()));
-  const std::string* version = call.query().Get("versionId");
-  bool found = false;
-  if (version) {
-    ANNEX_ASSIGN_OR_RETURN(std::string id, ParseVersionId(*version));
-    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, call.bucket(), call.key(), id, object));
-  } else {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadCurrentVersion(txn, t, call.bucket(), call.key(), object));
-  }
-  const bool live = found && !object.delete_marker;
-  ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, out.bucket, Access::kReadObject, live ? &object : nullptr));
-  if (!found) return version ? NoSuchVersion() : NoSuchKey();
+  ANNEX_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
+  auto authorize = [&](const ObjectRecord* live) { return AuthorizeS3(call, out.bucket, Access::kReadObject, live); };
+  ANNEX_RETURN_IF_ERROR(
+      LoadRequestedVersion(txn, t, call.bucket(), call.key(), version_id, /*with_data=*/true, authorize, object)
+          .status());
   out.delete_marker = object.delete_marker;
-  out.by_version_id = version != nullptr;
+  out.by_version_id = version_id.has_value();
   return out;
 }
 
@@ -148,7 +143,7 @@ http::Response BuildHead(const S3Call& call, const GetRequest& g, const BucketRe
   head.status = sel.status;
   AddObjectHeaders(o, head.headers);
   AddVersionIdHeader(bucket, o, head.headers);
-  AddExpirationHeader(bucket, o, head.headers);
+  AddExpirationHeader(call.store.lifecycles(), bucket, o, head.headers);
   AddEncryptionHeaders(o.sse, o.sse_customer_key_md5, head.headers);
   // S3 reports the part count only to partNumber requests.
   if (g.part_number && o.parts_count > 0) head.headers.Set("x-amz-mp-parts-count", std::to_string(o.parts_count));

@@ -6,7 +6,7 @@
 #include "appliance/http/api_error.h"
 #include "services/objectstore/body_receiver.h"
 #include "services/objectstore/handlers.h"
-#include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/lifecycle_cache.h"
 #include "services/objectstore/object_encryption.h"
 #include "services/objectstore/object_headers.h"
 #include "services/objectstore/object_key.h"
@@ -83,7 +83,7 @@ http::Task<Status> PutObject(S3Call& call) {
   http::Response r;
   r.headers.Set("etag", QuoteEtag(record.etag));
   AddVersionIdHeader(bucket, record, r.headers);
-  AddExpirationHeader(bucket, record, r.headers);
+  AddExpirationHeader(call.store.lifecycles(), bucket, record, r.headers);
   AddChecksumHeader(record, std::nullopt, r.headers);  // and x-amz-checksum-type: FULL_OBJECT
   AddEncryptionHeaders(record.sse, record.sse_customer_key_md5, r.headers);
   Status sent = co_await call.ctx.response.Send(std::move(r));

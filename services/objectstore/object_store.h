@@ -1,6 +1,7 @@
 #pragma once
 // ObjectStore: the state every S3 handler shares — options, the metadata
-// store, the data files and the compiled bucket policies — and the startup
+// store, the data files, the compiled bucket policies and the parsed
+// lifecycle configurations — and the startup
 // sequence that opens them and removes what a crash left behind.
 //
 // Thread-safe (its parts are).
@@ -14,6 +15,7 @@
 #include "services/objectstore/bucket_policy_cache.h"
 #include "services/objectstore/data_files.h"
 #include "services/objectstore/key_ring.h"
+#include "services/objectstore/lifecycle_cache.h"
 #include "services/objectstore/metadata_store.h"
 #include "services/objectstore/object_store_service.h"
 
@@ -28,6 +30,7 @@ class ObjectStore {
   MetadataStore& meta() { return *meta_; }
   DataFiles& files() { return *files_; }
   BucketPolicyCache& bucket_policies() { return bucket_policies_; }
+  LifecycleCache& lifecycles() { return lifecycles_; }
   const KeyRing& keys() const { return *keys_; }
   os::Clock& clock() { return *options_.clock; }
   int64_t NowMillis() const;
@@ -48,6 +51,7 @@ class ObjectStore {
   std::unique_ptr<DataFiles> files_;
   std::unique_ptr<KeyRing> keys_;
   BucketPolicyCache bucket_policies_;
+  LifecycleCache lifecycles_;
 };
 
 }  // namespace annex::objectstore

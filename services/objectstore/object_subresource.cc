@@ -8,25 +8,19 @@
 namespace annex::objectstore {
 namespace {
 
+Status MethodNotAllowed() {
+  return http::ApiStatus("MethodNotAllowed", "The specified method is not allowed against this resource.");
+}
+
 // Loads the version into `object` (with its inline data when `with_data`,
-// so it can be stored back whole); `is_current` says where it is kept.
-Status LoadLiveVersion(const store::ReadTxn& txn, const Tables& t, const S3Call& call,
-                       const std::optional<std::string>& version_id, bool with_data, ObjectRecord& object,
-                       bool& is_current) {
-  bool found = false;
-  if (version_id) {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, call.bucket(), call.key(), *version_id, object, with_data,
-                                              &is_current));
-  } else {
-    ANNEX_ASSIGN_OR_RETURN(found, LoadCurrentVersion(txn, t, call.bucket(), call.key(), object, with_data));
-    is_current = true;
-  }
-  if (!found) return version_id ? NoSuchVersion() : NoSuchKey();
-  if (object.delete_marker) {
-    if (!version_id) return NoSuchKey();
-    return http::ApiStatus("MethodNotAllowed", "The specified method is not allowed against this resource.");
-  }
-  return Status::OK();
+// so it can be stored back whole); returns whether it is the current one.
+Result<bool> LoadLiveVersion(const store::ReadTxn& txn, const Tables& t, const S3Call& call,
+                             const std::optional<std::string>& version_id, bool with_data,
+                             const VersionAuthorizer& authorize, ObjectRecord& object) {
+  ANNEX_ASSIGN_OR_RETURN(bool is_current, LoadRequestedVersion(txn, t, call.bucket(), call.key(), version_id, with_data,
+                                                               authorize, object));
+  if (object.delete_marker) return DeleteMarkerError(version_id, MethodNotAllowed());
+  return is_current;
 }
 
 }  // namespace
@@ -38,6 +32,25 @@ Result<std::optional<std::string>> RequestedVersionId(const S3Call& call) {
   return std::optional<std::string>(std::move(id));
 }
 
+Result<bool> LoadRequestedVersion(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
+                                  std::string_view key, const std::optional<std::string>& version_id, bool with_data,
+                                  const VersionAuthorizer& authorize, ObjectRecord& object) {
+  bool found = false;
+  bool is_current = !version_id;
+  if (version_id) {
+    ANNEX_ASSIGN_OR_RETURN(found, LoadVersion(txn, t, bucket, key, *version_id, object, with_data, &is_current));
+  } else {
+    ANNEX_ASSIGN_OR_RETURN(found, LoadCurrentVersion(txn, t, bucket, key, object, with_data));
+  }
+  if (authorize) ANNEX_RETURN_IF_ERROR(authorize(found && !object.delete_marker ? &object : nullptr));
+  if (!found) return version_id ? NoSuchVersion() : NoSuchKey();
+  return is_current;
+}
+
+Status DeleteMarkerError(const std::optional<std::string>& version_id, Status named_by_id) {
+  return version_id ? std::move(named_by_id) : NoSuchKey();
+}
+
 Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket, Access access) {
   ANNEX_RETURN_IF_ERROR(ValidateObjectKey(call.key()));
   ANNEX_ASSIGN_OR_RETURN(std::optional<std::string> version_id, RequestedVersionId(call));
@@ -46,14 +59,14 @@ Result<ObjectRecord> LoadOwnedObject(S3Call& call, BucketRecord* bucket, Access 
   ANNEX_ASSIGN_OR_RETURN(BucketRecord owned, LoadBucket(txn, t, call.bucket()));
   // An owner's operation is refused before the key is looked up, so no one
   // else learns which keys exist.
-  if (access == Access::kOwner) ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, owned, access));
-  ObjectRecord object;
-  bool is_current = false;
-  Status loaded = LoadLiveVersion(txn, t, call, version_id, /*with_data=*/false, object, is_current);
-  if (access != Access::kOwner) {
-    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, owned, access, loaded.ok() ? &object : nullptr));
+  VersionAuthorizer authorize;
+  if (access == Access::kOwner) {
+    ANNEX_RETURN_IF_ERROR(AuthorizeS3(call, owned, access));
+  } else {
+    authorize = [&](const ObjectRecord* live) { return AuthorizeS3(call, owned, access, live); };
   }
-  ANNEX_RETURN_IF_ERROR(loaded);
+  ObjectRecord object;
+  ANNEX_RETURN_IF_ERROR(LoadLiveVersion(txn, t, call, version_id, /*with_data=*/false, authorize, object).status());
   if (bucket) *bucket = std::move(owned);
   return object;
 }
@@ -65,8 +78,8 @@ http::Task<Status> UpdateObjectVersion(S3Call& call, const std::optional<std::st
     ANNEX_ASSIGN_OR_RETURN(auto bucket, GetBucket(txn, t, call.bucket()));
     if (!bucket) return NoSuchBucket();
     ObjectRecord object;
-    bool is_current = false;
-    ANNEX_RETURN_IF_ERROR(LoadLiveVersion(txn, t, call, version_id, /*with_data=*/true, object, is_current));
+    ANNEX_ASSIGN_OR_RETURN(bool is_current,
+                           LoadLiveVersion(txn, t, call, version_id, /*with_data=*/true, nullptr, object));
     ANNEX_RETURN_IF_ERROR(change(object));
     return RewriteVersion(txn, t, call.bucket(), object, is_current);
   });

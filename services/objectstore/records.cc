@@ -15,8 +15,8 @@ namespace {
 constexpr uint8_t kBucketVersion = 4;
 // Version 2 added the version id, sequence, delete-marker flag and tags; 3
 // the ACL's grants, the website redirect, the Object Lock state and the
-// encryption at rest.
-constexpr uint8_t kObjectVersion = 3;
+// encryption at rest; 4 the hint to the key's noncurrent null version.
+constexpr uint8_t kObjectVersion = 4;
 // Version 2 added the checksum type and the tags; 3 the ACL's grants, the
 // Object Lock state and the encryption; 4 the website redirect.
 constexpr uint8_t kUploadVersion = 4;
@@ -260,6 +260,7 @@ std::string EncodeObject(const ObjectRecord& o) {
   WriteLockState(w, o.lock);
   w.U64(static_cast<uint64_t>(o.sse)).Bytes(o.inline_key).Bytes(o.sse_customer_key_md5);
   for (const auto& seg : o.segments) w.Bytes(seg.wrapped_key);
+  w.U64(static_cast<uint64_t>(o.noncurrent_null.kind)).U64(o.noncurrent_null.seq);  // version 4
   // Last, so listings can stop before it.
   w.Bytes(o.inline_data);
   return std::move(w).Finish();
@@ -317,6 +318,12 @@ Status DecodeObjectInto(std::string_view data, bool with_data, ObjectRecord& o) 
     }
   } else {
     o.acl = CannedAclGrants(legacy_acl == CannedAcl::kPublicRead ? "public-read" : "private", o.owner_id);
+  }
+  if (r.version() >= 4) {
+    ANNEX_ASSIGN_OR_RETURN(uint64_t kind, r.U64());
+    if (kind > static_cast<uint64_t>(NullVersionHint::Kind::kAt)) return Status::Corruption("bad null version hint");
+    o.noncurrent_null.kind = static_cast<NullVersionHint::Kind>(kind);
+    ANNEX_ASSIGN_OR_RETURN(o.noncurrent_null.seq, r.U64());
   }
   ANNEX_ASSIGN_OR_RETURN(std::string_view inline_data, r.BytesView());
   ANNEX_RETURN_IF_ERROR(r.Finish());

@@ -143,6 +143,16 @@ struct Segment {
   std::string wrapped_key;  // the file's data key, wrapped; empty when not encrypted
 };
 
+// Where a key's noncurrent null version is, as the key's current record
+// knows it (versions.h), so a write or read of the null version need not
+// scan the key's history; a noncurrent record keeps what it knew while it
+// was current.
+struct NullVersionHint {
+  enum class Kind : uint8_t { kUnknown = 0, kNone = 1, kAt = 2 };
+  Kind kind = Kind::kUnknown;  // kUnknown: written before version 4, or not by versions.h
+  uint64_t seq = 0;            // kAt: its sequence number (it may have been removed since)
+};
+
 struct ObjectRecord {
   std::string key;
   // The version (versions.h): its id ("" is the null version), its place
@@ -172,6 +182,7 @@ struct ObjectRecord {
   Sse sse = Sse::kNone;
   std::string inline_key;
   std::string sse_customer_key_md5;
+  NullVersionHint noncurrent_null;  // since version 4
   std::vector<Segment> segments;   // empty when the data is inline
   std::string inline_data;
 

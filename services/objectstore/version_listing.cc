@@ -8,11 +8,6 @@
 namespace annex::objectstore {
 namespace {
 
-Result<std::string> ObjectKeyOf(std::string_view value) {
-  ANNEX_ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(value, /*with_data=*/false));
-  return std::move(r.key);
-}
-
 // Which of a key's versions a page resumes after (the key marker's key).
 class VersionSkip {
  public:
@@ -42,7 +37,7 @@ Result<VersionPage> ListVersionsPage(const store::ReadTxn& txn, const Tables& t,
                                      const VersionListQuery& q) {
   VersionPage page;
   if (q.max_keys == 0) return page;  // S3: nothing, and not truncated
-  ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::Open(txn, t.objects, bucket, 0, ObjectKeyOf));
+  ANNEX_ASSIGN_OR_RETURN(BucketKeyScanner scan, BucketKeyScanner::OpenObjects(txn, t.objects, bucket));
   ANNEX_RETURN_IF_ERROR(scan.Seek(q.key_marker > q.prefix ? q.key_marker : q.prefix));
   size_t count = 0;
   // Whether another entry still fits; marks the page truncated when not.

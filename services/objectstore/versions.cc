@@ -1,6 +1,7 @@
 #include "services/objectstore/versions.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include "appliance/core/strings.h"
@@ -44,9 +45,73 @@ Status MakeNoncurrent(store::WriteTxn& txn, const Tables& t, std::string_view bu
   return txn.Put(t.versions, EncodeVersionKey(bucket, current.key, current.version_seq), stored);
 }
 
-// The key's noncurrent null version, if it has one.
+// Calls `visit` at each entry of `key`'s noncurrent versions, newest first,
+// with the cursor on it and its record decoded, until it returns false.
+using EntryVisitor = std::function<Result<bool>(const store::Cursor&, ObjectRecord&)>;
+Status ScanNoncurrent(const store::ReadTxn& txn, const Tables& t, std::string_view bucket, std::string_view key,
+                      bool with_data, const EntryVisitor& visit) {
+  std::string prefix = NoncurrentPrefix(bucket, key);
+  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
+  ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
+  ObjectRecord r;
+  while (c.Valid() && StartsWith(c.key(), prefix)) {
+    // A 384-byte key's prefix can also start a longer key's hashed entries.
+    if (c.key().size() == prefix.size() + 8) {
+      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), with_data, r));
+      if (r.key == key) {
+        ANNEX_ASSIGN_OR_RETURN(bool more, visit(c, r));
+        if (!more) break;
+      }
+    }
+    ANNEX_RETURN_IF_ERROR(c.Next());
+  }
+  return Status::OK();
+}
+
+// Removes `victim`, a version of the key loaded in this transaction. When it
+// was the current one, the newest noncurrent version (if any) takes its place.
+Status RemoveLoadedVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
+                           ObjectRecord& victim, bool is_current, std::vector<std::string>& freed) {
+  AddStats(delta, victim, -1);
+  if (!is_current) {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, victim.key, victim.version_seq)));
+    FreeFiles(victim, freed);
+    return Status::OK();
+  }
+  // Copied as stored (inline data included): the views end at the next write.
+  std::string promoted_key;
+  std::string promoted_value;
+  ANNEX_RETURN_IF_ERROR(ScanNoncurrent(txn, t, bucket, victim.key, /*with_data=*/false,
+                                       [&](const store::Cursor& c, ObjectRecord&) -> Result<bool> {
+                                         promoted_key.assign(c.key());
+                                         promoted_value.assign(c.value());
+                                         return false;
+                                       }));
+  std::string object_key = EncodeObjectKey(bucket, victim.key);
+  if (promoted_key.empty()) {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.objects, object_key));
+  } else {
+    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, promoted_key));
+    ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, object_key, promoted_value));
+  }
+  FreeFiles(victim, freed);
+  return Status::OK();
+}
+
+// The key's noncurrent null version, if it has one, found through `hint`
+// from the key's current record; a hint from before there were hints means
+// a walk through the key's versions.
 Result<bool> FindNoncurrentNull(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
-                                std::string_view key, ObjectRecord& out, bool with_data) {
+                                std::string_view key, NullVersionHint hint, ObjectRecord& out, bool with_data) {
+  if (hint.kind == NullVersionHint::Kind::kNone) return false;
+  if (hint.kind == NullVersionHint::Kind::kAt) {
+    // Removing the null version leaves the hint as it was: whatever is (or
+    // is no longer) at that place decides. A key has at most one null version.
+    ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.versions, EncodeVersionKey(bucket, key, hint.seq)));
+    if (!value) return false;
+    ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
+    return out.key == key && out.version_id.empty();
+  }
   bool found = false;
   ANNEX_RETURN_IF_ERROR(ForEachNoncurrentVersion(
       txn, t, bucket, key,
@@ -104,7 +169,7 @@ Result<bool> LoadVersion(const store::ReadTxn& txn, const Tables& t, std::string
     if (is_current) *is_current = true;
     return true;
   }
-  if (version_id.empty()) return FindNoncurrentNull(txn, t, bucket, key, out, with_data);
+  if (version_id.empty()) return FindNoncurrentNull(txn, t, bucket, key, out.noncurrent_null, out, with_data);
   ANNEX_ASSIGN_OR_RETURN(auto value, txn.Get(t.versions, EncodeVersionKey(bucket, key, VersionSeqOf(version_id))));
   if (!value) return false;
   ANNEX_RETURN_IF_ERROR(DecodeObjectInto(*value, with_data, out));
@@ -114,22 +179,19 @@ Result<bool> LoadVersion(const store::ReadTxn& txn, const Tables& t, std::string
 Status ForEachNoncurrentVersion(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
                                 std::string_view key, const std::function<Result<bool>(ObjectRecord&)>& visit,
                                 bool with_data) {
-  std::string prefix = NoncurrentPrefix(bucket, key);
-  ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
-  ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
-  ObjectRecord r;
-  while (c.Valid() && StartsWith(c.key(), prefix)) {
-    // A 384-byte key's prefix can also start a longer key's hashed entries.
-    if (c.key().size() == prefix.size() + 8) {
-      ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), with_data, r));
-      if (r.key == key) {
-        ANNEX_ASSIGN_OR_RETURN(bool more, visit(r));
-        if (!more) break;
-      }
-    }
-    ANNEX_RETURN_IF_ERROR(c.Next());
-  }
-  return Status::OK();
+  return ScanNoncurrent(txn, t, bucket, key, with_data,
+                        [&](const store::Cursor&, ObjectRecord& r) -> Result<bool> { return visit(r); });
+}
+
+Result<bool> HasNoncurrentVersions(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
+                                   std::string_view key) {
+  bool any = false;
+  ANNEX_RETURN_IF_ERROR(ScanNoncurrent(txn, t, bucket, key, /*with_data=*/false,
+                                       [&](const store::Cursor&, ObjectRecord&) -> Result<bool> {
+                                         any = true;
+                                         return false;
+                                       }));
+  return any;
 }
 
 Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
@@ -142,6 +204,10 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
     snprintf(seq_hex, sizeof(seq_hex), "%016llx", static_cast<unsigned long long>(record.version_seq));
     record.version_id = std::string(seq_hex) + os::RandomHex(8);
   }
+  // The new current record learns where the key's noncurrent null version
+  // is from the one it replaces (none without one), and from what this
+  // write does to it.
+  record.noncurrent_null = current ? current->noncurrent_null : NullVersionHint{NullVersionHint::Kind::kNone, 0};
   if (current) {
     ObjectRecord old = *current;
     if (old.version_id.empty() && record.version_id.empty()) {
@@ -155,17 +221,19 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
       AddStats(delta, old, -1);
     } else {
       ANNEX_RETURN_IF_ERROR(MakeNoncurrent(txn, t, bucket, old));
+      if (old.version_id.empty()) record.noncurrent_null = {NullVersionHint::Kind::kAt, old.version_seq};
     }
   }
   if (record.version_id.empty() && versioning != Versioning::kOff && current && !current->version_id.empty()) {
     ObjectRecord null_version;
-    ANNEX_ASSIGN_OR_RETURN(bool has_null,
-                           FindNoncurrentNull(txn, t, bucket, record.key, null_version, /*with_data=*/false));
+    ANNEX_ASSIGN_OR_RETURN(bool has_null, FindNoncurrentNull(txn, t, bucket, record.key, current->noncurrent_null,
+                                                             null_version, /*with_data=*/false));
     if (has_null) {
       ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, record.key, null_version.version_seq)));
       AddStats(delta, null_version, -1);
       FreeFiles(null_version, freed);
     }
+    record.noncurrent_null = {NullVersionHint::Kind::kNone, 0};
   }
   ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, EncodeObjectKey(bucket, record.key), EncodeObject(record)));
   AddStats(delta, record, +1);
@@ -174,10 +242,8 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
 
 Status RemoveCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
                             const ObjectRecord& current, std::vector<std::string>& freed) {
-  ANNEX_ASSIGN_OR_RETURN(RemovedVersion removed,
-                         RemoveVersion(txn, t, delta, bucket, current.key, current.version_id, freed));
-  (void)removed;
-  return Status::OK();
+  ObjectRecord victim = current;
+  return RemoveLoadedVersion(txn, t, delta, bucket, victim, /*is_current=*/true, freed);
 }
 
 Result<RemovedVersion> RemoveVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta,
@@ -190,40 +256,7 @@ Result<RemovedVersion> RemoveVersion(store::WriteTxn& txn, const Tables& t, Stat
                                                 &is_current));
   if (!out.found) return out;
   out.delete_marker = victim.delete_marker;
-  AddStats(delta, victim, -1);
-  if (!is_current) {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, EncodeVersionKey(bucket, key, victim.version_seq)));
-    FreeFiles(victim, freed);
-    return out;
-  }
-  // The current version goes: the newest noncurrent one takes its place.
-  std::string promoted_key;
-  std::string promoted_value;
-  {
-    std::string prefix = NoncurrentPrefix(bucket, key);
-    ANNEX_ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(t.versions));
-    ANNEX_RETURN_IF_ERROR(c.Seek(prefix));
-    ObjectRecord r;
-    while (c.Valid() && StartsWith(c.key(), prefix)) {
-      if (c.key().size() == prefix.size() + 8) {
-        ANNEX_RETURN_IF_ERROR(DecodeObjectInto(c.value(), /*with_data=*/false, r));
-        if (r.key == key) {
-          promoted_key.assign(c.key());
-          promoted_value.assign(c.value());
-          break;
-        }
-      }
-      ANNEX_RETURN_IF_ERROR(c.Next());
-    }
-  }
-  std::string object_key = EncodeObjectKey(bucket, key);
-  if (promoted_key.empty()) {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.objects, object_key));
-  } else {
-    ANNEX_RETURN_IF_ERROR(txn.Delete(t.versions, promoted_key));
-    ANNEX_RETURN_IF_ERROR(txn.Put(t.objects, object_key, promoted_value));
-  }
-  FreeFiles(victim, freed);
+  ANNEX_RETURN_IF_ERROR(RemoveLoadedVersion(txn, t, delta, bucket, victim, is_current, freed));
   return out;
 }
 

@@ -14,11 +14,18 @@
 // nanoseconds at its creation, kept increasing per key) and 16 random ones,
 // so an id leads straight to its entry. The null version's id is "".
 //
+// A key has at most one null version. Its current record says where the
+// noncurrent one is (NullVersionHint, records.h), so a write in a suspended
+// bucket or a read of ?versionId=null looks there instead of walking the
+// key's history (records from before the hint still walk it). Removing that
+// version leaves the hint pointing at nothing, which reads as none.
+//
 // Every function here runs inside the caller's write transaction; a version
 // is therefore either fully stored or absent. Data files a change stops
 // referencing are appended to `freed`, for removal after the commit.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +65,10 @@ Status ForEachNoncurrentVersion(const store::ReadTxn& txn, const Tables& t, std:
                                 std::string_view key, const std::function<Result<bool>(ObjectRecord&)>& visit,
                                 bool with_data = false);
 
+// Whether `key` has a noncurrent version: a look at its newest one only.
+Result<bool> HasNoncurrentVersions(const store::ReadTxn& txn, const Tables& t, std::string_view bucket,
+                                   std::string_view key);
+
 // Stores `record` (an object or a delete marker) as the key's new current
 // version, giving it its version id and sequence number. `current` is the
 // key's current entry, if any. Enabled: the current version becomes
@@ -67,8 +78,9 @@ Status PutCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delt
                          Versioning versioning, ObjectRecord& record, const ObjectRecord* current, uint64_t now_ns,
                          std::vector<std::string>& freed);
 
-// Removes the key's current entry without leaving a marker (DeleteObject in
-// a bucket that was never versioned).
+// Removes the key's current entry, `current` as loaded in this transaction,
+// without leaving a marker (DeleteObject in a bucket that was never
+// versioned).
 Status RemoveCurrentVersion(store::WriteTxn& txn, const Tables& t, StatsDelta& delta, std::string_view bucket,
                             const ObjectRecord& current, std::vector<std::string>& freed);
 

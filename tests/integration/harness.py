@@ -663,6 +663,37 @@ class AnnexTestCase(unittest.TestCase):
             super().tearDownClass()
 
 
+CLOCKSHIFT = os.environ.get("ANNEX_CLOCKSHIFT", "")
+
+
+@unittest.skipUnless(os.path.exists(CLOCKSHIFT), "ANNEX_CLOCKSHIFT does not name the clockshift library (run under ctest)")
+class ShiftedClock:
+    """Mixed into an AnnexTestCase: its annexd runs under the clockshift library (clockshift.cc), which moves its
+    wall clock on by the seconds written to clock_file. Requests are signed with the real clock: a test moves the
+    clock back before it sends one."""
+
+    clock_file = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.clock_file = Path(tempfile.mkdtemp(prefix="annex-clock-")) / "offset"
+        cls.clock_file.write_text("0\n")
+        cls.daemon_kwargs = {**cls.daemon_kwargs,
+                             "extra_env": {"LD_PRELOAD": CLOCKSHIFT, "ANNEX_CLOCKSHIFT_FILE": str(cls.clock_file)}}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.clock_file.write_text("0\n")
+        super().tearDownClass()
+        shutil.rmtree(cls.clock_file.parent, ignore_errors=True)
+
+    def shift(self, seconds):
+        """Moves annexd's clock `seconds` on from real time (0: back to it)."""
+        self.clock_file.write_text(f"{int(seconds)}\n")
+        time.sleep(0.2)  # clockshift re-reads the file every 50 ms
+
+
 _keep_logs = [False]
 
 

@@ -17,13 +17,13 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+from harness import random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
 try:
     import boto3  # noqa: F401
     import botocore
     from boto3.s3.transfer import TransferConfig
-    from botocore.exceptions import ClientError
     HAVE_BOTO3 = True
 except ImportError:  # pragma: no cover - reported as a skip
     HAVE_BOTO3 = False
@@ -81,27 +81,8 @@ def localhost_subdomains_resolve():
 
 
 @unittest.skipUnless(HAVE_BOTO3, "boto3 is not importable by /usr/bin/python3 (apt-get install python3-boto3)")
-class Boto3Test(AnnexTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.s3 = cls.daemon.boto3_client()
-
-    def new_bucket(self, prefix="bt", acls=False):
-        """A new bucket; with `acls`, one whose ACLs count (ObjectWriter), as S3 needs for ACLs since 2023."""
-        name = random_bucket(prefix)
-        self.s3.create_bucket(Bucket=name, **({"ObjectOwnership": "ObjectWriter"} if acls else {}))
-        return name
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
+class Boto3Test(S3TestCase):
+    bucket_prefix = "bt"
 
     # -- buckets ----------------------------------------------------------------
 

@@ -8,17 +8,14 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AWS_CLI, AnnexTestCase, REGION, have, wait_for  # noqa: E402
+from harness import AWS_CLI, AnnexTestCase, REGION, ShiftedClock, have, wait_for  # noqa: E402
 
 try:
     import boto3  # noqa: F401
@@ -28,7 +25,6 @@ try:
 except ImportError:  # pragma: no cover - reported as a skip
     HAVE_BOTO3 = False
 
-CLOCKSHIFT = os.environ.get("ANNEX_CLOCKSHIFT", "")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -486,24 +482,8 @@ class EcrAwsCliTest(AnnexTestCase):
 
 
 @unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for this Python")
-@unittest.skipUnless(os.path.exists(CLOCKSHIFT), "ANNEX_CLOCKSHIFT does not name the clockshift library (run under ctest)")
-class EcrLifecycleScheduleTest(AnnexTestCase):
+class EcrLifecycleScheduleTest(ShiftedClock, AnnexTestCase):
     """annexd's wall clock is moved two hours on: its hourly lifecycle pass expires the oldest images."""
-
-    clock_file = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.clock_file = Path(tempfile.mkdtemp(prefix="annex-clock-")) / "offset"
-        cls.clock_file.write_text("0\n")
-        cls.daemon_kwargs = {"extra_env": {"LD_PRELOAD": CLOCKSHIFT, "ANNEX_CLOCKSHIFT_FILE": str(cls.clock_file)}}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.clock_file.write_text("0\n")
-        super().tearDownClass()
-        shutil.rmtree(cls.clock_file.parent, ignore_errors=True)
 
     def test_policy_applied_by_the_scheduler(self):
         ecr = ecr_client(self.daemon)
@@ -515,14 +495,12 @@ class EcrLifecycleScheduleTest(AnnexTestCase):
             time.sleep(0.01)
         ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=keep_newest(2))
         log = self.daemon.log_path
-        self.clock_file.write_text(str(2 * 3600) + "\n")
+        self.shift(2 * 3600)
         try:
             wait_for("the lifecycle pass", lambda: log.read_text(errors="replace").count(
                 "lifecycle policy expired an image") >= 2, timeout=30)
         finally:
-            # Back to real time before signing requests with the real clock.
-            self.clock_file.write_text("0\n")
-        time.sleep(0.2)
+            self.shift(0)  # back to real time before signing requests with the real clock
         left = {i["imageDigest"] for i in ecr.list_images(repositoryName=repo)["imageIds"]}
         self.assertEqual(left, set(digests[2:]))
         self.assertIn("lastEvaluatedAt", ecr.get_lifecycle_policy(repositoryName=repo))

@@ -11,13 +11,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+import s3_fixture  # noqa: E402
+from harness import random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -29,11 +27,12 @@ def grants_of(acl):
     return {(g["Grantee"].get("ID") or g["Grantee"].get("URI"), g["Permission"]) for g in acl["Grants"]}
 
 
-class AclTest(AnnexTestCase):
+class AclTest(S3TestCase):
+    bucket_prefix = "acl"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.s3 = cls.daemon.boto3_client()
         acct = cls.daemon.create_account("acl-other-" + os.urandom(3).hex())
         cls.other = cls.daemon.boto3_client(acct["AccessKeyId"], acct["SecretAccessKey"])
         cls.other_creds = (acct["AccessKeyId"], acct["SecretAccessKey"])
@@ -42,24 +41,14 @@ class AclTest(AnnexTestCase):
         cls.other_id = cls.other.get_bucket_acl(Bucket=probe)["Owner"]["ID"]
         cls.anon = cls.daemon.boto3_client(anonymous=True)
 
-    def new_bucket(self, ownership="ObjectWriter", **kw):
-        name = random_bucket("acl")
+    @classmethod
+    def new_bucket(cls, ownership="ObjectWriter", **kw):
         if ownership:
             kw["ObjectOwnership"] = ownership
-        self.s3.create_bucket(Bucket=name, **kw)
-        return name
+        return super().new_bucket(**kw)
 
     def owner_id(self, bucket):
         return self.s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
 
     def anonymous(self, method, bucket, key="", body=b""):
         return harness.http_request(method, f"{self.daemon.endpoint}/{bucket}/{key}", body=body)

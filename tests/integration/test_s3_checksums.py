@@ -73,7 +73,8 @@ import zlib  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+from harness import random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
 import boto3  # noqa: E402,F401
 from boto3.s3.transfer import TransferConfig  # noqa: E402
@@ -147,14 +148,12 @@ def payload(size, seed):
     return (block * (size // len(block) + 1))[:size]
 
 
-class S3ChecksumsTest(AnnexTestCase):
+class S3ChecksumsTest(S3TestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.s3 = cls.daemon.boto3_client()
-        cls.bucket = random_bucket("ck")
-        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.bucket = cls.new_bucket(prefix="ck")
         cls.part1 = payload(5 * MiB, "one")
         cls.part2 = payload(5 * MiB, "two")
         cls.part3 = payload(300 * 1024 + 7, "three")
@@ -201,10 +200,8 @@ class S3ChecksumsTest(AnnexTestCase):
         self.assertEqual(listed["ChecksumAlgorithm"], ["CRC64NVME"])
         self.assertEqual(listed["ChecksumType"], "FULL_OBJECT")
         # A wrong value stores nothing.
-        with self.assertRaises(ClientError) as e:
-            self.s3.put_object(Bucket=self.bucket, Key="crc64-bad", Body=data,
-                               ChecksumCRC64NVME=checksum("CRC64NVME", b"other"))
-        self.assertEqual(error_code(e.exception), "BadDigest")
+        self.assertError("BadDigest", self.s3.put_object, Bucket=self.bucket, Key="crc64-bad", Body=data,
+                         ChecksumCRC64NVME=checksum("CRC64NVME", b"other"))
         with self.assertRaises(ClientError) as e:
             self.s3.head_object(Bucket=self.bucket, Key="crc64-bad")
         self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
@@ -287,17 +284,11 @@ class S3ChecksumsTest(AnnexTestCase):
         done = self.upload_parts("full-wrong", r["UploadId"], "CRC32C", [self.part1, self.part3])
         complete = {"Bucket": self.bucket, "Key": "full-wrong", "UploadId": r["UploadId"],
                     "MultipartUpload": {"Parts": done}}
-        with self.assertRaises(ClientError) as e:
-            self.s3.complete_multipart_upload(ChecksumType="FULL_OBJECT", ChecksumCRC32C=checksum("CRC32C", b"no"),
-                                              **complete)
-        self.assertEqual(error_code(e.exception), "BadDigest")
-        self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
-        with self.assertRaises(ClientError) as e:  # the type must be the upload's
-            self.s3.complete_multipart_upload(ChecksumType="COMPOSITE", **complete)
-        self.assertEqual(error_code(e.exception), "BadDigest")
-        with self.assertRaises(ClientError) as e:
-            self.s3.complete_multipart_upload(MpuObjectSize=12345, **complete)
-        self.assertEqual(error_code(e.exception), "InvalidRequest")
+        self.assertError("BadDigest", self.s3.complete_multipart_upload, ChecksumType="FULL_OBJECT",
+                         ChecksumCRC32C=checksum("CRC32C", b"no"), status=400, **complete)
+        # The type must be the upload's.
+        self.assertError("BadDigest", self.s3.complete_multipart_upload, ChecksumType="COMPOSITE", **complete)
+        self.assertError("InvalidRequest", self.s3.complete_multipart_upload, MpuObjectSize=12345, **complete)
         # Nothing was stored; the upload is still there to complete correctly.
         with self.assertRaises(ClientError):
             self.s3.head_object(Bucket=self.bucket, Key="full-wrong")
@@ -314,10 +305,8 @@ class S3ChecksumsTest(AnnexTestCase):
         r = self.create("rules", "SHA256")
         self.assertEqual(r["ChecksumType"], "COMPOSITE")
         # A part with another algorithm's checksum cannot make this upload's.
-        with self.assertRaises(ClientError) as e:
-            self.s3.upload_part(Bucket=self.bucket, Key="rules", UploadId=r["UploadId"], PartNumber=1,
-                                Body=b"x", ChecksumAlgorithm="CRC32")
-        self.assertEqual(error_code(e.exception), "InvalidRequest")
+        self.assertError("InvalidRequest", self.s3.upload_part, Bucket=self.bucket, Key="rules", UploadId=r["UploadId"],
+                         PartNumber=1, Body=b"x", ChecksumAlgorithm="CRC32")
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key="rules", UploadId=r["UploadId"])
 
     # -- GetObjectAttributes ------------------------------------------------
@@ -397,9 +386,8 @@ class S3ChecksumsTest(AnnexTestCase):
         self.assertEqual(a["ObjectSize"], len(data))
 
     def test_get_object_attributes_errors(self):
-        with self.assertRaises(ClientError) as e:
-            self.s3.get_object_attributes(Bucket=self.bucket, Key="missing", ObjectAttributes=["ETag"])
-        self.assertEqual(error_code(e.exception), "NoSuchKey")
+        self.assertError("NoSuchKey", self.s3.get_object_attributes, Bucket=self.bucket, Key="missing",
+                         ObjectAttributes=["ETag"])
         self.s3.put_object(Bucket=self.bucket, Key="attrs-err", Body=b"x")
         status, _, body = self.daemon.signed("GET", f"/{self.bucket}/attrs-err", query={"attributes": ""},
                                              headers={"x-amz-object-attributes": "Colour"})
@@ -410,8 +398,7 @@ class S3ChecksumsTest(AnnexTestCase):
     def test_get_object_attributes_needs_both_permissions(self):
         # s3:GetObjectAttributes and s3:GetObject, as AWS documents: a bucket
         # policy granting everyone either alone is not enough.
-        bucket = random_bucket("ckperm")
-        self.s3.create_bucket(Bucket=bucket)
+        bucket = self.new_bucket(prefix="ckperm")
         self.s3.put_object(Bucket=bucket, Key="k", Body=b"v")
         anonymous = self.daemon.boto3_client(anonymous=True)
 

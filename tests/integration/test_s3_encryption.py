@@ -12,15 +12,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import s3_fixture  # noqa: E402
 from harness import AnnexTestCase, random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
 
 MiB = 1 << 20
 CHUNK = 65536 - 16  # plaintext bytes per sealed chunk
@@ -36,31 +34,17 @@ def sse_c(key):
     return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
 
 
-class EncryptionTest(AnnexTestCase):
+class EncryptionTest(S3TestCase):
     daemon_kwargs = {"tls": True}
+    bucket_prefix = "enc"
 
     def setUp(self):
         super().setUp()
-        self.s3 = self.daemon.boto3_client()
         self.tls = boto3.session.Session().client(
             "s3", endpoint_url=self.daemon.tls_endpoint, region_name="us-east-1",
             aws_access_key_id=self.daemon.access_key, aws_secret_access_key=self.daemon.secret_key,
             verify=str(self.daemon.data_dir / "tls" / "ca.pem"),
             config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-
-    def new_bucket(self):
-        name = random_bucket("enc")
-        self.s3.create_bucket(Bucket=name)
-        return name
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
 
     def stored_files(self):
         root = self.daemon.data_dir / "objectstore"

@@ -4,38 +4,21 @@ on by days (the clockshift library): expiry by prefix, noncurrent versions, lone
 multipart uploads, and x-amz-expiration on PUT/HEAD."""
 
 import os
-import shutil
 import sys
-import tempfile
-import time
-import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket, wait_for  # noqa: E402
+import s3_fixture  # noqa: E402
+from harness import random_bucket  # noqa: E402
+from s3_fixture import ClientError, LifecycleClock, S3TestCase  # noqa: E402
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
-
-CLOCKSHIFT = os.environ.get("ANNEX_CLOCKSHIFT", "")
-DAY = 86400
+s3_fixture.require_boto3()
 
 
-class LifecycleConfigurationTest(AnnexTestCase):
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.daemon.boto3_client()
-
+class LifecycleConfigurationTest(S3TestCase):
     def test_put_get_delete_and_refusals(self):
-        bucket = random_bucket("lc")
-        self.s3.create_bucket(Bucket=bucket)
-        with self.assertRaises(ClientError) as cm:
-            self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchLifecycleConfiguration")
+        bucket = self.new_bucket(prefix="lc")
+        self.assertError("NoSuchLifecycleConfiguration", self.s3.get_bucket_lifecycle_configuration, Bucket=bucket)
         rules = [{"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 7}},
                  {"ID": "old", "Status": "Enabled", "Filter": {"And": {"Prefix": "data/", "Tags": [
                      {"Key": "tier", "Value": "scratch"}], "ObjectSizeGreaterThan": 1024}},
@@ -59,9 +42,8 @@ class LifecycleConfigurationTest(AnnexTestCase):
                   "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}, "InvalidStorageClass"),
                 ({"ID": "d", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 0}},
                  "InvalidArgument")):
-            with self.assertRaises(ClientError) as cm:
-                self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [bad]})
-            self.assertEqual(cm.exception.response["Error"]["Code"], code)
+            self.assertError(code, self.s3.put_bucket_lifecycle_configuration, Bucket=bucket,
+                             LifecycleConfiguration={"Rules": [bad]})
         self.assertEqual(len(self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]), 3,
                          "a refused configuration changes nothing")
         self.s3.delete_bucket_lifecycle(Bucket=bucket)
@@ -69,36 +51,8 @@ class LifecycleConfigurationTest(AnnexTestCase):
             self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)
 
 
-@unittest.skipUnless(os.path.exists(CLOCKSHIFT), "ANNEX_CLOCKSHIFT does not name the clockshift library (run under ctest)")
-class LifecycleScheduleTest(AnnexTestCase):
+class LifecycleScheduleTest(LifecycleClock, S3TestCase):
     """annexd's clock is moved on by days; its midnight lifecycle pass applies the rules."""
-
-    clock_file = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.clock_file = Path(tempfile.mkdtemp(prefix="annex-clock-")) / "offset"
-        cls.clock_file.write_text("0\n")
-        cls.daemon_kwargs = {"extra_env": {"LD_PRELOAD": CLOCKSHIFT, "ANNEX_CLOCKSHIFT_FILE": str(cls.clock_file)}}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.clock_file.write_text("0\n")
-        super().tearDownClass()
-        shutil.rmtree(cls.clock_file.parent, ignore_errors=True)
-
-    def pass_at(self, days):
-        """Moves annexd's clock `days` on and waits for one more lifecycle pass; then back to real time."""
-        log = self.daemon.log_path
-        before = log.read_text(errors="replace").count("lifecycle rules applied")
-        self.clock_file.write_text(f"{days * DAY}\n")
-        try:
-            wait_for("a lifecycle pass", lambda: log.read_text(errors="replace").count(
-                "lifecycle rules applied") > before, timeout=30)
-        finally:
-            self.clock_file.write_text("0\n")  # requests are signed with the real clock
-        time.sleep(0.2)
 
     def test_rules_applied_by_the_scheduler(self):
         s3 = self.daemon.boto3_client()

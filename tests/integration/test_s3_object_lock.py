@@ -7,26 +7,17 @@ annexd's wall clock is moved on (the clockshift library), after which the delete
 import datetime
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AWS_CLI, AnnexTestCase, have, random_bucket, wait_for  # noqa: E402
+import s3_fixture  # noqa: E402
+from harness import AWS_CLI, have, random_bucket  # noqa: E402
+from s3_fixture import DAY, ClientError, LifecycleClock, S3TestCase  # noqa: E402
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
 
-CLOCKSHIFT = os.environ.get("ANNEX_CLOCKSHIFT", "")
-DAY = 86400
 PROTECTED = "Access Denied because object protected by object lock."
 
 
@@ -38,11 +29,7 @@ def in_days(days):
     return (utcnow() + datetime.timedelta(days=days)).replace(microsecond=0)
 
 
-class LockCase(AnnexTestCase):
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.daemon.boto3_client()
-
+class LockCase(S3TestCase):
     def error(self, call, **kw):
         with self.assertRaises(ClientError) as cm:
             call(**kw)
@@ -70,8 +57,7 @@ class LockCase(AnnexTestCase):
         return r.status_code, r.text
 
     def locked_bucket(self, default=None):
-        bucket = random_bucket("lock")
-        self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        bucket = self.new_bucket(prefix="lock", ObjectLockEnabledForBucket=True)
         if default:
             self.s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
                 "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": default}})
@@ -359,39 +345,8 @@ class ObjectLockTest(LockCase):
         aws("delete-object", "--bucket", bucket, "--key", "f", "--version-id", vid, "--bypass-governance-retention")
 
 
-@unittest.skipUnless(os.path.exists(CLOCKSHIFT), "ANNEX_CLOCKSHIFT does not name the clockshift library (run under ctest)")
-class ObjectLockClockTest(LockCase):
+class ObjectLockClockTest(LifecycleClock, LockCase):
     """annexd's clock is moved on by days: retention runs out, lifecycle passes leave locked versions alone."""
-
-    clock_file = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.clock_file = Path(tempfile.mkdtemp(prefix="annex-clock-")) / "offset"
-        cls.clock_file.write_text("0\n")
-        cls.daemon_kwargs = {"extra_env": {"LD_PRELOAD": CLOCKSHIFT, "ANNEX_CLOCKSHIFT_FILE": str(cls.clock_file)}}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.clock_file.write_text("0\n")
-        super().tearDownClass()
-        shutil.rmtree(cls.clock_file.parent, ignore_errors=True)
-
-    def shift(self, days):
-        self.clock_file.write_text(f"{days * DAY}\n")
-        time.sleep(0.2)  # clockshift re-reads the file every 50 ms
-
-    def pass_at(self, days):
-        """Moves annexd's clock `days` on and waits for one more lifecycle pass; then back to real time."""
-        log = self.daemon.log_path
-        before = log.read_text(errors="replace").count("lifecycle rules applied")
-        self.shift(days)
-        try:
-            wait_for("a lifecycle pass", lambda: log.read_text(errors="replace").count(
-                "lifecycle rules applied") > before, timeout=30)
-        finally:
-            self.shift(0)
 
     def test_retention_expires_then_the_delete_succeeds(self):
         bucket = self.locked_bucket()
@@ -400,11 +355,11 @@ class ObjectLockClockTest(LockCase):
         code, _ = self.error(self.s3.delete_object, Bucket=bucket, Key="k", VersionId=vid)
         self.assertEqual(code, "AccessDenied")
         path, query = f"/{bucket}/k", {"versionId": vid}
-        self.shift(1)
+        self.shift(DAY)
         try:
             status, _, body = self.daemon.signed("DELETE", path, query=query, when=utcnow() + datetime.timedelta(days=1))
             self.assertEqual(status, 403, body)  # a day on, still retained
-            self.shift(3)
+            self.shift(3 * DAY)
             status, _, body = self.daemon.signed("DELETE", path, query=query, when=utcnow() + datetime.timedelta(days=3))
             self.assertEqual(status, 204, body)
         finally:

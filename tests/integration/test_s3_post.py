@@ -34,13 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (REGION, AnnexTestCase, error_code, http_request, presign_url, random_bucket,  # noqa: E402
                      raw_request, signing_key)
-
-try:
-    import boto3  # noqa: F401
-    from botocore.config import Config  # noqa: F401
-    HAVE_BOTO3 = True
-except ImportError:
-    HAVE_BOTO3 = False
+from s3_fixture import HAVE_BOTO3, S3TestCase  # noqa: E402
 
 try:
     import requests
@@ -97,14 +91,13 @@ def signed_form(access_key, secret_key, bucket, fields, conditions=None, expires
 
 
 @unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for /usr/bin/python3")
-class PostObjectTest(AnnexTestCase):
+class PostObjectTest(S3TestCase):
+    client_config = {"signature_version": "s3v4"}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.s3 = cls.daemon.boto3_client(signature_version="s3v4")
-        cls.bucket = random_bucket("post")
-        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.bucket = cls.new_bucket(prefix="post")
 
     def post(self, body, path=None, headers=None):
         u = urllib.parse.urlsplit(self.daemon.endpoint)
@@ -345,8 +338,7 @@ class PostObjectTest(AnnexTestCase):
     def test_anonymous_forms(self):
         body = multipart({"key": "anon.txt"}, b"hi")
         self.assertRefused(self.post(body), 403, "AccessDenied")
-        drop = random_bucket("drop")
-        self.s3.create_bucket(Bucket=drop, ObjectOwnership="ObjectWriter")  # public-read below is an ACL
+        drop = self.new_bucket(prefix="drop", ObjectOwnership="ObjectWriter")  # public-read below is an ACL
         self.s3.put_bucket_policy(Bucket=drop, Policy=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
@@ -456,13 +448,14 @@ class _Pages(http.server.BaseHTTPRequestHandler):
 
 @unittest.skipUnless(HAVE_BOTO3, "boto3 is not installed for /usr/bin/python3")
 @unittest.skipUnless(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (scripts/install-deps.sh --test adds it)")
-class BrowserFormTest(AnnexTestCase):
+class BrowserFormTest(S3TestCase):
     """Headless Chromium submits an HTML form built from generate_presigned_post, with a file it attaches itself."""
 
+    client_config = {"signature_version": "s3v4"}
+
     def test_browser_form_upload(self):
-        s3 = self.daemon.boto3_client(signature_version="s3v4")
-        bucket = random_bucket("browser")
-        s3.create_bucket(Bucket=bucket)
+        s3 = self.s3
+        bucket = self.new_bucket(prefix="browser")
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.addCleanup(server.shutdown)

@@ -9,37 +9,18 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+import s3_fixture  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
 
 
 def tagset(d):
     return [{"Key": k, "Value": v} for k, v in d.items()]
 
 
-class TaggingTest(AnnexTestCase):
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.daemon.boto3_client()
-
-    def new_bucket(self):
-        name = random_bucket("tag")
-        self.s3.create_bucket(Bucket=name)
-        return name
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
+class TaggingTest(S3TestCase):
+    bucket_prefix = "tag"
 
     def tags(self, bucket, key, **kw):
         return {t["Key"]: t["Value"] for t in self.s3.get_object_tagging(Bucket=bucket, Key=key, **kw)["TagSet"]}

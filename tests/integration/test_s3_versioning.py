@@ -15,40 +15,25 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import s3_fixture  # noqa: E402
 from harness import AnnexTestCase, random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    import boto3
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
+import boto3  # noqa: E402
 
 
 def headers_of(response):
     return response["ResponseMetadata"]["HTTPHeaders"]
 
 
-class VersioningTest(AnnexTestCase):
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.daemon.boto3_client()
+class VersioningTest(S3TestCase):
+    bucket_prefix = "ver"
 
-    def new_bucket(self, versioned=True, acls=False):
-        name = random_bucket("ver")
-        self.s3.create_bucket(Bucket=name, **({"ObjectOwnership": "ObjectWriter"} if acls else {}))
-        if versioned:
-            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        return name
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
+    @classmethod
+    def new_bucket(cls, versioned=True, **kw):
+        """Versioned unless asked otherwise."""
+        return super().new_bucket(versioned=versioned, **kw)
 
     def body(self, bucket, key, **kw):
         return self.s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()

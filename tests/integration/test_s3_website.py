@@ -12,13 +12,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+import s3_fixture  # noqa: E402
+from harness import random_bucket  # noqa: E402
+from s3_fixture import S3TestCase  # noqa: E402
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover
-    print("skipped: Debian's python3-boto3 is not installed", file=sys.stderr)
-    sys.exit(77)
+s3_fixture.require_boto3()
 
 DOMAIN = "localhost"  # annexd's default --domain
 
@@ -26,21 +24,7 @@ PUBLIC_READ_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
                       '"Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}')
 
 
-class WebsiteTest(AnnexTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.s3 = cls.daemon.boto3_client()
-
-    def assertError(self, code, fn, *args, status=None, **kw):
-        with self.assertRaises(ClientError) as cm:
-            fn(*args, **kw)
-        err = cm.exception.response
-        self.assertEqual(err["Error"]["Code"], code, err)
-        if status is not None:
-            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
-        return err
-
+class WebsiteTest(S3TestCase):
     def web(self, bucket, path, method="GET", host=None, headers=None, signed=False):
         """A request to the bucket's website endpoint: (status, headers, body)."""
         h = {"Host": host or f"{bucket}.s3-website.{DOMAIN}:{self.daemon.port}"}

@@ -1,6 +1,10 @@
 #include "services/objectstore/lifecycle_config.h"
+#include "services/objectstore/lifecycle_cache.h"
 
 #include <gtest/gtest.h>
+
+#include "appliance/core/strings.h"
+#include "appliance/crypto/hash.h"
 
 #include "services/objectstore/lifecycle_runner.h"
 #include "services/objectstore/object_key.h"
@@ -85,6 +89,71 @@ TEST(LifecycleConfigTest, ExpiryRoundsUpToMidnightUtcAndFiltersSelect) {
   o.tags = {{"t", "1"}};
   o.key = "other/x";
   EXPECT_FALSE(CurrentExpiry(c->rules[0], o)) << "another prefix";
+}
+
+std::string ExpireAfter(std::string_view id, int days) {
+  return Config("<Rule><ID>" + std::string(id) +
+                "</ID><Status>Enabled</Status><Filter><Prefix></Prefix></Filter>"
+                "<Expiration><Days>" +
+                std::to_string(days) + "</Days></Expiration></Rule>");
+}
+
+TEST(LifecycleCacheTest, ParsesEachStoredConfigurationOnce) {
+  LifecycleCache cache;
+  BucketRecord b;
+  EXPECT_EQ(cache.For(b), nullptr) << "no configuration";
+  b.lifecycle = RenderLifecycleConfiguration(*ParseLifecycleConfiguration(ExpireAfter("logs", 3)));
+  std::shared_ptr<const LifecycleConfiguration> first = cache.For(b);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->rules[0].id, "logs");
+  EXPECT_EQ(cache.For(b), first) << "parsed once";
+  BucketRecord replaced = b;
+  replaced.lifecycle = RenderLifecycleConfiguration(*ParseLifecycleConfiguration(ExpireAfter("tmp", 1)));
+  ASSERT_NE(cache.For(replaced), nullptr);
+  EXPECT_EQ(cache.For(replaced)->rules[0].id, "tmp") << "another text, another entry";
+  EXPECT_EQ(cache.For(b), first);
+  cache.Forget(b.lifecycle);
+  std::shared_ptr<const LifecycleConfiguration> again = cache.For(b);
+  ASSERT_NE(again, nullptr);
+  EXPECT_NE(again, first) << "parsed anew once forgotten";
+  EXPECT_EQ(again->rules[0].id, "logs");
+  BucketRecord broken;
+  broken.lifecycle = "<LifecycleConfiguration><Rule>";
+  EXPECT_EQ(cache.For(broken), nullptr);
+  EXPECT_EQ(cache.For(broken), nullptr);
+}
+
+// x-amz-expiration follows the configuration as it is replaced, removed and
+// stored again in a bucket of the same name.
+TEST(LifecycleServiceTest, ExpirationHeaderFollowsTheStoredConfiguration) {
+  annex::testing::TempDir dir;
+  testing::S3Harness s3(dir.path());
+  // With its Content-MD5, as S3 requires of PutBucketLifecycleConfiguration.
+  auto put_rules = [&](const std::string& rules) {
+    return s3.Send("PUT", "/bkt?lifecycle", rules, {{"content-md5", Base64Encode(crypto::Md5Raw(rules))}}).status;
+  };
+  auto rule_of = [&](const std::string& target) {
+    const std::string& h = s3.Send("HEAD", target).Header("x-amz-expiration");
+    size_t at = h.find("rule-id=");
+    return at == std::string::npos ? std::string("none") : h.substr(at);
+  };
+  ASSERT_EQ(s3.Send("PUT", "/bkt").status, 200);
+  ASSERT_EQ(put_rules(ExpireAfter("a", 1)), 200);
+  auto put = s3.Send("PUT", "/bkt/k", "x");
+  EXPECT_NE(put.Header("x-amz-expiration").find("rule-id=\"a\""), std::string::npos) << put.Header("x-amz-expiration");
+  EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"a\"");
+  ASSERT_EQ(put_rules(ExpireAfter("b", 2)), 200);
+  EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"b\"");
+  ASSERT_EQ(s3.Send("DELETE", "/bkt?lifecycle").status, 204);
+  EXPECT_EQ(rule_of("/bkt/k"), "none");
+  EXPECT_EQ(s3.Send("PUT", "/bkt/k", "y").Header("x-amz-expiration"), "");
+  ASSERT_EQ(put_rules(ExpireAfter("a", 1)), 200);
+  EXPECT_EQ(rule_of("/bkt/k"), "rule-id=\"a\"");
+  ASSERT_EQ(s3.Send("DELETE", "/bkt/k").status, 204);
+  ASSERT_EQ(s3.Send("DELETE", "/bkt").status, 204);
+  ASSERT_EQ(s3.Send("PUT", "/bkt").status, 200);
+  ASSERT_EQ(s3.Send("PUT", "/bkt/k", "z").status, 200);
+  EXPECT_EQ(rule_of("/bkt/k"), "none") << "a new bucket of the same name has no rules";
 }
 
 // The runner against a real store: versions written as S3 writes them.

@@ -318,6 +318,54 @@ TEST_F(ObjectServiceTest, CopyObject) {
   EXPECT_EQ(s3_.Send("PUT", "/bobs/x", "", {{"x-amz-copy-source", "bkt/src"}}).ErrorCode(), "AccessDenied");
 }
 
+// Each operation that reads the version a request names answers a delete
+// marker in its own way: when the marker is the current version, the key
+// reads as deleted (404); named by id, 405 for reads and sub-resources, 400
+// for a copy source, and no such version for GetObjectAttributes.
+TEST_F(ObjectServiceTest, DeleteMarkersAnsweredAsEachOperationSays) {
+  const std::string enabled = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+  ASSERT_EQ(s3_.Send("PUT", "/bkt?versioning", enabled).status, 200);
+  std::string v1 = s3_.Send("PUT", "/bkt/k", "data").Header("x-amz-version-id");
+  auto deleted = s3_.Send("DELETE", "/bkt/k");
+  ASSERT_EQ(deleted.Header("x-amz-delete-marker"), "true");
+  const std::string by_id = "versionId=" + deleted.Header("x-amz-version-id");
+  const std::string unknown = "versionId=00000000000000010123456789abcdef";
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  const Headers attributes = {{"x-amz-object-attributes", "ETag"}};
+  struct Case {
+    std::string method;
+    std::string target;
+    Headers headers;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/bkt/k", {}, 404, "NoSuchKey"},
+      {"GET", "/bkt/k?" + by_id, {}, 405, "MethodNotAllowed"},
+      {"GET", "/bkt/k?" + unknown, {}, 404, "NoSuchVersion"},
+      {"HEAD", "/bkt/k?" + by_id, {}, 405, ""},
+      {"PUT", "/bkt/copy", {{"x-amz-copy-source", "/bkt/k"}}, 404, "NoSuchKey"},
+      {"PUT", "/bkt/copy", {{"x-amz-copy-source", "/bkt/k?" + by_id}}, 400, "InvalidRequest"},
+      {"PUT", "/bkt/copy", {{"x-amz-copy-source", "/bkt/k?" + unknown}}, 404, "NoSuchVersion"},
+      {"GET", "/bkt/k?attributes", attributes, 404, "NoSuchKey"},
+      {"GET", "/bkt/k?attributes&" + by_id, attributes, 404, "NoSuchVersion"},
+      {"GET", "/bkt/k?tagging", {}, 404, "NoSuchKey"},
+      {"GET", "/bkt/k?tagging&" + by_id, {}, 405, "MethodNotAllowed"},
+      {"GET", "/bkt/k?tagging&" + unknown, {}, 404, "NoSuchVersion"},
+      {"DELETE", "/bkt/k?tagging", {}, 404, "NoSuchKey"},
+      {"DELETE", "/bkt/k?tagging&" + by_id, {}, 405, "MethodNotAllowed"},
+      {"GET", "/bkt/k?acl&" + by_id, {}, 405, "MethodNotAllowed"},
+  };
+  for (const Case& c : cases) {
+    auto r = s3_.Send(c.method, c.target, "", c.headers);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << ": " << r.body;
+    EXPECT_EQ(r.ErrorCode(), c.code) << c.method << " " << c.target;
+  }
+  EXPECT_EQ(s3_.Send("GET", "/bkt/k").Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(s3_.Send("GET", "/bkt/k?" + by_id).Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(s3_.Send("GET", "/bkt/k?versionId=" + v1).body, "data");
+}
+
 TEST_F(ObjectServiceTest, OverwriteRemovesOldDataFileAfterCommit) {
   s3_.Send("PUT", "/bkt/o", Payload(5000, 'a'));
   auto before = ListFilesRecursive(s3_.data_dir() + "/data");

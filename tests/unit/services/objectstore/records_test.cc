@@ -50,12 +50,15 @@ TEST(RecordsTest, ObjectVersionFieldsAndTagsRoundTrip) {
   o.version_id = "00000000000000010123456789abcdef";
   o.version_seq = 1;
   o.tags = {{"project", "annex"}, {"empty", ""}};
+  o.noncurrent_null = {NullVersionHint::Kind::kAt, 0x1234};
   auto back = DecodeObject(EncodeObject(o));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->version_id, o.version_id);
   EXPECT_EQ(back->version_seq, 1u);
   EXPECT_FALSE(back->delete_marker);
   EXPECT_EQ(back->tags, o.tags);
+  EXPECT_EQ(back->noncurrent_null.kind, NullVersionHint::Kind::kAt);
+  EXPECT_EQ(back->noncurrent_null.seq, 0x1234u);
   ObjectRecord marker;
   marker.key = "gone";
   marker.delete_marker = true;
@@ -79,6 +82,7 @@ TEST(RecordsTest, DecodesVersionOneObjectsAsNullVersions) {
   EXPECT_EQ(back->version_id, "");
   EXPECT_EQ(back->version_seq, uint64_t{1700000000123} * 1000000);
   EXPECT_TRUE(back->tags.empty());
+  EXPECT_EQ(back->noncurrent_null.kind, NullVersionHint::Kind::kUnknown);
 }
 
 TEST(RecordsTest, SegmentedObjectRoundTripWithoutData) {

@@ -46,6 +46,25 @@ class VersionsTest : public ::testing::Test {
     return out;
   }
 
+  // The data of `key`'s version `id` ("" for null), "M" for a marker, "-" when absent.
+  std::string DataOf(std::string_view key, std::string_view id) {
+    auto txn = meta_->BeginRead();
+    EXPECT_TRUE(txn.ok());
+    ObjectRecord r;
+    auto found = LoadVersion(*txn, meta_->tables(), "bkt", key, id, r);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    if (!found.ok() || !*found) return "-";
+    return r.delete_marker ? "M" : r.inline_data;
+  }
+
+  NullVersionHint HintOf(std::string_view key) {
+    auto txn = meta_->BeginRead();
+    EXPECT_TRUE(txn.ok());
+    ObjectRecord r;
+    EXPECT_TRUE(*LoadCurrentVersion(*txn, meta_->tables(), "bkt", key, r));
+    return r.noncurrent_null;
+  }
+
   // "<data>" per version of every key, newest first, "M" for markers, "*" marking the latest.
   std::vector<std::string> Listed(VersionListQuery q = {}) {
     auto txn = meta_->BeginRead();
@@ -142,6 +161,88 @@ TEST_F(VersionsTest, PagesResumeInsideAKeyByVersionIdMarker) {
   EXPECT_EQ(Listed(q), (std::vector<std::string>{"k=2", "k=1", "k=0"}));
   q.version_id_marker.reset();  // no version marker: after the whole key
   EXPECT_TRUE(Listed(q).empty());
+}
+
+TEST_F(VersionsTest, TheCurrentRecordKnowsWhereTheNullVersionIs) {
+  using Kind = NullVersionHint::Kind;
+  Write("k", Versioning::kOff, "n");
+  EXPECT_EQ(HintOf("k").kind, Kind::kNone);
+  Write("k", Versioning::kEnabled, "1");
+  NullVersionHint hint = HintOf("k");
+  EXPECT_EQ(hint.kind, Kind::kAt);
+  Write("k", Versioning::kEnabled, "2");
+  EXPECT_EQ(HintOf("k").kind, Kind::kAt);
+  EXPECT_EQ(HintOf("k").seq, hint.seq) << "handed on by each versioned write";
+  EXPECT_EQ(DataOf("k", ""), "n");
+  Write("k", Versioning::kSuspended, "s");  // removes "n", found through the hint
+  EXPECT_EQ(HintOf("k").kind, Kind::kNone);
+  EXPECT_EQ(Listed(), (std::vector<std::string>{"k=s*", "k=2", "k=1"}));
+  EXPECT_EQ(meta_->object_count(), 3u);
+}
+
+TEST_F(VersionsTest, AHintToARemovedNullVersionFindsNone) {
+  Write("k", Versioning::kOff, "n");
+  std::string v1 = Write("k", Versioning::kEnabled, "1");
+  EXPECT_TRUE(Remove("k", "").found);
+  EXPECT_EQ(DataOf("k", ""), "-");
+  Write("k", Versioning::kSuspended, "s");
+  EXPECT_EQ(Listed(), (std::vector<std::string>{"k=s*", "k=1"}));
+  EXPECT_EQ(meta_->object_count(), 2u);
+}
+
+TEST_F(VersionsTest, APromotedVersionStillKnowsTheNullVersion) {
+  Write("k", Versioning::kOff, "n");
+  Write("k", Versioning::kEnabled, "1");
+  std::string v2 = Write("k", Versioning::kEnabled, "2");
+  EXPECT_TRUE(Remove("k", v2).found);  // "1" is current again, with the hint it had
+  EXPECT_EQ(DataOf("k", ""), "n");
+  Write("k", Versioning::kSuspended, "s");
+  EXPECT_EQ(Listed(), (std::vector<std::string>{"k=s*", "k=1"}));
+}
+
+// Records written before the hint existed read as not knowing: the null
+// version is then looked for among all of the key's versions.
+TEST_F(VersionsTest, ACurrentRecordWithoutAHintStillFindsTheNullVersion) {
+  Write("k", Versioning::kOff, "n");
+  Write("k", Versioning::kEnabled, "1");
+  Write("k", Versioning::kEnabled, "2");
+  Status s = meta_->CommitBlocking([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ObjectRecord current;
+    ANNEX_RETURN_IF_ERROR(LoadCurrentVersion(txn, meta_->tables(), "bkt", "k", current).status());
+    current.noncurrent_null = NullVersionHint{};
+    return txn.Put(meta_->tables().objects, EncodeObjectKey("bkt", "k"), EncodeObject(current));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(HintOf("k").kind, NullVersionHint::Kind::kUnknown);
+  EXPECT_EQ(DataOf("k", ""), "n");
+  Write("k", Versioning::kSuspended, "s");
+  EXPECT_EQ(Listed(), (std::vector<std::string>{"k=s*", "k=2", "k=1"}));
+}
+
+TEST_F(VersionsTest, NoncurrentVersionsOfLongKeysSharingAStoragePrefixAreTheirOwn) {
+  std::string exact(kMaxInlineKeyBytes, 'x');
+  Write(exact + "a", Versioning::kEnabled, "1");
+  Write(exact + "a", Versioning::kEnabled, "2");
+  Write(exact, Versioning::kEnabled, "1");
+  auto txn = meta_->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_FALSE(*HasNoncurrentVersions(*txn, meta_->tables(), "bkt", exact));
+  EXPECT_TRUE(*HasNoncurrentVersions(*txn, meta_->tables(), "bkt", exact + "a"));
+  EXPECT_FALSE(*HasNoncurrentVersions(*txn, meta_->tables(), "bkt", exact + "b"));
+}
+
+TEST_F(VersionsTest, RemovingTheCurrentVersionWithoutAMarker) {
+  Write("k", Versioning::kOff, "n");
+  freed_.clear();
+  Status s = meta_->CommitBlocking([&](store::WriteTxn& txn, StatsDelta& delta) -> Status {
+    ObjectRecord current;
+    ANNEX_ASSIGN_OR_RETURN(bool has, LoadCurrentVersion(txn, meta_->tables(), "bkt", "k", current, false));
+    if (!has) return Status::NotFound("k");
+    return RemoveCurrentVersion(txn, meta_->tables(), delta, "bkt", current, freed_);
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(Listed().empty());
+  EXPECT_EQ(meta_->object_count(), 0u);
 }
 
 }  // namespace
