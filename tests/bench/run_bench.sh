@@ -124,6 +124,25 @@ print(f"{ticks / hz / ops * 1e6:.2f}")
 PY
 }
 
+# measure_io NAME PID CMD...: measure, and also the bytes the server process
+# caused to be written to disk per request (/proc/PID/io write_bytes,
+# warm-up included) into NAME.io. Unlike req/s it does not swing with the
+# disk's flush latency: it shows what a workload costs the disk.
+write_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+measure_io() {
+  local name=$1 pid=$2 w0 w1
+  shift 2
+  w0=$(write_bytes "$pid")
+  measure "$name" "$@"
+  w1=$(write_bytes "$pid")
+  python3 - "$WORK/$name.json" "$((w1 - w0))" "$WARM" >"$WORK/$name.io" <<'PY' || rm -f "$WORK/$name.io"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ops = r["ops_per_s"] * (r["seconds"] + float(sys.argv[3]))
+print(f"{int(sys.argv[2]) / ops:.0f}")
+PY
+}
+
 # value NAME FIELD: the field from a measured run, or "" when the run failed.
 value() { [[ -s $WORK/$1.json ]] && jfield "$WORK/$1.json" "$2"; }
 
@@ -339,7 +358,7 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
 s3.create_bucket(Bucket="benchv")
 s3.put_bucket_versioning(Bucket="benchv", VersioningConfiguration={"Status": "Enabled"})
 PY
-measure annex-vput4k "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" --payload-hash sha256
+measure_io annex-vput4k "$ANNEX_MAIN_PID" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" --payload-hash sha256
 AFTER_MAIN=$(rss_kib "$ANNEX_MAIN_PID" VmHWM)
 
 nginx_pids() { pgrep -P "${NGINX_PID:-0}" | tr '\n' ' '; }
@@ -358,8 +377,8 @@ for ((round = 2; round <= ROUNDS; round++)); do
     "${LG_SMALL[@]}" --no-prepare
   measure_cpu "nginx-get4k-r$round" "$(nginx_pids)" "$LOADGEN" --endpoint "$NGINX_ENDPOINT" --unsigned --path-template '/{key}' --op get \
     "${LG_SMALL[@]}"
-  measure "annex-put4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_SMALL[@]}" --payload-hash sha256
-  measure "annex-vput4k-r$round" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" \
+  measure_io "annex-put4k-r$round" "$ANNEX_MAIN_PID" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --op put "${LG_SMALL[@]}" --payload-hash sha256
+  measure_io "annex-vput4k-r$round" "$ANNEX_MAIN_PID" "$LOADGEN" --endpoint "$ANNEX_ENDPOINT" --bucket benchv --op put "${LG_SMALL[@]}" \
     --payload-hash sha256
   run_fsync_peer "fsync-put4k-r$round"
 done
@@ -427,6 +446,19 @@ def cpu(name):
         except (OSError, ValueError):
             pass
     return out
+def written(name):
+    out = []
+    for r in range(1, rounds + 1):
+        try:
+            out.append(float(open(f"{work}/{name}{'' if r == 1 else f'-r{r}'}.io").read()))
+        except (OSError, ValueError):
+            pass
+    return out
+u, v = written("annex-put4k"), written("annex-vput4k")
+if u and v:
+    mu, mv = statistics.median(u), statistics.median(v)
+    print(f"4KiB PUT    bytes written per request (median): unversioned {mu / 1024:.1f} KiB, versioned {mv / 1024:.1f} KiB"
+          f"  unversioned/versioned {mu / mv:.2f}")
 a, n = cpu("annex-get4k"), cpu("nginx-get4k")
 if a and n:
     ma, mn = statistics.median(a), statistics.median(n)
