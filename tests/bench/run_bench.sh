@@ -438,28 +438,20 @@ rm -rf "$WORK/annex-data" "$WORK/s3rver-data" "$WORK/nginx-root"
   python3 - "$WORK" "$ROUNDS" >>"$TABLE" <<'PY'
 import statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
-def cpu(name):
+def per_round(name, ext):  # a figure each round left in NAME[-rN].EXT
     out = []
     for r in range(1, rounds + 1):
         try:
-            out.append(float(open(f"{work}/{name}{'' if r == 1 else f'-r{r}'}.cpu").read()))
+            out.append(float(open(f"{work}/{name}{'' if r == 1 else f'-r{r}'}.{ext}").read()))
         except (OSError, ValueError):
             pass
     return out
-def written(name):
-    out = []
-    for r in range(1, rounds + 1):
-        try:
-            out.append(float(open(f"{work}/{name}{'' if r == 1 else f'-r{r}'}.io").read()))
-        except (OSError, ValueError):
-            pass
-    return out
-u, v = written("annex-put4k"), written("annex-vput4k")
+u, v = per_round("annex-put4k", "io"), per_round("annex-vput4k", "io")
 if u and v:
     mu, mv = statistics.median(u), statistics.median(v)
     print(f"4KiB PUT    bytes written per request (median): unversioned {mu / 1024:.1f} KiB, versioned {mv / 1024:.1f} KiB"
           f"  unversioned/versioned {mu / mv:.2f}")
-a, n = cpu("annex-get4k"), cpu("nginx-get4k")
+a, n = per_round("annex-get4k", "cpu"), per_round("nginx-get4k", "cpu")
 if a and n:
     ma, mn = statistics.median(a), statistics.median(n)
     print(f"4KiB GET    server CPU per request (user+system, median): annex {ma:.1f} us, nginx {mn:.1f} us"
