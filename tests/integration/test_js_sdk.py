@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""AWS SDK for JavaScript v3 (@aws-sdk/client-s3, default checksum behaviour) against a real annexd.
+"""AWS SDK for JavaScript v3 (@aws-sdk/client-s3, default checksum behaviour) against a real annexd:
+objects, checksums, multipart, versioning, tagging, lifecycle, default encryption and Object Lock.
 
 The SDK comes from npm (scripts/install-deps.sh --test puts it in build/node);
 ANNEX_NODE_DIR overrides where its node_modules folder is.
@@ -60,6 +61,16 @@ class JsSdkTest(AnnexTestCase):
 
     def test_composite_crc32_with_default_part_checksums(self):
         self.run_scenario("compositeDefault")
+
+    def test_versioning_markers_and_emptying_a_bucket(self):
+        r = self.run_scenario("versioning")
+        self.assertEqual(r["info"]["versions"], 5)
+
+    def test_tagging_lifecycle_and_default_encryption(self):
+        self.run_scenario("tagging_lifecycle_encryption")
+
+    def test_object_lock_refuses_deletes(self):
+        self.run_scenario("object_lock")
 
 
 if __name__ == "__main__":

@@ -354,6 +354,124 @@ const scenarios = {
     assert.equal((uploads.Uploads || []).length, 0);
     return { streamedPart };
   },
+
+  // Versions, delete markers, and the empty-then-delete pattern of tools
+  // that remove a bucket (every version and marker first).
+  async versioning() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    await send('PutBucketVersioningCommand', { Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } });
+    const state = await send('GetBucketVersioningCommand', { Bucket: bucket });
+    assert.equal(state.Status, 'Enabled');
+    const v1 = (await send('PutObjectCommand', { Bucket: bucket, Key: 'k', Body: 'one' })).VersionId;
+    const v2 = (await send('PutObjectCommand', { Bucket: bucket, Key: 'k', Body: 'two' })).VersionId;
+    assert.ok(v1 && v2 && v1 !== v2, `${v1} ${v2}`);
+    const old = await send('GetObjectCommand', { Bucket: bucket, Key: 'k', VersionId: v1 });
+    assert.equal(await old.Body.transformToString(), 'one');
+    assert.equal(old.VersionId, v1);
+
+    const del = await send('DeleteObjectCommand', { Bucket: bucket, Key: 'k' });
+    assert.equal(del.DeleteMarker, true);
+    const marker = del.VersionId;
+    await expectError(send('GetObjectCommand', { Bucket: bucket, Key: 'k' }), 'NoSuchKey', 404);
+
+    const listed = await send('ListObjectVersionsCommand', { Bucket: bucket });
+    assert.deepEqual(listed.Versions.map((v) => [v.VersionId, v.IsLatest]), [[v2, false], [v1, false]]);
+    assert.deepEqual(listed.DeleteMarkers.map((m) => [m.VersionId, m.IsLatest]), [[marker, true]]);
+
+    // Removing the marker by id brings the newest version back.
+    await send('DeleteObjectCommand', { Bucket: bucket, Key: 'k', VersionId: marker });
+    const back = await send('GetObjectCommand', { Bucket: bucket, Key: 'k' });
+    assert.equal(await back.Body.transformToString(), 'two');
+
+    // Paged listing by key and version-id markers sees every version once.
+    for (let i = 0; i < 3; i++) await send('PutObjectCommand', { Bucket: bucket, Key: `p${i}`, Body: `${i}` });
+    const seen = [];
+    let markers = {};
+    for (let pages = 0; ; pages++) {  // ListObjectVersions has no SDK paginator: the markers by hand
+      assert.ok(pages < 10, 'paging does not end');
+      const page = await send('ListObjectVersionsCommand', { Bucket: bucket, MaxKeys: 2, ...markers });
+      (page.Versions || []).forEach((v) => seen.push(`${v.Key}@${v.VersionId}`));
+      (page.DeleteMarkers || []).forEach((m) => seen.push(`${m.Key}@${m.VersionId}`));
+      if (!page.IsTruncated) break;
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    assert.equal(seen.length, 5);
+    assert.equal(new Set(seen).size, 5);
+
+    // Empty the bucket version by version, then delete it.
+    const entries = seen.map((s) => { const [Key, VersionId] = s.split('@'); return { Key, VersionId }; });
+    const removed = await send('DeleteObjectsCommand', { Bucket: bucket, Delete: { Objects: entries } });
+    assert.equal((removed.Deleted || []).length, 5);
+    assert.equal((removed.Errors || []).length, 0);
+    const empty = await send('ListObjectVersionsCommand', { Bucket: bucket });
+    assert.equal((empty.Versions || []).length + (empty.DeleteMarkers || []).length, 0);
+    await send('DeleteBucketCommand', { Bucket: bucket });
+    return { versions: seen.length };
+  },
+
+  // Tags, lifecycle rules and default encryption as the SDK writes and reads them.
+  async tagging_lifecycle_encryption() {
+    await send('CreateBucketCommand', { Bucket: bucket });
+    const put = await send('PutObjectCommand', { Bucket: bucket, Key: 'logs/a', Body: 'x', Tagging: 'team=edge&tier=hot' });
+    assert.equal(put.ServerSideEncryption, 'AES256');  // SSE-S3 by default, as in S3
+    const got = await send('GetObjectCommand', { Bucket: bucket, Key: 'logs/a' });
+    assert.equal(got.TagCount, 2);
+    assert.equal(await got.Body.transformToString(), 'x');  // an unread body would hold the socket open
+    await send('PutObjectTaggingCommand', { Bucket: bucket, Key: 'logs/a',
+      Tagging: { TagSet: [{ Key: 'team', Value: 'core' }] } });
+    const tags = await send('GetObjectTaggingCommand', { Bucket: bucket, Key: 'logs/a' });
+    assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'core' }]);
+    const tooMany = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await expectError(send('PutObjectTaggingCommand', { Bucket: bucket, Key: 'logs/a', Tagging: { TagSet: tooMany } }),
+      'InvalidTag', 400);
+
+    await send('PutBucketLifecycleConfigurationCommand', { Bucket: bucket, LifecycleConfiguration: { Rules: [
+      { ID: 'expire-logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 30 } },
+      { ID: 'old-versions', Status: 'Enabled', Filter: {}, NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } },
+    ] } });
+    const rules = await send('GetBucketLifecycleConfigurationCommand', { Bucket: bucket });
+    assert.deepEqual(rules.Rules.map((r) => r.ID).sort(), ['expire-logs', 'old-versions']);
+    const head = await send('HeadObjectCommand', { Bucket: bucket, Key: 'logs/a' });
+    assert.match(head.Expiration || '', /rule-id="expire-logs"/);
+
+    await send('PutBucketEncryptionCommand', { Bucket: bucket, ServerSideEncryptionConfiguration: {
+      Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } });
+    const enc = await send('GetBucketEncryptionCommand', { Bucket: bucket });
+    assert.equal(enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm,
+      'AES256');
+    await send('DeleteObjectCommand', { Bucket: bucket, Key: 'logs/a' });
+    await send('DeleteBucketLifecycleCommand', { Bucket: bucket });
+    await send('DeleteBucketCommand', { Bucket: bucket });
+    return {};
+  },
+
+  // Object Lock: a version under COMPLIANCE retention cannot be deleted, by
+  // anyone; GOVERNANCE yields to the bypass header.
+  async object_lock() {
+    await send('CreateBucketCommand', { Bucket: bucket, ObjectLockEnabledForBucket: true });
+    const until = new Date(Date.now() + 3600 * 1000);
+    const gov = (await send('PutObjectCommand', { Bucket: bucket, Key: 'g', Body: 'g',
+      ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until })).VersionId;
+    const comp = (await send('PutObjectCommand', { Bucket: bucket, Key: 'c', Body: 'c' })).VersionId;
+    await send('PutObjectRetentionCommand', { Bucket: bucket, Key: 'c', VersionId: comp,
+      Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } });
+    const retention = await send('GetObjectRetentionCommand', { Bucket: bucket, Key: 'c', VersionId: comp });
+    assert.equal(retention.Retention.Mode, 'COMPLIANCE');
+    await send('PutObjectLegalHoldCommand', { Bucket: bucket, Key: 'g', VersionId: gov, LegalHold: { Status: 'ON' } });
+    assert.equal((await send('GetObjectLegalHoldCommand', { Bucket: bucket, Key: 'g', VersionId: gov }))
+      .LegalHold.Status, 'ON');
+
+    await expectError(send('DeleteObjectCommand', { Bucket: bucket, Key: 'c', VersionId: comp }), 'AccessDenied', 403);
+    await expectError(send('DeleteObjectCommand', { Bucket: bucket, Key: 'g', VersionId: gov,
+      BypassGovernanceRetention: true }), 'AccessDenied', 403);  // the legal hold still holds
+    await send('PutObjectLegalHoldCommand', { Bucket: bucket, Key: 'g', VersionId: gov, LegalHold: { Status: 'OFF' } });
+    await expectError(send('DeleteObjectCommand', { Bucket: bucket, Key: 'g', VersionId: gov }), 'AccessDenied', 403);
+    await send('DeleteObjectCommand', { Bucket: bucket, Key: 'g', VersionId: gov, BypassGovernanceRetention: true });
+    const left = await send('ListObjectVersionsCommand', { Bucket: bucket });
+    assert.deepEqual((left.Versions || []).map((v) => v.VersionId), [comp]);
+    return {};
+  },
 };
 
 const name = process.argv[2];
