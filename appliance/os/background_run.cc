@@ -26,16 +26,18 @@ BackgroundRun::BackgroundRun(BlockingPool& pool, TaskExecutor executor, std::fun
     : state_(std::make_shared<State>(executor)) {
   pool.Post([state = state_, work = std::move(work)] {
     Status s = work();
-    {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->finished = true;
-    }
-    state->cv.notify_all();
     boost::asio::post(state->executor, [state, s = std::move(s)]() mutable {
       state->status = std::move(s);
       state->done = true;
       state->wakeup.cancel();
     });
+    // Only after the post: a destructor that returns must not leave this
+    // thread about to touch an io_context that may then be gone.
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->finished = true;
+    }
+    state->cv.notify_all();
   });
 }
 
