@@ -310,6 +310,12 @@ Result<std::string> RenderBackrestConfig(const std::vector<BackrestRepo>& repos,
   // would grow without bound at info.
   out += "[global:archive-push]\n";
   Line(out, "log-level-file", "warn");
+  // Each push reads the config as it is now. An asynchronous pusher lives
+  // on with the config it started with: after annexd moves its S3 port (a
+  // restart) it kept retrying the old one for minutes while later pushes
+  // waited on it, and a snapshot's extra repository never got the segment
+  // its backup waits for. archive-get stays asynchronous (prefetch).
+  Line(out, "archive-async", "n");
   out += "\n[global:archive-get]\n";
   Line(out, "log-level-file", "warn");
   out += "\n[" + in.stanza + "]\n";

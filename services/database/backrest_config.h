@@ -83,9 +83,8 @@ struct BackrestInstance {
   std::string spool_dir;              // spool-path: the async archive queue
   int process_max = 2;                // process-max: parallel compress/transfer processes
   std::string compress_type = "zst";  // compress-type: zst, lz4, gz, bz2 or none
-  // archive-async: archive-push hands segments to one long-lived process that
-  // reuses its connection and pushes in parallel; archive-get prefetches
-  // during recovery.
+  // archive-async for archive-get: it prefetches WAL during recovery.
+  // archive-push is always synchronous (RenderBackrestConfig says why).
   bool archive_async = true;
 };
 

@@ -28,6 +28,7 @@
 #include <optional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "appliance/os/command_runner.h"
@@ -38,6 +39,10 @@
 #include "services/database/rds.h"
 
 namespace annex::database {
+
+// Whether pg_stat_archiver's last_archived_wal shows `segment` archived
+// (a restore point is restorable once its segment is).
+bool ArchivedThrough(std::string_view last_archived, std::string_view segment);
 
 struct InstanceReconcilerOptions {
   Rds* rds = nullptr;

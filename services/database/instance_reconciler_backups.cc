@@ -127,6 +127,18 @@ void InstanceReconciler::ForgetExpiredAutomatedSnapshots(const Json& doc, const 
   }
 }
 
+// Segment names sort in WAL order across timelines. A backup history file ("<segment>.<offset>.backup", archived
+// after the segment it names) counts as its segment: when it is the last
+// file archived, waiting for a longer name would wait until the next
+// segment switch, archive_timeout minutes away on an idle instance.
+// Timeline history files ("00000002.history", shorter) say nothing.
+bool ArchivedThrough(std::string_view last_archived, std::string_view segment) {
+  if (last_archived.size() > segment.size() && last_archived[segment.size()] == '.') {
+    last_archived = last_archived.substr(0, segment.size());
+  }
+  return last_archived.size() == segment.size() && last_archived >= segment;
+}
+
 bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
   Json& state = doc[kPrivate]["state"];
   int64_t now = NowMs(*o_.rds->clock);
@@ -136,9 +148,8 @@ bool InstanceReconciler::MarkRestorePoint(const std::string& key, Json& doc) {
     if (now - checked < 2000) return false;
     checked = now;
     Result<std::string> archived = QueryInstance(doc, "SELECT last_archived_wal FROM pg_stat_archiver");
-    // Segment names sort in WAL order across timelines; history files (shorter) are skipped.
     std::string segment = pending->value("segment", "");
-    if (!archived.ok() || archived->size() != segment.size() || *archived < segment) return false;
+    if (!archived.ok() || !ArchivedThrough(*archived, segment)) return false;
     doc["LatestRestorableTime"] = FormatIso8601Ms(IntOf(*pending, "ms"));
     state.erase("restorePoint");
     return true;

@@ -70,6 +70,7 @@ TEST(BackrestConfigTest, RendersTheProvenConfig) {
             "\n"
             "[global:archive-push]\n"
             "log-level-file=warn\n"
+            "archive-async=n\n"
             "\n"
             "[global:archive-get]\n"
             "log-level-file=warn\n"

@@ -115,5 +115,20 @@ TEST(QueryProtocol, FlattenedListsInIndexOrder) {
   EXPECT_TRUE(service::QueryStructList(*params, "Filters", "Filter").empty());
 }
 
+// A restore point waits for its segment to be archived. A backup history
+// file archived last names its segment; waiting for a plain segment name
+// instead stalled restore points until archive_timeout.
+TEST(ArchivedThroughTest, SegmentsBackupHistoryAndTimelineFiles) {
+  const std::string segment = "000000010000000000000005";
+  EXPECT_TRUE(ArchivedThrough("000000010000000000000005", segment));
+  EXPECT_TRUE(ArchivedThrough("000000010000000000000006", segment));
+  EXPECT_TRUE(ArchivedThrough("000000020000000000000005", segment));  // a later timeline
+  EXPECT_FALSE(ArchivedThrough("000000010000000000000004", segment));
+  EXPECT_TRUE(ArchivedThrough("000000010000000000000005.00000028.backup", segment));
+  EXPECT_FALSE(ArchivedThrough("000000010000000000000004.00000028.backup", segment));
+  EXPECT_FALSE(ArchivedThrough("00000002.history", segment));
+  EXPECT_FALSE(ArchivedThrough("", segment));
+}
+
 }  // namespace
 }  // namespace annex::database
