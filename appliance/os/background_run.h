@@ -3,7 +3,7 @@
 // coroutine can overlap it with its own I/O (read and decrypt the next
 // window of a file while the current one is being sent).
 //
-//   BackgroundRun next(pool, executor, [&] { return Decrypt(window); });
+//   BackgroundRun next(pool, [&] { return Decrypt(window); });
 //   co_await Send(current);
 //   Status s = co_await next.Wait();
 //
@@ -22,13 +22,14 @@ namespace annex::os {
 
 class BackgroundRun {
  public:
-  // Starts `work` on `pool`; `executor` is the awaiting coroutine's.
-  BackgroundRun(BlockingPool& pool, TaskExecutor executor, std::function<Status()> work);
+  // Starts `work` on `pool`.
+  BackgroundRun(BlockingPool& pool, std::function<Status()> work);
   ~BackgroundRun();
   BackgroundRun(const BackgroundRun&) = delete;
   BackgroundRun& operator=(const BackgroundRun&) = delete;
 
-  // The work's status, once it has finished. Await at most once.
+  // The work's status, once it has finished, on the awaiting coroutine's
+  // executor (which may run on several threads). Await at most once.
   Task<Status> Wait();
 
  private:

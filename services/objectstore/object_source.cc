@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <vector>
 
-#include <boost/asio/this_coro.hpp>
-
 #include "appliance/core/co_status.h"
 #include "appliance/os/background_run.h"
 #include "services/objectstore/sealed_data.h"
@@ -73,7 +71,6 @@ Status ObjectSource::ReadWindow(const os::RandomAccessFile& file, const Window& 
 // takes the current one, so decryption overlaps the socket.
 http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length, const Sink& sink) {
   if (keys_.size() != object_.segments.size()) co_return Status::Internal("encrypted object read without its keys");
-  const TaskExecutor executor = co_await boost::asio::this_coro::executor;
   std::string sealed[2], plain[2];
   std::optional<Window> current = NextWindow(offset, length);
   if (!current && length > 0) co_return Status::Corruption("object data shorter than its record");
@@ -82,7 +79,7 @@ http::Task<Status> ObjectSource::ReadDecrypted(uint64_t offset, uint64_t length,
   auto start = [&](const Window& w, int b) -> Status {
     ANNEX_ASSIGN_OR_RETURN(const os::RandomAccessFile* file, FileFor(w.segment));
     pending = std::make_unique<os::BackgroundRun>(
-        *pool_, executor, [this, file, w, &sealed = sealed[b], &plain = plain[b]] {
+        *pool_, [this, file, w, &sealed = sealed[b], &plain = plain[b]] {
           return ReadWindow(*file, w, sealed, plain);
         });
     return Status::OK();
