@@ -133,7 +133,7 @@ TEST(LifecycleServiceTest, ExpirationHeaderFollowsTheStoredConfiguration) {
     return s3.Send("PUT", "/bkt?lifecycle", rules, {{"content-md5", Base64Encode(crypto::Md5Raw(rules))}}).status;
   };
   auto rule_of = [&](const std::string& target) {
-    const std::string& h = s3.Send("HEAD", target).Header("x-amz-expiration");
+    const std::string h = s3.Send("HEAD", target).Header("x-amz-expiration");  // a copy: the response goes
     size_t at = h.find("rule-id=");
     return at == std::string::npos ? std::string("none") : h.substr(at);
   };
