@@ -61,12 +61,9 @@ Result<ObjectOwnership> ParseOwnershipControls(std::string_view body) {
 }
 
 http::Task<Status> StoreOwnership(S3Call& call, std::optional<ObjectOwnership> ownership) {
-  const Tables& t = call.store.meta().tables();
-  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
-    if (!current) return NoSuchBucket();
-    current->ownership = ownership;
-    return PutBucket(txn, t, call.bucket(), *current);
+  co_return co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
+    current.ownership = ownership;
+    return Status::OK();
   });
 }
 

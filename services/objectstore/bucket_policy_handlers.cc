@@ -28,19 +28,6 @@ Status RequireOwnerAccount(const S3Call& call, const BucketRecord& bucket) {
   return http::ApiStatus("MethodNotAllowed", "The specified method is not allowed against this resource.");
 }
 
-// Changes the bucket's record inside one transaction; `change` sees the
-// current record and may refuse.
-http::Task<Status> UpdateBucket(S3Call& call, std::function<Status(BucketRecord&)> change) {
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
-  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
-    if (!current) return NoSuchBucket();
-    ANNEX_RETURN_IF_ERROR(change(*current));
-    return PutBucket(txn, t, name, *current);
-  });
-}
-
 Result<std::shared_ptr<CompiledBucketPolicy>> Compile(std::string_view document, std::string_view bucket) {
   ANNEX_ASSIGN_OR_RETURN(policy::Policy parsed, ParseBucketPolicy(document, bucket));
   auto compiled = std::make_shared<CompiledBucketPolicy>();

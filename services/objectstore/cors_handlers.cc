@@ -24,13 +24,9 @@ Status CorsForbidden() {
 
 // Replaces the bucket's CORS rules inside one transaction.
 http::Task<Status> StoreRules(S3Call& call, std::vector<CorsRule> rules) {
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
-  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
-    if (!current) return NoSuchBucket();
-    current->cors = rules;
-    return PutBucket(txn, t, name, *current);
+  co_return co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
+    current.cors = rules;
+    return Status::OK();
   });
 }
 

@@ -14,15 +14,11 @@ constexpr size_t kMaxLifecycleBody = 1 << 20;
 
 // Stores `rendered` as the bucket's configuration ("" removes it).
 http::Task<Status> StoreLifecycle(S3Call& call, std::string rendered, int status) {
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
   std::string replaced;
-  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
-    if (!current) return NoSuchBucket();
-    replaced = std::move(current->lifecycle);
-    current->lifecycle = rendered;
-    return PutBucket(txn, t, name, *current);
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
+    replaced = std::move(current.lifecycle);
+    current.lifecycle = rendered;
+    return Status::OK();
   }));
   if (replaced != rendered) call.store.lifecycles().Forget(replaced);
   co_return co_await call.ctx.response.Send(EmptyResponse(status));

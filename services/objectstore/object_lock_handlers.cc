@@ -44,18 +44,14 @@ http::Task<Status> PutObjectLockConfiguration(S3Call& call) {
   ANNEX_CO_RETURN_IF_ERROR(LoadAuthorizedBucket(call, Access::kOwner).status());
   ANNEX_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadCheckedBody(call, kMaxLockBody));
   ANNEX_CO_ASSIGN_OR_RETURN(BucketObjectLock config, ParseObjectLockConfiguration(body));
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
-  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
-    if (!current) return NoSuchBucket();
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
     // S3 lets a versioned bucket turn Object Lock on; it never turns off.
-    if (current->versioning != Versioning::kEnabled) {
+    if (current.versioning != Versioning::kEnabled) {
       return http::ApiStatus("InvalidBucketState",
                              "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration");
     }
-    current->object_lock = config;
-    return PutBucket(txn, t, name, *current);
+    current.object_lock = config;
+    return Status::OK();
   }));
   co_return co_await call.ctx.response.Send(EmptyResponse(200));
 }

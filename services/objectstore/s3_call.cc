@@ -65,4 +65,15 @@ void AddOwner(http::XmlNode parent, std::string_view element, std::string_view a
   parent.Child(element).Add("ID", CanonicalUserId(account_id)).Add("DisplayName", account_name);
 }
 
+http::Task<Status> UpdateBucket(S3Call& call, std::function<Status(BucketRecord&)> change) {
+  const Tables& t = call.store.meta().tables();
+  const std::string& name = call.bucket();
+  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
+    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
+    if (!current) return NoSuchBucket();
+    ANNEX_RETURN_IF_ERROR(change(*current));
+    return PutBucket(txn, t, name, *current);
+  });
+}
+
 }  // namespace annex::objectstore

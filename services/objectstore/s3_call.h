@@ -4,6 +4,7 @@
 // helpers every handler uses (lookups that map to NoSuchBucket/NoSuchKey,
 // XML responses, time and ETag formatting).
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,10 @@ Status AuthorizeS3Account(const S3Call& call);
 // Reads the bucket named by the call and checks that the caller may do
 // `access` to it (AuthorizeS3): NoSuchBucket / AccessDenied.
 Result<BucketRecord> LoadAuthorizedBucket(S3Call& call, Access access);
+
+// Changes the call's bucket record inside one transaction; `change` sees
+// the current record and may refuse (NoSuchBucket when it is gone).
+http::Task<Status> UpdateBucket(S3Call& call, std::function<Status(BucketRecord&)> change);
 
 // A 200 (or `status`) response carrying an S3 XML document.
 http::Response XmlResponse(std::string body, int status = 200);

@@ -33,13 +33,9 @@ http::Task<Status> ReplaceObjectTags(S3Call& call, TagSet tags, int status) {
 
 // Replaces the bucket's tags.
 http::Task<Status> ReplaceBucketTags(S3Call& call, TagSet tags) {
-  const Tables& t = call.store.meta().tables();
-  const std::string& name = call.bucket();
-  ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, name));
-    if (!current) return NoSuchBucket();
-    current->tags = tags;
-    return PutBucket(txn, t, name, *current);
+  ANNEX_CO_RETURN_IF_ERROR(co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
+    current.tags = tags;
+    return Status::OK();
   }));
   co_return co_await call.ctx.response.Send(EmptyResponse(204));
 }

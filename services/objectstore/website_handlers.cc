@@ -12,12 +12,9 @@ namespace {
 constexpr size_t kMaxWebsiteBody = 128 * 1024;
 
 http::Task<Status> StoreWebsite(S3Call& call, std::string website) {
-  const Tables& t = call.store.meta().tables();
-  co_return co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
-    ANNEX_ASSIGN_OR_RETURN(auto current, GetBucket(txn, t, call.bucket()));
-    if (!current) return NoSuchBucket();
-    current->website = website;
-    return PutBucket(txn, t, call.bucket(), *current);
+  co_return co_await UpdateBucket(call, [&](BucketRecord& current) -> Status {
+    current.website = website;
+    return Status::OK();
   });
 }
 
