@@ -52,7 +52,9 @@ Result<ObjectOwnership> ParseOwnershipControls(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "OwnershipControls"));
   std::optional<ObjectOwnership> found;
   int rules = 0;
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(doc.document_element(), {"Rule"}));
   for (pugi::xml_node rule : doc.document_element().children("Rule")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(rule, {"ObjectOwnership"}));
     ++rules;
     found = ParseObjectOwnership(http::ChildText(rule, "ObjectOwnership"));
   }

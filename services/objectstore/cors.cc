@@ -27,6 +27,8 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
 
 Result<CorsRule> ParseRule(const pugi::xml_node& node) {
   CorsRule rule;
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(node, {"ID", "MaxAgeSeconds"},
+                                       {"AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader"}));
   rule.id = http::ChildText(node, "ID");
   for (auto n : node.children("AllowedOrigin")) rule.allowed_origins.emplace_back(n.text().as_string());
   for (auto n : node.children("AllowedMethod")) rule.allowed_methods.emplace_back(n.text().as_string());
@@ -60,6 +62,7 @@ Result<CorsRule> ParseRule(const pugi::xml_node& node) {
 Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "CORSConfiguration"));
   pugi::xml_node root = doc.document_element();
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(root, {}, {"CORSRule"}));
   std::vector<CorsRule> rules;
   for (auto node : root.children("CORSRule")) {
     ANNEX_ASSIGN_OR_RETURN(CorsRule rule, ParseRule(node));

@@ -15,10 +15,22 @@ constexpr size_t kMaxEncryptionBody = 64 * 1024;
 Status CheckEncryptionConfiguration(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "ServerSideEncryptionConfiguration"));
   pugi::xml_node root = doc.document_element();
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(root, {}, {"Rule"}));
   if (!root.child("Rule")) return MalformedXml();
   for (pugi::xml_node rule : root.children("Rule")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(rule, {"ApplyServerSideEncryptionByDefault", "BucketKeyEnabled",
+                                                "BlockedEncryptionTypes"}));
     pugi::xml_node apply = rule.child("ApplyServerSideEncryptionByDefault");
     if (!apply) return MalformedXml();
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(apply, {"SSEAlgorithm", "KMSMasterKeyID"}));
+    if (pugi::xml_node bucket_key = rule.child("BucketKeyEnabled")) {
+      std::string_view v = bucket_key.text().get();
+      if (v != "true" && v != "false") return MalformedXml();
+    }
+    // Blocking an encryption type is a promise to refuse uploads: one the appliance would not keep.
+    if (pugi::xml_node blocked = rule.child("BlockedEncryptionTypes"); blocked && ChildElementCount(blocked) > 0) {
+      return http::ApiStatus("InvalidArgument", "BlockedEncryptionTypes is not supported on this appliance.");
+    }
     std::string_view algorithm = http::ChildText(apply, "SSEAlgorithm");
     if (algorithm == "aws:kms" || algorithm == "aws:kms:dsse") {
       return http::ApiStatus("InvalidArgument",

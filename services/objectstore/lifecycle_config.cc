@@ -40,6 +40,7 @@ Result<std::optional<uint64_t>> SizeBound(const pugi::xml_node& parent, const ch
 }
 
 Status ReadTag(const pugi::xml_node& tag, TagSet& tags) {
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(tag, {"Key", "Value"}));
   if (!tag.child("Key")) return MalformedXml();
   tags.emplace_back(http::ChildText(tag, "Key"), http::ChildText(tag, "Value"));
   return Status::OK();
@@ -55,8 +56,13 @@ Status ParseFilter(const pugi::xml_node& rule, LifecycleFilter& f) {
     return Status::OK();
   }
   if (!filter) return Status::OK();  // S3 treats a rule without a filter as applying to every object
+  // A filter names one condition, or several inside <And>; an empty filter selects every object.
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(filter, {"Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "And"}));
+  if (ChildElementCount(filter) > 1) return MalformedXml();
   pugi::xml_node scope = filter;
   if (pugi::xml_node a = filter.child("And")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(a, {"Prefix", "ObjectSizeGreaterThan", "ObjectSizeLessThan"}, {"Tag"}));
+    if (ChildElementCount(a) == 0) return MalformedXml();
     scope = a;
     for (pugi::xml_node tag : a.children("Tag")) ANNEX_RETURN_IF_ERROR(ReadTag(tag, f.tags));
   } else if (pugi::xml_node tag = filter.child("Tag")) {
@@ -72,6 +78,7 @@ Status ParseFilter(const pugi::xml_node& rule, LifecycleFilter& f) {
 }
 
 Status ParseExpiration(const pugi::xml_node& e, LifecycleRule& r) {
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(e, {"Days", "Date", "ExpiredObjectDeleteMarker"}));
   ANNEX_ASSIGN_OR_RETURN(r.expiration_days, PositiveInt(e, "Days", "Expiration action"));
   int given = r.expiration_days ? 1 : 0;
   if (pugi::xml_node date = e.child("Date")) {
@@ -94,6 +101,10 @@ Status ParseExpiration(const pugi::xml_node& e, LifecycleRule& r) {
 
 Result<LifecycleRule> ParseRule(const pugi::xml_node& node) {
   LifecycleRule r;
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(node,
+                                       {"ID", "Prefix", "Filter", "Status", "Expiration", "NoncurrentVersionExpiration",
+                                        "AbortIncompleteMultipartUpload"},
+                                       {"Transition", "NoncurrentVersionTransition"}));
   r.id = http::ChildText(node, "ID");
   if (r.id.size() > kMaxRuleIdLength) return InvalidArgument("ID length should not exceed allowed limit of 255");
   std::string_view status = http::ChildText(node, "Status");
@@ -106,12 +117,14 @@ Result<LifecycleRule> ParseRule(const pugi::xml_node& node) {
   }
   if (pugi::xml_node e = node.child("Expiration")) ANNEX_RETURN_IF_ERROR(ParseExpiration(e, r));
   if (pugi::xml_node n = node.child("NoncurrentVersionExpiration")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(n, {"NoncurrentDays", "NewerNoncurrentVersions"}));
     ANNEX_ASSIGN_OR_RETURN(r.noncurrent_days, PositiveInt(n, "NoncurrentDays", "NoncurrentVersionExpiration action"));
     ANNEX_ASSIGN_OR_RETURN(r.newer_noncurrent_versions,
                            PositiveInt(n, "NewerNoncurrentVersions", "NoncurrentVersionExpiration action", 100));
     if (!r.noncurrent_days) return MalformedXml();
   }
   if (pugi::xml_node a = node.child("AbortIncompleteMultipartUpload")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(a, {"DaysAfterInitiation"}));
     ANNEX_ASSIGN_OR_RETURN(r.abort_incomplete_days,
                            PositiveInt(a, "DaysAfterInitiation", "AbortIncompleteMultipartUpload action"));
     if (!r.abort_incomplete_days) return MalformedXml();
@@ -148,6 +161,7 @@ void RenderFilter(http::XmlNode rule, const LifecycleFilter& f) {
 Result<LifecycleConfiguration> ParseLifecycleConfiguration(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "LifecycleConfiguration"));
   LifecycleConfiguration config;
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(doc.document_element(), {}, {"Rule"}));
   std::set<std::string> ids;
   for (pugi::xml_node node : doc.document_element().children("Rule")) {
     if (config.rules.size() == kMaxRules) return InvalidArgument("Rules count should not exceed allowed limit of 1000");
@@ -223,9 +237,5 @@ std::string ExpirationHeader(const LifecycleConfiguration& config, const ObjectR
   if (!first) return "";
   return "expiry-date=\"" + HttpDate(earliest) + "\", rule-id=\"" + first->id + "\"";
 }
-
-}  // namespace annex::objectstore
-
-namespace annex::objectstore {
 
 }  // namespace annex::objectstore

@@ -46,6 +46,7 @@ Result<uint32_t> ParsePeriod(std::string_view text, uint64_t max) {
 
 Result<BucketObjectLock> ParseDefaultRetention(const pugi::xml_node& retention) {
   BucketObjectLock out;
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(retention, {"Mode", "Days", "Years"}));
   std::optional<LockMode> mode = ModeFromName(http::ChildText(retention, "Mode"));
   if (!mode) return MalformedXml();
   out.default_mode = *mode;
@@ -74,9 +75,11 @@ std::string_view LockModeName(LockMode mode) {
 Result<BucketObjectLock> ParseObjectLockConfiguration(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "ObjectLockConfiguration"));
   pugi::xml_node root = doc.document_element();
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(root, {"ObjectLockEnabled", "Rule"}));
   if (http::ChildText(root, "ObjectLockEnabled") != "Enabled") return MalformedXml();
   BucketObjectLock out;
   if (pugi::xml_node rule = root.child("Rule")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(rule, {"DefaultRetention"}));
     pugi::xml_node retention = rule.child("DefaultRetention");
     if (!retention) return MalformedXml();
     ANNEX_ASSIGN_OR_RETURN(out, ParseDefaultRetention(retention));

@@ -55,10 +55,13 @@ Status ValidateTags(const TagSet& tags, size_t max_tags) {
 
 Result<TagSet> ParseTaggingDocument(std::string_view body, size_t max_tags) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "Tagging"));
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(doc.document_element(), {"TagSet"}));
   pugi::xml_node set = doc.document_element().child("TagSet");
   if (!set) return MalformedXml();
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(set, {}, {"Tag"}));
   TagSet tags;
   for (pugi::xml_node tag : set.children("Tag")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(tag, {"Key", "Value"}));
     if (!tag.child("Key") || !tag.child("Value")) return MalformedXml();
     tags.emplace_back(http::ChildText(tag, "Key"), http::ChildText(tag, "Value"));
     if (tags.size() > max_tags) break;  // refused below; no need to read the rest

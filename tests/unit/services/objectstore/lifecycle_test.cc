@@ -50,6 +50,46 @@ TEST(LifecycleConfigTest, ChecksRulesAsS3Does) {
             "InvalidRequest: ExpiredObjectDeleteMarker cannot be specified with Tag filter.");
 }
 
+// A filter S3's schema refuses must be refused here too: ignoring the part
+// that does not fit would widen the rule, up to expiring every object.
+TEST(LifecycleConfigTest, RefusesFiltersOutsideTheSchemaInsteadOfWideningThem) {
+  const std::string malformed =
+      "MalformedXML: The XML you provided was not well-formed or did not validate against our published schema";
+  auto rule = [](std::string_view filter) {
+    return "<Rule><ID>r</ID><Status>Enabled</Status>" + std::string(filter) +
+           "<Expiration><Days>1</Days></Expiration></Rule>";
+  };
+  for (std::string_view filter : {
+           "<Filter><Prefx>logs/</Prefx></Filter>",                         // misspelt
+           "<Filter><And><And><Prefix>logs/</Prefix></And></And></Filter>",  // nested And
+           "<Filter><And/></Filter>",                                       // And with no condition
+           "<Filter><Prefix>a/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter>",  // two without And
+           "<Filter><Prefix>a/</Prefix><Prefix>b/</Prefix></Filter>",
+           "<Filter><And><Prefix>a/</Prefix><Prefix>b/</Prefix></And></Filter>",
+           "<Filter><Tag><Key>k</Key><Value>v</Value><Colour>red</Colour></Tag></Filter>",
+           "<Filter><Prefix>a/</Prefix></Filter><Filter><Prefix>b/</Prefix></Filter>",
+       }) {
+    EXPECT_EQ(ErrorOf(rule(filter)), malformed) << filter;
+  }
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter/><Expiration><Days>1</Days><Weeks>1</Weeks></Expiration>"
+                    "</Rule>"),
+            malformed);
+  EXPECT_EQ(ErrorOf("<Rule><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration>"
+                    "<Expiration><Days>2</Days></Expiration></Rule>"),
+            malformed);
+  EXPECT_EQ(ErrorOf("<Rules/><Rule><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule>"),
+            malformed);
+  // What S3 accepts still parses: an empty filter, one condition, several inside And, whitespace between elements.
+  for (std::string_view filter : {
+           "<Filter/>", "<Filter></Filter>", "<Filter><Prefix></Prefix></Filter>",
+           "<Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></Filter>",
+           "<Filter>\n  <And>\n    <Prefix>a/</Prefix>\n    <Tag><Key>k</Key><Value>v</Value></Tag>\n"
+           "    <Tag><Key>j</Key><Value>w</Value></Tag>\n  </And>\n</Filter>",
+       }) {
+    EXPECT_EQ(ErrorOf(rule(filter)), "ok") << filter;
+  }
+}
+
 TEST(LifecycleConfigTest, RendersWhatWasStoredAndRoundTrips) {
   auto c = ParseLifecycleConfiguration(Config(
       "<Rule><ID>r1</ID><Status>Enabled</Status><Filter><And><Prefix>a/</Prefix><Tag><Key>k</Key><Value>v</Value>"
