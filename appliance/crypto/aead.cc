@@ -3,19 +3,35 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <cstdlib>
+#include <cstring>
 
 namespace annex::crypto {
 
-// The contexts are made on first use: a reader needs only `decrypt`.
+// The contexts are made on first use: a reader needs only decryption ones.
 struct Aes256Gcm::Context {
-  EVP_CIPHER_CTX* encrypt = nullptr;
-  EVP_CIPHER_CTX* decrypt = nullptr;
-  // The cipher's key schedule is kept while the key stays the same.
-  std::string encrypt_key, decrypt_key;
+  // A context keeps its cipher's key schedule while its key stays the same.
+  struct Keyed {
+    EVP_CIPHER_CTX* ctx = nullptr;
+    std::string key;
+  };
+  Keyed encrypt;
+  // Decryption keeps the schedules of several keys, a slot per key chosen by
+  // its first bytes (data keys are random): a thread serving GETs of a set
+  // of small objects, each with its own data key, then expands each key
+  // once rather than on every read.
+  static constexpr size_t kDecryptSlots = 32;
+  std::array<Keyed, kDecryptSlots> decrypt;
+
+  Keyed& DecryptSlot(std::string_view key) {
+    uint32_t h = 0;
+    std::memcpy(&h, key.data(), std::min(sizeof h, key.size()));
+    return decrypt[h % kDecryptSlots];
+  }
   ~Context() {
-    EVP_CIPHER_CTX_free(encrypt);
-    EVP_CIPHER_CTX_free(decrypt);
+    EVP_CIPHER_CTX_free(encrypt.ctx);
+    for (Keyed& k : decrypt) EVP_CIPHER_CTX_free(k.ctx);
   }
 };
 
@@ -70,10 +86,10 @@ Status Aes256Gcm::Seal(std::string_view key, std::string_view nonce, std::string
   ANNEX_RETURN_IF_ERROR(CheckSizes(key, nonce));
   auto* o = reinterpret_cast<unsigned char*>(out);
   int len = 0, tail = 0;
-  if (!Init(ctx_->encrypt, ctx_->encrypt_key, key, nonce, /*encrypt=*/true)) {
+  if (!Init(ctx_->encrypt.ctx, ctx_->encrypt.key, key, nonce, /*encrypt=*/true)) {
     return Status::Internal("AES-256-GCM encryption failed");
   }
-  EVP_CIPHER_CTX* c = ctx_->encrypt;
+  EVP_CIPHER_CTX* c = ctx_->encrypt.ctx;
   if (EVP_EncryptUpdate(c, o, &len, Bytes(plain), static_cast<int>(plain.size())) != 1 ||
       EVP_EncryptFinal_ex(c, o + len, &tail) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, o + plain.size()) != 1) {
@@ -90,10 +106,12 @@ Status Aes256Gcm::Open(std::string_view key, std::string_view nonce, std::string
   int len = 0, tail = 0;
   unsigned char tag[kAeadTagSize];
   std::copy(sealed.begin() + n, sealed.end(), tag);
-  if (!Init(ctx_->decrypt, ctx_->decrypt_key, key, nonce, /*encrypt=*/false)) {
+  Context::Keyed& slot = ctx_->DecryptSlot(key);
+  if (!Init(slot.ctx, slot.key, key, nonce, /*encrypt=*/false)) {
+    slot.key.clear();  // a failed init leaves the context's key unknown
     return Status::Internal("AES-256-GCM decryption failed");
   }
-  EVP_CIPHER_CTX* c = ctx_->decrypt;
+  EVP_CIPHER_CTX* c = slot.ctx;
   if (EVP_DecryptUpdate(c, o, &len, Bytes(sealed), static_cast<int>(n)) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kAeadTagSize, tag) != 1) {
     return Status::Internal("AES-256-GCM decryption failed");

@@ -1,5 +1,9 @@
 #include "services/objectstore/key_ring.h"
 
+#include <array>
+#include <atomic>
+#include <cstring>
+
 #include "appliance/core/log.h"
 #include "appliance/crypto/aead.h"
 
@@ -63,6 +67,36 @@ Result<std::unique_ptr<KeyRing>> KeyRing::Open(os::FileSystem& fs, const std::st
 
 std::string KeyRing::Wrap(std::string_view data_key) const { return crypto::WrapKey(master_, data_key); }
 
-Result<std::string> KeyRing::Unwrap(std::string_view wrapped) const { return crypto::UnwrapKey(master_, wrapped); }
+namespace {
+
+std::atomic<uint64_t> next_ring_id{1};
+
+// The data keys a thread unwrapped last, a slot per wrapped key chosen by
+// its nonce (random): a GET of a small object would otherwise spend about
+// as long unwrapping its data key as decrypting the object.
+struct UnwrappedKey {
+  uint64_t ring = 0;
+  std::string wrapped;
+  std::string key;
+};
+constexpr size_t kUnwrapCacheSlots = 256;
+
+}  // namespace
+
+KeyRing::KeyRing(std::string master) : master_(std::move(master)), id_(next_ring_id.fetch_add(1)) {}
+
+Result<std::string> KeyRing::Unwrap(std::string_view wrapped) const {
+  if (wrapped.size() != crypto::kWrappedKeySize) return crypto::UnwrapKey(master_, wrapped);  // its error
+  thread_local std::array<UnwrappedKey, kUnwrapCacheSlots> cache;
+  uint32_t h = 0;
+  std::memcpy(&h, wrapped.data(), sizeof h);
+  UnwrappedKey& slot = cache[h % kUnwrapCacheSlots];
+  if (slot.ring == id_ && slot.wrapped == wrapped) return slot.key;
+  ANNEX_ASSIGN_OR_RETURN(std::string key, crypto::UnwrapKey(master_, wrapped));
+  slot.ring = id_;
+  slot.wrapped.assign(wrapped);
+  slot.key = key;
+  return key;
+}
 
 }  // namespace annex::objectstore

@@ -12,6 +12,7 @@
 //
 // Thread-safe (immutable after Open).
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,8 +38,9 @@ class KeyRing {
   Result<std::string> Unwrap(std::string_view wrapped) const;
 
  private:
-  explicit KeyRing(std::string master) : master_(std::move(master)) {}
+  explicit KeyRing(std::string master);
   std::string master_;
+  uint64_t id_;  // tells this ring's entries in the per-thread unwrap cache from another's
 };
 
 }  // namespace annex::objectstore

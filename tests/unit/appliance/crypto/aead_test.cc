@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "appliance/core/strings.h"
 
 namespace annex::crypto {
@@ -40,6 +43,30 @@ TEST(Aes256GcmTest, RefusesAlteredBytesAndWrongKeys) {
   }
   EXPECT_TRUE(gcm.Open(RandomKey(), nonce, sealed, out.data()).code() == StatusCode::kCorruption);
   EXPECT_FALSE(gcm.Seal("short", nonce, plain, sealed.data()).ok());
+}
+
+// One context decrypting under many keys in turn (it keeps several key
+// schedules, a slot per key): each buffer opens under its own key only.
+TEST(Aes256GcmTest, OpensUnderManyKeysInTurn) {
+  std::vector<std::string> keys, sealed;
+  std::string nonce(kAeadNonceSize, '\7');
+  Aes256Gcm sealer, opener;
+  for (int i = 0; i < 100; ++i) {
+    // Every fourth key starts with the same bytes, so they share a slot.
+    keys.push_back(i % 4 == 0 ? std::string(4, 'x') + RandomBytes(kAeadKeySize - 4) : RandomKey());
+    std::string plain = "object " + std::to_string(i);
+    sealed.emplace_back(plain.size() + kAeadTagSize, '\0');
+    ASSERT_TRUE(sealer.Seal(keys[i], nonce, plain, sealed[i].data()).ok());
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      std::string out(sealed[i].size() - kAeadTagSize, '\0');
+      ASSERT_TRUE(opener.Open(keys[i], nonce, sealed[i], out.data()).ok()) << i;
+      EXPECT_EQ(out, "object " + std::to_string(i));
+      int other = (i + 4) % 100;  // a key of the same slot for multiples of four
+      EXPECT_EQ(opener.Open(keys[other], nonce, sealed[i], out.data()).code(), StatusCode::kCorruption) << i;
+    }
+  }
 }
 
 TEST(Aes256GcmTest, WrapsAndUnwrapsKeys) {

@@ -48,6 +48,24 @@ TEST_F(KeyRingTest, MadeOnceThenReopenedWithTheSameMasterKey) {
   EXPECT_EQ(*(*again)->Unwrap(wrapped), std::string(32, 'k'));
 }
 
+// Unwrapped keys are remembered per thread: another ring (another master
+// key) must still refuse a key it did not wrap, however recently seen.
+TEST_F(KeyRingTest, RememberedKeysAreNeverAnotherRingsAnswer) {
+  auto first = Open();
+  ASSERT_TRUE(first.ok());
+  std::string wrapped = (*first)->Wrap(std::string(32, 'k'));
+  EXPECT_EQ(*(*first)->Unwrap(wrapped), std::string(32, 'k'));
+  EXPECT_EQ(*(*first)->Unwrap(wrapped), std::string(32, 'k')) << "the remembered key is the same";
+  annex::testing::TempDir other_dir;
+  auto other = KeyRing::Open(os::PosixFileSystem(), other_dir.path() + "/sealing.key", other_dir.path() + "/keys");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->Unwrap(wrapped).status().code(), StatusCode::kCorruption);
+  std::string altered = wrapped;
+  altered.back() ^= 1;  // same slot (the nonce is unchanged), other bytes
+  EXPECT_EQ((*first)->Unwrap(altered).status().code(), StatusCode::kCorruption);
+  EXPECT_FALSE((*first)->Unwrap(wrapped.substr(1)).ok());
+}
+
 TEST_F(KeyRingTest, AnotherSealingKeyIsRefusedAndRotationKeepsTheMasterKey) {
   auto first = Open();
   ASSERT_TRUE(first.ok());
