@@ -125,16 +125,19 @@ PY
 }
 
 # measure_io NAME PID CMD...: measure, and also the bytes the server process
-# caused to be written to disk per request (/proc/PID/io write_bytes,
-# warm-up included) into NAME.io. Unlike req/s it does not swing with the
-# disk's flush latency: it shows what a workload costs the disk.
-write_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+# wrote to files per request (/proc/PID/io wchar: what write, pwrite and
+# writev were handed; annexd's sockets use sendmsg, which wchar does not
+# count; warm-up included) into NAME.io. Unlike req/s it does not swing with
+# the disk's flush latency: it shows what a workload costs the disk.
+# write_bytes is no measure of it: the kernel charges a whole large folio
+# of the page cache to the first write that dirties it (4x too much here).
+bytes_written() { awk '/^wchar/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 measure_io() {
   local name=$1 pid=$2 w0 w1
   shift 2
-  w0=$(write_bytes "$pid")
+  w0=$(bytes_written "$pid")
   measure "$name" "$@"
-  w1=$(write_bytes "$pid")
+  w1=$(bytes_written "$pid")
   python3 - "$WORK/$name.json" "$((w1 - w0))" "$WARM" >"$WORK/$name.io" <<'PY' || rm -f "$WORK/$name.io"
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
