@@ -12,6 +12,8 @@ that was configured or stored, and leave annexd serving. Also run against the AS
 import base64
 import hashlib
 import os
+import random
+import re
 import socket
 import sys
 import unittest
@@ -146,6 +148,65 @@ HOSTILE_POLICIES = {
     "truncated": b'{"Version":"2012-10-17","Statement":[{"Effect":"Allow",',
 }
 
+# A valid document of each configuration, for mutation.
+VALID_CONFIGS = {
+    "tagging": b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag><Tag><Key>c</Key><Value></Value></Tag>"
+               b"</TagSet></Tagging>",
+    "lifecycle": b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key>"
+                 b"<Value>v</Value></Tag><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></And></Filter><Status>"
+                 b"Enabled</Status><Expiration><Days>30</Days></Expiration><NoncurrentVersionExpiration>"
+                 b"<NoncurrentDays>7</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions>"
+                 b"</NoncurrentVersionExpiration></Rule><Rule><ID>u</ID><Filter><Prefix>tmp/</Prefix></Filter>"
+                 b"<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
+                 b"</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>",
+    "object-lock": b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+                   b"<Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule></ObjectLockConfiguration>",
+    "cors": b"<CORSConfiguration><CORSRule><ID>c</ID><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT"
+            b"</AllowedMethod><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedHeader>*</AllowedHeader>"
+            b"<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>",
+    "website": b"<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><ErrorDocument>"
+               b"<Key>error.html</Key></ErrorDocument><RoutingRules><RoutingRule><Condition><KeyPrefixEquals>old/"
+               b"</KeyPrefixEquals></Condition><Redirect><ReplaceKeyPrefixWith>new/</ReplaceKeyPrefixWith>"
+               b"<HttpRedirectCode>301</HttpRedirectCode></Redirect></RoutingRule></RoutingRules>"
+               b"</WebsiteConfiguration>",
+    "encryption": b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>"
+                  b"AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true"
+                  b"</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>",
+    "acl": b'<AccessControlPolicy><Owner><ID>OWNER</ID></Owner><AccessControlList><Grant><Grantee '
+           b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>'
+           b"http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>"
+           b"</AccessControlList></AccessControlPolicy>",
+    "publicAccessBlock": b"<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>"
+                         b"false</IgnorePublicAcls></PublicAccessBlockConfiguration>",
+    "versioning": b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>",
+    "policy": b'{"Version":"2012-10-17","Statement":[{"Sid":"r","Effect":"Allow","Principal":{"AWS":["*"]},'
+              b'"Action":["s3:GetObject"],"Resource":"arn:aws:s3:::BUCKET/*","Condition":{"IpAddress":'
+              b'{"aws:SourceIp":"10.0.0.0/8"}}}]}',
+}
+
+
+def mutate(rng, body):
+    """One to four random edits of `body`: a byte flipped or set to a delimiter, a span cut or repeated."""
+    out = bytearray(body)
+    for _ in range(rng.randint(1, 4)):
+        if not out:
+            break
+        i = rng.randrange(len(out))
+        edit = rng.randrange(5)
+        if edit == 0:
+            out[i] ^= 1 << rng.randrange(8)
+        elif edit == 1:
+            out[i] = rng.choice(b'<>/&;"\'{}[]:,\x00\xff')
+        elif edit == 2:
+            del out[i:i + rng.randint(1, 16)]
+        elif edit == 3:
+            j = min(len(out), i + rng.randint(1, 64))
+            out[i:i] = out[i:j] * rng.randint(2, 50)
+        else:
+            del out[i:]
+    return bytes(out)
+
+
 BUCKET_CONFIGS = ["versioning", "tagging", "lifecycle", "object-lock", "encryption", "website", "cors", "acl",
                   "ownershipControls", "publicAccessBlock", "policy"]
 
@@ -222,6 +283,32 @@ class HostileFeatureTest(AnnexTestCase):
                     self.assertRefused(r, f"PUT ?{sub} with {name}")
                     self.assertServing(f"PUT ?{sub} with {name}")
             self.assertEqual(self.config_of(sub), before, f"a refused body changed ?{sub}")
+
+    def test_mutated_configurations(self):
+        """Valid documents with random bytes flipped, cut, repeated or dropped: never a 5xx, never a hang."""
+        seed = int(os.environ.get("HOSTILE_SEED") or random.randrange(1 << 32))
+        print(f"mutation seed {seed} (HOSTILE_SEED={seed} repeats it)", file=sys.stderr)
+        rng = random.Random(seed)
+        # A bucket of its own: a mutation may still be a valid configuration (a policy that denies, a lock).
+        bucket = random_bucket("mutated")
+        self.must("PUT", f"/{bucket}", headers={"x-amz-bucket-object-lock-enabled": "true",
+                                                "x-amz-object-ownership": "ObjectWriter"})
+        _, _, acl = self.must("GET", f"/{bucket}", query={"acl": ""})
+        owner = re.search(rb"<ID>([0-9a-f]+)</ID>", acl).group(1)
+        for sub, body in VALID_CONFIGS.items():
+            body = body.replace(b"BUCKET", bucket.encode()).replace(b"OWNER", owner)
+            status, _, answer = self.req("PUT", f"/{bucket}", query={sub: ""}, body=body,
+                                         headers={"Content-MD5": md5_b64(body)})
+            self.assertIn(status, (200, 204), f"the valid ?{sub} document is refused: {answer[:300]!r}")
+            for i in range(int(os.environ.get("HOSTILE_MUTATIONS", "120"))):
+                mutated = mutate(rng, body)
+                with self.subTest(config=sub, mutation=i):
+                    status, headers, answer = self.req("PUT", f"/{bucket}", query={sub: ""}, body=mutated,
+                                                       headers={"Content-MD5": md5_b64(mutated)})
+                    self.assertLess(status, 500, f"PUT ?{sub} with {mutated!r}: {answer[:300]!r}")
+                    if status >= 400:
+                        self.assertIsNotNone(error_code(answer), answer[:300])
+        self.assertServing("the mutated configurations")
 
     def test_external_entities_are_never_read(self):
         status, _, body = self.req("PUT", f"/{self.bucket}/keep", query={"tagging": ""}, body=EXTERNAL_ENTITY,
