@@ -27,6 +27,8 @@ Status CheckProtocol(std::string_view protocol) {
 
 Result<WebsiteRedirect> ParseRedirect(const pugi::xml_node& node) {
   if (!node) return MalformedXml();
+  ANNEX_RETURN_IF_ERROR(
+      ExpectChildren(node, {"Protocol", "HostName", "ReplaceKeyPrefixWith", "ReplaceKeyWith", "HttpRedirectCode"}));
   WebsiteRedirect r;
   r.protocol = http::ChildText(node, "Protocol");
   r.host_name = http::ChildText(node, "HostName");
@@ -56,7 +58,10 @@ Result<WebsiteRedirect> ParseRedirect(const pugi::xml_node& node) {
 
 Result<RoutingRule> ParseRule(const pugi::xml_node& node) {
   RoutingRule rule;
+  // A misspelt Condition ignored would make the rule redirect every request.
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(node, {"Condition", "Redirect"}));
   if (pugi::xml_node condition = node.child("Condition")) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(condition, {"KeyPrefixEquals", "HttpErrorCodeReturnedEquals"}));
     rule.key_prefix_equals = http::ChildText(condition, "KeyPrefixEquals");
     rule.http_error_code_returned_equals = http::ChildText(condition, "HttpErrorCodeReturnedEquals");
     const std::string& c = rule.http_error_code_returned_equals;
@@ -86,6 +91,8 @@ void RenderRedirect(http::XmlNode node, const WebsiteRedirect& r) {
 Result<WebsiteConfig> ParseWebsiteConfig(std::string_view body) {
   ANNEX_ASSIGN_OR_RETURN(pugi::xml_document doc, ParseS3Document(body, "WebsiteConfiguration"));
   pugi::xml_node root = doc.document_element();
+  ANNEX_RETURN_IF_ERROR(
+      ExpectChildren(root, {"IndexDocument", "ErrorDocument", "RedirectAllRequestsTo", "RoutingRules"}));
   WebsiteConfig config;
   pugi::xml_node index = root.child("IndexDocument");
   pugi::xml_node error = root.child("ErrorDocument");
@@ -95,6 +102,7 @@ Result<WebsiteConfig> ParseWebsiteConfig(std::string_view body) {
     if (index || error || rules) {
       return Invalid("RedirectAllRequestsTo cannot be provided in conjunction with other Routing Rules.");
     }
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(all, {"HostName", "Protocol"}));
     if (!all.child("HostName")) return MalformedXml();
     config.redirect_all_host = http::ChildText(all, "HostName");
     config.redirect_all_protocol = http::ChildText(all, "Protocol");
@@ -102,14 +110,17 @@ Result<WebsiteConfig> ParseWebsiteConfig(std::string_view body) {
     return config;
   }
   if (!index) return Invalid("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty");
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(index, {"Suffix"}));
   config.index_suffix = http::ChildText(index, "Suffix");
   if (config.index_suffix.empty() || config.index_suffix.find('/') != std::string::npos) {
     return Invalid("The IndexDocument Suffix is not well formed");
   }
   if (error) {
+    ANNEX_RETURN_IF_ERROR(ExpectChildren(error, {"Key"}));
     config.error_key = http::ChildText(error, "Key");
     if (config.error_key.empty()) return Invalid("The ErrorDocument Key is not well formed");
   }
+  ANNEX_RETURN_IF_ERROR(ExpectChildren(rules, {}, {"RoutingRule"}));
   for (pugi::xml_node rule : rules.children("RoutingRule")) {
     ANNEX_ASSIGN_OR_RETURN(RoutingRule parsed, ParseRule(rule));
     config.rules.push_back(std::move(parsed));

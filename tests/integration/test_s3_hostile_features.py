@@ -108,7 +108,11 @@ SHAPED = {
     "website": [b"<WebsiteConfiguration><IndexDocument><Suffix></Suffix></IndexDocument></WebsiteConfiguration>",
                 b"<WebsiteConfiguration><IndexDocument><Suffix>a/b</Suffix></IndexDocument></WebsiteConfiguration>",
                 b"<WebsiteConfiguration><RoutingRules>" + b"<RoutingRule><Redirect><HostName>h</HostName>"
-                b"</Redirect></RoutingRule>" * 100_000 + b"</RoutingRules></WebsiteConfiguration>"],
+                b"</Redirect></RoutingRule>" * 100_000 + b"</RoutingRules></WebsiteConfiguration>",
+                b"<WebsiteConfiguration><IndexDocument><Suffix>i.html</Suffix></IndexDocument><RoutingRules>"
+                b"<RoutingRule><Conditon><KeyPrefixEquals>docs/</KeyPrefixEquals></Conditon><Redirect>"
+                b"<HostName>elsewhere.example</HostName></Redirect></RoutingRule></RoutingRules>"
+                b"</WebsiteConfiguration>"],
     "cors": [b"<CORSConfiguration><CORSRule><AllowedMethod>SMUGGLE</AllowedMethod><AllowedOrigin>*</AllowedOrigin>"
              b"</CORSRule></CORSConfiguration>",
              b"<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*.*.*</AllowedOrigin>"
