@@ -179,21 +179,18 @@ http::Task<Status> DeleteBucket(S3Call& call) {
   const Tables& t = call.store.meta().tables();
   const std::string& name = call.bucket();
   std::vector<std::string> files;
-  uint64_t policy_id = 0;
-  std::string lifecycle;
+  BucketRecord removed;
   ANNEX_CO_RETURN_IF_ERROR(co_await call.store.meta().Commit([&](store::WriteTxn& txn, StatsDelta&) -> Status {
     files.clear();
     ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
     if (!existing) return NoSuchBucket();
-    policy_id = existing->policy_id;
-    lifecycle = existing->lifecycle;
+    removed = *existing;
     ANNEX_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(txn, t, name));
     if (has_objects) return http::ApiStatus("BucketNotEmpty", "The bucket you tried to delete is not empty");
     ANNEX_RETURN_IF_ERROR(DropUploads(txn, t, name, files));
     return RemoveBucket(txn, t, name);
   }));
-  call.store.bucket_policies().Forget(policy_id);
-  call.store.lifecycles().Forget(lifecycle);
+  call.store.ForgetBucket(removed);
   Status sent = co_await call.ctx.response.Send(EmptyResponse(204));
   co_await call.store.RemoveDataFiles(call.ctx.blocking, std::move(files));
   co_return sent;

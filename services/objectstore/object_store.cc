@@ -29,6 +29,11 @@ int64_t ObjectStore::NowMillis() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock->Now().time_since_epoch()).count();
 }
 
+void ObjectStore::ForgetBucket(const BucketRecord& removed) {
+  bucket_policies_.Forget(removed.policy_id);
+  lifecycles_.Forget(removed.lifecycle);
+}
+
 int64_t ObjectStore::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.clock->Now().time_since_epoch()).count();
 }

@@ -31,6 +31,9 @@ class ObjectStore {
   DataFiles& files() { return *files_; }
   BucketPolicyCache& bucket_policies() { return bucket_policies_; }
   LifecycleCache& lifecycles() { return lifecycles_; }
+  // Drops what the caches hold for a bucket removed for good: its compiled
+  // policy and its parsed lifecycle configuration.
+  void ForgetBucket(const BucketRecord& removed);
   const KeyRing& keys() const { return *keys_; }
   os::Clock& clock() { return *options_.clock; }
   int64_t NowMillis() const;

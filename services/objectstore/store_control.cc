@@ -61,13 +61,11 @@ class StoreControlImpl final : public StoreControl {
   Result<bool> DeleteBucket(std::string_view name) override {
     const Tables& t = store_.meta().tables();
     bool deleted = false;
-    uint64_t policy_id = 0;
-    std::string lifecycle;
+    BucketRecord removed;
     ANNEX_RETURN_IF_ERROR(store_.meta().CommitBlocking([&](store::WriteTxn& txn, StatsDelta&) -> Status {
       ANNEX_ASSIGN_OR_RETURN(auto existing, GetBucket(txn, t, name));
       if (!existing) return Status::OK();
-      policy_id = existing->policy_id;
-      lifecycle = existing->lifecycle;
+      removed = *existing;
       ANNEX_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(txn, t, name));
       ANNEX_ASSIGN_OR_RETURN(store::Cursor uploads, txn.OpenCursor(t.uploads));
       std::string prefix = BucketKeyPrefix(name);
@@ -78,10 +76,7 @@ class StoreControlImpl final : public StoreControl {
       deleted = true;
       return RemoveBucket(txn, t, name);
     }));
-    if (deleted) {  // what the bucket's policy and lifecycle configuration left cached
-      store_.bucket_policies().Forget(policy_id);
-      store_.lifecycles().Forget(lifecycle);
-    }
+    if (deleted) store_.ForgetBucket(removed);
     return deleted;
   }
 
