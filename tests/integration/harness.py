@@ -17,6 +17,7 @@ other versions first, so nothing here relies on PATH for a client.
 """
 
 import atexit
+import base64
 import datetime
 import hashlib
 import hmac
@@ -478,6 +479,11 @@ def http_request(method, url, headers=None, body=b"", timeout=30, context=None):
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()
+
+
+def md5_b64(data):
+    """base64 of the MD5 of `data`: a Content-MD5 or SSE-C key-MD5 header value."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
 def uri_encode(s, slash=True):

@@ -20,17 +20,13 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, error_code, random_bucket, uri_encode  # noqa: E402
+from harness import AnnexTestCase, error_code, md5_b64, random_bucket, uri_encode  # noqa: E402
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
 def sha256_hex(b):
     return hashlib.sha256(b).hexdigest()
-
-
-def md5_b64(b):
-    return base64.b64encode(hashlib.md5(b).digest()).decode()
 
 
 def crc32_b64(b):

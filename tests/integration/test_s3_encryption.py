@@ -3,7 +3,6 @@
 no plaintext anywhere on the data partition, ranged GETs across chunk boundaries, SSE-C (put, get, head, copy,
 multipart) with S3's refusals, bucket default encryption, and the sealing key (restart, a wrong key refused)."""
 
-import base64
 import hashlib
 import os
 import subprocess
@@ -13,7 +12,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import s3_fixture  # noqa: E402
-from harness import AnnexTestCase, random_bucket  # noqa: E402
+from harness import AnnexTestCase, md5_b64, random_bucket  # noqa: E402
 from s3_fixture import S3TestCase  # noqa: E402
 
 s3_fixture.require_boto3()
@@ -100,7 +99,7 @@ class EncryptionTest(S3TestCase):
         data = marked("customer", 200000)
         put = self.tls.put_object(Bucket=bucket, Key="c", Body=data, **sse_c(key))
         self.assertEqual(put["SSECustomerAlgorithm"], "AES256")
-        self.assertEqual(put["SSECustomerKeyMD5"], base64.b64encode(hashlib.md5(key).digest()).decode())
+        self.assertEqual(put["SSECustomerKeyMD5"], md5_b64(key))
         self.assertEqual(self.tls.get_object(Bucket=bucket, Key="c", **sse_c(key))["Body"].read(), data)
         self.assertEqual(self.tls.head_object(Bucket=bucket, Key="c", **sse_c(key))["ContentLength"], len(data))
         # S3's refusals: no key, the wrong key, a key for an SSE-S3 object, SSE-C over plain HTTP.

@@ -10,22 +10,17 @@ that was configured or stored, and leave annexd serving. Also run against the AS
 """
 
 import base64
-import hashlib
 import os
 import random
 import re
 import socket
 import sys
-import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import AnnexTestCase, error_code, http_request, random_bucket, raw_request, sign_headers  # noqa: E402
-
-
-def md5_b64(body):
-    return base64.b64encode(hashlib.md5(body).digest()).decode()
+from harness import (AnnexTestCase, error_code, http_request, md5_b64, random_bucket, raw_request,  # noqa: E402
+                     sign_headers)
 
 
 def nested(open_tag, close_tag, depth):
@@ -465,14 +460,13 @@ class HostileFeatureTest(AnnexTestCase):
 
     def send_cut(self, method, path, query, declared, sent):
         """Sends a signed request's head promising `declared` bytes, then `sent` bytes, then closes."""
-        host = urllib.parse.urlsplit(self.daemon.endpoint).netloc
+        endpoint = urllib.parse.urlsplit(self.daemon.endpoint)
         body = b"<" * sent
-        headers = sign_headers(method, host, path, query, {"Content-Length": str(declared)}, "UNSIGNED-PAYLOAD",
-                               *self.daemon.creds())
+        headers = sign_headers(method, endpoint.netloc, path, query, {"Content-Length": str(declared)},
+                               "UNSIGNED-PAYLOAD", *self.daemon.creds())
         target = path + ("?" + urllib.parse.urlencode(query) if query else "")
         head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-        with socket.create_connection((urllib.parse.urlsplit(self.daemon.endpoint).hostname,
-                                       urllib.parse.urlsplit(self.daemon.endpoint).port), timeout=10) as s:
+        with socket.create_connection((endpoint.hostname, endpoint.port), timeout=10) as s:
             s.sendall(head.encode() + body)
             s.shutdown(socket.SHUT_WR)
             try:

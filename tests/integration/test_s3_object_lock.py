@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import s3_fixture  # noqa: E402
-from harness import AWS_CLI, have, random_bucket  # noqa: E402
+from harness import AWS_CLI, have, md5_b64, random_bucket  # noqa: E402
 from s3_fixture import DAY, ClientError, LifecycleClock, S3TestCase  # noqa: E402
 
 s3_fixture.require_boto3()
@@ -272,7 +272,7 @@ class ObjectLockTest(LockCase):
         until = in_days(1).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         def md5(body):
-            return {"Content-MD5": base64.b64encode(hashlib.md5(body.encode()).digest()).decode()}
+            return {"Content-MD5": md5_b64(body.encode())}
 
         def crc32(body):
             return {"x-amz-checksum-crc32": base64.b64encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()}

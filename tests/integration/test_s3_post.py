@@ -33,7 +33,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (REGION, AnnexTestCase, error_code, http_request, presign_url, random_bucket,  # noqa: E402
-                     raw_request, signing_key)
+                     md5_b64, raw_request, signing_key)
 from s3_fixture import HAVE_BOTO3, S3TestCase  # noqa: E402
 
 try:
@@ -239,7 +239,7 @@ class PostObjectTest(S3TestCase):
         self.assertEqual(headers["x-amz-checksum-sha256"], sha256)
         head = self.s3.head_object(Bucket=self.bucket, Key="sum", ChecksumMode="ENABLED")
         self.assertEqual(head["ChecksumSHA256"], sha256)
-        wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        wrong_md5 = md5_b64(b"other")
         self.assertRefused(self.post(multipart(self.form({"key": "md5", "Content-MD5": wrong_md5}), data)), 400,
                            "BadDigest")
         self.assertAbsent("md5")
