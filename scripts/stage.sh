@@ -8,9 +8,9 @@ shift
 start=$(date +%s)
 "$@"
 rc=$?
-free() { df -h --output=avail "$1" 2>/dev/null | tail -1 | tr -d ' '; }
+avail() { df -h --output=avail "$1" 2>/dev/null | tail -1 | tr -d ' '; }
 line=$(printf 'stage %-14s %5d s  exit %d  (free: . %s, %s %s)' "$name" "$(($(date +%s) - start))" "$rc" \
-    "$(free .)" "${TMPDIR:-/tmp}" "$(free "${TMPDIR:-/tmp}")")
+    "$(avail .)" "${TMPDIR:-/tmp}" "$(avail "${TMPDIR:-/tmp}")")
 echo "== $line"
 [[ -n "${ANNEX_STAGE_LOG:-}" ]] && echo "$line" >>"$ANNEX_STAGE_LOG"
 exit $rc
